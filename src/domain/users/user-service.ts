@@ -1,0 +1,138 @@
+import type { BalanceRepository } from "../balances/ports";
+import { DomainError, validationFailed } from "../shared/errors";
+import type { UnitOfWork } from "../shared/unit-of-work";
+import { isValidBusinessRegistrationNumber } from "./business-registration-number";
+import type { AccessTokenIssuer, NewUser, PasswordHasher, ProfileChanges, UserRepository } from "./ports";
+import { type Role, type User, type UserRecord, toPublicUser } from "./user";
+
+export interface NewAccount {
+  email: string;
+  password: string;
+  name: string;
+  role: Role;
+  bio?: string | null;
+  businessRegistrationNumber?: string | null;
+  adminCode?: string | null;
+}
+
+export interface LoginResult {
+  accessToken: string;
+  tokenType: "Bearer";
+  expiresIn: number;
+  user: User;
+}
+
+interface UserServiceDeps {
+  users: UserRepository;
+  balances: BalanceRepository;
+  unitOfWork: UnitOfWork;
+  passwords: PasswordHasher;
+  tokens: AccessTokenIssuer;
+  newId: () => string;
+}
+
+export class UserService {
+  // Verifying against a real hash when the email is unknown keeps both failures equally slow.
+  #dummyHash: Promise<string> | undefined;
+
+  constructor(private readonly deps: UserServiceDeps) {}
+
+  /** Public sign-up: buyers and sellers only (the route schema already refuses ADMIN). */
+  signUp(account: NewAccount): Promise<User> {
+    if (account.role === "ADMIN") throw new DomainError("FORBIDDEN", "Admins cannot sign up");
+    return this.createAccount(account);
+  }
+
+  /** Any role, for admins; every user gets an empty balance in the same transaction. */
+  async createAccount(account: NewAccount): Promise<User> {
+    const record = await this.#prepare(account);
+    const created = await this.deps.unitOfWork.withTransaction(async () => {
+      const user = await this.deps.users.insert(record);
+      await this.deps.balances.open(user.id);
+      return user;
+    });
+    return toPublicUser(created);
+  }
+
+  /** Start-up bootstrap: creates the admin once; concurrent instances race harmlessly on the unique email. */
+  async ensureAdmin(email: string, password: string): Promise<"created" | "exists"> {
+    const record = await this.#prepare({ email, password, name: "Administrator", role: "ADMIN" });
+    const created = await this.deps.unitOfWork.withTransaction(async () => {
+      const user = await this.deps.users.insertIfEmailAbsent(record);
+      if (user) await this.deps.balances.open(user.id);
+      return user;
+    });
+    return created ? "created" : "exists";
+  }
+
+  async logIn(email: string, password: string): Promise<LoginResult> {
+    const user = await this.deps.users.findByEmail(normaliseEmail(email));
+    this.#dummyHash ??= this.deps.passwords.hash("not-a-real-password");
+    const matches = await this.deps.passwords.verify(password, user?.passwordHash ?? (await this.#dummyHash));
+    if (!user || !matches) throw new DomainError("INVALID_CREDENTIALS", "Email or password is wrong");
+    const token = await this.deps.tokens.issue({ userId: user.id, role: user.role });
+    return { ...token, tokenType: "Bearer", user: toPublicUser(user) };
+  }
+
+  async getUser(id: string): Promise<User> {
+    return toPublicUser(await this.#find(id));
+  }
+
+  async updateProfile(id: string, changes: ProfileChanges): Promise<User> {
+    const user = await this.#find(id);
+    if (changes.businessRegistrationNumber !== undefined) {
+      if (user.role !== "SELLER") {
+        throw validationFailed("businessRegistrationNumber", "Only sellers have a business registration number");
+      }
+      assertValidBrn(changes.businessRegistrationNumber);
+    }
+    const updated = await this.deps.users.update(id, changes);
+    if (!updated) throw new DomainError("USER_NOT_FOUND");
+    return toPublicUser(updated);
+  }
+
+  async #find(id: string): Promise<UserRecord> {
+    const user = await this.deps.users.findById(id);
+    if (!user) throw new DomainError("USER_NOT_FOUND", `No user ${id}`);
+    return user;
+  }
+
+  async #prepare(account: NewAccount): Promise<NewUser> {
+    const brn = account.businessRegistrationNumber ?? null;
+    if (account.role === "SELLER") {
+      if (brn === null) throw validationFailed("businessRegistrationNumber", "Sellers need a business registration number");
+      assertValidBrn(brn);
+    } else if (brn !== null) {
+      throw validationFailed("businessRegistrationNumber", "Only sellers have a business registration number");
+    }
+    if (account.role !== "ADMIN" && account.adminCode) {
+      throw validationFailed("adminCode", "Only admins have an admin code");
+    }
+    return {
+      id: this.deps.newId(),
+      email: normaliseEmail(account.email),
+      passwordHash: await this.deps.passwords.hash(account.password),
+      name: account.name,
+      role: account.role,
+      bio: account.bio ?? null,
+      businessRegistrationNumber: brn,
+      adminCode: account.role === "ADMIN" ? (account.adminCode ?? newAdminCode()) : null,
+    };
+  }
+}
+
+const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+function assertValidBrn(value: string): void {
+  if (!isValidBusinessRegistrationNumber(value)) {
+    throw validationFailed(
+      "businessRegistrationNumber",
+      "Must be a valid Korean business registration number (123-45-67890, check digit included)",
+    );
+  }
+}
+
+function newAdminCode(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(4));
+  return `ADM-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("").toUpperCase()}`;
+}

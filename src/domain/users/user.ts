@@ -1,0 +1,25 @@
+export const ROLES = ["ADMIN", "SELLER", "BUYER"] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  bio: string | null;
+  businessRegistrationNumber: string | null;
+  adminCode: string | null;
+  createdAt: Date;
+}
+
+export interface UserRecord extends User {
+  passwordHash: string;
+}
+
+/** Who is calling, as proven by the access token. */
+export interface Actor {
+  userId: string;
+  role: Role;
+}
+
+export const toPublicUser = ({ passwordHash: _hash, ...user }: UserRecord): User => user;

@@ -1,0 +1,67 @@
+import { createApp } from "./app";
+import { buildContainer } from "./container";
+import { ConfigError, isSingleInstance, loadConfig } from "./infra/config";
+import { createLogger } from "./infra/logger";
+
+const IDEMPOTENCY_PURGE_INTERVAL_MS = 60 * 60 * 1000;
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main() {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  const container = buildContainer(config, logger, { processMetrics: true });
+  const { database, services } = container;
+
+  logger.info({ database: database.kind }, "applying migrations");
+  await database.migrate();
+  if (database.kind === "embedded") {
+    logger.warn({ dataDir: config.DATA_DIR }, "embedded PostgreSQL (PGlite): for trying out and single-instance use only");
+  }
+  if (isSingleInstance(config)) {
+    logger.warn("single-instance mode: no REDIS_URL, so cache and locks are in-process; do not run several instances");
+  }
+  if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
+    const outcome = await services.users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+    logger.info({ email: config.ADMIN_EMAIL, outcome }, "admin bootstrap");
+  }
+
+  const app = createApp(container);
+  const server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: 2 * 1024 * 1024 });
+  logger.info({ port: server.port, docs: `http://localhost:${server.port}/docs` }, "listening");
+
+  const purge = setInterval(() => {
+    services.idempotency
+      .purgeExpired()
+      .then((purged) => purged > 0 && logger.info({ purged }, "expired idempotency keys purged"))
+      .catch((err) => logger.error({ err }, "idempotency purge failed"));
+  }, IDEMPOTENCY_PURGE_INTERVAL_MS);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: draining in-flight requests");
+    clearInterval(purge);
+    const forced = setTimeout(() => {
+      logger.error("in-flight requests did not finish in time; exiting");
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    // stop(false) stops accepting and resolves once in-flight requests have answered.
+    await server.stop(false);
+    await container.close();
+    clearTimeout(forced);
+    logger.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+await main();

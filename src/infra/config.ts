@@ -1,0 +1,85 @@
+import { z } from "zod";
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalUrl = z.url().optional();
+
+/** Empty strings count as unset, so `FOO=` in an env file behaves like no `FOO` at all. */
+const emptyAsUnset = (env: Record<string, string | undefined>) =>
+  Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    PORT: int(0, 65535).default(3000),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
+      .optional(),
+    DATABASE_POOL_SIZE: int(1, 200).default(10),
+    DATA_DIR: z.string().default("./data"),
+    MIGRATIONS_DIR: z.string().default("./drizzle"),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
+      .optional(),
+    REDIS_KEY_PREFIX: z.string().max(100).default("kicks:"),
+    JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    JWT_EXPIRES_IN_SECONDS: int(60, 30 * 24 * 3600).default(3600),
+    ADMIN_EMAIL: z.email().optional(),
+    ADMIN_PASSWORD: z.string().min(8).max(72).optional(),
+    DATA_PLATFORM_URL: optionalUrl,
+    PAYMENT_GATEWAY_URL: optionalUrl,
+    PAYMENT_GATEWAY_TIMEOUT_MS: int(1, 120_000).default(3000),
+    PAYMENT_GATEWAY_DECLINE_AMOUNTS: z
+      .string()
+      .regex(/^\d+(,\d+)*$/, "must be a comma-separated list of integer amounts")
+      .transform((list) => list.split(",").map(Number))
+      .optional(),
+    ORDER_PAYMENT_TIMEOUT_SECONDS: int(1, 7 * 24 * 3600).default(900),
+    PRODUCT_CACHE_TTL_SECONDS: int(1, 24 * 3600).default(60),
+    POPULAR_CACHE_TTL_SECONDS: int(1, 24 * 3600).default(300),
+    OUTBOX_MAX_ATTEMPTS: int(1, 100).default(8),
+    REFUND_MAX_ATTEMPTS: int(1, 100).default(5),
+    RETRY_BASE_DELAY_MS: int(1, 300_000).default(1000),
+    ALERT_WEBHOOK_URL: optionalUrl,
+    LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  })
+  .superRefine((env, ctx) => {
+    if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [env.ADMIN_EMAIL ? "ADMIN_PASSWORD" : "ADMIN_EMAIL"],
+        message: "ADMIN_EMAIL and ADMIN_PASSWORD must be set together",
+      });
+    }
+    // Several processes behind one database must sign and verify tokens with the same key.
+    if (env.DATABASE_URL && !env.JWT_SECRET) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["JWT_SECRET"],
+        message: "is required when DATABASE_URL is set (every instance must share it)",
+      });
+    }
+  });
+
+export type Config = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses the environment; a bad value throws one line naming the variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(emptyAsUnset(env));
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const name = issue.path.join(".") || "environment";
+    const value = env[name];
+    const shown = value === undefined || /SECRET|PASSWORD|URL/.test(name) ? "" : ` (got "${value}")`;
+    return `${name}: ${issue.message}${shown}`;
+  });
+  throw new ConfigError(`Invalid configuration: ${lines.join("; ")}`);
+}
+
+/** Whether this process shares state with others (Redis) or keeps it in memory. */
+export const isSingleInstance = (config: Config) => !config.REDIS_URL;

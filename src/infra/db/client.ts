@@ -1,0 +1,90 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
+import * as schema from "./schema";
+
+export type Schema = typeof schema;
+/** What both drivers share: repositories only ever see this type. */
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+
+export interface DatabaseHandle {
+  readonly db: Database;
+  readonly kind: "postgres" | "embedded";
+  /** Applies the committed drizzle-kit migrations; safe to call from several processes at once. */
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  url?: string;
+  poolSize: number;
+  /** Folder of the embedded database; `undefined` keeps it in memory (tests). */
+  dataDir?: string;
+  migrationsDir: string;
+}
+
+// Any constant works; it only has to be the same in every process of a deployment.
+const MIGRATION_LOCK_ID = 0x6b69636b;
+
+export function openDatabase(options: DatabaseOptions): DatabaseHandle {
+  return options.url ? openPostgres(options.url, options) : openEmbedded(options);
+}
+
+function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
+  const client = postgres(url, { max: options.poolSize, onnotice: () => {}, connection: { TimeZone: "UTC" } });
+  const db = drizzlePostgres({ client, schema, casing: "snake_case" }) as unknown as Database;
+  return {
+    db,
+    kind: "postgres",
+    async migrate() {
+      // One dedicated connection, so the advisory lock and the migration share a session.
+      const migrationClient = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        await migrationClient`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+        await migratePostgres(drizzlePostgres({ client: migrationClient, casing: "snake_case" }), {
+          migrationsFolder: options.migrationsDir,
+        });
+        await migrationClient`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
+      } finally {
+        await migrationClient.end();
+      }
+    },
+    async ping() {
+      await db.execute(sql`select 1`);
+    },
+    async close() {
+      await client.end({ timeout: 5 });
+    },
+  };
+}
+
+function openEmbedded(options: DatabaseOptions): DatabaseHandle {
+  let dataDir: string | undefined;
+  if (options.dataDir) {
+    dataDir = resolve(options.dataDir, "pglite");
+    mkdirSync(dirname(dataDir), { recursive: true });
+  }
+  const client = new PGlite(dataDir);
+  const db = drizzlePglite({ client, schema, casing: "snake_case" }) as unknown as Database;
+  return {
+    db,
+    kind: "embedded",
+    async migrate() {
+      await migratePglite(drizzlePglite({ client, casing: "snake_case" }), { migrationsFolder: options.migrationsDir });
+    },
+    async ping() {
+      await db.execute(sql`select 1`);
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}

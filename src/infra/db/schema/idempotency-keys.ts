@@ -1,0 +1,24 @@
+import { index, integer, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+
+/**
+ * One row per (caller, method, path, key). `responseStatus` is null while the first request is in flight;
+ * `lockedUntil` lets a later request take over a key whose process died mid-request.
+ */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    scope: text().notNull(),
+    method: text().notNull(),
+    path: text().notNull(),
+    key: text().notNull(),
+    requestHash: text().notNull(),
+    responseStatus: integer(),
+    // Kept as text so a replay is byte-for-byte what the first request answered.
+    responseBody: text(),
+    responseHeaders: jsonb().$type<Record<string, string>>(),
+    lockedUntil: timestamp({ withTimezone: true, precision: 3 }),
+    createdAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    expiresAt: timestamp({ withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.method, t.path, t.key] }), index("idempotency_keys_expires").on(t.expiresAt)],
+);

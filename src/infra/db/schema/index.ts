@@ -1,0 +1,3 @@
+export * from "./balances";
+export * from "./idempotency-keys";
+export * from "./users";

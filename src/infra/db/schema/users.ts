@@ -1,0 +1,28 @@
+import { sql } from "drizzle-orm";
+import { check, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+
+export const userRole = pgEnum("user_role", ["ADMIN", "SELLER", "BUYER"]);
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid().primaryKey(),
+    // Stored lower-cased by the service; the unique index is the last word on duplicates.
+    email: text().notNull(),
+    passwordHash: text().notNull(),
+    name: text().notNull(),
+    role: userRole().notNull(),
+    bio: text(),
+    businessRegistrationNumber: text(),
+    adminCode: text(),
+    createdAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("users_email_key").on(t.email),
+    // Role-specific columns belong to their role only.
+    check("users_seller_brn", sql`(${t.role} = 'SELLER') = (${t.businessRegistrationNumber} IS NOT NULL)`),
+    check("users_admin_code", sql`(${t.role} = 'ADMIN') = (${t.adminCode} IS NOT NULL)`),
+    check("users_email_lower", sql`${t.email} = lower(${t.email})`),
+  ],
+);

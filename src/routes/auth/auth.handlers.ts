@@ -1,0 +1,14 @@
+import type { AppRouteHandler } from "../lib/app-env";
+import { toUserJson } from "../users/users.schemas";
+import type { logIn, signUp } from "./auth.routes";
+
+export const signUpHandler: AppRouteHandler<typeof signUp> = async (c) => {
+  const user = await c.var.services.users.signUp(c.req.valid("json"));
+  return c.json(toUserJson(user), 201);
+};
+
+export const logInHandler: AppRouteHandler<typeof logIn> = async (c) => {
+  const { email, password } = c.req.valid("json");
+  const result = await c.var.services.users.logIn(email, password);
+  return c.json({ ...result, user: toUserJson(result.user) }, 200);
+};

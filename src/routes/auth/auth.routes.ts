@@ -1,0 +1,29 @@
+import { createRoute } from "@hono/zod-openapi";
+import { problemResponses } from "../lib/openapi-problems";
+import { jsonBody, jsonResponse } from "../lib/schemas";
+import { LoginResponseSchema, LoginSchema, SignUpSchema, UserSchema } from "../users/users.schemas";
+
+export const signUp = createRoute({
+  method: "post",
+  path: "/api/v1/auth/signup",
+  tags: ["Auth"],
+  summary: "Sign up as a buyer or seller",
+  description: "Sellers must send a valid business registration number. Admins cannot sign up.",
+  request: { body: jsonBody(SignUpSchema) },
+  responses: {
+    201: jsonResponse(UserSchema, "The new user"),
+    ...problemResponses("VALIDATION_FAILED", "MALFORMED_JSON", "EMAIL_TAKEN", "PAYLOAD_TOO_LARGE"),
+  },
+});
+
+export const logIn = createRoute({
+  method: "post",
+  path: "/api/v1/auth/login",
+  tags: ["Auth"],
+  summary: "Exchange email and password for a bearer token",
+  request: { body: jsonBody(LoginSchema) },
+  responses: {
+    200: jsonResponse(LoginResponseSchema, "A bearer token and the user"),
+    ...problemResponses("VALIDATION_FAILED", "MALFORMED_JSON", "INVALID_CREDENTIALS"),
+  },
+});

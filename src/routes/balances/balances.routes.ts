@@ -1,0 +1,61 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { authenticate, bearerAuth } from "../middleware/authenticate";
+import { idempotent } from "../middleware/idempotent";
+import { problemResponses } from "../lib/openapi-problems";
+import { IdempotencyKeyHeader, jsonBody, jsonResponse, PageQuery, UuidParam } from "../lib/schemas";
+import { BalanceSchema, ChargeSchema, LedgerPageSchema } from "./balances.schemas";
+
+const UserParams = z.object({ userId: UuidParam("userId") });
+
+export const chargeBalance = createRoute({
+  method: "post",
+  path: "/api/v1/balances/charge",
+  tags: ["Balances"],
+  summary: "Add money to a prepaid balance",
+  description:
+    "Concurrent charges all land exactly once each (optimistic version update, retried). A user charges only its own balance; an ADMIN anyone's. Honours `Idempotency-Key`.",
+  security: bearerAuth,
+  middleware: [authenticate, idempotent] as const,
+  request: { headers: IdempotencyKeyHeader, body: jsonBody(ChargeSchema) },
+  responses: {
+    200: jsonResponse(BalanceSchema, "The balance after the charge"),
+    ...problemResponses(
+      "VALIDATION_FAILED",
+      "MALFORMED_JSON",
+      "BALANCE_LIMIT_EXCEEDED",
+      "UNAUTHENTICATED",
+      "FORBIDDEN",
+      "USER_NOT_FOUND",
+      "IDEMPOTENCY_KEY_IN_USE",
+      "IDEMPOTENCY_KEY_REUSED",
+    ),
+  },
+});
+
+export const getBalance = createRoute({
+  method: "get",
+  path: "/api/v1/balances/{userId}",
+  tags: ["Balances"],
+  summary: "A user's balance",
+  security: bearerAuth,
+  middleware: [authenticate] as const,
+  request: { params: UserParams },
+  responses: {
+    200: jsonResponse(BalanceSchema, "The balance"),
+    ...problemResponses("VALIDATION_FAILED", "UNAUTHENTICATED", "FORBIDDEN", "USER_NOT_FOUND"),
+  },
+});
+
+export const listBalanceTransactions = createRoute({
+  method: "get",
+  path: "/api/v1/balances/{userId}/transactions",
+  tags: ["Balances"],
+  summary: "A user's ledger, newest first",
+  security: bearerAuth,
+  middleware: [authenticate] as const,
+  request: { params: UserParams, query: PageQuery },
+  responses: {
+    200: jsonResponse(LedgerPageSchema, "One page of ledger entries"),
+    ...problemResponses("VALIDATION_FAILED", "UNAUTHENTICATED", "FORBIDDEN", "USER_NOT_FOUND"),
+  },
+});

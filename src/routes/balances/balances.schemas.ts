@@ -1,0 +1,54 @@
+import { z } from "@hono/zod-openapi";
+import { MAX_CHARGE } from "../../domain/balances/balance-service";
+import type { Balance, LedgerEntry } from "../../domain/balances/ports";
+import { Krw, pageOf, Timestamp } from "../lib/schemas";
+
+export const ChargeSchema = z
+  .object({
+    userId: z.uuid(),
+    amount: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_CHARGE)
+      .openapi({ example: 50000, description: `KRW to add, 1 to ${MAX_CHARGE}` }),
+  })
+  .openapi("Charge");
+
+export const BalanceSchema = z
+  .object({
+    userId: z.uuid(),
+    balance: Krw.openapi({ description: "KRW available (never above 1,000,000,000)" }),
+    version: z.number().int().openapi({ description: "Increments with every change", example: 3 }),
+    updatedAt: Timestamp,
+  })
+  .openapi("Balance");
+
+export const LedgerEntrySchema = z
+  .object({
+    id: z.uuid(),
+    type: z.enum(["CHARGE", "PAYMENT", "REFUND"]),
+    amount: Krw.openapi({ description: "Signed: credits positive, debits negative" }),
+    balanceAfter: Krw,
+    referenceId: z.string().nullable().openapi({ description: "Payment or refund id; null for charges" }),
+    createdAt: Timestamp,
+  })
+  .openapi("LedgerEntry");
+
+export const LedgerPageSchema = pageOf(LedgerEntrySchema, "LedgerPage");
+
+export const toBalanceJson = (b: Balance): z.infer<typeof BalanceSchema> => ({
+  userId: b.userId,
+  balance: b.balance,
+  version: b.version,
+  updatedAt: b.updatedAt.toISOString(),
+});
+
+export const toLedgerEntryJson = (e: LedgerEntry): z.infer<typeof LedgerEntrySchema> => ({
+  id: e.id,
+  type: e.type,
+  amount: e.amount,
+  balanceAfter: e.balanceAfter,
+  referenceId: e.referenceId,
+  createdAt: e.createdAt.toISOString(),
+});

@@ -1,0 +1,48 @@
+import { z } from "@hono/zod-openapi";
+
+export const UuidParam = (name: string) =>
+  z.uuid().openapi({ param: { name, in: "path" }, example: "01936b2c-7f00-7c3a-9d2e-5b1f0a4e8c11" });
+
+export const Timestamp = z.iso.datetime().openapi({ example: "2026-11-25T10:00:00.000Z" });
+
+/** Money is an integer number of KRW. */
+export const Krw = z.number().int().openapi({ example: 50000 });
+
+export const PageQuery = z.object({
+  page: z.coerce.number().int().min(1).default(1).openapi({ example: 1, description: "1-based page number" }),
+  size: z.coerce.number().int().min(1).max(100).default(20).openapi({ example: 20, description: "Items per page (1–100)" }),
+});
+
+export const pageOf = <T extends z.ZodTypeAny>(item: T, name: string) =>
+  z
+    .object({
+      items: z.array(item),
+      page: z.number().int(),
+      size: z.number().int(),
+      total: z.number().int(),
+    })
+    .openapi(name);
+
+export const IdempotencyKeyHeader = z.object({
+  "idempotency-key": z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .openapi({
+      param: { name: "idempotency-key", in: "header" },
+      description:
+        "Makes the request safe to retry: the same key with the same body replays the stored response (kept 24 h, per user).",
+    }),
+});
+
+export const jsonBody = <T extends z.ZodTypeAny>(schema: T, description?: string) => ({
+  required: true,
+  description,
+  content: { "application/json": { schema } },
+});
+
+export const jsonResponse = <T extends z.ZodTypeAny>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});

@@ -1,0 +1,48 @@
+import { createRoute } from "@hono/zod-openapi";
+import { authenticate, bearerAuth, requireRole } from "../middleware/authenticate";
+import { problemResponses } from "../lib/openapi-problems";
+import { jsonBody, jsonResponse } from "../lib/schemas";
+import { CreateUserSchema, UpdateProfileSchema, UserSchema } from "./users.schemas";
+
+export const getMe = createRoute({
+  method: "get",
+  path: "/api/v1/users/me",
+  tags: ["Users"],
+  summary: "The calling user",
+  security: bearerAuth,
+  middleware: [authenticate] as const,
+  responses: {
+    200: jsonResponse(UserSchema, "The caller"),
+    ...problemResponses("UNAUTHENTICATED", "USER_NOT_FOUND"),
+  },
+});
+
+export const updateMe = createRoute({
+  method: "patch",
+  path: "/api/v1/users/me",
+  tags: ["Users"],
+  summary: "Edit the caller's profile",
+  description: "Edits `name` and `bio`; sellers may also change their business registration number.",
+  security: bearerAuth,
+  middleware: [authenticate] as const,
+  request: { body: jsonBody(UpdateProfileSchema) },
+  responses: {
+    200: jsonResponse(UserSchema, "The updated caller"),
+    ...problemResponses("VALIDATION_FAILED", "MALFORMED_JSON", "UNAUTHENTICATED", "USER_NOT_FOUND"),
+  },
+});
+
+export const createUser = createRoute({
+  method: "post",
+  path: "/api/v1/admin/users",
+  tags: ["Admin"],
+  summary: "Create a user of any role (ADMIN)",
+  description: "Admins carry an `adminCode` (generated when omitted); sellers need a business registration number.",
+  security: bearerAuth,
+  middleware: [authenticate, requireRole("ADMIN")] as const,
+  request: { body: jsonBody(CreateUserSchema) },
+  responses: {
+    201: jsonResponse(UserSchema, "The new user"),
+    ...problemResponses("VALIDATION_FAILED", "MALFORMED_JSON", "UNAUTHENTICATED", "FORBIDDEN", "EMAIL_TAKEN"),
+  },
+});

@@ -1,0 +1,81 @@
+import { z } from "@hono/zod-openapi";
+import type { User } from "../../domain/users/user";
+import { Timestamp } from "../lib/schemas";
+
+const Email = z.email().max(254).openapi({ example: "kim@example.com" });
+const Password = z.string().min(8).max(72).openapi({ example: "correct-horse-battery", description: "8–72 characters" });
+const Name = z.string().trim().min(1).max(100).openapi({ example: "Kim Minji" });
+const Bio = z.string().max(2000).nullable().openapi({ example: "Sneakerhead since 2009" });
+const BusinessRegistrationNumber = z
+  .string()
+  .regex(/^\d{3}-\d{2}-\d{5}$/, "must look like 123-45-67890")
+  .openapi({ example: "124-81-00998", description: "Korean business registration number; the check digit is verified" });
+
+export const UserSchema = z
+  .object({
+    id: z.uuid(),
+    email: Email,
+    name: Name,
+    role: z.enum(["ADMIN", "SELLER", "BUYER"]),
+    bio: Bio,
+    businessRegistrationNumber: BusinessRegistrationNumber.optional().openapi({ description: "Sellers only" }),
+    adminCode: z.string().optional().openapi({ description: "Admins only", example: "ADM-1F2E3D4C" }),
+    createdAt: Timestamp,
+  })
+  .openapi("User");
+
+export const SignUpSchema = z
+  .object({
+    email: Email,
+    password: Password,
+    name: Name,
+    role: z.enum(["BUYER", "SELLER"]).default("BUYER"),
+    businessRegistrationNumber: BusinessRegistrationNumber.optional().openapi({ description: "Required for SELLER" }),
+    bio: Bio.optional(),
+  })
+  .openapi("SignUp");
+
+export const CreateUserSchema = SignUpSchema.extend({
+  role: z.enum(["ADMIN", "SELLER", "BUYER"]),
+  adminCode: z
+    .string()
+    .trim()
+    .min(1)
+    .max(50)
+    .optional()
+    .openapi({ description: "ADMIN only; generated when omitted" }),
+}).openapi("CreateUser");
+
+export const LoginSchema = z.object({ email: z.string().min(1), password: z.string().min(1) }).openapi("Login");
+
+export const LoginResponseSchema = z
+  .object({
+    accessToken: z.string(),
+    tokenType: z.literal("Bearer"),
+    expiresIn: z.number().int().openapi({ description: "Seconds until the token expires", example: 3600 }),
+    user: UserSchema,
+  })
+  .openapi("LoginResponse");
+
+export const UpdateProfileSchema = z
+  .object({
+    name: Name.optional(),
+    bio: Bio.optional(),
+    businessRegistrationNumber: BusinessRegistrationNumber.optional().openapi({ description: "Sellers only" }),
+  })
+  .strict()
+  .refine((body) => Object.keys(body).length > 0, "send at least one of name, bio, businessRegistrationNumber")
+  .openapi("UpdateProfile");
+
+export function toUserJson(user: User): z.infer<typeof UserSchema> {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    bio: user.bio,
+    ...(user.businessRegistrationNumber ? { businessRegistrationNumber: user.businessRegistrationNumber } : {}),
+    ...(user.adminCode ? { adminCode: user.adminCode } : {}),
+    createdAt: user.createdAt.toISOString(),
+  };
+}
