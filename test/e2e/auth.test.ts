@@ -1,0 +1,118 @@
+import { afterAll, describe, expect, it } from "bun:test";
+import { createTestApp } from "../support/harness";
+
+const t = await createTestApp();
+afterAll(() => t.close());
+
+const unique = () => `user-${crypto.randomUUID()}@test.kicks`;
+
+describe("POST /api/v1/auth/signup", () => {
+  it("creates a buyer by default and never returns a password hash", async () => {
+    const email = unique();
+    const res = await t.post("/api/v1/auth/signup", { email, password: "password-1", name: "Kim" });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ email, name: "Kim", role: "BUYER", bio: null });
+    expect(res.body.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Date(res.body.createdAt).toISOString()).toBe(res.body.createdAt);
+    expect(JSON.stringify(res.body)).not.toMatch(/password|hash/i);
+    expect(res.body).not.toHaveProperty("businessRegistrationNumber");
+    expect(res.body).not.toHaveProperty("adminCode");
+  });
+
+  it("stores emails lower-cased, so a differently cased duplicate is EMAIL_TAKEN", async () => {
+    const email = unique();
+    expect((await t.post("/api/v1/auth/signup", { email: email.toUpperCase(), password: "password-1", name: "A" })).body.email).toBe(email);
+    const again = await t.post("/api/v1/auth/signup", { email, password: "password-2", name: "B" });
+    expect(again.status).toBe(409);
+    expect(again.headers.get("content-type")).toContain("application/problem+json");
+    expect(again.body).toMatchObject({ status: 409, code: "EMAIL_TAKEN", title: expect.any(String), type: expect.any(String) });
+  });
+
+  it("creates a seller with a checksum-valid business registration number", async () => {
+    const res = await t.post("/api/v1/auth/signup", {
+      email: unique(),
+      password: "password-1",
+      name: "Shop",
+      role: "SELLER",
+      businessRegistrationNumber: "124-81-00998",
+      bio: "Limited drops",
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ role: "SELLER", businessRegistrationNumber: "124-81-00998", bio: "Limited drops" });
+  });
+
+  it.each([
+    ["missing", {}],
+    ["badly formatted", { businessRegistrationNumber: "1248100998" }],
+    ["with a wrong check digit", { businessRegistrationNumber: "124-81-00997" }],
+  ])("refuses a seller whose business registration number is %s", async (_, extra) => {
+    const res = await t.post("/api/v1/auth/signup", { email: unique(), password: "password-1", name: "S", role: "SELLER", ...extra });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("VALIDATION_FAILED");
+    expect(res.body.errors).toContainEqual(expect.objectContaining({ path: "businessRegistrationNumber" }));
+  });
+
+  it("refuses a business registration number on a buyer", async () => {
+    const res = await t.post("/api/v1/auth/signup", {
+      email: unique(),
+      password: "password-1",
+      name: "B",
+      businessRegistrationNumber: "124-81-00998",
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].path).toBe("businessRegistrationNumber");
+  });
+
+  it("does not let anyone sign up as ADMIN", async () => {
+    const res = await t.post("/api/v1/auth/signup", { email: unique(), password: "password-1", name: "X", role: "ADMIN" });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].path).toBe("role");
+  });
+
+  it.each([
+    ["a password under 8 characters", { password: "short" }, "password"],
+    ["a password over 72 characters", { password: "x".repeat(73) }, "password"],
+    ["an invalid email", { email: "not-an-email" }, "email"],
+    ["an empty name", { name: "  " }, "name"],
+  ])("answers VALIDATION_FAILED with the field's path for %s", async (_, override, path) => {
+    const res = await t.post("/api/v1/auth/signup", { email: unique(), password: "password-1", name: "N", ...override });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("VALIDATION_FAILED");
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual([path]);
+  });
+
+  it("answers MALFORMED_JSON for a body that is not JSON", async () => {
+    const res = await t.post("/api/v1/auth/signup", '{"email": "a@b.c", ');
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("MALFORMED_JSON");
+  });
+
+  it("validates a request sent without a Content-Type instead of skipping validation", async () => {
+    const res = await t.request("POST", "/api/v1/auth/signup");
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("VALIDATION_FAILED");
+  });
+});
+
+describe("POST /api/v1/auth/login", () => {
+  it("returns a bearer token and the user for the right password", async () => {
+    const email = unique();
+    await t.post("/api/v1/auth/signup", { email, password: "password-1", name: "L" });
+    const res = await t.post("/api/v1/auth/login", { email: email.toUpperCase(), password: "password-1" });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ tokenType: "Bearer", expiresIn: 3600, user: { email } });
+    expect(res.body.accessToken.split(".")).toHaveLength(3);
+  });
+
+  it("answers INVALID_CREDENTIALS for a wrong password and for an unknown email alike", async () => {
+    const email = unique();
+    await t.post("/api/v1/auth/signup", { email, password: "password-1", name: "L" });
+    const wrong = await t.post("/api/v1/auth/login", { email, password: "password-2" });
+    const unknown = await t.post("/api/v1/auth/login", { email: unique(), password: "password-1" });
+    for (const res of [wrong, unknown]) {
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe("INVALID_CREDENTIALS");
+    }
+    expect(wrong.body.detail).toBe(unknown.body.detail);
+  });
+});

@@ -1,0 +1,100 @@
+import type { Clock } from "../../src/domain/shared/clock";
+import type { Role } from "../../src/domain/users/user";
+import { createApp } from "../../src/app";
+import { buildContainer, type Container } from "../../src/container";
+import { loadConfig } from "../../src/infra/config";
+import { createLogger } from "../../src/infra/logger";
+
+const { services, embedded, migrationsDir } = globalThis.kicksTest;
+
+/** Redis-specific tests run only when this run has a Redis (skipped, and counted, otherwise). */
+export const hasRedis = Boolean(services.redisUrl);
+export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-characters-long";
+
+export function testEnv(overrides: Record<string, string> = {}): Record<string, string | undefined> {
+  return {
+    NODE_ENV: "test",
+    DATABASE_URL: services.databaseUrl,
+    REDIS_URL: services.redisUrl,
+    REDIS_KEY_PREFIX: services.redisKeyPrefix,
+    JWT_SECRET: TEST_JWT_SECRET,
+    MIGRATIONS_DIR: migrationsDir,
+    DATABASE_POOL_SIZE: "10",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    ...overrides,
+  };
+}
+
+export interface Response<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface RequestOptions {
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
+
+/** A container and app of its own per test file, over this run's shared database and Redis. */
+export async function createTestApp(options: { env?: Record<string, string>; clock?: Clock } = {}) {
+  const config = loadConfig(testEnv(options.env));
+  const container: Container = buildContainer(config, createLogger(config.LOG_LEVEL), {
+    database: embedded,
+    clock: options.clock,
+  });
+  const app = createApp(container);
+
+  async function request<T = any>(method: string, path: string, body?: unknown, opts: RequestOptions = {}) {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+    let payload: string | undefined;
+    if (body !== undefined) {
+      payload = typeof body === "string" ? body : JSON.stringify(body);
+      headers["Content-Type"] ??= "application/json";
+    }
+    const res = await app.request(path, { method, headers, body: payload });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {}
+    return { status: res.status, body: parsed as T, headers: res.headers } satisfies Response<T>;
+  }
+
+  let sequence = 0;
+  /** A user of `role` made through the API (admins through the service: they cannot sign up) and logged in. */
+  async function registerUser(role: Role = "BUYER", fields: Record<string, unknown> = {}) {
+    const email = `${role.toLowerCase()}-${++sequence}-${crypto.randomUUID()}@test.kicks`;
+    const password = "test-password-1";
+    const account = {
+      email,
+      password,
+      name: `${role} ${sequence}`,
+      ...(role === "SELLER" ? { businessRegistrationNumber: "124-81-00998" } : {}),
+      ...fields,
+    };
+    if (role === "ADMIN") {
+      await container.services.users.createAccount({ ...account, role });
+    } else {
+      const res = await request("POST", "/api/v1/auth/signup", { ...account, role });
+      if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
+    }
+    const login = await request("POST", "/api/v1/auth/login", { email, password });
+    if (login.status !== 200) throw new Error(`login failed: ${login.status}`);
+    return { user: login.body.user, token: login.body.accessToken as string, email, password };
+  }
+
+  return {
+    app,
+    container,
+    request,
+    get: <T = any>(path: string, opts?: RequestOptions) => request<T>("GET", path, undefined, opts),
+    post: <T = any>(path: string, body?: unknown, opts?: RequestOptions) => request<T>("POST", path, body, opts),
+    patch: <T = any>(path: string, body?: unknown, opts?: RequestOptions) => request<T>("PATCH", path, body, opts),
+    registerUser,
+    close: () => container.close(),
+  };
+}
