@@ -1,9 +1,9 @@
-import { HTTPException } from "hono/http-exception";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
 import { PatternRouter } from "hono/router/pattern-router";
-import type { Context } from "hono";
 import type { Container } from "./container";
 import { DomainError } from "./domain/shared/errors";
 import { authRouter } from "./routes/auth/auth.index";
@@ -41,7 +41,8 @@ export function createApp(container: Container) {
     "/api/*",
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => problemResponse(c, problem("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`)),
+      onError: (c) =>
+        problemResponse(c, problem("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`)),
     }),
   );
 

@@ -58,7 +58,7 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
       dataDir: config.DATA_DIR,
       migrationsDir: config.MIGRATIONS_DIR,
     });
-  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX) : undefined;
+  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger) : undefined;
   const clock = options.clock ?? systemClock;
   const metrics = new Metrics({ processMetrics: options.processMetrics });
   const transactions = new Transactions(database.db);

@@ -22,7 +22,10 @@ async function main() {
   logger.info({ database: database.kind }, "applying migrations");
   await database.migrate();
   if (database.kind === "embedded") {
-    logger.warn({ dataDir: config.DATA_DIR }, "embedded PostgreSQL (PGlite): for trying out and single-instance use only");
+    logger.warn(
+      { dataDir: config.DATA_DIR },
+      "embedded PostgreSQL (PGlite): for trying out and single-instance use only",
+    );
   }
   if (isSingleInstance(config)) {
     logger.warn("single-instance mode: no REDIS_URL, so cache and locks are in-process; do not run several instances");

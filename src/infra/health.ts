@@ -18,10 +18,7 @@ export class HealthCheck {
       Object.entries(this.probes).map(async ([name, probe]): Promise<[string, DependencyState]> => {
         if (!probe) return [name, "not configured"];
         try {
-          await Promise.race([
-            probe(),
-            Bun.sleep(PROBE_TIMEOUT_MS).then(() => Promise.reject(new Error("timeout"))),
-          ]);
+          await Promise.race([probe(), Bun.sleep(PROBE_TIMEOUT_MS).then(() => Promise.reject(new Error("timeout")))]);
           return [name, "up"];
         } catch {
           return [name, "down"];

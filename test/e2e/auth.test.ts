@@ -21,11 +21,19 @@ describe("POST /api/v1/auth/signup", () => {
 
   it("stores emails lower-cased, so a differently cased duplicate is EMAIL_TAKEN", async () => {
     const email = unique();
-    expect((await t.post("/api/v1/auth/signup", { email: email.toUpperCase(), password: "password-1", name: "A" })).body.email).toBe(email);
+    expect(
+      (await t.post("/api/v1/auth/signup", { email: email.toUpperCase(), password: "password-1", name: "A" })).body
+        .email,
+    ).toBe(email);
     const again = await t.post("/api/v1/auth/signup", { email, password: "password-2", name: "B" });
     expect(again.status).toBe(409);
     expect(again.headers.get("content-type")).toContain("application/problem+json");
-    expect(again.body).toMatchObject({ status: 409, code: "EMAIL_TAKEN", title: expect.any(String), type: expect.any(String) });
+    expect(again.body).toMatchObject({
+      status: 409,
+      code: "EMAIL_TAKEN",
+      title: expect.any(String),
+      type: expect.any(String),
+    });
   });
 
   it("creates a seller with a checksum-valid business registration number", async () => {
@@ -38,7 +46,11 @@ describe("POST /api/v1/auth/signup", () => {
       bio: "Limited drops",
     });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ role: "SELLER", businessRegistrationNumber: "124-81-00998", bio: "Limited drops" });
+    expect(res.body).toMatchObject({
+      role: "SELLER",
+      businessRegistrationNumber: "124-81-00998",
+      bio: "Limited drops",
+    });
   });
 
   it.each([
@@ -46,7 +58,13 @@ describe("POST /api/v1/auth/signup", () => {
     ["badly formatted", { businessRegistrationNumber: "1248100998" }],
     ["with a wrong check digit", { businessRegistrationNumber: "124-81-00997" }],
   ])("refuses a seller whose business registration number is %s", async (_, extra) => {
-    const res = await t.post("/api/v1/auth/signup", { email: unique(), password: "password-1", name: "S", role: "SELLER", ...extra });
+    const res = await t.post("/api/v1/auth/signup", {
+      email: unique(),
+      password: "password-1",
+      name: "S",
+      role: "SELLER",
+      ...extra,
+    });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe("VALIDATION_FAILED");
     expect(res.body.errors).toContainEqual(expect.objectContaining({ path: "businessRegistrationNumber" }));
@@ -64,7 +82,12 @@ describe("POST /api/v1/auth/signup", () => {
   });
 
   it("does not let anyone sign up as ADMIN", async () => {
-    const res = await t.post("/api/v1/auth/signup", { email: unique(), password: "password-1", name: "X", role: "ADMIN" });
+    const res = await t.post("/api/v1/auth/signup", {
+      email: unique(),
+      password: "password-1",
+      name: "X",
+      role: "ADMIN",
+    });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].path).toBe("role");
   });
@@ -75,7 +98,12 @@ describe("POST /api/v1/auth/signup", () => {
     ["an invalid email", { email: "not-an-email" }, "email"],
     ["an empty name", { name: "  " }, "name"],
   ])("answers VALIDATION_FAILED with the field's path for %s", async (_, override, path) => {
-    const res = await t.post("/api/v1/auth/signup", { email: unique(), password: "password-1", name: "N", ...override });
+    const res = await t.post("/api/v1/auth/signup", {
+      email: unique(),
+      password: "password-1",
+      name: "N",
+      ...override,
+    });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe("VALIDATION_FAILED");
     expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual([path]);

@@ -1,7 +1,7 @@
-import type { Clock } from "../../src/domain/shared/clock";
-import type { Role } from "../../src/domain/users/user";
 import { createApp } from "../../src/app";
 import { buildContainer, type Container } from "../../src/container";
+import type { Clock } from "../../src/domain/shared/clock";
+import type { Role } from "../../src/domain/users/user";
 import { loadConfig } from "../../src/infra/config";
 import { createLogger } from "../../src/infra/logger";
 

@@ -72,7 +72,8 @@ export async function startTestServices(env = process.env): Promise<TestServices
     redisUrl,
     redisKeyPrefix,
     async teardown() {
-      for (const stop of [...cleanups, ...stops]) await stop().catch((error) => console.warn(`[test] teardown: ${error}`));
+      for (const stop of [...cleanups, ...stops])
+        await stop().catch((error) => console.warn(`[test] teardown: ${error}`));
     },
   };
 }

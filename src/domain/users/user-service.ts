@@ -3,7 +3,7 @@ import { DomainError, validationFailed } from "../shared/errors";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import { isValidBusinessRegistrationNumber } from "./business-registration-number";
 import type { AccessTokenIssuer, NewUser, PasswordHasher, ProfileChanges, UserRepository } from "./ports";
-import { type Role, type User, type UserRecord, toPublicUser } from "./user";
+import { type Role, toPublicUser, type User, type UserRecord } from "./user";
 
 export interface NewAccount {
   email: string;
@@ -100,7 +100,8 @@ export class UserService {
   async #prepare(account: NewAccount): Promise<NewUser> {
     const brn = account.businessRegistrationNumber ?? null;
     if (account.role === "SELLER") {
-      if (brn === null) throw validationFailed("businessRegistrationNumber", "Sellers need a business registration number");
+      if (brn === null)
+        throw validationFailed("businessRegistrationNumber", "Sellers need a business registration number");
       assertValidBrn(brn);
     } else if (brn !== null) {
       throw validationFailed("businessRegistrationNumber", "Only sellers have a business registration number");
@@ -134,5 +135,7 @@ function assertValidBrn(value: string): void {
 
 function newAdminCode(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(4));
-  return `ADM-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("").toUpperCase()}`;
+  return `ADM-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0"))
+    .join("")
+    .toUpperCase()}`;
 }

@@ -14,7 +14,11 @@ export class JwtAccessTokens implements AccessTokenIssuer {
 
   async issue(actor: Actor): Promise<{ accessToken: string; expiresIn: number }> {
     const now = Math.floor(Date.now() / 1000);
-    const accessToken = await sign({ sub: actor.userId, role: actor.role, iat: now, exp: now + this.ttlSeconds }, this.secret, ALGORITHM);
+    const accessToken = await sign(
+      { sub: actor.userId, role: actor.role, iat: now, exp: now + this.ttlSeconds },
+      this.secret,
+      ALGORITHM,
+    );
     return { accessToken, expiresIn: this.ttlSeconds };
   }
 

@@ -18,11 +18,17 @@ export class Transactions {
   }
 
   /** A joined transaction keeps the isolation level of the one that opened it. */
-  withTransaction<T>(work: (tx: Database) => Promise<T>, isolationLevel: IsolationLevel = "read committed"): Promise<T> {
+  withTransaction<T>(
+    work: (tx: Database) => Promise<T>,
+    isolationLevel: IsolationLevel = "read committed",
+  ): Promise<T> {
     const open = this.#scope.getStore();
     if (open) return work(open);
-    return this.root.transaction((tx) => this.#scope.run(tx as unknown as Database, () => work(tx as unknown as Database)), {
-      isolationLevel,
-    });
+    return this.root.transaction(
+      (tx) => this.#scope.run(tx as unknown as Database, () => work(tx as unknown as Database)),
+      {
+        isolationLevel,
+      },
+    );
   }
 }

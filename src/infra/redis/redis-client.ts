@@ -1,6 +1,19 @@
 import Redis from "ioredis";
+import type { Logger } from "../logger";
 
-/** Every key gets REDIS_KEY_PREFIX, so deployments and test runs can share one Redis. */
-export function createRedis(url: string, keyPrefix: string): Redis {
-  return new Redis(url, { keyPrefix, maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+const ERROR_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * Every key gets REDIS_KEY_PREFIX, so deployments and test runs can share one Redis.
+ * Connection errors are logged (at most every 10 s while Redis stays down); ioredis keeps reconnecting.
+ */
+export function createRedis(url: string, keyPrefix: string, logger?: Logger): Redis {
+  const redis = new Redis(url, { keyPrefix, maxRetriesPerRequest: 2 });
+  let lastLogged = 0;
+  redis.on("error", (err) => {
+    if (Date.now() - lastLogged < ERROR_LOG_INTERVAL_MS) return;
+    lastLogged = Date.now();
+    logger?.warn({ err }, "redis connection error");
+  });
+  return redis;
 }

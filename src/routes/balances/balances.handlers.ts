@@ -14,10 +14,6 @@ export const getBalanceHandler: AppRouteHandler<typeof getBalance> = async (c) =
 };
 
 export const listBalanceTransactionsHandler: AppRouteHandler<typeof listBalanceTransactions> = async (c) => {
-  const page = await c.var.services.balances.listLedger(
-    c.var.actor,
-    c.req.valid("param").userId,
-    c.req.valid("query"),
-  );
+  const page = await c.var.services.balances.listLedger(c.var.actor, c.req.valid("param").userId, c.req.valid("query"));
   return c.json({ ...page, items: page.items.map(toLedgerEntryJson) }, 200);
 };

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authenticate, bearerAuth } from "../middleware/authenticate";
-import { idempotent } from "../middleware/idempotent";
 import { problemResponses } from "../lib/openapi-problems";
 import { IdempotencyKeyHeader, jsonBody, jsonResponse, PageQuery, UuidParam } from "../lib/schemas";
+import { authenticate, bearerAuth } from "../middleware/authenticate";
+import { idempotent } from "../middleware/idempotent";
 import { BalanceSchema, ChargeSchema, LedgerPageSchema } from "./balances.schemas";
 
 const UserParams = z.object({ userId: UuidParam("userId") });

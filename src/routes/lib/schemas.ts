@@ -10,7 +10,13 @@ export const Krw = z.number().int().openapi({ example: 50000 });
 
 export const PageQuery = z.object({
   page: z.coerce.number().int().min(1).default(1).openapi({ example: 1, description: "1-based page number" }),
-  size: z.coerce.number().int().min(1).max(100).default(20).openapi({ example: 20, description: "Items per page (1–100)" }),
+  size: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(20)
+    .openapi({ example: 20, description: "Items per page (1–100)" }),
 });
 
 export const pageOf = <T extends z.ZodTypeAny>(item: T, name: string) =>

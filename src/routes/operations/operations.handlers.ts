@@ -5,7 +5,9 @@ export const livenessHandler: AppRouteHandler<typeof liveness> = (c) => c.json({
 
 export const readinessHandler: AppRouteHandler<typeof readiness> = async (c) => {
   const { ready, checks } = await c.var.services.health.readiness();
-  return ready ? c.json({ status: "ready" as const, checks }, 200) : c.json({ status: "unavailable" as const, checks }, 503);
+  return ready
+    ? c.json({ status: "ready" as const, checks }, 200)
+    : c.json({ status: "unavailable" as const, checks }, 503);
 };
 
 export const metricsHandler: AppRouteHandler<typeof metrics> = async (c) => {

@@ -16,7 +16,7 @@ export const liveness = createRoute({
   path: "/healthz",
   tags: ["Operations"],
   summary: "Process is alive",
-  responses: { 200: jsonResponse(z.object({ status: z.literal("ok") }), "Alive") },
+  responses: { 200: jsonResponse(z.object({ status: z.literal("ok") }), "Alive"), ...problemResponses() },
 });
 
 export const readiness = createRoute({
@@ -28,6 +28,7 @@ export const readiness = createRoute({
   responses: {
     200: jsonResponse(ReadinessSchema, "Ready to serve"),
     503: jsonResponse(ReadinessSchema, "A dependency is down"),
+    ...problemResponses(),
   },
 });
 

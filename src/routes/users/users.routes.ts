@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authenticate, bearerAuth, requireRole } from "../middleware/authenticate";
 import { problemResponses } from "../lib/openapi-problems";
 import { jsonBody, jsonResponse } from "../lib/schemas";
+import { authenticate, bearerAuth, requireRole } from "../middleware/authenticate";
 import { CreateUserSchema, UpdateProfileSchema, UserSchema } from "./users.schemas";
 
 export const getMe = createRoute({

@@ -3,13 +3,20 @@ import type { User } from "../../domain/users/user";
 import { Timestamp } from "../lib/schemas";
 
 const Email = z.email().max(254).openapi({ example: "kim@example.com" });
-const Password = z.string().min(8).max(72).openapi({ example: "correct-horse-battery", description: "8–72 characters" });
+const Password = z
+  .string()
+  .min(8)
+  .max(72)
+  .openapi({ example: "correct-horse-battery", description: "8–72 characters" });
 const Name = z.string().trim().min(1).max(100).openapi({ example: "Kim Minji" });
 const Bio = z.string().max(2000).nullable().openapi({ example: "Sneakerhead since 2009" });
 const BusinessRegistrationNumber = z
   .string()
   .regex(/^\d{3}-\d{2}-\d{5}$/, "must look like 123-45-67890")
-  .openapi({ example: "124-81-00998", description: "Korean business registration number; the check digit is verified" });
+  .openapi({
+    example: "124-81-00998",
+    description: "Korean business registration number; the check digit is verified",
+  });
 
 export const UserSchema = z
   .object({
@@ -37,13 +44,7 @@ export const SignUpSchema = z
 
 export const CreateUserSchema = SignUpSchema.extend({
   role: z.enum(["ADMIN", "SELLER", "BUYER"]),
-  adminCode: z
-    .string()
-    .trim()
-    .min(1)
-    .max(50)
-    .optional()
-    .openapi({ description: "ADMIN only; generated when omitted" }),
+  adminCode: z.string().trim().min(1).max(50).optional().openapi({ description: "ADMIN only; generated when omitted" }),
 }).openapi("CreateUser");
 
 export const LoginSchema = z.object({ email: z.string().min(1), password: z.string().min(1) }).openapi("Login");

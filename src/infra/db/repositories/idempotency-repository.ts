@@ -20,7 +20,13 @@ export class DrizzleIdempotencyRepository implements IdempotencyRepository {
   constructor(private readonly tx: Transactions) {}
 
   async claim(id: IdempotencyScope, requestHash: string, now: Date, leaseUntil: Date, expiresAt: Date) {
-    const fresh = { requestHash, responseStatus: null, responseBody: null, responseHeaders: null, lockedUntil: leaseUntil };
+    const fresh = {
+      requestHash,
+      responseStatus: null,
+      responseBody: null,
+      responseHeaders: null,
+      lockedUntil: leaseUntil,
+    };
     // One statement decides the race: insert, or take over an expired key or an abandoned in-flight one.
     const rows = await this.tx.current
       .insert(idempotencyKeys)
@@ -71,4 +77,3 @@ export class DrizzleIdempotencyRepository implements IdempotencyRepository {
     return rows.length;
   }
 }
-

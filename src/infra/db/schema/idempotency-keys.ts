@@ -20,5 +20,8 @@ export const idempotencyKeys = pgTable(
     createdAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
     expiresAt: timestamp({ withTimezone: true, precision: 3 }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.scope, t.method, t.path, t.key] }), index("idempotency_keys_expires").on(t.expiresAt)],
+  (t) => [
+    primaryKey({ columns: [t.scope, t.method, t.path, t.key] }),
+    index("idempotency_keys_expires").on(t.expiresAt),
+  ],
 );

@@ -1,0 +1,65 @@
+import { afterAll, describe, expect, it } from "bun:test";
+import { createTestApp } from "../support/harness";
+
+// Real sockets: a Bun server on a free port and `fetch` from the test, so requests truly run in parallel
+// over separate connections and the database sees concurrent transactions.
+const t = await createTestApp();
+const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: t.app.fetch });
+afterAll(async () => {
+  await server.stop(true);
+  await t.close();
+});
+
+const base = `http://127.0.0.1:${server.port}`;
+
+async function getJson(path: string, token: string): Promise<any> {
+  return (await fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${token}` } })).json();
+}
+
+function charge(token: string, userId: string, amount: number, key?: string) {
+  return fetch(`${base}/api/v1/balances/charge`, {
+    method: "POST",
+    headers: {
+      Authorization: `Bearer ${token}`,
+      "Content-Type": "application/json",
+      ...(key ? { "Idempotency-Key": key } : {}),
+    },
+    body: JSON.stringify({ userId, amount }),
+  });
+}
+
+describe("concurrent charges", () => {
+  it("lands every one of 200 parallel charges exactly once", async () => {
+    const { user, token } = await t.registerUser("BUYER");
+    const amount = 1_234;
+    const responses = await Promise.all(Array.from({ length: 200 }, () => charge(token, user.id, amount)));
+    expect(responses.map((r) => r.status)).toEqual(Array(200).fill(200));
+
+    const balance = await getJson(`/api/v1/balances/${user.id}`, token);
+    expect(balance.balance).toBe(200 * amount);
+    expect(balance.version).toBe(200);
+
+    const ledger = await getJson(`/api/v1/balances/${user.id}/transactions?size=100`, token);
+    expect(ledger.total).toBe(200);
+    // Each charge saw a distinct balance: the running balances are exactly amount × 1..200.
+    const page2 = await getJson(`/api/v1/balances/${user.id}/transactions?size=100&page=2`, token);
+    const after = [...ledger.items, ...page2.items]
+      .map((e: { balanceAfter: number }) => e.balanceAfter)
+      .sort((a, b) => a - b);
+    expect(after).toEqual(Array.from({ length: 200 }, (_, i) => (i + 1) * amount));
+  });
+
+  it("charges once when 20 parallel requests share one Idempotency-Key", async () => {
+    const { user, token } = await t.registerUser("BUYER");
+    const key = crypto.randomUUID();
+    const responses = await Promise.all(Array.from({ length: 20 }, () => charge(token, user.id, 5_000, key)));
+    const statuses = responses.map((r) => r.status);
+    // The winner answers 200; the rest either wait-and-replay (200, replayed) or see it in flight (409).
+    expect(statuses.every((s) => s === 200 || s === 409)).toBe(true);
+    const fresh = responses.filter((r) => r.status === 200 && r.headers.get("Idempotent-Replayed") === null);
+    expect(fresh).toHaveLength(1);
+
+    const balance = await getJson(`/api/v1/balances/${user.id}`, token);
+    expect(balance.balance).toBe(5_000);
+  });
+});

@@ -1,0 +1,125 @@
+import { afterAll, describe, expect, it } from "bun:test";
+import { createTestApp } from "../support/harness";
+
+const t = await createTestApp();
+afterAll(() => t.close());
+
+const charge = (token: string, body: unknown, key?: string) =>
+  t.post("/api/v1/balances/charge", body, { token, headers: key === undefined ? {} : { "Idempotency-Key": key } });
+
+const balanceOf = async (token: string, userId: string) =>
+  (await t.get(`/api/v1/balances/${userId}`, { token })).body.balance as number;
+
+describe("Idempotency-Key on POST /api/v1/balances/charge", () => {
+  it("replays the stored response for the same key and body, charging once", async () => {
+    const { user, token } = await t.registerUser("BUYER");
+    const key = crypto.randomUUID();
+    const first = await charge(token, { userId: user.id, amount: 1000 }, key);
+    const again = await charge(token, { userId: user.id, amount: 1000 }, key);
+    expect(first.status).toBe(200);
+    expect(first.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(again.status).toBe(200);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get("content-type")).toBe(first.headers.get("content-type"));
+    expect(await balanceOf(token, user.id)).toBe(1000);
+  });
+
+  it("answers 422 IDEMPOTENCY_KEY_REUSED for the same key with another body", async () => {
+    const { user, token } = await t.registerUser("BUYER");
+    const key = crypto.randomUUID();
+    await charge(token, { userId: user.id, amount: 1000 }, key);
+    const reused = await charge(token, { userId: user.id, amount: 2000 }, key);
+    expect(reused.status).toBe(422);
+    expect(reused.body.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    expect(await balanceOf(token, user.id)).toBe(1000);
+  });
+
+  it("scopes keys per user: another user's identical key runs on its own", async () => {
+    const a = await t.registerUser("BUYER");
+    const b = await t.registerUser("BUYER");
+    const key = crypto.randomUUID();
+    expect((await charge(a.token, { userId: a.user.id, amount: 10 }, key)).status).toBe(200);
+    const other = await charge(b.token, { userId: b.user.id, amount: 20 }, key);
+    expect(other.status).toBe(200);
+    expect(other.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(await balanceOf(b.token, b.user.id)).toBe(20);
+  });
+
+  it("replays error answers too, so a retried bad request is answered the same way", async () => {
+    const { user, token } = await t.registerUser("BUYER");
+    const key = crypto.randomUUID();
+    const first = await charge(token, { userId: user.id, amount: 0 }, key);
+    const again = await charge(token, { userId: user.id, amount: 0 }, key);
+    expect(first.status).toBe(400);
+    expect(again.status).toBe(400);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(again.headers.get("content-type")).toContain("application/problem+json");
+  });
+
+  it("answers 409 IDEMPOTENCY_KEY_IN_USE while the first request is still running", async () => {
+    const { user, token } = await t.registerUser("BUYER");
+    const key = crypto.randomUUID();
+    const { balances } = t.container.services;
+    const original = balances.charge.bind(balances);
+    let releaseFirst!: () => void;
+    const firstArrived = Promise.withResolvers<void>();
+    // Hold the first charge inside its handler until the second request has been answered.
+    balances.charge = async (...args) => {
+      firstArrived.resolve();
+      await new Promise<void>((resolve) => {
+        releaseFirst = resolve;
+      });
+      return original(...args);
+    };
+    try {
+      const first = charge(token, { userId: user.id, amount: 500 }, key);
+      await firstArrived.promise;
+      balances.charge = original;
+      const second = await charge(token, { userId: user.id, amount: 500 }, key);
+      expect(second.status).toBe(409);
+      expect(second.body.code).toBe("IDEMPOTENCY_KEY_IN_USE");
+      releaseFirst();
+      expect((await first).status).toBe(200);
+    } finally {
+      balances.charge = original;
+    }
+    expect(await balanceOf(token, user.id)).toBe(500);
+  });
+
+  it("releases the key when the request fails on our side, so the retry runs", async () => {
+    const { user, token } = await t.registerUser("BUYER");
+    const key = crypto.randomUUID();
+    const { balances } = t.container.services;
+    const original = balances.charge.bind(balances);
+    balances.charge = async () => {
+      throw new Error("database went away");
+    };
+    let failed: Awaited<ReturnType<typeof charge>>;
+    try {
+      failed = await charge(token, { userId: user.id, amount: 300 }, key);
+    } finally {
+      balances.charge = original;
+    }
+    expect(failed.status).toBe(500);
+    const retried = await charge(token, { userId: user.id, amount: 300 }, key);
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(await balanceOf(token, user.id)).toBe(300);
+  });
+
+  it("refuses a key longer than 255 characters", async () => {
+    const { user, token } = await t.registerUser("BUYER");
+    const res = await charge(token, { userId: user.id, amount: 1 }, "k".repeat(256));
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe("VALIDATION_FAILED");
+    expect(await balanceOf(token, user.id)).toBe(0);
+  });
+
+  it("charges every time when no key is sent", async () => {
+    const { user, token } = await t.registerUser("BUYER");
+    await charge(token, { userId: user.id, amount: 1 });
+    await charge(token, { userId: user.id, amount: 1 });
+    expect(await balanceOf(token, user.id)).toBe(2);
+  });
+});
