@@ -87,7 +87,9 @@ export function createApp(container: Container) {
 
 function toProblemResponse(error: Error, c: Context): Response {
   if (error instanceof DomainError) {
-    return problemResponse(c, problem(error.code, error.message, error.errors, error.extensions));
+    const retryAfter = error.extensions?.retryAfterSeconds;
+    const headers: Record<string, string> = retryAfter === undefined ? {} : { "Retry-After": String(retryAfter) };
+    return problemResponse(c, problem(error.code, error.message, error.errors, error.extensions), headers);
   }
   if (error instanceof HTTPException && error.status === 400 && /malformed json/i.test(error.message)) {
     return problemResponse(c, problem("MALFORMED_JSON", "The request body is not valid JSON"));

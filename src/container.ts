@@ -2,7 +2,7 @@ import type Redis from "ioredis";
 import { BalanceService, jitteredBackoff } from "./domain/balances/balance-service";
 import { IdempotencyService } from "./domain/idempotency/idempotency-service";
 import { type Clock, systemClock } from "./domain/shared/clock";
-import type { Cache, LockManager } from "./domain/shared/ports";
+import type { Cache, Counters, LockManager } from "./domain/shared/ports";
 import { UserService } from "./domain/users/user-service";
 import { JwtAccessTokens } from "./infra/auth/access-tokens";
 import { embeddedJwtSecret } from "./infra/auth/jwt-secret";
@@ -16,10 +16,12 @@ import { Transactions } from "./infra/db/transactions";
 import { HealthCheck } from "./infra/health";
 import type { Logger } from "./infra/logger";
 import { MemoryCache } from "./infra/memory/memory-cache";
+import { MemoryCounters } from "./infra/memory/memory-counters";
 import { MemoryLocks } from "./infra/memory/memory-locks";
 import { Metrics } from "./infra/metrics";
 import { RedisCache } from "./infra/redis/redis-cache";
 import { createRedis } from "./infra/redis/redis-client";
+import { RedisCounters } from "./infra/redis/redis-counters";
 import { RedisLocks } from "./infra/redis/redis-locks";
 
 export interface ContainerOptions {
@@ -42,6 +44,7 @@ export interface Container {
     tokens: JwtAccessTokens;
     cache: Cache;
     locks: LockManager;
+    counters: Counters;
     health: HealthCheck;
     metrics: Metrics;
   };
@@ -71,9 +74,11 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
     config.JWT_EXPIRES_IN_SECONDS,
   );
 
+  const counters = redis ? new RedisCounters(redis) : new MemoryCounters();
+
   const services: Container["services"] = {
     tokens,
-    users: new UserService({ users, balances, unitOfWork, passwords: argon2Passwords, tokens, newId }),
+    users: new UserService({ users, balances, unitOfWork, passwords: argon2Passwords, tokens, counters, newId }),
     balances: new BalanceService({
       balances,
       unitOfWork,
@@ -86,6 +91,7 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
     idempotency: new IdempotencyService(new DrizzleIdempotencyRepository(transactions), clock),
     cache: redis ? new RedisCache(redis) : new MemoryCache(),
     locks: redis ? new RedisLocks(redis) : new MemoryLocks(),
+    counters,
     health: new HealthCheck({
       database: () => database.ping(),
       redis: redis ? () => redis.ping() : undefined,

@@ -144,3 +144,32 @@ describe("POST /api/v1/auth/login", () => {
     expect(wrong.body.detail).toBe(unknown.body.detail);
   });
 });
+
+describe("login throttling", () => {
+  it("refuses an email with 429 RATE_LIMITED after 10 failed logins, even with the right password", async () => {
+    const email = unique();
+    await t.post("/api/v1/auth/signup", { email, password: "password-1", name: "Target" });
+    for (let i = 0; i < 10; i++) {
+      expect((await t.post("/api/v1/auth/login", { email, password: `guess-${i}` })).status).toBe(401);
+    }
+    const blocked = await t.post("/api/v1/auth/login", { email, password: "password-1" });
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.code).toBe("RATE_LIMITED");
+    const retryAfter = Number(blocked.headers.get("Retry-After"));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(300);
+    // Other accounts are unaffected.
+    const other = unique();
+    await t.post("/api/v1/auth/signup", { email: other, password: "password-1", name: "Other" });
+    expect((await t.post("/api/v1/auth/login", { email: other, password: "password-1" })).status).toBe(200);
+  });
+
+  it("forgets earlier failures after a successful login", async () => {
+    const email = unique();
+    await t.post("/api/v1/auth/signup", { email, password: "password-1", name: "Forgetful" });
+    for (let i = 0; i < 9; i++) await t.post("/api/v1/auth/login", { email, password: "wrong-password" });
+    expect((await t.post("/api/v1/auth/login", { email, password: "password-1" })).status).toBe(200);
+    for (let i = 0; i < 9; i++) await t.post("/api/v1/auth/login", { email, password: "wrong-password" });
+    expect((await t.post("/api/v1/auth/login", { email, password: "password-1" })).status).toBe(200);
+  });
+});

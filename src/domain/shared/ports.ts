@@ -17,3 +17,16 @@ export interface LockManager {
   /** Undefined when someone else holds `name`; the lock expires by itself after `ttlMs`. */
   tryAcquire(name: string, ttlMs: number): Promise<Lock | undefined>;
 }
+
+export interface WindowCount {
+  count: number;
+  /** Seconds until the window (started by its first hit) ends and the count starts again from zero. */
+  resetsInSeconds: number;
+}
+
+/** Fixed-window counters (throttling). */
+export interface Counters {
+  increment(key: string, windowSeconds: number): Promise<WindowCount>;
+  get(key: string): Promise<WindowCount>;
+  reset(key: string): Promise<void>;
+}

@@ -1,5 +1,6 @@
 import type { BalanceRepository } from "../balances/ports";
 import { DomainError, validationFailed } from "../shared/errors";
+import type { Counters } from "../shared/ports";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import { isValidBusinessRegistrationNumber } from "./business-registration-number";
 import type { AccessTokenIssuer, NewUser, PasswordHasher, ProfileChanges, UserRepository } from "./ports";
@@ -22,12 +23,17 @@ export interface LoginResult {
   user: User;
 }
 
+/** Failed logins allowed per email in one window before further tries are refused (password guessing). */
+export const MAX_FAILED_LOGINS = 10;
+export const FAILED_LOGIN_WINDOW_SECONDS = 5 * 60;
+
 interface UserServiceDeps {
   users: UserRepository;
   balances: BalanceRepository;
   unitOfWork: UnitOfWork;
   passwords: PasswordHasher;
   tokens: AccessTokenIssuer;
+  counters: Counters;
   newId: () => string;
 }
 
@@ -66,10 +72,22 @@ export class UserService {
   }
 
   async logIn(email: string, password: string): Promise<LoginResult> {
-    const user = await this.deps.users.findByEmail(normaliseEmail(email));
+    const normalised = normaliseEmail(email);
+    const failuresKey = `login-failures:${normalised}`;
+    const failures = await this.deps.counters.get(failuresKey);
+    if (failures.count >= MAX_FAILED_LOGINS) {
+      throw new DomainError("RATE_LIMITED", "Too many failed logins for this email; try again later", undefined, {
+        retryAfterSeconds: failures.resetsInSeconds,
+      });
+    }
+    const user = await this.deps.users.findByEmail(normalised);
     this.#dummyHash ??= this.deps.passwords.hash("not-a-real-password");
     const matches = await this.deps.passwords.verify(password, user?.passwordHash ?? (await this.#dummyHash));
-    if (!user || !matches) throw new DomainError("INVALID_CREDENTIALS", "Email or password is wrong");
+    if (!user || !matches) {
+      await this.deps.counters.increment(failuresKey, FAILED_LOGIN_WINDOW_SECONDS);
+      throw new DomainError("INVALID_CREDENTIALS", "Email or password is wrong");
+    }
+    if (failures.count > 0) await this.deps.counters.reset(failuresKey);
     const token = await this.deps.tokens.issue({ userId: user.id, role: user.role });
     return { ...token, tokenType: "Bearer", user: toPublicUser(user) };
   }

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { problemResponses } from "../lib/openapi-problems";
+import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
 import { jsonBody, jsonResponse } from "../lib/schemas";
 import { LoginResponseSchema, LoginSchema, SignUpSchema, UserSchema } from "../users/users.schemas";
 
@@ -12,7 +12,7 @@ export const signUp = createRoute({
   request: { body: jsonBody(SignUpSchema) },
   responses: {
     201: jsonResponse(UserSchema, "The new user"),
-    ...problemResponses("VALIDATION_FAILED", "MALFORMED_JSON", "EMAIL_TAKEN", "PAYLOAD_TOO_LARGE"),
+    ...problemResponses(...BODY_PROBLEMS, "EMAIL_TAKEN"),
   },
 });
 
@@ -21,9 +21,11 @@ export const logIn = createRoute({
   path: "/api/v1/auth/login",
   tags: ["Auth"],
   summary: "Exchange email and password for a bearer token",
+  description:
+    "After 10 failed logins for one email within 5 minutes, further logins for it answer 429 RATE_LIMITED (with Retry-After) until the window ends.",
   request: { body: jsonBody(LoginSchema) },
   responses: {
     200: jsonResponse(LoginResponseSchema, "A bearer token and the user"),
-    ...problemResponses("VALIDATION_FAILED", "MALFORMED_JSON", "INVALID_CREDENTIALS"),
+    ...problemResponses(...BODY_PROBLEMS, "INVALID_CREDENTIALS", "RATE_LIMITED"),
   },
 });

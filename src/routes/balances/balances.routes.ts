@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { problemResponses } from "../lib/openapi-problems";
+import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
 import { IdempotencyKeyHeader, jsonBody, jsonResponse, PageQuery, UuidParam } from "../lib/schemas";
 import { authenticate, bearerAuth } from "../middleware/authenticate";
 import { idempotent } from "../middleware/idempotent";
@@ -20,8 +20,7 @@ export const chargeBalance = createRoute({
   responses: {
     200: jsonResponse(BalanceSchema, "The balance after the charge"),
     ...problemResponses(
-      "VALIDATION_FAILED",
-      "MALFORMED_JSON",
+      ...BODY_PROBLEMS,
       "BALANCE_LIMIT_EXCEEDED",
       "UNAUTHENTICATED",
       "FORBIDDEN",

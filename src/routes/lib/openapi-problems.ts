@@ -38,3 +38,10 @@ export function problemResponses(...codes: ErrorCode[]) {
     ]),
   );
 }
+
+/** What any route with a JSON body can answer before its handler runs. */
+export const BODY_PROBLEMS = [
+  "VALIDATION_FAILED",
+  "MALFORMED_JSON",
+  "PAYLOAD_TOO_LARGE",
+] as const satisfies ErrorCode[];

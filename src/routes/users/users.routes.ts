@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { problemResponses } from "../lib/openapi-problems";
+import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
 import { jsonBody, jsonResponse } from "../lib/schemas";
 import { authenticate, bearerAuth, requireRole } from "../middleware/authenticate";
 import { CreateUserSchema, UpdateProfileSchema, UserSchema } from "./users.schemas";
@@ -28,7 +28,7 @@ export const updateMe = createRoute({
   request: { body: jsonBody(UpdateProfileSchema) },
   responses: {
     200: jsonResponse(UserSchema, "The updated caller"),
-    ...problemResponses("VALIDATION_FAILED", "MALFORMED_JSON", "UNAUTHENTICATED", "USER_NOT_FOUND"),
+    ...problemResponses(...BODY_PROBLEMS, "UNAUTHENTICATED", "USER_NOT_FOUND"),
   },
 });
 
@@ -43,6 +43,6 @@ export const createUser = createRoute({
   request: { body: jsonBody(CreateUserSchema) },
   responses: {
     201: jsonResponse(UserSchema, "The new user"),
-    ...problemResponses("VALIDATION_FAILED", "MALFORMED_JSON", "UNAUTHENTICATED", "FORBIDDEN", "EMAIL_TAKEN"),
+    ...problemResponses(...BODY_PROBLEMS, "UNAUTHENTICATED", "FORBIDDEN", "EMAIL_TAKEN"),
   },
 });

@@ -1,0 +1,7 @@
+-- Fixed window: the first hit starts the window's expiry, later hits only count.
+-- Returns { count, milliseconds left in the window }.
+local count = redis.call("INCR", KEYS[1])
+if count == 1 then
+  redis.call("PEXPIRE", KEYS[1], ARGV[1])
+end
+return { count, redis.call("PTTL", KEYS[1]) }

@@ -1,0 +1,34 @@
+import type Redis from "ioredis";
+import type { Counters, WindowCount } from "../../domain/shared/ports";
+import incrementWindowScript from "./increment-window.lua" with { type: "text" };
+
+const toWindowCount = (count: number, msLeft: number): WindowCount => ({
+  count,
+  resetsInSeconds: msLeft > 0 ? Math.ceil(msLeft / 1000) : 0,
+});
+
+export class RedisCounters implements Counters {
+  constructor(private readonly redis: Redis) {}
+
+  async increment(key: string, windowSeconds: number): Promise<WindowCount> {
+    const [count, msLeft] = (await this.redis.eval(
+      incrementWindowScript,
+      1,
+      `counter:${key}`,
+      windowSeconds * 1000,
+    )) as [number, number];
+    return toWindowCount(count, msLeft);
+  }
+
+  async get(key: string): Promise<WindowCount> {
+    const [[, count], [, msLeft]] = (await this.redis.multi().get(`counter:${key}`).pttl(`counter:${key}`).exec()) as [
+      [null, string | null],
+      [null, number],
+    ];
+    return toWindowCount(Number(count ?? 0), msLeft);
+  }
+
+  async reset(key: string): Promise<void> {
+    await this.redis.del(`counter:${key}`);
+  }
+}
