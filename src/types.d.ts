@@ -3,3 +3,17 @@ declare module "*.lua" {
   const source: string;
   export default source;
 }
+
+/** PGlite's runtime assets, imported `with { type: "file" }` so `bun build --compile` embeds them (a path). */
+declare module "@electric-sql/pglite/pglite.wasm" {
+  const path: string;
+  export default path;
+}
+declare module "@electric-sql/pglite/initdb.wasm" {
+  const path: string;
+  export default path;
+}
+declare module "@electric-sql/pglite/pglite.data" {
+  const path: string;
+  export default path;
+}

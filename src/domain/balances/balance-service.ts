@@ -8,7 +8,7 @@ import type { Balance, BalanceRepository, LedgerEntry, LedgerEntryType } from ".
 export const MAX_BALANCE = 1_000_000_000;
 export const MAX_CHARGE = 10_000_000;
 /** Optimistic tries before a writer falls back to locking the row; either way the change lands. */
-const OPTIMISTIC_ATTEMPTS = 4;
+const OPTIMISTIC_ATTEMPTS = 3;
 
 interface BalanceServiceDeps {
   balances: BalanceRepository;
@@ -103,4 +103,5 @@ export class BalanceService {
   }
 }
 
-export const jitteredBackoff = (attempt: number) => Bun.sleep(Math.random() * 5 * 2 ** attempt);
+/** Up to 2, 4, 8 ms: long enough to let the winner commit, short enough that a hot balance stays fast. */
+export const jitteredBackoff = (attempt: number) => Bun.sleep(Math.random() * 2 ** attempt);

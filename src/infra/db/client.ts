@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
@@ -7,6 +7,9 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "file" };
+import fsBundle from "@electric-sql/pglite/pglite.data" with { type: "file" };
+import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "file" };
 import postgres from "postgres";
 import * as schema from "./schema";
 
@@ -72,7 +75,14 @@ function openEmbedded(options: DatabaseOptions): DatabaseHandle {
     dataDir = resolve(options.dataDir, "pglite");
     mkdirSync(dirname(dataDir), { recursive: true });
   }
-  const client = new PGlite(dataDir);
+  // PGlite locates its WebAssembly and file-system bundle relative to its own module, which does not exist
+  // inside a `bun build --compile` binary; importing them as files embeds them and hands PGlite the bytes.
+  const client = new PGlite({
+    dataDir,
+    pgliteWasmModule: new WebAssembly.Module(readFileSync(pgliteWasm)),
+    initdbWasmModule: new WebAssembly.Module(readFileSync(initdbWasm)),
+    fsBundle: Bun.file(fsBundle),
+  });
   const db = drizzlePglite({ client, schema, casing: "snake_case" }) as unknown as Database;
   return {
     db,
