@@ -1,15 +1,15 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "file" };
+import fsBundle from "@electric-sql/pglite/pglite.data" with { type: "file" };
+import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "file" };
 import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
-import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "file" };
-import fsBundle from "@electric-sql/pglite/pglite.data" with { type: "file" };
-import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "file" };
 import postgres from "postgres";
 import * as schema from "./schema";
 
