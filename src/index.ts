@@ -2,8 +2,8 @@ import { createApp } from "./app";
 import { buildContainer } from "./container";
 import { ConfigError, isSingleInstance, loadConfig } from "./infra/config";
 import { createLogger } from "./infra/logger";
+import { scheduleIdempotencyPurge } from "./workers/idempotency-purge";
 
-const IDEMPOTENCY_PURGE_INTERVAL_MS = 60 * 60 * 1000;
 // Below Docker's and Kubernetes' default 10 s stop timeout, so we exit before being killed.
 const SHUTDOWN_GRACE_MS = 8_000;
 
@@ -40,19 +40,14 @@ async function main() {
   const server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: 2 * 1024 * 1024 });
   logger.info({ port: server.port, docs: `http://localhost:${server.port}/docs` }, "listening");
 
-  const purge = setInterval(() => {
-    services.idempotency
-      .purgeExpired()
-      .then((purged) => purged > 0 && logger.info({ purged }, "expired idempotency keys purged"))
-      .catch((err) => logger.error({ err }, "idempotency purge failed"));
-  }, IDEMPOTENCY_PURGE_INTERVAL_MS);
+  const stopPurge = scheduleIdempotencyPurge(services.idempotency, logger);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down: draining in-flight requests");
-    clearInterval(purge);
+    stopPurge();
     const forced = setTimeout(() => {
       logger.error("in-flight requests did not finish in time; exiting");
       process.exit(1);

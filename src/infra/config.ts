@@ -1,11 +1,13 @@
 import { z } from "zod";
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** Whole decimal numbers only: no " ", "0x50" or "1e3" slipping through a numeric coercion. */
+const int = (min: number, max: number) =>
+  z.string().trim().regex(/^\d+$/, "must be a whole number").transform(Number).pipe(z.number().int().min(min).max(max));
 const optionalUrl = z.url().optional();
 
-/** Empty strings count as unset, so `FOO=` in an env file behaves like no `FOO` at all. */
+/** Blank values count as unset, so `FOO=` in an env file behaves like no `FOO` at all. */
 const emptyAsUnset = (env: Record<string, string | undefined>) =>
-  Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+  Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""));
 
 const envSchema = z
   .object({
@@ -75,7 +77,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const lines = parsed.error.issues.map((issue) => {
     const name = issue.path.join(".") || "environment";
     const value = env[name];
-    const shown = value === undefined || /SECRET|PASSWORD|URL/.test(name) ? "" : ` (got "${value}")`;
+    // JSON.stringify keeps the message on one line even for values with line breaks.
+    const shown = value === undefined || /SECRET|PASSWORD|URL/.test(name) ? "" : ` (got ${JSON.stringify(value)})`;
     return `${name}: ${issue.message}${shown}`;
   });
   throw new ConfigError(`Invalid configuration: ${lines.join("; ")}`);

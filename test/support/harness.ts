@@ -1,8 +1,10 @@
+import { afterAll } from "bun:test";
 import { createApp } from "../../src/app";
 import { buildContainer, type Container } from "../../src/container";
 import type { Clock } from "../../src/domain/shared/clock";
 import type { Role } from "../../src/domain/users/user";
 import { loadConfig } from "../../src/infra/config";
+import { type DatabaseHandle, openDatabase } from "../../src/infra/db/client";
 import { createLogger } from "../../src/infra/logger";
 
 const { services, embedded, migrationsDir } = globalThis.kicksTest;
@@ -97,4 +99,16 @@ export async function createTestApp(options: { env?: Record<string, string>; clo
     registerUser,
     close: () => container.close(),
   };
+}
+
+/**
+ * This run's database for repository tests: the shared embedded one, or a pool of its own (closed after
+ * the file) on the run's PostgreSQL database.
+ */
+export function openTestDatabase(): DatabaseHandle {
+  const database = embedded ?? openDatabase({ url: services.databaseUrl, poolSize: 5, migrationsDir });
+  afterAll(async () => {
+    if (!embedded) await database.close();
+  });
+  return database;
 }

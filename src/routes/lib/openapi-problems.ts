@@ -24,7 +24,7 @@ export const ProblemSchema = z
  */
 export function problemResponses(...codes: ErrorCode[]) {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of [...codes, "INTERNAL" as const]) {
+  for (const code of new Set([...codes, "INTERNAL" as const])) {
     const status = errorCatalog[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }

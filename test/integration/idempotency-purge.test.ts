@@ -1,0 +1,37 @@
+import { describe, expect, it } from "bun:test";
+import { IdempotencyService } from "../../src/domain/idempotency/idempotency-service";
+import type { IdempotencyScope } from "../../src/domain/idempotency/ports";
+import { systemClock } from "../../src/domain/shared/clock";
+import { DrizzleIdempotencyRepository } from "../../src/infra/db/repositories/idempotency-repository";
+import { Transactions } from "../../src/infra/db/transactions";
+import { createLogger } from "../../src/infra/logger";
+import { scheduleIdempotencyPurge } from "../../src/workers/idempotency-purge";
+import { openTestDatabase } from "../support/harness";
+
+const repository = new DrizzleIdempotencyRepository(new Transactions(openTestDatabase().db));
+const HOUR = 3600 * 1000;
+
+const scope = (): IdempotencyScope => ({
+  scope: Bun.randomUUIDv7(),
+  method: "POST",
+  path: "/x",
+  key: crypto.randomUUID(),
+});
+
+describe("scheduleIdempotencyPurge", () => {
+  it("deletes keys past their 24 h on schedule and keeps live ones", async () => {
+    const now = Date.now();
+    const [expired, live] = [scope(), scope()];
+    await repository.claim(expired, "h", new Date(now - 25 * HOUR), new Date(now - 25 * HOUR), new Date(now - HOUR));
+    await repository.claim(live, "h", new Date(now), new Date(now + 60_000), new Date(now + 24 * HOUR));
+
+    const stop = scheduleIdempotencyPurge(new IdempotencyService(repository, systemClock), createLogger("silent"), 20);
+    try {
+      for (let i = 0; i < 100 && (await repository.find(expired)); i++) await Bun.sleep(20);
+    } finally {
+      stop();
+    }
+    expect(await repository.find(expired)).toBeUndefined();
+    expect(await repository.find(live)).toEqual({ requestHash: "h", response: undefined });
+  });
+});

@@ -1,0 +1,284 @@
+import { describe, expect, it } from "bun:test";
+import { count, lt } from "drizzle-orm";
+import { IdempotencyService, IN_FLIGHT_LEASE_MS, KEY_TTL_MS } from "../../src/domain/idempotency/idempotency-service";
+import type { IdempotencyScope, StoredResponse } from "../../src/domain/idempotency/ports";
+import type { Clock } from "../../src/domain/shared/clock";
+import { DomainError } from "../../src/domain/shared/errors";
+import { DrizzleIdempotencyRepository } from "../../src/infra/db/repositories/idempotency-repository";
+import { idempotencyKeys } from "../../src/infra/db/schema";
+import { Transactions } from "../../src/infra/db/transactions";
+import { openTestDatabase } from "../support/harness";
+
+const database = openTestDatabase();
+
+const transactions = new Transactions(database.db);
+const repository = new DrizzleIdempotencyRepository(transactions);
+
+const SECOND = 1000;
+const HOUR = 3600 * SECOND;
+
+const newScope = (): IdempotencyScope => ({
+  scope: Bun.randomUUIDv7(),
+  method: "POST",
+  path: "/api/v1/balances/charge",
+  key: crypto.randomUUID(),
+});
+const later = (date: Date, ms: number) => new Date(date.getTime() + ms);
+/** Claims like the service does: a one-minute lease and a day to live, both counted from `now`. */
+const claimAt = (id: IdempotencyScope, requestHash: string, now: Date) =>
+  repository.claim(id, requestHash, now, later(now, 60 * SECOND), later(now, 24 * HOUR));
+
+const chargeResponse = (): StoredResponse => ({
+  status: 200,
+  // Stored as text: a replay must be byte for byte what the first request answered, spacing and all.
+  body: `{"userId":"${crypto.randomUUID()}",  "balance":10000,"note":"한정판 ✓"}`,
+  headers: { "content-type": "application/json" },
+});
+
+const rollback = new Error("rolled back on purpose");
+/** Runs `work` in a transaction that is always rolled back, so purges cannot touch other tests' rows. */
+async function inRolledBackTransaction(work: () => Promise<void>) {
+  try {
+    await transactions.withTransaction(async () => {
+      await work();
+      throw rollback;
+    });
+  } catch (error) {
+    if (error !== rollback) throw error;
+  }
+}
+
+describe("DrizzleIdempotencyRepository", () => {
+  it("claims a new key and records it as in flight", async () => {
+    const id = newScope();
+    expect(await claimAt(id, "hash-1", new Date())).toBe(true);
+    expect(await repository.find(id)).toEqual({ requestHash: "hash-1", response: undefined });
+  });
+
+  it("finds nothing for a key never claimed", async () => {
+    expect(await repository.find(newScope())).toBeUndefined();
+  });
+
+  it("refuses a second claim of a live key and keeps the first request's hash", async () => {
+    const id = newScope();
+    const now = new Date();
+    expect(await claimAt(id, "hash-1", now)).toBe(true);
+    expect(await claimAt(id, "hash-1", later(now, SECOND))).toBe(false);
+    expect(await claimAt(id, "hash-2", later(now, SECOND))).toBe(false);
+    expect((await repository.find(id))?.requestHash).toBe("hash-1");
+  });
+
+  it("lets exactly one of many simultaneous claims of a new key win", async () => {
+    const id = newScope();
+    const now = new Date();
+    const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => claimAt(id, `hash-${i}`, now)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect((await repository.find(id))?.requestHash).toBe(`hash-${claims.indexOf(true)}`);
+  });
+
+  it("lets exactly one of many simultaneous takeovers of an abandoned key win", async () => {
+    const id = newScope();
+    const first = new Date();
+    await claimAt(id, "hash-abandoned", first);
+    const takeover = later(first, 60 * SECOND + 1);
+    const claims = await Promise.all(Array.from({ length: 10 }, () => claimAt(id, "hash-abandoned", takeover)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+  });
+
+  it("keeps the same key of different callers, methods and paths apart", async () => {
+    const id = newScope();
+    const now = new Date();
+    expect(await claimAt(id, "hash-1", now)).toBe(true);
+    expect(await claimAt({ ...id, scope: Bun.randomUUIDv7() }, "hash-1", now)).toBe(true);
+    expect(await claimAt({ ...id, method: "PUT" }, "hash-1", now)).toBe(true);
+    expect(await claimAt({ ...id, path: "/api/v1/orders" }, "hash-1", now)).toBe(true);
+  });
+
+  it("stores the completed response and finds it byte for byte", async () => {
+    const id = newScope();
+    const response = chargeResponse();
+    await claimAt(id, "hash-1", new Date());
+    await repository.complete(id, response);
+    expect(await repository.find(id)).toEqual({ requestHash: "hash-1", response });
+  });
+
+  it("lets an expired key be claimed again as a new request", async () => {
+    const id = newScope();
+    const first = new Date(Date.now() - 25 * HOUR);
+    await claimAt(id, "hash-1", first);
+    await repository.complete(id, chargeResponse());
+    expect(await claimAt(id, "hash-2", later(first, 24 * HOUR + 1))).toBe(true);
+    expect(await repository.find(id)).toEqual({ requestHash: "hash-2", response: undefined });
+  });
+
+  it("lets a new request take over an in-flight key whose lease ran out, with a fresh lease", async () => {
+    const id = newScope();
+    const first = new Date();
+    await claimAt(id, "hash-1", first);
+    const takeover = later(first, 60 * SECOND + 1);
+    expect(await claimAt(id, "hash-1", takeover)).toBe(true);
+    expect(await claimAt(id, "hash-1", later(takeover, SECOND))).toBe(false);
+  });
+
+  it("never takes over a completed key whose lease has run out", async () => {
+    const id = newScope();
+    const first = new Date();
+    const response = chargeResponse();
+    await claimAt(id, "hash-1", first);
+    await repository.complete(id, response);
+    expect(await claimAt(id, "hash-1", later(first, 2 * HOUR))).toBe(false);
+    expect((await repository.find(id))?.response).toEqual(response);
+  });
+
+  it("releases an in-flight key, so the client's retry can claim it", async () => {
+    const id = newScope();
+    const now = new Date();
+    await claimAt(id, "hash-1", now);
+    await repository.release(id);
+    expect(await repository.find(id)).toBeUndefined();
+    expect(await claimAt(id, "hash-1", later(now, SECOND))).toBe(true);
+  });
+
+  it("does not release a completed key", async () => {
+    const id = newScope();
+    const response = chargeResponse();
+    await claimAt(id, "hash-1", new Date());
+    await repository.complete(id, response);
+    await repository.release(id);
+    expect(await repository.find(id)).toEqual({ requestHash: "hash-1", response });
+  });
+
+  it("purges only the keys that expired before now", async () => {
+    const now = new Date();
+    const [expiredCompleted, expiredInFlight, live] = [newScope(), newScope(), newScope()];
+    await inRolledBackTransaction(async () => {
+      await claimAt(expiredCompleted, "hash-1", later(now, -25 * HOUR));
+      await repository.complete(expiredCompleted, chargeResponse());
+      await claimAt(expiredInFlight, "hash-2", later(now, -24 * HOUR - SECOND));
+      await claimAt(live, "hash-3", later(now, -23 * HOUR));
+      const expiredRows = async () =>
+        (
+          await transactions.current
+            .select({ n: count() })
+            .from(idempotencyKeys)
+            .where(lt(idempotencyKeys.expiresAt, now))
+        )[0]?.n;
+
+      const before = await expiredRows();
+      expect(before).toBeGreaterThanOrEqual(2);
+      expect(await repository.purgeExpired(now)).toBe(before as number);
+      expect(await expiredRows()).toBe(0);
+      expect(await repository.find(expiredCompleted)).toBeUndefined();
+      expect(await repository.find(expiredInFlight)).toBeUndefined();
+      expect(await repository.find(live)).toEqual({ requestHash: "hash-3", response: undefined });
+    });
+  });
+});
+
+describe("IdempotencyService", () => {
+  /** A clock the test moves by hand. */
+  function fakeClock(start = new Date()) {
+    let now = start;
+    return {
+      now: () => now,
+      advance: (ms: number) => {
+        now = later(now, ms);
+      },
+    } satisfies Clock & { advance(ms: number): void };
+  }
+
+  async function domainErrorOf(attempt: Promise<unknown>): Promise<DomainError> {
+    try {
+      await attempt;
+    } catch (error) {
+      if (error instanceof DomainError) return error;
+      throw error;
+    }
+    throw new Error("expected a DomainError");
+  }
+
+  it("lets the first request with a key proceed", async () => {
+    const service = new IdempotencyService(repository, fakeClock());
+    expect(await service.begin(newScope(), "hash-1")).toEqual({ kind: "proceed" });
+  });
+
+  it("replays the stored response for the same key and body", async () => {
+    const clock = fakeClock();
+    const service = new IdempotencyService(repository, clock);
+    const id = newScope();
+    const response = chargeResponse();
+    await service.begin(id, "hash-1");
+    await service.complete(id, response);
+    clock.advance(23 * HOUR);
+    expect(await service.begin(id, "hash-1")).toEqual({ kind: "replay", response });
+  });
+
+  it("answers IDEMPOTENCY_KEY_REUSED for the same key with a different body once completed", async () => {
+    const service = new IdempotencyService(repository, fakeClock());
+    const id = newScope();
+    await service.begin(id, "hash-1");
+    await service.complete(id, chargeResponse());
+    const error = await domainErrorOf(service.begin(id, "hash-2"));
+    expect(error.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    expect(error.status).toBe(422);
+  });
+
+  it("answers IDEMPOTENCY_KEY_REUSED for a different body even while the first request is in flight", async () => {
+    const service = new IdempotencyService(repository, fakeClock());
+    const id = newScope();
+    await service.begin(id, "hash-1");
+    expect((await domainErrorOf(service.begin(id, "hash-2"))).code).toBe("IDEMPOTENCY_KEY_REUSED");
+  });
+
+  it("answers IDEMPOTENCY_KEY_IN_USE for the same body while the first request is in flight", async () => {
+    const clock = fakeClock();
+    const service = new IdempotencyService(repository, clock);
+    const id = newScope();
+    await service.begin(id, "hash-1");
+    clock.advance(IN_FLIGHT_LEASE_MS - SECOND);
+    const error = await domainErrorOf(service.begin(id, "hash-1"));
+    expect(error.code).toBe("IDEMPOTENCY_KEY_IN_USE");
+    expect(error.status).toBe(409);
+  });
+
+  it("lets a retry proceed once the first request's lease has run out", async () => {
+    const clock = fakeClock();
+    const service = new IdempotencyService(repository, clock);
+    const id = newScope();
+    await service.begin(id, "hash-1");
+    clock.advance(IN_FLIGHT_LEASE_MS + 1);
+    expect(await service.begin(id, "hash-1")).toEqual({ kind: "proceed" });
+  });
+
+  it("lets a retry proceed after the first request released the key", async () => {
+    const service = new IdempotencyService(repository, fakeClock());
+    const id = newScope();
+    await service.begin(id, "hash-1");
+    await service.release(id);
+    expect(await service.begin(id, "hash-1")).toEqual({ kind: "proceed" });
+  });
+
+  it("treats a key older than its time to live as new, even with a different body", async () => {
+    const clock = fakeClock(new Date(Date.now() - 2 * KEY_TTL_MS));
+    const service = new IdempotencyService(repository, clock);
+    const id = newScope();
+    await service.begin(id, "hash-1");
+    await service.complete(id, chargeResponse());
+    clock.advance(KEY_TTL_MS + 1);
+    expect(await service.begin(id, "hash-2")).toEqual({ kind: "proceed" });
+  });
+
+  it("purges the keys that expired by the clock's time", async () => {
+    const clock = fakeClock();
+    const service = new IdempotencyService(repository, clock);
+    const id = newScope();
+    await inRolledBackTransaction(async () => {
+      await service.begin(id, "hash-1");
+      await service.complete(id, chargeResponse());
+      expect(await repository.find(id)).toBeDefined();
+      clock.advance(KEY_TTL_MS + 1);
+      expect(await service.purgeExpired()).toBeGreaterThanOrEqual(1);
+      expect(await repository.find(id)).toBeUndefined();
+    });
+  });
+});

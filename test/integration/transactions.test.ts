@@ -1,0 +1,155 @@
+import { describe, expect, it } from "bun:test";
+import { sql } from "drizzle-orm";
+import type { NewUser } from "../../src/domain/users/ports";
+import type { Database } from "../../src/infra/db/client";
+import { DrizzleUserRepository } from "../../src/infra/db/repositories/user-repository";
+import { Transactions } from "../../src/infra/db/transactions";
+import { openTestDatabase } from "../support/harness";
+
+const database = openTestDatabase();
+
+const transactions = new Transactions(database.db);
+const users = new DrizzleUserRepository(transactions);
+
+const newUser = (): NewUser => ({
+  id: Bun.randomUUIDv7(),
+  email: `tx-${crypto.randomUUID()}@test.kicks`,
+  passwordHash: "not-a-real-hash",
+  name: "Transaction Tester",
+  role: "BUYER",
+  bio: null,
+  businessRegistrationNumber: null,
+  adminCode: null,
+});
+
+const exists = async (user: NewUser) => (await users.findById(user.id)) !== undefined;
+
+/** The isolation level of the transaction `db` runs in; the two drivers shape raw results differently. */
+async function isolationLevel(db: Database): Promise<string | undefined> {
+  const result = (await db.execute(sql`select current_setting('transaction_isolation') as level`)) as unknown;
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as { level: string }[];
+  return rows[0]?.level;
+}
+
+describe("Transactions", () => {
+  it("uses the root database outside any transaction", () => {
+    expect(transactions.current).toBe(database.db);
+  });
+
+  it("exposes the open transaction as current inside it, and the root database again after it", async () => {
+    await transactions.withTransaction(async (tx) => {
+      expect(transactions.current).toBe(tx);
+      expect(transactions.current).not.toBe(database.db);
+    });
+    expect(transactions.current).toBe(database.db);
+  });
+
+  it("commits what a transaction inserted", async () => {
+    const user = newUser();
+    await transactions.withTransaction(() => users.insert(user));
+    expect(await users.findById(user.id)).toMatchObject({ id: user.id, email: user.email, role: "BUYER" });
+  });
+
+  it("returns what the work returned", async () => {
+    const user = newUser();
+    const inserted = await transactions.withTransaction(() => users.insert(user));
+    expect(inserted.id).toBe(user.id);
+  });
+
+  it("lets a nested call join the outer transaction instead of opening its own", async () => {
+    await transactions.withTransaction(async (outer) => {
+      await transactions.withTransaction(async (inner) => {
+        expect(inner).toBe(outer);
+        expect(transactions.current).toBe(outer);
+      });
+    });
+  });
+
+  it("rolls back a nested call's insert when the outer transaction throws afterwards", async () => {
+    const [outerUser, innerUser] = [newUser(), newUser()];
+    const attempt = transactions.withTransaction(async () => {
+      await users.insert(outerUser);
+      await transactions.withTransaction(() => users.insert(innerUser));
+      throw new Error("payment failed after the stock was reserved");
+    });
+    await expect(attempt).rejects.toThrow("payment failed after the stock was reserved");
+    expect(await exists(outerUser)).toBe(false);
+    expect(await exists(innerUser)).toBe(false);
+  });
+
+  it("rolls back the outer transaction's insert when a nested call throws", async () => {
+    const [outerUser, innerUser] = [newUser(), newUser()];
+    const attempt = transactions.withTransaction(async () => {
+      await users.insert(outerUser);
+      await transactions.withTransaction(async () => {
+        await users.insert(innerUser);
+        throw new Error("outbox write failed");
+      });
+    });
+    await expect(attempt).rejects.toThrow("outbox write failed");
+    expect(await exists(outerUser)).toBe(false);
+    expect(await exists(innerUser)).toBe(false);
+  });
+
+  it("rolls back the whole transaction when a repository refuses a duplicate email", async () => {
+    const [first, duplicate] = [newUser(), newUser()];
+    const attempt = transactions.withTransaction(async () => {
+      await users.insert(first);
+      await users.insert({ ...duplicate, email: first.email });
+    });
+    await expect(attempt).rejects.toMatchObject({ code: "EMAIL_TAKEN" });
+    expect(await exists(first)).toBe(false);
+  });
+
+  it("keeps two sequential transactions independent", async () => {
+    const [committed, rolledBack] = [newUser(), newUser()];
+    const first = await transactions.withTransaction(async (tx) => {
+      await users.insert(committed);
+      return tx;
+    });
+    const attempt = transactions.withTransaction(async (tx) => {
+      expect(tx).not.toBe(first);
+      await users.insert(rolledBack);
+      throw new Error("second transaction fails");
+    });
+    await expect(attempt).rejects.toThrow("second transaction fails");
+    expect(await exists(committed)).toBe(true);
+    expect(await exists(rolledBack)).toBe(false);
+  });
+
+  it("does not let transactions started side by side join each other", async () => {
+    const [committed, rolledBack] = [newUser(), newUser()];
+    const opened: Database[] = [];
+    const [success, failure] = await Promise.allSettled([
+      transactions.withTransaction(async (tx) => {
+        opened.push(tx);
+        await users.insert(committed);
+      }),
+      transactions.withTransaction(async (tx) => {
+        opened.push(tx);
+        await users.insert(rolledBack);
+        throw new Error("one of two side by side fails");
+      }),
+    ]);
+    expect(success.status).toBe("fulfilled");
+    expect(failure).toMatchObject({ status: "rejected", reason: new Error("one of two side by side fails") });
+    expect(opened).toHaveLength(2);
+    expect(opened[0]).not.toBe(opened[1] as Database);
+    expect(await exists(committed)).toBe(true);
+    expect(await exists(rolledBack)).toBe(false);
+  });
+
+  it("opens a transaction with the requested isolation level", async () => {
+    expect(await transactions.withTransaction((tx) => isolationLevel(tx), "serializable")).toBe("serializable");
+    expect(await transactions.withTransaction((tx) => isolationLevel(tx), "repeatable read")).toBe("repeatable read");
+    expect(await transactions.withTransaction((tx) => isolationLevel(tx))).toBe("read committed");
+  });
+
+  it("keeps the isolation level of the outer transaction in a nested call", async () => {
+    const nested = await transactions.withTransaction(
+      () => transactions.withTransaction((tx) => isolationLevel(tx), "read committed"),
+      "serializable",
+    );
+    expect(nested).toBe("serializable");
+  });
+});
