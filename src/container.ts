@@ -81,7 +81,6 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
     users: new UserService({ users, balances, unitOfWork, passwords: argon2Passwords, tokens, counters, newId }),
     balances: new BalanceService({
       balances,
-      unitOfWork,
       newId,
       backoff: (attempt) => {
         metrics.balanceRetries.inc();

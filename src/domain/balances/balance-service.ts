@@ -1,20 +1,20 @@
 import { DomainError } from "../shared/errors";
 import type { Page, PageRequest } from "../shared/paging";
-import type { UnitOfWork } from "../shared/unit-of-work";
 import { assertActsFor } from "../users/access";
 import type { Actor } from "../users/user";
-import type { Balance, BalanceRepository, LedgerEntry, LedgerEntryType } from "./ports";
+import type { Balance, BalanceChange, BalanceRepository, LedgerEntry, LedgerEntryType } from "./ports";
 
 export const MAX_BALANCE = 1_000_000_000;
 export const MAX_CHARGE = 10_000_000;
-/** Optimistic tries before a writer falls back to locking the row; either way the change lands. */
+/** Optimistic tries before a writer lets the row lock order it instead; either way the change lands. */
 const OPTIMISTIC_ATTEMPTS = 3;
+/** A guarded update refused at the bounds is re-checked this often before the refusal stands. */
+const BOUNDED_ATTEMPTS = 3;
 
 interface BalanceServiceDeps {
   balances: BalanceRepository;
-  unitOfWork: UnitOfWork;
   newId: () => string;
-  /** Pause before retrying a lost optimistic race; injected so tests can count retries. */
+  /** Pause before retrying a lost optimistic race; injected so the container can count retries. */
   backoff?: (attempt: number) => Promise<void>;
 }
 
@@ -33,9 +33,7 @@ export class BalanceService {
 
   async getBalance(actor: Actor, userId: string): Promise<Balance> {
     assertActsFor(actor, userId);
-    const balance = await this.deps.balances.find(userId);
-    if (!balance) throw new DomainError("USER_NOT_FOUND", `No user ${userId}`);
-    return balance;
+    return this.#find(userId);
   }
 
   async listLedger(actor: Actor, userId: string, page: PageRequest): Promise<Page<LedgerEntry>> {
@@ -44,10 +42,11 @@ export class BalanceService {
   }
 
   /**
-   * Moves money in or out of a balance and writes the ledger row in the same transaction.
-   * A conditional `UPDATE … WHERE version = v` decides races; after a few lost races the writer takes
-   * the row lock instead, so heavy contention costs latency, never a failed charge.
-   * Joins the caller's transaction, so payments and refunds commit the ledger with their own rows.
+   * Moves money in or out of a balance; the ledger row is written by the same statement.
+   * First optimistically: read the version, check the limits, `UPDATE … WHERE version = v`. A writer that
+   * keeps losing races then sends one guarded relative update, which the row lock orders behind the others,
+   * so heavy contention costs latency, never a failed or lost change. Joins the caller's transaction, so
+   * payments and refunds commit the ledger together with their own rows.
    */
   async applyChange(
     userId: string,
@@ -55,51 +54,40 @@ export class BalanceService {
     type: LedgerEntryType,
     referenceId: string | null,
   ): Promise<Balance> {
+    const change: BalanceChange = { userId, delta, type, referenceId, ledgerEntryId: this.deps.newId() };
     for (let attempt = 1; attempt <= OPTIMISTIC_ATTEMPTS; attempt++) {
-      const applied = await this.deps.unitOfWork.withTransaction(() =>
-        this.#tryApply(userId, delta, type, referenceId, false),
-      );
-      if (applied) return applied;
+      const current = await this.#find(userId);
+      assertWithinLimits(current.balance, delta);
+      const updated = await this.deps.balances.changeIfVersion(change, current.version);
+      if (updated) return updated;
       await (this.deps.backoff ?? jitteredBackoff)(attempt);
     }
-    const applied = await this.deps.unitOfWork.withTransaction(() =>
-      this.#tryApply(userId, delta, type, referenceId, true),
-    );
-    if (!applied) throw new Error(`balance of ${userId} changed while its row was locked`);
-    return applied;
+    for (let attempt = 1; attempt <= BOUNDED_ATTEMPTS; attempt++) {
+      const updated = await this.deps.balances.changeWithinBounds(change, 0, MAX_BALANCE);
+      if (updated) return updated;
+      // Refused at the bounds: say why, unless a concurrent change has made room meanwhile.
+      assertWithinLimits((await this.#find(userId)).balance, delta);
+    }
+    throw new Error(`balance of ${userId} kept moving across its bounds; change of ${delta} not applied`);
   }
 
-  async #tryApply(
-    userId: string,
-    delta: number,
-    type: LedgerEntryType,
-    referenceId: string | null,
-    lockRow: boolean,
-  ): Promise<Balance | undefined> {
-    const current = await this.deps.balances.find(userId, { lockRow });
-    if (!current) throw new DomainError("USER_NOT_FOUND", `No user ${userId}`);
-    const next = current.balance + delta;
-    if (next < 0) {
-      throw new DomainError("INSUFFICIENT_BALANCE", `Balance ${current.balance} KRW is less than ${-delta} KRW`);
-    }
-    if (next > MAX_BALANCE) {
-      throw new DomainError(
-        "BALANCE_LIMIT_EXCEEDED",
-        `A balance may not exceed ${MAX_BALANCE} KRW (now ${current.balance}, adding ${delta})`,
-      );
-    }
-    const updated = await this.deps.balances.updateIfVersion(userId, current.version, next);
-    if (!updated) return undefined;
-    await this.deps.balances.appendLedger({
-      id: this.deps.newId(),
-      userId,
-      type,
-      amount: delta,
-      balanceAfter: next,
-      referenceId,
-      createdAt: updated.updatedAt,
-    });
-    return updated;
+  async #find(userId: string): Promise<Balance> {
+    const balance = await this.deps.balances.find(userId);
+    if (!balance) throw new DomainError("USER_NOT_FOUND", `No user ${userId}`);
+    return balance;
+  }
+}
+
+function assertWithinLimits(balance: number, delta: number): void {
+  const next = balance + delta;
+  if (next < 0) {
+    throw new DomainError("INSUFFICIENT_BALANCE", `Balance ${balance} KRW is less than ${-delta} KRW`);
+  }
+  if (next > MAX_BALANCE) {
+    throw new DomainError(
+      "BALANCE_LIMIT_EXCEEDED",
+      `A balance may not exceed ${MAX_BALANCE} KRW (now ${balance}, adding ${delta})`,
+    );
   }
 }
 

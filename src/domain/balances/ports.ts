@@ -20,12 +20,25 @@ export interface LedgerEntry {
   createdAt: Date;
 }
 
+/** One movement of money: the balance update and its ledger row are written by one statement. */
+export interface BalanceChange {
+  userId: string;
+  delta: number;
+  type: LedgerEntryType;
+  referenceId: string | null;
+  ledgerEntryId: string;
+}
+
 export interface BalanceRepository {
   /** Creates the empty balance of a new user. */
   open(userId: string): Promise<void>;
-  find(userId: string, options?: { lockRow?: boolean }): Promise<Balance | undefined>;
-  /** `UPDATE … WHERE version = expectedVersion`; undefined when another writer got there first. */
-  updateIfVersion(userId: string, expectedVersion: number, newBalance: number): Promise<Balance | undefined>;
-  appendLedger(entry: LedgerEntry): Promise<void>;
+  find(userId: string): Promise<Balance | undefined>;
+  /** `UPDATE … WHERE version = expectedVersion` + ledger row; undefined when another writer got there first. */
+  changeIfVersion(change: BalanceChange, expectedVersion: number): Promise<Balance | undefined>;
+  /**
+   * `UPDATE … SET balance = balance + delta WHERE balance + delta BETWEEN min AND max` + ledger row: the row
+   * lock orders concurrent writers. Undefined when the result would leave the bounds (or there is no balance).
+   */
+  changeWithinBounds(change: BalanceChange, min: number, max: number): Promise<Balance | undefined>;
   listLedger(userId: string, page: PageRequest): Promise<Page<LedgerEntry>>;
 }

@@ -1,8 +1,15 @@
-import { and, count, desc, eq, sql } from "drizzle-orm";
-import type { Balance, BalanceRepository, LedgerEntry } from "../../../domain/balances/ports";
+import { count, desc, eq, type SQL, sql } from "drizzle-orm";
+import type { Balance, BalanceChange, BalanceRepository, LedgerEntry } from "../../../domain/balances/ports";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
 import { balanceLedger, balances } from "../schema";
 import type { Transactions } from "../transactions";
+
+interface BalanceRow {
+  user_id: string;
+  balance: string | number | bigint;
+  version: number;
+  updated_at: string | Date;
+}
 
 export class DrizzleBalanceRepository implements BalanceRepository {
   constructor(private readonly tx: Transactions) {}
@@ -11,23 +18,46 @@ export class DrizzleBalanceRepository implements BalanceRepository {
     await this.tx.current.insert(balances).values({ userId }).onConflictDoNothing();
   }
 
-  async find(userId: string, options: { lockRow?: boolean } = {}): Promise<Balance | undefined> {
-    const query = this.tx.current.select().from(balances).where(eq(balances.userId, userId));
-    const [row] = options.lockRow ? await query.for("update") : await query;
+  async find(userId: string): Promise<Balance | undefined> {
+    const [row] = await this.tx.current.select().from(balances).where(eq(balances.userId, userId));
     return row;
   }
 
-  async updateIfVersion(userId: string, expectedVersion: number, newBalance: number): Promise<Balance | undefined> {
-    const [row] = await this.tx.current
-      .update(balances)
-      .set({ balance: newBalance, version: sql`${balances.version} + 1`, updatedAt: sql`now()` })
-      .where(and(eq(balances.userId, userId), eq(balances.version, expectedVersion)))
-      .returning();
-    return row;
+  changeIfVersion(change: BalanceChange, expectedVersion: number): Promise<Balance | undefined> {
+    return this.#change(change, sql`${balances.version} = ${expectedVersion}`);
   }
 
-  async appendLedger(entry: LedgerEntry): Promise<void> {
-    await this.tx.current.insert(balanceLedger).values(entry);
+  changeWithinBounds(change: BalanceChange, min: number, max: number): Promise<Balance | undefined> {
+    return this.#change(change, sql`${balances.balance} + ${change.delta} between ${min} and ${max}`);
+  }
+
+  /**
+   * The update and its ledger row in one statement (a data-modifying CTE): atomic without an explicit
+   * transaction, and the row lock is held for a single round trip, which is what a hot balance needs.
+   */
+  async #change(change: BalanceChange, condition: SQL): Promise<Balance | undefined> {
+    const result = await this.tx.current.execute(sql`
+      with updated as (
+        update ${balances}
+        set balance = balance + ${change.delta}, version = version + 1, updated_at = now()
+        where ${balances.userId} = ${change.userId} and ${condition}
+        returning user_id, balance, version, updated_at
+      ), ledger as (
+        insert into ${balanceLedger} (id, user_id, type, amount, balance_after, reference_id, created_at)
+        select ${change.ledgerEntryId}, user_id, ${change.type}, ${change.delta}, balance, ${change.referenceId}, updated_at
+        from updated
+      )
+      select user_id, balance, version, updated_at from updated`);
+    // postgres.js returns the rows themselves, PGlite an object holding them; int8 comes back as text or bigint.
+    const rows = (Array.isArray(result) ? result : (result as unknown as { rows: BalanceRow[] }).rows) as BalanceRow[];
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      userId: row.user_id,
+      balance: Number(row.balance),
+      version: Number(row.version),
+      updatedAt: new Date(row.updated_at),
+    };
   }
 
   async listLedger(userId: string, page: PageRequest): Promise<Page<LedgerEntry>> {
