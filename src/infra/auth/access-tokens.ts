@@ -4,9 +4,13 @@ import type { AccessTokenIssuer } from "../../domain/users/ports";
 import { type Actor, ROLES, type Role } from "../../domain/users/user";
 
 const ALGORITHM = "HS256";
+/** Verified tokens remembered, so a client's repeated requests skip the HMAC check (bounded memory). */
+const VERIFIED_CACHE_SIZE = 10_000;
 
 /** Short-lived HS256 bearer tokens carrying the user id (`sub`) and role. */
 export class JwtAccessTokens implements AccessTokenIssuer {
+  readonly #verified = new Map<string, { actor: Actor; expiresAtMs: number }>();
+
   constructor(
     private readonly secret: string,
     private readonly ttlSeconds: number,
@@ -24,12 +28,24 @@ export class JwtAccessTokens implements AccessTokenIssuer {
 
   /** Any defect (bad signature, expired, malformed, unknown role) is the same 401 to the client. */
   async verify(token: string): Promise<Actor> {
+    const known = this.#verified.get(token);
+    if (known && known.expiresAtMs > Date.now()) return known.actor;
     try {
       const payload = await verify(token, this.secret, ALGORITHM);
-      if (typeof payload.sub !== "string" || !ROLES.includes(payload.role as Role)) throw new Error("bad claims");
-      return { userId: payload.sub, role: payload.role as Role };
+      if (typeof payload.sub !== "string" || !ROLES.includes(payload.role as Role) || typeof payload.exp !== "number") {
+        throw new Error("bad claims");
+      }
+      const actor = { userId: payload.sub, role: payload.role as Role };
+      this.#remember(token, actor, payload.exp * 1000);
+      return actor;
     } catch {
       throw new DomainError("UNAUTHENTICATED", "The access token is invalid or expired");
     }
+  }
+
+  #remember(token: string, actor: Actor, expiresAtMs: number): void {
+    // Map keeps insertion order: dropping the first key evicts the oldest entry.
+    if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value as string);
+    this.#verified.set(token, { actor, expiresAtMs });
   }
 }

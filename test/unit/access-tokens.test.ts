@@ -1,0 +1,54 @@
+import { describe, expect, it } from "bun:test";
+import { DomainError } from "../../src/domain/shared/errors";
+import { JwtAccessTokens } from "../../src/infra/auth/access-tokens";
+
+const SECRET = "unit-test-secret-that-is-long-enough-000";
+const actor = { userId: "01936b2c-7f00-7c3a-9d2e-5b1f0a4e8c11", role: "SELLER" as const };
+
+const rejects = async (promise: Promise<unknown>) => {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DomainError);
+  expect((error as DomainError).code).toBe("UNAUTHENTICATED");
+};
+
+describe("JwtAccessTokens", () => {
+  it("verifies what it issued, again and again", async () => {
+    const tokens = new JwtAccessTokens(SECRET, 3600);
+    const { accessToken, expiresIn } = await tokens.issue(actor);
+    expect(expiresIn).toBe(3600);
+    expect(await tokens.verify(accessToken)).toEqual(actor);
+    expect(await tokens.verify(accessToken)).toEqual(actor);
+  });
+
+  it("refuses a token signed with another secret", async () => {
+    const { accessToken } = await new JwtAccessTokens(`${SECRET}-other`, 3600).issue(actor);
+    await rejects(new JwtAccessTokens(SECRET, 3600).verify(accessToken));
+  });
+
+  it("refuses a tampered token even after the genuine one was verified", async () => {
+    const tokens = new JwtAccessTokens(SECRET, 3600);
+    const { accessToken } = await tokens.issue(actor);
+    await tokens.verify(accessToken);
+    const [header, payload, signature] = accessToken.split(".");
+    const forged = JSON.parse(Buffer.from(payload as string, "base64url").toString());
+    forged.role = "ADMIN";
+    await rejects(tokens.verify(`${header}.${Buffer.from(JSON.stringify(forged)).toString("base64url")}.${signature}`));
+  });
+
+  it("refuses a remembered token once it has expired", async () => {
+    const tokens = new JwtAccessTokens(SECRET, 1);
+    const { accessToken } = await tokens.issue(actor);
+    expect(await tokens.verify(accessToken)).toEqual(actor);
+    await Bun.sleep(2100);
+    await rejects(tokens.verify(accessToken));
+  });
+
+  it("refuses the none algorithm", async () => {
+    const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const unsigned = `${encode({ alg: "none", typ: "JWT" })}.${encode({ sub: actor.userId, role: "ADMIN", exp: 4102444800 })}.`;
+    await rejects(new JwtAccessTokens(SECRET, 3600).verify(unsigned));
+  });
+});
