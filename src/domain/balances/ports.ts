@@ -16,6 +16,8 @@ export interface LedgerEntry {
   /** Signed: credits are positive, debits negative. */
   amount: number;
   balanceAfter: number;
+  /** The balance's version this entry produced (1, 2, 3, … per user, no gaps). */
+  balanceVersion: number;
   referenceId: string | null;
   createdAt: Date;
 }

@@ -1,4 +1,4 @@
-import { count, desc, eq, type SQL, sql } from "drizzle-orm";
+import { count, desc, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
 import type { Balance, BalanceChange, BalanceRepository, LedgerEntry } from "../../../domain/balances/ports";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
 import { balanceLedger, balances } from "../schema";
@@ -39,12 +39,13 @@ export class DrizzleBalanceRepository implements BalanceRepository {
     const result = await this.tx.current.execute(sql`
       with updated as (
         update ${balances}
-        set balance = balance + ${change.delta}, version = version + 1, updated_at = now()
+        -- clock_timestamp(): the moment the row changed (after any lock wait), not the statement's start.
+        set balance = balance + ${change.delta}, version = version + 1, updated_at = clock_timestamp()
         where ${balances.userId} = ${change.userId} and ${condition}
         returning user_id, balance, version, updated_at
       ), ledger as (
-        insert into ${balanceLedger} (id, user_id, type, amount, balance_after, reference_id, created_at)
-        select ${change.ledgerEntryId}, user_id, ${change.type}, ${change.delta}, balance, ${change.referenceId}, updated_at
+        insert into ${balanceLedger} (id, user_id, type, amount, balance_after, balance_version, reference_id, created_at)
+        select ${change.ledgerEntryId}, user_id, ${change.type}, ${change.delta}, balance, version, ${change.referenceId}, updated_at
         from updated
       )
       select user_id, balance, version, updated_at from updated`);
@@ -60,18 +61,22 @@ export class DrizzleBalanceRepository implements BalanceRepository {
     };
   }
 
+  /** Newest first by balance version; the page and its total come from one snapshot (one statement). */
   async listLedger(userId: string, page: PageRequest): Promise<Page<LedgerEntry>> {
     const where = eq(balanceLedger.userId, userId);
-    const [items, [totals]] = await Promise.all([
-      this.tx.current
-        .select()
-        .from(balanceLedger)
-        .where(where)
-        .orderBy(desc(balanceLedger.createdAt), desc(balanceLedger.id))
-        .limit(page.size)
-        .offset(offsetOf(page)),
-      this.tx.current.select({ total: count() }).from(balanceLedger).where(where),
-    ]);
-    return { items, ...page, total: totals?.total ?? 0 };
+    const rows = await this.tx.current
+      .select({ ...getTableColumns(balanceLedger), total: sql<number>`count(*) over ()`.mapWith(Number) })
+      .from(balanceLedger)
+      .where(where)
+      .orderBy(desc(balanceLedger.balanceVersion))
+      .limit(page.size)
+      .offset(offsetOf(page));
+    // Past the last page there is no row to carry the total; count separately.
+    const total =
+      rows[0]?.total ??
+      (page.page > 1
+        ? ((await this.tx.current.select({ total: count() }).from(balanceLedger).where(where))[0]?.total ?? 0)
+        : 0);
+    return { items: rows.map(({ total: _total, ...entry }) => entry), ...page, total };
   }
 }

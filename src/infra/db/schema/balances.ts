@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, index, integer, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, check, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { users } from "./users";
 
 /** Balances stay far below 2^53, so `bigint` columns are read as JS numbers. */
@@ -15,7 +15,11 @@ export const balances = pgTable(
     version: integer().notNull().default(0),
     updatedAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [check("balances_non_negative", sql`${t.balance} >= 0`)],
+  (t) => [
+    check("balances_non_negative", sql`${t.balance} >= 0`),
+    // The service refuses earlier with BALANCE_LIMIT_EXCEEDED; this is the last line of defence.
+    check("balances_within_cap", sql`${t.balance} <= 1000000000`),
+  ],
 );
 
 export const ledgerEntryType = pgEnum("ledger_entry_type", ["CHARGE", "PAYMENT", "REFUND"]);
@@ -31,8 +35,13 @@ export const balanceLedger = pgTable(
     type: ledgerEntryType().notNull(),
     amount: krw().notNull(),
     balanceAfter: krw().notNull(),
+    /** The balance's version after this entry: orders the ledger exactly as the balance moved, gap-free. */
+    balanceVersion: integer().notNull(),
     referenceId: text(),
     createdAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [index("balance_ledger_user_created").on(t.userId, t.createdAt.desc(), t.id.desc())],
+  (t) => [
+    // Serves the ledger listing (newest first) as well as uniqueness.
+    uniqueIndex("balance_ledger_user_version").on(t.userId, t.balanceVersion),
+  ],
 );

@@ -17,6 +17,8 @@ export const idempotencyKeys = pgTable(
     responseBody: text(),
     responseHeaders: jsonb().$type<Record<string, string>>(),
     lockedUntil: timestamp({ withTimezone: true, precision: 3 }),
+    /** Fencing token of the request holding the key: only it may store the response. */
+    claimToken: text(),
     createdAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
     expiresAt: timestamp({ withTimezone: true, precision: 3 }).notNull(),
   },
