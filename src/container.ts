@@ -87,7 +87,7 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
         return jitteredBackoff(attempt);
       },
     }),
-    idempotency: new IdempotencyService(new DrizzleIdempotencyRepository(transactions), clock),
+    idempotency: new IdempotencyService(new DrizzleIdempotencyRepository(transactions), unitOfWork, clock),
     cache: redis ? new RedisCache(redis) : new MemoryCache(),
     locks: redis ? new RedisLocks(redis) : new MemoryLocks(),
     counters,

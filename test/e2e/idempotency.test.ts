@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from "bun:test";
 import { createTestApp } from "../support/harness";
 
 const t = await createTestApp();
+const embedded = t.container.database.kind === "embedded";
 afterAll(() => t.close());
 
 const charge = (token: string, body: unknown, key?: string) =>
@@ -62,27 +63,38 @@ describe("Idempotency-Key on POST /api/v1/balances/charge", () => {
     const key = crypto.randomUUID();
     const { balances } = t.container.services;
     const original = balances.charge.bind(balances);
-    let releaseFirst!: () => void;
+    const release = Promise.withResolvers<void>();
     const firstArrived = Promise.withResolvers<void>();
-    // Hold the first charge inside its handler until the second request has been answered.
+    // Hold the first charge inside its handler (and its transaction) until told to go on.
     balances.charge = async (...args) => {
       firstArrived.resolve();
-      await new Promise<void>((resolve) => {
-        releaseFirst = resolve;
-      });
+      await release.promise;
       return original(...args);
     };
     try {
       const first = charge(token, { userId: user.id, amount: 500 }, key);
       await firstArrived.promise;
       balances.charge = original;
-      const second = await charge(token, { userId: user.id, amount: 500 }, key);
-      expect(second.status).toBe(409);
-      expect(second.body.code).toBe("IDEMPOTENCY_KEY_IN_USE");
-      releaseFirst();
+      const second = charge(token, { userId: user.id, amount: 500 }, key);
+      const early = await Promise.race([second, Bun.sleep(2000).then(() => "still waiting" as const)]);
+      if (embedded) {
+        // One PGlite connection: the second request queues behind the first one's transaction, then replays it.
+        expect(early).toBe("still waiting");
+        release.resolve();
+        const replayed = await second;
+        expect(replayed.status).toBe(200);
+        expect(replayed.headers.get("Idempotent-Replayed")).toBe("true");
+      } else {
+        expect(early).not.toBe("still waiting");
+        const inUse = await second;
+        expect(inUse.status).toBe(409);
+        expect(inUse.body.code).toBe("IDEMPOTENCY_KEY_IN_USE");
+        release.resolve();
+      }
       expect((await first).status).toBe(200);
     } finally {
       balances.charge = original;
+      release.resolve();
     }
     expect(await balanceOf(token, user.id)).toBe(500);
   });

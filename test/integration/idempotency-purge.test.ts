@@ -8,7 +8,8 @@ import { createLogger } from "../../src/infra/logger";
 import { scheduleIdempotencyPurge } from "../../src/workers/idempotency-purge";
 import { openTestDatabase } from "../support/harness";
 
-const repository = new DrizzleIdempotencyRepository(new Transactions(openTestDatabase().db));
+const transactions = new Transactions(openTestDatabase().db);
+const repository = new DrizzleIdempotencyRepository(transactions);
 const HOUR = 3600 * 1000;
 
 const scope = (): IdempotencyScope => ({
@@ -22,10 +23,21 @@ describe("scheduleIdempotencyPurge", () => {
   it("deletes keys past their 24 h on schedule and keeps live ones", async () => {
     const now = Date.now();
     const [expired, live] = [scope(), scope()];
-    await repository.claim(expired, "h", new Date(now - 25 * HOUR), new Date(now - 25 * HOUR), new Date(now - HOUR));
-    await repository.claim(live, "h", new Date(now), new Date(now + 60_000), new Date(now + 24 * HOUR));
+    const claim = (at: number) => ({
+      requestHash: "h",
+      claimToken: crypto.randomUUID(),
+      now: new Date(at),
+      leaseUntil: new Date(at + 60_000),
+      expiresAt: new Date(at + 24 * HOUR),
+    });
+    await repository.claim(expired, claim(now - 25 * HOUR));
+    await repository.claim(live, claim(now));
 
-    const stop = scheduleIdempotencyPurge(new IdempotencyService(repository, systemClock), createLogger("silent"), 20);
+    const stop = scheduleIdempotencyPurge(
+      new IdempotencyService(repository, transactions, systemClock),
+      createLogger("silent"),
+      20,
+    );
     try {
       for (let i = 0; i < 100 && (await repository.find(expired)); i++) await Bun.sleep(20);
     } finally {

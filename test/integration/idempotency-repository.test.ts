@@ -24,9 +24,24 @@ const newScope = (): IdempotencyScope => ({
   key: crypto.randomUUID(),
 });
 const later = (date: Date, ms: number) => new Date(date.getTime() + ms);
+/** The fencing token of each key's latest successful claim, as the service keeps it for its request. */
+const tokens = new Map<IdempotencyScope, string>();
 /** Claims like the service does: a one-minute lease and a day to live, both counted from `now`. */
-const claimAt = (id: IdempotencyScope, requestHash: string, now: Date) =>
-  repository.claim(id, requestHash, now, later(now, 60 * SECOND), later(now, 24 * HOUR));
+async function claimAt(id: IdempotencyScope, requestHash: string, now: Date): Promise<boolean> {
+  const claimToken = crypto.randomUUID();
+  const claimed = await repository.claim(id, {
+    requestHash,
+    claimToken,
+    now,
+    leaseUntil: later(now, 60 * SECOND),
+    expiresAt: later(now, 24 * HOUR),
+  });
+  if (claimed) tokens.set(id, claimToken);
+  return claimed;
+}
+const complete = (id: IdempotencyScope, response: StoredResponse) =>
+  repository.complete(id, tokens.get(id) as string, response);
+const release = (id: IdempotencyScope) => repository.release(id, tokens.get(id) as string);
 
 const chargeResponse = (): StoredResponse => ({
   status: 200,
@@ -98,7 +113,7 @@ describe("DrizzleIdempotencyRepository", () => {
     const id = newScope();
     const response = chargeResponse();
     await claimAt(id, "hash-1", new Date());
-    await repository.complete(id, response);
+    await complete(id, response);
     expect(await repository.find(id)).toEqual({ requestHash: "hash-1", response });
   });
 
@@ -106,7 +121,7 @@ describe("DrizzleIdempotencyRepository", () => {
     const id = newScope();
     const first = new Date(Date.now() - 25 * HOUR);
     await claimAt(id, "hash-1", first);
-    await repository.complete(id, chargeResponse());
+    await complete(id, chargeResponse());
     expect(await claimAt(id, "hash-2", later(first, 24 * HOUR + 1))).toBe(true);
     expect(await repository.find(id)).toEqual({ requestHash: "hash-2", response: undefined });
   });
@@ -125,7 +140,7 @@ describe("DrizzleIdempotencyRepository", () => {
     const first = new Date();
     const response = chargeResponse();
     await claimAt(id, "hash-1", first);
-    await repository.complete(id, response);
+    await complete(id, response);
     expect(await claimAt(id, "hash-1", later(first, 2 * HOUR))).toBe(false);
     expect((await repository.find(id))?.response).toEqual(response);
   });
@@ -134,7 +149,7 @@ describe("DrizzleIdempotencyRepository", () => {
     const id = newScope();
     const now = new Date();
     await claimAt(id, "hash-1", now);
-    await repository.release(id);
+    await release(id);
     expect(await repository.find(id)).toBeUndefined();
     expect(await claimAt(id, "hash-1", later(now, SECOND))).toBe(true);
   });
@@ -143,9 +158,29 @@ describe("DrizzleIdempotencyRepository", () => {
     const id = newScope();
     const response = chargeResponse();
     await claimAt(id, "hash-1", new Date());
-    await repository.complete(id, response);
-    await repository.release(id);
+    await complete(id, response);
+    await release(id);
     expect(await repository.find(id)).toEqual({ requestHash: "hash-1", response });
+  });
+
+  it("does not let a request with another body take over an abandoned key", async () => {
+    const id = newScope();
+    const first = new Date();
+    await claimAt(id, "hash-1", first);
+    expect(await claimAt(id, "hash-2", later(first, 2 * 60 * SECOND))).toBe(false);
+    expect((await repository.find(id))?.requestHash).toBe("hash-1");
+  });
+
+  it("fences a request that lost its key: its response is not stored and its release deletes nothing", async () => {
+    const id = newScope();
+    const first = new Date();
+    await claimAt(id, "hash-1", first);
+    const staleToken = tokens.get(id) as string;
+    await claimAt(id, "hash-1", later(first, 60 * SECOND + 1));
+    expect(await repository.complete(id, staleToken, chargeResponse())).toBe(false);
+    await repository.release(id, staleToken);
+    expect(await repository.find(id)).toEqual({ requestHash: "hash-1", response: undefined });
+    expect(await complete(id, chargeResponse())).toBe(true);
   });
 
   it("purges only the keys that expired before now", async () => {
@@ -153,7 +188,7 @@ describe("DrizzleIdempotencyRepository", () => {
     const [expiredCompleted, expiredInFlight, live] = [newScope(), newScope(), newScope()];
     await inRolledBackTransaction(async () => {
       await claimAt(expiredCompleted, "hash-1", later(now, -25 * HOUR));
-      await repository.complete(expiredCompleted, chargeResponse());
+      await complete(expiredCompleted, chargeResponse());
       await claimAt(expiredInFlight, "hash-2", later(now, -24 * HOUR - SECOND));
       await claimAt(live, "hash-3", later(now, -23 * HOUR));
       const expiredRows = async () =>
@@ -187,6 +222,13 @@ describe("IdempotencyService", () => {
     } satisfies Clock & { advance(ms: number): void };
   }
 
+  /** Begins a request with `hash` and lets it answer `response` (through the transaction that stores it). */
+  async function answer(service: IdempotencyService, id: IdempotencyScope, hash: string, response: StoredResponse) {
+    const decision = await service.begin(id, hash);
+    if (decision.kind !== "proceed") throw new Error("expected to proceed");
+    return service.runClaimed(id, decision.claimToken, async () => ({ response, failed: false }));
+  }
+
   async function domainErrorOf(attempt: Promise<unknown>): Promise<DomainError> {
     try {
       await attempt;
@@ -198,33 +240,31 @@ describe("IdempotencyService", () => {
   }
 
   it("lets the first request with a key proceed", async () => {
-    const service = new IdempotencyService(repository, fakeClock());
-    expect(await service.begin(newScope(), "hash-1")).toEqual({ kind: "proceed" });
+    const service = new IdempotencyService(repository, transactions, fakeClock());
+    expect(await service.begin(newScope(), "hash-1")).toEqual({ kind: "proceed", claimToken: expect.any(String) });
   });
 
   it("replays the stored response for the same key and body", async () => {
     const clock = fakeClock();
-    const service = new IdempotencyService(repository, clock);
+    const service = new IdempotencyService(repository, transactions, clock);
     const id = newScope();
     const response = chargeResponse();
-    await service.begin(id, "hash-1");
-    await service.complete(id, response);
+    await answer(service, id, "hash-1", response);
     clock.advance(23 * HOUR);
     expect(await service.begin(id, "hash-1")).toEqual({ kind: "replay", response });
   });
 
   it("answers IDEMPOTENCY_KEY_REUSED for the same key with a different body once completed", async () => {
-    const service = new IdempotencyService(repository, fakeClock());
+    const service = new IdempotencyService(repository, transactions, fakeClock());
     const id = newScope();
-    await service.begin(id, "hash-1");
-    await service.complete(id, chargeResponse());
+    await answer(service, id, "hash-1", chargeResponse());
     const error = await domainErrorOf(service.begin(id, "hash-2"));
     expect(error.code).toBe("IDEMPOTENCY_KEY_REUSED");
     expect(error.status).toBe(422);
   });
 
   it("answers IDEMPOTENCY_KEY_REUSED for a different body even while the first request is in flight", async () => {
-    const service = new IdempotencyService(repository, fakeClock());
+    const service = new IdempotencyService(repository, transactions, fakeClock());
     const id = newScope();
     await service.begin(id, "hash-1");
     expect((await domainErrorOf(service.begin(id, "hash-2"))).code).toBe("IDEMPOTENCY_KEY_REUSED");
@@ -232,7 +272,7 @@ describe("IdempotencyService", () => {
 
   it("answers IDEMPOTENCY_KEY_IN_USE for the same body while the first request is in flight", async () => {
     const clock = fakeClock();
-    const service = new IdempotencyService(repository, clock);
+    const service = new IdempotencyService(repository, transactions, clock);
     const id = newScope();
     await service.begin(id, "hash-1");
     clock.advance(IN_FLIGHT_LEASE_MS - SECOND);
@@ -243,42 +283,79 @@ describe("IdempotencyService", () => {
 
   it("lets a retry proceed once the first request's lease has run out", async () => {
     const clock = fakeClock();
-    const service = new IdempotencyService(repository, clock);
+    const service = new IdempotencyService(repository, transactions, clock);
     const id = newScope();
     await service.begin(id, "hash-1");
     clock.advance(IN_FLIGHT_LEASE_MS + 1);
-    expect(await service.begin(id, "hash-1")).toEqual({ kind: "proceed" });
+    expect(await service.begin(id, "hash-1")).toEqual({ kind: "proceed", claimToken: expect.any(String) });
   });
 
-  it("lets a retry proceed after the first request released the key", async () => {
-    const service = new IdempotencyService(repository, fakeClock());
+  it("lets a retry proceed after the first request failed on our side (5xx)", async () => {
+    const service = new IdempotencyService(repository, transactions, fakeClock());
     const id = newScope();
-    await service.begin(id, "hash-1");
-    await service.release(id);
-    expect(await service.begin(id, "hash-1")).toEqual({ kind: "proceed" });
+    await answer(service, id, "hash-1", { status: 503, body: "", headers: {} });
+    expect(await service.begin(id, "hash-1")).toEqual({ kind: "proceed", claimToken: expect.any(String) });
   });
 
   it("treats a key older than its time to live as new, even with a different body", async () => {
     const clock = fakeClock(new Date(Date.now() - 2 * KEY_TTL_MS));
-    const service = new IdempotencyService(repository, clock);
+    const service = new IdempotencyService(repository, transactions, clock);
     const id = newScope();
-    await service.begin(id, "hash-1");
-    await service.complete(id, chargeResponse());
+    await answer(service, id, "hash-1", chargeResponse());
     clock.advance(KEY_TTL_MS + 1);
-    expect(await service.begin(id, "hash-2")).toEqual({ kind: "proceed" });
+    expect(await service.begin(id, "hash-2")).toEqual({ kind: "proceed", claimToken: expect.any(String) });
   });
 
   it("purges the keys that expired by the clock's time", async () => {
     const clock = fakeClock();
-    const service = new IdempotencyService(repository, clock);
+    const service = new IdempotencyService(repository, transactions, clock);
     const id = newScope();
     await inRolledBackTransaction(async () => {
-      await service.begin(id, "hash-1");
-      await service.complete(id, chargeResponse());
+      await answer(service, id, "hash-1", chargeResponse());
       expect(await repository.find(id)).toBeDefined();
       clock.advance(KEY_TTL_MS + 1);
       expect(await service.purgeExpired()).toBeGreaterThanOrEqual(1);
       expect(await repository.find(id)).toBeUndefined();
     });
+  });
+
+  it("rolls back a request's writes when storing its response fails, and lets the retry run", async () => {
+    const service = new IdempotencyService(repository, transactions, fakeClock());
+    const id = newScope();
+    const decision = await service.begin(id, "hash-1");
+    if (decision.kind !== "proceed") throw new Error("expected to proceed");
+    const written = newScope();
+    const original = repository.complete.bind(repository);
+    repository.complete = async () => {
+      throw new Error("connection reset");
+    };
+    try {
+      const attempt = service.runClaimed(id, decision.claimToken, async () => {
+        // A write of the request itself, in the same transaction as the stored response.
+        await claimAt(written, "side-effect", new Date());
+        return { response: chargeResponse(), failed: false };
+      });
+      await expect(attempt).rejects.toThrow("connection reset");
+    } finally {
+      repository.complete = original;
+    }
+    expect(await repository.find(written)).toBeUndefined();
+    expect(await service.begin(id, "hash-1")).toEqual({ kind: "proceed", claimToken: expect.any(String) });
+  });
+
+  it("stores a 4xx answer but rolls back what the failing request wrote", async () => {
+    const service = new IdempotencyService(repository, transactions, fakeClock());
+    const id = newScope();
+    const decision = await service.begin(id, "hash-1");
+    if (decision.kind !== "proceed") throw new Error("expected to proceed");
+    const written = newScope();
+    const refused = { status: 400, body: '{"code":"BALANCE_LIMIT_EXCEEDED"}', headers: {} };
+    const kept = await service.runClaimed(id, decision.claimToken, async () => {
+      await claimAt(written, "side-effect", new Date());
+      return { response: refused, failed: true };
+    });
+    expect(kept).toBe(true);
+    expect(await repository.find(written)).toBeUndefined();
+    expect(await service.begin(id, "hash-1")).toEqual({ kind: "replay", response: refused });
   });
 });

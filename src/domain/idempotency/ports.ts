@@ -18,14 +18,25 @@ export interface IdempotencyRecord {
   response?: StoredResponse;
 }
 
+export interface Claim {
+  requestHash: string;
+  /** Fencing token: only the request holding it may store a response or release the key. */
+  claimToken: string;
+  now: Date;
+  leaseUntil: Date;
+  expiresAt: Date;
+}
+
 export interface IdempotencyRepository {
   /**
-   * Inserts the key as in flight, or takes over a row whose 24 h have passed or whose in-flight lease ran
-   * out (the process handling it died). Returns false when a live row already holds the key.
+   * Inserts the key as in flight, or takes over a row whose 24 h have passed, or one with the same request
+   * whose in-flight lease ran out (the process handling it died). False when a live row holds the key.
    */
-  claim(id: IdempotencyScope, requestHash: string, now: Date, leaseUntil: Date, expiresAt: Date): Promise<boolean>;
+  claim(id: IdempotencyScope, claim: Claim): Promise<boolean>;
   find(id: IdempotencyScope): Promise<IdempotencyRecord | undefined>;
-  complete(id: IdempotencyScope, response: StoredResponse): Promise<void>;
-  release(id: IdempotencyScope): Promise<void>;
+  /** Stores the response if `claimToken` still holds the key in flight; false if it lost the key. */
+  complete(id: IdempotencyScope, claimToken: string, response: StoredResponse): Promise<boolean>;
+  /** Forgets an in-flight key held by `claimToken`. */
+  release(id: IdempotencyScope, claimToken: string): Promise<void>;
   purgeExpired(now: Date): Promise<number>;
 }

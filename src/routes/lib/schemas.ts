@@ -29,11 +29,13 @@ export const pageOf = <T extends z.ZodTypeAny>(item: T, name: string) =>
     })
     .openapi(name);
 
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+
 export const IdempotencyKeyHeader = z.object({
   "idempotency-key": z
     .string()
     .min(1)
-    .max(255)
+    .max(IDEMPOTENCY_KEY_MAX_LENGTH)
     .optional()
     .openapi({
       param: { name: "idempotency-key", in: "header" },

@@ -1,24 +1,33 @@
 import { createMiddleware } from "hono/factory";
-import type { IdempotencyScope } from "../../domain/idempotency/ports";
-import { validationFailed } from "../../domain/shared/errors";
+import type { IdempotencyScope, StoredResponse } from "../../domain/idempotency/ports";
+import { DomainError, validationFailed } from "../../domain/shared/errors";
 import type { AppEnv } from "../lib/app-env";
+import { IDEMPOTENCY_KEY_MAX_LENGTH } from "../lib/schemas";
 
-const MAX_KEY_LENGTH = 255;
 /** Response headers worth replaying; everything else (dates, request ids) belongs to the new request. */
 const REPLAYED_HEADERS = ["content-type", "location"];
 
 const bodyHash = (body: string) => new Bun.CryptoHasher("sha256").update(body).digest("hex");
 
+async function snapshot(res: Response): Promise<StoredResponse> {
+  const headers: Record<string, string> = {};
+  for (const name of REPLAYED_HEADERS) {
+    const value = res.headers.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  return { status: res.status, body: await res.clone().text(), headers };
+}
+
 /**
  * Honours `Idempotency-Key` on a money-moving POST. Runs after `authenticate` (keys are per user) and
- * before validation, so even a rejected body is answered the same way on a retry.
- * Our own failures (5xx) release the key: the retry runs again instead of replaying the failure.
+ * before validation, so even a rejected body is answered the same way on a retry. The handler runs in
+ * one transaction with the storing of its response (see IdempotencyService.runClaimed).
  */
 export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   const key = c.req.header("Idempotency-Key");
   if (key === undefined) return next();
-  if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
-    throw validationFailed("headers.Idempotency-Key", `must be 1 to ${MAX_KEY_LENGTH} characters`);
+  if (key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX_LENGTH) {
+    throw validationFailed("header.idempotency-key", `must be 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} characters`);
   }
   const { idempotency } = c.var.services;
   const id: IdempotencyScope = { scope: c.var.actor.userId, method: c.req.method, path: c.req.path, key };
@@ -29,20 +38,15 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
     return c.body(body, status as 200, { ...headers, "Idempotent-Replayed": "true" });
   }
 
-  try {
+  const kept = await idempotency.runClaimed(id, decision.claimToken, async () => {
     await next();
-  } catch (error) {
-    await idempotency.release(id);
-    throw error;
+    // Hono turns a thrown error into a response before we get here; `c.error` tells us it happened.
+    return { response: await snapshot(c.res), failed: c.error !== undefined };
+  });
+  if (!kept) {
+    throw new DomainError(
+      "IDEMPOTENCY_KEY_IN_USE",
+      "This request outlived its claim on the Idempotency-Key and was rolled back; a retry of it holds the key now",
+    );
   }
-  if (c.res.status >= 500) {
-    await idempotency.release(id);
-    return;
-  }
-  const headers: Record<string, string> = {};
-  for (const name of REPLAYED_HEADERS) {
-    const value = c.res.headers.get(name);
-    if (value !== null) headers[name] = value;
-  }
-  await idempotency.complete(id, { status: c.res.status, body: await c.res.clone().text(), headers });
 });

@@ -1,5 +1,6 @@
 import { and, eq, isNull, lt, or } from "drizzle-orm";
 import type {
+  Claim,
   IdempotencyRecord,
   IdempotencyRepository,
   IdempotencyScope,
@@ -16,27 +17,38 @@ const byId = (id: IdempotencyScope) =>
     eq(idempotencyKeys.key, id.key),
   );
 
+const heldBy = (id: IdempotencyScope, claimToken: string) =>
+  and(byId(id), eq(idempotencyKeys.claimToken, claimToken), isNull(idempotencyKeys.responseStatus));
+
 export class DrizzleIdempotencyRepository implements IdempotencyRepository {
   constructor(private readonly tx: Transactions) {}
 
-  async claim(id: IdempotencyScope, requestHash: string, now: Date, leaseUntil: Date, expiresAt: Date) {
+  async claim(id: IdempotencyScope, claim: Claim): Promise<boolean> {
     const fresh = {
-      requestHash,
+      requestHash: claim.requestHash,
+      claimToken: claim.claimToken,
       responseStatus: null,
       responseBody: null,
       responseHeaders: null,
-      lockedUntil: leaseUntil,
+      lockedUntil: claim.leaseUntil,
+      createdAt: claim.now,
+      expiresAt: claim.expiresAt,
     };
-    // One statement decides the race: insert, or take over an expired key or an abandoned in-flight one.
+    // One statement decides the race: insert, or take over an expired key, or retry an abandoned
+    // in-flight request (same body only: a different body must still get 422).
     const rows = await this.tx.current
       .insert(idempotencyKeys)
-      .values({ ...id, ...fresh, createdAt: now, expiresAt })
+      .values({ ...id, ...fresh })
       .onConflictDoUpdate({
         target: [idempotencyKeys.scope, idempotencyKeys.method, idempotencyKeys.path, idempotencyKeys.key],
-        set: { ...fresh, createdAt: now, expiresAt },
+        set: fresh,
         setWhere: or(
-          lt(idempotencyKeys.expiresAt, now),
-          and(isNull(idempotencyKeys.responseStatus), lt(idempotencyKeys.lockedUntil, now)),
+          lt(idempotencyKeys.expiresAt, claim.now),
+          and(
+            isNull(idempotencyKeys.responseStatus),
+            lt(idempotencyKeys.lockedUntil, claim.now),
+            eq(idempotencyKeys.requestHash, claim.requestHash),
+          ),
         ),
       })
       .returning({ key: idempotencyKeys.key });
@@ -53,8 +65,8 @@ export class DrizzleIdempotencyRepository implements IdempotencyRepository {
     return { requestHash: row.requestHash, response };
   }
 
-  async complete(id: IdempotencyScope, response: StoredResponse): Promise<void> {
-    await this.tx.current
+  async complete(id: IdempotencyScope, claimToken: string, response: StoredResponse): Promise<boolean> {
+    const rows = await this.tx.current
       .update(idempotencyKeys)
       .set({
         responseStatus: response.status,
@@ -62,11 +74,13 @@ export class DrizzleIdempotencyRepository implements IdempotencyRepository {
         responseHeaders: response.headers,
         lockedUntil: null,
       })
-      .where(byId(id));
+      .where(heldBy(id, claimToken))
+      .returning({ key: idempotencyKeys.key });
+    return rows.length === 1;
   }
 
-  async release(id: IdempotencyScope): Promise<void> {
-    await this.tx.current.delete(idempotencyKeys).where(and(byId(id), isNull(idempotencyKeys.responseStatus)));
+  async release(id: IdempotencyScope, claimToken: string): Promise<void> {
+    await this.tx.current.delete(idempotencyKeys).where(heldBy(id, claimToken));
   }
 
   async purgeExpired(now: Date): Promise<number> {
