@@ -7,7 +7,9 @@ export const KEY_TTL_MS = 24 * 3600 * 1000;
 /** How long a request may hold its key before a retry of it may assume its process died. */
 export const IN_FLIGHT_LEASE_MS = 60 * 1000;
 
-export type IdempotencyDecision = { kind: "proceed"; claimToken: string } | { kind: "replay"; response: StoredResponse };
+export type IdempotencyDecision =
+  | { kind: "proceed"; claimToken: string }
+  | { kind: "replay"; response: StoredResponse };
 
 export interface RequestOutcome {
   response: StoredResponse;
