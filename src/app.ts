@@ -6,6 +6,7 @@ import { routePath } from "hono/route";
 import { PatternRouter } from "hono/router/pattern-router";
 import type { Container } from "./container";
 import { DomainError } from "./domain/shared/errors";
+import { isDependencyUnavailable } from "./infra/dependency-errors";
 import { authRouter } from "./routes/auth/auth.index";
 import { balancesRouter } from "./routes/balances/balances.index";
 import { createRouter } from "./routes/lib/create-router";
@@ -71,7 +72,8 @@ export function createApp(container: Container) {
   const allowedMethods = methodTable(app.routes);
   app.notFound((c) => {
     const allowed = allowedMethods(c.req.path);
-    if (allowed.length > 0) {
+    // The method table is not strict about a trailing slash, the app is: such a path is simply unknown.
+    if (allowed.length > 0 && !allowed.includes(c.req.method as (typeof METHODS)[number])) {
       return problemResponse(
         c,
         problem("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use ${allowed.join(", ")}`),
@@ -89,6 +91,8 @@ function toProblemResponse(error: Error, c: Context): Response {
   if (error instanceof DomainError) {
     const retryAfter = error.extensions?.retryAfterSeconds;
     const headers: Record<string, string> = retryAfter === undefined ? {} : { "Retry-After": String(retryAfter) };
+    // RFC 9110: a 401 names the scheme the client should use.
+    if (error.code === "UNAUTHENTICATED") headers["WWW-Authenticate"] = 'Bearer realm="kicks"';
     return problemResponse(c, problem(error.code, error.message, error.errors, error.extensions), headers);
   }
   if (error instanceof HTTPException && error.status === 400 && /malformed json/i.test(error.message)) {
@@ -96,6 +100,19 @@ function toProblemResponse(error: Error, c: Context): Response {
   }
   if (error instanceof HTTPException && error.status === 413) {
     return problemResponse(c, problem("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`));
+  }
+  if (error instanceof HTTPException && error.status === 415) {
+    const message = "must be application/json";
+    return problemResponse(
+      c,
+      problem("VALIDATION_FAILED", `Content-Type ${message}`, [{ path: "header.content-type", message }]),
+    );
+  }
+  if (isDependencyUnavailable(error)) {
+    (c.get("log") ?? console).error({ err: error, method: c.req.method, path: c.req.path }, "dependency unavailable");
+    return problemResponse(c, problem("UNAVAILABLE", "A backing service is unreachable; retry shortly"), {
+      "Retry-After": "5",
+    });
   }
   // Anything else is our bug: log it with its stack, tell the client nothing about internals.
   (c.get("log") ?? console).error({ err: error, method: c.req.method, path: c.req.path }, "unhandled error");

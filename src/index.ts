@@ -37,7 +37,9 @@ async function main() {
   }
 
   const app = createApp(container);
-  const server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: 2 * 1024 * 1024 });
+  // bodyLimit answers oversize bodies with a proper 413 problem; Bun's own cap (a bare 413, no request id)
+  // is only a backstop against absurd uploads.
+  const server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: 64 * 1024 * 1024 });
   logger.info({ port: server.port, docs: `http://localhost:${server.port}/docs` }, "listening");
 
   const stopPurge = scheduleIdempotencyPurge(services.idempotency, logger);

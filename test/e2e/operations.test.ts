@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "bun:test";
+import { openDatabase } from "../../src/infra/db/client";
 import { createTestApp } from "../support/harness";
 
 const t = await createTestApp();
@@ -111,5 +112,49 @@ describe("protocol errors", () => {
     const echoed = await t.get("/api/v1/nope", { headers: { "X-Request-Id": "client-trace-42" } });
     expect(echoed.headers.get("x-request-id")).toBe("client-trace-42");
     expect(echoed.body.requestId).toBe("client-trace-42");
+  });
+});
+
+describe("dependency outages", () => {
+  it("answers 503 UNAVAILABLE with Retry-After, not 500, when PostgreSQL cannot be reached", async () => {
+    const unreachable = openDatabase({ url: "postgres://postgres@127.0.0.1:1/kicks", poolSize: 1, migrationsDir: "" });
+    const down = await createTestApp({ database: unreachable });
+    try {
+      const { accessToken } = await down.container.services.tokens.issue({ userId: Bun.randomUUIDv7(), role: "ADMIN" });
+      const res = await down.get(`/api/v1/balances/${Bun.randomUUIDv7()}`, { token: accessToken });
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe("UNAVAILABLE");
+      expect(res.headers.get("Retry-After")).toBe("5");
+      const ready = await down.get("/readyz");
+      expect(ready.status).toBe(503);
+      expect(ready.body.checks.database).toBe("down");
+    } finally {
+      await down.close();
+      await unreachable.close();
+    }
+  });
+});
+
+describe("request format", () => {
+  it("answers a JSON body sent with another Content-Type with 400 VALIDATION_FAILED, not 500", async () => {
+    const body = JSON.stringify({ email: `ct-${crypto.randomUUID()}@test.kicks`, password: "password-1", name: "C" });
+    for (const contentType of ["text/plain", ""]) {
+      const res = await t.request("POST", "/api/v1/auth/signup", body, { headers: { "Content-Type": contentType } });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe("VALIDATION_FAILED");
+      expect(res.body.errors).toEqual([{ path: "header.content-type", message: "must be application/json" }]);
+    }
+  });
+
+  it("answers a trailing slash on a known path with 404, not a self-contradicting 405", async () => {
+    const res = await t.get("/healthz/");
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe("ROUTE_NOT_FOUND");
+  });
+
+  it("names the Bearer scheme on every 401", async () => {
+    const res = await t.get("/api/v1/users/me");
+    expect(res.status).toBe(401);
+    expect(res.headers.get("WWW-Authenticate")).toStartWith("Bearer");
   });
 });

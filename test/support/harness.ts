@@ -41,10 +41,12 @@ export interface RequestOptions {
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 
 /** A container and app of its own per test file, over this run's shared database and Redis. */
-export async function createTestApp(options: { env?: Record<string, string>; clock?: Clock } = {}) {
+export async function createTestApp(
+  options: { env?: Record<string, string>; clock?: Clock; database?: DatabaseHandle } = {},
+) {
   const config = loadConfig(testEnv(options.env));
   const container: Container = buildContainer(config, createLogger(config.LOG_LEVEL), {
-    database: embedded,
+    database: options.database ?? embedded,
     clock: options.clock,
   });
   const app = createApp(container);

@@ -2,9 +2,9 @@ import { eq, sql } from "drizzle-orm";
 import { DomainError } from "../../../domain/shared/errors";
 import type { NewUser, ProfileChanges, UserRepository } from "../../../domain/users/ports";
 import type { UserRecord } from "../../../domain/users/user";
+import { isUniqueViolation } from "../../dependency-errors";
 import { users } from "../schema";
 import type { Transactions } from "../transactions";
-import { isUniqueViolation } from "./pg-errors";
 
 export class DrizzleUserRepository implements UserRepository {
   constructor(private readonly tx: Transactions) {}
