@@ -164,6 +164,18 @@ describe("login throttling", () => {
     expect((await t.post("/api/v1/auth/login", { email: other, password: "password-1" })).status).toBe(200);
   });
 
+  it("cannot be slipped under with parallel guesses: at most 10 are even checked", async () => {
+    const email = unique();
+    await t.post("/api/v1/auth/signup", { email, password: "password-1", name: "Parallel" });
+    const guesses = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => t.post("/api/v1/auth/login", { email, password: `guess-${i}` })),
+    );
+    const statuses = guesses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20);
+    expect((await t.post("/api/v1/auth/login", { email, password: "password-1" })).status).toBe(429);
+  });
+
   it("forgets earlier failures after a successful login", async () => {
     const email = unique();
     await t.post("/api/v1/auth/signup", { email, password: "password-1", name: "Forgetful" });
@@ -171,5 +183,34 @@ describe("login throttling", () => {
     expect((await t.post("/api/v1/auth/login", { email, password: "password-1" })).status).toBe(200);
     for (let i = 0; i < 9; i++) await t.post("/api/v1/auth/login", { email, password: "wrong-password" });
     expect((await t.post("/api/v1/auth/login", { email, password: "password-1" })).status).toBe(200);
+  });
+});
+
+describe("free text", () => {
+  it.each([
+    ["a NUL in the name", { name: "Kim\u0000Minji" }, "name"],
+    ["a line break in the name", { name: "Kim\nMinji" }, "name"],
+    ["an escape character in the bio", { bio: "hi \u001b[31m" }, "bio"],
+  ])("refuses %s with VALIDATION_FAILED instead of failing in the database", async (_, extra, path) => {
+    const res = await t.post("/api/v1/auth/signup", { email: unique(), password: "password-1", name: "N", ...extra });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0]).toEqual({ path, message: "must not contain control characters" });
+  });
+
+  it("keeps line breaks and tabs in a bio", async () => {
+    const res = await t.post("/api/v1/auth/signup", {
+      email: unique(),
+      password: "password-1",
+      name: "Multi",
+      bio: "line one\n\tline two",
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.bio).toBe("line one\n\tline two");
+  });
+
+  it("refuses an oversized login before hashing or counting anything", async () => {
+    const res = await t.post("/api/v1/auth/login", { email: `${"x".repeat(300)}@test.kicks`, password: "p" });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].path).toBe("email");
   });
 });

@@ -59,6 +59,15 @@ function behavesLikeFixedWindowCounters(makeCounters: () => Counters) {
 
 describe("MemoryCounters", () => {
   behavesLikeFixedWindowCounters(() => new MemoryCounters());
+
+  it("sweeps out ended windows once many keys pile up", async () => {
+    const counters = new MemoryCounters();
+    for (let i = 0; i < 10_000; i++) await counters.increment(`burst-${i}`, 1);
+    expect(counters.size).toBe(10_000);
+    await Bun.sleep(1100);
+    await counters.increment("after-the-burst", 60);
+    expect(counters.size).toBe(1);
+  });
 });
 
 describe.skipIf(!hasRedis)("RedisCounters", () => {

@@ -23,9 +23,13 @@ export interface LoginResult {
   user: User;
 }
 
-/** Failed logins allowed per email in one window before further tries are refused (password guessing). */
-export const MAX_FAILED_LOGINS = 10;
-export const FAILED_LOGIN_WINDOW_SECONDS = 5 * 60;
+/**
+ * Login attempts per email in one window before further tries are refused (password guessing). A success
+ * starts the count afresh. Per email, so one attacker cannot spread guesses over addresses; the price is
+ * that someone hammering an address locks its owner out for the rest of the window.
+ */
+export const MAX_LOGIN_ATTEMPTS = 10;
+export const LOGIN_WINDOW_SECONDS = 5 * 60;
 
 interface UserServiceDeps {
   users: UserRepository;
@@ -73,21 +77,20 @@ export class UserService {
 
   async logIn(email: string, password: string): Promise<LoginResult> {
     const normalised = normaliseEmail(email);
-    const failuresKey = `login-failures:${normalised}`;
-    const failures = await this.deps.counters.get(failuresKey);
-    if (failures.count >= MAX_FAILED_LOGINS) {
-      throw new DomainError("RATE_LIMITED", "Too many failed logins for this email; try again later", undefined, {
-        retryAfterSeconds: failures.resetsInSeconds,
+    // Counted before the (slow) password check, so parallel guesses cannot all slip under the limit.
+    // Keyed by a hash: bounded key size, and no email addresses in Redis.
+    const attemptsKey = `login-attempts:${new Bun.CryptoHasher("sha256").update(normalised).digest("hex")}`;
+    const attempts = await this.deps.counters.increment(attemptsKey, LOGIN_WINDOW_SECONDS);
+    if (attempts.count > MAX_LOGIN_ATTEMPTS) {
+      throw new DomainError("RATE_LIMITED", "Too many login attempts for this email; try again later", undefined, {
+        retryAfterSeconds: attempts.resetsInSeconds,
       });
     }
     const user = await this.deps.users.findByEmail(normalised);
     this.#dummyHash ??= this.deps.passwords.hash("not-a-real-password");
     const matches = await this.deps.passwords.verify(password, user?.passwordHash ?? (await this.#dummyHash));
-    if (!user || !matches) {
-      await this.deps.counters.increment(failuresKey, FAILED_LOGIN_WINDOW_SECONDS);
-      throw new DomainError("INVALID_CREDENTIALS", "Email or password is wrong");
-    }
-    if (failures.count > 0) await this.deps.counters.reset(failuresKey);
+    if (!user || !matches) throw new DomainError("INVALID_CREDENTIALS", "Email or password is wrong");
+    await this.deps.counters.reset(attemptsKey);
     const token = await this.deps.tokens.issue({ userId: user.id, role: user.role });
     return { ...token, tokenType: "Bearer", user: toPublicUser(user) };
   }

@@ -54,3 +54,23 @@ export const jsonResponse = <T extends z.ZodTypeAny>(schema: T, description: str
   description,
   content: { "application/json": { schema } },
 });
+
+/** C0 controls and DEL (tab, line feed and carriage return only where lines are allowed). */
+function hasControlCharacters(text: string, multiline: boolean): boolean {
+  for (const char of text) {
+    const code = char.codePointAt(0) as number;
+    if (multiline && (code === 0x09 || code === 0x0a || code === 0x0d)) continue;
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/**
+ * Free text from clients. Control characters are refused up front: PostgreSQL rejects NUL in text, and
+ * the rest only ever serve to break logs and displays.
+ */
+export const PlainText = (max: number, options: { multiline?: boolean } = {}) =>
+  z
+    .string()
+    .max(max)
+    .refine((text) => !hasControlCharacters(text, options.multiline ?? false), "must not contain control characters");

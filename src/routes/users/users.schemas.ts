@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { User } from "../../domain/users/user";
-import { Timestamp } from "../lib/schemas";
+import { PlainText, Timestamp } from "../lib/schemas";
 
 const Email = z.email().max(254).openapi({ example: "kim@example.com" });
 const Password = z
@@ -8,8 +8,8 @@ const Password = z
   .min(8)
   .max(72)
   .openapi({ example: "correct-horse-battery", description: "8–72 characters" });
-const Name = z.string().trim().min(1).max(100).openapi({ example: "Kim Minji" });
-const Bio = z.string().max(2000).nullable().openapi({ example: "Sneakerhead since 2009" });
+const Name = PlainText(100).trim().min(1).openapi({ example: "Kim Minji" });
+const Bio = PlainText(2000, { multiline: true }).nullable().openapi({ example: "Sneakerhead since 2009" });
 const BusinessRegistrationNumber = z
   .string()
   .regex(/^\d{3}-\d{2}-\d{5}$/, "must look like 123-45-67890")
@@ -44,10 +44,14 @@ export const SignUpSchema = z
 
 export const CreateUserSchema = SignUpSchema.extend({
   role: z.enum(["ADMIN", "SELLER", "BUYER"]),
-  adminCode: z.string().trim().min(1).max(50).optional().openapi({ description: "ADMIN only; generated when omitted" }),
+  adminCode: PlainText(50).trim().min(1).optional().openapi({ description: "ADMIN only; generated when omitted" }),
 }).openapi("CreateUser");
 
-export const LoginSchema = z.object({ email: z.string().min(1), password: z.string().min(1) }).openapi("Login");
+// Login accepts what sign-up could have stored (no format check, which would tell which emails exist),
+// bounded so that nobody can make us hash or remember megabytes.
+export const LoginSchema = z
+  .object({ email: PlainText(254).min(1), password: z.string().min(1).max(1024) })
+  .openapi("Login");
 
 export const LoginResponseSchema = z
   .object({
