@@ -33,7 +33,14 @@ async function main() {
   }
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
     const outcome = await services.users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
-    logger.info({ email: config.ADMIN_EMAIL, outcome }, "admin bootstrap");
+    if (outcome === "taken") {
+      logger.error(
+        { email: config.ADMIN_EMAIL },
+        "admin bootstrap: ADMIN_EMAIL belongs to a non-admin user; no admin was created (choose another ADMIN_EMAIL)",
+      );
+    } else {
+      logger.info({ email: config.ADMIN_EMAIL, outcome }, "admin bootstrap");
+    }
   }
 
   const app = createApp(container);

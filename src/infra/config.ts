@@ -11,7 +11,6 @@ const emptyAsUnset = (env: Record<string, string | undefined>) =>
 
 const envSchema = z
   .object({
-    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     PORT: int(0, 65535).default(3000),
     DATABASE_URL: z
       .string()

@@ -60,4 +60,23 @@ describe("concurrent charges", () => {
     const balance = await getJson(`/api/v1/balances/${user.id}`, token);
     expect(balance.balance).toBe(5_000);
   });
+
+  it("lets exactly as many parallel charges land as fit under the 1,000,000,000 cap", async () => {
+    const { user, token } = await t.registerUser("BUYER");
+    const { token: adminToken } = await t.registerUser("ADMIN");
+    // 999,990,000: room for exactly 10 charges of 1,000.
+    for (let i = 0; i < 99; i++) expect((await charge(adminToken, user.id, 10_000_000)).status).toBe(200);
+    expect((await charge(adminToken, user.id, 9_990_000)).status).toBe(200);
+
+    const responses = await Promise.all(Array.from({ length: 40 }, () => charge(token, user.id, 1_000)));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 400)).toHaveLength(30);
+    const refusals = await Promise.all(responses.filter((r) => r.status === 400).map((r) => r.json() as Promise<any>));
+    expect(new Set(refusals.map((p) => p.code))).toEqual(new Set(["BALANCE_LIMIT_EXCEEDED"]));
+
+    const balance = await getJson(`/api/v1/balances/${user.id}`, token);
+    expect(balance).toMatchObject({ balance: 1_000_000_000, version: 110 });
+    expect((await getJson(`/api/v1/balances/${user.id}/transactions?size=1`, token)).total).toBe(110);
+  });
 });

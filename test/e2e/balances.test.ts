@@ -137,3 +137,24 @@ describe("GET /api/v1/balances/{userId}/transactions", () => {
     expect(unknown.body.code).toBe("USER_NOT_FOUND");
   });
 });
+
+describe("ids and paging input", () => {
+  it("accepts the caller's own id in upper case", async () => {
+    const { user, token } = await t.registerUser("BUYER");
+    const upper = user.id.toUpperCase();
+    expect((await charge(token, upper, 10)).status).toBe(200);
+    const res = await t.get(`/api/v1/balances/${upper}`, { token });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ userId: user.id, balance: 10 });
+  });
+
+  it.each(["page=1e3", "size=0x10", "page=%201", "size=20.0"])(
+    "refuses %s: paging takes whole numbers only",
+    async (q) => {
+      const { user, token } = await t.registerUser("BUYER");
+      const res = await t.get(`/api/v1/balances/${user.id}/transactions?${q}`, { token });
+      expect(res.status).toBe(400);
+      expect(res.body.errors[0].message).toBe("must be a whole number");
+    },
+  );
+});

@@ -31,7 +31,11 @@ describe("GET /api/v1/users/me", () => {
     const { TEST_JWT_SECRET } = await import("../support/harness");
     const { user } = await t.registerUser("BUYER");
     const past = Math.floor(Date.now() / 1000) - 60;
-    const token = await sign({ sub: user.id, role: "BUYER", iat: past - 3600, exp: past }, TEST_JWT_SECRET, "HS256");
+    const token = await sign(
+      { iss: "kicks", sub: user.id, role: "BUYER", iat: past - 3600, exp: past },
+      TEST_JWT_SECRET,
+      "HS256",
+    );
     const res = await t.get("/api/v1/users/me", { token });
     expect(res.status).toBe(401);
     expect(res.body.code).toBe("UNAUTHENTICATED");
@@ -173,6 +177,13 @@ describe("admin bootstrap", () => {
     const login = await t.post("/api/v1/auth/login", { email, password: "bootstrap-pass" });
     expect(login.status).toBe(200);
     expect(login.body.user).toMatchObject({ role: "ADMIN", adminCode: expect.any(String) });
+  });
+
+  it("reports an ADMIN_EMAIL already used by a buyer as taken, and leaves that user as it is", async () => {
+    const { email, user } = await t.registerUser("BUYER");
+    expect(await t.container.services.users.ensureAdmin(email, "bootstrap-pass")).toBe("taken");
+    const login = await t.post("/api/v1/auth/login", { email, password: "test-password-1" });
+    expect(login.body.user).toEqual(user);
   });
 
   it("lets concurrent instances race without duplicates or errors", async () => {

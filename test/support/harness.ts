@@ -15,7 +15,6 @@ export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-characters-long"
 
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string | undefined> {
   return {
-    NODE_ENV: "test",
     DATABASE_URL: services.databaseUrl,
     REDIS_URL: services.redisUrl,
     REDIS_KEY_PREFIX: services.redisKeyPrefix,

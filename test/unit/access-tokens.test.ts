@@ -52,3 +52,25 @@ describe("JwtAccessTokens", () => {
     await rejects(new JwtAccessTokens(SECRET, 3600).verify(unsigned));
   });
 });
+
+describe("JwtAccessTokens claims", () => {
+  const sign = async (claims: Record<string, unknown>) => (await import("hono/jwt")).sign(claims, SECRET, "HS256");
+  const exp = Math.floor(Date.now() / 1000) + 600;
+  const valid = { iss: "kicks", sub: actor.userId, role: "BUYER", exp };
+
+  it("accepts a token with every claim it expects", async () => {
+    expect(await new JwtAccessTokens(SECRET, 3600).verify(await sign(valid))).toEqual({
+      userId: actor.userId,
+      role: "BUYER",
+    });
+  });
+
+  it.each([
+    ["no expiry", { ...valid, exp: undefined }],
+    ["another issuer", { ...valid, iss: "someone-else" }],
+    ["a subject that is not a user id", { ...valid, sub: "../../etc/passwd" }],
+    ["an unknown role", { ...valid, role: "ROOT" }],
+  ])("refuses a correctly signed token with %s", async (_, claims) => {
+    await rejects(new JwtAccessTokens(SECRET, 3600).verify(await sign(claims)));
+  });
+});

@@ -83,7 +83,6 @@ describe("loadConfig refusals", () => {
     ["DATABASE_URL", "mysql://x", { JWT_SECRET: SECRET }],
     ["REDIS_URL", "http://cache:6379", {}],
     ["LOG_LEVEL", "loud", {}],
-    ["NODE_ENV", "staging", {}],
     ["PAYMENT_GATEWAY_DECLINE_AMOUNTS", "1,x", {}],
     ["PAYMENT_GATEWAY_DECLINE_AMOUNTS", "1,,2", {}],
     ["OUTBOX_MAX_ATTEMPTS", "0", {}],

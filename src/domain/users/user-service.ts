@@ -64,15 +64,20 @@ export class UserService {
     return toPublicUser(created);
   }
 
-  /** Start-up bootstrap: creates the admin once; concurrent instances race harmlessly on the unique email. */
-  async ensureAdmin(email: string, password: string): Promise<"created" | "exists"> {
+  /**
+   * Start-up bootstrap: creates the admin once; concurrent instances race harmlessly on the unique email.
+   * "taken" means a non-admin already owns the email: the deployment has no admin until that is sorted out.
+   */
+  async ensureAdmin(email: string, password: string): Promise<"created" | "exists" | "taken"> {
     const record = await this.#prepare({ email, password, name: "Administrator", role: "ADMIN" });
     const created = await this.deps.unitOfWork.withTransaction(async () => {
       const user = await this.deps.users.insertIfEmailAbsent(record);
       if (user) await this.deps.balances.open(user.id);
       return user;
     });
-    return created ? "created" : "exists";
+    if (created) return "created";
+    const existing = await this.deps.users.findByEmail(record.email);
+    return existing?.role === "ADMIN" ? "exists" : "taken";
   }
 
   async logIn(email: string, password: string): Promise<LoginResult> {

@@ -4,6 +4,8 @@ import type { AccessTokenIssuer } from "../../domain/users/ports";
 import { type Actor, ROLES, type Role } from "../../domain/users/user";
 
 const ALGORITHM = "HS256";
+const ISSUER = "kicks";
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Verified tokens remembered, so a client's repeated requests skip the HMAC check (bounded memory). */
 const VERIFIED_CACHE_SIZE = 10_000;
 
@@ -19,7 +21,7 @@ export class JwtAccessTokens implements AccessTokenIssuer {
   async issue(actor: Actor): Promise<{ accessToken: string; expiresIn: number }> {
     const now = Math.floor(Date.now() / 1000);
     const accessToken = await sign(
-      { sub: actor.userId, role: actor.role, iat: now, exp: now + this.ttlSeconds },
+      { iss: ISSUER, sub: actor.userId, role: actor.role, iat: now, exp: now + this.ttlSeconds },
       this.secret,
       ALGORITHM,
     );
@@ -31,12 +33,13 @@ export class JwtAccessTokens implements AccessTokenIssuer {
     const known = this.#verified.get(token);
     if (known && known.expiresAtMs > Date.now()) return known.actor;
     try {
-      const payload = await verify(token, this.secret, ALGORITHM);
-      if (typeof payload.sub !== "string" || !ROLES.includes(payload.role as Role) || typeof payload.exp !== "number") {
+      const { iss, sub, role, exp } = await verify(token, this.secret, ALGORITHM);
+      if (iss !== ISSUER || typeof sub !== "string" || !UUID.test(sub) || typeof exp !== "number") {
         throw new Error("bad claims");
       }
-      const actor = { userId: payload.sub, role: payload.role as Role };
-      this.#remember(token, actor, payload.exp * 1000);
+      if (!ROLES.includes(role as Role)) throw new Error("unknown role");
+      const actor: Actor = { userId: sub, role: role as Role };
+      this.#remember(token, actor, exp * 1000);
       return actor;
     } catch {
       throw new DomainError("UNAUTHENTICATED", "The access token is invalid or expired");

@@ -1,14 +1,13 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { IsolationLevel, UnitOfWork } from "../../domain/shared/unit-of-work";
 import type { Database } from "./client";
-
-export type IsolationLevel = "read committed" | "repeatable read" | "serializable";
 
 /**
  * Unit of work: `withTransaction` opens a transaction or joins the caller's, so a service that calls
  * other services (order → stock → payment → outbox) commits or rolls back everything together.
  * Repositories read `current`, which is the open transaction when there is one.
  */
-export class Transactions {
+export class Transactions implements UnitOfWork {
   readonly #scope = new AsyncLocalStorage<Database>();
 
   constructor(private readonly root: Database) {}

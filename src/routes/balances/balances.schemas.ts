@@ -1,11 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { MAX_CHARGE } from "../../domain/balances/balance-service";
 import type { Balance, LedgerEntry } from "../../domain/balances/ports";
-import { Krw, pageOf, Timestamp } from "../lib/schemas";
+import { Krw, pageOf, Timestamp, Uuid } from "../lib/schemas";
 
 export const ChargeSchema = z
   .object({
-    userId: z.uuid(),
+    userId: Uuid,
     amount: z
       .number()
       .int()

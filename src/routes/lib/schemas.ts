@@ -1,22 +1,28 @@
 import { z } from "@hono/zod-openapi";
 
-export const UuidParam = (name: string) =>
-  z.uuid().openapi({ param: { name, in: "path" }, example: "01936b2c-7f00-7c3a-9d2e-5b1f0a4e8c11" });
+/** An id from a client: any case accepted, compared in lower case (ownership checks compare strings). */
+export const Uuid = z.uuid().toLowerCase().openapi({ example: "01936b2c-7f00-7c3a-9d2e-5b1f0a4e8c11" });
+
+export const UuidParam = (name: string) => Uuid.openapi({ param: { name, in: "path" } });
 
 export const Timestamp = z.iso.datetime().openapi({ example: "2026-11-25T10:00:00.000Z" });
 
 /** Money is an integer number of KRW. */
 export const Krw = z.number().int().openapi({ example: 50000 });
 
+/** A whole decimal number in a query string: no "1e3" or "0x10" slipping through a coercion. */
+const queryInt = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .default(fallback)
+    .openapi({ type: "integer", minimum: min, maximum: max });
+
 export const PageQuery = z.object({
-  page: z.coerce.number().int().min(1).default(1).openapi({ example: 1, description: "1-based page number" }),
-  size: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100)
-    .default(20)
-    .openapi({ example: 20, description: "Items per page (1–100)" }),
+  page: queryInt(1, 1_000_000, 1).openapi({ example: 1, description: "1-based page number" }),
+  size: queryInt(1, 100, 20).openapi({ example: 20, description: "Items per page (1–100, default 20)" }),
 });
 
 export const pageOf = <T extends z.ZodTypeAny>(item: T, name: string) =>
