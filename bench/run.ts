@@ -41,7 +41,7 @@ const WARMUP_SECONDS = envInt("BENCH_WARMUP_SECONDS", Math.min(2, SECONDS), 0, 6
 const WRK_TIMEOUT_SECONDS = 5;
 const SCENARIO_COUNT = 4;
 const STARTUP_TIMEOUT_MS = 60_000;
-const TERM_GRACE_MS = 12_000; // Kicks drains for up to 10 s on SIGTERM.
+const TERM_GRACE_MS = 12_000; // Kicks drains for up to 8 s on SIGTERM.
 /** Hard ceiling for the whole run: setup, every scenario with its warm-up and slack, teardown. */
 const DEADLINE_MS =
   2 * STARTUP_TIMEOUT_MS + SCENARIO_COUNT * (WARMUP_SECONDS + SECONDS + 20) * 1000 + 2 * TERM_GRACE_MS + 30_000;

@@ -3,10 +3,10 @@ import { count, lt } from "drizzle-orm";
 import { IdempotencyService, IN_FLIGHT_LEASE_MS, KEY_TTL_MS } from "../../src/domain/idempotency/idempotency-service";
 import type { IdempotencyScope, StoredResponse } from "../../src/domain/idempotency/ports";
 import type { Clock } from "../../src/domain/shared/clock";
-import { DomainError } from "../../src/domain/shared/errors";
 import { DrizzleIdempotencyRepository } from "../../src/infra/db/repositories/idempotency-repository";
 import { idempotencyKeys } from "../../src/infra/db/schema";
 import { Transactions } from "../../src/infra/db/transactions";
+import { domainErrorOf } from "../support/domain-error";
 import { openTestDatabase } from "../support/harness";
 
 const database = openTestDatabase();
@@ -227,16 +227,6 @@ describe("IdempotencyService", () => {
     const decision = await service.begin(id, hash);
     if (decision.kind !== "proceed") throw new Error("expected to proceed");
     return service.runClaimed(id, decision.claimToken, async () => ({ response, failed: false }));
-  }
-
-  async function domainErrorOf(attempt: Promise<unknown>): Promise<DomainError> {
-    try {
-      await attempt;
-    } catch (error) {
-      if (error instanceof DomainError) return error;
-      throw error;
-    }
-    throw new Error("expected a DomainError");
   }
 
   it("lets the first request with a key proceed", async () => {

@@ -1,17 +1,12 @@
 import { describe, expect, it } from "bun:test";
-import { DomainError } from "../../src/domain/shared/errors";
 import { JwtAccessTokens } from "../../src/infra/auth/access-tokens";
+import { domainErrorOf } from "../support/domain-error";
 
 const SECRET = "unit-test-secret-that-is-long-enough-000";
 const actor = { userId: "01936b2c-7f00-7c3a-9d2e-5b1f0a4e8c11", role: "SELLER" as const };
 
 const rejects = async (promise: Promise<unknown>) => {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DomainError);
-  expect((error as DomainError).code).toBe("UNAUTHENTICATED");
+  expect((await domainErrorOf(promise)).code).toBe("UNAUTHENTICATED");
 };
 
 describe("JwtAccessTokens", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "bun:test";
 import { BalanceService, MAX_BALANCE } from "../../src/domain/balances/balance-service";
 import type { Balance, BalanceChange, BalanceRepository } from "../../src/domain/balances/ports";
-import { DomainError } from "../../src/domain/shared/errors";
+import { domainErrorOf } from "../support/domain-error";
 
 const USER = "01936b2c-7f00-7c3a-9d2e-5b1f0a4e8c11";
 
@@ -39,15 +39,6 @@ function balanceStore(start: number, concurrentWriters = 0) {
 const service = (repository: BalanceRepository) =>
   new BalanceService({ balances: repository, newId: () => crypto.randomUUID(), backoff: async () => {} });
 
-async function domainError(attempt: Promise<unknown>): Promise<DomainError> {
-  const error = await attempt.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof DomainError)) throw new Error(`expected a DomainError, got ${error}`);
-  return error;
-}
-
 describe("BalanceService.applyChange", () => {
   it("lands a change with one conditional update when nobody else writes", async () => {
     const store = balanceStore(1000);
@@ -70,7 +61,7 @@ describe("BalanceService.applyChange", () => {
 
   it("refuses to go over the cap before writing anything", async () => {
     const store = balanceStore(MAX_BALANCE - 10);
-    const error = await domainError(service(store.repository).applyChange(USER, 11, "CHARGE", null));
+    const error = await domainErrorOf(service(store.repository).applyChange(USER, 11, "CHARGE", null));
     expect(error.code).toBe("BALANCE_LIMIT_EXCEEDED");
     expect(store.calls).toEqual([]);
     expect(store.balance().balance).toBe(MAX_BALANCE - 10);
@@ -83,7 +74,7 @@ describe("BalanceService.applyChange", () => {
 
   it("refuses a debit larger than the balance with INSUFFICIENT_BALANCE", async () => {
     const store = balanceStore(100);
-    expect((await domainError(service(store.repository).applyChange(USER, -101, "PAYMENT", "p-1"))).code).toBe(
+    expect((await domainErrorOf(service(store.repository).applyChange(USER, -101, "PAYMENT", "p-1"))).code).toBe(
       "INSUFFICIENT_BALANCE",
     );
   });
@@ -103,12 +94,14 @@ describe("BalanceService.applyChange", () => {
         return args[2] === MAX_BALANCE ? undefined : repository.changeWithinBounds(...args);
       },
     };
-    expect((await domainError(service(full).applyChange(USER, 5, "CHARGE", null))).code).toBe("BALANCE_LIMIT_EXCEEDED");
+    expect((await domainErrorOf(service(full).applyChange(USER, 5, "CHARGE", null))).code).toBe(
+      "BALANCE_LIMIT_EXCEEDED",
+    );
   });
 
   it("answers USER_NOT_FOUND for an unknown user", async () => {
     const store = balanceStore(0);
-    const error = await domainError(service(store.repository).applyChange(crypto.randomUUID(), 5, "CHARGE", null));
+    const error = await domainErrorOf(service(store.repository).applyChange(crypto.randomUUID(), 5, "CHARGE", null));
     expect(error.code).toBe("USER_NOT_FOUND");
   });
 });
@@ -116,7 +109,7 @@ describe("BalanceService.applyChange", () => {
 describe("BalanceService.charge", () => {
   it.each([0, -1, 1.5, 10_000_001, Number.NaN])("refuses an amount of %p", async (amount) => {
     const store = balanceStore(0);
-    const error = await domainError(service(store.repository).charge({ userId: USER, role: "BUYER" }, USER, amount));
+    const error = await domainErrorOf(service(store.repository).charge({ userId: USER, role: "BUYER" }, USER, amount));
     expect(error.code).toBe("VALIDATION_FAILED");
     expect(error.errors?.[0]?.path).toBe("amount");
   });
@@ -124,7 +117,7 @@ describe("BalanceService.charge", () => {
   it("forbids charging another user's balance unless the caller is an admin", async () => {
     const store = balanceStore(0);
     const other = { userId: crypto.randomUUID(), role: "SELLER" as const };
-    expect((await domainError(service(store.repository).charge(other, USER, 10))).code).toBe("FORBIDDEN");
+    expect((await domainErrorOf(service(store.repository).charge(other, USER, 10))).code).toBe("FORBIDDEN");
     const admin = { userId: crypto.randomUUID(), role: "ADMIN" as const };
     expect((await service(store.repository).charge(admin, USER, 10)).balance).toBe(10);
   });
