@@ -120,6 +120,21 @@ describe("Idempotency-Key on POST /api/v1/balances/charge", () => {
     expect(await balanceOf(token, user.id)).toBe(300);
   });
 
+  it("stores a refusal raised by the service and replays it, changing nothing", async () => {
+    const { user, token } = await t.registerUser("BUYER");
+    const { token: adminToken } = await t.registerUser("ADMIN");
+    for (let i = 0; i < 100; i++) await charge(adminToken, { userId: user.id, amount: 10_000_000 });
+    const key = crypto.randomUUID();
+    const first = await charge(token, { userId: user.id, amount: 1 }, key);
+    expect(first.status).toBe(400);
+    expect(first.body.code).toBe("BALANCE_LIMIT_EXCEEDED");
+    const again = await charge(token, { userId: user.id, amount: 1 }, key);
+    expect(again.status).toBe(400);
+    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(again.body).toEqual(first.body);
+    expect(await balanceOf(token, user.id)).toBe(1_000_000_000);
+  });
+
   it("refuses a key longer than 255 characters", async () => {
     const { user, token } = await t.registerUser("BUYER");
     const res = await charge(token, { userId: user.id, amount: 1 }, "k".repeat(256));

@@ -22,6 +22,9 @@ async function snapshot(res: Response): Promise<StoredResponse> {
  * Honours `Idempotency-Key` on a money-moving POST. Runs after `authenticate` (keys are per user) and
  * before validation, so even a rejected body is answered the same way on a retry. The handler runs in
  * one transaction with the storing of its response (see IdempotencyService.runClaimed).
+ * That suits handlers whose work is one unit (charge, order, coupon issue). A handler that must commit
+ * steps as it goes (payments persist each state before calling the gateway) must not be wrapped so: it
+ * will need a variant that stores the response after the handler's own commits.
  */
 export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   const key = c.req.header("Idempotency-Key");
