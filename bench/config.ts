@@ -1,0 +1,29 @@
+// The bench's knobs (documented at the top of bench/run.ts) and the time limits derived from them. Read once, at
+// import, so a bad value stops the run before anything is started.
+import { resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dir, "..");
+
+function envInt(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    console.error(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+    process.exit(1);
+  }
+  return value;
+}
+
+export const SECONDS = envInt("BENCH_SECONDS", 10, 1, 600);
+export const CONNECTIONS = envInt("BENCH_CONNECTIONS", 64, 1, 10_000);
+export const THREADS = Math.min(envInt("BENCH_THREADS", 2, 1, 64), CONNECTIONS);
+export const WARMUP_SECONDS = envInt("BENCH_WARMUP_SECONDS", Math.min(2, SECONDS), 0, 60);
+export const WRK_TIMEOUT_SECONDS = 5;
+export const STARTUP_TIMEOUT_MS = 60_000;
+export const TERM_GRACE_MS = 12_000; // Kicks drains for up to 8 s on SIGTERM.
+
+/** Hard ceiling for the whole run: setup, every scenario with its warm-up and slack, teardown. */
+export function deadlineMs(scenarioCount: number): number {
+  return 2 * STARTUP_TIMEOUT_MS + scenarioCount * (WARMUP_SECONDS + SECONDS + 20) * 1000 + 2 * TERM_GRACE_MS + 30_000;
+}

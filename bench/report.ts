@@ -1,0 +1,46 @@
+// What a run tells: a markdown table for people and latest.json for tools.
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Invariant } from "./checks";
+import type { ChargeMetrics } from "./kicks-api";
+import type { ScenarioResult } from "./scenarios";
+
+const ratio = (r: number) => `${r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}x`;
+const ms = (us: number) => (us >= 100_000 ? `${(us / 1000).toFixed(0)}ms` : `${(us / 1000).toFixed(2)}ms`);
+
+function printTable(results: ScenarioResult[]): void {
+  const rows = results.map((r) => [
+    r.name,
+    String(r.requestsPerSecond),
+    ms(r.report.latencyUs.p50),
+    ms(r.report.latencyUs.p99),
+    ratio(r.ratioVsBaseline),
+    String(r.report.errors.status),
+    String(r.report.errors.connect + r.report.errors.read + r.report.errors.write + r.report.errors.timeout),
+  ]);
+  const header = ["scenario", "req/s", "p50", "p99", "vs baseline", "non-2xx", "socket errors"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join(" | ")} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`);
+  for (const row of rows) console.log(line(row));
+}
+
+/** The table, then one line per invariant and the count of lost optimistic races when the server reports it. */
+export function printSummary(results: ScenarioResult[], invariants: Invariant[], metrics?: ChargeMetrics): void {
+  console.log();
+  printTable(results);
+  console.log();
+  for (const inv of invariants) console.log(`${inv.ok ? "ok  " : "FAIL"} ${inv.name}: ${inv.detail}`);
+  if (metrics?.conflicts !== undefined) {
+    console.log(`lost optimistic races during charges (balance_update_conflicts_total): ${metrics.conflicts}`);
+  }
+}
+
+/** Writes `output` as `latest.json` in `dir` and says where. */
+export async function writeResults(dir: string, output: object): Promise<void> {
+  const resultsFile = join(dir, "latest.json");
+  await writeFile(resultsFile, `${JSON.stringify(output, null, 2)}\n`);
+  console.log(`\nresults: ${resultsFile}`);
+}

@@ -1,0 +1,102 @@
+// What is measured, in order. The baseline goes first: every later figure is a ratio against it, which is what
+// stays comparable across machines.
+
+import type { ChargeRun } from "./checks";
+import { SECONDS, WARMUP_SECONDS } from "./config";
+import { type Buyer, readChargeMetrics, readLedgerTotal, settledBalance } from "./kicks-api";
+import { type WrkReport, type WrkScript, wrk } from "./wrk";
+
+interface Scenario {
+  name: string;
+  target: "baseline" | "kicks";
+  method: string;
+  /** `{userId}` stands for the buyer's id; results keep the placeholder so runs compare. */
+  path: string;
+  /** "charge" also runs the money checks around the measured run. */
+  script: WrkScript;
+  /** Sends the buyer's token; the charge script sets its own header. */
+  authenticated: boolean;
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  { name: "baseline GET /", target: "baseline", method: "GET", path: "/", script: "report", authenticated: false },
+  {
+    name: "kicks GET /healthz",
+    target: "kicks",
+    method: "GET",
+    path: "/healthz",
+    script: "report",
+    authenticated: false,
+  },
+  {
+    name: "kicks GET balance",
+    target: "kicks",
+    method: "GET",
+    path: "/api/v1/balances/{userId}",
+    script: "report",
+    authenticated: true,
+  },
+  {
+    name: "kicks POST charge",
+    target: "kicks",
+    method: "POST",
+    path: "/api/v1/balances/charge",
+    script: "charge",
+    authenticated: false,
+  },
+];
+
+export interface ScenarioResult {
+  name: string;
+  target: Scenario["target"];
+  method: string;
+  path: string;
+  requestsPerSecond: number;
+  ratioVsBaseline: number;
+  report: WrkReport;
+}
+
+export interface ScenarioRun {
+  urls: Record<Scenario["target"], string>;
+  buyer: Buyer;
+  scripts: Record<WrkScript, string>;
+}
+
+/** Runs every scenario (warm-up, then measured), printing each rate as it comes. */
+export async function runScenarios({ urls, buyer, scripts }: ScenarioRun) {
+  const results: ScenarioResult[] = [];
+  let charge: ChargeRun | undefined;
+  for (const scenario of SCENARIOS) {
+    const url = urls[scenario.target] + scenario.path.replace("{userId}", buyer.userId);
+    const script = scripts[scenario.script];
+    const headers: Record<string, string> = scenario.authenticated ? { Authorization: `Bearer ${buyer.token}` } : {};
+    if (WARMUP_SECONDS > 0) await wrk(url, WARMUP_SECONDS, script, headers);
+    const isCharge = scenario.script === "charge";
+    const before = isCharge ? (await settledBalance(urls.kicks, buyer)).balance : 0;
+    process.stdout.write(`  ${scenario.name} ... `);
+    const report = await wrk(url, SECONDS, script, headers);
+    const rps = report.requests / (report.durationUs / 1e6);
+    const baselineRps = results[0]?.requestsPerSecond ?? rps;
+    results.push({
+      name: scenario.name,
+      target: scenario.target,
+      method: scenario.method,
+      path: scenario.path,
+      requestsPerSecond: Math.round(rps),
+      ratioVsBaseline: rps / baselineRps,
+      report,
+    });
+    console.log(`${Math.round(rps)} req/s`);
+    if (isCharge) {
+      const after = await settledBalance(urls.kicks, buyer);
+      charge = {
+        report,
+        before,
+        after: after.balance,
+        ledgerTotal: await readLedgerTotal(urls.kicks, buyer),
+        metrics: await readChargeMetrics(urls.kicks),
+      };
+    }
+  }
+  return { results, charge };
+}
