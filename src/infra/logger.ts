@@ -2,16 +2,31 @@ import pino from "pino";
 
 export type Logger = pino.Logger;
 
+/** Error fields that carry user data: bound query parameters, and PostgreSQL's "Failing row contains (…)". */
+const UNSAFE_FIELDS = new Set(["params", "parameters", "detail", "where", "cause", "query", "stack", "message"]);
+
 /**
- * Errors keep their stack but never their query parameters: drizzle appends `params: …` to a failed
- * query's message, and those are user data (emails, password hashes) that must not reach the logs.
+ * Errors keep their type, stack frames, SQL (with placeholders) and codes, never the values. Drizzle puts
+ * the bound parameters into a failed query's message (and so into its stack), and PostgreSQL's `detail`
+ * repeats the failing row: both can hold emails or password hashes, so message and stack are rebuilt.
  */
-function serializeError(error: Error): Record<string, unknown> {
-  const { params: _params, ...serialized } = pino.stdSerializers.err(error) as unknown as Record<string, unknown>;
-  const { message, stack } = serialized;
-  if (typeof message !== "string" || !message.includes("\nparams: ")) return serialized;
-  const clean = message.slice(0, message.indexOf("\nparams: "));
-  return { ...serialized, message: clean, stack: typeof stack === "string" ? stack.replace(message, clean) : stack };
+function serializeError(error: unknown, depth = 0): unknown {
+  if (!(error instanceof Error) || depth > 5) return error;
+  const query = (error as { query?: unknown }).query;
+  const isQueryError = typeof query === "string" && "params" in error;
+  const message = isQueryError ? `Failed query: ${query}` : error.message;
+  const frames = (error.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line));
+  const serialized: Record<string, unknown> = {
+    type: error.constructor?.name ?? error.name,
+    message,
+    stack: [`${error.name}: ${message}`, ...frames].join("\n"),
+  };
+  for (const [field, value] of Object.entries(error)) {
+    if (!UNSAFE_FIELDS.has(field) && (typeof value === "string" || typeof value === "number"))
+      serialized[field] = value;
+  }
+  if (error.cause !== undefined) serialized.cause = serializeError(error.cause, depth + 1);
+  return serialized;
 }
 
 /** JSON lines on stdout; `err` objects are serialised with their stack (logs only, never responses). */

@@ -8,18 +8,26 @@ function capture() {
 }
 
 describe("createLogger", () => {
-  it("logs a failed query's error with its stack but without the query parameters", () => {
+  it("logs a failed query's error with its stack and codes but without the values it carried", () => {
     const { logger, lines } = capture();
-    const error = new Error(
-      'Failed query: insert into "users" values ($1, $2)\nparams: kim@x.io,$argon2id$v=19$m=65536$hash',
+    const query = 'insert into "users" values ($1, $2)';
+    // Shaped like drizzle's DrizzleQueryError around a PostgresError.
+    const cause = Object.assign(new Error("violates check constraint"), {
+      code: "23514",
+      detail: "Failing row contains (kim@x.io, $argon2id$v=19$m=65536$hash)",
+    });
+    const error = Object.assign(
+      new Error(`Failed query: ${query}\nparams: kim@x.io,$argon2id$v=19$m=65536$hash\nsecond line`, { cause }),
+      { query, params: ["kim@x.io", "$argon2id$v=19$m=65536$hash\nsecond line"] },
     );
-    Object.assign(error, { params: ["kim@x.io", "$argon2id$v=19$m=65536$hash"] });
     logger.error({ err: error }, "unhandled error");
     const logged = JSON.stringify(lines[0]);
     expect(logged).not.toContain("argon2id");
     expect(logged).not.toContain("kim@x.io");
-    expect(lines[0]?.err.message).toBe('Failed query: insert into "users" values ($1, $2)');
+    expect(logged).not.toContain("second line");
+    expect(lines[0]?.err.message).toBe(`Failed query: ${query}`);
     expect(lines[0]?.err.stack).toContain("logger.test.ts");
+    expect(lines[0]?.err.cause).toMatchObject({ message: "violates check constraint", code: "23514" });
   });
 
   it("redacts passwords and authorization headers", () => {
