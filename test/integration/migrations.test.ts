@@ -1,0 +1,66 @@
+import { afterAll, describe, expect, it } from "bun:test";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sql } from "drizzle-orm";
+import { openDatabase } from "../../src/infra/db/client";
+
+const { migrationsDir } = globalThis.kicksTest;
+const scratch = mkdtempSync(join(tmpdir(), "kicks-migrations-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** The committed migrations up to and including `lastTag`, as a folder drizzle can apply. */
+function migrationsUpTo(lastTag: string): string {
+  const dir = join(scratch, lastTag);
+  cpSync(migrationsDir, dir, { recursive: true });
+  const journalPath = join(dir, "meta", "_journal.json");
+  const journal = JSON.parse(readFileSync(journalPath, "utf8"));
+  const last = journal.entries.findIndex((entry: { tag: string }) => entry.tag === lastTag);
+  journal.entries = journal.entries.slice(0, last + 1);
+  writeFileSync(journalPath, JSON.stringify(journal));
+  return dir;
+}
+
+const rowsOf = (result: unknown) => (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as any[];
+
+describe("upgrading a database that already has ledger rows", () => {
+  it("numbers each balance's ledger in the order the balance grew, even when created_at says otherwise", async () => {
+    // A fresh embedded database on disk, so the upgrade runs on exactly the rows made here.
+    const dataDir = join(scratch, "data");
+    const before = openDatabase({ poolSize: 1, dataDir, migrationsDir: migrationsUpTo("0000_foundation") });
+    await before.migrate();
+    const userId = Bun.randomUUIDv7();
+    await before.db.execute(sql`insert into users (id, email, password_hash, name, role)
+      values (${userId}, ${`m-${userId}@test.kicks`}, 'x', 'M', 'BUYER')`);
+    await before.db.execute(sql`insert into balances (user_id, balance, version) values (${userId}, 600, 3)`);
+    // Written concurrently by the old code: created_at is each transaction's start, so the newest balance
+    // can carry the oldest timestamp.
+    const history = [
+      { after: 100, amount: 100, at: "2026-11-25T10:00:00.002Z" },
+      { after: 300, amount: 200, at: "2026-11-25T10:00:00.001Z" },
+      { after: 600, amount: 300, at: "2026-11-25T10:00:00.000Z" },
+    ];
+    for (const { after, amount, at } of history) {
+      await before.db.execute(sql`insert into balance_ledger (id, user_id, type, amount, balance_after, created_at)
+        values (${Bun.randomUUIDv7()}, ${userId}, 'CHARGE', ${amount}, ${after}, ${at})`);
+    }
+    await before.close();
+
+    const upgraded = openDatabase({ poolSize: 1, dataDir, migrationsDir });
+    try {
+      await upgraded.migrate();
+      const ledger = rowsOf(
+        await upgraded.db.execute(
+          sql`select balance_version, balance_after from balance_ledger where user_id = ${userId} order by balance_version`,
+        ),
+      );
+      expect(ledger.map((row) => [Number(row.balance_version), Number(row.balance_after)])).toEqual([
+        [1, 100],
+        [2, 300],
+        [3, 600],
+      ]);
+    } finally {
+      await upgraded.close();
+    }
+  });
+});
