@@ -226,7 +226,7 @@ describe("IdempotencyService", () => {
   async function answer(service: IdempotencyService, id: IdempotencyScope, hash: string, response: StoredResponse) {
     const decision = await service.begin(id, hash);
     if (decision.kind !== "proceed") throw new Error("expected to proceed");
-    return service.runClaimed(id, decision.claimToken, async () => ({ response, failed: false }));
+    return service.runClaimed(id, decision.claimToken, async () => response);
   }
 
   it("lets the first request with a key proceed", async () => {
@@ -323,7 +323,7 @@ describe("IdempotencyService", () => {
       const attempt = service.runClaimed(id, decision.claimToken, async () => {
         // A write of the request itself, in the same transaction as the stored response.
         await claimAt(written, "side-effect", new Date());
-        return { response: chargeResponse(), failed: false };
+        return chargeResponse();
       });
       await expect(attempt).rejects.toThrow("connection reset");
     } finally {
@@ -333,19 +333,62 @@ describe("IdempotencyService", () => {
     expect(await service.begin(id, "hash-1")).toEqual({ kind: "proceed", claimToken: expect.any(String) });
   });
 
-  it("stores a 4xx answer but rolls back what the failing request wrote", async () => {
+  it("stores a 4xx answer and keeps what the request completed, as it would without a key", async () => {
+    const service = new IdempotencyService(repository, transactions, fakeClock());
+    const id = newScope();
+    const decision = await service.begin(id, "hash-1");
+    if (decision.kind !== "proceed") throw new Error("expected to proceed");
+    const [kept, undone] = [newScope(), newScope()];
+    const refused = { status: 400, body: '{"code":"BALANCE_LIMIT_EXCEEDED"}', headers: {} };
+    const stored = await service.runClaimed(id, decision.claimToken, async () => {
+      await claimAt(kept, "completed-unit", new Date());
+      // A unit of work that fails is undone on its own (a savepoint), before the refusal is answered.
+      await transactions
+        .withTransaction(async () => {
+          await claimAt(undone, "failed-unit", new Date());
+          throw new Error("refused");
+        })
+        .catch(() => {});
+      return refused;
+    });
+    expect(stored).toBe(true);
+    expect(await repository.find(kept)).toBeDefined();
+    expect(await repository.find(undone)).toBeUndefined();
+    expect(await service.begin(id, "hash-1")).toEqual({ kind: "replay", response: refused });
+  });
+
+  it("rolls back everything and releases the key on a 5xx answer", async () => {
     const service = new IdempotencyService(repository, transactions, fakeClock());
     const id = newScope();
     const decision = await service.begin(id, "hash-1");
     if (decision.kind !== "proceed") throw new Error("expected to proceed");
     const written = newScope();
-    const refused = { status: 400, body: '{"code":"BALANCE_LIMIT_EXCEEDED"}', headers: {} };
-    const kept = await service.runClaimed(id, decision.claimToken, async () => {
+    const stored = await service.runClaimed(id, decision.claimToken, async () => {
       await claimAt(written, "side-effect", new Date());
-      return { response: refused, failed: true };
+      return { status: 503, body: "", headers: {} };
     });
-    expect(kept).toBe(true);
+    expect(stored).toBe(true);
     expect(await repository.find(written)).toBeUndefined();
-    expect(await service.begin(id, "hash-1")).toEqual({ kind: "replay", response: refused });
+    expect(await repository.find(id)).toBeUndefined();
+  });
+
+  it("rolls back a request that outlived its claim, and says so", async () => {
+    const clock = fakeClock();
+    const service = new IdempotencyService(repository, transactions, clock);
+    const id = newScope();
+    const first = await service.begin(id, "hash-1");
+    if (first.kind !== "proceed") throw new Error("expected to proceed");
+    const written = newScope();
+    const stored = await service.runClaimed(id, first.claimToken, async () => {
+      await claimAt(written, "side-effect", new Date());
+      // Meanwhile the lease ran out and the client's retry took the key over. (Here the takeover runs in
+      // this request's own transaction, which is rolled back with it; what is under test is the fencing.)
+      clock.advance(IN_FLIGHT_LEASE_MS + 1);
+      const retry = new IdempotencyService(repository, transactions, clock);
+      expect((await retry.begin(id, "hash-1")).kind).toBe("proceed");
+      return chargeResponse();
+    });
+    expect(stored).toBe(false);
+    expect(await repository.find(written)).toBeUndefined();
   });
 });

@@ -56,13 +56,53 @@ describe("Transactions", () => {
     expect(inserted.id).toBe(user.id);
   });
 
-  it("lets a nested call join the outer transaction instead of opening its own", async () => {
+  it("runs a nested call inside the outer transaction, seeing its uncommitted writes", async () => {
+    const user = newUser();
     await transactions.withTransaction(async (outer) => {
+      await users.insert(user);
       await transactions.withTransaction(async (inner) => {
-        expect(inner).toBe(outer);
-        expect(transactions.current).toBe(outer);
+        expect(inner).not.toBe(outer);
+        expect(transactions.current).toBe(inner);
+        expect(await users.findById(user.id)).toBeDefined();
       });
+      expect(transactions.current).toBe(outer);
     });
+    expect(await exists(user)).toBe(true);
+  });
+
+  it("undoes only a nested call's writes when it fails and the caller carries on", async () => {
+    const [outerUser, innerUser, afterUser] = [newUser(), newUser(), newUser()];
+    await transactions.withTransaction(async () => {
+      await users.insert(outerUser);
+      await transactions
+        .withTransaction(async () => {
+          await users.insert(innerUser);
+          throw new Error("coupon no longer valid");
+        })
+        .catch(() => {});
+      await users.insert(afterUser);
+    });
+    expect(await exists(outerUser)).toBe(true);
+    expect(await exists(innerUser)).toBe(false);
+    expect(await exists(afterUser)).toBe(true);
+  });
+
+  it("keeps the outer transaction usable after a nested call hit a database error", async () => {
+    const [first, later] = [newUser(), newUser()];
+    await transactions.withTransaction(async () => {
+      await users.insert(first);
+      // A unique violation aborts a plain transaction; inside a savepoint only the savepoint is lost.
+      const refused = await transactions
+        .withTransaction(() => users.insert({ ...newUser(), email: first.email }))
+        .then(
+          () => undefined,
+          (e: { code?: string }) => e.code,
+        );
+      expect(refused).toBe("EMAIL_TAKEN");
+      await users.insert(later);
+    });
+    expect(await exists(first)).toBe(true);
+    expect(await exists(later)).toBe(true);
   });
 
   it("rolls back a nested call's insert when the outer transaction throws afterwards", async () => {
@@ -151,5 +191,12 @@ describe("Transactions", () => {
       "serializable",
     );
     expect(nested).toBe("serializable");
+  });
+
+  it("refuses a nested call that needs a stricter isolation level than the transaction it is in", async () => {
+    const attempt = transactions.withTransaction(() =>
+      transactions.withTransaction(async () => "never runs", "serializable"),
+    );
+    await expect(attempt).rejects.toThrow("cannot run serializable work inside a read committed transaction");
   });
 });

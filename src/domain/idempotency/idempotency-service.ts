@@ -11,16 +11,10 @@ export type IdempotencyDecision =
   | { kind: "proceed"; claimToken: string }
   | { kind: "replay"; response: StoredResponse };
 
-export interface RequestOutcome {
-  response: StoredResponse;
-  /** The request ended in an error raised by our code: whatever it wrote must not be kept. */
-  failed: boolean;
-}
-
-/** Thrown inside the transaction to roll back a request's writes while keeping its outcome. */
+/** Thrown inside the transaction to roll back a request's writes. */
 class Discard extends Error {
-  constructor(readonly outcome: RequestOutcome) {
-    super("discard");
+  constructor(readonly reason: "server error" | "key lost") {
+    super(reason);
   }
 }
 
@@ -61,32 +55,25 @@ export class IdempotencyService {
 
   /**
    * Runs a claimed request in one transaction with the storing of its response, so a crash or a failed
-   * write in between can never leave a change without its stored answer (and a retry would repeat it).
-   * A request that failed has its writes rolled back: a 4xx is still stored (a retry gets the same
-   * answer), a 5xx releases the key so the retry runs again. Returns false, with everything rolled back,
-   * if the key was taken over meanwhile (this request outlived its lease).
+   * write in between can never leave a change without its stored answer (a retry would repeat it).
+   * Answers below 500 are stored and committed with what the request wrote: its services have already
+   * undone their own failed units of work (savepoints), exactly as without a key. A 5xx rolls everything
+   * back and releases the key, so the client's retry runs again. Returns false, with everything rolled
+   * back, if the key was taken over meanwhile (this request outlived its lease).
    */
-  async runClaimed(id: IdempotencyScope, claimToken: string, request: () => Promise<RequestOutcome>): Promise<boolean> {
+  async runClaimed(id: IdempotencyScope, claimToken: string, request: () => Promise<StoredResponse>): Promise<boolean> {
     try {
       return await this.unitOfWork.withTransaction(async () => {
-        const outcome = await request();
-        if (outcome.failed || outcome.response.status >= 500) throw new Discard(outcome);
-        if (!(await this.repository.complete(id, claimToken, outcome.response))) {
-          throw new Discard({ ...outcome, failed: true });
-        }
+        const response = await request();
+        if (response.status >= 500) throw new Discard("server error");
+        if (!(await this.repository.complete(id, claimToken, response))) throw new Discard("key lost");
         return true;
       });
     } catch (error) {
-      if (!(error instanceof Discard)) {
-        await this.repository.release(id, claimToken);
-        throw error;
-      }
-      const { response } = error.outcome;
-      if (response.status >= 500) {
-        await this.repository.release(id, claimToken);
-        return true;
-      }
-      return this.repository.complete(id, claimToken, response);
+      if (error instanceof Discard && error.reason === "key lost") return false;
+      await this.repository.release(id, claimToken);
+      if (error instanceof Discard) return true;
+      throw error;
     }
   }
 

@@ -41,10 +41,10 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
     return c.body(body, status as 200, { ...headers, "Idempotent-Replayed": "true" });
   }
 
+  // Hono turns a thrown error into its problem response before `next()` returns, so `c.res` is the answer.
   const kept = await idempotency.runClaimed(id, decision.claimToken, async () => {
     await next();
-    // Hono turns a thrown error into a response before we get here; `c.error` tells us it happened.
-    return { response: await snapshot(c.res), failed: c.error !== undefined };
+    return snapshot(c.res);
   });
   if (!kept) {
     throw new DomainError(
