@@ -71,9 +71,9 @@ export function createApp(container: Container) {
 
   const allowedMethods = methodTable(app.routes);
   app.notFound((c) => {
-    const allowed = allowedMethods(c.req.path);
-    // The method table is not strict about a trailing slash, the app is: such a path is simply unknown.
-    if (allowed.length > 0 && !allowed.includes(c.req.method as (typeof METHODS)[number])) {
+    // The method table ignores a trailing slash, the app does not: such a path is unknown for every method.
+    const allowed = c.req.path.length > 1 && c.req.path.endsWith("/") ? [] : allowedMethods(c.req.path);
+    if (allowed.length > 0) {
       return problemResponse(
         c,
         problem("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use ${allowed.join(", ")}`),

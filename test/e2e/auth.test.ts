@@ -191,10 +191,20 @@ describe("free text", () => {
     ["a NUL in the name", { name: "Kim\u0000Minji" }, "name"],
     ["a line break in the name", { name: "Kim\nMinji" }, "name"],
     ["an escape character in the bio", { bio: "hi \u001b[31m" }, "bio"],
+    ["a right-to-left override in the name", { name: "Kim\u202egnp.exe" }, "name"],
+    ["a C1 control in the name", { name: "Kim\u0085" }, "name"],
+    ["a line separator in the bio", { bio: "one\u2028two" }, "bio"],
   ])("refuses %s with VALIDATION_FAILED instead of failing in the database", async (_, extra, path) => {
     const res = await t.post("/api/v1/auth/signup", { email: unique(), password: "password-1", name: "N", ...extra });
     expect(res.status).toBe(400);
     expect(res.body.errors[0]).toEqual({ path, message: "must not contain control characters" });
+  });
+
+  it("keeps emoji sequences joined by zero-width joiners", async () => {
+    const name = "Kim \u{1F469}\u200D\u{1F45F}";
+    const res = await t.post("/api/v1/auth/signup", { email: unique(), password: "password-1", name });
+    expect(res.status).toBe(201);
+    expect(res.body.name).toBe(name);
   });
 
   it("keeps line breaks and tabs in a bio", async () => {

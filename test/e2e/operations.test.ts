@@ -146,8 +146,12 @@ describe("request format", () => {
     }
   });
 
-  it("answers a trailing slash on a known path with 404, not a self-contradicting 405", async () => {
-    const res = await t.get("/healthz/");
+  it.each([
+    ["GET", "/healthz/"],
+    ["POST", "/healthz/"],
+    ["DELETE", "/api/v1/users/me/"],
+  ])("answers %s %s (a trailing slash) with 404, not a 405", async (method, path) => {
+    const res = await t.request(method, path);
     expect(res.status).toBe(404);
     expect(res.body.code).toBe("ROUTE_NOT_FOUND");
   });

@@ -60,6 +60,14 @@ function behavesLikeFixedWindowCounters(makeCounters: () => Counters) {
 describe("MemoryCounters", () => {
   behavesLikeFixedWindowCounters(() => new MemoryCounters());
 
+  it("never holds more than 100,000 windows, forgetting the oldest first", async () => {
+    const counters = new MemoryCounters();
+    for (let i = 0; i < 100_050; i++) await counters.increment(`flood-${i}`, 60);
+    expect(counters.size).toBe(100_000);
+    expect((await counters.get("flood-0")).count).toBe(0);
+    expect((await counters.get("flood-100049")).count).toBe(1);
+  });
+
   it("sweeps out ended windows once many keys pile up", async () => {
     const counters = new MemoryCounters();
     for (let i = 0; i < 10_000; i++) await counters.increment(`burst-${i}`, 1);
@@ -78,6 +86,20 @@ describe.skipIf(!hasRedis)("RedisCounters", () => {
   });
 
   behavesLikeFixedWindowCounters(() => new RedisCounters(redis as Redis));
+
+  it("gives a window that lost its expiry a new one instead of counting forever", async () => {
+    const counters = new RedisCounters(redis as Redis);
+    const raw = new Redis(services.redisUrl as string);
+    try {
+      await raw.set(`${prefix}counter:persisted`, "3");
+      const hit = await counters.increment("persisted", 60);
+      expect(hit.count).toBe(4);
+      expect(hit.resetsInSeconds).toBeGreaterThan(0);
+      expect(await raw.pttl(`${prefix}counter:persisted`)).toBeGreaterThan(0);
+    } finally {
+      await raw.quit();
+    }
+  });
 
   it("stores its keys under the configured prefix", async () => {
     const counters = new RedisCounters(redis as Redis);

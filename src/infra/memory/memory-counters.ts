@@ -1,11 +1,15 @@
 import type { Counters, WindowCount } from "../../domain/shared/ports";
 
-/** Past this many keys, windows that have ended are swept out on the next increment. */
+/** Past this many keys, windows that have ended are swept out (at most once a second). */
 const SWEEP_THRESHOLD = 10_000;
+const SWEEP_INTERVAL_MS = 1000;
+/** Hard cap: beyond it the oldest windows are forgotten (throttling fails open rather than memory running out). */
+const MAX_KEYS = 100_000;
 
 /** Single-instance fixed-window counters with the same semantics as the Redis ones. */
 export class MemoryCounters implements Counters {
   readonly #windows = new Map<string, { count: number; endsAt: number }>();
+  #nextSweepAt = 0;
 
   get size(): number {
     return this.#windows.size;
@@ -13,9 +17,12 @@ export class MemoryCounters implements Counters {
 
   async increment(key: string, windowSeconds: number): Promise<WindowCount> {
     const now = Date.now();
-    if (this.#windows.size >= SWEEP_THRESHOLD) {
+    if (this.#windows.size >= SWEEP_THRESHOLD && now >= this.#nextSweepAt) {
+      this.#nextSweepAt = now + SWEEP_INTERVAL_MS;
       for (const [other, window] of this.#windows) if (window.endsAt <= now) this.#windows.delete(other);
     }
+    // Map keeps insertion order, so the first key is the oldest window.
+    while (this.#windows.size >= MAX_KEYS) this.#windows.delete(this.#windows.keys().next().value as string);
     let window = this.#windows.get(key);
     if (!window || window.endsAt <= now) {
       window = { count: 0, endsAt: now + windowSeconds * 1000 };

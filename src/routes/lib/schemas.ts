@@ -61,12 +61,18 @@ export const jsonResponse = <T extends z.ZodTypeAny>(schema: T, description: str
   content: { "application/json": { schema } },
 });
 
-/** C0 controls and DEL (tab, line feed and carriage return only where lines are allowed). */
+/**
+ * C0 and C1 controls, DEL, line/paragraph separators and bidirectional overrides (which make text display
+ * differently from what it says); tab, line feed and carriage return only where lines are allowed.
+ * Zero-width joiners stay: emoji sequences need them.
+ */
 function hasControlCharacters(text: string, multiline: boolean): boolean {
   for (const char of text) {
     const code = char.codePointAt(0) as number;
     if (multiline && (code === 0x09 || code === 0x0a || code === 0x0d)) continue;
-    if (code < 0x20 || code === 0x7f) return true;
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+    if (code === 0x2028 || code === 0x2029) return true;
+    if ((code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069)) return true;
   }
   return false;
 }
