@@ -200,3 +200,13 @@ describe("Transactions", () => {
     await expect(attempt).rejects.toThrow("cannot run serializable work inside a read committed transaction");
   });
 });
+
+describe.skipIf(!globalThis.kicksTest.services.databaseUrl)("pooled PostgreSQL sessions", () => {
+  it("carry time limits, so no statement, lock wait or open transaction can hang forever", async () => {
+    const rows = (await transactions.current.execute(
+      sql`select current_setting('statement_timeout') as statement, current_setting('lock_timeout') as lock,
+        current_setting('idle_in_transaction_session_timeout') as idle`,
+    )) as unknown as { statement: string; lock: string; idle: string }[];
+    expect(rows[0]).toEqual({ statement: "30s", lock: "10s", idle: "1min" });
+  });
+});

@@ -41,8 +41,24 @@ export function openDatabase(options: DatabaseOptions): DatabaseHandle {
   return options.url ? openPostgres(options.url, options) : openEmbedded(options);
 }
 
+/**
+ * Limits for every pooled session, so nothing can hold a connection or a row lock indefinitely: a stuck
+ * statement, a lock wait (a hot balance row) or a transaction left open by a hung request (the idle limit
+ * matches the idempotency lease, after which a retry may take the request's key over).
+ * Migrations use their own connection without these limits.
+ */
+const SESSION_LIMITS = {
+  statement_timeout: 30_000,
+  lock_timeout: 10_000,
+  idle_in_transaction_session_timeout: 60_000,
+};
+
 function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
-  const client = postgres(url, { max: options.poolSize, onnotice: () => {}, connection: { TimeZone: "UTC" } });
+  const client = postgres(url, {
+    max: options.poolSize,
+    onnotice: () => {},
+    connection: { TimeZone: "UTC", ...SESSION_LIMITS },
+  });
   const db = drizzlePostgres({ client, schema, casing: "snake_case" }) as unknown as Database;
   return {
     db,
