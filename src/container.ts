@@ -69,16 +69,26 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
   const balances = new DrizzleBalanceRepository(transactions);
   const newId = () => Bun.randomUUIDv7();
   const unitOfWork = transactions;
-  const tokens = new JwtAccessTokens(
-    config.JWT_SECRET ?? embeddedJwtSecret(config.DATA_DIR),
-    config.JWT_EXPIRES_IN_SECONDS,
-  );
+  const secret = config.JWT_SECRET ?? embeddedJwtSecret(config.DATA_DIR);
+  const tokens = new JwtAccessTokens(secret, config.JWT_EXPIRES_IN_SECONDS);
+  // A plain hash of an email can be reversed with a list of addresses; an HMAC with our secret cannot.
+  const pseudonymise = (email: string) =>
+    new Bun.CryptoHasher("sha256", `login-throttle:${secret}`).update(email).digest("hex");
 
   const counters = redis ? new RedisCounters(redis) : new MemoryCounters();
 
   const services: Container["services"] = {
     tokens,
-    users: new UserService({ users, balances, unitOfWork, passwords: argon2Passwords, tokens, counters, newId }),
+    users: new UserService({
+      users,
+      balances,
+      unitOfWork,
+      passwords: argon2Passwords,
+      tokens,
+      counters,
+      pseudonymise,
+      newId,
+    }),
     balances: new BalanceService({
       balances,
       newId,

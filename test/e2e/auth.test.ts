@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "bun:test";
-import { createTestApp } from "../support/harness";
+import { createTestApp, hasRedis } from "../support/harness";
 
 const t = await createTestApp();
 afterAll(() => t.close());
@@ -222,5 +222,21 @@ describe("free text", () => {
     const res = await t.post("/api/v1/auth/login", { email: `${"x".repeat(300)}@test.kicks`, password: "p" });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].path).toBe("email");
+  });
+});
+
+describe.skipIf(!hasRedis)("login throttling in Redis", () => {
+  it("keys its counters by a keyed hash, not by the address or its plain hash", async () => {
+    const email = unique();
+    await t.post("/api/v1/auth/login", { email, password: "wrong-password" });
+    const redis = t.container.redis as NonNullable<typeof t.container.redis>;
+    const prefix = t.container.config.REDIS_KEY_PREFIX;
+    const keys = (await redis.keys(`${prefix}counter:login-attempts:*`)).map((key) => key.slice(prefix.length));
+    expect(keys.length).toBeGreaterThan(0);
+    const plainHash = new Bun.CryptoHasher("sha256").update(email).digest("hex");
+    for (const key of keys) {
+      expect(key).not.toContain(email);
+      expect(key).not.toContain(plainHash);
+    }
   });
 });

@@ -38,6 +38,8 @@ interface UserServiceDeps {
   passwords: PasswordHasher;
   tokens: AccessTokenIssuer;
   counters: Counters;
+  /** A keyed hash (HMAC) of an email: counter keys that are bounded and do not reveal the address. */
+  pseudonymise: (email: string) => string;
   newId: () => string;
 }
 
@@ -83,8 +85,7 @@ export class UserService {
   async logIn(email: string, password: string): Promise<LoginResult> {
     const normalised = normaliseEmail(email);
     // Counted before the (slow) password check, so parallel guesses cannot all slip under the limit.
-    // Keyed by a hash: bounded key size, and no email addresses in Redis.
-    const attemptsKey = `login-attempts:${new Bun.CryptoHasher("sha256").update(normalised).digest("hex")}`;
+    const attemptsKey = `login-attempts:${this.deps.pseudonymise(normalised)}`;
     const attempts = await this.deps.counters.increment(attemptsKey, LOGIN_WINDOW_SECONDS);
     if (attempts.count > MAX_LOGIN_ATTEMPTS) {
       throw new DomainError("RATE_LIMITED", "Too many login attempts for this email; try again later", undefined, {
