@@ -47,11 +47,12 @@ export function createApp(container: Container) {
     }),
   );
 
-  app.route("/", operationsRouter);
-  app.route("/", docsRouter);
+  // Registration order is the order of the OpenAPI document (and of /docs): the shop first, operations last.
   app.route("/", authRouter);
   app.route("/", usersRouter);
   app.route("/", balancesRouter);
+  app.route("/", operationsRouter);
+  app.route("/", docsRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "Bearer", {
     type: "http",
@@ -65,7 +66,7 @@ export function createApp(container: Container) {
       title: "Kicks API",
       version: "1.0.0",
       description:
-        "Backend of a sneaker shop built for drops: prepaid balances, products, coupons, orders, payments and refunds. Errors are RFC 9457 problem+json with a stable `code`.",
+        "Backend of a sneaker shop built for drops. This version serves accounts (buyers, sellers, admins) and prepaid balances; products, coupons, orders, payments and refunds follow. Money is an integer number of KRW. Errors are RFC 9457 problem+json with a stable `code`; money-moving POSTs honour `Idempotency-Key`.",
     },
   });
 

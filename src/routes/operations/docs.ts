@@ -16,4 +16,17 @@ export const docsRouter = new Hono<AppEnv>()
       "Cache-Control": "public, max-age=86400",
     }),
   )
-  .get("/docs", Scalar({ url: "/openapi.json", cdn: SCALAR_PATH, pageTitle: "Kicks API" }));
+  .get(
+    "/docs",
+    // Nothing on the page may reach out: no hosted fonts, telemetry, AI agent, MCP or developer toolbar.
+    Scalar({
+      url: "/openapi.json",
+      cdn: SCALAR_PATH,
+      pageTitle: "Kicks API",
+      withDefaultFonts: false,
+      telemetry: false,
+      agent: { disabled: true },
+      mcp: { disabled: true },
+      showDeveloperTools: "never",
+    }),
+  );
