@@ -74,6 +74,9 @@ describe("OpenAPI and docs", () => {
     expect(page.status).toBe(200);
     expect(html).toContain("/docs/scalar.js");
     expect(html).not.toMatch(/cdn\.jsdelivr|unpkg\.com/);
+    // Nothing else on the page may call out either.
+    expect(html).toMatch(/"withDefaultFonts": false/);
+    expect(html).toMatch(/"telemetry": false/);
     const script = await t.app.request("/docs/scalar.js");
     expect(script.status).toBe(200);
     expect(script.headers.get("content-type")).toContain("javascript");
