@@ -78,13 +78,14 @@ describe("MemoryCounters", () => {
   });
 });
 
-describe.skipIf(!hasRedis)("RedisCounters", () => {
-  const prefix = `${services.redisKeyPrefix}counters-${crypto.randomUUID()}:`;
-  const redis = hasRedis ? createRedis(services.redisUrl as string, prefix) : undefined;
-  afterAll(async () => {
-    await redis?.quit();
-  });
+// Top level, not inside the skipped describe (where a hook shows up as an extra unnamed skip).
+const prefix = `${services.redisKeyPrefix}counters-${crypto.randomUUID()}:`;
+const redis = hasRedis ? createRedis(services.redisUrl as string, prefix) : undefined;
+afterAll(async () => {
+  await redis?.quit();
+});
 
+describe.skipIf(!hasRedis)("RedisCounters", () => {
   behavesLikeFixedWindowCounters(() => new RedisCounters(redis as Redis));
 
   it("gives a window that lost its expiry a new one instead of counting forever", async () => {
