@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { openDatabase } from "../../src/infra/db/client";
+import { openDatabase, rowsOf } from "../../src/infra/db/client";
 
 const { migrationsDir } = globalThis.kicksTest;
 const scratch = mkdtempSync(join(tmpdir(), "kicks-migrations-"));
@@ -20,8 +20,6 @@ function migrationsUpTo(lastTag: string): string {
   writeFileSync(journalPath, JSON.stringify(journal));
   return dir;
 }
-
-const rowsOf = (result: unknown) => (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as any[];
 
 describe("upgrading a database that already has ledger rows", () => {
   it("numbers each balance's ledger in the order the balance grew, even when created_at says otherwise", async () => {
@@ -49,7 +47,7 @@ describe("upgrading a database that already has ledger rows", () => {
     const upgraded = openDatabase({ poolSize: 1, dataDir, migrationsDir });
     try {
       await upgraded.migrate();
-      const ledger = rowsOf(
+      const ledger = rowsOf<{ balance_version: unknown; balance_after: unknown }>(
         await upgraded.db.execute(
           sql`select balance_version, balance_after from balance_ledger where user_id = ${userId} order by balance_version`,
         ),

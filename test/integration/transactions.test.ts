@@ -1,7 +1,7 @@
 import { describe, expect, it } from "bun:test";
 import { sql } from "drizzle-orm";
 import type { NewUser } from "../../src/domain/users/ports";
-import type { Database } from "../../src/infra/db/client";
+import { type Database, rowsOf } from "../../src/infra/db/client";
 import { DrizzleUserRepository } from "../../src/infra/db/repositories/user-repository";
 import { Transactions } from "../../src/infra/db/transactions";
 import { openTestDatabase } from "../support/harness";
@@ -27,8 +27,7 @@ const exists = async (user: NewUser) => (await users.findById(user.id)) !== unde
 /** The isolation level of the transaction `db` runs in; the two drivers shape raw results differently. */
 async function isolationLevel(db: Database): Promise<string | undefined> {
   const result = (await db.execute(sql`select current_setting('transaction_isolation') as level`)) as unknown;
-  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as { level: string }[];
-  return rows[0]?.level;
+  return rowsOf<{ level: string }>(result)[0]?.level;
 }
 
 describe("Transactions", () => {
@@ -203,10 +202,12 @@ describe("Transactions", () => {
 
 describe.skipIf(!globalThis.kicksTest.services.databaseUrl)("pooled PostgreSQL sessions", () => {
   it("carry time limits, so no statement, lock wait or open transaction can hang forever", async () => {
-    const rows = (await transactions.current.execute(
-      sql`select current_setting('statement_timeout') as statement, current_setting('lock_timeout') as lock,
-        current_setting('idle_in_transaction_session_timeout') as idle`,
-    )) as unknown as { statement: string; lock: string; idle: string }[];
+    const rows = rowsOf<{ statement: string; lock: string; idle: string }>(
+      await transactions.current.execute(
+        sql`select current_setting('statement_timeout') as statement, current_setting('lock_timeout') as lock,
+          current_setting('idle_in_transaction_session_timeout') as idle`,
+      ),
+    );
     expect(rows[0]).toEqual({ statement: "30s", lock: "10s", idle: "1min" });
   });
 });

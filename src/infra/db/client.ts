@@ -17,6 +17,11 @@ export type Schema = typeof schema;
 /** What both drivers share: repositories only ever see this type. */
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
 
+/** The rows of a raw `db.execute(sql…)`: postgres.js returns them as the result, PGlite inside `rows`. */
+export function rowsOf<Row>(result: unknown): Row[] {
+  return (Array.isArray(result) ? result : (result as { rows: Row[] }).rows) as Row[];
+}
+
 export interface DatabaseHandle {
   readonly db: Database;
   readonly kind: "postgres" | "embedded";

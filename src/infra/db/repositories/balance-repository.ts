@@ -1,6 +1,7 @@
 import { count, desc, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
 import type { Balance, BalanceChange, BalanceRepository, LedgerEntry } from "../../../domain/balances/ports";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
+import { rowsOf } from "../client";
 import { balanceLedger, balances } from "../schema";
 import type { Transactions } from "../transactions";
 
@@ -49,9 +50,8 @@ export class DrizzleBalanceRepository implements BalanceRepository {
         from updated
       )
       select user_id, balance, version, updated_at from updated`);
-    // postgres.js returns the rows themselves, PGlite an object holding them; int8 comes back as text or bigint.
-    const rows = (Array.isArray(result) ? result : (result as unknown as { rows: BalanceRow[] }).rows) as BalanceRow[];
-    const row = rows[0];
+    // int8 comes back as text (postgres.js) or bigint (PGlite).
+    const [row] = rowsOf<BalanceRow>(result);
     if (!row) return undefined;
     return {
       userId: row.user_id,
