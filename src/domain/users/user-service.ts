@@ -71,15 +71,22 @@ export class UserService {
    * "taken" means a non-admin already owns the email: the deployment has no admin until that is sorted out.
    */
   async ensureAdmin(email: string, password: string): Promise<"created" | "exists" | "taken"> {
-    const record = await this.#prepare({ email, password, name: "Administrator", role: "ADMIN" });
-    const created = await this.deps.unitOfWork.withTransaction(async () => {
-      const user = await this.deps.users.insertIfEmailAbsent(record);
-      if (user) await this.deps.balances.open(user.id);
-      return user;
-    });
-    if (created) return "created";
-    const existing = await this.deps.users.findByEmail(record.email);
-    return existing?.role === "ADMIN" ? "exists" : "taken";
+    const address = normaliseEmail(email);
+    // Every start-up runs this: look first, so an existing account costs no password hashing.
+    const existing = await this.deps.users.findByEmail(address);
+    if (!existing) {
+      const record = await this.#prepare({ email, password, name: "Administrator", role: "ADMIN" });
+      const created = await this.deps.unitOfWork.withTransaction(async () => {
+        const user = await this.deps.users.insertIfEmailAbsent(record);
+        if (user) await this.deps.balances.open(user.id);
+        return user;
+      });
+      if (created) return "created";
+    }
+    // The email has an owner: this admin from an earlier start, or another account (perhaps one that
+    // took the email between the look and the insert).
+    const owner = existing ?? (await this.deps.users.findByEmail(address));
+    return owner?.role === "ADMIN" ? "exists" : "taken";
   }
 
   async logIn(email: string, password: string): Promise<LoginResult> {
