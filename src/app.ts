@@ -109,14 +109,16 @@ function toProblemResponse(error: Error, c: Context): Response {
       problem("VALIDATION_FAILED", `Content-Type ${message}`, [{ path: "header.content-type", message }]),
     );
   }
+  const logFailure = (message: string) =>
+    (c.get("log") ?? console).error({ err: error, method: c.req.method, path: c.req.path }, message);
   if (isDependencyUnavailable(error)) {
-    (c.get("log") ?? console).error({ err: error, method: c.req.method, path: c.req.path }, "dependency unavailable");
+    logFailure("dependency unavailable");
     return problemResponse(c, problem("UNAVAILABLE", "A backing service is unreachable; retry shortly"), {
       "Retry-After": "5",
     });
   }
   // Anything else is our bug: log it with its stack, tell the client nothing about internals.
-  (c.get("log") ?? console).error({ err: error, method: c.req.method, path: c.req.path }, "unhandled error");
+  logFailure("unhandled error");
   return problemResponse(c, problem("INTERNAL", "Something went wrong on our side; the request id helps us find it"));
 }
 

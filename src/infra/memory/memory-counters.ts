@@ -6,9 +6,19 @@ const SWEEP_INTERVAL_MS = 1000;
 /** Hard cap: beyond it the oldest windows are forgotten (throttling fails open rather than memory running out). */
 const MAX_KEYS = 100_000;
 
+interface Window {
+  count: number;
+  endsAt: number;
+}
+
+const toWindowCount = ({ count, endsAt }: Window, now: number): WindowCount => ({
+  count,
+  resetsInSeconds: Math.ceil((endsAt - now) / 1000),
+});
+
 /** Single-instance fixed-window counters with the same semantics as the Redis ones. */
 export class MemoryCounters implements Counters {
-  readonly #windows = new Map<string, { count: number; endsAt: number }>();
+  readonly #windows = new Map<string, Window>();
   #nextSweepAt = 0;
 
   get size(): number {
@@ -29,14 +39,14 @@ export class MemoryCounters implements Counters {
       this.#windows.set(key, window);
     }
     window.count += 1;
-    return { count: window.count, resetsInSeconds: Math.ceil((window.endsAt - now) / 1000) };
+    return toWindowCount(window, now);
   }
 
   async get(key: string): Promise<WindowCount> {
     const now = Date.now();
     const window = this.#windows.get(key);
     if (!window || window.endsAt <= now) return { count: 0, resetsInSeconds: 0 };
-    return { count: window.count, resetsInSeconds: Math.ceil((window.endsAt - now) / 1000) };
+    return toWindowCount(window, now);
   }
 
   async reset(key: string): Promise<void> {
