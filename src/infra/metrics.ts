@@ -1,6 +1,9 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
-/** One registry per container, so tests can build many apps without sharing counters. */
+/**
+ * One registry per container, so tests can build many apps without sharing counters. HTTP metrics live
+ * here; each context registers its own in its wiring (src/wiring/<context>.ts).
+ */
 export class Metrics {
   readonly registry = new Registry();
 
@@ -16,12 +19,6 @@ export class Metrics {
     help: "HTTP request latency by method and route template",
     labelNames: ["method", "route"] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [this.registry],
-  });
-
-  readonly balanceRetries = new Counter({
-    name: "balance_update_conflicts_total",
-    help: "Optimistic balance updates that lost a race and were retried",
     registers: [this.registry],
   });
 

@@ -1,3 +1,4 @@
 export * from "./balances";
 export * from "./idempotency-keys";
+export * from "./outbox";
 export * from "./users";

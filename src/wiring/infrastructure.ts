@@ -1,0 +1,85 @@
+import type Redis from "ioredis";
+import { type Clock, systemClock } from "../domain/shared/clock";
+import type { Cache, Counters, LockManager } from "../domain/shared/ports";
+import type { UnitOfWork } from "../domain/shared/unit-of-work";
+import { embeddedJwtSecret } from "../infra/auth/jwt-secret";
+import type { Config } from "../infra/config";
+import { type DatabaseHandle, openDatabase } from "../infra/db/client";
+import { DrizzleOutboxWriter } from "../infra/db/repositories/outbox-repository";
+import { Transactions } from "../infra/db/transactions";
+import type { Logger } from "../infra/logger";
+import { MemoryCache } from "../infra/memory/memory-cache";
+import { MemoryCounters } from "../infra/memory/memory-counters";
+import { MemoryLocks } from "../infra/memory/memory-locks";
+import { Metrics } from "../infra/metrics";
+import { RedisCache } from "../infra/redis/redis-cache";
+import { createRedis } from "../infra/redis/redis-client";
+import { RedisCounters } from "../infra/redis/redis-counters";
+import { RedisLocks } from "../infra/redis/redis-locks";
+
+export interface InfrastructureOptions {
+  /** Reuse an open database (tests share one per run); otherwise one is opened from config. */
+  database?: DatabaseHandle;
+  clock?: Clock;
+  /** Process-level metrics (GC, memory); off in tests, where many containers share a process. */
+  processMetrics?: boolean;
+}
+
+/**
+ * What every context's wiring builds on: the database and its unit of work, Redis (or the in-process
+ * stand-ins of single-instance mode), the outbox writer, metrics, clock and id generator.
+ */
+export interface Infrastructure {
+  config: Config;
+  logger: Logger;
+  database: DatabaseHandle;
+  /** Whether `database` was opened here (and so is closed with the container). */
+  ownsDatabase: boolean;
+  redis: Redis | undefined;
+  transactions: Transactions;
+  unitOfWork: UnitOfWork;
+  outbox: DrizzleOutboxWriter;
+  cache: Cache;
+  locks: LockManager;
+  counters: Counters;
+  metrics: Metrics;
+  clock: Clock;
+  newId: () => string;
+  /** Signs access tokens and keys HMACs: JWT_SECRET, or the embedded database's generated one. */
+  secret: string;
+}
+
+export function buildInfrastructure(
+  config: Config,
+  logger: Logger,
+  options: InfrastructureOptions = {},
+): Infrastructure {
+  const database =
+    options.database ??
+    openDatabase({
+      url: config.DATABASE_URL,
+      poolSize: config.DATABASE_POOL_SIZE,
+      dataDir: config.DATA_DIR,
+      migrationsDir: config.MIGRATIONS_DIR,
+    });
+  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger) : undefined;
+  const transactions = new Transactions(database.db);
+  const newId = () => Bun.randomUUIDv7();
+  return {
+    config,
+    logger,
+    database,
+    ownsDatabase: !options.database,
+    redis,
+    transactions,
+    unitOfWork: transactions,
+    outbox: new DrizzleOutboxWriter(transactions, newId),
+    cache: redis ? new RedisCache(redis) : new MemoryCache(),
+    locks: redis ? new RedisLocks(redis) : new MemoryLocks(),
+    counters: redis ? new RedisCounters(redis) : new MemoryCounters(),
+    metrics: new Metrics({ processMetrics: options.processMetrics }),
+    clock: options.clock ?? systemClock,
+    newId,
+    secret: config.JWT_SECRET ?? embeddedJwtSecret(config.DATA_DIR),
+  };
+}
