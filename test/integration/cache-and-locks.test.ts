@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import Redis from "ioredis";
-import type { Cache, LockManager } from "../../src/domain/shared/ports";
+import type { Cache, LockManager, VersionedCache } from "../../src/domain/shared/ports";
 import { MemoryCache } from "../../src/infra/memory/memory-cache";
 import { MemoryLocks } from "../../src/infra/memory/memory-locks";
 import { RedisCache } from "../../src/infra/redis/redis-cache";
@@ -11,7 +11,7 @@ import { hasRedis } from "../support/harness";
 const { services } = globalThis.kicksTest;
 
 interface SharedState {
-  cache: Cache;
+  cache: Cache & VersionedCache;
   locks: LockManager;
 }
 
@@ -24,63 +24,43 @@ function sharedStateContract(adapter: string, open: () => SharedState) {
     it("returns what was set and nothing for a key never set", async () => {
       const { cache } = open();
       const key = unique("product");
-      await cache.set(key, { id: key, name: "Air Max 1", price: 139000, sizes: [260, 270] }, 60);
-      expect(await cache.get(key)).toEqual({ id: key, name: "Air Max 1", price: 139000, sizes: [260, 270] });
+      const body = JSON.stringify({ id: key, name: "Air Max 1", price: 139000, sizes: [260, 270] });
+      await cache.set(key, body, 60);
+      expect(await cache.get(key)).toBe(body);
       expect(await cache.get(unique("missing"))).toBeUndefined();
     });
 
     it("replaces the value of a key set twice", async () => {
       const { cache } = open();
       const key = unique("popular");
-      await cache.set(key, ["first"], 60);
-      await cache.set(key, ["second"], 60);
-      expect(await cache.get<string[]>(key)).toEqual(["second"]);
+      await cache.set(key, "first", 60);
+      await cache.set(key, "second", 60);
+      expect(await cache.get(key)).toBe("second");
     });
 
-    it("keeps primitives, nulls and nested values intact", async () => {
+    it("keeps text exactly as stored, empty strings and non-ASCII included", async () => {
       const { cache } = open();
-      const entries: [string, unknown][] = [
-        [unique("number"), 0],
-        [unique("string"), "한정판"],
-        [unique("boolean"), false],
-        [unique("null"), null],
-        [unique("nested"), { page: { items: [{ stock: 3 }], total: 1 }, nextCursor: null }],
+      const entries: [string, string][] = [
+        [unique("empty"), ""],
+        [unique("korean"), "한정판 드롭"],
+        [unique("pipe"), "3|not a version"],
+        [unique("json"), '{"page":{"items":[{"stock":3}],"total":1},"nextCursor":null}'],
       ];
       for (const [key, value] of entries) await cache.set(key, value, 60);
-      for (const [key, value] of entries) expect(await cache.get(key)).toEqual(value);
+      for (const [key, value] of entries) expect(await cache.get(key)).toBe(value);
     });
 
     it("deletes several keys at once and tolerates keys that are not there", async () => {
       const { cache } = open();
       const [a, b, kept] = [unique("a"), unique("b"), unique("kept")];
-      await cache.set(a, 1, 60);
-      await cache.set(b, 2, 60);
-      await cache.set(kept, 3, 60);
+      await cache.set(a, "1", 60);
+      await cache.set(b, "2", 60);
+      await cache.set(kept, "3", 60);
       await cache.delete(a, b, unique("never-set"));
       expect(await cache.get(a)).toBeUndefined();
       expect(await cache.get(b)).toBeUndefined();
-      expect(await cache.get<number>(kept)).toBe(3);
+      expect(await cache.get(kept)).toBe("3");
       await cache.delete();
-    });
-
-    it("hands out copies, so changing a value outside the cache does not change what it holds", async () => {
-      const { cache } = open();
-      const key = unique("copy");
-      const stored = { stock: 5, sizes: [260] };
-      await cache.set(key, stored, 60);
-      stored.stock = 0;
-      stored.sizes.push(999);
-      const first = await cache.get<{ stock: number; sizes: number[] }>(key);
-      expect(first).toEqual({ stock: 5, sizes: [260] });
-      (first as { stock: number }).stock = -1;
-      expect(await cache.get(key)).toEqual({ stock: 5, sizes: [260] });
-    });
-
-    it("returns dates as ISO strings, as JSON does", async () => {
-      const { cache } = open();
-      const key = unique("date");
-      await cache.set(key, { at: new Date("2026-11-25T10:00:00.000Z") }, 60);
-      expect(await cache.get(key)).toEqual({ at: "2026-11-25T10:00:00.000Z" });
     });
 
     it("forgets a value once its TTL has passed", async () => {
@@ -90,7 +70,49 @@ function sharedStateContract(adapter: string, open: () => SharedState) {
       await cache.set(long, "still here", 60);
       await sleep(1100);
       expect(await cache.get(short)).toBeUndefined();
-      expect(await cache.get<string>(long)).toBe("still here");
+      expect(await cache.get(long)).toBe("still here");
+    });
+
+    it("serves a versioned body and refuses to replace it with an older version", async () => {
+      const { cache } = open();
+      const key = unique("versioned");
+      expect(await cache.getVersioned(key)).toBeUndefined();
+      expect(await cache.putIfNewer(key, 3, '{"version":3}', 60)).toBe(true);
+      expect(await cache.putIfNewer(key, 2, '{"version":2}', 60)).toBe(false);
+      expect(await cache.getVersioned(key)).toEqual({ body: '{"version":3}' });
+      expect(await cache.putIfNewer(key, 4, '{"version":4}', 60)).toBe(true);
+      expect(await cache.getVersioned(key)).toEqual({ body: '{"version":4}' });
+    });
+
+    it("leaves a tombstone on invalidation that only a load of at least its version may replace", async () => {
+      const { cache } = open();
+      const key = unique("tombstone");
+      await cache.putIfNewer(key, 1, '{"stock":5}', 60);
+      await cache.invalidate(key, 2, 60);
+      expect(await cache.getVersioned(key)).toEqual({ floor: 2 });
+      // A reader that loaded version 1 just before the write committed cannot put it back.
+      expect(await cache.putIfNewer(key, 1, '{"stock":5}', 60)).toBe(false);
+      expect(await cache.getVersioned(key)).toEqual({ floor: 2 });
+      expect(await cache.putIfNewer(key, 2, '{"stock":4}', 60)).toBe(true);
+      expect(await cache.getVersioned(key)).toEqual({ body: '{"stock":4}' });
+    });
+
+    it("ignores an invalidation older than what the entry holds", async () => {
+      const { cache } = open();
+      const key = unique("late-invalidation");
+      await cache.putIfNewer(key, 5, '{"v":5}', 60);
+      await cache.invalidate(key, 4, 60);
+      expect(await cache.getVersioned(key)).toEqual({ body: '{"v":5}' });
+    });
+
+    it("expires versioned entries and tombstones with their TTL", async () => {
+      const { cache } = open();
+      const [body, tombstone] = [unique("ttl-body"), unique("ttl-tombstone")];
+      await cache.putIfNewer(body, 1, "{}", 1);
+      await cache.invalidate(tombstone, 7, 1);
+      await sleep(1100);
+      expect(await cache.getVersioned(body)).toBeUndefined();
+      expect(await cache.getVersioned(tombstone)).toBeUndefined();
     });
   });
 
@@ -215,8 +237,8 @@ describe.skipIf(!hasRedis)("Redis adapters", () => {
   it("shares cached values between two instances on the same Redis", async () => {
     const [instanceA, instanceB] = [new RedisCache(connect()), new RedisCache(connect())];
     const key = unique("shared");
-    await instanceA.set(key, { stock: 3 }, 60);
-    expect(await instanceB.get(key)).toEqual({ stock: 3 });
+    await instanceA.set(key, '{"stock":3}', 60);
+    expect(await instanceB.get(key)).toBe('{"stock":3}');
     await instanceB.delete(key);
     expect(await instanceA.get(key)).toBeUndefined();
   });
@@ -225,12 +247,14 @@ describe.skipIf(!hasRedis)("Redis adapters", () => {
     const client = connect();
     const key = unique("prefixed-product");
     const name = unique("prefixed-lock");
-    await new RedisCache(client).set(key, { id: key }, 60);
+    await new RedisCache(client).set(key, key, 60);
+    await new RedisCache(client).putIfNewer(`${key}-versioned`, 1, key, 60);
     const lock = await new RedisLocks(client).tryAcquire(name, 10_000);
 
     const unprefixed = connectRaw();
     const written = [...(await unprefixed.keys(`*${key}*`)), ...(await unprefixed.keys(`*${name}*`))];
-    expect(written).toHaveLength(2);
+    // Scripts (EVALSHA through defineCommand) get the prefix on their KEYS as well.
+    expect(written).toHaveLength(3);
     for (const writtenKey of written) expect(writtenKey.startsWith(prefix)).toBe(true);
 
     await lock?.release();
@@ -248,5 +272,36 @@ describe.skipIf(!hasRedis)("Redis adapters", () => {
     expect(theirs).toBeDefined();
     await ours?.release();
     await theirs?.release();
+  });
+});
+
+describe("the in-process cache", () => {
+  it("stays bounded however many distinct keys clients make it hold", async () => {
+    const cache = new MemoryCache();
+    for (let i = 0; i < 60_000; i++) await cache.set(`list:${i}`, "x", 60);
+    expect(cache.size).toBeLessThanOrEqual(50_000);
+    // The most recent entries are the ones kept.
+    expect(await cache.get("list:59999")).toBe("x");
+    expect(await cache.get("list:0")).toBeUndefined();
+  });
+
+  it("bounds the bytes it holds as well as the entries", async () => {
+    const cache = new MemoryCache();
+    const megabyte = "x".repeat(1024 * 1024);
+    for (let i = 0; i < 100; i++) await cache.set(`page:${i}`, megabyte, 60);
+    expect(cache.size).toBeLessThanOrEqual(64);
+    expect(await cache.get("page:99")).toBe(megabyte);
+  });
+});
+
+describe.skipIf(!hasRedis)("the Redis cache while Redis is unreachable", () => {
+  it("refuses at once instead of queueing behind reconnects", async () => {
+    const client = createRedis("redis://127.0.0.1:1", prefix);
+    clients.push(client);
+    const cache = new RedisCache(client);
+    await sleep(100);
+    // Not ioredis' "max retries per request" after its reconnect attempts: refused before queueing.
+    await expect(cache.get(unique("down"))).rejects.toThrow("Redis connection is");
+    await expect(cache.putIfNewer(unique("down"), 1, "{}", 60)).rejects.toThrow("Redis connection is");
   });
 });

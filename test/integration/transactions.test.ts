@@ -211,3 +211,58 @@ describe.skipIf(!globalThis.kicksTest.services.databaseUrl)("pooled PostgreSQL s
     expect(rows[0]).toEqual({ statement: "30s", lock: "10s", idle: "1min" });
   });
 });
+
+describe("Transactions.afterCommit", () => {
+  it("runs a hook once the outermost transaction has committed, before withTransaction returns", async () => {
+    const user = newUser();
+    const seen: boolean[] = [];
+    await transactions.withTransaction(async () => {
+      await users.insert(user);
+      await transactions.withTransaction(async () => {
+        transactions.afterCommit(async () => {
+          // Another connection sees the row: the hook runs after the commit, not before it.
+          seen.push((await new DrizzleUserRepository(new Transactions(database.db)).findById(user.id)) !== undefined);
+        });
+      });
+      expect(seen).toEqual([]);
+    });
+    expect(seen).toEqual([true]);
+  });
+
+  it("never runs the hooks of a transaction that rolled back", async () => {
+    let ran = false;
+    const failure = transactions.withTransaction(async () => {
+      transactions.afterCommit(() => {
+        ran = true;
+      });
+      throw new Error("undo");
+    });
+    await expect(failure).rejects.toThrow("undo");
+    expect(ran).toBe(false);
+  });
+
+  it("drops the hooks of a failed savepoint but keeps those of the transaction around it", async () => {
+    const ran: string[] = [];
+    await transactions.withTransaction(async () => {
+      transactions.afterCommit(() => void ran.push("outer"));
+      await transactions
+        .withTransaction(async () => {
+          transactions.afterCommit(() => void ran.push("undone savepoint"));
+          throw new Error("nested failure");
+        })
+        .catch(() => {});
+      await transactions.withTransaction(async () => {
+        transactions.afterCommit(() => void ran.push("kept savepoint"));
+      });
+    });
+    expect(ran).toEqual(["outer", "kept savepoint"]);
+  });
+
+  it("runs a hook at once outside any transaction", async () => {
+    let ran = false;
+    await transactions.afterCommit(() => {
+      ran = true;
+    });
+    expect(ran).toBe(true);
+  });
+});

@@ -2,10 +2,33 @@
  * Shared-state ports. With REDIS_URL they are backed by Redis and shared by every instance; without it,
  * by in-process adapters (single-instance mode).
  */
+/**
+ * Text entries with a time to live: callers store serialised response bodies, so a hit is sent as it is.
+ * Adapters throw `CacheUnavailable` when the cache cannot answer; callers fall back to the source.
+ */
 export interface Cache {
-  get<T>(key: string): Promise<T | undefined>;
-  set(key: string, value: unknown, ttlSeconds: number): Promise<void>;
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
   delete(...keys: string[]): Promise<void>;
+}
+
+/**
+ * Entries stamped with the version of what they show (e.g. a product's `version`), for cache-aside reads
+ * that must never go back in time: `invalidate` leaves a tombstone carrying the new version, and `putIfNewer`
+ * refuses anything older than what the entry holds, so a reader that loaded a row just before a write
+ * committed cannot put that stale copy back after the writer invalidated it.
+ */
+export interface VersionedCache {
+  /** The body, or the version floor a fresh load must reach (after an invalidation), or nothing. */
+  getVersioned(key: string): Promise<{ body: string } | { floor: number } | undefined>;
+  /** Stores `body` unless the entry already holds a newer version (or a tombstone of one). */
+  putIfNewer(key: string, version: number, body: string, ttlSeconds: number): Promise<boolean>;
+  /** Replaces the entry with a tombstone of `version`, unless it already holds a newer one. */
+  invalidate(key: string, version: number, ttlSeconds: number): Promise<void>;
+}
+
+export class CacheUnavailable extends Error {
+  override name = "CacheUnavailable";
 }
 
 export interface Lock {

@@ -3,4 +3,10 @@ export type IsolationLevel = "read committed" | "repeatable read" | "serializabl
 /** Runs work in one database transaction, joining the caller's when one is already open. */
 export interface UnitOfWork {
   withTransaction<T>(work: () => Promise<T>, isolationLevel?: IsolationLevel): Promise<T>;
+  /**
+   * Runs `hook` once the work it belongs to is committed for good: after the outermost transaction
+   * commits (before that transaction's caller continues), never if it rolls back; at once outside any
+   * transaction. For side effects that must not see uncommitted data, such as cache invalidation.
+   */
+  afterCommit(hook: () => Promise<void> | void): Promise<void> | void;
 }

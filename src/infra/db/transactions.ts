@@ -4,9 +4,13 @@ import type { Database } from "./client";
 
 const STRICTNESS: Record<IsolationLevel, number> = { "read committed": 0, "repeatable read": 1, serializable: 2 };
 
+type Hook = () => Promise<void> | void;
+
 interface OpenTransaction {
   tx: Database;
   isolationLevel: IsolationLevel;
+  /** Hooks of work done in this transaction or savepoint; handed to the enclosing one when it succeeds. */
+  afterCommit: Hook[];
 }
 
 /**
@@ -24,23 +28,37 @@ export class Transactions implements UnitOfWork {
     return this.#scope.getStore()?.tx ?? this.root;
   }
 
-  withTransaction<T>(
+  async withTransaction<T>(
     work: (tx: Database) => Promise<T>,
     isolationLevel: IsolationLevel = "read committed",
   ): Promise<T> {
     const open = this.#scope.getStore();
+    const hooks: Hook[] = [];
     if (open) {
       // A savepoint cannot change the isolation level; asking for a stricter one is a design error.
       if (STRICTNESS[isolationLevel] > STRICTNESS[open.isolationLevel]) {
         throw new Error(`cannot run ${isolationLevel} work inside a ${open.isolationLevel} transaction`);
       }
-      return open.tx.transaction((savepoint) => this.#run(savepoint, open.isolationLevel, work));
+      const result = await open.tx.transaction((savepoint) => this.#run(savepoint, open.isolationLevel, hooks, work));
+      // The savepoint is released: its hooks now wait for the enclosing transaction.
+      open.afterCommit.push(...hooks);
+      return result;
     }
-    return this.root.transaction((tx) => this.#run(tx, isolationLevel, work), { isolationLevel });
+    const result = await this.root.transaction((tx) => this.#run(tx, isolationLevel, hooks, work), {
+      isolationLevel,
+    });
+    for (const hook of hooks) await hook();
+    return result;
   }
 
-  #run<T>(tx: unknown, isolationLevel: IsolationLevel, work: (tx: Database) => Promise<T>): Promise<T> {
+  afterCommit(hook: Hook): Promise<void> | void {
+    const open = this.#scope.getStore();
+    if (!open) return hook();
+    open.afterCommit.push(hook);
+  }
+
+  #run<T>(tx: unknown, isolationLevel: IsolationLevel, hooks: Hook[], work: (tx: Database) => Promise<T>): Promise<T> {
     const scoped = tx as Database;
-    return this.#scope.run({ tx: scoped, isolationLevel }, () => work(scoped));
+    return this.#scope.run({ tx: scoped, isolationLevel, afterCommit: hooks }, () => work(scoped));
   }
 }

@@ -1,29 +1,56 @@
-import type { Cache } from "../../domain/shared/ports";
+import { LRUCache } from "lru-cache";
+import type { Cache, VersionedCache } from "../../domain/shared/ports";
+import { parseVersioned, versionedEntry, versionOf } from "../versioned-entry";
 
-interface Entry {
-  json: string;
-  expiresAt: number;
-}
+/** Bounds of the in-process cache: entries and bytes (list keys are chosen by clients, so both matter). */
+const MAX_ENTRIES = 50_000;
+const MAX_BYTES = 64 * 1024 * 1024;
 
-/** Single-instance cache. Values are stored as JSON so callers get copies, exactly as from Redis. */
-export class MemoryCache implements Cache {
-  readonly #entries = new Map<string, Entry>();
+/**
+ * Single-instance cache: a bounded LRU with a TTL per entry, so neither expired keys nobody asks for
+ * again nor an endless variety of client-chosen list queries can grow it without limit.
+ */
+export class MemoryCache implements Cache, VersionedCache {
+  readonly #entries = new LRUCache<string, string>({
+    max: MAX_ENTRIES,
+    maxSize: MAX_BYTES,
+    sizeCalculation: (value, key) => value.length + key.length,
+  });
 
-  async get<T>(key: string): Promise<T | undefined> {
-    const entry = this.#entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= Date.now()) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return JSON.parse(entry.json) as T;
+  get size(): number {
+    return this.#entries.size;
   }
 
-  async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
-    this.#entries.set(key, { json: JSON.stringify(value), expiresAt: Date.now() + ttlSeconds * 1000 });
+  async get(key: string): Promise<string | undefined> {
+    return this.#entries.get(key);
+  }
+
+  async set(key: string, value: string, ttlSeconds: number): Promise<void> {
+    this.#entries.set(key, value, { ttl: ttlSeconds * 1000 });
   }
 
   async delete(...keys: string[]): Promise<void> {
     for (const key of keys) this.#entries.delete(key);
+  }
+
+  async getVersioned(key: string) {
+    const entry = this.#entries.get(key);
+    return entry === undefined ? undefined : parseVersioned(entry);
+  }
+
+  async putIfNewer(key: string, version: number, body: string, ttlSeconds: number): Promise<boolean> {
+    if (this.#heldVersion(key) > version) return false;
+    this.#entries.set(key, versionedEntry(version, body), { ttl: ttlSeconds * 1000 });
+    return true;
+  }
+
+  async invalidate(key: string, version: number, ttlSeconds: number): Promise<void> {
+    if (this.#heldVersion(key) > version) return;
+    this.#entries.set(key, versionedEntry(version, ""), { ttl: ttlSeconds * 1000 });
+  }
+
+  #heldVersion(key: string): number {
+    const held = this.#entries.get(key);
+    return held === undefined ? Number.NEGATIVE_INFINITY : versionOf(held);
   }
 }

@@ -1,19 +1,56 @@
 import type Redis from "ioredis";
-import type { Cache } from "../../domain/shared/ports";
+import { type Cache, CacheUnavailable, type VersionedCache } from "../../domain/shared/ports";
+import { parseVersioned } from "../versioned-entry";
+import putIfNewerScript from "./put-if-newer.lua" with { type: "text" };
 
-export class RedisCache implements Cache {
-  constructor(private readonly redis: Redis) {}
+interface CacheCommands {
+  putIfNewer(key: string, version: number, body: string, ttlSeconds: number): Promise<number>;
+}
 
-  async get<T>(key: string): Promise<T | undefined> {
-    const json = await this.redis.get(`cache:${key}`);
-    return json === null ? undefined : (JSON.parse(json) as T);
+/** Connection states in which a command would only wait in ioredis' queue for a reconnect. */
+const DOWN = new Set(["reconnecting", "close", "end"]);
+
+/**
+ * Cache entries in Redis under `cache:`, shared by every instance. While the connection is down the
+ * adapter refuses at once (CacheUnavailable) instead of queueing behind reconnect attempts, so a Redis
+ * outage costs readers nothing but the cache.
+ */
+export class RedisCache implements Cache, VersionedCache {
+  readonly #redis: Redis & CacheCommands;
+
+  constructor(redis: Redis) {
+    // EVALSHA of a script loaded once (ioredis falls back to EVAL when Redis lost it).
+    redis.defineCommand("putIfNewer", { numberOfKeys: 1, lua: putIfNewerScript });
+    this.#redis = redis as Redis & CacheCommands;
   }
 
-  async set(key: string, value: unknown, ttlSeconds: number): Promise<void> {
-    await this.redis.set(`cache:${key}`, JSON.stringify(value), "EX", ttlSeconds);
+  async get(key: string): Promise<string | undefined> {
+    return (await this.#ready().get(`cache:${key}`)) ?? undefined;
+  }
+
+  async set(key: string, value: string, ttlSeconds: number): Promise<void> {
+    await this.#ready().set(`cache:${key}`, value, "EX", ttlSeconds);
   }
 
   async delete(...keys: string[]): Promise<void> {
-    if (keys.length > 0) await this.redis.del(...keys.map((key) => `cache:${key}`));
+    if (keys.length > 0) await this.#ready().del(...keys.map((key) => `cache:${key}`));
+  }
+
+  async getVersioned(key: string) {
+    const entry = await this.#ready().get(`cache:${key}`);
+    return entry === null ? undefined : parseVersioned(entry);
+  }
+
+  async putIfNewer(key: string, version: number, body: string, ttlSeconds: number): Promise<boolean> {
+    return (await this.#ready().putIfNewer(`cache:${key}`, version, body, ttlSeconds)) === 1;
+  }
+
+  async invalidate(key: string, version: number, ttlSeconds: number): Promise<void> {
+    await this.#ready().putIfNewer(`cache:${key}`, version, "", ttlSeconds);
+  }
+
+  #ready(): Redis & CacheCommands {
+    if (DOWN.has(this.#redis.status)) throw new CacheUnavailable(`Redis connection is ${this.#redis.status}`);
+    return this.#redis;
   }
 }

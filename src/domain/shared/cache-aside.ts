@@ -1,0 +1,162 @@
+import type { Cache, VersionedCache } from "./ports";
+
+/** What cache-aside reads report, per named cache (metrics and warnings live in the wiring). */
+export interface CacheObserver {
+  hit(cache: string): void;
+  miss(cache: string): void;
+  /** A miss that waited for a load already running for the same key instead of loading again. */
+  coalesced(cache: string): void;
+  load(cache: string): void;
+  /** The cache could not answer or store (Redis down): the read went to the source. */
+  unavailable(cache: string, error: unknown): void;
+}
+
+interface Loaded {
+  version: number;
+  body: string;
+}
+
+/** A copy kept in this process in front of a shared cache, for entries that may lag (lists, not details). */
+export interface NearCache {
+  get(key: string): { body: string; expiresAt: number } | undefined;
+  set(key: string, entry: { body: string; expiresAt: number }): void;
+}
+
+type Lookup<T> = () => Promise<T>;
+
+/**
+ * Cache-aside reads of serialised bodies.
+ * - Lookups of one key made in the same turn of the event loop share one cache round trip, sent after the
+ *   last of them arrived, so none of them can see an entry older than its own arrival (a hot product
+ *   during a drop costs one Redis GET per turn, not one per request).
+ * - Concurrent misses of one key share one load (single flight).
+ * - A cache that cannot answer is skipped, never an error.
+ * - Versioned reads never go back in time: a load older than the tombstone an invalidation left is not
+ *   served, and `putIfNewer` refuses to store it.
+ */
+export class CacheAside {
+  readonly #flights = new Map<string, Promise<Loaded>>();
+  readonly #lookups = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly cache: Cache & VersionedCache,
+    private readonly observer: CacheObserver,
+    /** Only in front of a shared (Redis) cache: in-process it would hold every entry twice. */
+    private readonly near?: NearCache,
+  ) {}
+
+  /** A body whose entry is invalidated by version when the thing it shows changes (a product). */
+  async readVersioned(name: string, key: string, ttlSeconds: number, load: () => Promise<Loaded>): Promise<string> {
+    const entry = await this.#lookup(name, key, () => this.cache.getVersioned(key));
+    if (entry && "body" in entry) {
+      this.observer.hit(name);
+      return entry.body;
+    }
+    this.observer.miss(name);
+    const store = (loaded: Loaded) =>
+      this.#attempt(name, () => this.cache.putIfNewer(key, loaded.version, loaded.body, ttlSeconds));
+    const shared = await this.#singleFlight(name, key, load, store);
+    // A load that began before the write which left this tombstone shows the old version: load anew.
+    if (entry && shared.version < entry.floor) {
+      const fresh = await this.#load(name, load, store);
+      return fresh.body;
+    }
+    return shared.body;
+  }
+
+  /**
+   * A body that may lag behind its source by up to its TTL (a list page). The shared entry carries its
+   * expiry, so a near copy expires with it and the lag stays within one TTL.
+   */
+  async read(name: string, key: string, ttlSeconds: number, load: () => Promise<string>): Promise<string> {
+    const now = Date.now();
+    const near = this.near?.get(key);
+    if (near && near.expiresAt > now) {
+      this.observer.hit(name);
+      return near.body;
+    }
+    const cached = await this.#lookup(name, key, () => this.cache.get(key));
+    const shared = cached === undefined ? undefined : parseExpiring(cached);
+    if (shared && shared.expiresAt > now) {
+      this.near?.set(key, shared);
+      this.observer.hit(name);
+      return shared.body;
+    }
+    this.observer.miss(name);
+    const loaded = await this.#singleFlight(
+      name,
+      key,
+      async () => ({ version: 0, body: await load() }),
+      async (result) => {
+        const expiresAt = Date.now() + ttlSeconds * 1000;
+        this.near?.set(key, { body: result.body, expiresAt });
+        await this.#attempt(name, () => this.cache.set(key, `${expiresAt}|${result.body}`, ttlSeconds));
+      },
+    );
+    return loaded.body;
+  }
+
+  /**
+   * After a committed change to what `key` shows, at `version`: the entry becomes a tombstone, and a load
+   * in flight here no longer serves readers who arrive from now on.
+   */
+  async invalidate(name: string, key: string, version: number, ttlSeconds: number): Promise<void> {
+    this.#flights.delete(key);
+    await this.#attempt(name, () => this.cache.invalidate(key, version, ttlSeconds));
+  }
+
+  /** One cache round trip per key per event-loop turn, sent once every lookup of the turn has arrived. */
+  #lookup<T>(name: string, key: string, lookup: Lookup<T>): Promise<T | undefined> {
+    const pending = this.#lookups.get(key) as Promise<T | undefined> | undefined;
+    if (pending) return pending;
+    const batch = new Promise<T | undefined>((resolve) => {
+      setImmediate(() => {
+        this.#lookups.delete(key);
+        resolve(this.#attempt(name, lookup));
+      });
+    });
+    this.#lookups.set(key, batch);
+    return batch;
+  }
+
+  #singleFlight(
+    name: string,
+    key: string,
+    load: () => Promise<Loaded>,
+    store: (loaded: Loaded) => Promise<unknown>,
+  ): Promise<Loaded> {
+    const running = this.#flights.get(key);
+    if (running) {
+      this.observer.coalesced(name);
+      return running;
+    }
+    const flight = this.#load(name, load, store).finally(() => {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    });
+    this.#flights.set(key, flight);
+    return flight;
+  }
+
+  async #load(name: string, load: () => Promise<Loaded>, store: (loaded: Loaded) => Promise<unknown>) {
+    this.observer.load(name);
+    const loaded = await load();
+    await store(loaded);
+    return loaded;
+  }
+
+  async #attempt<T>(name: string, operation: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await operation();
+    } catch (error) {
+      this.observer.unavailable(name, error);
+      return undefined;
+    }
+  }
+}
+
+/** `<expiresAtMs>|<body>`; anything else (an entry written by an older version) counts as a miss. */
+function parseExpiring(entry: string): { body: string; expiresAt: number } | undefined {
+  const separator = entry.indexOf("|");
+  const expiresAt = Number(entry.slice(0, separator));
+  return separator > 0 && Number.isFinite(expiresAt) ? { expiresAt, body: entry.slice(separator + 1) } : undefined;
+}
