@@ -22,6 +22,27 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Label children per (method, route, status), so a request costs no label hashing. */
+  readonly #requestSeries = new Map<
+    string,
+    { count: Counter.Internal; duration: Histogram.Internal<"method" | "route"> }
+  >();
+
+  /** Counts a request and its latency under its route template. */
+  observeRequest(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${status} ${route}`;
+    let series = this.#requestSeries.get(key);
+    if (!series) {
+      series = {
+        count: this.httpRequests.labels(method, route, String(status)),
+        duration: this.httpDuration.labels(method, route),
+      };
+      this.#requestSeries.set(key, series);
+    }
+    series.count.inc();
+    series.duration.observe(seconds);
+  }
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
   }

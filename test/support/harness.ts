@@ -41,10 +41,18 @@ export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 
 /** A container and app of its own per test file, over this run's shared database and Redis. */
 export async function createTestApp(
-  options: { env?: Record<string, string>; clock?: Clock; database?: DatabaseHandle } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: Clock;
+    database?: DatabaseHandle;
+    /** Collects the app's log lines (parsed JSON) instead of writing them to stdout. */
+    logs?: Record<string, any>[];
+  } = {},
 ) {
   const config = loadConfig(testEnv(options.env));
-  const container: Container = buildContainer(config, createLogger(config.LOG_LEVEL), {
+  const logs = options.logs;
+  const destination = logs ? { write: (line: string) => void logs.push(JSON.parse(line)) } : undefined;
+  const container: Container = buildContainer(config, createLogger(config.LOG_LEVEL, {}, destination), {
     database: options.database ?? embedded,
     clock: options.clock,
   });
