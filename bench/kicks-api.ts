@@ -1,6 +1,9 @@
 // The bench's buyer, and what it reads back from Kicks over HTTP to check the money after a charge run. Only the
 // public API and /metrics are used, as a client would see them.
 
+import { SEED_CATEGORIES } from "../src/infra/db/seed/catalogue";
+import { ROOT } from "./config";
+
 export interface Buyer {
   userId: string;
   token: string;
@@ -97,4 +100,32 @@ export async function readChargeMetrics(base: string): Promise<ChargeMetrics> {
     }
   }
   return { charges2xx, conflicts };
+}
+
+export const SEEDED_PRODUCTS = 10_000;
+
+/** `bun run seed` with the server's environment: 10k products before the server starts. */
+export async function seedCatalogue(env: Record<string, string | undefined>, log: string): Promise<void> {
+  const proc = Bun.spawn(["bun", "src/infra/db/seed/seed-cli.ts", "--products", String(SEEDED_PRODUCTS)], {
+    cwd: ROOT,
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const output = (await new Response(proc.stdout).text()) + (await new Response(proc.stderr).text());
+  await Bun.write(log, output);
+  if ((await proc.exited) !== 0) throw new Error(`seeding the catalogue failed:\n${output}`);
+  console.log(`catalogue: ${output.trim().split("\n")[0]}`);
+}
+
+/** A product to read and the categories to query, from the public list. */
+export async function readCatalogue(base: string): Promise<{ productId: string; categories: string[] }> {
+  const page = expectStatus(
+    await api<{ items: { id: string }[]; total: number }>(base, "GET", "/api/v1/products?size=1&category=running"),
+    200,
+    "GET products",
+  );
+  const first = page.items[0];
+  if (!first) throw new Error("the seeded catalogue has no running shoes");
+  return { productId: first.id, categories: SEED_CATEGORIES };
 }

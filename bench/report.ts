@@ -17,8 +17,9 @@ function printTable(results: ScenarioResult[]): void {
     ratio(r.ratioVsBaseline),
     String(r.report.errors.status),
     String(r.report.errors.connect + r.report.errors.read + r.report.errors.write + r.report.errors.timeout),
+    r.peakRssMb === undefined ? "-" : `${r.peakRssMb} MB`,
   ]);
-  const header = ["scenario", "req/s", "p50", "p99", "vs baseline", "non-2xx", "socket errors"];
+  const header = ["scenario", "req/s", "p50", "p99", "vs baseline", "non-2xx", "socket errors", "peak RSS"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
   const line = (cells: string[]) =>
     `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join(" | ")} |`;

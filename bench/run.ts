@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { checkChargeRun } from "./checks";
 import { CONNECTIONS, deadlineMs, ROOT, SECONDS, THREADS, WARMUP_SECONDS } from "./config";
 import { prepareEnvironment } from "./environment";
-import { signUpBuyer } from "./kicks-api";
+import { readCatalogue, seedCatalogue, signUpBuyer } from "./kicks-api";
 import { abort, cleanup, isCleaningUp, startServer, stopServer, waitHealthy } from "./processes";
 import { printSummary, writeResults } from "./report";
 import { runScenarios, SCENARIOS } from "./scenarios";
@@ -55,28 +55,30 @@ async function main() {
     inherited,
     join(env.resultsDir, "baseline.log"),
   );
-  const kicks = startServer(
-    "kicks",
-    join(ROOT, "src/index.ts"),
-    {
-      ...inherited,
-      NODE_ENV: "production",
-      LOG_LEVEL: "warn",
-      DATABASE_URL: env.databaseUrl,
-      REDIS_URL: env.redisUrl,
-      REDIS_KEY_PREFIX: env.redisKeyPrefix,
-      JWT_SECRET: env.jwtSecret,
-      DATA_DIR: join(env.workDir, "data"),
-    },
-    join(env.resultsDir, "kicks.log"),
-  );
+  // The default configuration, as operators run it (LOG_LEVEL included): only the state's location is ours.
+  const { LOG_LEVEL: _level, ...defaults } = inherited;
+  const kicksEnv = {
+    ...defaults,
+    NODE_ENV: "production",
+    DATABASE_URL: env.databaseUrl,
+    REDIS_URL: env.redisUrl,
+    REDIS_KEY_PREFIX: env.redisKeyPrefix,
+    JWT_SECRET: env.jwtSecret,
+    DATA_DIR: join(env.workDir, "data"),
+  };
+  // The catalogue first: embedded, the server's process owns the database once it runs.
+  await seedCatalogue(kicksEnv, join(env.resultsDir, "seed.log"));
+  const kicks = startServer("kicks", join(ROOT, "src/index.ts"), kicksEnv, join(env.resultsDir, "kicks.log"));
   await Promise.all([waitHealthy(baseline, "/"), waitHealthy(kicks, "/healthz")]);
 
   const buyer = await signUpBuyer(kicks.url, runId);
-  const scripts = await writeWrkScripts(env.workDir, buyer.userId, buyer.token);
+  const catalogue = await readCatalogue(kicks.url);
+  const scripts = await writeWrkScripts(env.workDir, buyer.userId, buyer.token, catalogue.categories);
   const { results, charge } = await runScenarios({
     urls: { baseline: baseline.url, kicks: kicks.url },
+    pids: { baseline: baseline.proc.pid, kicks: kicks.proc.pid },
     buyer,
+    productId: catalogue.productId,
     scripts,
   });
   const invariants = charge ? checkChargeRun(charge) : [];

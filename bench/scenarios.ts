@@ -10,7 +10,7 @@ interface Scenario {
   name: string;
   target: "baseline" | "kicks";
   method: string;
-  /** `{userId}` stands for the buyer's id; results keep the placeholder so runs compare. */
+  /** `{userId}` and `{productId}` stand for the run's buyer and a seeded product; results keep the placeholders. */
   path: string;
   /** "charge" also runs the money checks around the measured run. */
   script: WrkScript;
@@ -37,6 +37,30 @@ export const SCENARIOS: readonly Scenario[] = [
     authenticated: true,
   },
   {
+    name: "kicks GET product (cached)",
+    target: "kicks",
+    method: "GET",
+    path: "/api/v1/products/{productId}",
+    script: "report",
+    authenticated: false,
+  },
+  {
+    name: "kicks GET products, filtered (cached)",
+    target: "kicks",
+    method: "GET",
+    path: "/api/v1/products?category=running&sort=price_asc&size=20",
+    script: "report",
+    authenticated: false,
+  },
+  {
+    name: "kicks GET products, a new query each time (uncached)",
+    target: "kicks",
+    method: "GET",
+    path: "/api/v1/products?…random minPrice, category, page",
+    script: "uncached-list",
+    authenticated: false,
+  },
+  {
     name: "kicks POST charge",
     target: "kicks",
     method: "POST",
@@ -53,28 +77,53 @@ export interface ScenarioResult {
   path: string;
   requestsPerSecond: number;
   ratioVsBaseline: number;
+  /** Peak resident memory of the server under this load (MB), sampled from /proc. */
+  peakRssMb?: number;
   report: WrkReport;
 }
 
 export interface ScenarioRun {
   urls: Record<Scenario["target"], string>;
+  pids: Record<Scenario["target"], number>;
   buyer: Buyer;
+  productId: string;
   scripts: Record<WrkScript, string>;
 }
 
+/** Samples a process's resident memory every 100 ms until stopped; returns the peak in MB. */
+function sampleRss(pid: number): () => number | undefined {
+  let peakKb = 0;
+  const read = async () => {
+    const status = await Bun.file(`/proc/${pid}/status`)
+      .text()
+      .catch(() => "");
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    peakKb = Math.max(peakKb, kb);
+  };
+  const timer = setInterval(read, 100);
+  void read();
+  return () => {
+    clearInterval(timer);
+    return peakKb > 0 ? Math.round(peakKb / 1024) : undefined;
+  };
+}
+
 /** Runs every scenario (warm-up, then measured), printing each rate as it comes. */
-export async function runScenarios({ urls, buyer, scripts }: ScenarioRun) {
+export async function runScenarios({ urls, pids, buyer, productId, scripts }: ScenarioRun) {
   const results: ScenarioResult[] = [];
   let charge: ChargeRun | undefined;
   for (const scenario of SCENARIOS) {
-    const url = urls[scenario.target] + scenario.path.replace("{userId}", buyer.userId);
+    const path = scenario.script === "uncached-list" ? "/" : scenario.path;
+    const url = urls[scenario.target] + path.replace("{userId}", buyer.userId).replace("{productId}", productId);
     const script = scripts[scenario.script];
     const headers: Record<string, string> = scenario.authenticated ? { Authorization: `Bearer ${buyer.token}` } : {};
     if (WARMUP_SECONDS > 0) await wrk(url, WARMUP_SECONDS, script, headers);
     const isCharge = scenario.script === "charge";
     const before = isCharge ? (await settledBalance(urls.kicks, buyer)).balance : 0;
     process.stdout.write(`  ${scenario.name} ... `);
+    const stopSampling = sampleRss(pids[scenario.target]);
     const report = await wrk(url, SECONDS, script, headers);
+    const peakRssMb = stopSampling();
     const rps = report.requests / (report.durationUs / 1e6);
     const baselineRps = results[0]?.requestsPerSecond ?? rps;
     results.push({
@@ -84,6 +133,7 @@ export async function runScenarios({ urls, buyer, scripts }: ScenarioRun) {
       path: scenario.path,
       requestsPerSecond: Math.round(rps),
       ratioVsBaseline: rps / baselineRps,
+      peakRssMb,
       report,
     });
     console.log(`${Math.round(rps)} req/s`);

@@ -41,13 +41,36 @@ statuses = {}
 function response(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
 ${REPORT_LUA}`;
 
-export type WrkScript = "report" | "charge";
+/**
+ * A different list query every request (price floor, category and page drawn at random), so nearly every
+ * request misses the cache: the cost of a list served by PostgreSQL.
+ */
+const uncachedListLua = (categories: string[]) => `
+local categories = { ${categories.map((c) => `"${c}"`).join(", ")} }
+request = function()
+  local path = "/api/v1/products?size=20&sort=price_asc&minPrice=" .. math.random(0, 300000) ..
+    "&category=" .. categories[math.random(1, #categories)] .. "&page=" .. math.random(1, 5)
+  return wrk.format("GET", path)
+end
+${REPORT_LUA}`;
 
-/** Writes both Lua scripts into `dir`; "charge" posts 1 KRW charges for the buyer, "report" only measures. */
-export async function writeWrkScripts(dir: string, userId: string, token: string): Promise<Record<WrkScript, string>> {
-  const scripts = { report: join(dir, "report.lua"), charge: join(dir, "charge.lua") };
+export type WrkScript = "report" | "charge" | "uncached-list";
+
+/** Writes the Lua scripts into `dir`: "charge" posts 1 KRW charges for the buyer, "report" only measures. */
+export async function writeWrkScripts(
+  dir: string,
+  userId: string,
+  token: string,
+  categories: string[],
+): Promise<Record<WrkScript, string>> {
+  const scripts = {
+    report: join(dir, "report.lua"),
+    charge: join(dir, "charge.lua"),
+    "uncached-list": join(dir, "uncached-list.lua"),
+  };
   await writeFile(scripts.report, REPORT_LUA);
   await writeFile(scripts.charge, chargeLua(userId, token));
+  await writeFile(scripts["uncached-list"], uncachedListLua(categories));
   return scripts;
 }
 

@@ -4,6 +4,7 @@ import type { DatabaseHandle } from "./infra/db/client";
 import { HealthCheck } from "./infra/health";
 import type { Logger } from "./infra/logger";
 import { wireAccounts } from "./wiring/accounts";
+import { wireCatalogue } from "./wiring/catalogue";
 import { buildInfrastructure, type InfrastructureOptions } from "./wiring/infrastructure";
 
 export type ContainerOptions = InfrastructureOptions;
@@ -18,6 +19,7 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
 
   const services = {
     ...wireAccounts(infra),
+    ...wireCatalogue(infra),
     cache,
     locks,
     counters,

@@ -1,6 +1,6 @@
 import type Redis from "ioredis";
 import { type Clock, systemClock } from "../domain/shared/clock";
-import type { Cache, Counters, LockManager } from "../domain/shared/ports";
+import type { Cache, Counters, LockManager, VersionedCache } from "../domain/shared/ports";
 import type { UnitOfWork } from "../domain/shared/unit-of-work";
 import { embeddedJwtSecret } from "../infra/auth/jwt-secret";
 import type { Config } from "../infra/config";
@@ -39,7 +39,7 @@ export interface Infrastructure {
   transactions: Transactions;
   unitOfWork: UnitOfWork;
   outbox: DrizzleOutboxWriter;
-  cache: Cache;
+  cache: Cache & VersionedCache;
   locks: LockManager;
   counters: Counters;
   metrics: Metrics;

@@ -1,11 +1,11 @@
 import { sign, verify } from "hono/jwt";
 import { DomainError } from "../../domain/shared/errors";
+import { UUID } from "../../domain/shared/ids";
 import type { AccessTokenIssuer } from "../../domain/users/ports";
 import { type Actor, ROLES, type Role } from "../../domain/users/user";
 
 const ALGORITHM = "HS256";
 const ISSUER = "kicks";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Verified tokens remembered, so a client's repeated requests skip the HMAC check (bounded memory). */
 const VERIFIED_CACHE_SIZE = 10_000;
 

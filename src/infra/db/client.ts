@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "file" };
 import fsBundle from "@electric-sql/pglite/pglite.data" with { type: "file" };
 import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "file" };
@@ -103,6 +104,7 @@ function openEmbedded(options: DatabaseOptions): DatabaseHandle {
     pgliteWasmModule: new WebAssembly.Module(readFileSync(pgliteWasm)),
     initdbWasmModule: new WebAssembly.Module(readFileSync(initdbWasm)),
     fsBundle: Bun.file(fsBundle),
+    extensions: { pg_trgm },
   });
   const db = drizzlePglite({ client, schema, casing: "snake_case" }) as unknown as Database;
   return {

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 
 /** An id from a client: any case accepted, compared in lower case (ownership checks compare strings). */
 export const Uuid = z.uuid().toLowerCase().openapi({ example: "01936b2c-7f00-7c3a-9d2e-5b1f0a4e8c11" });
@@ -11,14 +12,16 @@ export const Timestamp = z.iso.datetime().openapi({ example: "2026-11-25T10:00:0
 export const Krw = z.number().int().openapi({ example: 50000 });
 
 /** A whole decimal number in a query string: no "1e3" or "0x10" slipping through a coercion. */
-const queryInt = (min: number, max: number, fallback: number) =>
+export const queryInteger = (min: number, max: number) =>
   z
     .string()
     .regex(/^\d+$/, "must be a whole number")
     .transform(Number)
     .pipe(z.number().int().min(min).max(max))
-    .default(fallback)
     .openapi({ type: "integer", minimum: min, maximum: max });
+
+const queryInt = (min: number, max: number, fallback: number) =>
+  queryInteger(min, max).default(fallback).openapi({ type: "integer", minimum: min, maximum: max });
 
 export const PageQuery = z.object({
   page: queryInt(1, 1_000_000, 1).openapi({ example: 1, description: "1-based page number" }),
@@ -55,6 +58,13 @@ export const jsonBody = <T extends z.ZodTypeAny>(schema: T, description?: string
   description,
   content: { "application/json": { schema } },
 });
+
+/**
+ * Answers with a body that is already serialised JSON (a cache hit is sent as stored, never parsed and
+ * re-encoded). Typed as the route's response: the route's schema documents what the text holds.
+ */
+export const serialisedJson = (c: Context, body: string, status: 200 | 201 = 200) =>
+  c.body(body, status, { "Content-Type": "application/json" }) as never;
 
 export const jsonResponse = <T extends z.ZodTypeAny>(schema: T, description: string) => ({
   description,

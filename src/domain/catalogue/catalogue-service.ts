@@ -1,0 +1,197 @@
+import type { CacheAside } from "../shared/cache-aside";
+import { DomainError } from "../shared/errors";
+import { UUID } from "../shared/ids";
+import type { UnitOfWork } from "../shared/unit-of-work";
+import { assertRole } from "../users/access";
+import type { Actor } from "../users/user";
+import type { CursorState, ListCursors } from "./list-cursor";
+import type { KeysetPosition, ProductEdit, ProductFilter, ProductRepository, ProductSort } from "./ports";
+import { type Product, type ProductView, toProductView } from "./product";
+
+export interface NewProductInput {
+  name: string;
+  description?: string | null;
+  brand: string;
+  category: string;
+  price: number;
+  stock: number;
+  lowStockThreshold?: number;
+}
+
+export interface ProductListRequest {
+  filter: ProductFilter;
+  sort: ProductSort;
+  page: number;
+  size: number;
+  cursor?: string;
+}
+
+export const DEFAULT_LOW_STOCK_THRESHOLD = 5;
+
+/** Cache names, as reported in metrics. */
+export const PRODUCT_CACHE = "product";
+export const PRODUCT_LIST_CACHE = "product_list";
+
+const detailKey = (id: string) => `product:${id}`;
+
+interface CatalogueDeps {
+  products: ProductRepository;
+  unitOfWork: UnitOfWork;
+  reads: CacheAside;
+  cursors: ListCursors;
+  /** PRODUCT_CACHE_TTL_SECONDS. */
+  ttlSeconds: number;
+  newId: () => string;
+}
+
+/**
+ * The catalogue: sellers' products and the public reads of them. Reads are cache-aside with a TTL; a
+ * product's detail entry is invalidated by version after every committed change (edits here, stock
+ * movements in StockService), so the next detail read anywhere shows it. List pages are not invalidated:
+ * they may lag by at most the TTL, which keeps them cached through a drop's flood of orders.
+ */
+export class CatalogueService {
+  constructor(private readonly deps: CatalogueDeps) {}
+
+  async create(actor: Actor, input: NewProductInput): Promise<ProductView> {
+    assertRole(actor, "SELLER", "ADMIN");
+    const product = await this.deps.products.insert({
+      id: this.deps.newId(),
+      sellerId: actor.userId,
+      name: input.name,
+      description: input.description ?? null,
+      brand: input.brand,
+      category: input.category,
+      price: input.price,
+      stock: input.stock,
+      lowStockThreshold: input.lowStockThreshold ?? DEFAULT_LOW_STOCK_THRESHOLD,
+    });
+    return toProductView(product);
+  }
+
+  /** Applies `edit` if the product is still at `version` (else 409 VERSION_CONFLICT). */
+  async edit(actor: Actor, id: string, version: number, edit: ProductEdit): Promise<ProductView> {
+    await this.#ownedBy(actor, id);
+    const edited = await this.deps.unitOfWork.withTransaction(async () => {
+      const updated = await this.deps.products.editIfVersion(id, version, edit);
+      if (updated) await this.invalidateAfterCommit([updated]);
+      return updated;
+    });
+    if (edited) return toProductView(edited);
+    const current = await this.#find(id);
+    throw new DomainError(
+      "VERSION_CONFLICT",
+      `The product is at version ${current.version}, not ${version}; read it again and reapply the change`,
+      undefined,
+      { currentVersion: current.version },
+    );
+  }
+
+  async discontinue(actor: Actor, id: string): Promise<ProductView> {
+    await this.#ownedBy(actor, id);
+    const product = await this.deps.unitOfWork.withTransaction(async () => {
+      const discontinued = await this.deps.products.discontinue(id);
+      if (discontinued) await this.invalidateAfterCommit([discontinued]);
+      return discontinued;
+    });
+    if (!product) throw notFound(id);
+    return toProductView(product);
+  }
+
+  /** The product as a serialised JSON body, through the cache. */
+  productBody(id: string): Promise<string> {
+    const normalised = id.toLowerCase();
+    // A malformed id names no product: 404 like an unknown one, without asking the database.
+    if (!UUID.test(normalised)) return Promise.reject(notFound(id));
+    return this.deps.reads.readVersioned(PRODUCT_CACHE, detailKey(normalised), this.deps.ttlSeconds, async () => {
+      const product = await this.deps.products.find(normalised);
+      if (!product) throw notFound(id);
+      return { version: product.version, body: JSON.stringify(toProductView(product)) };
+    });
+  }
+
+  /** One page of products as a serialised JSON body, through the cache. */
+  listBody(request: ProductListRequest): Promise<string> {
+    const filter = canonicalFilter(request.filter);
+    const state = request.cursor ? this.deps.cursors.decode(request.cursor, { sort: request.sort, filter }) : undefined;
+    const key = `products:list:${JSON.stringify([filter, request.sort, request.size, request.page, request.cursor ?? null])}`;
+    return this.deps.reads.read(PRODUCT_LIST_CACHE, key, this.deps.ttlSeconds, () =>
+      this.#loadPage(request, filter, state),
+    );
+  }
+
+  /**
+   * Called by every write of a product (edits, orders, cancellations, payments, refunds): once the
+   * transaction commits, the detail entries of `changed` become tombstones of their new versions.
+   */
+  invalidateAfterCommit(changed: Pick<Product, "id" | "version">[]): Promise<void> | void {
+    return this.deps.unitOfWork.afterCommit(async () => {
+      await Promise.all(
+        changed.map((product) =>
+          this.deps.reads.invalidate(PRODUCT_CACHE, detailKey(product.id), product.version, this.deps.ttlSeconds),
+        ),
+      );
+    });
+  }
+
+  async #loadPage(request: ProductListRequest, filter: string, state: CursorState | undefined): Promise<string> {
+    const { sort, size } = request;
+    const page = state?.page ?? request.page;
+    // One row more than the page tells whether a next page exists.
+    const { items, total } = await this.deps.products.list({
+      filter: request.filter,
+      sort,
+      limit: size + 1,
+      after: state?.position,
+      offset: (page - 1) * size,
+    });
+    const shown = items.slice(0, size);
+    const last = shown.at(-1);
+    const nextCursor =
+      items.length > size && last
+        ? this.deps.cursors.encode({ sort, filter, position: positionOf(last, sort), page: page + 1 })
+        : null;
+    return JSON.stringify({ items: shown.map(toProductView), page, size, total, nextCursor });
+  }
+
+  async #ownedBy(actor: Actor, id: string): Promise<Product> {
+    assertRole(actor, "SELLER", "ADMIN");
+    const product = await this.#find(id);
+    if (actor.role !== "ADMIN" && product.sellerId !== actor.userId) {
+      throw new DomainError("FORBIDDEN", "Only the product's seller or an admin may change it");
+    }
+    return product;
+  }
+
+  async #find(id: string): Promise<Product> {
+    const product = await this.deps.products.find(id);
+    if (!product) throw notFound(id);
+    return product;
+  }
+}
+
+const notFound = (id: string) => new DomainError("PRODUCT_NOT_FOUND", `No product ${id}`);
+
+/** Filters as one string, case-folded where matching ignores case: the cursor's and the cache key's query. */
+function canonicalFilter(filter: ProductFilter): string {
+  return JSON.stringify([
+    filter.q?.toLowerCase() ?? null,
+    filter.category?.toLowerCase() ?? null,
+    filter.brand?.toLowerCase() ?? null,
+    filter.minPrice ?? null,
+    filter.maxPrice ?? null,
+    filter.status ?? null,
+  ]);
+}
+
+function positionOf(product: Product, sort: ProductSort): KeysetPosition {
+  switch (sort) {
+    case "newest":
+      return { key: product.createdAt.toISOString(), id: product.id };
+    case "price_asc":
+    case "price_desc":
+      return { key: product.price, id: product.id };
+    case "popular":
+      return { key: product.soldQuantity, id: product.id };
+  }
+}

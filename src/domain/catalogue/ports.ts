@@ -1,0 +1,86 @@
+import type { Product, ProductStatus } from "./product";
+
+export interface NewProduct {
+  id: string;
+  sellerId: string;
+  name: string;
+  description: string | null;
+  brand: string;
+  category: string;
+  price: number;
+  stock: number;
+  lowStockThreshold: number;
+}
+
+/** Fields a seller may edit; `stock` sets the units that can still be ordered. */
+export interface ProductEdit {
+  name?: string;
+  description?: string | null;
+  brand?: string;
+  category?: string;
+  price?: number;
+  stock?: number;
+  lowStockThreshold?: number;
+}
+
+export const PRODUCT_SORTS = ["newest", "price_asc", "price_desc", "popular"] as const;
+export type ProductSort = (typeof PRODUCT_SORTS)[number];
+
+export interface ProductFilter {
+  /** Case-insensitive substring of the name. */
+  q?: string;
+  /** Case-insensitive exact matches. */
+  category?: string;
+  brand?: string;
+  /** Inclusive bounds. */
+  minPrice?: number;
+  maxPrice?: number;
+  status?: ProductStatus;
+}
+
+/** Where a keyset page starts: just after the row with this sort key and id. */
+export interface KeysetPosition {
+  /** The sort column's value: createdAt (ISO string), price or soldQuantity. */
+  key: string | number;
+  id: string;
+}
+
+export interface ProductListQuery {
+  filter: ProductFilter;
+  sort: ProductSort;
+  /** Rows to return (the repository may fetch one more to tell whether there is a next page). */
+  limit: number;
+  /** Keyset start; when absent, `offset` rows are skipped instead. */
+  after?: KeysetPosition;
+  offset: number;
+}
+
+/** One line of a stock movement. */
+export interface StockLine {
+  productId: string;
+  quantity: number;
+}
+
+/**
+ * Products and their stock counters. Every stock movement is one conditional UPDATE (`stock >= q`,
+ * `reserved_stock >= q`, …) that bumps `version`; undefined means its condition did not hold, and nothing
+ * changed. The database's CHECKs make stock + reserved + sold = units stocked impossible to break.
+ */
+export interface ProductRepository {
+  insert(product: NewProduct): Promise<Product>;
+  find(id: string): Promise<Product | undefined>;
+  findMany(ids: string[]): Promise<Product[]>;
+  /** The edit, if the product is still at `version`. */
+  editIfVersion(id: string, version: number, edit: ProductEdit): Promise<Product | undefined>;
+  /** Marks the product discontinued (once: later calls leave the first date and the version alone). */
+  discontinue(id: string): Promise<Product | undefined>;
+  list(query: ProductListQuery): Promise<{ items: Product[]; total: number }>;
+  /** stock → reserved, if `stock >= quantity` and the product is not discontinued. */
+  reserve(line: StockLine): Promise<Product | undefined>;
+  /** reserved → stock (an unpaid order cancelled or expired). */
+  release(line: StockLine): Promise<Product | undefined>;
+  /** reserved → sold (an order paid). */
+  sell(line: StockLine): Promise<Product | undefined>;
+  /** sold → stock (a paid order refunded in full). */
+  restock(line: StockLine): Promise<Product | undefined>;
+}

@@ -1,0 +1,80 @@
+import { DomainError } from "../shared/errors";
+import type { UnitOfWork } from "../shared/unit-of-work";
+import type { CatalogueService } from "./catalogue-service";
+import type { ProductRepository, StockLine } from "./ports";
+import type { Product } from "./product";
+
+type Movement = "reserve" | "release" | "sell" | "restock";
+
+/**
+ * Stock movements for orders, payments and refunds. Each runs inside the caller's transaction (so an
+ * order's reservation commits or rolls back with the order), moves lines in product-id order (so two
+ * orders locking the same products always lock them in the same order and cannot deadlock), and
+ * invalidates the products' cached details once that transaction commits.
+ */
+export class StockService {
+  constructor(
+    private readonly deps: { products: ProductRepository; unitOfWork: UnitOfWork; catalogue: CatalogueService },
+  ) {}
+
+  /**
+   * Takes `lines` out of the orderable stock into reserved stock, all or nothing: an unknown or
+   * discontinued product is 400 INVALID_PRODUCT, a short one 400 INSUFFICIENT_STOCK, and in both cases no
+   * line stays reserved.
+   */
+  reserve(lines: StockLine[]): Promise<Product[]> {
+    return this.#move("reserve", lines, async (line) => {
+      const product = await this.deps.products.find(line.productId);
+      if (!product || product.discontinuedAt) {
+        throw new DomainError(
+          "INVALID_PRODUCT",
+          `Product ${line.productId} does not exist or is discontinued`,
+          undefined,
+          {
+            productId: line.productId,
+          },
+        );
+      }
+      throw new DomainError(
+        "INSUFFICIENT_STOCK",
+        `Only ${product.stock} of ${product.name} left; ${line.quantity} requested`,
+        undefined,
+        { productId: line.productId, available: product.stock, requested: line.quantity },
+      );
+    });
+  }
+
+  /** Reserved units back to orderable stock (an unpaid order cancelled or expired). */
+  release(lines: StockLine[]): Promise<Product[]> {
+    return this.#move("release", lines, inconsistent("release"));
+  }
+
+  /** Reserved units to sold (an order paid). */
+  sell(lines: StockLine[]): Promise<Product[]> {
+    return this.#move("sell", lines, inconsistent("sell"));
+  }
+
+  /** Sold units back to orderable stock (a paid order refunded in full). */
+  restock(lines: StockLine[]): Promise<Product[]> {
+    return this.#move("restock", lines, inconsistent("restock"));
+  }
+
+  #move(movement: Movement, lines: StockLine[], refused: (line: StockLine) => Promise<never>): Promise<Product[]> {
+    const ordered = [...lines].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+    return this.deps.unitOfWork.withTransaction(async () => {
+      const moved: Product[] = [];
+      for (const line of ordered) {
+        const product = await this.deps.products[movement](line);
+        if (!product) await refused(line);
+        moved.push(product as Product);
+      }
+      await this.deps.catalogue.invalidateAfterCommit(moved);
+      return moved;
+    });
+  }
+}
+
+/** Releasing, selling or restocking units that are not there means our books are wrong: a bug, not a 4xx. */
+const inconsistent = (movement: Movement) => async (line: StockLine) => {
+  throw new Error(`cannot ${movement} ${line.quantity} of product ${line.productId}: its counters do not hold them`);
+};

@@ -1,0 +1,164 @@
+import { and, asc, count, desc, eq, gte, ilike, inArray, isNull, lte, type SQL, sql } from "drizzle-orm";
+import type {
+  KeysetPosition,
+  NewProduct,
+  ProductEdit,
+  ProductFilter,
+  ProductListQuery,
+  ProductRepository,
+  ProductSort,
+  StockLine,
+} from "../../../domain/catalogue/ports";
+import type { Product } from "../../../domain/catalogue/product";
+import { products } from "../schema";
+import type { Transactions } from "../transactions";
+
+type Row = typeof products.$inferSelect;
+
+const toProduct = ({ status: _s, unitsStocked: _u, categoryKey: _c, brandKey: _b, ...product }: Row): Product =>
+  product;
+
+/** LIKE's wildcards in a client's search text are literal characters, not patterns. */
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`);
+
+function filterConditions(filter: ProductFilter): SQL[] {
+  const conditions: SQL[] = [];
+  if (filter.q) conditions.push(ilike(products.name, `%${escapeLike(filter.q)}%`));
+  if (filter.category) conditions.push(eq(products.categoryKey, filter.category.toLowerCase()));
+  if (filter.brand) conditions.push(eq(products.brandKey, filter.brand.toLowerCase()));
+  if (filter.minPrice !== undefined) conditions.push(gte(products.price, filter.minPrice));
+  if (filter.maxPrice !== undefined) conditions.push(lte(products.price, filter.maxPrice));
+  if (filter.status) conditions.push(eq(products.status, filter.status));
+  return conditions;
+}
+
+/** Each sort: its ORDER BY (the id breaks ties) and the keyset condition "after this position". */
+const ORDERINGS: Record<ProductSort, { orderBy: SQL[]; after: (position: KeysetPosition) => SQL }> = {
+  newest: {
+    orderBy: [desc(products.createdAt), desc(products.id)],
+    after: ({ key, id }) => sql`(${products.createdAt}, ${products.id}) < (${key}::timestamptz, ${id}::uuid)`,
+  },
+  price_asc: {
+    orderBy: [asc(products.price), asc(products.id)],
+    after: ({ key, id }) => sql`(${products.price}, ${products.id}) > (${key}::bigint, ${id}::uuid)`,
+  },
+  price_desc: {
+    orderBy: [desc(products.price), desc(products.id)],
+    after: ({ key, id }) => sql`(${products.price}, ${products.id}) < (${key}::bigint, ${id}::uuid)`,
+  },
+  popular: {
+    orderBy: [desc(products.soldQuantity), desc(products.id)],
+    after: ({ key, id }) => sql`(${products.soldQuantity}, ${products.id}) < (${key}::integer, ${id}::uuid)`,
+  },
+};
+
+export class DrizzleProductRepository implements ProductRepository {
+  constructor(private readonly tx: Transactions) {}
+
+  async insert(product: NewProduct): Promise<Product> {
+    const [row] = await this.tx.current
+      .insert(products)
+      .values({ ...product, unitsStocked: product.stock })
+      .returning();
+    return toProduct(row as Row);
+  }
+
+  async find(id: string): Promise<Product | undefined> {
+    const [row] = await this.tx.current.select().from(products).where(eq(products.id, id));
+    return row && toProduct(row);
+  }
+
+  async findMany(ids: string[]): Promise<Product[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.tx.current.select().from(products).where(inArray(products.id, ids));
+    return rows.map(toProduct);
+  }
+
+  async editIfVersion(id: string, version: number, edit: ProductEdit): Promise<Product | undefined> {
+    const { stock, ...fields } = edit;
+    const [row] = await this.tx.current
+      .update(products)
+      .set({
+        ...fields,
+        // Setting the orderable stock moves the units stocked by the same amount: the invariant holds.
+        ...(stock === undefined
+          ? {}
+          : { stock, unitsStocked: sql`${products.unitsStocked} + ${stock} - ${products.stock}` }),
+        version: sql`${products.version} + 1`,
+        updatedAt: sql`now()`,
+      })
+      .where(and(eq(products.id, id), eq(products.version, version)))
+      .returning();
+    return row && toProduct(row);
+  }
+
+  async discontinue(id: string): Promise<Product | undefined> {
+    const [row] = await this.tx.current
+      .update(products)
+      .set({ discontinuedAt: sql`now()`, version: sql`${products.version} + 1`, updatedAt: sql`now()` })
+      .where(and(eq(products.id, id), isNull(products.discontinuedAt)))
+      .returning();
+    return row ? toProduct(row) : this.find(id);
+  }
+
+  async list({ filter, sort, limit, after, offset }: ProductListQuery): Promise<{ items: Product[]; total: number }> {
+    const ordering = ORDERINGS[sort];
+    const matching = and(...filterConditions(filter));
+    const [rows, counted] = await Promise.all([
+      this.tx.current
+        .select()
+        .from(products)
+        .where(after ? and(matching, ordering.after(after)) : matching)
+        .orderBy(...ordering.orderBy)
+        .limit(limit)
+        .offset(after ? 0 : offset),
+      this.tx.current.select({ total: count() }).from(products).where(matching),
+    ]);
+    return { items: rows.map(toProduct), total: counted[0]?.total ?? 0 };
+  }
+
+  reserve({ productId, quantity }: StockLine): Promise<Product | undefined> {
+    return this.#move(
+      productId,
+      { stock: sql`${products.stock} - ${quantity}`, reservedStock: sql`${products.reservedStock} + ${quantity}` },
+      and(gte(products.stock, quantity), isNull(products.discontinuedAt)),
+    );
+  }
+
+  release({ productId, quantity }: StockLine): Promise<Product | undefined> {
+    return this.#move(
+      productId,
+      { reservedStock: sql`${products.reservedStock} - ${quantity}`, stock: sql`${products.stock} + ${quantity}` },
+      gte(products.reservedStock, quantity),
+    );
+  }
+
+  sell({ productId, quantity }: StockLine): Promise<Product | undefined> {
+    return this.#move(
+      productId,
+      {
+        reservedStock: sql`${products.reservedStock} - ${quantity}`,
+        soldQuantity: sql`${products.soldQuantity} + ${quantity}`,
+      },
+      gte(products.reservedStock, quantity),
+    );
+  }
+
+  restock({ productId, quantity }: StockLine): Promise<Product | undefined> {
+    return this.#move(
+      productId,
+      { soldQuantity: sql`${products.soldQuantity} - ${quantity}`, stock: sql`${products.stock} + ${quantity}` },
+      gte(products.soldQuantity, quantity),
+    );
+  }
+
+  /** One conditional UPDATE: the counters move and the version bumps only if `condition` holds. */
+  async #move(id: string, counters: Partial<Record<"stock" | "reservedStock" | "soldQuantity", SQL>>, condition?: SQL) {
+    const [row] = await this.tx.current
+      .update(products)
+      .set({ ...counters, version: sql`${products.version} + 1`, updatedAt: sql`now()` })
+      .where(and(eq(products.id, id), condition))
+      .returning();
+    return row && toProduct(row);
+  }
+}

@@ -1,0 +1,71 @@
+import { sql } from "drizzle-orm";
+import { bigint, check, index, integer, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { users } from "./users";
+
+const at = () => timestamp({ withTimezone: true, precision: 3 });
+
+export const products = pgTable(
+  "products",
+  {
+    id: uuid().primaryKey(),
+    sellerId: uuid()
+      .notNull()
+      .references(() => users.id),
+    name: text().notNull(),
+    description: text(),
+    brand: text().notNull(),
+    category: text().notNull(),
+    price: bigint({ mode: "number" }).notNull(),
+    /** Units that can still be ordered. */
+    stock: integer().notNull(),
+    /** Units held by unpaid orders. */
+    reservedStock: integer().notNull().default(0),
+    /** Units in paid, not refunded orders. */
+    soldQuantity: integer().notNull().default(0),
+    /** Every unit the seller put on sale (net of stock corrections): stock + reserved + sold, always. */
+    unitsStocked: integer().notNull(),
+    lowStockThreshold: integer().notNull().default(5),
+    discontinuedAt: at(),
+    version: integer().notNull().default(1),
+    createdAt: at().notNull().defaultNow(),
+    updatedAt: at().notNull().defaultNow(),
+    // The contract's status rule, the same as productStatus() in src/domain/catalogue/product.ts (a test
+    // checks them against each other): `?status=` filters on exactly what the rows show.
+    // Case-folded copies the category and brand filters match on: plain columns (not lower() expressions),
+    // so that counting a filtered list can be an index-only scan.
+    categoryKey: text().notNull().generatedAlwaysAs(sql`lower(category)`),
+    brandKey: text().notNull().generatedAlwaysAs(sql`lower(brand)`),
+    status: text()
+      .notNull()
+      .generatedAlwaysAs(
+        sql`CASE
+          WHEN discontinued_at IS NOT NULL THEN 'DISCONTINUED'
+          WHEN stock > low_stock_threshold THEN 'AVAILABLE'
+          WHEN stock > 0 THEN 'LOW_STOCK'
+          WHEN reserved_stock > 0 THEN 'RESERVED'
+          WHEN sold_quantity > 0 THEN 'SOLD'
+          ELSE 'OUT_OF_STOCK'
+        END`,
+      ),
+  },
+  (t) => [
+    check("products_price_positive", sql`${t.price} >= 1`),
+    check("products_counts_non_negative", sql`${t.stock} >= 0 AND ${t.reservedStock} >= 0 AND ${t.soldQuantity} >= 0`),
+    check("products_threshold_non_negative", sql`${t.lowStockThreshold} >= 0`),
+    // No stock movement can create or lose a unit.
+    check("products_units_accounted", sql`${t.stock} + ${t.reservedStock} + ${t.soldQuantity} = ${t.unitsStocked}`),
+    // One index per sort, and per sort within the common filters (category, brand), so every list query of
+    // the contract walks an index in order and stops after one page (keyset `(sort key, id)`).
+    index("products_newest").on(t.createdAt, t.id),
+    index("products_price").on(t.price, t.id),
+    index("products_popular").on(t.soldQuantity, t.id),
+    index("products_category_newest").on(t.categoryKey, t.createdAt, t.id),
+    index("products_category_price").on(t.categoryKey, t.price, t.id),
+    index("products_brand_newest").on(t.brandKey, t.createdAt, t.id),
+    index("products_brand_price").on(t.brandKey, t.price, t.id),
+    index("products_status_newest").on(t.status, t.createdAt, t.id),
+    index("products_seller").on(t.sellerId),
+    // `q`: case-insensitive substring search (ILIKE '%…%') through trigrams.
+    index("products_name_trgm").using("gin", t.name.op("gin_trgm_ops")),
+  ],
+);

@@ -1,0 +1,99 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
+import { jsonBody, jsonResponse } from "../lib/schemas";
+import { authenticate, bearerAuth, requireRole } from "../middleware/authenticate";
+import {
+  NewProductSchema,
+  ProductEditSchema,
+  ProductListQuerySchema,
+  ProductPageSchema,
+  ProductSchema,
+} from "./products.schemas";
+
+// Any string: a malformed id is answered 404 PRODUCT_NOT_FOUND like an unknown one (never 400 or 500).
+const ProductParams = z.object({
+  productId: z
+    .string()
+    .max(100)
+    .openapi({ param: { name: "productId", in: "path" }, example: "01936b2c-7f00-7c3a-9d2e-5b1f0a4e8c11" }),
+});
+
+export const listProducts = createRoute({
+  method: "get",
+  path: "/api/v1/products",
+  operationId: "listProducts",
+  tags: ["Products"],
+  summary: "Search and filter the catalogue",
+  description:
+    "Filters combine (AND). Paged by `page`/`size`, or by `cursor` (each page's `nextCursor`), which stays fast on deep pages. Cached for up to PRODUCT_CACHE_TTL_SECONDS: a list may lag behind stock changes by that long (a product's own page never does).",
+  security: [],
+  request: { query: ProductListQuerySchema },
+  responses: {
+    200: jsonResponse(ProductPageSchema, "One page of products"),
+    ...problemResponses("VALIDATION_FAILED"),
+  },
+});
+
+export const getProduct = createRoute({
+  method: "get",
+  path: "/api/v1/products/{productId}",
+  operationId: "getProduct",
+  tags: ["Products"],
+  summary: "One product",
+  description: "Cached; always shows the stock and status after the latest committed order, payment or edit.",
+  security: [],
+  request: { params: ProductParams },
+  responses: {
+    200: jsonResponse(ProductSchema, "The product"),
+    ...problemResponses("PRODUCT_NOT_FOUND"),
+  },
+});
+
+export const createProduct = createRoute({
+  method: "post",
+  path: "/api/v1/products",
+  operationId: "createProduct",
+  tags: ["Products"],
+  summary: "Put a product on sale (SELLER, ADMIN)",
+  security: bearerAuth,
+  middleware: [authenticate, requireRole("SELLER", "ADMIN")] as const,
+  request: { body: jsonBody(NewProductSchema) },
+  responses: {
+    201: jsonResponse(ProductSchema, "The new product, owned by the caller"),
+    ...problemResponses(...BODY_PROBLEMS, "UNAUTHENTICATED", "FORBIDDEN"),
+  },
+});
+
+export const editProduct = createRoute({
+  method: "patch",
+  path: "/api/v1/products/{productId}",
+  operationId: "editProduct",
+  tags: ["Products"],
+  summary: "Edit a product (its SELLER or an ADMIN)",
+  description:
+    "Send the `version` you read: if the product changed since (an edit, or any stock movement), the answer is 409 VERSION_CONFLICT with `currentVersion`, and nothing changes. `stock` sets the units that can still be ordered.",
+  security: bearerAuth,
+  middleware: [authenticate] as const,
+  request: { params: ProductParams, body: jsonBody(ProductEditSchema) },
+  responses: {
+    200: jsonResponse(ProductSchema, "The edited product"),
+    ...problemResponses(...BODY_PROBLEMS, "UNAUTHENTICATED", "FORBIDDEN", "PRODUCT_NOT_FOUND", "VERSION_CONFLICT"),
+  },
+});
+
+export const discontinueProduct = createRoute({
+  method: "post",
+  path: "/api/v1/products/{productId}/discontinue",
+  operationId: "discontinueProduct",
+  tags: ["Products"],
+  summary: "Take a product off sale for good (its SELLER or an ADMIN)",
+  description:
+    "It can no longer be ordered; orders already holding it go on. Discontinuing a discontinued product changes nothing and answers 200.",
+  security: bearerAuth,
+  middleware: [authenticate] as const,
+  request: { params: ProductParams },
+  responses: {
+    200: jsonResponse(ProductSchema, "The discontinued product"),
+    ...problemResponses("UNAUTHENTICATED", "FORBIDDEN", "PRODUCT_NOT_FOUND"),
+  },
+});

@@ -1,0 +1,24 @@
+import { CatalogueService } from "../domain/catalogue/catalogue-service";
+import { ListCursors } from "../domain/catalogue/list-cursor";
+import { StockService } from "../domain/catalogue/stock-service";
+import { CacheAside } from "../domain/shared/cache-aside";
+import { DrizzleProductRepository } from "../infra/db/repositories/product-repository";
+import { MemoryNearCache } from "../infra/memory/memory-near-cache";
+import { cacheObserver } from "./cache-observer";
+import type { Infrastructure } from "./infrastructure";
+
+/** Products, their cached reads and the stock movements orders and payments make. */
+export function wireCatalogue(infra: Infrastructure) {
+  const { config, transactions, unitOfWork, cache, metrics, logger, newId, secret, redis } = infra;
+  const products = new DrizzleProductRepository(transactions);
+  const catalogue = new CatalogueService({
+    products,
+    unitOfWork,
+    // With Redis, list pages also keep a near copy in process (they may lag by the TTL anyway); details never.
+    reads: new CacheAside(cache, cacheObserver(metrics, logger), redis ? new MemoryNearCache() : undefined),
+    cursors: new ListCursors(secret),
+    ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS,
+    newId,
+  });
+  return { catalogue, stock: new StockService({ products, unitOfWork, catalogue }) };
+}

@@ -1,0 +1,201 @@
+import { describe, expect, it } from "bun:test";
+import { eq, sql } from "drizzle-orm";
+import { productStatus } from "../../src/domain/catalogue/product";
+import { rowsOf } from "../../src/infra/db/client";
+import { DrizzleProductRepository } from "../../src/infra/db/repositories/product-repository";
+import { products } from "../../src/infra/db/schema";
+import { Transactions } from "../../src/infra/db/transactions";
+import { openTestDatabase } from "../support/harness";
+import { insertSeller, newProduct, statusCases } from "../support/products";
+
+const database = openTestDatabase();
+const repository = new DrizzleProductRepository(new Transactions(database.db));
+const sellerId = await insertSeller(database.db);
+
+/** The units of a product as the database holds them, with the status column it generates. */
+async function countsOf(id: string) {
+  const [row] = await database.db
+    .select({
+      stock: products.stock,
+      reserved: products.reservedStock,
+      sold: products.soldQuantity,
+      stocked: products.unitsStocked,
+      status: products.status,
+      version: products.version,
+    })
+    .from(products)
+    .where(eq(products.id, id));
+  return row!;
+}
+
+describe("the generated status column", () => {
+  it("says exactly what productStatus() says, for every combination of counts", async () => {
+    const cases = statusCases();
+    const ids: string[] = [];
+    for (const c of cases) {
+      const product = await repository.insert(
+        newProduct(sellerId, {
+          stock: c.stock + c.reservedStock + c.soldQuantity,
+          lowStockThreshold: c.lowStockThreshold,
+        }),
+      );
+      // Move units into the reserved and sold columns through the real operations.
+      if (c.reservedStock + c.soldQuantity > 0) {
+        await repository.reserve({ productId: product.id, quantity: c.reservedStock + c.soldQuantity });
+      }
+      if (c.soldQuantity > 0) await repository.sell({ productId: product.id, quantity: c.soldQuantity });
+      if (c.discontinued) await repository.discontinue(product.id);
+      ids.push(product.id);
+    }
+    for (const [i, c] of cases.entries()) {
+      const row = await countsOf(ids[i]!);
+      expect({ stock: row.stock, reserved: row.reserved, sold: row.sold }).toEqual({
+        stock: c.stock,
+        reserved: c.reservedStock,
+        sold: c.soldQuantity,
+      });
+      expect(row.status).toBe(productStatus(c));
+    }
+  });
+});
+
+describe("stock movements", () => {
+  it("reserve, release, sell and restock move units between the counters and bump the version", async () => {
+    const { id } = await repository.insert(newProduct(sellerId, { stock: 10 }));
+    const line = (quantity: number) => ({ productId: id, quantity });
+    expect((await repository.reserve(line(4)))?.stock).toBe(6);
+    expect(await countsOf(id)).toMatchObject({ stock: 6, reserved: 4, sold: 0, stocked: 10, version: 2 });
+    await repository.release(line(1));
+    expect(await countsOf(id)).toMatchObject({ stock: 7, reserved: 3, sold: 0, version: 3 });
+    await repository.sell(line(3));
+    expect(await countsOf(id)).toMatchObject({ stock: 7, reserved: 0, sold: 3, version: 4 });
+    await repository.restock(line(2));
+    expect(await countsOf(id)).toMatchObject({ stock: 9, reserved: 0, sold: 1, stocked: 10, version: 5 });
+  });
+
+  it("refuses a movement whose units are not there, changing nothing", async () => {
+    const { id } = await repository.insert(newProduct(sellerId, { stock: 2 }));
+    expect(await repository.reserve({ productId: id, quantity: 3 })).toBeUndefined();
+    expect(await repository.release({ productId: id, quantity: 1 })).toBeUndefined();
+    expect(await repository.sell({ productId: id, quantity: 1 })).toBeUndefined();
+    expect(await repository.restock({ productId: id, quantity: 1 })).toBeUndefined();
+    expect(await countsOf(id)).toMatchObject({ stock: 2, reserved: 0, sold: 0, version: 1 });
+  });
+
+  it("never reserves a discontinued product", async () => {
+    const { id } = await repository.insert(newProduct(sellerId, { stock: 5 }));
+    await repository.discontinue(id);
+    expect(await repository.reserve({ productId: id, quantity: 1 })).toBeUndefined();
+  });
+
+  it("reserves exactly the stock there is when many reserve at once, never going negative", async () => {
+    const { id } = await repository.insert(newProduct(sellerId, { stock: 50 }));
+    const attempts = await Promise.all(
+      Array.from({ length: 120 }, () => repository.reserve({ productId: id, quantity: 1 })),
+    );
+    expect(attempts.filter(Boolean)).toHaveLength(50);
+    expect(await countsOf(id)).toMatchObject({ stock: 0, reserved: 50, sold: 0, stocked: 50, status: "RESERVED" });
+  });
+
+  it("keeps stock + reserved + sold = units stocked through any mix of movements and stock edits", async () => {
+    const { id } = await repository.insert(newProduct(sellerId, { stock: 30 }));
+    const moves = [
+      () => repository.reserve({ productId: id, quantity: 2 }),
+      () => repository.release({ productId: id, quantity: 1 }),
+      () => repository.sell({ productId: id, quantity: 1 }),
+      () => repository.restock({ productId: id, quantity: 1 }),
+    ];
+    for (let i = 0; i < 200; i++) await moves[i % moves.length]!();
+    const current = await countsOf(id);
+    await repository.editIfVersion(id, current.version, { stock: current.stock + 7 });
+    const row = await countsOf(id);
+    expect(row.stock + row.reserved + row.sold).toBe(row.stocked);
+    expect(row.stocked).toBe(37);
+  });
+
+  it("has the database refuse any write that would lose or invent a unit", async () => {
+    const { id } = await repository.insert(newProduct(sellerId, { stock: 5 }));
+    const write = async (statement: ReturnType<typeof sql>) => database.db.execute(statement);
+    await expect(write(sql`update products set stock = stock - 1 where id = ${id}`)).rejects.toThrow();
+    await expect(
+      write(sql`update products set stock = -1, units_stocked = units_stocked - 6 where id = ${id}`),
+    ).rejects.toThrow();
+    expect(await countsOf(id)).toMatchObject({ stock: 5, stocked: 5 });
+  });
+});
+
+describe("edits", () => {
+  it("applies an edit only at the expected version", async () => {
+    const { id } = await repository.insert(newProduct(sellerId, { price: 100_000 }));
+    expect(await repository.editIfVersion(id, 2, { price: 90_000 })).toBeUndefined();
+    const edited = await repository.editIfVersion(id, 1, { price: 90_000, name: "Renamed" });
+    expect(edited).toMatchObject({ price: 90_000, name: "Renamed", version: 2 });
+  });
+
+  it("lets exactly one of many concurrent edits with the same version win", async () => {
+    const { id } = await repository.insert(newProduct(sellerId));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => repository.editIfVersion(id, 1, { price: 100_000 + i })),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect((await countsOf(id)).version).toBe(2);
+  });
+
+  it("discontinues once: a second call keeps the first date and version", async () => {
+    const { id } = await repository.insert(newProduct(sellerId));
+    const first = await repository.discontinue(id);
+    const second = await repository.discontinue(id);
+    expect(second?.discontinuedAt).toEqual(first?.discontinuedAt ?? null);
+    expect(second?.version).toBe(2);
+  });
+});
+
+describe("list query plans", () => {
+  it.skipIf(database.kind === "embedded")("has an index that serves every sort and filter in order", async () => {
+    const many = Array.from({ length: 500 }, (_, i) =>
+      newProduct(sellerId, {
+        name: `${["Air", "Gel", "Boost", "Fresh", "Wave"][i % 5]} ${["Max", "Kayano", "Ultra", "Foam", "Rider"][(i * 3) % 5]} ${i}`,
+        category: `plan-${i % 30}`,
+        brand: `brand-${i % 40}`,
+        price: 1000 + ((i * 7919) % 500000),
+      }),
+    );
+    await database.db.insert(products).values(many.map((p) => ({ ...p, unitsStocked: p.stock })));
+    await database.db.execute(sql`analyze products`);
+    const plans: Record<string, string> = {};
+    const queries = {
+      newest: sql`select id from products order by created_at desc, id desc limit 21`,
+      price_asc: sql`select id from products order by price, id limit 21`,
+      price_desc: sql`select id from products order by price desc, id desc limit 21`,
+      popular: sql`select id from products order by sold_quantity desc, id desc limit 21`,
+      category_newest: sql`select id from products where category_key = 'plan-3' order by created_at desc, id desc limit 21`,
+      category_price: sql`select id from products where category_key = 'plan-3' order by price, id limit 21`,
+      brand_newest: sql`select id from products where brand_key = 'brand-3' order by created_at desc, id desc limit 21`,
+      brand_price: sql`select id from products where brand_key = 'brand-3' order by price desc, id desc limit 21`,
+      status_newest: sql`select id from products where status = 'AVAILABLE' order by created_at desc, id desc limit 21`,
+      price_range: sql`select id from products where price between 100000 and 200000 order by price, id limit 21`,
+      keyset_price: sql`select id from products where (price, id) > (250000, '00000000-0000-0000-0000-000000000000'::uuid) order by price, id limit 21`,
+      search: sql`select id from products where name ilike '%ultra 1234%'`,
+    };
+    // A table this small is cheaper to scan (and to sort); with those priced out, the plan shows whether an
+    // index can serve the query at all, and in order with no Sort step, which is what matters at any size.
+    await database.db.transaction(async (tx) => {
+      await tx.execute(sql`set local enable_seqscan = off`);
+      for (const [name, query] of Object.entries(queries)) {
+        // Trigram indexes are only read as bitmaps; the ordered ones should be walked in order.
+        await tx.execute(
+          name === "search" ? sql`set local enable_bitmapscan = on` : sql`set local enable_bitmapscan = off`,
+        );
+        const rows = rowsOf<{ "QUERY PLAN": string }>(await tx.execute(sql`explain ${query}`));
+        plans[name] = rows.map((row) => row["QUERY PLAN"]).join("\n");
+      }
+    });
+    for (const [name, plan] of Object.entries(plans)) {
+      expect({ name, usesIndex: /Index|Bitmap/.test(plan) && !/Seq Scan/.test(plan) }).toEqual({
+        name,
+        usesIndex: true,
+      });
+      if (name !== "search") expect({ name, sorts: /Sort\b/.test(plan) }).toEqual({ name, sorts: false });
+    }
+  });
+});

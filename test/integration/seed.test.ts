@@ -1,0 +1,72 @@
+import { afterAll, describe, expect, it } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import postgres from "postgres";
+import { TEST_JWT_SECRET } from "../support/harness";
+
+const { services, migrationsDir } = globalThis.kicksTest;
+const root = join(import.meta.dir, "../..");
+const dataDir = mkdtempSync(join(tmpdir(), "kicks-seed-"));
+
+// A database of its own: the seed refuses to run twice, and other files' products must not count.
+let databaseUrl: string | undefined;
+const name = `kicks_seed_${Date.now().toString(36)}`;
+if (services.databaseUrl) {
+  const admin = postgres(services.databaseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(services.databaseUrl);
+  url.pathname = `/${name}`;
+  databaseUrl = url.toString();
+}
+afterAll(async () => {
+  rmSync(dataDir, { recursive: true, force: true });
+  if (!services.databaseUrl) return;
+  const admin = postgres(services.databaseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists ${name} with (force)`);
+  await admin.end();
+});
+
+async function seed(...args: string[]) {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "",
+    MIGRATIONS_DIR: migrationsDir,
+    DATA_DIR: dataDir,
+  };
+  if (databaseUrl) Object.assign(env, { DATABASE_URL: databaseUrl, JWT_SECRET: TEST_JWT_SECRET });
+  const proc = Bun.spawn(["bun", "src/infra/db/seed/seed-cli.ts", ...args], { cwd: root, env, stdout: "pipe" });
+  const output = await new Response(proc.stdout).text();
+  return { code: await proc.exited, output };
+}
+
+describe("bun run seed", () => {
+  it("fills a catalogue once and refuses to seed twice", async () => {
+    const first = await seed("--products", "300");
+    expect(first.code).toBe(0);
+    expect(first.output).toContain("seeded 20 sellers and 300 products");
+    const again = await seed("--products", "300");
+    expect(again.code).toBe(0);
+    expect(again.output).toContain("already seeded");
+
+    if (!databaseUrl) return;
+    const db = postgres(databaseUrl, { max: 1 });
+    try {
+      const [counts] = await db`select count(*)::int as products, count(distinct brand)::int as brands,
+        count(distinct category)::int as categories, min(price)::int as cheapest, max(price)::int as dearest,
+        count(*) filter (where stock = 0)::int as sold_out, count(distinct seller_id)::int as sellers from products`;
+      expect(counts).toMatchObject({ products: 300, sellers: 20 });
+      expect(counts?.brands).toBeGreaterThanOrEqual(10);
+      expect(counts?.categories).toBeGreaterThanOrEqual(5);
+      expect(counts?.cheapest).toBeGreaterThanOrEqual(50_000);
+      expect(counts?.dearest).toBeLessThanOrEqual(500_000);
+      expect(counts?.sold_out).toBeGreaterThan(0);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it("refuses a product count that is not a whole number", async () => {
+    expect((await seed("--products", "many")).code).toBe(1);
+  });
+});
