@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { version } from "../../package.json";
+import { dockerInstructions } from "../support/dockerfile";
 import { freshPostgresDatabase, hasRedis, TEST_JWT_SECRET } from "../support/harness";
 import { freePort, logLines, waitForHealth } from "../support/processes";
 
@@ -26,6 +27,18 @@ chmodSync(kicks, 0o755);
 rmSync(buildDir, { recursive: true, force: true });
 
 const journal = JSON.parse(readFileSync(join(migrationsDir, "meta", "_journal.json"), "utf8"));
+
+/** The Dockerfile's HEALTHCHECK command, run by a shell as Docker would, against this binary. */
+function dockerHealthcheck(port: number) {
+  const healthcheck = dockerInstructions(readFileSync(join(root, "Dockerfile"), "utf8")).find(
+    (instruction) => instruction.keyword === "HEALTHCHECK",
+  );
+  const command = (healthcheck?.args ?? "").split(" CMD ")[1] ?? "false";
+  return Bun.spawn(["sh", "-c", command.replaceAll("/app/kicks", kicks)], {
+    cwd: home,
+    env: { PATH: "/usr/bin:/bin", PORT: String(port) },
+  }).exited;
+}
 
 function run(args: string[], env: Record<string, string> = {}) {
   return Bun.spawn([kicks, ...args], {
@@ -66,7 +79,7 @@ async function serve(env: Record<string, string>) {
     });
     return { status: res.status, body: (await res.json()) as any };
   };
-  return { child, base, call };
+  return { child, base, port, call };
 }
 
 describe("the compiled binary, alone in an empty folder", () => {
@@ -159,14 +172,16 @@ describe("the compiled binary, alone in an empty folder", () => {
 
   describe("embedded (no DATABASE_URL)", () => {
     it("serves /healthz, /openapi.json, /docs and the docs' script from inside the binary", async () => {
-      const { child, base } = await serve({ DATA_DIR: join(scratch, "embedded-data") });
+      const { child, base, port } = await serve({ DATA_DIR: join(scratch, "embedded-data") });
       for (const path of ["/healthz", "/readyz", "/openapi.json", "/docs", "/docs/scalar.js"]) {
         const res = await fetch(base + path);
         expect({ path, status: res.status }).toEqual({ path, status: 200 });
         await res.arrayBuffer();
       }
+      expect(await dockerHealthcheck(port)).toBe(0);
       child.kill("SIGTERM");
       expect(await child.exited).toBe(0);
+      expect(await dockerHealthcheck(port)).toBe(1);
       const { stderr } = await finished(child);
       expect(stderr).toBe("");
     });
