@@ -7,9 +7,10 @@ import { join, relative, resolve } from "node:path";
 const ROOT = join(import.meta.dir, "..");
 const outfile = resolve(process.argv[2] ?? join(ROOT, "dist/kicks"));
 
-// A Worker thread's script is only inside the executable when it is an entry point of its own; the code then
-// starts it with `new Worker(new URL("./worker.ts", import.meta.url))`, which works under `bun` and compiled alike.
-// Every src/workers/**/worker.ts is one, so a new worker needs no change here.
+// A Worker thread's script is only inside the executable when it is an entry point of its own: every
+// src/workers/**/worker.ts is one, so a new worker needs no change here. Inside, it sits at its path from the
+// repository root (`root` below) beside Bun.main, while every module's import.meta.url is the executable itself;
+// README ("Worker threads") shows the line that starts one both under `bun` and compiled.
 const workers = [...new Bun.Glob("src/workers/**/worker.ts").scanSync({ cwd: ROOT })].sort();
 
 const result = await Bun.build({
