@@ -6,7 +6,7 @@ import postgres from "postgres";
 import { version } from "../../package.json";
 import { dockerInstructions } from "../support/dockerfile";
 import { freshPostgresDatabase, hasRedis, TEST_JWT_SECRET } from "../support/harness";
-import { freePort, logLines, waitForHealth } from "../support/processes";
+import { finished, freePort, logLines, waitForHealth } from "../support/processes";
 
 // `bun run build`'s executable as it is deployed: copied alone into an empty folder, run with nothing from the
 // repository around it (no node_modules, no drizzle/, no bun on PATH) and only the environment given here.
@@ -47,15 +47,6 @@ function run(args: string[], env: Record<string, string> = {}) {
     stdout: "pipe",
     stderr: "pipe",
   });
-}
-
-async function finished(child: Bun.Subprocess<"ignore", "pipe", "pipe">) {
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { stdout, stderr, exitCode };
 }
 
 /** The binary serving on a free port; SIGKILLed after the test if it is still running. */

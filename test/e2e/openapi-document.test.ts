@@ -3,6 +3,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestApp } from "../support/harness";
+import { finished } from "../support/processes";
 
 // The document is a deliverable of its own: client authors generate code from it. These checks hold for every
 // route, including those added later, so a new route must name its operation and state who may call it.
@@ -25,19 +26,14 @@ const documentFile = join(scratch, "openapi.json");
 writeFileSync(documentFile, JSON.stringify(document, null, 2));
 
 /** Runs a tool of node_modules/.bin with Bun, in the scratch folder, with no telemetry or update check. */
-async function tool(args: string[]) {
+function tool(args: string[]) {
   const child = Bun.spawn(["bun", "--bun", ...args], {
     cwd: scratch,
     env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true", NO_COLOR: "1" },
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { stdout, stderr, exitCode };
+  return finished(child);
 }
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
 

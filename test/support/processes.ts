@@ -27,3 +27,13 @@ export async function logLines(stdout: ReadableStream<Uint8Array>): Promise<Reco
     .split("\n")
     .map((line) => JSON.parse(line));
 }
+
+/** Everything a child with piped output wrote, and its exit code, once it has exited. */
+export async function finished(child: Bun.Subprocess<any, "pipe", "pipe">) {
+  const [stdout, stderr, exitCode] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  return { stdout, stderr, exitCode };
+}
