@@ -113,7 +113,7 @@ describe("the compiled binary, alone in an empty folder", () => {
       const redis: Record<string, string> = hasRedis
         ? { REDIS_URL: services.redisUrl as string, REDIS_KEY_PREFIX: `${services.redisKeyPrefix}binary:` }
         : {};
-      const { child, call } = await serve({ DATABASE_URL: url, JWT_SECRET: TEST_JWT_SECRET, ...redis });
+      const { child, base, call } = await serve({ DATABASE_URL: url, JWT_SECRET: TEST_JWT_SECRET, ...redis });
 
       const ready = await call("GET", "/readyz");
       expect(ready).toEqual({
@@ -131,29 +131,55 @@ describe("the compiled binary, alone in an empty folder", () => {
       const balance = await call("GET", `/api/v1/balances/${user.id}`, undefined, token);
       expect(balance).toMatchObject({ status: 200, body: { balance: 5000 } });
 
-      // Logins hash with argon2id, so some are still running when SIGTERM arrives; every one must be answered.
-      const logins = Array.from({ length: 6 }, () =>
-        call("POST", "/api/v1/auth/login", { email: account.email, password: account.password }),
-      );
-      const charges = Array.from({ length: 6 }, () =>
-        call("POST", "/api/v1/balances/charge", { userId: user.id, amount: 1000 }, token),
-      );
-      await Bun.sleep(50);
+      // One charge is surely in flight at SIGTERM: its body is only half sent until the server is draining.
+      const chargeBody = JSON.stringify({ userId: user.id, amount: 2000 });
+      let sendRest = () => {};
+      const halfSent = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(chargeBody.slice(0, 10)));
+          sendRest = () => {
+            controller.enqueue(new TextEncoder().encode(chargeBody.slice(10)));
+            controller.close();
+          };
+        },
+      });
+      const slowCharge = fetch(`${base}/api/v1/balances/charge`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+        body: halfSent,
+      });
+      // And a burst of others (logins hash with argon2id, so some of them are still running too).
+      const burst = [
+        ...Array.from({ length: 4 }, () =>
+          call("POST", "/api/v1/auth/login", { email: account.email, password: account.password }),
+        ),
+        ...Array.from({ length: 4 }, () =>
+          call("POST", "/api/v1/balances/charge", { userId: user.id, amount: 1000 }, token),
+        ),
+      ];
+      await Bun.sleep(200);
       child.kill("SIGTERM");
-      const answered = await Promise.all([...logins, ...charges]);
-      expect(answered.map((res) => res.status)).toEqual(Array(12).fill(200));
+      await Bun.sleep(200);
+      sendRest();
+      const slow = await slowCharge;
+      expect({ status: slow.status, body: await slow.json() }).toMatchObject({
+        status: 200,
+        body: { userId: user.id },
+      });
+      expect((await Promise.all(burst)).map((res) => res.status)).toEqual(Array(8).fill(200));
       expect(await child.exited).toBe(0);
 
       const lines = await logLines(child.stdout);
       const shutdown = lines.findIndex((line) => line.msg === "shutting down: draining in-flight requests");
       expect(shutdown).toBeGreaterThan(0);
-      expect(lines.slice(shutdown).some((line) => line.msg === "request")).toBe(true);
+      const drained = lines.slice(shutdown).filter((line) => line.msg === "request");
+      expect(drained.map((line) => [line.route, line.status])).toContainEqual(["/api/v1/balances/charge", 200]);
       expect(lines.at(-1)?.msg).toBe("stopped");
       // What was answered was committed, once each.
       const client = postgres(url, { max: 1, onnotice: () => {} });
       try {
         const [row] = await client<{ balance: number }[]>`select balance from balances where user_id = ${user.id}`;
-        expect(Number(row?.balance)).toBe(5000 + 6 * 1000);
+        expect(Number(row?.balance)).toBe(5000 + 4 * 1000 + 2000);
       } finally {
         await client.end();
       }
