@@ -63,6 +63,8 @@ export function createApp(container: Container) {
   });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
+    // Relative: the document describes whichever host serves it (one binary, many deployments).
+    servers: [{ url: "/", description: "The server that serves this document" }],
     info: {
       title: "Kicks API",
       version: "1.0.0",

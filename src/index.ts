@@ -1,21 +1,28 @@
+// `kicks [serve|migrate|--version|--help]`, the same under `bun src/index.ts` and as the compiled binary.
 import { createApp } from "./app";
+import { parseCommand, USAGE, VERSION_LINE } from "./cli";
 import { buildContainer } from "./container";
-import { ConfigError, isSingleInstance, loadConfig } from "./infra/config";
+import { type Config, ConfigError, isSingleInstance, loadConfig } from "./infra/config";
+import { openDatabase } from "./infra/db/client";
 import { createLogger } from "./infra/logger";
 import { scheduleIdempotencyPurge } from "./workers/idempotency-purge";
 
 // Below Docker's and Kubernetes' default 10 s stop timeout, so we exit before being killed.
 const SHUTDOWN_GRACE_MS = 8_000;
 
-async function main() {
-  let config: ReturnType<typeof loadConfig>;
+/** A bad setting stops the process with one line naming the variable. */
+function loadConfigOrExit(): Config {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);
     process.exit(1);
   }
+}
+
+async function main() {
+  const config = loadConfigOrExit();
   const logger = createLogger(config.LOG_LEVEL);
   const container = buildContainer(config, logger, { processMetrics: true });
   const { database, services } = container;
@@ -72,4 +79,38 @@ async function main() {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 }
 
-await main();
+/** `kicks migrate`: for a release step that migrates before any instance of the new version starts. */
+async function migrate() {
+  const config = loadConfigOrExit();
+  const database = openDatabase({
+    url: config.DATABASE_URL,
+    poolSize: 1,
+    dataDir: config.DATA_DIR,
+    migrationsDir: config.MIGRATIONS_DIR,
+  });
+  try {
+    await database.migrate();
+  } finally {
+    await database.close();
+  }
+  console.log(`migrations applied (${database.kind})`);
+}
+
+const command = parseCommand(process.argv.slice(2));
+switch (command) {
+  case "serve":
+    await main();
+    break;
+  case "migrate":
+    await migrate();
+    break;
+  case "version":
+    console.log(VERSION_LINE);
+    break;
+  case "help":
+    console.log(USAGE);
+    break;
+  default:
+    console.error(`kicks: ${command.error}\n\n${USAGE}`);
+    process.exit(2);
+}

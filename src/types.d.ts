@@ -17,3 +17,8 @@ declare module "@electric-sql/pglite/pglite.data" {
   const path: string;
   export default path;
 }
+/** PGlite extension bundles, imported `with { type: "file" }` for the same reason (see embedded-extensions.ts). */
+declare module "*.tar.gz" {
+  const path: string;
+  export default path;
+}

@@ -18,7 +18,8 @@ const envSchema = z
       .optional(),
     DATABASE_POOL_SIZE: int(1, 200).default(10),
     DATA_DIR: z.string().default("./data"),
-    MIGRATIONS_DIR: z.string().default("./drizzle"),
+    // Unset: the migrations built into the program (drizzle/ as it was when transpiled or compiled).
+    MIGRATIONS_DIR: z.string().optional(),
     REDIS_URL: z
       .string()
       .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
@@ -64,6 +65,9 @@ const envSchema = z
   });
 
 export type Config = z.infer<typeof envSchema>;
+
+/** Every environment variable Kicks reads, for checks on deployment files that set them. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof Config)[];
 
 export class ConfigError extends Error {
   override name = "ConfigError";

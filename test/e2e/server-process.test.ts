@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { logLines, waitForHealth } from "../support/processes";
 
 // The real entry point as operators run it: `bun src/index.ts` with the embedded default.
 const root = join(import.meta.dir, "../..");
@@ -18,16 +19,6 @@ function start(env: Record<string, string>) {
     stdout: "pipe",
     stderr: "pipe",
   });
-}
-
-async function waitForHealth(base: string, process: Bun.Subprocess) {
-  for (let i = 0; i < 300 && process.exitCode === null; i++) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) return;
-    } catch {}
-    await Bun.sleep(100);
-  }
-  throw new Error(`server did not become healthy (exit code ${process.exitCode})`);
 }
 
 describe("the server process", () => {
@@ -58,11 +49,7 @@ describe("the server process", () => {
     } finally {
       server.kill("SIGKILL");
     }
-    const logs = await new Response(server.stdout).text();
-    const lines = logs
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line));
+    const lines = await logLines(server.stdout);
     expect(
       lines.some(
         (l) =>
@@ -71,8 +58,8 @@ describe("the server process", () => {
       ),
     ).toBe(true);
     expect(lines.some((l) => l.msg === "request" && l.requestId && l.route === "/api/v1/auth/login")).toBe(true);
-    expect(lines.at(-1).msg).toBe("stopped");
-    expect(logs).not.toContain("root-password");
+    expect(lines.at(-1)?.msg).toBe("stopped");
+    expect(JSON.stringify(lines)).not.toContain("root-password");
   });
 
   it("refuses to start on a bad setting with one line naming the variable", async () => {

@@ -3,9 +3,17 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { openDatabase, rowsOf } from "../../src/infra/db/client";
+import { readMigrationFiles } from "drizzle-orm/migrator";
+import type { PgliteDatabase } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
+import { type DatabaseHandle, openDatabase, rowsOf } from "../../src/infra/db/client";
+import { loadMigrations } from "../../src/infra/db/migrations/migrations";
+import { freshPostgresDatabase } from "../support/harness";
 
-const { migrationsDir } = globalThis.kicksTest;
+const { migrationsDir, services } = globalThis.kicksTest;
 const scratch = mkdtempSync(join(tmpdir(), "kicks-migrations-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -59,6 +67,78 @@ describe("upgrading a database that already has ledger rows", () => {
       ]);
     } finally {
       await upgraded.close();
+    }
+  });
+});
+
+describe("the migrations built into the program", () => {
+  it("are drizzle/ exactly as drizzle's migrator reads it, every journal entry included", () => {
+    const journal = JSON.parse(readFileSync(join(migrationsDir, "meta", "_journal.json"), "utf8"));
+    const builtIn = loadMigrations();
+    expect(builtIn).toHaveLength(journal.entries.length);
+    expect(builtIn).toEqual(readMigrationFiles({ migrationsFolder: migrationsDir }));
+  });
+
+  /** drizzle's bookkeeping, in the order it was written. */
+  const recorded = async (database: DatabaseHandle) =>
+    rowsOf<{ id: unknown; hash: string; created_at: unknown }>(
+      await database.db.execute(sql`select id, hash, created_at from drizzle.__drizzle_migrations order by id`),
+    ).map((row) => ({ id: Number(row.id), hash: row.hash, createdAt: Number(row.created_at) }));
+
+  /** Migrates a fresh database with drizzle's own migrate(), then with ours: nothing may be applied twice. */
+  async function upgradeFromDrizzleMigrate(database: DatabaseHandle, drizzleMigrate: () => Promise<void>) {
+    await drizzleMigrate();
+    const before = await recorded(database);
+    expect(before.map(({ hash, createdAt }) => ({ hash, folderMillis: createdAt }))).toEqual(
+      loadMigrations().map(({ hash, folderMillis }) => ({ hash, folderMillis })),
+    );
+    await database.migrate();
+    expect(await recorded(database)).toEqual(before);
+  }
+
+  it("treat an embedded database migrated by drizzle's migrate() as up to date", async () => {
+    const database = openDatabase({ poolSize: 1 });
+    try {
+      await upgradeFromDrizzleMigrate(database, () =>
+        migratePglite(database.db as unknown as PgliteDatabase, { migrationsFolder: migrationsDir }),
+      );
+    } finally {
+      await database.close();
+    }
+  });
+
+  it.skipIf(!services.databaseUrl)(
+    "treat a PostgreSQL database migrated by drizzle's migrate() as up to date",
+    async () => {
+      const url = await freshPostgresDatabase();
+      const database = openDatabase({ url, poolSize: 1 });
+      const client = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        await upgradeFromDrizzleMigrate(database, () =>
+          migratePostgres(drizzlePostgres({ client }), { migrationsFolder: migrationsDir }),
+        );
+      } finally {
+        await client.end();
+        await database.close();
+      }
+    },
+  );
+});
+
+describe("the embedded database", () => {
+  it("loads the pg_trgm extension, for the catalogue's fuzzy name search", async () => {
+    const database = openDatabase({ poolSize: 1 });
+    try {
+      await database.db.execute(sql`create extension if not exists pg_trgm`);
+      const [row] = rowsOf<{ similar: boolean; score: number }>(
+        await database.db.execute(
+          sql`select 'sneaker' % 'sneakers' as similar, similarity('sneaker', 'sneakers') as score`,
+        ),
+      );
+      expect(row?.similar).toBe(true);
+      expect(row?.score).toBeCloseTo(0.7, 5);
+    } finally {
+      await database.close();
     }
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll } from "bun:test";
+import postgres from "postgres";
 import { createApp } from "../../src/app";
 import { buildContainer, type Container } from "../../src/container";
 import type { Clock } from "../../src/domain/shared/clock";
@@ -108,6 +109,27 @@ export async function createTestApp(
     registerUser,
     close: () => container.close(),
   };
+}
+
+let scratchDatabases = 0;
+/**
+ * An empty database of its own on this run's PostgreSQL server (dropped after the file), for tests of what
+ * happens to a database from its very first migration on. Only with a PostgreSQL server (`services.databaseUrl`).
+ */
+export async function freshPostgresDatabase(): Promise<string> {
+  if (!services.databaseUrl) throw new Error("freshPostgresDatabase needs this run's PostgreSQL server");
+  const runUrl = new URL(services.databaseUrl);
+  const name = `${runUrl.pathname.slice(1)}_${++scratchDatabases}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = postgres(services.databaseUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  afterAll(async () => {
+    const cleanup = postgres(services.databaseUrl as string, { max: 1, onnotice: () => {} });
+    await cleanup.unsafe(`drop database if exists ${name} with (force)`);
+    await cleanup.end();
+  });
+  runUrl.pathname = `/${name}`;
+  return runUrl.toString();
 }
 
 /**

@@ -1,17 +1,16 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "file" };
 import fsBundle from "@electric-sql/pglite/pglite.data" with { type: "file" };
 import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "file" };
 import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
-import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
-import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { embeddedExtensions } from "./embedded-extensions";
+import { applyMigrations, loadMigrations } from "./migrations/migrations";
 import * as schema from "./schema";
 
 export type Schema = typeof schema;
@@ -26,7 +25,7 @@ export function rowsOf<Row>(result: unknown): Row[] {
 export interface DatabaseHandle {
   readonly db: Database;
   readonly kind: "postgres" | "embedded";
-  /** Applies the committed drizzle-kit migrations; safe to call from several processes at once. */
+  /** Applies the drizzle-kit migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -37,7 +36,8 @@ export interface DatabaseOptions {
   poolSize: number;
   /** Folder of the embedded database; `undefined` keeps it in memory (tests). */
   dataDir?: string;
-  migrationsDir: string;
+  /** A drizzle-kit migrations folder to apply instead of the migrations built into the program. */
+  migrationsDir?: string;
 }
 
 // Any constant works; it only has to be the same in every process of a deployment.
@@ -74,9 +74,10 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
       const migrationClient = postgres(url, { max: 1, onnotice: () => {} });
       try {
         await migrationClient`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
-        await migratePostgres(drizzlePostgres({ client: migrationClient, casing: "snake_case" }), {
-          migrationsFolder: options.migrationsDir,
-        });
+        await applyMigrations(
+          drizzlePostgres({ client: migrationClient, casing: "snake_case" }),
+          loadMigrations(options.migrationsDir),
+        );
         await migrationClient`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
       } finally {
         await migrationClient.end();
@@ -104,14 +105,14 @@ function openEmbedded(options: DatabaseOptions): DatabaseHandle {
     pgliteWasmModule: new WebAssembly.Module(readFileSync(pgliteWasm)),
     initdbWasmModule: new WebAssembly.Module(readFileSync(initdbWasm)),
     fsBundle: Bun.file(fsBundle),
-    extensions: { pg_trgm },
+    extensions: embeddedExtensions,
   });
   const db = drizzlePglite({ client, schema, casing: "snake_case" }) as unknown as Database;
   return {
     db,
     kind: "embedded",
     async migrate() {
-      await migratePglite(drizzlePglite({ client, casing: "snake_case" }), { migrationsFolder: options.migrationsDir });
+      await applyMigrations(drizzlePglite({ client, casing: "snake_case" }), loadMigrations(options.migrationsDir));
     },
     async ping() {
       await db.execute(sql`select 1`);

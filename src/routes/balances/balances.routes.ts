@@ -8,6 +8,7 @@ import { BalanceSchema, ChargeSchema, LedgerPageSchema } from "./balances.schema
 const UserParams = z.object({ userId: UuidParam("userId") });
 
 export const chargeBalance = createRoute({
+  operationId: "chargeBalance",
   method: "post",
   path: "/api/v1/balances/charge",
   tags: ["Balances"],
@@ -32,6 +33,7 @@ export const chargeBalance = createRoute({
 });
 
 export const getBalance = createRoute({
+  operationId: "getBalance",
   method: "get",
   path: "/api/v1/balances/{userId}",
   tags: ["Balances"],
@@ -46,6 +48,7 @@ export const getBalance = createRoute({
 });
 
 export const listBalanceTransactions = createRoute({
+  operationId: "listBalanceTransactions",
   method: "get",
   path: "/api/v1/balances/{userId}/transactions",
   tags: ["Balances"],

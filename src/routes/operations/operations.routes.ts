@@ -12,19 +12,23 @@ export const ReadinessSchema = z
   .openapi("Readiness");
 
 export const liveness = createRoute({
+  operationId: "liveness",
   method: "get",
   path: "/healthz",
   tags: ["Operations"],
   summary: "Process is alive",
+  security: [],
   responses: { 200: jsonResponse(z.object({ status: z.literal("ok") }), "Alive"), ...problemResponses() },
 });
 
 export const readiness = createRoute({
+  operationId: "readiness",
   method: "get",
   path: "/readyz",
   tags: ["Operations"],
   summary: "Database and Redis reachable",
   description: "503 when a configured dependency does not answer within 2 s.",
+  security: [],
   responses: {
     200: jsonResponse(ReadinessSchema, "Ready to serve"),
     503: jsonResponse(ReadinessSchema, "A dependency is down"),
@@ -33,10 +37,12 @@ export const readiness = createRoute({
 });
 
 export const metrics = createRoute({
+  operationId: "metrics",
   method: "get",
   path: "/metrics",
   tags: ["Operations"],
   summary: "Prometheus metrics",
+  security: [],
   responses: {
     200: { description: "Prometheus text exposition format", content: { "text/plain": { schema: z.string() } } },
     ...problemResponses(),

@@ -5,6 +5,7 @@ import { authenticate, bearerAuth, requireRole } from "../middleware/authenticat
 import { CreateUserSchema, UpdateProfileSchema, UserSchema } from "./users.schemas";
 
 export const getMe = createRoute({
+  operationId: "getMe",
   method: "get",
   path: "/api/v1/users/me",
   tags: ["Users"],
@@ -18,6 +19,7 @@ export const getMe = createRoute({
 });
 
 export const updateMe = createRoute({
+  operationId: "updateMe",
   method: "patch",
   path: "/api/v1/users/me",
   tags: ["Users"],
@@ -33,6 +35,7 @@ export const updateMe = createRoute({
 });
 
 export const createUser = createRoute({
+  operationId: "createUser",
   method: "post",
   path: "/api/v1/admin/users",
   tags: ["Admin"],
