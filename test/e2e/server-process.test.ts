@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { logLines, waitForHealth } from "../support/processes";
+import { freePort, logLines, waitForHealth } from "../support/processes";
 
 // The real entry point as operators run it: `bun src/index.ts` with the embedded default.
 const root = join(import.meta.dir, "../..");
@@ -23,7 +23,7 @@ function start(env: Record<string, string>) {
 
 describe("the server process", () => {
   it("starts embedded with no configuration, migrates, bootstraps the admin and stops cleanly on SIGTERM", async () => {
-    const port = 30_000 + Math.floor(Math.random() * 20_000);
+    const port = freePort();
     const base = `http://127.0.0.1:${port}`;
     const server = start({
       PORT: String(port),

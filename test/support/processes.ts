@@ -16,7 +16,10 @@ export async function waitForHealth(base: string, child: Bun.Subprocess): Promis
     } catch {}
     await Bun.sleep(100);
   }
-  throw new Error(`server did not become healthy (exit code ${child.exitCode})`);
+  // Say why: a child that exited has written its reason to stderr (when that is piped).
+  const stderr =
+    child.exitCode !== null && child.stderr instanceof ReadableStream ? await new Response(child.stderr).text() : "";
+  throw new Error(`server did not become healthy (exit code ${child.exitCode})${stderr ? `:\n${stderr}` : ""}`);
 }
 
 /** The log a child wrote to a piped stdout, read once it has exited: every line must be JSON. */
