@@ -3,4 +3,11 @@ export type IsolationLevel = "read committed" | "repeatable read" | "serializabl
 /** Runs work in one database transaction, joining the caller's when one is already open. */
 export interface UnitOfWork {
   withTransaction<T>(work: () => Promise<T>, isolationLevel?: IsolationLevel): Promise<T>;
+  /**
+   * Registers the undoing of a side effect outside the database (a Redis claim, say) made for the open
+   * transaction: it runs if that transaction, or the savepoint it was registered in, rolls back, and is
+   * dropped when the outermost transaction commits. Outside a transaction there is nothing left to roll
+   * back, so it is dropped at once. Compensations handle (and report) their own failures.
+   */
+  onRollback(compensation: () => Promise<void>): void;
 }

@@ -7,6 +7,8 @@ const STRICTNESS: Record<IsolationLevel, number> = { "read committed": 0, "repea
 interface OpenTransaction {
   tx: Database;
   isolationLevel: IsolationLevel;
+  /** Undo steps for side effects outside the database, run if this level rolls back. */
+  compensations: (() => Promise<void>)[];
 }
 
 /**
@@ -24,23 +26,39 @@ export class Transactions implements UnitOfWork {
     return this.#scope.getStore()?.tx ?? this.root;
   }
 
-  withTransaction<T>(
+  async withTransaction<T>(
     work: (tx: Database) => Promise<T>,
     isolationLevel: IsolationLevel = "read committed",
   ): Promise<T> {
     const open = this.#scope.getStore();
-    if (open) {
+    if (open && STRICTNESS[isolationLevel] > STRICTNESS[open.isolationLevel]) {
       // A savepoint cannot change the isolation level; asking for a stricter one is a design error.
-      if (STRICTNESS[isolationLevel] > STRICTNESS[open.isolationLevel]) {
-        throw new Error(`cannot run ${isolationLevel} work inside a ${open.isolationLevel} transaction`);
-      }
-      return open.tx.transaction((savepoint) => this.#run(savepoint, open.isolationLevel, work));
+      throw new Error(`cannot run ${isolationLevel} work inside a ${open.isolationLevel} transaction`);
     }
-    return this.root.transaction((tx) => this.#run(tx, isolationLevel, work), { isolationLevel });
+    const level: OpenTransaction = {
+      tx: undefined as unknown as Database,
+      isolationLevel: open?.isolationLevel ?? isolationLevel,
+      compensations: [],
+    };
+    try {
+      const result = open
+        ? await open.tx.transaction((savepoint) => this.#run(savepoint, level, work))
+        : await this.root.transaction((tx) => this.#run(tx, level, work), { isolationLevel });
+      // A released savepoint's side effects now stand or fall with the transaction around it.
+      open?.compensations.push(...level.compensations);
+      return result;
+    } catch (error) {
+      for (const compensate of level.compensations.reverse()) await compensate().catch(() => {});
+      throw error;
+    }
   }
 
-  #run<T>(tx: unknown, isolationLevel: IsolationLevel, work: (tx: Database) => Promise<T>): Promise<T> {
-    const scoped = tx as Database;
-    return this.#scope.run({ tx: scoped, isolationLevel }, () => work(scoped));
+  onRollback(compensation: () => Promise<void>): void {
+    this.#scope.getStore()?.compensations.push(compensation);
+  }
+
+  #run<T>(tx: unknown, level: OpenTransaction, work: (tx: Database) => Promise<T>): Promise<T> {
+    level.tx = tx as Database;
+    return this.#scope.run(level, () => work(level.tx));
   }
 }
