@@ -1,4 +1,4 @@
-import Redis from "ioredis";
+import Redis, { type RedisOptions } from "ioredis";
 import type { Logger } from "../logger";
 
 const ERROR_LOG_INTERVAL_MS = 10_000;
@@ -6,9 +6,10 @@ const ERROR_LOG_INTERVAL_MS = 10_000;
 /**
  * Every key gets REDIS_KEY_PREFIX, so deployments and test runs can share one Redis.
  * Connection errors are logged (at most every 10 s while Redis stays down); ioredis keeps reconnecting.
+ * `options` tunes a connection for one use (the coupon claims run on one that never queues nor resends).
  */
-export function createRedis(url: string, keyPrefix: string, logger?: Logger): Redis {
-  const redis = new Redis(url, { keyPrefix, maxRetriesPerRequest: 2 });
+export function createRedis(url: string, keyPrefix: string, logger?: Logger, options: RedisOptions = {}): Redis {
+  const redis = new Redis(url, { keyPrefix, maxRetriesPerRequest: 2, ...options });
   let lastLogged = 0;
   redis.on("error", (err) => {
     if (Date.now() - lastLogged < ERROR_LOG_INTERVAL_MS) return;
