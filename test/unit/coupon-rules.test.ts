@@ -1,4 +1,5 @@
 import { describe, expect, it } from "bun:test";
+import type { NewCoupon } from "../../src/domain/coupons/coupon";
 import { newCouponProblems } from "../../src/domain/coupons/coupon-service";
 import { discountFor } from "../../src/domain/coupons/discount";
 
@@ -28,17 +29,16 @@ describe("discountFor", () => {
 
 describe("newCouponProblems", () => {
   const now = new Date("2026-11-25T10:00:00.000Z");
-  const valid = {
+  const valid: NewCoupon = {
     code: "DROP-1",
     name: "Drop",
-    type: "PERCENTAGE" as const,
+    type: "PERCENTAGE",
     discountValue: 10,
     totalQuantity: 100,
     validFrom: now,
     validUntil: new Date(now.getTime() + 3600_000),
   };
-  const pathsOf = (changes: Partial<typeof valid> & { maxDiscountAmount?: number | null }) =>
-    newCouponProblems({ ...valid, ...changes }, now).map((p) => p.path);
+  const pathsOf = (changes: Partial<NewCoupon>) => newCouponProblems({ ...valid, ...changes }, now).map((p) => p.path);
 
   it("accepts a well-formed coupon", () => {
     expect(pathsOf({})).toEqual([]);

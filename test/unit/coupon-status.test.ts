@@ -6,6 +6,7 @@ import {
   type CouponStatus,
   canMoveCoupon,
   couponStatus,
+  type IssueRefusal,
   issueRefusal,
 } from "../../src/domain/coupons/coupon-status";
 import { couponIn, couponRecord, NOW } from "../support/coupon-factory";
@@ -107,7 +108,7 @@ describe("issuer actions", () => {
 });
 
 describe("issueRefusal", () => {
-  const expected: Record<CouponStatus, [string | undefined, string | undefined]> = {
+  const expected: Record<CouponStatus, [IssueRefusal | undefined, IssueRefusal | undefined]> = {
     // [not holding, holding]
     ACTIVE: [undefined, "COUPON_ALREADY_ISSUED"],
     EXHAUSTED: ["COUPON_SOLD_OUT", "COUPON_ALREADY_ISSUED"],
