@@ -4,6 +4,7 @@ import type { DatabaseHandle } from "./infra/db/client";
 import { HealthCheck } from "./infra/health";
 import type { Logger } from "./infra/logger";
 import { wireAccounts } from "./wiring/accounts";
+import { wireCoupons } from "./wiring/coupons";
 import { buildInfrastructure, type InfrastructureOptions } from "./wiring/infrastructure";
 
 export type ContainerOptions = InfrastructureOptions;
@@ -18,6 +19,7 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
 
   const services = {
     ...wireAccounts(infra),
+    ...wireCoupons(infra),
     cache,
     locks,
     counters,
@@ -36,6 +38,7 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
     services,
     /** Closes what the container opened (not a database handed in through options). */
     async close() {
+      for (const close of infra.closers) await close();
       if (redis) await redis.quit().catch(() => redis.disconnect());
       if (infra.ownsDatabase) await database.close();
     },
