@@ -64,12 +64,14 @@ export class DrizzleCouponRepository implements CouponRepository {
     const [row] = await this.tx.current
       .select({
         coupon: coupons,
-        holderIds: sql<string[]>`coalesce(
-          (select array_agg(${userCoupons.userId}::text) from ${userCoupons} where ${userCoupons.couponId} = ${coupons.id}),
-          '{}')`,
+        holderIds: sql<
+          string[]
+        >`coalesce(array_agg(${userCoupons.userId}::text) filter (where ${userCoupons.userId} is not null), '{}')`,
       })
       .from(coupons)
-      .where(eq(coupons.id, id));
+      .leftJoin(userCoupons, eq(userCoupons.couponId, coupons.id))
+      .where(eq(coupons.id, id))
+      .groupBy(coupons.id);
     return row;
   }
 
