@@ -1,10 +1,9 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import { eq } from "drizzle-orm";
 import Redis from "ioredis";
-import type { CouponClaims } from "../../src/domain/coupons/ports";
 import { userCoupons } from "../../src/infra/db/schema";
 import { couponKeys } from "../../src/infra/redis/coupons/redis-coupon-claims";
-import { type CheapUser, cheapBuyers, createCoupon } from "../support/coupons";
+import { type CheapUser, cheapBuyers, claimsOf, createCoupon } from "../support/coupons";
 import { createTestApp, hasRedis } from "../support/harness";
 
 // Real sockets: a Bun server on a free port and `fetch` from the test, so claims truly run in parallel
@@ -19,7 +18,7 @@ afterAll(async () => {
 
 const base = `http://127.0.0.1:${server.port}`;
 const seller = await t.registerUser("SELLER");
-const claims = (t.container.services.couponIssue as unknown as { deps: { claims: CouponClaims } }).deps.claims;
+const claims = claimsOf(t);
 
 type Path = "issue" | "issue/limited";
 

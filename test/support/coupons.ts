@@ -1,3 +1,4 @@
+import type { CouponClaims } from "../../src/domain/coupons/ports";
 import type { JwtAccessTokens } from "../../src/infra/auth/access-tokens";
 import type { DatabaseHandle } from "../../src/infra/db/client";
 import { users } from "../../src/infra/db/schema";
@@ -27,6 +28,10 @@ export async function createCoupon(t: TestApp, token: string, overrides: Record<
   if (res.status !== 201) throw new Error(`coupon creation failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as { id: string; code: string; issuerId: string; totalQuantity: number };
 }
+
+/** The app's limited-issue state, to look at it beside what the API answers. */
+export const claimsOf = (t: TestApp) =>
+  (t.container.services.couponIssue as unknown as { deps: { claims: CouponClaims } }).deps.claims;
 
 // One argon2id hash for every cheap user: hashing is what makes sign-up slow, and these never log in.
 const PASSWORD_HASH = await Bun.password.hash("cheap-user-password", { algorithm: "argon2id" });
