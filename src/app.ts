@@ -9,6 +9,7 @@ import { DomainError } from "./domain/shared/errors";
 import { isDependencyUnavailable } from "./infra/dependency-errors";
 import { authRouter } from "./routes/auth/auth.index";
 import { balancesRouter } from "./routes/balances/balances.index";
+import { couponsRouter } from "./routes/coupons/coupons.index";
 import { createRouter } from "./routes/lib/create-router";
 import { problem, problemResponse } from "./routes/lib/problem";
 import { docsRouter } from "./routes/operations/docs";
@@ -52,6 +53,7 @@ export function createApp(container: Container) {
   app.route("/", usersRouter);
   app.route("/", balancesRouter);
   app.route("/", productsRouter);
+  app.route("/", couponsRouter);
   app.route("/", operationsRouter);
   app.route("/", docsRouter);
 
@@ -69,7 +71,7 @@ export function createApp(container: Container) {
       title: "Kicks API",
       version: "1.0.0",
       description:
-        "Backend of a sneaker shop built for drops. This version serves accounts (buyers, sellers, admins) and prepaid balances; products, coupons, orders, payments and refunds follow. Money is an integer number of KRW. Errors are RFC 9457 problem+json with a stable `code`; money-moving POSTs honour `Idempotency-Key`.",
+        "Backend of a sneaker shop built for drops. This version serves accounts (buyers, sellers, admins), prepaid balances and coupons (with first-come-first-served limited issue); products, orders, payments and refunds follow. Money is an integer number of KRW. Errors are RFC 9457 problem+json with a stable `code`; money-moving POSTs honour `Idempotency-Key`.",
     },
   });
 

@@ -5,6 +5,7 @@ import { HealthCheck } from "./infra/health";
 import type { Logger } from "./infra/logger";
 import { wireAccounts } from "./wiring/accounts";
 import { wireCatalogue } from "./wiring/catalogue";
+import { wireCoupons } from "./wiring/coupons";
 import { buildInfrastructure, type InfrastructureOptions } from "./wiring/infrastructure";
 
 export type ContainerOptions = InfrastructureOptions;
@@ -20,6 +21,7 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
   const services = {
     ...wireAccounts(infra),
     ...wireCatalogue(infra),
+    ...wireCoupons(infra),
     cache,
     locks,
     counters,
@@ -38,6 +40,7 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
     services,
     /** Closes what the container opened (not a database handed in through options). */
     async close() {
+      for (const close of infra.closers) await close();
       if (redis) await redis.quit().catch(() => redis.disconnect());
       if (infra.ownsDatabase) await database.close();
     },

@@ -24,7 +24,13 @@ const envSchema = z
       .string()
       .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
       .optional(),
-    REDIS_KEY_PREFIX: z.string().max(100).default("kicks:"),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .max(100)
+      // Redis Cluster hashes the first {…} of a key: one in the prefix would put every key in one slot and
+      // override the coupon scripts' own hash tags.
+      .regex(/^[^{}]*$/, "must not contain { or }")
+      .default("kicks:"),
     JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
     JWT_EXPIRES_IN_SECONDS: int(60, 30 * 24 * 3600).default(3600),
     ADMIN_EMAIL: z.email().optional(),

@@ -47,6 +47,8 @@ export interface Infrastructure {
   newId: () => string;
   /** Signs access tokens and keys HMACs: JWT_SECRET, or the embedded database's generated one. */
   secret: string;
+  /** What contexts opened for themselves (a connection of their own), closed by the container before the rest. */
+  closers: (() => Promise<void>)[];
 }
 
 export function buildInfrastructure(
@@ -81,5 +83,6 @@ export function buildInfrastructure(
     clock: options.clock ?? systemClock,
     newId,
     secret: config.JWT_SECRET ?? embeddedJwtSecret(config.DATA_DIR),
+    closers: [],
   };
 }

@@ -266,3 +266,83 @@ describe("Transactions.afterCommit", () => {
     expect(ran).toBe(true);
   });
 });
+
+describe("compensations registered with onRollback", () => {
+  /** A side effect outside the database (a Redis claim, say) and a record of its undoing. */
+  function sideEffects() {
+    const undone: string[] = [];
+    return {
+      undone,
+      register: (name: string) =>
+        transactions.onRollback(async () => {
+          undone.push(name);
+        }),
+    };
+  }
+
+  it("run, newest first, when the transaction they were registered in rolls back", async () => {
+    const { undone, register } = sideEffects();
+    const attempt = transactions.withTransaction(async () => {
+      register("claim");
+      register("notification");
+      throw new Error("the order failed");
+    });
+    await expect(attempt).rejects.toThrow("the order failed");
+    expect(undone).toEqual(["notification", "claim"]);
+  });
+
+  it("are dropped when the transaction commits", async () => {
+    const { undone, register } = sideEffects();
+    await transactions.withTransaction(async () => register("claim"));
+    expect(undone).toEqual([]);
+  });
+
+  it("follow a released savepoint into the outer transaction and run if that rolls back later", async () => {
+    const { undone, register } = sideEffects();
+    const attempt = transactions.withTransaction(async () => {
+      await transactions.withTransaction(async () => register("claim"));
+      expect(undone).toEqual([]);
+      throw new Error("storing the response failed");
+    });
+    await expect(attempt).rejects.toThrow("storing the response failed");
+    expect(undone).toEqual(["claim"]);
+  });
+
+  it("run when only their savepoint rolls back, and not again when the outer transaction commits", async () => {
+    const { undone, register } = sideEffects();
+    await transactions.withTransaction(async () => {
+      await transactions
+        .withTransaction(async () => {
+          register("claim");
+          throw new Error("coupon refused");
+        })
+        .catch(() => {});
+      register("kept");
+    });
+    expect(undone).toEqual(["claim"]);
+  });
+
+  it("all run even when one of them fails, and the original error is what the caller sees", async () => {
+    const { undone, register } = sideEffects();
+    const attempt = transactions.withTransaction(async () => {
+      register("first");
+      transactions.onRollback(async () => {
+        throw new Error("Redis is down too");
+      });
+      throw new Error("the database refused");
+    });
+    await expect(attempt).rejects.toThrow("the database refused");
+    expect(undone).toEqual(["first"]);
+  });
+
+  it("are dropped at once outside any transaction: nothing can roll back", async () => {
+    const { undone, register } = sideEffects();
+    register("claim");
+    await transactions
+      .withTransaction(async () => {
+        throw new Error("a later, unrelated transaction");
+      })
+      .catch(() => {});
+    expect(undone).toEqual([]);
+  });
+});

@@ -82,6 +82,7 @@ describe("loadConfig refusals", () => {
     ["PORT", "80.5", {}],
     ["DATABASE_URL", "mysql://x", { JWT_SECRET: SECRET }],
     ["REDIS_URL", "http://cache:6379", {}],
+    ["REDIS_KEY_PREFIX", "{kicks}:", {}],
     ["LOG_LEVEL", "loud", {}],
     ["PAYMENT_GATEWAY_DECLINE_AMOUNTS", "1,x", {}],
     ["PAYMENT_GATEWAY_DECLINE_AMOUNTS", "1,,2", {}],

@@ -29,6 +29,7 @@ export const errorCatalog = {
   COUPON_ALREADY_ISSUED: { status: 409, title: "Coupon already issued" },
   COUPON_SOLD_OUT: { status: 409, title: "Coupon sold out" },
   COUPON_NOT_ACTIVE: { status: 409, title: "Coupon not active" },
+  INVALID_COUPON_TRANSITION: { status: 409, title: "Invalid coupon transition" },
   INVALID_ORDER_TRANSITION: { status: 409, title: "Invalid order transition" },
   ORDER_NOT_CANCELLABLE: { status: 409, title: "Order not cancellable" },
   ORDER_NOT_PAYABLE: { status: 409, title: "Order not payable" },

@@ -9,4 +9,11 @@ export interface UnitOfWork {
    * transaction. For side effects that must not see uncommitted data, such as cache invalidation.
    */
   afterCommit(hook: () => Promise<void> | void): Promise<void> | void;
+  /**
+   * Registers the undoing of a side effect outside the database (a Redis claim, say) made for the open
+   * transaction: it runs if that transaction, or the savepoint it was registered in, rolls back, and is
+   * dropped when the outermost transaction commits. Outside a transaction there is nothing left to roll
+   * back, so it is dropped at once. Compensations handle (and report) their own failures.
+   */
+  onRollback(compensation: () => Promise<void>): void;
 }

@@ -9,15 +9,19 @@ type Hook = () => Promise<void> | void;
 interface OpenTransaction {
   tx: Database;
   isolationLevel: IsolationLevel;
-  /** Hooks of work done in this transaction or savepoint; handed to the enclosing one when it succeeds. */
+  /** Work to do once this level's work is committed for good; handed to the enclosing level on success. */
   afterCommit: Hook[];
+  /** Undo steps for side effects outside the database, run if this level rolls back. */
+  compensations: (() => Promise<void>)[];
 }
 
 /**
  * Unit of work: `withTransaction` opens a transaction, or inside one, a savepoint of it. So a service that
  * calls other services (order → stock → payment → outbox) commits everything together, while a nested
  * unit that fails undoes only its own writes (its caller may handle the error and carry on, exactly as
- * when the nested unit runs on its own). Repositories read `current`, the innermost open one.
+ * when the nested unit runs on its own). Repositories read `current`, the innermost open one. Each level
+ * also carries what must happen outside the database when it commits (afterCommit) or rolls back
+ * (onRollback).
  */
 export class Transactions implements UnitOfWork {
   readonly #scope = new AsyncLocalStorage<OpenTransaction>();
@@ -33,21 +37,32 @@ export class Transactions implements UnitOfWork {
     isolationLevel: IsolationLevel = "read committed",
   ): Promise<T> {
     const open = this.#scope.getStore();
-    const hooks: Hook[] = [];
-    if (open) {
+    if (open && STRICTNESS[isolationLevel] > STRICTNESS[open.isolationLevel]) {
       // A savepoint cannot change the isolation level; asking for a stricter one is a design error.
-      if (STRICTNESS[isolationLevel] > STRICTNESS[open.isolationLevel]) {
-        throw new Error(`cannot run ${isolationLevel} work inside a ${open.isolationLevel} transaction`);
-      }
-      const result = await open.tx.transaction((savepoint) => this.#run(savepoint, open.isolationLevel, hooks, work));
-      // The savepoint is released: its hooks now wait for the enclosing transaction.
-      open.afterCommit.push(...hooks);
-      return result;
+      throw new Error(`cannot run ${isolationLevel} work inside a ${open.isolationLevel} transaction`);
     }
-    const result = await this.root.transaction((tx) => this.#run(tx, isolationLevel, hooks, work), {
-      isolationLevel,
-    });
-    for (const hook of hooks) await hook();
+    const level: OpenTransaction = {
+      tx: undefined as unknown as Database,
+      isolationLevel: open?.isolationLevel ?? isolationLevel,
+      afterCommit: [],
+      compensations: [],
+    };
+    let result: T;
+    try {
+      result = open
+        ? await open.tx.transaction((savepoint) => this.#run(savepoint, level, work))
+        : await this.root.transaction((tx) => this.#run(tx, level, work), { isolationLevel });
+    } catch (error) {
+      for (const compensate of level.compensations.reverse()) await compensate().catch(() => {});
+      throw error;
+    }
+    if (open) {
+      // A released savepoint's effects now stand or fall with the transaction around it.
+      open.compensations.push(...level.compensations);
+      open.afterCommit.push(...level.afterCommit);
+    } else {
+      for (const hook of level.afterCommit) await hook();
+    }
     return result;
   }
 
@@ -57,8 +72,12 @@ export class Transactions implements UnitOfWork {
     open.afterCommit.push(hook);
   }
 
-  #run<T>(tx: unknown, isolationLevel: IsolationLevel, hooks: Hook[], work: (tx: Database) => Promise<T>): Promise<T> {
-    const scoped = tx as Database;
-    return this.#scope.run({ tx: scoped, isolationLevel, afterCommit: hooks }, () => work(scoped));
+  onRollback(compensation: () => Promise<void>): void {
+    this.#scope.getStore()?.compensations.push(compensation);
+  }
+
+  #run<T>(tx: unknown, level: OpenTransaction, work: (tx: Database) => Promise<T>): Promise<T> {
+    level.tx = tx as Database;
+    return this.#scope.run(level, () => work(level.tx));
   }
 }

@@ -1,4 +1,5 @@
 export * from "./balances";
+export * from "./coupons";
 export * from "./idempotency-keys";
 export * from "./outbox";
 export * from "./products";

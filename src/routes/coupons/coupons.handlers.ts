@@ -1,0 +1,53 @@
+import type { CouponAction } from "../../domain/coupons/coupon-service";
+import type { AppRouteHandler } from "../lib/app-env";
+import type {
+  CouponLifecycleRoute,
+  createCoupon,
+  getCoupon,
+  issueCoupon,
+  issueLimitedCoupon,
+  listUserCoupons,
+} from "./coupons.routes";
+import { toCouponJson, toUserCouponJson } from "./coupons.schemas";
+
+export const createCouponHandler: AppRouteHandler<typeof createCoupon> = async (c) => {
+  const body = c.req.valid("json");
+  const coupon = await c.var.services.coupons.create(c.var.actor, {
+    ...body,
+    validFrom: new Date(body.validFrom),
+    validUntil: new Date(body.validUntil),
+  });
+  return c.json(toCouponJson(coupon), 201);
+};
+
+export const getCouponHandler: AppRouteHandler<typeof getCoupon> = async (c) => {
+  const coupon = await c.var.services.coupons.get(c.req.valid("param").couponId);
+  return c.json(toCouponJson(coupon), 200);
+};
+
+const lifecycleHandler =
+  (action: CouponAction): AppRouteHandler<CouponLifecycleRoute> =>
+  async (c) => {
+    const coupon = await c.var.services.coupons.change(c.var.actor, c.req.valid("param").couponId, action);
+    return c.json(toCouponJson(coupon), 200);
+  };
+
+export const suspendCouponHandler = lifecycleHandler("suspend");
+export const resumeCouponHandler = lifecycleHandler("resume");
+export const cancelCouponHandler = lifecycleHandler("cancel");
+
+export const issueCouponHandler: AppRouteHandler<typeof issueCoupon> = async (c) => {
+  const issued = await c.var.services.couponIssue.issue(c.var.actor, c.req.valid("json"));
+  return c.json(toUserCouponJson(issued), 201);
+};
+
+export const issueLimitedCouponHandler: AppRouteHandler<typeof issueLimitedCoupon> = async (c) => {
+  const issued = await c.var.services.couponIssue.issueLimited(c.var.actor, c.req.valid("json"));
+  return c.json(toUserCouponJson(issued), 201);
+};
+
+export const listUserCouponsHandler: AppRouteHandler<typeof listUserCoupons> = async (c) => {
+  const { status, ...page } = c.req.valid("query");
+  const held = await c.var.services.coupons.listHeld(c.var.actor, c.req.valid("param").userId, status, page);
+  return c.json({ ...held, items: held.items.map(toUserCouponJson) }, 200);
+};

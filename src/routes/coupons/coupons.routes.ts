@@ -1,0 +1,142 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { CouponAction } from "../../domain/coupons/coupon-service";
+import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
+import { IdempotencyKeyHeader, jsonBody, jsonResponse, UuidParam } from "../lib/schemas";
+import { authenticate, bearerAuth, requireRole } from "../middleware/authenticate";
+import { idempotent } from "../middleware/idempotent";
+import {
+  CouponSchema,
+  CreateCouponSchema,
+  HeldCouponQuery,
+  IssueCouponSchema,
+  UserCouponPageSchema,
+  UserCouponSchema,
+} from "./coupons.schemas";
+
+const CouponParams = z.object({ couponId: UuidParam("couponId") });
+const UserParams = z.object({ userId: UuidParam("userId") });
+
+export const createCoupon = createRoute({
+  operationId: "createCoupon",
+  method: "post",
+  path: "/api/v1/coupons",
+  tags: ["Coupons"],
+  summary: "Define a coupon (SELLER, ADMIN)",
+  description:
+    "The caller becomes its issuer. Codes are unique case-insensitively. PERCENTAGE takes 1–100 (optionally capped by `maxDiscountAmount`), FIXED at least 1 KRW; `validUntil` must be after `validFrom` and in the future.",
+  security: bearerAuth,
+  middleware: [authenticate, requireRole("SELLER", "ADMIN")] as const,
+  request: { body: jsonBody(CreateCouponSchema) },
+  responses: {
+    201: jsonResponse(CouponSchema, "The new coupon"),
+    ...problemResponses(...BODY_PROBLEMS, "UNAUTHENTICATED", "FORBIDDEN", "COUPON_CODE_TAKEN"),
+  },
+});
+
+export const getCoupon = createRoute({
+  operationId: "getCoupon",
+  method: "get",
+  path: "/api/v1/coupons/{couponId}",
+  tags: ["Coupons"],
+  summary: "A coupon with its status and remaining units",
+  security: bearerAuth,
+  middleware: [authenticate] as const,
+  request: { params: CouponParams },
+  responses: {
+    200: jsonResponse(CouponSchema, "The coupon"),
+    ...problemResponses("VALIDATION_FAILED", "UNAUTHENTICATED", "COUPON_NOT_FOUND"),
+  },
+});
+
+/** The three lifecycle routes share one shape (and so one handler type); only the action differs. */
+const lifecycleRoute = (operationId: string, action: CouponAction, what: string) =>
+  createRoute({
+    operationId,
+    method: "post",
+    path: `/api/v1/coupons/{couponId}/${action}`,
+    tags: ["Coupons"],
+    summary: `${what} (the issuer or an ADMIN)`,
+    description:
+      "Takes effect on both issue paths at once. Allowed moves: suspend CREATED, ACTIVE or EXHAUSTED; resume SUSPENDED; cancel anything not EXPIRED or CANCELLED.",
+    security: bearerAuth,
+    middleware: [authenticate] as const,
+    request: { params: CouponParams },
+    responses: {
+      200: jsonResponse(CouponSchema, "The coupon after the change"),
+      ...problemResponses(
+        "VALIDATION_FAILED",
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "COUPON_NOT_FOUND",
+        "INVALID_COUPON_TRANSITION",
+      ),
+    },
+  });
+
+export const suspendCoupon = lifecycleRoute("suspendCoupon", "suspend", "Stop issuing and using a coupon for now");
+export const resumeCoupon = lifecycleRoute("resumeCoupon", "resume", "Undo a suspension");
+export const cancelCoupon = lifecycleRoute("cancelCoupon", "cancel", "End a coupon for good");
+export type CouponLifecycleRoute = ReturnType<typeof lifecycleRoute>;
+
+const ISSUE_PROBLEMS = [
+  ...BODY_PROBLEMS,
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "COUPON_NOT_FOUND",
+  "USER_NOT_FOUND",
+  "COUPON_ALREADY_ISSUED",
+  "COUPON_SOLD_OUT",
+  "COUPON_NOT_ACTIVE",
+  "IDEMPOTENCY_KEY_IN_USE",
+  "IDEMPOTENCY_KEY_REUSED",
+] as const;
+
+export const issueCoupon = createRoute({
+  operationId: "issueCoupon",
+  method: "post",
+  path: "/api/v1/coupons/issue",
+  tags: ["Coupons"],
+  summary: "Issue a coupon to a user (database path)",
+  description:
+    "One per user per coupon, never more than `totalQuantity`: a conditional increment and the insert in one transaction. The caller is that user, the coupon's issuer or an ADMIN. Honours `Idempotency-Key` (a replay answers the same 201).",
+  security: bearerAuth,
+  middleware: [authenticate, idempotent] as const,
+  request: { headers: IdempotencyKeyHeader, body: jsonBody(IssueCouponSchema) },
+  responses: {
+    201: jsonResponse(UserCouponSchema, "The issued coupon"),
+    ...problemResponses(...ISSUE_PROBLEMS),
+  },
+});
+
+export const issueLimitedCoupon = createRoute({
+  operationId: "issueLimitedCoupon",
+  method: "post",
+  path: "/api/v1/coupons/issue/limited",
+  tags: ["Coupons"],
+  summary: "Claim a limited coupon, first come first served (drops)",
+  description:
+    "An atomic Redis Lua script decides who is first, exactly `totalQuantity` times across every server instance; the issue is then written to PostgreSQL. 503 `UNAVAILABLE` (with Retry-After) while Redis is unreachable. Honours `Idempotency-Key`.",
+  security: bearerAuth,
+  middleware: [authenticate, idempotent] as const,
+  request: { headers: IdempotencyKeyHeader, body: jsonBody(IssueCouponSchema) },
+  responses: {
+    201: jsonResponse(UserCouponSchema, "The claimed coupon"),
+    ...problemResponses(...ISSUE_PROBLEMS, "UNAVAILABLE"),
+  },
+});
+
+export const listUserCoupons = createRoute({
+  operationId: "listUserCoupons",
+  method: "get",
+  path: "/api/v1/coupons/user/{userId}",
+  tags: ["Coupons"],
+  summary: "The coupons a user holds, newest first, each with its coupon",
+  description: "A BUYER or SELLER sees its own; an ADMIN anyone's. `status` filters (EXPIRED: window ended unused).",
+  security: bearerAuth,
+  middleware: [authenticate] as const,
+  request: { params: UserParams, query: HeldCouponQuery },
+  responses: {
+    200: jsonResponse(UserCouponPageSchema, "One page of held coupons"),
+    ...problemResponses("VALIDATION_FAILED", "UNAUTHENTICATED", "FORBIDDEN", "USER_NOT_FOUND"),
+  },
+});
