@@ -14,6 +14,7 @@ import { createRouter } from "./routes/lib/create-router";
 import { problem, problemResponse } from "./routes/lib/problem";
 import { docsRouter } from "./routes/operations/docs";
 import { operationsRouter } from "./routes/operations/operations.index";
+import { ordersRouter } from "./routes/orders/orders.index";
 import { productsRouter } from "./routes/products/products.index";
 import { usersRouter } from "./routes/users/users.index";
 
@@ -54,6 +55,7 @@ export function createApp(container: Container) {
   app.route("/", balancesRouter);
   app.route("/", productsRouter);
   app.route("/", couponsRouter);
+  app.route("/", ordersRouter);
   app.route("/", operationsRouter);
   app.route("/", docsRouter);
 

@@ -7,6 +7,7 @@ import { wireAccounts } from "./wiring/accounts";
 import { wireCatalogue } from "./wiring/catalogue";
 import { wireCoupons } from "./wiring/coupons";
 import { buildInfrastructure, type InfrastructureOptions } from "./wiring/infrastructure";
+import { wireOrdering } from "./wiring/ordering";
 
 export type ContainerOptions = InfrastructureOptions;
 
@@ -18,10 +19,13 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
   const infra = buildInfrastructure(config, logger, options);
   const { database, redis, metrics, cache, locks, counters } = infra;
 
+  const catalogue = wireCatalogue(infra);
+  const coupons = wireCoupons(infra);
   const services = {
     ...wireAccounts(infra),
-    ...wireCatalogue(infra),
-    ...wireCoupons(infra),
+    ...catalogue,
+    ...coupons,
+    ...wireOrdering(infra, { ...catalogue, coupons: coupons.couponRedemption }),
     cache,
     locks,
     counters,

@@ -5,7 +5,7 @@ import { buildContainer } from "./container";
 import { type Config, ConfigError, isSingleInstance, loadConfig } from "./infra/config";
 import { openDatabase } from "./infra/db/client";
 import { createLogger } from "./infra/logger";
-import { scheduleIdempotencyPurge } from "./workers/idempotency-purge";
+import { startSchedules } from "./workers/schedules";
 
 // Below Docker's and Kubernetes' default 10 s stop timeout, so we exit before being killed.
 const SHUTDOWN_GRACE_MS = 8_000;
@@ -56,20 +56,19 @@ async function main() {
   const server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: 64 * 1024 * 1024 });
   logger.info({ port: server.port, docs: `http://localhost:${server.port}/docs` }, "listening");
 
-  const stopPurge = scheduleIdempotencyPurge(services.idempotency, logger);
+  const stopSchedules = startSchedules(container);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down: draining in-flight requests");
-    stopPurge();
     const forced = setTimeout(() => {
       logger.error("in-flight requests did not finish in time; exiting");
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     // stop(false) stops accepting and resolves once in-flight requests have answered.
-    await server.stop(false);
+    await Promise.all([server.stop(false), stopSchedules()]);
     await container.close();
     clearTimeout(forced);
     logger.info("stopped");

@@ -2,8 +2,9 @@ import { afterAll, describe, expect, it } from "bun:test";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { userCoupons } from "../../src/infra/db/schema";
-import { cheapBuyers, createCoupon } from "../support/coupons";
+import { createCoupon } from "../support/coupons";
 import { createTestApp, hasRedis, testEnv } from "../support/harness";
+import { cheapBuyers } from "../support/users";
 
 // The drop as production runs it: three server processes (`bun src/index.ts`) sharing this run's
 // PostgreSQL database and Redis prefix, 2,000 distinct buyers claiming a 100-unit coupon at once.

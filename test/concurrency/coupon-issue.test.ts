@@ -3,8 +3,9 @@ import { eq } from "drizzle-orm";
 import Redis from "ioredis";
 import { userCoupons } from "../../src/infra/db/schema";
 import { couponKeys } from "../../src/infra/redis/coupons/redis-coupon-claims";
-import { type CheapUser, cheapBuyers, claimsOf, createCoupon } from "../support/coupons";
+import { claimsOf, createCoupon } from "../support/coupons";
 import { createTestApp, hasRedis } from "../support/harness";
+import { type CheapUser, cheapBuyers } from "../support/users";
 
 // Real sockets: a Bun server on a free port and `fetch` from the test, so claims truly run in parallel
 // over separate connections, against the run's PostgreSQL and Redis (or the embedded twins).

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Redis from "ioredis";
-import { type CheapUser, cheapBuyers, createCoupon } from "../support/coupons";
+import { createCoupon } from "../support/coupons";
 import { createTestApp, hasRedis, type TestApp } from "../support/harness";
+import { type CheapUser, cheapBuyers } from "../support/users";
 
 // A Redis server of this test's own (the shared one serves other engineers' runs): started, stopped and
 // started again on the same port, without persistence, as a crashed Redis would come back.

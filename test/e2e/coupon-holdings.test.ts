@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import { createCoupon } from "../support/coupons";
 import { createTestApp, openTestDatabase } from "../support/harness";
+import { anOrderOf } from "../support/orders";
 import { countingDatabase } from "../support/query-counter";
 
 const counting = countingDatabase(openTestDatabase());
@@ -49,7 +50,7 @@ describe("GET /api/v1/coupons/user/{userId}", () => {
     const redemption = await t.container.services.couponRedemption.redeemForOrder({
       userCouponId: issued.body.id,
       userId: buyer.user.id,
-      orderId: Bun.randomUUIDv7(),
+      orderId: await anOrderOf(t, buyer),
       subtotal: 100_000,
     });
     expect(redemption.applied).toBe(true);

@@ -8,6 +8,7 @@ import { couponEvents } from "../../src/infra/db/schema";
 import { Transactions } from "../../src/infra/db/transactions";
 import { createCoupon } from "../support/coupons";
 import { createTestApp } from "../support/harness";
+import { anOrderOf } from "../support/orders";
 
 // Coupons are made and issued over HTTP; the service the ordering context calls inside its own
 // transaction is built here on the same database, with the unit of work an order would share with it.
@@ -49,7 +50,7 @@ const eventTypesOf = async (userCouponId: string) =>
 describe("redeemForOrder", () => {
   it("applies the discount, marks the coupon USED with its order and records COUPON_USED", async () => {
     const { buyer, userCouponId } = await heldCoupon({ discountValue: 15, maxDiscountAmount: 30_000 });
-    const orderId = Bun.randomUUIDv7();
+    const orderId = await anOrderOf(t, buyer);
     const result = await redemption.redeemForOrder({ userCouponId, userId: buyer.user.id, orderId, subtotal: 129_000 });
     expect(result).toEqual({ applied: true, discountAmount: 19_350, userCouponId });
     expect(await statusOf(buyer, userCouponId)).toMatchObject({ status: "USED", orderId, usedAt: expect.any(String) });
@@ -61,7 +62,7 @@ describe("redeemForOrder", () => {
     const result = await redemption.redeemForOrder({
       userCouponId,
       userId: buyer.user.id,
-      orderId: Bun.randomUUIDv7(),
+      orderId: await anOrderOf(t, buyer),
       subtotal: 30_000,
     });
     expect(result).toMatchObject({ applied: true, discountAmount: 30_000 });
@@ -82,12 +83,12 @@ describe("redeemForOrder", () => {
       minOrderAmount: 50_000,
       ...(expiring ? { validUntil: new Date(Date.now() + 1000).toISOString() } : {}),
     });
-    const request = { userCouponId, userId: buyer.user.id, orderId: Bun.randomUUIDv7(), subtotal: 100_000 };
+    const request = { userCouponId, userId: buyer.user.id, orderId: await anOrderOf(t, buyer), subtotal: 100_000 };
     if (what === "an unknown user coupon") request.userCouponId = Bun.randomUUIDv7();
     if (what === "an id that is not a UUID") request.userCouponId = "coupon-1";
     if (what === "another user's coupon") request.userId = admin.user.id;
     if (what === "a coupon already used") {
-      expect((await redemption.redeemForOrder({ ...request, orderId: Bun.randomUUIDv7() })).applied).toBe(true);
+      expect((await redemption.redeemForOrder({ ...request, orderId: await anOrderOf(t, buyer) })).applied).toBe(true);
     }
     if (expiring) await Bun.sleep(1200);
     if (what === "a suspended coupon") await t.post(`/api/v1/coupons/${coupon.id}/suspend`, undefined, seller);
@@ -98,14 +99,10 @@ describe("redeemForOrder", () => {
 
   it("lets exactly one of 5 concurrent orders use the coupon", async () => {
     const { buyer, userCouponId } = await heldCoupon();
+    const orderIds = await Promise.all(Array.from({ length: 5 }, () => anOrderOf(t, buyer)));
     const results = await Promise.all(
-      Array.from({ length: 5 }, () =>
-        redemption.redeemForOrder({
-          userCouponId,
-          userId: buyer.user.id,
-          orderId: Bun.randomUUIDv7(),
-          subtotal: 100_000,
-        }),
+      orderIds.map((orderId) =>
+        redemption.redeemForOrder({ userCouponId, userId: buyer.user.id, orderId, subtotal: 100_000 }),
       ),
     );
     expect(results.filter((r) => r.applied)).toHaveLength(1);
@@ -115,7 +112,7 @@ describe("redeemForOrder", () => {
 
   it("joins the order's transaction: if the order rolls back, the coupon stays usable", async () => {
     const { buyer, userCouponId } = await heldCoupon();
-    const orderId = Bun.randomUUIDv7();
+    const orderId = await anOrderOf(t, buyer);
     const attempt = transactions.withTransaction(async () => {
       const result = await redemption.redeemForOrder({
         userCouponId,
@@ -135,7 +132,7 @@ describe("redeemForOrder", () => {
 describe("restoreForOrder", () => {
   it("gives the coupon back once (USED → REFUNDED, usable again) and records COUPON_RESTORED once", async () => {
     const { buyer, userCouponId } = await heldCoupon();
-    const orderId = Bun.randomUUIDv7();
+    const orderId = await anOrderOf(t, buyer);
     await redemption.redeemForOrder({ userCouponId, userId: buyer.user.id, orderId, subtotal: 100_000 });
     const [first, second] = await Promise.all([
       redemption.restoreForOrder(orderId),
@@ -150,7 +147,7 @@ describe("restoreForOrder", () => {
     const again = await redemption.redeemForOrder({
       userCouponId,
       userId: buyer.user.id,
-      orderId: Bun.randomUUIDv7(),
+      orderId: await anOrderOf(t, buyer),
       subtotal: 100_000,
     });
     expect(again.applied).toBe(true);

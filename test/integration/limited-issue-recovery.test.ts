@@ -13,9 +13,10 @@ import { MemoryLocks } from "../../src/infra/memory/memory-locks";
 import { RedisCouponClaims } from "../../src/infra/redis/coupons/redis-coupon-claims";
 import { createRedis } from "../../src/infra/redis/redis-client";
 import { RedisLocks } from "../../src/infra/redis/redis-locks";
-import { cheapBuyers, createCoupon } from "../support/coupons";
+import { createCoupon } from "../support/coupons";
 import { domainErrorOf } from "../support/domain-error";
 import { createTestApp, hasRedis } from "../support/harness";
+import { cheapBuyers } from "../support/users";
 
 // The limited path's answers to a Redis state that went wrong: claims whose request died, holders the
 // state lost, a suspension it missed, a database write that failed. PostgreSQL is the truth each time.

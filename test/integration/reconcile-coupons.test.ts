@@ -2,8 +2,9 @@ import { describe, expect, it } from "bun:test";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { couponKeys } from "../../src/infra/redis/coupons/redis-coupon-claims";
-import { cheapBuyers, claimsOf, createCoupon } from "../support/coupons";
+import { claimsOf, createCoupon } from "../support/coupons";
 import { createTestApp, hasRedis, testEnv } from "../support/harness";
+import { cheapBuyers } from "../support/users";
 
 // `bun run coupons:reconcile` as an operator runs it, against this run's database and Redis prefix.
 const { services } = globalThis.kicksTest;

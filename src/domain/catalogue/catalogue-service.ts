@@ -98,6 +98,11 @@ export class CatalogueService {
     return toProductView(product);
   }
 
+  /** The products with these ids (those that exist), straight from the database in one query. */
+  productsByIds(ids: string[]): Promise<Product[]> {
+    return this.deps.products.findMany(ids);
+  }
+
   /** The product as a serialised JSON body, through the cache. */
   productBody(id: string): Promise<string> {
     const normalised = id.toLowerCase();

@@ -70,7 +70,8 @@ export const userCouponStatus = pgEnum("user_coupon_status", USER_COUPON_STATUSE
 
 /**
  * One row per issued coupon. The unique (coupon, user) is what makes "one per user" hold on every path.
- * `orderId` has no foreign key yet: the orders table arrives with the ordering context.
+ * `orderId` references the order it is used on through a deferred foreign key (migration 0010): an order's
+ * transaction marks its coupon USED before it inserts the order row, and the key is checked at commit.
  */
 export const userCoupons = pgTable(
   "user_coupons",

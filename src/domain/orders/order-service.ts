@@ -1,0 +1,278 @@
+import type { CatalogueService } from "../catalogue/catalogue-service";
+import type { Product } from "../catalogue/product";
+import type { StockService } from "../catalogue/stock-service";
+import type { OutboxWriter } from "../outbox/ports";
+import { DomainError, type FieldError } from "../shared/errors";
+import type { Page, PageRequest } from "../shared/paging";
+import type { UnitOfWork } from "../shared/unit-of-work";
+import { assertActsFor } from "../users/access";
+import type { Actor } from "../users/user";
+import { type Order, type OrderLine, type OrderView, toOrderView } from "./order";
+import { type OrderStatus, orderTransition } from "./order-status";
+import type { CouponRedemption, OrderRepository } from "./ports";
+import { allocateDiscount } from "./pricing";
+
+export interface PlaceOrder {
+  userId: string;
+  items: { productId: string; quantity: number }[];
+  userCouponId?: string;
+}
+
+export interface ExpiryRun {
+  expired: number;
+  failures: { orderId: string; error: unknown }[];
+}
+
+interface OrderServiceDeps {
+  orders: OrderRepository;
+  catalogue: Pick<CatalogueService, "productsByIds">;
+  stock: StockService;
+  coupons: CouponRedemption;
+  outbox: OutboxWriter;
+  unitOfWork: UnitOfWork;
+  newId: () => string;
+  /** ORDER_PAYMENT_TIMEOUT_SECONDS. */
+  paymentTimeoutSeconds: number;
+}
+
+/**
+ * Orders from placement to fulfilment. Placing one reserves its stock, applies its coupon and records it
+ * with ORDER_CREATED in one transaction; cancelling an unpaid one (by its buyer, an admin, or expiry)
+ * returns the stock and the coupon with ORDER_CANCELLED, once however many cancels race.
+ */
+export class OrderService {
+  constructor(private readonly deps: OrderServiceDeps) {}
+
+  async place(actor: Actor, request: PlaceOrder): Promise<OrderView> {
+    assertActsFor(actor, request.userId);
+    // One query for every product: unknown, discontinued or plainly short lines fail before any lock is taken.
+    const found = new Map(
+      (await this.deps.catalogue.productsByIds(request.items.map((i) => i.productId))).map((p) => [p.id, p]),
+    );
+    assertOrderable(request.items, found);
+    const orderId = this.deps.newId();
+
+    return this.deps.unitOfWork.withTransaction(async () => {
+      const reserved = await this.#reserve(request.items);
+      const items: OrderLine[] = request.items.map(({ productId, quantity }) => {
+        const product = reserved.get(productId) as Product;
+        return {
+          productId,
+          sellerId: product.sellerId,
+          productName: product.name,
+          category: product.category,
+          unitPrice: product.price,
+          quantity,
+          lineTotal: product.price * quantity,
+          discountShare: 0,
+        };
+      });
+      const subtotal = items.reduce((sum, line) => sum + line.lineTotal, 0);
+
+      let discountAmount = 0;
+      let couponRejectedReason: string | null = null;
+      if (request.userCouponId) {
+        const redemption = await this.deps.coupons.redeemForOrder({
+          userCouponId: request.userCouponId,
+          userId: request.userId,
+          orderId,
+          subtotal,
+        });
+        if (redemption.applied) discountAmount = Math.min(redemption.discountAmount, subtotal);
+        else couponRejectedReason = redemption.reason;
+      }
+      allocateDiscount(
+        items.map((line) => line.lineTotal),
+        discountAmount,
+      ).forEach((share, i) => {
+        (items[i] as OrderLine).discountShare = share;
+      });
+
+      const order = await this.deps.orders.insert({
+        id: orderId,
+        userId: request.userId,
+        items,
+        subtotal,
+        discountAmount,
+        totalAmount: subtotal - discountAmount,
+        userCouponId: request.userCouponId ?? null,
+        couponApplied: request.userCouponId !== undefined && couponRejectedReason === null,
+        couponRejectedReason,
+        paymentTimeoutSeconds: this.deps.paymentTimeoutSeconds,
+      });
+      await this.deps.outbox.append("order", {
+        aggregateId: order.id,
+        type: "ORDER_CREATED",
+        payload: toOrderView(order),
+      });
+      return toOrderView(order);
+    }, "read committed");
+  }
+
+  async get(actor: Actor, orderId: string): Promise<OrderView> {
+    return toOrderView(await this.#visible(actor, orderId));
+  }
+
+  /**
+   * A buyer sees its own orders; a seller those it placed or that hold its products; an admin all.
+   * `userId` narrows to one buyer (a buyer may only name itself).
+   */
+  async list(
+    actor: Actor,
+    filter: { userId?: string; status?: OrderStatus },
+    page: PageRequest,
+  ): Promise<Page<OrderView>> {
+    if (filter.userId && actor.role === "BUYER") assertActsFor(actor, filter.userId);
+    const scope =
+      actor.role === "ADMIN"
+        ? filter
+        : actor.role === "SELLER"
+          ? { ...filter, visibleTo: actor.userId }
+          : { ...filter, userId: actor.userId };
+    const found = await this.deps.orders.list(scope, page);
+    return { ...found, items: found.items.map(toOrderView) };
+  }
+
+  /** Cancels an unpaid order for its buyer or an admin: stock and coupon back, ORDER_CANCELLED. */
+  async cancel(actor: Actor, orderId: string): Promise<OrderView> {
+    const order = await this.#find(orderId);
+    if (actor.role !== "ADMIN" && order.userId !== actor.userId) {
+      throw new DomainError("FORBIDDEN", "Only the buyer or an admin may cancel an order");
+    }
+    const reason = order.userId === actor.userId ? "CANCELLED_BY_BUYER" : "CANCELLED_BY_ADMIN";
+    return this.deps.unitOfWork.withTransaction(async () => {
+      const cancelled = await this.deps.orders.cancelUnpaid(orderId, reason);
+      if (!cancelled) throw notCancellable((await this.deps.orders.find(orderId)) ?? order);
+      await this.#returnHoldings(cancelled);
+      return toOrderView(cancelled);
+    });
+  }
+
+  /** Moves an order one step along fulfilment (PATCH …/status). */
+  async advance(actor: Actor, orderId: string, to: OrderStatus): Promise<OrderView> {
+    const order = await this.#visible(actor, orderId);
+    const transition = orderTransition(order.status, to, "advance");
+    if (!transition) {
+      throw new DomainError(
+        "INVALID_ORDER_TRANSITION",
+        `An order cannot move from ${order.status} to ${to}`,
+        undefined,
+        {
+          currentStatus: order.status,
+        },
+      );
+    }
+    const allowed =
+      transition.roles?.includes(actor.role) &&
+      (actor.role === "ADMIN" ||
+        (actor.role === "SELLER" && order.items.some((line) => line.sellerId === actor.userId)) ||
+        (actor.role === "BUYER" && order.userId === actor.userId));
+    if (!allowed) {
+      throw new DomainError("FORBIDDEN", `Moving an order from ${order.status} to ${to} is not yours to do`);
+    }
+    const advanced = await this.deps.orders.advance(orderId, order.status, to);
+    if (!advanced) {
+      const current = (await this.deps.orders.find(orderId)) ?? order;
+      throw new DomainError("INVALID_ORDER_TRANSITION", `The order moved to ${current.status} meanwhile`, undefined, {
+        currentStatus: current.status,
+      });
+    }
+    return toOrderView(advanced);
+  }
+
+  /**
+   * Cancels up to `limit` unpaid orders past their deadline, each in its own savepoint (one failure does
+   * not stop the rest). Orders with a payment in flight are left alone until the payment is final.
+   */
+  async expireDue(limit = 100): Promise<ExpiryRun> {
+    return this.deps.unitOfWork.withTransaction(async () => {
+      const run: ExpiryRun = { expired: 0, failures: [] };
+      for (const orderId of await this.deps.orders.claimExpired(limit)) {
+        try {
+          await this.deps.unitOfWork.withTransaction(async () => {
+            const cancelled = await this.deps.orders.cancelUnpaid(orderId, "EXPIRED");
+            if (!cancelled) return;
+            await this.#returnHoldings(cancelled);
+            run.expired++;
+          });
+        } catch (error) {
+          run.failures.push({ orderId, error });
+        }
+      }
+      return run;
+    });
+  }
+
+  /** An unpaid order's reserved stock back on sale, its coupon back to its buyer, and the event. */
+  async #returnHoldings(order: Order): Promise<void> {
+    await this.deps.stock.release(order.items);
+    if (order.couponApplied) await this.deps.coupons.restoreForOrder(order.id);
+    await this.deps.outbox.append("order", {
+      aggregateId: order.id,
+      type: "ORDER_CANCELLED",
+      payload: toOrderView(order),
+    });
+  }
+
+  /** Reserves every line (product-id order), naming the line that could not be reserved. */
+  async #reserve(items: PlaceOrder["items"]): Promise<Map<string, Product>> {
+    try {
+      const reserved = await this.deps.stock.reserve(items);
+      return new Map(reserved.map((product) => [product.id, product]));
+    } catch (error) {
+      if (error instanceof DomainError && (error.code === "INSUFFICIENT_STOCK" || error.code === "INVALID_PRODUCT")) {
+        const index = items.findIndex((item) => item.productId === error.extensions?.productId);
+        const field = error.code === "INSUFFICIENT_STOCK" ? "quantity" : "productId";
+        throw new DomainError(error.code, error.message, [{ path: `items.${index}.${field}`, message: error.message }]);
+      }
+      throw error;
+    }
+  }
+
+  async #visible(actor: Actor, orderId: string): Promise<Order> {
+    const order = await this.#find(orderId);
+    const sells = actor.role === "SELLER" && order.items.some((line) => line.sellerId === actor.userId);
+    if (actor.role !== "ADMIN" && order.userId !== actor.userId && !sells) {
+      throw new DomainError("FORBIDDEN", "This order is not yours");
+    }
+    return order;
+  }
+
+  async #find(orderId: string): Promise<Order> {
+    const order = await this.deps.orders.find(orderId);
+    if (!order) throw new DomainError("ORDER_NOT_FOUND", `No order ${orderId}`);
+    return order;
+  }
+}
+
+function assertOrderable(items: PlaceOrder["items"], found: Map<string, Product>): void {
+  const invalid: FieldError[] = [];
+  const short: FieldError[] = [];
+  items.forEach(({ productId, quantity }, i) => {
+    const product = found.get(productId);
+    if (!product || product.discontinuedAt) {
+      invalid.push({ path: `items.${i}.productId`, message: "no such product on sale (unknown or discontinued)" });
+    } else if (product.stock < quantity) {
+      short.push({ path: `items.${i}.quantity`, message: `only ${product.stock} left` });
+    }
+  });
+  if (invalid.length > 0) {
+    throw new DomainError("INVALID_PRODUCT", invalid.map((e) => `${e.path}: ${e.message}`).join("; "), invalid);
+  }
+  if (short.length > 0) {
+    throw new DomainError("INSUFFICIENT_STOCK", short.map((e) => `${e.path}: ${e.message}`).join("; "), short);
+  }
+}
+
+function notCancellable(order: Order): DomainError {
+  if (order.status === "CREATED" && order.paymentId) {
+    return new DomainError("PAYMENT_IN_PROGRESS", "A payment of this order is in flight; wait for its outcome");
+  }
+  if (order.status === "CANCELLED") return new DomainError("ORDER_NOT_CANCELLABLE", "The order is already cancelled");
+  return new DomainError(
+    "ORDER_NOT_CANCELLABLE",
+    order.status === "CONFIRMED" || order.status === "PREPARING"
+      ? "A paid order is cancelled by refunding it in full (POST /api/v1/refunds)"
+      : `An order that is ${order.status} can no longer be cancelled`,
+  );
+}

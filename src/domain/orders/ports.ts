@@ -1,0 +1,54 @@
+import type { Page, PageRequest } from "../shared/paging";
+import type { CancelReason, Order, OrderLine } from "./order";
+import type { OrderStatus } from "./order-status";
+
+export interface NewOrder {
+  id: string;
+  userId: string;
+  items: OrderLine[];
+  subtotal: number;
+  discountAmount: number;
+  totalAmount: number;
+  userCouponId: string | null;
+  couponApplied: boolean;
+  couponRejectedReason: string | null;
+  /** Seconds from the database's now() until an unpaid order expires. */
+  paymentTimeoutSeconds: number;
+}
+
+export interface OrderFilter {
+  userId?: string;
+  status?: OrderStatus;
+  /** Only orders this user placed or that hold products this user sells (a seller's view). */
+  visibleTo?: string;
+}
+
+export interface OrderRepository {
+  insert(order: NewOrder): Promise<Order>;
+  find(id: string): Promise<Order | undefined>;
+  list(filter: OrderFilter, page: PageRequest): Promise<Page<Order>>;
+  /** CREATED → CANCELLED if no payment holds the order; undefined when that condition did not hold. */
+  cancelUnpaid(id: string, reason: CancelReason): Promise<Order | undefined>;
+  /** One step of fulfilment, if the order is still in `from`. */
+  advance(id: string, from: OrderStatus, to: OrderStatus): Promise<Order | undefined>;
+  /**
+   * Ids of CREATED orders past their deadline with no payment in flight, locked for the caller's transaction
+   * (FOR UPDATE SKIP LOCKED: several sweepers never take the same order).
+   */
+  claimExpired(limit: number): Promise<string[]>;
+}
+
+/** What the order needs of the coupons context (implemented by the coupon service). */
+export type CouponRedemptionResult = { applied: true; discountAmount: number } | { applied: false; reason: string };
+
+export interface CouponRedemption {
+  /** Uses the user coupon on this order inside the caller's transaction (→ USED, COUPON_USED), or says why not. */
+  redeemForOrder(request: {
+    userCouponId: string;
+    userId: string;
+    orderId: string;
+    subtotal: number;
+  }): Promise<CouponRedemptionResult>;
+  /** The order's coupon back to its buyer (USED → REFUNDED, COUPON_RESTORED), inside the caller's transaction. */
+  restoreForOrder(orderId: string): Promise<unknown>;
+}

@@ -1,0 +1,85 @@
+import { sql } from "drizzle-orm";
+import { type Database, rowsOf } from "./client";
+
+export interface Violation {
+  rule: string;
+  detail: string;
+}
+
+const uuids = (ids: string[]) =>
+  sql`(${sql.join(
+    ids.map((id) => sql`${id}::uuid`),
+    sql`, `,
+  )})`;
+
+/**
+ * The books must balance, whatever ran concurrently. Each rule is one query; a row is a violation.
+ * `productIds` limits the rules to those products and the orders (and coupons) that hold them: tests that
+ * move stock outside orders leave others that no order explains.
+ */
+export async function checkInvariants(db: Database, options: { productIds?: string[] } = {}): Promise<Violation[]> {
+  const ids = options.productIds;
+  const inScope = ids === undefined ? sql`true` : ids.length === 0 ? sql`false` : sql`p.id in ${uuids(ids)}`;
+  const ordersInScope =
+    ids === undefined
+      ? sql`true`
+      : ids.length === 0
+        ? sql`false`
+        : sql`o.id in (select order_id from order_items where product_id in ${uuids(ids)})`;
+  const rules: [string, ReturnType<typeof sql>][] = [
+    [
+      "stock + reserved + sold = units stocked",
+      sql`select p.id, p.stock, p.reserved_stock, p.sold_quantity, p.units_stocked from products p
+          where ${inScope} and p.stock + p.reserved_stock + p.sold_quantity <> p.units_stocked`,
+    ],
+    [
+      "counters are never negative",
+      sql`select p.id from products p where ${inScope} and (p.stock < 0 or p.reserved_stock < 0 or p.sold_quantity < 0)`,
+    ],
+    [
+      "reserved stock = units in unpaid (CREATED) orders",
+      sql`select p.id, p.reserved_stock, coalesce(sum(i.quantity) filter (where o.status = 'CREATED'), 0) as held
+          from products p left join order_items i on i.product_id = p.id left join orders o on o.id = i.order_id
+          where ${inScope} group by p.id
+          having p.reserved_stock <> coalesce(sum(i.quantity) filter (where o.status = 'CREATED'), 0)`,
+    ],
+    [
+      "sold quantity = units in paid orders that were not refunded in full",
+      sql`select p.id, p.sold_quantity from products p
+          left join order_items i on i.product_id = p.id left join orders o on o.id = i.order_id
+          where ${inScope} group by p.id
+          having p.sold_quantity <> coalesce(sum(i.quantity) filter (
+            where o.status in ('CONFIRMED', 'PREPARING', 'SHIPPED', 'DELIVERED', 'COMPLETED')), 0)`,
+    ],
+    [
+      "a cancelled order holds no stock and no payment in flight",
+      sql`select o.id from orders o where ${ordersInScope} and o.status = 'CANCELLED' and o.paid_amount > o.refunded_amount`,
+    ],
+    [
+      "a USED coupon is applied to exactly one live order, and that is the order it names",
+      sql`select uc.id, uc.order_id, count(o.id) as live_orders from user_coupons uc
+          left join orders o on o.user_coupon_id = uc.id and o.coupon_applied and o.status <> 'CANCELLED'
+          where uc.status = 'USED' and ${ids === undefined ? sql`true` : sql`uc.order_id in (select o.id from orders o where ${ordersInScope})`}
+          group by uc.id, uc.order_id
+          having count(o.id) <> 1 or bool_or(o.id <> uc.order_id)`,
+    ],
+    [
+      "a live order's applied coupon is USED by it",
+      sql`select o.id, uc.status from orders o join user_coupons uc on uc.id = o.user_coupon_id
+          where ${ordersInScope} and o.coupon_applied and o.status <> 'CANCELLED'
+            and (uc.status <> 'USED' or uc.order_id <> o.id)`,
+    ],
+    [
+      "order totals add up (lines, discount shares)",
+      sql`select o.id from orders o join order_items i on i.order_id = o.id where ${ordersInScope} group by o.id
+          having sum(i.line_total) <> o.subtotal or sum(i.discount_share) <> o.discount_amount`,
+    ],
+  ];
+  const violations: Violation[] = [];
+  for (const [rule, query] of rules) {
+    for (const row of rowsOf<Record<string, unknown>>(await db.execute(query))) {
+      violations.push({ rule, detail: JSON.stringify(row) });
+    }
+  }
+  return violations;
+}

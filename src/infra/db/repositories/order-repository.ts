@@ -1,0 +1,97 @@
+import { and, count, desc, eq, isNull, lte, or, type SQL, sql } from "drizzle-orm";
+import type { CancelReason, Order } from "../../../domain/orders/order";
+import type { OrderStatus } from "../../../domain/orders/order-status";
+import type { NewOrder, OrderFilter, OrderRepository } from "../../../domain/orders/ports";
+import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
+import { orderItems, orders } from "../schema";
+import type { Transactions } from "../transactions";
+
+type OrderRow = typeof orders.$inferSelect & { items: (typeof orderItems.$inferSelect)[] };
+
+const toOrder = ({ items, cancelReason, ...order }: OrderRow): Order => ({
+  ...order,
+  cancelReason: cancelReason as CancelReason | null,
+  items: items
+    .map(({ id: _id, orderId: _orderId, ...line }) => line)
+    .sort((a, b) => (a.productId < b.productId ? -1 : 1)),
+});
+
+export class DrizzleOrderRepository implements OrderRepository {
+  constructor(private readonly tx: Transactions) {}
+
+  async insert(order: NewOrder): Promise<Order> {
+    const { items, paymentTimeoutSeconds, ...fields } = order;
+    const db = this.tx.current;
+    // Both timestamps from the database's clock, which the expiry sweeper compares against.
+    await db.insert(orders).values({
+      ...fields,
+      expiresAt: sql`now() + ${paymentTimeoutSeconds} * interval '1 second'`,
+    });
+    await db.insert(orderItems).values(items.map((line) => ({ id: Bun.randomUUIDv7(), orderId: order.id, ...line })));
+    return (await this.find(order.id)) as Order;
+  }
+
+  async find(id: string): Promise<Order | undefined> {
+    const row = await this.tx.current.query.orders.findFirst({ where: eq(orders.id, id), with: { items: true } });
+    return row && toOrder(row);
+  }
+
+  async list(filter: OrderFilter, page: PageRequest): Promise<Page<Order>> {
+    const where = and(...conditions(filter));
+    const [rows, counted] = await Promise.all([
+      this.tx.current.query.orders.findMany({
+        where,
+        with: { items: true },
+        orderBy: [desc(orders.createdAt), desc(orders.id)],
+        limit: page.size,
+        offset: offsetOf(page),
+      }),
+      this.tx.current.select({ total: count() }).from(orders).where(where),
+    ]);
+    return { items: rows.map(toOrder), ...page, total: counted[0]?.total ?? 0 };
+  }
+
+  async cancelUnpaid(id: string, reason: CancelReason): Promise<Order | undefined> {
+    const changed = await this.tx.current
+      .update(orders)
+      .set({ status: "CANCELLED", cancelledAt: sql`now()`, cancelReason: reason, ...bump })
+      .where(and(eq(orders.id, id), eq(orders.status, "CREATED"), isNull(orders.paymentId)))
+      .returning({ id: orders.id });
+    return changed.length === 1 ? this.find(id) : undefined;
+  }
+
+  async advance(id: string, from: OrderStatus, to: OrderStatus): Promise<Order | undefined> {
+    const changed = await this.tx.current
+      .update(orders)
+      .set({ status: to, ...bump })
+      .where(and(eq(orders.id, id), eq(orders.status, from)))
+      .returning({ id: orders.id });
+    return changed.length === 1 ? this.find(id) : undefined;
+  }
+
+  async claimExpired(limit: number): Promise<string[]> {
+    const rows = await this.tx.current
+      .select({ id: orders.id })
+      .from(orders)
+      .where(and(eq(orders.status, "CREATED"), isNull(orders.paymentId), lte(orders.expiresAt, sql`now()`)))
+      .orderBy(orders.expiresAt)
+      .limit(limit)
+      .for("update", { skipLocked: true });
+    return rows.map((row) => row.id);
+  }
+}
+
+const bump = { version: sql`${orders.version} + 1`, updatedAt: sql`now()` };
+
+function conditions(filter: OrderFilter): SQL[] {
+  const where: SQL[] = [];
+  if (filter.userId) where.push(eq(orders.userId, filter.userId));
+  if (filter.status) where.push(eq(orders.status, filter.status));
+  if (filter.visibleTo) {
+    // Written out: the relational query aliases its tables, and would requalify order_items' columns.
+    const sells = sql`exists (select 1 from order_items seller_line
+      where seller_line.order_id = ${orders.id} and seller_line.seller_id = ${filter.visibleTo})`;
+    where.push(or(eq(orders.userId, filter.visibleTo), sells) as SQL);
+  }
+  return where;
+}

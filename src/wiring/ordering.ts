@@ -1,0 +1,26 @@
+import type { CatalogueService } from "../domain/catalogue/catalogue-service";
+import type { StockService } from "../domain/catalogue/stock-service";
+import { OrderService } from "../domain/orders/order-service";
+import type { CouponRedemption } from "../domain/orders/ports";
+import { DrizzleOrderRepository } from "../infra/db/repositories/order-repository";
+import type { Infrastructure } from "./infrastructure";
+
+/** Orders: placement (stock and coupon in one transaction), cancellation, expiry, fulfilment steps. */
+export function wireOrdering(
+  infra: Infrastructure,
+  uses: { catalogue: CatalogueService; stock: StockService; coupons: CouponRedemption },
+) {
+  const { config, transactions, unitOfWork, outbox, newId } = infra;
+  return {
+    orders: new OrderService({
+      orders: new DrizzleOrderRepository(transactions),
+      catalogue: uses.catalogue,
+      stock: uses.stock,
+      coupons: uses.coupons,
+      outbox,
+      unitOfWork,
+      newId,
+      paymentTimeoutSeconds: config.ORDER_PAYMENT_TIMEOUT_SECONDS,
+    }),
+  };
+}

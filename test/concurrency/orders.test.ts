@@ -1,0 +1,92 @@
+import { afterAll, describe, expect, it } from "bun:test";
+import { createTestApp } from "../support/harness";
+import { invariantViolations } from "../support/orders";
+import { createProductVia } from "../support/products";
+import { cheapBuyers } from "../support/users";
+
+// Real sockets: every order is its own request, connection and transaction.
+const t = await createTestApp();
+const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: t.app.fetch });
+afterAll(async () => {
+  await server.stop(true);
+  await t.close();
+});
+const base = `http://127.0.0.1:${server.port}`;
+const seller = await t.registerUser("SELLER");
+
+function post(path: string, token: string, body?: unknown) {
+  return fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+const detail = async (id: string) => (await (await fetch(`${base}/api/v1/products/${id}`)).json()) as any;
+
+describe("concurrent orders", () => {
+  it("sells a 50-unit drop to exactly 50 of 500 buyers racing for it, never below zero", async () => {
+    const drop = await createProductVia(t, seller.token, { stock: 50, price: 219_000 });
+    const buyers = await cheapBuyers(t.container.database, t.container.services.tokens, 500);
+    const responses = await Promise.all(
+      buyers.map((buyer) =>
+        post("/api/v1/orders", buyer.token, { userId: buyer.id, items: [{ productId: drop.id, quantity: 1 }] }),
+      ),
+    );
+    const statuses = responses.map((res) => res.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(50);
+    expect(statuses.filter((s) => s === 400)).toHaveLength(450);
+    const refusals = await Promise.all(responses.filter((r) => r.status === 400).map((r) => r.json() as Promise<any>));
+    expect(new Set(refusals.map((p) => p.code))).toEqual(new Set(["INSUFFICIENT_STOCK"]));
+    expect(await detail(drop.id)).toMatchObject({ stock: 0, reservedStock: 50, status: "RESERVED" });
+    expect(await invariantViolations(t, [drop.id])).toEqual([]);
+  });
+
+  it("never deadlocks two multi-line orders that lock the same products in opposite line order", async () => {
+    const [a, b, c] = [
+      await createProductVia(t, seller.token, { stock: 1000 }),
+      await createProductVia(t, seller.token, { stock: 1000 }),
+      await createProductVia(t, seller.token, { stock: 1000 }),
+    ];
+    const buyers = await cheapBuyers(t.container.database, t.container.services.tokens, 100);
+    const responses = await Promise.all(
+      buyers.map((buyer, i) => {
+        const lines = [
+          { productId: a.id, quantity: 1 },
+          { productId: b.id, quantity: 2 },
+          { productId: c.id, quantity: 1 },
+        ];
+        return post("/api/v1/orders", buyer.token, { userId: buyer.id, items: i % 2 ? lines : lines.reverse() });
+      }),
+    );
+    const statuses = responses.map((res) => res.status);
+    expect(statuses).toEqual(Array(100).fill(201));
+    expect((await detail(b.id)).reservedStock).toBe(200);
+    expect(await invariantViolations(t, [a.id, b.id, c.id])).toEqual([]);
+  });
+
+  it("cancels once when five cancels of one order race, returning the stock once", async () => {
+    const shoe = await createProductVia(t, seller.token, { stock: 10 });
+    const [buyer] = await cheapBuyers(t.container.database, t.container.services.tokens, 1);
+    const placed = await post("/api/v1/orders", buyer!.token, {
+      userId: buyer!.id,
+      items: [{ productId: shoe.id, quantity: 4 }],
+    });
+    const order = (await placed.json()) as { id: string };
+    const cancels = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        fetch(`${base}/api/v1/orders/${order.id}/cancel`, {
+          method: "PUT",
+          headers: { Authorization: `Bearer ${buyer!.token}` },
+        }),
+      ),
+    );
+    expect(cancels.map((res) => res.status).sort()).toEqual([200, 409, 409, 409, 409]);
+    expect(await detail(shoe.id)).toMatchObject({ stock: 10, reservedStock: 0 });
+    const events = await t.container.database.db.query.orderEvents.findMany({
+      where: (e, { eq }) => eq(e.aggregateId, order.id),
+    });
+    expect(events.map((e) => e.type).sort()).toEqual(["ORDER_CANCELLED", "ORDER_CREATED"]);
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+});
