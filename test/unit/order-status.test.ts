@@ -1,0 +1,41 @@
+import { describe, expect, it } from "bun:test";
+import { ORDER_STATUSES, type OrderEvent, orderTransition } from "../../src/domain/orders/order-status";
+
+/** Every move the contract allows, and nothing else. */
+const ALLOWED: Record<string, string[]> = {
+  pay: ["CREATED→CONFIRMED"],
+  advance: ["CONFIRMED→PREPARING", "PREPARING→SHIPPED", "SHIPPED→DELIVERED", "DELIVERED→COMPLETED"],
+  cancel: ["CREATED→CANCELLED", "CONFIRMED→CANCELLED", "PREPARING→CANCELLED"],
+};
+
+describe("the order machine", () => {
+  for (const by of ["pay", "advance", "cancel"] as OrderEvent[]) {
+    it(`allows exactly the contract's ${by} moves, over every pair of statuses`, () => {
+      const allowed: string[] = [];
+      for (const from of ORDER_STATUSES) {
+        for (const to of ORDER_STATUSES) if (orderTransition(from, to, by)) allowed.push(`${from}→${to}`);
+      }
+      expect(allowed).toEqual(ALLOWED[by]!);
+    });
+  }
+
+  it("lets the buyer make only the last step, sellers and admins every fulfilment step", () => {
+    expect(orderTransition("DELIVERED", "COMPLETED", "advance")?.roles).toEqual(["SELLER", "ADMIN", "BUYER"]);
+    for (const [from, to] of [
+      ["CONFIRMED", "PREPARING"],
+      ["PREPARING", "SHIPPED"],
+      ["SHIPPED", "DELIVERED"],
+    ] as const) {
+      expect(orderTransition(from, to, "advance")?.roles).toEqual(["SELLER", "ADMIN"]);
+    }
+  });
+
+  it("never leaves CANCELLED or COMPLETED", () => {
+    for (const to of ORDER_STATUSES) {
+      for (const by of ["pay", "advance", "cancel"] as OrderEvent[]) {
+        expect(orderTransition("CANCELLED", to, by)).toBeUndefined();
+        expect(orderTransition("COMPLETED", to, by)).toBeUndefined();
+      }
+    }
+  });
+});
