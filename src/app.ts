@@ -15,7 +15,9 @@ import { problem, problemResponse } from "./routes/lib/problem";
 import { docsRouter } from "./routes/operations/docs";
 import { operationsRouter } from "./routes/operations/operations.index";
 import { ordersRouter } from "./routes/orders/orders.index";
+import { paymentsRouter } from "./routes/payments/payments.index";
 import { productsRouter } from "./routes/products/products.index";
+import { refundsRouter } from "./routes/refunds/refunds.index";
 import { usersRouter } from "./routes/users/users.index";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -56,6 +58,8 @@ export function createApp(container: Container) {
   app.route("/", productsRouter);
   app.route("/", couponsRouter);
   app.route("/", ordersRouter);
+  app.route("/", paymentsRouter);
+  app.route("/", refundsRouter);
   app.route("/", operationsRouter);
   app.route("/", docsRouter);
 

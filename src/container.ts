@@ -8,6 +8,7 @@ import { wireCatalogue } from "./wiring/catalogue";
 import { wireCoupons } from "./wiring/coupons";
 import { buildInfrastructure, type InfrastructureOptions } from "./wiring/infrastructure";
 import { wireOrdering } from "./wiring/ordering";
+import { wirePayments } from "./wiring/payments";
 
 export type ContainerOptions = InfrastructureOptions;
 
@@ -19,13 +20,16 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
   const infra = buildInfrastructure(config, logger, options);
   const { database, redis, metrics, cache, locks, counters } = infra;
 
+  const accounts = wireAccounts(infra);
   const catalogue = wireCatalogue(infra);
   const coupons = wireCoupons(infra);
+  const payments = wirePayments(infra, { ...accounts, ...catalogue, coupons: coupons.couponRedemption });
   const services = {
-    ...wireAccounts(infra),
+    ...accounts,
     ...catalogue,
     ...coupons,
-    ...wireOrdering(infra, { ...catalogue, coupons: coupons.couponRedemption }),
+    ...payments,
+    ...wireOrdering(infra, { ...catalogue, coupons: coupons.couponRedemption, refunds: payments.refunds }),
     cache,
     locks,
     counters,

@@ -2,13 +2,19 @@ import type { CatalogueService } from "../domain/catalogue/catalogue-service";
 import type { StockService } from "../domain/catalogue/stock-service";
 import { OrderService } from "../domain/orders/order-service";
 import type { CouponRedemption } from "../domain/orders/ports";
+import type { RefundService } from "../domain/refunds/refund-service";
 import { DrizzleOrderRepository } from "../infra/db/repositories/order-repository";
 import type { Infrastructure } from "./infrastructure";
 
 /** Orders: placement (stock and coupon in one transaction), cancellation, expiry, fulfilment steps. */
 export function wireOrdering(
   infra: Infrastructure,
-  uses: { catalogue: CatalogueService; stock: StockService; coupons: CouponRedemption },
+  uses: {
+    catalogue: CatalogueService;
+    stock: StockService;
+    coupons: CouponRedemption;
+    refunds: Pick<RefundService, "cancelPaid">;
+  },
 ) {
   const { config, transactions, unitOfWork, outbox, newId } = infra;
   return {
@@ -17,6 +23,7 @@ export function wireOrdering(
       catalogue: uses.catalogue,
       stock: uses.stock,
       coupons: uses.coupons,
+      refunds: uses.refunds,
       outbox,
       unitOfWork,
       newId,

@@ -1,6 +1,7 @@
 import type { Container } from "../container";
 import { scheduleIdempotencyPurge } from "./idempotency-purge";
 import { scheduleOrderExpiry } from "./order-expiry";
+import { schedulePaymentRecovery, scheduleRefundRetries } from "./payment-recovery";
 
 /**
  * The background jobs every instance runs beside the HTTP server (each is safe with several instances:
@@ -8,7 +9,12 @@ import { scheduleOrderExpiry } from "./order-expiry";
  * which lets a run in progress finish.
  */
 export function startSchedules({ services, logger }: Container): () => Promise<void> {
-  const stops = [scheduleIdempotencyPurge(services.idempotency, logger), scheduleOrderExpiry(services.orders, logger)];
+  const stops = [
+    scheduleIdempotencyPurge(services.idempotency, logger),
+    scheduleOrderExpiry(services.orders, logger),
+    schedulePaymentRecovery(services.payments, logger),
+    scheduleRefundRetries(services.refunds, logger),
+  ];
   return async () => {
     await Promise.all(stops.map((stop) => stop()));
   };

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import { createCoupon } from "../support/coupons";
 import { createTestApp } from "../support/harness";
-import { forceStatus, invariantViolations, placeOrder } from "../support/orders";
+import { invariantViolations, payOrder, placeOrder } from "../support/orders";
 import { createProductVia } from "../support/products";
 
 const t = await createTestApp({ env: { ORDER_PAYMENT_TIMEOUT_SECONDS: "900" } });
@@ -228,7 +228,7 @@ describe("PUT /api/v1/orders/{orderId}/cancel", () => {
   it("refuses to cancel a shipped order with 409 ORDER_NOT_CANCELLABLE", async () => {
     const p = await product();
     const order = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: p.id, quantity: 1 }]);
-    await forceStatus(t, order.id, "CONFIRMED");
+    await payOrder(t, buyer, order.id);
     for (const status of ["PREPARING", "SHIPPED"]) {
       await t.patch(`/api/v1/orders/${order.id}/status`, { status }, seller);
     }
@@ -242,7 +242,7 @@ describe("PATCH /api/v1/orders/{orderId}/status", () => {
   const paidOrder = async () => {
     const p = await product();
     const order = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: p.id, quantity: 1 }]);
-    await forceStatus(t, order.id, "CONFIRMED");
+    await payOrder(t, buyer, order.id);
     return order;
   };
   const move = (orderId: string, status: string, who: { token: string }) =>

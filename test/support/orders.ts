@@ -1,6 +1,4 @@
-import { eq, sql } from "drizzle-orm";
 import { checkInvariants } from "../../src/infra/db/invariants";
-import { orders } from "../../src/infra/db/schema";
 import type { TestApp } from "./harness";
 
 /** Places an order through the API as `token` and returns it (throws on anything but 201). */
@@ -16,22 +14,20 @@ export async function placeOrder(
   return res.body as { id: string; status: string; totalAmount: number; expiresAt: string; [field: string]: any };
 }
 
-/**
- * Puts an order into a status directly, for tests of what comes after payment (the payment stage's own tests
- * pay for real). Stock moves as a payment would move it: reserved → sold.
- */
-export async function forceStatus(t: TestApp, orderId: string, status: "CONFIRMED") {
-  const order = await t.container.services.orders.get({ userId: orderId, role: "ADMIN" }, orderId);
-  await t.container.database.db.transaction(async (tx) => {
-    await tx
-      .update(orders)
-      .set({ status, paidAmount: sql`${orders.totalAmount}`, paidAt: sql`now()` })
-      .where(eq(orders.id, orderId));
-    for (const line of order.items) {
-      await tx.execute(sql`update products set reserved_stock = reserved_stock - ${line.quantity},
-        sold_quantity = sold_quantity + ${line.quantity}, version = version + 1 where id = ${line.productId}`);
-    }
-  });
+/** Charges the buyer what the order costs and pays it through the API (simulated gateway): CONFIRMED. */
+export async function payOrder(t: TestApp, buyer: { user: { id: string }; token: string }, orderId: string) {
+  const order = (await t.get(`/api/v1/orders/${orderId}`, buyer)).body as { totalAmount: number };
+  if (order.totalAmount > 0) {
+    const charged = await t.post(
+      "/api/v1/balances/charge",
+      { userId: buyer.user.id, amount: order.totalAmount },
+      buyer,
+    );
+    if (charged.status !== 200) throw new Error(`charge failed: ${charged.status} ${JSON.stringify(charged.body)}`);
+  }
+  const paid = await t.post("/api/v1/payments/process", { orderId }, buyer);
+  if (paid.status !== 200) throw new Error(`payment failed: ${paid.status} ${JSON.stringify(paid.body)}`);
+  return paid.body as { id: string; status: string; amount: number; history: { status: string }[] };
 }
 
 /** The books of these products (and every order and coupon) balance: no violation. */

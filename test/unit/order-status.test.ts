@@ -6,10 +6,17 @@ const ALLOWED: Record<string, string[]> = {
   pay: ["CREATED→CONFIRMED"],
   advance: ["CONFIRMED→PREPARING", "PREPARING→SHIPPED", "SHIPPED→DELIVERED", "DELIVERED→COMPLETED"],
   cancel: ["CREATED→CANCELLED", "CONFIRMED→CANCELLED", "PREPARING→CANCELLED"],
+  refund: [
+    "CONFIRMED→CANCELLED",
+    "PREPARING→CANCELLED",
+    "SHIPPED→CANCELLED",
+    "DELIVERED→CANCELLED",
+    "COMPLETED→CANCELLED",
+  ],
 };
 
 describe("the order machine", () => {
-  for (const by of ["pay", "advance", "cancel"] as OrderEvent[]) {
+  for (const by of ["pay", "advance", "cancel", "refund"] as OrderEvent[]) {
     it(`allows exactly the contract's ${by} moves, over every pair of statuses`, () => {
       const allowed: string[] = [];
       for (const from of ORDER_STATUSES) {
@@ -30,11 +37,11 @@ describe("the order machine", () => {
     }
   });
 
-  it("never leaves CANCELLED or COMPLETED", () => {
+  it("never leaves CANCELLED, and leaves COMPLETED only by a full refund", () => {
     for (const to of ORDER_STATUSES) {
-      for (const by of ["pay", "advance", "cancel"] as OrderEvent[]) {
+      for (const by of ["pay", "advance", "cancel", "refund"] as OrderEvent[]) {
         expect(orderTransition("CANCELLED", to, by)).toBeUndefined();
-        expect(orderTransition("COMPLETED", to, by)).toBeUndefined();
+        if (by !== "refund") expect(orderTransition("COMPLETED", to, by)).toBeUndefined();
       }
     }
   });

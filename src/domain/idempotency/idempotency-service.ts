@@ -77,6 +77,15 @@ export class IdempotencyService {
     }
   }
 
+  /**
+   * Stores the answer of a claimed request that committed its own work (see idempotentAcrossCommits):
+   * below 500 it is kept for replays; a 5xx releases the key so that the client's retry runs again.
+   */
+  async recordOutcome(id: IdempotencyScope, claimToken: string, response: StoredResponse): Promise<void> {
+    if (response.status >= 500) await this.repository.release(id, claimToken);
+    else await this.repository.complete(id, claimToken, response);
+  }
+
   purgeExpired(): Promise<number> {
     return this.repository.purgeExpired(this.clock.now());
   }

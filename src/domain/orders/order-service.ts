@@ -8,7 +8,7 @@ import type { UnitOfWork } from "../shared/unit-of-work";
 import { assertActsFor } from "../users/access";
 import type { Actor } from "../users/user";
 import { type Order, type OrderLine, type OrderView, toOrderView } from "./order";
-import { type OrderStatus, orderTransition } from "./order-status";
+import { CANCEL_BY_REFUND_STATUSES, type OrderStatus, orderTransition } from "./order-status";
 import type { CouponRedemption, OrderRepository } from "./ports";
 import { allocateDiscount } from "./pricing";
 
@@ -28,6 +28,8 @@ interface OrderServiceDeps {
   catalogue: Pick<CatalogueService, "productsByIds">;
   stock: StockService;
   coupons: CouponRedemption;
+  /** Cancelling a paid (CONFIRMED or PREPARING) order is a full refund. */
+  refunds: { cancelPaid(actor: Actor, orderId: string): Promise<{ order: OrderView; settled: boolean }> };
   outbox: OutboxWriter;
   unitOfWork: UnitOfWork;
   newId: () => string;
@@ -133,18 +135,23 @@ export class OrderService {
     return { ...found, items: found.items.map(toOrderView) };
   }
 
-  /** Cancels an unpaid order for its buyer or an admin: stock and coupon back, ORDER_CANCELLED. */
-  async cancel(actor: Actor, orderId: string): Promise<OrderView> {
+  /**
+   * Cancels an order for its buyer or an admin. Unpaid: at once, stock and coupon back, ORDER_CANCELLED.
+   * CONFIRMED or PREPARING: by a full refund, after which the order is CANCELLED (`settled: false` when the
+   * refund did not land within the request: it is retried, and the order is cancelled when it lands).
+   */
+  async cancel(actor: Actor, orderId: string): Promise<{ order: OrderView; settled: boolean }> {
     const order = await this.#find(orderId);
     if (actor.role !== "ADMIN" && order.userId !== actor.userId) {
       throw new DomainError("FORBIDDEN", "Only the buyer or an admin may cancel an order");
     }
+    if (CANCEL_BY_REFUND_STATUSES.includes(order.status)) return this.deps.refunds.cancelPaid(actor, orderId);
     const reason = order.userId === actor.userId ? "CANCELLED_BY_BUYER" : "CANCELLED_BY_ADMIN";
     return this.deps.unitOfWork.withTransaction(async () => {
       const cancelled = await this.deps.orders.cancelUnpaid(orderId, reason);
       if (!cancelled) throw notCancellable((await this.deps.orders.find(orderId)) ?? order);
       await this.#returnHoldings(cancelled);
-      return toOrderView(cancelled);
+      return { order: toOrderView(cancelled), settled: true };
     });
   }
 
@@ -269,10 +276,5 @@ function notCancellable(order: Order): DomainError {
     return new DomainError("PAYMENT_IN_PROGRESS", "A payment of this order is in flight; wait for its outcome");
   }
   if (order.status === "CANCELLED") return new DomainError("ORDER_NOT_CANCELLABLE", "The order is already cancelled");
-  return new DomainError(
-    "ORDER_NOT_CANCELLABLE",
-    order.status === "CONFIRMED" || order.status === "PREPARING"
-      ? "A paid order is cancelled by refunding it in full (POST /api/v1/refunds)"
-      : `An order that is ${order.status} can no longer be cancelled`,
-  );
+  return new DomainError("ORDER_NOT_CANCELLABLE", `An order that is ${order.status} can no longer be cancelled`);
 }

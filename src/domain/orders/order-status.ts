@@ -12,7 +12,7 @@ export const ORDER_STATUSES = [
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 /** What moves an order from one status to the next. */
-export type OrderEvent = "pay" | "advance" | "cancel";
+export type OrderEvent = "pay" | "advance" | "cancel" | "refund";
 
 interface Transition {
   from: OrderStatus;
@@ -25,7 +25,8 @@ interface Transition {
 /**
  * The order machine, all of it. Payment confirms a CREATED order; fulfilment moves it one step at a time
  * (the seller of its items or an admin; the buyer only confirms receipt, DELIVERED → COMPLETED); a CREATED
- * order is cancelled by its buyer, an admin or expiry, a CONFIRMED or PREPARING one by a full refund.
+ * order is cancelled by its buyer, an admin or expiry; cancelling a CONFIRMED or PREPARING one refunds it in
+ * full, and any paid order refunded in full (partial refunds adding up included) ends CANCELLED.
  */
 export const ORDER_TRANSITIONS: readonly Transition[] = [
   { from: "CREATED", to: "CONFIRMED", by: "pay" },
@@ -36,6 +37,11 @@ export const ORDER_TRANSITIONS: readonly Transition[] = [
   { from: "CREATED", to: "CANCELLED", by: "cancel" },
   { from: "CONFIRMED", to: "CANCELLED", by: "cancel" },
   { from: "PREPARING", to: "CANCELLED", by: "cancel" },
+  { from: "CONFIRMED", to: "CANCELLED", by: "refund" },
+  { from: "PREPARING", to: "CANCELLED", by: "refund" },
+  { from: "SHIPPED", to: "CANCELLED", by: "refund" },
+  { from: "DELIVERED", to: "CANCELLED", by: "refund" },
+  { from: "COMPLETED", to: "CANCELLED", by: "refund" },
 ];
 
 /** The transition from `from` to `to` by `by`, if the machine has one. */
@@ -43,11 +49,12 @@ export function orderTransition(from: OrderStatus, to: OrderStatus, by: OrderEve
   return ORDER_TRANSITIONS.find((t) => t.from === from && t.to === to && t.by === by);
 }
 
-/** Statuses in which a paid order may be refunded (contract: Refunds). */
-export const REFUNDABLE_STATUSES: readonly OrderStatus[] = [
-  "CONFIRMED",
-  "PREPARING",
-  "SHIPPED",
-  "DELIVERED",
-  "COMPLETED",
-];
+/** Statuses in which a paid order may be refunded (contract: Refunds): those a full refund leaves. */
+export const REFUNDABLE_STATUSES: readonly OrderStatus[] = ORDER_TRANSITIONS.filter((t) => t.by === "refund").map(
+  (t) => t.from,
+);
+
+/** Statuses in which the buyer's cancel is a full refund (contract: Orders); earlier, it simply cancels. */
+export const CANCEL_BY_REFUND_STATUSES: readonly OrderStatus[] = ORDER_TRANSITIONS.filter(
+  (t) => t.by === "cancel" && t.from !== "CREATED",
+).map((t) => t.from);

@@ -36,6 +36,22 @@ export interface OrderRepository {
    * (FOR UPDATE SKIP LOCKED: several sweepers never take the same order).
    */
   claimExpired(limit: number): Promise<string[]>;
+
+  // ---- for payments and refunds (each a conditional update; undefined/false when its condition failed)
+  /** Holds a CREATED, unexpired, unheld order for this payment: it can now neither expire nor be cancelled. */
+  holdForPayment(orderId: string, paymentId: string): Promise<boolean>;
+  /** Lets go of an order this payment held (the payment failed). */
+  releasePaymentHold(orderId: string, paymentId: string): Promise<void>;
+  /** CREATED → CONFIRMED for the payment holding the order, recording what was paid. */
+  confirmPaid(orderId: string, paymentId: string, amount: number): Promise<Order | undefined>;
+  /** The order, its row locked until the caller's transaction ends (refund amounts are decided under it). */
+  lockForRefund(orderId: string): Promise<Order | undefined>;
+  /** Holds `amount` of the refundable remainder for a refund in progress. */
+  holdRefund(orderId: string, amount: number): Promise<void>;
+  /** A refund landed: `amount` moves from held to refunded. */
+  settleRefund(orderId: string, amount: number): Promise<Order>;
+  /** A paid order refunded in full → CANCELLED (REFUNDED). */
+  cancelRefunded(orderId: string): Promise<Order | undefined>;
 }
 
 /** What the order needs of the coupons context (implemented by the coupon service). */

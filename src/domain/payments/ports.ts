@@ -1,6 +1,9 @@
+import type { Payment } from "./payment";
+import type { PaymentStatus } from "./payment-status";
+
 /**
  * The payment gateway as the domain sees it (contract: "Payments"). Adapters: a simulated gateway when
- * PAYMENT_GATEWAY_URL is unset, an HTTP client otherwise. Only the shapes live here until payments land.
+ * PAYMENT_GATEWAY_URL is unset, an HTTP client otherwise.
  */
 export type GatewayCharge =
   | { status: "APPROVED"; transactionId: string }
@@ -13,7 +16,9 @@ export type GatewayLookup =
   | { status: "DECLINED"; reason?: string }
   | { status: "PENDING" }
   /** The gateway never received the payment. */
-  | { status: "NOT_FOUND" };
+  | { status: "NOT_FOUND" }
+  /** The gateway could not be asked (timeout, 5xx, garbage): ask again later. */
+  | { status: "UNKNOWN"; reason: string };
 
 export interface PaymentGateway {
   /** Idempotent per paymentId (sent as Idempotency-Key). */
@@ -21,4 +26,35 @@ export interface PaymentGateway {
   lookup(paymentId: string): Promise<GatewayLookup>;
   /** Idempotent per refundId; false means "failed, retry later". */
   refund(request: { refundId: string; paymentId: string; amount: number }): Promise<boolean>;
+}
+
+export interface NewPayment {
+  id: string;
+  orderId: string;
+  userId: string;
+  amount: number;
+}
+
+export interface PaymentRepository {
+  /** INITIATED, with its first history row; undefined when another payment already holds the order. */
+  create(payment: NewPayment): Promise<Payment | undefined>;
+  find(id: string): Promise<Payment | undefined>;
+  /** The payment in flight or completed for the order, if any. */
+  findHolding(orderId: string): Promise<Payment | undefined>;
+  /**
+   * Moves the payment to `to` if it is in one of `from` (the machine's predecessors), writing the history row
+   * in the same statement; undefined when it was not (another finaliser got there first).
+   */
+  move(
+    id: string,
+    to: PaymentStatus,
+    fields?: { failureReason?: string; gatewayTransactionId?: string; nextCheckInSeconds?: number },
+  ): Promise<Payment | undefined>;
+  /**
+   * GATEWAY_REQUESTED payments due for a check, their next check pushed `leaseSeconds` ahead in the same
+   * statement (SKIP LOCKED): several instances never ask about one payment at once.
+   */
+  claimDueChecks(limit: number, leaseSeconds: number): Promise<string[]>;
+  /** Payments stuck before the gateway step for longer than `olderThanSeconds` (their process died). */
+  findAbandoned(olderThanSeconds: number, limit: number): Promise<string[]>;
 }

@@ -70,6 +70,38 @@ export async function checkInvariants(db: Database, options: { productIds?: stri
             and (uc.status <> 'USED' or uc.order_id <> o.id)`,
     ],
     [
+      "every balance equals the sum of its ledger",
+      sql`select b.user_id, b.balance, coalesce(sum(l.amount), 0) as ledger from balances b
+          left join balance_ledger l on l.user_id = b.user_id group by b.user_id, b.balance
+          having b.balance <> coalesce(sum(l.amount), 0)`,
+    ],
+    [
+      "an order is paid by exactly one COMPLETED payment of its total, with one PAYMENT_COMPLETED event",
+      sql`select o.id, o.paid_amount, count(distinct p.id) as completed, count(distinct e.id) as events from orders o
+          left join payments p on p.order_id = o.id and p.status = 'COMPLETED'
+          left join order_events e on e.aggregate_id = o.id and e.type = 'PAYMENT_COMPLETED'
+          where ${ordersInScope} group by o.id, o.paid_amount
+          having count(distinct p.id) <> (case when o.paid_amount > 0 or bool_or(o.paid_at is not null) then 1 else 0 end)
+            or count(distinct e.id) <> count(distinct p.id)
+            or coalesce(max(p.amount), 0) <> o.paid_amount`,
+    ],
+    [
+      "a payment's debit is either standing (COMPLETED or in flight) or restored (FAILED after the debit)",
+      sql`select p.id, p.status, coalesce(sum(l.amount), 0) as net from payments p
+          left join balance_ledger l on l.reference_id = p.id::text
+          join orders o on o.id = p.order_id
+          where ${ordersInScope} group by p.id, p.status, p.amount
+          having coalesce(sum(l.amount), 0) <> case
+            when p.status in ('COMPLETED', 'GATEWAY_REQUESTED', 'DEBITED') then -p.amount else 0 end`,
+    ],
+    [
+      "refunded and held amounts match the order's refunds",
+      sql`select o.id, o.refunded_amount, o.refund_pending_amount from orders o left join refunds r on r.order_id = o.id
+          where ${ordersInScope} group by o.id, o.refunded_amount, o.refund_pending_amount
+          having o.refunded_amount <> coalesce(sum(r.amount) filter (where r.status = 'REFUNDED'), 0)
+            or o.refund_pending_amount <> coalesce(sum(r.amount) filter (where r.status <> 'REFUNDED'), 0)`,
+    ],
+    [
       "order totals add up (lines, discount shares)",
       sql`select o.id from orders o join order_items i on i.order_id = o.id where ${ordersInScope} group by o.id
           having sum(i.line_total) <> o.subtotal or sum(i.discount_share) <> o.discount_amount`,

@@ -1,3 +1,4 @@
+import type { Context, Next } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { IdempotencyScope, StoredResponse } from "../../domain/idempotency/ports";
 import { DomainError, validationFailed } from "../../domain/shared/errors";
@@ -18,31 +19,40 @@ async function snapshot(res: Response): Promise<StoredResponse> {
   return { status: res.status, body: await res.clone().text(), headers };
 }
 
-/**
- * Honours `Idempotency-Key` on a money-moving POST. Runs after `authenticate` (keys are per user) and
- * before validation, so even a rejected body is answered the same way on a retry. The handler runs in
- * one transaction with the storing of its response (see IdempotencyService.runClaimed).
- * That suits handlers whose work is one unit (charge, order, coupon issue). A handler that must commit
- * steps as it goes (payments persist each state before calling the gateway) must not be wrapped so: it
- * will need a variant that stores the response after the handler's own commits.
- */
-export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
-  const key = c.req.header("Idempotency-Key");
-  if (key === undefined) return next();
-  if (key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX_LENGTH) {
-    throw validationFailed("header.idempotency-key", `must be 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} characters`);
-  }
-  const { idempotency } = c.var.services;
-  const id: IdempotencyScope = { scope: c.var.actor.userId, method: c.req.method, path: c.req.path, key };
-  // Hono caches the body text, so the validator after us can still parse it.
-  const decision = await idempotency.begin(id, bodyHash(await c.req.text()));
-  if (decision.kind === "replay") {
-    const { status, body, headers } = decision.response;
-    return c.body(body, status as 200, { ...headers, "Idempotent-Replayed": "true" });
-  }
+type RunClaimed = (c: Context<AppEnv>, next: Next, id: IdempotencyScope, claimToken: string) => Promise<void>;
 
+/**
+ * `Idempotency-Key` on a money-moving POST: runs after `authenticate` (keys are per user) and before
+ * validation, so even a rejected body is answered the same way on a retry. The first request with a key
+ * runs (`runClaimed` decides how its answer is stored); a replay gets the stored answer with
+ * `Idempotent-Replayed: true`; a different body 422; a request while the first is in flight 409.
+ */
+function idempotencyMiddleware(runClaimed: RunClaimed) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const key = c.req.header("Idempotency-Key");
+    if (key === undefined) return next();
+    if (key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX_LENGTH) {
+      throw validationFailed("header.idempotency-key", `must be 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} characters`);
+    }
+    const id: IdempotencyScope = { scope: c.var.actor.userId, method: c.req.method, path: c.req.path, key };
+    // Hono caches the body text, so the validator after us can still parse it.
+    const decision = await c.var.services.idempotency.begin(id, bodyHash(await c.req.text()));
+    if (decision.kind === "replay") {
+      const { status, body, headers } = decision.response;
+      return c.body(body, status as 200, { ...headers, "Idempotent-Replayed": "true" });
+    }
+    await runClaimed(c, next, id, decision.claimToken);
+  });
+}
+
+/**
+ * For handlers whose work is one unit (charge, order, coupon issue): the handler runs in one transaction with
+ * the storing of its response (see IdempotencyService.runClaimed), so a crash can never leave the change
+ * without its stored answer.
+ */
+export const idempotent = idempotencyMiddleware(async (c, next, id, claimToken) => {
   // Hono turns a thrown error into its problem response before `next()` returns, so `c.res` is the answer.
-  const kept = await idempotency.runClaimed(id, decision.claimToken, async () => {
+  const kept = await c.var.services.idempotency.runClaimed(id, claimToken, async () => {
     await next();
     return snapshot(c.res);
   });
@@ -52,4 +62,16 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
       "This request outlived its claim on the Idempotency-Key and was rolled back; a retry of it holds the key now",
     );
   }
+});
+
+/**
+ * For handlers that commit step by step (payments persist each state before calling the gateway, refunds
+ * before theirs): they cannot run inside one transaction, so the response is stored after the handler's own
+ * commits. If the process dies in between, the key stays in flight until its lease runs out and a retry runs
+ * the handler again: safe, because these handlers are idempotent by their state (a paid order is not paid
+ * again, the gateway gets the same payment id), only the answer may differ (409 instead of the first 200).
+ */
+export const idempotentAcrossCommits = idempotencyMiddleware(async (c, next, id, claimToken) => {
+  await next();
+  await c.var.services.idempotency.recordOutcome(id, claimToken, await snapshot(c.res));
 });

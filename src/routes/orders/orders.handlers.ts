@@ -17,8 +17,8 @@ export const listOrdersHandler: AppRouteHandler<typeof listOrders> = async (c) =
 };
 
 export const cancelOrderHandler: AppRouteHandler<typeof cancelOrder> = async (c) => {
-  const order = await c.var.services.orders.cancel(c.var.actor, c.req.valid("param").orderId);
-  return c.json(order, 200);
+  const { order, settled } = await c.var.services.orders.cancel(c.var.actor, c.req.valid("param").orderId);
+  return settled ? c.json(order, 200) : c.json(order, 202);
 };
 
 export const advanceOrderHandler: AppRouteHandler<typeof advanceOrder> = async (c) => {

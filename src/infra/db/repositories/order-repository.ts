@@ -1,6 +1,6 @@
-import { and, count, desc, eq, isNull, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, count, desc, eq, gt, inArray, isNull, lte, or, type SQL, sql } from "drizzle-orm";
 import type { CancelReason, Order } from "../../../domain/orders/order";
-import type { OrderStatus } from "../../../domain/orders/order-status";
+import { type OrderStatus, REFUNDABLE_STATUSES } from "../../../domain/orders/order-status";
 import type { NewOrder, OrderFilter, OrderRepository } from "../../../domain/orders/ports";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
 import { orderItems, orders } from "../schema";
@@ -67,6 +67,81 @@ export class DrizzleOrderRepository implements OrderRepository {
       .where(and(eq(orders.id, id), eq(orders.status, from)))
       .returning({ id: orders.id });
     return changed.length === 1 ? this.find(id) : undefined;
+  }
+
+  async holdForPayment(orderId: string, paymentId: string): Promise<boolean> {
+    const held = await this.tx.current
+      .update(orders)
+      .set({ paymentId, ...bump })
+      .where(
+        and(
+          eq(orders.id, orderId),
+          eq(orders.status, "CREATED"),
+          isNull(orders.paymentId),
+          gt(orders.expiresAt, sql`now()`),
+        ),
+      )
+      .returning({ id: orders.id });
+    return held.length === 1;
+  }
+
+  async releasePaymentHold(orderId: string, paymentId: string): Promise<void> {
+    await this.tx.current
+      .update(orders)
+      .set({ paymentId: null, ...bump })
+      .where(and(eq(orders.id, orderId), eq(orders.paymentId, paymentId), eq(orders.status, "CREATED")));
+  }
+
+  async confirmPaid(orderId: string, paymentId: string, amount: number): Promise<Order | undefined> {
+    const changed = await this.tx.current
+      .update(orders)
+      .set({ status: "CONFIRMED", paidAmount: amount, paidAt: sql`now()`, ...bump })
+      .where(and(eq(orders.id, orderId), eq(orders.paymentId, paymentId), eq(orders.status, "CREATED")))
+      .returning({ id: orders.id });
+    return changed.length === 1 ? this.find(orderId) : undefined;
+  }
+
+  async lockForRefund(orderId: string): Promise<Order | undefined> {
+    const [locked] = await this.tx.current
+      .select({ id: orders.id })
+      .from(orders)
+      .where(eq(orders.id, orderId))
+      .for("update");
+    return locked && this.find(orderId);
+  }
+
+  async holdRefund(orderId: string, amount: number): Promise<void> {
+    await this.tx.current
+      .update(orders)
+      .set({ refundPendingAmount: sql`${orders.refundPendingAmount} + ${amount}`, ...bump })
+      .where(eq(orders.id, orderId));
+  }
+
+  async settleRefund(orderId: string, amount: number): Promise<Order> {
+    await this.tx.current
+      .update(orders)
+      .set({
+        refundPendingAmount: sql`${orders.refundPendingAmount} - ${amount}`,
+        refundedAmount: sql`${orders.refundedAmount} + ${amount}`,
+        ...bump,
+      })
+      .where(eq(orders.id, orderId));
+    return (await this.find(orderId)) as Order;
+  }
+
+  async cancelRefunded(orderId: string): Promise<Order | undefined> {
+    const changed = await this.tx.current
+      .update(orders)
+      .set({ status: "CANCELLED", cancelledAt: sql`now()`, cancelReason: "REFUNDED", ...bump })
+      .where(
+        and(
+          eq(orders.id, orderId),
+          inArray(orders.status, [...REFUNDABLE_STATUSES]),
+          eq(orders.refundedAmount, orders.paidAmount),
+        ),
+      )
+      .returning({ id: orders.id });
+    return changed.length === 1 ? this.find(orderId) : undefined;
   }
 
   async claimExpired(limit: number): Promise<string[]> {

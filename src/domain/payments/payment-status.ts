@@ -1,0 +1,36 @@
+export const PAYMENT_STATUSES = [
+  "INITIATED",
+  "VALIDATING",
+  "LOCK_ACQUIRED",
+  "DEBITED",
+  "GATEWAY_REQUESTED",
+  "COMPLETED",
+  "FAILED",
+] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+/**
+ * The payment machine (contract: Payments). Each step is persisted before the side effect it leads to:
+ * the order is held (LOCK_ACQUIRED) before the balance is debited (DEBITED), and GATEWAY_REQUESTED is
+ * committed before the gateway is called, so a crash at any point leaves a payment whose state says what
+ * has happened. Any step before the outcome may fail.
+ */
+export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
+  INITIATED: ["VALIDATING", "FAILED"],
+  VALIDATING: ["LOCK_ACQUIRED", "FAILED"],
+  LOCK_ACQUIRED: ["DEBITED", "FAILED"],
+  DEBITED: ["GATEWAY_REQUESTED", "FAILED"],
+  GATEWAY_REQUESTED: ["COMPLETED", "FAILED"],
+  COMPLETED: [],
+  FAILED: [],
+};
+
+export const canMovePayment = (from: PaymentStatus, to: PaymentStatus) => PAYMENT_TRANSITIONS[from].includes(to);
+
+/** Statuses a payment may be moved to `to` from: the conditional update's `WHERE status IN (…)`. */
+export const paymentStatusesBefore = (to: PaymentStatus) => PAYMENT_STATUSES.filter((from) => canMovePayment(from, to));
+
+export const isFinal = (status: PaymentStatus) => PAYMENT_TRANSITIONS[status].length === 0;
+
+/** Payments that hold their order: only one such payment per order (a partial unique index). */
+export const HOLDING_STATUSES: readonly PaymentStatus[] = PAYMENT_STATUSES.filter((status) => status !== "FAILED");

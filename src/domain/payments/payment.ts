@@ -1,0 +1,32 @@
+import type { PaymentStatus } from "./payment-status";
+
+export interface Payment {
+  id: string;
+  orderId: string;
+  userId: string;
+  amount: number;
+  status: PaymentStatus;
+  failureReason: string | null;
+  gatewayTransactionId: string | null;
+  history: { status: PaymentStatus; at: Date }[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The contract's payment shape. */
+export function toPaymentView(payment: Payment) {
+  return {
+    id: payment.id,
+    orderId: payment.orderId,
+    userId: payment.userId,
+    amount: payment.amount,
+    status: payment.status,
+    ...(payment.failureReason ? { failureReason: payment.failureReason } : {}),
+    ...(payment.gatewayTransactionId ? { gatewayTransactionId: payment.gatewayTransactionId } : {}),
+    history: payment.history.map((step) => ({ status: step.status, at: step.at.toISOString() })),
+    createdAt: payment.createdAt.toISOString(),
+    updatedAt: payment.updatedAt.toISOString(),
+  };
+}
+
+export type PaymentView = ReturnType<typeof toPaymentView>;

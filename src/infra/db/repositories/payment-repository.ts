@@ -1,0 +1,101 @@
+import { and, asc, eq, ne, sql } from "drizzle-orm";
+import type { Payment } from "../../../domain/payments/payment";
+import { type PaymentStatus, paymentStatusesBefore } from "../../../domain/payments/payment-status";
+import type { NewPayment, PaymentRepository } from "../../../domain/payments/ports";
+import { rowsOf } from "../client";
+import { paymentStatusHistory, payments } from "../schema";
+import type { Transactions } from "../transactions";
+
+const statusList = (statuses: readonly PaymentStatus[]) =>
+  sql.join(
+    statuses.map((status) => sql`${status}::payment_status`),
+    sql`, `,
+  );
+
+export class DrizzlePaymentRepository implements PaymentRepository {
+  constructor(private readonly tx: Transactions) {}
+
+  async create(payment: NewPayment): Promise<Payment | undefined> {
+    // The partial unique index (one holding payment per order) decides between concurrent attempts.
+    const result = await this.tx.current.execute(sql`
+      with created as (
+        insert into ${payments} (id, order_id, user_id, amount, status)
+        values (${payment.id}, ${payment.orderId}, ${payment.userId}, ${payment.amount}, 'INITIATED')
+        on conflict do nothing
+        returning id, created_at
+      ), logged as (
+        insert into ${paymentStatusHistory} (payment_id, status, at) select id, 'INITIATED', created_at from created
+      )
+      select id from created`);
+    return rowsOf(result).length === 1 ? this.find(payment.id) : undefined;
+  }
+
+  async find(id: string): Promise<Payment | undefined> {
+    const db = this.tx.current;
+    const [row] = await db.select().from(payments).where(eq(payments.id, id));
+    if (!row) return undefined;
+    const history = await db
+      .select({ status: paymentStatusHistory.status, at: paymentStatusHistory.at })
+      .from(paymentStatusHistory)
+      .where(eq(paymentStatusHistory.paymentId, id))
+      .orderBy(asc(paymentStatusHistory.id));
+    const { nextCheckAt: _next, checks: _checks, ...payment } = row;
+    return { ...payment, history };
+  }
+
+  async findHolding(orderId: string): Promise<Payment | undefined> {
+    const [row] = await this.tx.current
+      .select({ id: payments.id })
+      .from(payments)
+      .where(and(eq(payments.orderId, orderId), ne(payments.status, "FAILED")));
+    return row && this.find(row.id);
+  }
+
+  async move(
+    id: string,
+    to: PaymentStatus,
+    fields: { failureReason?: string; gatewayTransactionId?: string; nextCheckInSeconds?: number } = {},
+  ): Promise<Payment | undefined> {
+    const nextCheck =
+      fields.nextCheckInSeconds === undefined
+        ? sql`next_check_at`
+        : sql`clock_timestamp() + ${fields.nextCheckInSeconds} * interval '1 second'`;
+    // The step and its history row in one statement, so neither exists without the other.
+    const result = await this.tx.current.execute(sql`
+      with moved as (
+        update ${payments}
+        set status = ${to}, updated_at = clock_timestamp(), next_check_at = ${nextCheck},
+          failure_reason = coalesce(${fields.failureReason ?? null}, failure_reason),
+          gateway_transaction_id = coalesce(${fields.gatewayTransactionId ?? null}, gateway_transaction_id)
+        where id = ${id} and status in (${statusList(paymentStatusesBefore(to))})
+        returning id, status, updated_at
+      ), logged as (
+        insert into ${paymentStatusHistory} (payment_id, status, at) select id, status, updated_at from moved
+      )
+      select id from moved`);
+    return rowsOf(result).length === 1 ? this.find(id) : undefined;
+  }
+
+  async claimDueChecks(limit: number, leaseSeconds: number): Promise<string[]> {
+    const result = await this.tx.current.execute(sql`
+      update ${payments} set next_check_at = clock_timestamp() + ${leaseSeconds} * interval '1 second',
+        checks = checks + 1
+      where id in (
+        select id from ${payments}
+        where status = 'GATEWAY_REQUESTED' and next_check_at <= clock_timestamp()
+        order by next_check_at limit ${limit}
+        for update skip locked
+      )
+      returning id`);
+    return rowsOf<{ id: string }>(result).map((row) => row.id);
+  }
+
+  async findAbandoned(olderThanSeconds: number, limit: number): Promise<string[]> {
+    const result = await this.tx.current.execute(sql`
+      select id from ${payments}
+      where status in ('INITIATED', 'VALIDATING')
+        and updated_at < clock_timestamp() - ${olderThanSeconds} * interval '1 second'
+      order by updated_at limit ${limit}`);
+    return rowsOf<{ id: string }>(result).map((row) => row.id);
+  }
+}

@@ -1,0 +1,99 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  check,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { PAYMENT_STATUSES } from "../../../domain/payments/payment-status";
+import { REFUND_STATUSES } from "../../../domain/refunds/refund-status";
+import { orders } from "./orders";
+import { users } from "./users";
+
+const at = () => timestamp({ withTimezone: true, precision: 3 });
+const krw = () => bigint({ mode: "number" });
+
+export const paymentStatus = pgEnum("payment_status", PAYMENT_STATUSES);
+export const refundStatus = pgEnum("refund_status", REFUND_STATUSES);
+
+export const payments = pgTable(
+  "payments",
+  {
+    id: uuid().primaryKey(),
+    orderId: uuid()
+      .notNull()
+      .references(() => orders.id),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id),
+    amount: krw().notNull(),
+    status: paymentStatus().notNull().default("INITIATED"),
+    failureReason: text(),
+    gatewayTransactionId: text(),
+    /** When the recovery job next asks the gateway about a GATEWAY_REQUESTED payment (also its lease). */
+    nextCheckAt: at(),
+    checks: integer().notNull().default(0),
+    createdAt: at().notNull().defaultNow(),
+    updatedAt: at().notNull().defaultNow(),
+  },
+  (t) => [
+    check("payments_amount", sql`${t.amount} >= 0`),
+    // One order is paid once: at most one payment in flight or completed per order, whatever raced.
+    uniqueIndex("payments_one_holding_per_order").on(t.orderId).where(sql`${t.status} <> 'FAILED'`),
+    // The recovery job's queues: outcomes to ask the gateway about, and attempts that never reached it.
+    index("payments_awaiting_gateway").on(t.nextCheckAt).where(sql`${t.status} = 'GATEWAY_REQUESTED'`),
+    index("payments_unfinished").on(t.updatedAt).where(sql`${t.status} in ('INITIATED', 'VALIDATING')`),
+  ],
+);
+
+/** One row per step a payment took, written with the step itself. */
+export const paymentStatusHistory = pgTable(
+  "payment_status_history",
+  {
+    id: bigserial({ mode: "number" }).primaryKey(),
+    paymentId: uuid()
+      .notNull()
+      .references(() => payments.id, { onDelete: "cascade" }),
+    status: paymentStatus().notNull(),
+    at: at().notNull().defaultNow(),
+  },
+  (t) => [index("payment_status_history_payment").on(t.paymentId, t.id)],
+);
+
+export const refunds = pgTable(
+  "refunds",
+  {
+    id: uuid().primaryKey(),
+    orderId: uuid()
+      .notNull()
+      .references(() => orders.id),
+    paymentId: uuid()
+      .notNull()
+      .references(() => payments.id),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id),
+    amount: krw().notNull(),
+    reason: text().notNull(),
+    status: refundStatus().notNull().default("REFUND_REQUESTED"),
+    attempts: integer().notNull().default(0),
+    /** When a FAILED refund is tried again, or a PROCESSING one's lease runs out. */
+    nextAttemptAt: at(),
+    lastError: text(),
+    refundedAt: at(),
+    createdAt: at().notNull().defaultNow(),
+    updatedAt: at().notNull().defaultNow(),
+  },
+  (t) => [
+    check("refunds_amount", sql`${t.amount} >= 1`),
+    index("refunds_order").on(t.orderId),
+    index("refunds_due").on(t.nextAttemptAt).where(sql`${t.status} in ('FAILED', 'PROCESSING')`),
+  ],
+);

@@ -1,0 +1,17 @@
+import type { AppRouteHandler } from "../lib/app-env";
+import type { confirmPayment, getPayment, processPayment } from "./payments.routes";
+
+export const processPaymentHandler: AppRouteHandler<typeof processPayment> = async (c) => {
+  const { payment, status } = await c.var.services.payments.process(c.var.actor, c.req.valid("json").orderId);
+  return status === 200 ? c.json(payment, 200) : c.json(payment, 202);
+};
+
+export const confirmPaymentHandler: AppRouteHandler<typeof confirmPayment> = async (c) => {
+  const { payment, status } = await c.var.services.payments.confirm(c.var.actor, c.req.valid("json").paymentId);
+  return status === 200 ? c.json(payment, 200) : c.json(payment, 202);
+};
+
+export const getPaymentHandler: AppRouteHandler<typeof getPayment> = async (c) => {
+  const payment = await c.var.services.payments.get(c.var.actor, c.req.valid("param").paymentId);
+  return c.json(payment, 200);
+};

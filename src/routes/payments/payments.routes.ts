@@ -1,0 +1,69 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
+import { IdempotencyKeyHeader, jsonBody, jsonResponse, UuidParam } from "../lib/schemas";
+import { authenticate, bearerAuth } from "../middleware/authenticate";
+import { idempotentAcrossCommits } from "../middleware/idempotent";
+import { ConfirmPaymentSchema, PaymentSchema, ProcessPaymentSchema } from "./payments.schemas";
+
+const KEYED_PROBLEMS = ["IDEMPOTENCY_KEY_IN_USE", "IDEMPOTENCY_KEY_REUSED"] as const;
+
+export const processPayment = createRoute({
+  method: "post",
+  path: "/api/v1/payments/process",
+  operationId: "processPayment",
+  tags: ["Payments"],
+  summary: "Pay a CREATED order from the buyer's balance, through the payment gateway",
+  description:
+    "Each step is persisted before the next side effect (see `history`). 200: COMPLETED, the order CONFIRMED. 402 INSUFFICIENT_BALANCE (nothing debited) or PAYMENT_DECLINED (balance restored): the problem carries `paymentId`. 202: the gateway's answer is not known yet (timeout, 5xx): the payment stays GATEWAY_REQUESTED until POST /payments/confirm or the recovery job settles it; meanwhile the order cannot be paid again, cancelled or expire. Honours `Idempotency-Key`.",
+  security: bearerAuth,
+  middleware: [authenticate, idempotentAcrossCommits] as const,
+  request: { headers: IdempotencyKeyHeader, body: jsonBody(ProcessPaymentSchema) },
+  responses: {
+    200: jsonResponse(PaymentSchema, "The payment, COMPLETED"),
+    202: jsonResponse(PaymentSchema, "The payment, GATEWAY_REQUESTED: outcome not known yet"),
+    ...problemResponses(
+      ...BODY_PROBLEMS,
+      "UNAUTHENTICATED",
+      "FORBIDDEN",
+      "ORDER_NOT_FOUND",
+      "ORDER_NOT_PAYABLE",
+      "PAYMENT_IN_PROGRESS",
+      "INSUFFICIENT_BALANCE",
+      "PAYMENT_DECLINED",
+      ...KEYED_PROBLEMS,
+    ),
+  },
+});
+
+export const confirmPayment = createRoute({
+  method: "post",
+  path: "/api/v1/payments/confirm",
+  operationId: "confirmPayment",
+  tags: ["Payments"],
+  summary: "Ask the gateway for the outcome of a payment whose outcome is not known, and settle it",
+  description:
+    "200 with the payment once it is final: COMPLETED (order CONFIRMED) or FAILED (balance restored; also when the gateway never received it). A payment already final is returned unchanged (200). 202 with the payment unchanged while the gateway still says PENDING (or cannot be asked). Honours `Idempotency-Key`.",
+  security: bearerAuth,
+  middleware: [authenticate, idempotentAcrossCommits] as const,
+  request: { headers: IdempotencyKeyHeader, body: jsonBody(ConfirmPaymentSchema) },
+  responses: {
+    200: jsonResponse(PaymentSchema, "The payment, final"),
+    202: jsonResponse(PaymentSchema, "The payment, still waiting for the gateway"),
+    ...problemResponses(...BODY_PROBLEMS, "UNAUTHENTICATED", "FORBIDDEN", "PAYMENT_NOT_FOUND", ...KEYED_PROBLEMS),
+  },
+});
+
+export const getPayment = createRoute({
+  method: "get",
+  path: "/api/v1/payments/{paymentId}",
+  operationId: "getPayment",
+  tags: ["Payments"],
+  summary: "A payment with every step it took (its buyer or an admin)",
+  security: bearerAuth,
+  middleware: [authenticate] as const,
+  request: { params: z.object({ paymentId: UuidParam("paymentId") }) },
+  responses: {
+    200: jsonResponse(PaymentSchema, "The payment"),
+    ...problemResponses("VALIDATION_FAILED", "UNAUTHENTICATED", "FORBIDDEN", "PAYMENT_NOT_FOUND"),
+  },
+});

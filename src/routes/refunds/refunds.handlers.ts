@@ -1,0 +1,12 @@
+import type { AppRouteHandler } from "../lib/app-env";
+import type { getRefund, requestRefund } from "./refunds.routes";
+
+export const requestRefundHandler: AppRouteHandler<typeof requestRefund> = async (c) => {
+  const refund = await c.var.services.refunds.request(c.var.actor, c.req.valid("json"));
+  return c.json(refund, 201);
+};
+
+export const getRefundHandler: AppRouteHandler<typeof getRefund> = async (c) => {
+  const refund = await c.var.services.refunds.get(c.var.actor, c.req.valid("param").refundId);
+  return c.json(refund, 200);
+};

@@ -1,0 +1,47 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
+import { IdempotencyKeyHeader, jsonBody, jsonResponse, UuidParam } from "../lib/schemas";
+import { authenticate, bearerAuth } from "../middleware/authenticate";
+import { idempotentAcrossCommits } from "../middleware/idempotent";
+import { RefundSchema, RequestRefundSchema } from "./refunds.schemas";
+
+export const requestRefund = createRoute({
+  method: "post",
+  path: "/api/v1/refunds",
+  operationId: "requestRefund",
+  tags: ["Refunds"],
+  summary: "Refund a paid order, in full or in part (its buyer or an admin)",
+  description:
+    "The order must be CONFIRMED, PREPARING, SHIPPED, DELIVERED or COMPLETED. `amount` (default: all that is still refundable) may not exceed what was paid minus what was refunded or is being refunded: 400 REFUND_EXCEEDS_PAID. The refund is tried at once: the answer shows REFUNDED (balance credited) or FAILED (tried again with backoff). Refunds adding up to the paid amount cancel the order and return its stock and coupon. Honours `Idempotency-Key`.",
+  security: bearerAuth,
+  middleware: [authenticate, idempotentAcrossCommits] as const,
+  request: { headers: IdempotencyKeyHeader, body: jsonBody(RequestRefundSchema) },
+  responses: {
+    201: jsonResponse(RefundSchema, "The refund"),
+    ...problemResponses(
+      ...BODY_PROBLEMS,
+      "REFUND_EXCEEDS_PAID",
+      "UNAUTHENTICATED",
+      "FORBIDDEN",
+      "ORDER_NOT_FOUND",
+      "ORDER_NOT_REFUNDABLE",
+      "IDEMPOTENCY_KEY_IN_USE",
+      "IDEMPOTENCY_KEY_REUSED",
+    ),
+  },
+});
+
+export const getRefund = createRoute({
+  method: "get",
+  path: "/api/v1/refunds/{refundId}",
+  operationId: "getRefund",
+  tags: ["Refunds"],
+  summary: "A refund (its buyer or an admin)",
+  security: bearerAuth,
+  middleware: [authenticate] as const,
+  request: { params: z.object({ refundId: UuidParam("refundId") }) },
+  responses: {
+    200: jsonResponse(RefundSchema, "The refund"),
+    ...problemResponses("VALIDATION_FAILED", "UNAUTHENTICATED", "FORBIDDEN", "REFUND_NOT_FOUND"),
+  },
+});

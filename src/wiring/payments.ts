@@ -1,0 +1,66 @@
+import { Counter } from "prom-client";
+import type { BalanceService } from "../domain/balances/balance-service";
+import type { StockService } from "../domain/catalogue/stock-service";
+import type { CouponRedemption } from "../domain/orders/ports";
+import { PaymentService } from "../domain/payments/payment-service";
+import type { PaymentGateway } from "../domain/payments/ports";
+import { RefundService } from "../domain/refunds/refund-service";
+import { LoggedAlerts } from "../infra/alerts/alerts";
+import { DrizzleOrderRepository } from "../infra/db/repositories/order-repository";
+import { DrizzlePaymentRepository } from "../infra/db/repositories/payment-repository";
+import { DrizzleRefundRepository } from "../infra/db/repositories/refund-repository";
+import { HttpGateway } from "../infra/gateway/http-gateway";
+import { SimulatedGateway } from "../infra/gateway/simulated-gateway";
+import type { Infrastructure } from "./infrastructure";
+
+/** Payments (balance debit + gateway) and refunds, with their gateway and alerts. */
+export function wirePayments(
+  infra: Infrastructure,
+  uses: { balances: BalanceService; stock: StockService; coupons: CouponRedemption },
+) {
+  const { config, transactions, unitOfWork, outbox, newId, metrics, logger } = infra;
+  const gateway: PaymentGateway = config.PAYMENT_GATEWAY_URL
+    ? new HttpGateway(config.PAYMENT_GATEWAY_URL.replace(/\/$/, ""), config.PAYMENT_GATEWAY_TIMEOUT_MS)
+    : new SimulatedGateway(config.PAYMENT_GATEWAY_DECLINE_AMOUNTS);
+  const orders = new DrizzleOrderRepository(transactions);
+  const paymentOutcomes = new Counter({
+    name: "payments_total",
+    help: "Payment requests and settlements by outcome (completed, declined, insufficient_balance, unknown, refused, abandoned)",
+    labelNames: ["outcome"] as const,
+    registers: [metrics.registry],
+  });
+  const refundOutcomes = new Counter({
+    name: "refunds_total",
+    help: "Refund tries by outcome (refunded, failed, manual)",
+    labelNames: ["outcome"] as const,
+    registers: [metrics.registry],
+  });
+  return {
+    payments: new PaymentService({
+      payments: new DrizzlePaymentRepository(transactions),
+      orders,
+      balances: uses.balances,
+      stock: uses.stock,
+      outbox,
+      gateway,
+      unitOfWork,
+      newId,
+      observer: { outcome: (outcome) => paymentOutcomes.inc({ outcome }) },
+    }),
+    refunds: new RefundService({
+      refunds: new DrizzleRefundRepository(transactions),
+      orders,
+      balances: uses.balances,
+      stock: uses.stock,
+      coupons: uses.coupons,
+      outbox,
+      gateway,
+      alerts: new LoggedAlerts(logger, config.ALERT_WEBHOOK_URL),
+      unitOfWork,
+      newId,
+      maxAttempts: config.REFUND_MAX_ATTEMPTS,
+      retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
+      observer: { outcome: (outcome) => refundOutcomes.inc({ outcome }) },
+    }),
+  };
+}

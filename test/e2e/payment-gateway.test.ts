@@ -1,0 +1,166 @@
+import { afterAll, beforeEach, describe, expect, it } from "bun:test";
+import { sql } from "drizzle-orm";
+import { startGateway } from "../support/gateway";
+import { createTestApp, type TestApp } from "../support/harness";
+import { invariantViolations, placeOrder } from "../support/orders";
+import { createProductVia } from "../support/products";
+
+// The HTTP adapter against a real local server that approves, declines, hangs, fails or answers garbage.
+const gateway = startGateway();
+const env = { PAYMENT_GATEWAY_URL: gateway.url, PAYMENT_GATEWAY_TIMEOUT_MS: "300" };
+const t = await createTestApp({ env });
+const apps: TestApp[] = [t];
+afterAll(async () => {
+  for (const app of apps) await app.close();
+  await gateway.stop();
+});
+beforeEach(() => {
+  gateway.charge = "approve";
+  gateway.lookup = "approved";
+});
+
+const seller = await t.registerUser("SELLER");
+type Who = Awaited<ReturnType<TestApp["registerUser"]>>;
+
+async function unpaidOrder(price = 40_000) {
+  const buyer = await t.registerUser("BUYER");
+  await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 100_000 }, buyer);
+  const shoe = await createProductVia(t, seller.token, { price, stock: 5 });
+  const order = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 1 }]);
+  return { buyer, shoe, order };
+}
+const balanceOf = async (who: Who) => (await t.get(`/api/v1/balances/${who.user.id}`, who)).body.balance as number;
+const pay = (orderId: string, who: Who) => t.post("/api/v1/payments/process", { orderId }, who);
+const confirm = (paymentId: string, who: Who) => t.post("/api/v1/payments/confirm", { paymentId }, who);
+
+describe("the HTTP payment gateway", () => {
+  it("sends the charge with the payment id as Idempotency-Key and completes on APPROVED", async () => {
+    const { buyer, order } = await unpaidOrder();
+    const res = await pay(order.id, buyer);
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe("COMPLETED");
+    const sent = gateway.requests.find((r) => r.body?.paymentId === res.body.id);
+    expect(sent).toMatchObject({
+      method: "POST",
+      path: "/payments",
+      idempotencyKey: res.body.id,
+      body: { paymentId: res.body.id, orderId: order.id, amount: 40_000 },
+    });
+    expect(res.body.gatewayTransactionId).toBe(`tx-${res.body.id}`);
+  });
+
+  it("answers DECLINED with 402 PAYMENT_DECLINED and the balance restored", async () => {
+    gateway.charge = "decline";
+    const { buyer, order } = await unpaidOrder();
+    const res = await pay(order.id, buyer);
+    expect(res.status).toBe(402);
+    expect(res.body).toMatchObject({ code: "PAYMENT_DECLINED", paymentId: expect.any(String) });
+    expect(await balanceOf(buyer)).toBe(100_000);
+  });
+
+  for (const behaviour of ["hang", "error", "garbage"] as const) {
+    it(`answers 202 GATEWAY_REQUESTED when the gateway ${behaviour === "hang" ? "times out" : behaviour === "error" ? "answers 500" : "answers garbage"}: nothing lost`, async () => {
+      gateway.charge = behaviour;
+      const { buyer, shoe, order } = await unpaidOrder();
+      const res = await pay(order.id, buyer);
+      expect(res.status).toBe(202);
+      expect(res.body.status).toBe("GATEWAY_REQUESTED");
+      // Debited and held: the order waits for the outcome.
+      expect(await balanceOf(buyer)).toBe(60_000);
+      expect((await t.get(`/api/v1/orders/${order.id}`, buyer)).body).toMatchObject({
+        status: "CREATED",
+        paymentId: res.body.id,
+      });
+      expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+    });
+  }
+
+  it("keeps an order with a payment in flight from being paid again, cancelled or expired", async () => {
+    gateway.charge = "error";
+    const { buyer, order } = await unpaidOrder();
+    expect((await pay(order.id, buyer)).status).toBe(202);
+    expect((await pay(order.id, buyer)).body.code).toBe("PAYMENT_IN_PROGRESS");
+    expect((await t.request("PUT", `/api/v1/orders/${order.id}/cancel`, undefined, buyer)).body.code).toBe(
+      "PAYMENT_IN_PROGRESS",
+    );
+    await t.container.database.db.execute(
+      sql`update orders set expires_at = now() - interval '1 minute' where id = ${order.id}`,
+    );
+    await t.container.services.orders.expireDue();
+    expect((await t.get(`/api/v1/orders/${order.id}`, buyer)).body.status).toBe("CREATED");
+  });
+
+  it("settles by confirm: 202 while PENDING, then COMPLETED once the gateway approves", async () => {
+    gateway.charge = "error";
+    const { buyer, shoe, order } = await unpaidOrder();
+    const payment = (await pay(order.id, buyer)).body;
+    gateway.lookup = "pending";
+    const waiting = await confirm(payment.id, buyer);
+    expect(waiting.status).toBe(202);
+    expect(waiting.body.status).toBe("GATEWAY_REQUESTED");
+    gateway.lookup = "approved";
+    const done = await confirm(payment.id, buyer);
+    expect(done.status).toBe(200);
+    expect(done.body.status).toBe("COMPLETED");
+    expect((await t.get(`/api/v1/orders/${order.id}`, buyer)).body.status).toBe("CONFIRMED");
+    // Final: confirming again changes nothing.
+    expect((await confirm(payment.id, buyer)).body).toMatchObject({
+      status: "COMPLETED",
+      updatedAt: done.body.updatedAt,
+    });
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+
+  it("fails a payment the gateway never received (404) and restores the balance", async () => {
+    gateway.charge = "hang";
+    const { buyer, shoe, order } = await unpaidOrder();
+    const payment = (await pay(order.id, buyer)).body;
+    gateway.lookup = "unknown-payment";
+    const res = await confirm(payment.id, buyer);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: "FAILED", failureReason: "NOT_RECEIVED_BY_GATEWAY" });
+    expect(await balanceOf(buyer)).toBe(100_000);
+    expect((await t.get(`/api/v1/orders/${order.id}`, buyer)).body.paymentId).toBeUndefined();
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+
+  it("settles stuck payments in the recovery job, once, however many instances run it", async () => {
+    gateway.charge = "error";
+    const { buyer, shoe, order } = await unpaidOrder();
+    const payment = (await pay(order.id, buyer)).body;
+    const other = await createTestApp({ env });
+    apps.push(other);
+    // Due now rather than in RECHECK_SECONDS.
+    await t.container.database.db.execute(sql`update payments set next_check_at = now() where id = ${payment.id}`);
+    gateway.lookup = "approved";
+    const runs = await Promise.all([
+      t.container.services.payments.recover(),
+      other.container.services.payments.recover(),
+    ]);
+    expect(runs.reduce((sum, run) => sum + run.settled, 0)).toBe(1);
+    expect((await t.get(`/api/v1/payments/${payment.id}`, buyer)).body.status).toBe("COMPLETED");
+    const events = await t.container.database.db.query.orderEvents.findMany({
+      where: (e, { eq }) => eq(e.aggregateId, order.id),
+    });
+    expect(events.filter((e) => e.type === "PAYMENT_COMPLETED")).toHaveLength(1);
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+
+  it("asks about a payment still PENDING again on a later run, not at once", async () => {
+    gateway.charge = "error";
+    const { buyer, order } = await unpaidOrder();
+    const payment = (await pay(order.id, buyer)).body;
+    await t.container.database.db.execute(sql`update payments set next_check_at = now() where id = ${payment.id}`);
+    gateway.lookup = "pending";
+    const asked = () =>
+      gateway.requests.filter((r) => r.method === "GET" && r.path === `/payments/${payment.id}`).length;
+    await t.container.services.payments.recover();
+    expect(asked()).toBe(1);
+    await t.container.services.payments.recover();
+    expect(asked()).toBe(1);
+    const [row] = await t.container.database.db.query.payments.findMany({ where: (p, { eq }) => eq(p.id, payment.id) });
+    const wait = row!.nextCheckAt!.getTime() - Date.now();
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(30_000);
+  });
+});

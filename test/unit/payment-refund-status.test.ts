@@ -1,0 +1,55 @@
+import { describe, expect, it } from "bun:test";
+import {
+  canMovePayment,
+  isFinal,
+  PAYMENT_STATUSES,
+  paymentStatusesBefore,
+} from "../../src/domain/payments/payment-status";
+import { canMoveRefund, REFUND_STATUSES, refundStatusesBefore } from "../../src/domain/refunds/refund-status";
+
+const pairs = <T extends string>(statuses: readonly T[], can: (a: T, b: T) => boolean) =>
+  statuses.flatMap((from) => statuses.filter((to) => can(from, to)).map((to) => `${from}→${to}`));
+
+describe("the payment machine", () => {
+  it("allows each step in order, a failure before the outcome, and nothing after it", () => {
+    expect(pairs(PAYMENT_STATUSES, canMovePayment)).toEqual([
+      "INITIATED→VALIDATING",
+      "INITIATED→FAILED",
+      "VALIDATING→LOCK_ACQUIRED",
+      "VALIDATING→FAILED",
+      "LOCK_ACQUIRED→DEBITED",
+      "LOCK_ACQUIRED→FAILED",
+      "DEBITED→GATEWAY_REQUESTED",
+      "DEBITED→FAILED",
+      "GATEWAY_REQUESTED→COMPLETED",
+      "GATEWAY_REQUESTED→FAILED",
+    ]);
+  });
+
+  it("knows the final statuses and what each status may be reached from", () => {
+    expect(PAYMENT_STATUSES.filter(isFinal)).toEqual(["COMPLETED", "FAILED"]);
+    expect(paymentStatusesBefore("COMPLETED")).toEqual(["GATEWAY_REQUESTED"]);
+    expect(paymentStatusesBefore("FAILED")).toEqual([
+      "INITIATED",
+      "VALIDATING",
+      "LOCK_ACQUIRED",
+      "DEBITED",
+      "GATEWAY_REQUESTED",
+    ]);
+    expect(paymentStatusesBefore("INITIATED")).toEqual([]);
+  });
+});
+
+describe("the refund machine", () => {
+  it("tries, lands or fails, retries a failure, and leaves nothing once REFUNDED or MANUAL", () => {
+    expect(pairs(REFUND_STATUSES, canMoveRefund)).toEqual([
+      "REFUND_REQUESTED→PROCESSING",
+      "PROCESSING→PROCESSING",
+      "PROCESSING→REFUNDED",
+      "PROCESSING→FAILED",
+      "PROCESSING→MANUAL",
+      "FAILED→PROCESSING",
+    ]);
+    expect(refundStatusesBefore("PROCESSING")).toEqual(["REFUND_REQUESTED", "PROCESSING", "FAILED"]);
+  });
+});
