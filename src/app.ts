@@ -9,6 +9,7 @@ import { DomainError } from "./domain/shared/errors";
 import { isDependencyUnavailable } from "./infra/dependency-errors";
 import { authRouter } from "./routes/auth/auth.index";
 import { balancesRouter } from "./routes/balances/balances.index";
+import { eventsRouter } from "./routes/events/events.index";
 import { createRouter } from "./routes/lib/create-router";
 import { problem, problemResponse } from "./routes/lib/problem";
 import { docsRouter } from "./routes/operations/docs";
@@ -51,6 +52,7 @@ export function createApp(container: Container) {
   app.route("/", authRouter);
   app.route("/", usersRouter);
   app.route("/", balancesRouter);
+  app.route("/", eventsRouter);
   app.route("/", operationsRouter);
   app.route("/", docsRouter);
 

@@ -5,6 +5,7 @@ import { HealthCheck } from "./infra/health";
 import type { Logger } from "./infra/logger";
 import { wireAccounts } from "./wiring/accounts";
 import { buildInfrastructure, type InfrastructureOptions } from "./wiring/infrastructure";
+import { wireOutbox } from "./wiring/outbox";
 
 export type ContainerOptions = InfrastructureOptions;
 
@@ -18,6 +19,7 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
 
   const services = {
     ...wireAccounts(infra),
+    ...wireOutbox(infra),
     cache,
     locks,
     counters,

@@ -1,0 +1,12 @@
+import type { BatchReport } from "../../domain/outbox/ports";
+import type { RelayConfig } from "./run-relay";
+
+/** Main thread → relay worker. */
+export type ToRelayWorker = { kind: "start"; config: RelayConfig } | { kind: "stop" };
+
+/** Relay worker → main thread: its batch reports feed the main thread's /metrics. */
+export type FromRelayWorker =
+  | { kind: "started" }
+  | { kind: "report"; report: BatchReport }
+  | { kind: "failed"; error: string }
+  | { kind: "stopped" };
