@@ -3,6 +3,7 @@ import { buildContainer } from "./container";
 import { ConfigError, isSingleInstance, loadConfig } from "./infra/config";
 import { createLogger } from "./infra/logger";
 import { scheduleIdempotencyPurge } from "./workers/idempotency-purge";
+import { startOutboxRelay } from "./workers/outbox-relay/start";
 
 // Below Docker's and Kubernetes' default 10 s stop timeout, so we exit before being killed.
 const SHUTDOWN_GRACE_MS = 8_000;
@@ -50,6 +51,7 @@ async function main() {
   logger.info({ port: server.port, docs: `http://localhost:${server.port}/docs` }, "listening");
 
   const stopPurge = scheduleIdempotencyPurge(services.idempotency, logger);
+  const outboxRelay = await startOutboxRelay(container);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -63,6 +65,7 @@ async function main() {
     }, SHUTDOWN_GRACE_MS);
     // stop(false) stops accepting and resolves once in-flight requests have answered.
     await server.stop(false);
+    await outboxRelay.stop();
     await container.close();
     clearTimeout(forced);
     logger.info("stopped");

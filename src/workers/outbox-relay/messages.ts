@@ -9,4 +9,6 @@ export type FromRelayWorker =
   | { kind: "started" }
   | { kind: "report"; report: BatchReport }
   | { kind: "failed"; error: string }
+  /** The relay starts no more tries; the ones in flight are ending. */
+  | { kind: "stopping" }
   | { kind: "stopped" };

@@ -25,6 +25,8 @@ export interface OutboxRelayHandle {
 export interface RelayWorker extends OutboxRelayHandle {
   /** Resolves once the worker is listening and relaying. */
   readonly started: Promise<void>;
+  /** Resolves once a stopped worker starts no more tries (those in flight are still ending). */
+  readonly stopping: Promise<void>;
   /** Resolves when the thread has ended, for whatever reason. */
   readonly exited: Promise<void>;
   /** Ends the thread at once, as a crash would: claimed events stay PROCESSING until their lease expires. */
@@ -36,10 +38,14 @@ export function spawnRelayWorker(config: RelayConfig, observer: RelayObserver, l
   const worker = new Worker(RELAY_WORKER_URL);
   let markStarted: () => void = () => {};
   let markStartFailed: (error: Error) => void = () => {};
+  let markStopping: () => void = () => {};
   let markStopped: () => void = () => {};
   const started = new Promise<void>((resolve, reject) => {
     markStarted = resolve;
     markStartFailed = reject;
+  });
+  const stopping = new Promise<void>((resolve) => {
+    markStopping = resolve;
   });
   const stopped = new Promise<void>((resolve) => {
     markStopped = resolve;
@@ -47,6 +53,7 @@ export function spawnRelayWorker(config: RelayConfig, observer: RelayObserver, l
   const exited = new Promise<void>((resolve) => worker.addEventListener("close", () => resolve()));
   void exited.then(() => {
     markStartFailed(new Error("outbox relay worker exited before it started"));
+    markStopping();
     markStopped();
   });
   started.catch(() => {});
@@ -56,6 +63,7 @@ export function spawnRelayWorker(config: RelayConfig, observer: RelayObserver, l
     if (message.kind === "report") observer(message.report);
     else if (message.kind === "started") markStarted();
     else if (message.kind === "failed") markStartFailed(new Error(message.error));
+    else if (message.kind === "stopping") markStopping();
     else if (message.kind === "stopped") markStopped();
   });
   worker.addEventListener("error", (event) => {
@@ -65,6 +73,7 @@ export function spawnRelayWorker(config: RelayConfig, observer: RelayObserver, l
 
   return {
     started,
+    stopping,
     exited,
     kill: () => worker.terminate(),
     async stop() {

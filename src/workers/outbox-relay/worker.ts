@@ -43,9 +43,12 @@ self.onmessage = (event: MessageEvent<ToRelayWorker>) => {
       (error: unknown) => send({ kind: "failed", error: String(error) }),
     );
   } else if (message.kind === "stop") {
-    void (stopRelay ?? Promise.resolve(async () => {}))
-      .then((stop) => stop())
-      .catch(() => {})
-      .finally(() => send({ kind: "stopped" }));
+    void (async () => {
+      const stop = await (stopRelay ?? Promise.resolve(async () => {})).catch(() => async () => {});
+      const stopped = stop(); // from here on the relay starts no try
+      send({ kind: "stopping" });
+      await stopped.catch(() => {});
+      send({ kind: "stopped" });
+    })();
   }
 };
