@@ -40,7 +40,7 @@ const envSchema = z
     PRODUCT_CACHE_TTL_SECONDS: int(1, 24 * 3600).default(60),
     POPULAR_CACHE_TTL_SECONDS: int(1, 24 * 3600).default(300),
     OUTBOX_MAX_ATTEMPTS: int(1, 100).default(8),
-    OUTBOX_BATCH_SIZE: int(1, 1000).default(200),
+    OUTBOX_BATCH_SIZE: int(1, 5000).default(500),
     OUTBOX_POLL_INTERVAL_MS: int(10, 60_000).default(1000),
     OUTBOX_LEASE_SECONDS: int(1, 3600).default(30),
     DATA_PLATFORM_TIMEOUT_MS: int(1, 120_000).default(3000),

@@ -12,6 +12,7 @@ import {
 import type { Alerts } from "../../domain/shared/alerts";
 import { type Clock, systemClock } from "../../domain/shared/clock";
 import type { Logger } from "../../infra/logger";
+import { ConcurrencyLimit } from "./concurrency-limit";
 import { type BatchOutcome, deliverBatch } from "./deliver-batch";
 
 export interface RelaySettings {
@@ -38,6 +39,13 @@ export interface RelayDeps {
   random?: () => number;
 }
 
+/** Batches of one table published at the same time by one relay. */
+const BATCHES_IN_FLIGHT = 4;
+/**
+ * Requests one relay has open to the data platform at once, both tables together. A try's timeout starts when
+ * its request does, not while it waits for a slot.
+ */
+const MAX_CONCURRENT_TRIES = 256;
 /** A database outage is retried at this pace, so a relay neither spins nor gives up. */
 const MAX_ERROR_BACKOFF_MS = 30_000;
 
@@ -59,6 +67,7 @@ const noFailures = (): BatchReport["failures"] => ({ retryable: 0, refused: 0, l
 export class OutboxRelay {
   readonly #lanes: Lane[] = OUTBOX_TOPICS.map((topic) => ({ topic, woken: false }));
   readonly #alertsInFlight = new Set<Promise<void>>();
+  readonly #publishing = new ConcurrencyLimit(MAX_CONCURRENT_TRIES);
   readonly #clock: Clock;
   #stopping = false;
   #batches = 0;
@@ -88,19 +97,26 @@ export class OutboxRelay {
     await Promise.all(this.#alertsInFlight);
   }
 
-  /** One round for one table: claim, publish, record. Returns how many events were claimed. */
-  async relayPendingEvents(topic: OutboxTopic): Promise<number> {
+  /**
+   * Claims a batch of `topic` and starts delivering it; resolves with the claim's size as soon as the claim is
+   * made, and with the delivery (publish, then record the outcomes) in `delivered`.
+   */
+  async #claimBatch(topic: OutboxTopic): Promise<{ claimed: number; delivered: Promise<void> }> {
     const { queue, settings, publisher, relayId } = this.deps;
     const token = `${relayId}:${++this.#batches}`;
     // Taken before the claim, so the lease in the database ends later than this estimate of it.
     const leaseEnds = Date.now() + settings.leaseMs;
     const events = await queue.claim(topic, token, settings.batchSize, settings.leaseMs);
-    if (events.length === 0) return 0;
+    if (events.length === 0) return { claimed: 0, delivered: Promise.resolve() };
     const margin = Math.min(1000, settings.leaseMs / 10);
     const lastStart = leaseEnds - settings.publishTimeoutMs - margin;
-    const outcome = await deliverBatch(events, publisher, () => !this.#stopping && Date.now() < lastStart);
-    await this.#record(topic, token, outcome);
-    return events.length;
+    // Whether to start is decided once a slot is free: waiting for one may have taken the lease's time.
+    const tryEvent = (event: ClaimedEvent) =>
+      this.#publishing.run(async () =>
+        !this.#stopping && Date.now() < lastStart ? publisher.publish(event) : undefined,
+      );
+    const delivered = deliverBatch(events, tryEvent).then((outcome) => this.#record(topic, token, outcome));
+    return { claimed: events.length, delivered };
   }
 
   /** Leases whose relay died or stalled: that try counts (it may have reached the platform), then FAILED or ALERTED. */
@@ -183,20 +199,40 @@ export class OutboxRelay {
     this.#alertsInFlight.add(raised);
   }
 
+  /**
+   * A lane claims a batch, and while that batch is being published claims the next one if there is more to do
+   * (the last claim was full, or a notification came), up to BATCHES_IN_FLIGHT: a backlog drains at the pace
+   * of several batches, and an event committed during a slow batch does not wait for it. Batches of one relay
+   * exclude each other exactly as two relays do (a claimed event blocks the rest of its aggregate).
+   */
   async #run(lane: Lane): Promise<void> {
     const { settings, logger } = this.deps;
     const recoveryEveryMs = Math.min(1000, settings.leaseMs / 2);
+    const inFlight = new Set<Promise<void>>();
     let lastRecovery = 0;
     let consecutiveErrors = 0;
     while (!this.#stopping) {
       lane.woken = false;
-      let fullBatch = false;
+      let moreToDo = false;
       try {
         if (Date.now() - lastRecovery >= recoveryEveryMs) {
           await this.recoverExpiredLeases(lane.topic);
           lastRecovery = Date.now();
         }
-        fullBatch = (await this.relayPendingEvents(lane.topic)) >= settings.batchSize;
+        const { claimed, delivered } = await this.#claimBatch(lane.topic);
+        if (claimed > 0) {
+          const tracked: Promise<void> = delivered
+            .catch((err) =>
+              logger.error({ err, table: lane.topic }, "outbox batch not recorded; its leases will expire"),
+            )
+            .finally(() => {
+              inFlight.delete(tracked);
+              // Events waiting behind this batch's events (same aggregate) may be claimable now.
+              this.wake(lane.topic);
+            });
+          inFlight.add(tracked);
+        }
+        moreToDo = claimed >= settings.batchSize;
         consecutiveErrors = 0;
       } catch (err) {
         consecutiveErrors++;
@@ -205,10 +241,13 @@ export class OutboxRelay {
         await this.#sleep(lane, retryInMs);
         continue;
       }
-      if (!fullBatch && !lane.woken) await this.#sleep(lane, settings.pollIntervalMs);
+      if (inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(inFlight);
+      else if (!moreToDo && !lane.woken) await this.#sleep(lane, settings.pollIntervalMs);
     }
+    await Promise.all(inFlight);
   }
 
+  /** Until a wake-up or `ms`. */
   #sleep(lane: Lane, ms: number): Promise<void> {
     if (this.#stopping) return Promise.resolve();
     return new Promise((resolve) => {

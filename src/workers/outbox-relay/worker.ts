@@ -7,8 +7,8 @@ import { type RelayConfig, runOutboxRelay } from "./run-relay";
 
 declare var self: Worker;
 
-/** Claims and marks of both tables, and the lease recovery, side by side; LISTEN has a connection of its own. */
-const RELAY_POOL_SIZE = 4;
+/** Claims and outcome statements of both tables' batches in flight side by side; LISTEN has a connection of its own. */
+const RELAY_POOL_SIZE = 8;
 
 const send = (message: FromRelayWorker) => self.postMessage(message);
 
