@@ -120,7 +120,7 @@ export class OutboxRelay {
   }
 
   /** Leases whose relay died or stalled: that try counts (it may have reached the platform), then FAILED or ALERTED. */
-  async recoverExpiredLeases(topic: OutboxTopic): Promise<void> {
+  async #recoverExpiredLeases(topic: OutboxTopic): Promise<void> {
     const expired = await this.deps.queue.recoverExpiredLeases(topic, this.deps.settings.maxAttempts);
     if (expired.length === 0) return;
     this.deps.logger.warn({ table: topic, events: expired.length }, "outbox leases expired; events back in the queue");
@@ -216,7 +216,7 @@ export class OutboxRelay {
       let moreToDo = false;
       try {
         if (Date.now() - lastRecovery >= recoveryEveryMs) {
-          await this.recoverExpiredLeases(lane.topic);
+          await this.#recoverExpiredLeases(lane.topic);
           lastRecovery = Date.now();
         }
         const { claimed, delivered } = await this.#claimBatch(lane.topic);
