@@ -3,7 +3,7 @@ import { eq, type SQL, sql } from "drizzle-orm";
 import { rowsOf } from "../../src/infra/db/client";
 import { DrizzleOutboxQueue } from "../../src/infra/db/repositories/outbox-queue";
 import { orderEvents } from "../../src/infra/db/schema";
-import { openTestDatabase } from "../support/harness";
+import { hasPostgres, openTestDatabase } from "../support/harness";
 import { eventsOf, outboxWriterFor } from "../support/outbox";
 
 const database = openTestDatabase();
@@ -74,6 +74,45 @@ describe("claiming events", () => {
     await setStatus(event!.id, { nextAttemptAt: new Date(Date.now() - 1000) });
     expect((await claimOf([order])).events.map((e) => [e.id, e.attempts])).toEqual([[event!.id, 2]]);
   });
+
+  it("does not let a blocked aggregate's backlog crowd other aggregates out of the batch", async () => {
+    const [blocked, free] = [Bun.randomUUIDv7(), Bun.randomUUIDv7()];
+    const backlog = await append("order", blocked, ...Array.from({ length: 12 }, () => "ORDER_CREATED" as const));
+    await setStatus(backlog[0]!.id, { status: "ALERTED" });
+    const [waiting] = await append("order", free, "ORDER_CREATED");
+    // Small batches, held until one comes back empty: the blocked backlog sits between the free event and
+    // any older leftovers of other tests, and must not end the claiming before the free event is reached.
+    const tokens: string[] = [];
+    const claimed: string[] = [];
+    for (;;) {
+      const token = crypto.randomUUID();
+      const events = await queue.claim("order", token, 5, LEASE_MS);
+      if (events.length === 0) break;
+      tokens.push(token);
+      claimed.push(...ids(events));
+    }
+    try {
+      expect(claimed).toContain(waiting!.id);
+      expect(claimed.filter((id) => ids(backlog).includes(id))).toEqual([]);
+    } finally {
+      for (const token of tokens) await queue.release("order", token, claimed);
+    }
+  });
+
+  it.skipIf(!hasPostgres)(
+    "leaves an event out while another claim, still running, holds the older event of its aggregate",
+    async () => {
+      const order = Bun.randomUUIDv7();
+      const [first, second] = await append("order", order, "ORDER_CREATED", "PAYMENT_COMPLETED");
+      // A concurrent claim caught mid-statement: it has locked the first event and not yet committed.
+      await database.db.transaction(async (tx) => {
+        await tx.execute(sql`select id from order_events where id = ${first!.id} for update`);
+        const { events } = await claimOf([order]);
+        expect(ids(events)).not.toContain(second!.id);
+        expect(events).toEqual([]);
+      });
+    },
+  );
 
   it("never gives one event, or one aggregate, to two concurrent claims", async () => {
     const orders = Array.from({ length: 20 }, () => Bun.randomUUIDv7());
