@@ -182,6 +182,32 @@ describe("loadConfig outbox lease", () => {
   });
 });
 
+describe(".env.example", () => {
+  it("loads as it is, and names every outbox setting with its default", async () => {
+    const text = await Bun.file(`${import.meta.dir}/../../.env.example`).text();
+    const env = Object.fromEntries(
+      text
+        .split("\n")
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+    const config = loadConfig(env);
+    for (const name of [
+      "OUTBOX_MAX_ATTEMPTS",
+      "OUTBOX_BATCH_SIZE",
+      "OUTBOX_POLL_INTERVAL_MS",
+      "OUTBOX_LEASE_SECONDS",
+      "DATA_PLATFORM_TIMEOUT_MS",
+      "RETRY_BASE_DELAY_MS",
+    ] as const) {
+      expect(String(config[name])).toBe(env[name]);
+      expect(config[name]).toBe(loadConfig({})[name]);
+    }
+    expect(text).toContain("# DATA_PLATFORM_URL=");
+    expect(text).toContain("# ALERT_WEBHOOK_URL=");
+  });
+});
+
 describe("loadConfig numbers", () => {
   it.each(["0x50", "1e3", "80.0", "-1", "+80"])("refuses PORT=%s: only whole decimal numbers count", (port) => {
     expect(() => loadConfig({ PORT: port })).toThrow(/PORT: must be a whole number/);
