@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import { join } from "node:path";
-import { startSink } from "../support/event-sink";
+import { startHoldingSink } from "../support/event-sink";
 import { hasPostgres, openTestDatabase, TEST_JWT_SECRET } from "../support/harness";
 import { eventsOf, FAST_RELAY_ENV, outboxWriterFor } from "../support/outbox";
 import { waitFor } from "../support/wait";
@@ -11,19 +11,9 @@ const { services, migrationsDir } = globalThis.kicksTest;
 const database = openTestDatabase();
 const append = outboxWriterFor(database);
 
-let letGo: () => void = () => {};
-const held = new Promise<void>((resolve) => {
-  letGo = resolve;
-});
 const order = Bun.randomUUIDv7();
-const platform = startSink(async (receipt) => {
-  if (receipt.body.aggregateId === order) await held;
-  return 200;
-});
-afterAll(() => {
-  letGo();
-  platform.stop();
-});
+const platform = startHoldingSink(order);
+afterAll(() => platform.stop());
 
 /** Collects a child's stdout as it comes, so a test can wait for a log line while the process runs. */
 function collect(stream: ReadableStream<Uint8Array>) {
@@ -63,7 +53,7 @@ describe.skipIf(!hasPostgres)("the server process with PostgreSQL", () => {
       await waitFor("the first try in flight", () => platform.of(first!.id).length === 1);
       server.kill("SIGTERM");
       await waitFor("the relay to take the stop in", () => stdout.text.includes("outbox relay stopping"));
-      letGo();
+      platform.release();
       expect(await server.exited).toBe(0);
 
       const rows = await eventsOf(database, "order", [order]);

@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import type { BatchReport } from "../../src/domain/outbox/ports";
 import { createLogger } from "../../src/infra/logger";
 import { type RelayWorker, spawnRelayWorker, startOutboxRelay } from "../../src/workers/outbox-relay/start";
-import { type Sink, type SinkResponder, startSink } from "../support/event-sink";
+import { cleanupAfterEach } from "../support/cleanups";
 import { createTestApp, hasPostgres, openTestDatabase } from "../support/harness";
 import { eventsOf, FAST_RELAY_ENV, outboxWriterFor, relayConfig, sentIn } from "../support/outbox";
 import { waitFor } from "../support/wait";
@@ -13,20 +13,12 @@ const database = openTestDatabase();
 const append = outboxWriterFor(database);
 const logger = createLogger("silent");
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function sink(respond?: SinkResponder): Sink {
-  const started = startSink(respond);
-  cleanups.push(() => started.stop());
-  return started;
-}
+const after = cleanupAfterEach();
+const sink = after.sink;
 
 async function worker(env: Record<string, string>, reports: BatchReport[] = []): Promise<RelayWorker> {
   const relay = spawnRelayWorker(relayConfig(env), (report) => reports.push(report), logger);
-  cleanups.push(() => relay.stop());
+  after.defer(() => relay.stop());
   await relay.started;
   return relay;
 }
@@ -48,25 +40,15 @@ describe.skipIf(!hasPostgres)("the relay in a worker thread", () => {
   });
 
   it("loses nothing when killed after claiming a batch: the lease expires and another relay delivers it", async () => {
-    let holding = true;
-    let letGo: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      letGo = resolve;
-    });
-    cleanups.push(() => letGo());
     const order = Bun.randomUUIDv7();
-    const platform = sink(async (receipt) => {
-      if (holding && receipt.body.aggregateId === order) await held;
-      return 200;
-    });
+    const platform = after.holdingSink(order);
     const env = { DATA_PLATFORM_URL: platform.url, OUTBOX_LEASE_SECONDS: "2" };
     const doomed = await worker(env);
     const events = await append("order", order, "ORDER_CREATED", "PAYMENT_COMPLETED", "ORDER_CANCELLED");
     await waitFor("the first try in flight", () => platform.of(events[0]!.id).length === 1);
     doomed.kill();
     await doomed.exited;
-    holding = false;
-    letGo();
+    platform.release();
     expect((await rowsOf([order])).map((row) => row.status)).toEqual(["PROCESSING", "PROCESSING", "PROCESSING"]);
 
     await worker(env);
@@ -103,16 +85,8 @@ describe.skipIf(!hasPostgres)("the relay in a worker thread", () => {
   });
 
   it("on stop, finishes the try in flight, puts the untried rest back as PENDING and ends the thread", async () => {
-    let letGo: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      letGo = resolve;
-    });
-    cleanups.push(() => letGo());
     const order = Bun.randomUUIDv7();
-    const platform = sink(async (receipt) => {
-      if (receipt.body.aggregateId === order) await held;
-      return 200;
-    });
+    const platform = after.holdingSink(order);
     const relay = spawnRelayWorker(relayConfig({ DATA_PLATFORM_URL: platform.url }), () => {}, logger);
     await relay.started;
     const [first, second] = await append("order", order, "ORDER_CREATED", "PAYMENT_COMPLETED");
@@ -120,7 +94,7 @@ describe.skipIf(!hasPostgres)("the relay in a worker thread", () => {
     const stopped = relay.stop();
     // Answer only once the worker has taken the stop in: else it would rightly go on to the second event.
     await relay.stopping;
-    letGo();
+    platform.release();
     await stopped;
     await relay.exited;
 
@@ -134,9 +108,9 @@ describe.skipIf(!hasPostgres)("the relay in a worker thread", () => {
   it("is started by startOutboxRelay, and its counters appear on the main thread's /metrics", async () => {
     const platform = sink();
     const t = await createTestApp({ env: { ...FAST_RELAY_ENV, DATA_PLATFORM_URL: platform.url } });
-    cleanups.push(() => t.close());
+    after.defer(() => t.close());
     const relay = await startOutboxRelay(t.container);
-    cleanups.push(() => relay.stop());
+    after.defer(() => relay.stop());
     const orders = [Bun.randomUUIDv7(), Bun.randomUUIDv7(), Bun.randomUUIDv7()];
     for (const order of orders) await append("order", order, "ORDER_CREATED");
     await waitFor("delivery", allSent(orders));

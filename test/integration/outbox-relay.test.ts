@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import { eq } from "drizzle-orm";
 import { orderEvents } from "../../src/infra/db/schema";
-import { type Sink, type SinkResponder, startSink } from "../support/event-sink";
+import { cleanupAfterEach } from "../support/cleanups";
 import { openTestDatabase } from "../support/harness";
 import { eventsOf, outboxWriterFor, sentIn, startRelay } from "../support/outbox";
 import { waitFor } from "../support/wait";
@@ -10,20 +10,12 @@ import { waitFor } from "../support/wait";
 const database = openTestDatabase();
 const append = outboxWriterFor(database);
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function sink(respond?: SinkResponder): Sink {
-  const started = startSink(respond);
-  cleanups.push(() => started.stop());
-  return started;
-}
+const after = cleanupAfterEach();
+const sink = after.sink;
 
 async function relay(env: Record<string, string>) {
   const running = await startRelay(database, env);
-  cleanups.push(() => running.stop());
+  after.defer(() => running.stop());
   return running;
 }
 
@@ -176,20 +168,13 @@ describe("the outbox relay", () => {
   });
 
   it("on stop, lets the try in flight finish and puts the untried rest of the batch back as PENDING", async () => {
-    let letGo: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      letGo = resolve;
-    });
     const order = Bun.randomUUIDv7();
-    const platform = sink(async (receipt) => {
-      if (receipt.body.aggregateId === order) await held;
-      return 200;
-    });
+    const platform = after.holdingSink(order);
     const running = await startRelay(database, { DATA_PLATFORM_URL: platform.url, OUTBOX_LEASE_SECONDS: "30" });
     const [first, second] = await append("order", order, "ORDER_CREATED", "PAYMENT_COMPLETED");
     await waitFor("the first try in flight", () => platform.of(first!.id).length === 1);
     const stopped = running.stop();
-    letGo();
+    platform.release();
     await stopped;
 
     const rows = await eventsOf(database, "order", [order]);

@@ -63,3 +63,25 @@ export function startSink(respond: SinkResponder = () => 200) {
 }
 
 export type Sink = ReturnType<typeof startSink>;
+
+/** A sink that holds every POST of one aggregate in flight until `release()`; from then on it answers at once. */
+export function startHoldingSink(aggregateId: string) {
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const sink = startSink(async (receipt) => {
+    if (receipt.body.aggregateId === aggregateId) await released;
+    return 200;
+  });
+  return {
+    url: sink.url,
+    receipts: sink.receipts,
+    of: sink.of,
+    release,
+    stop: () => {
+      release();
+      sink.stop();
+    },
+  };
+}

@@ -1,4 +1,4 @@
-import { and, count, desc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import { EVENT_TRANSITIONS, UNDELIVERED_STATUSES } from "../../../domain/outbox/event-status";
 import {
   type Backlog,
@@ -12,6 +12,7 @@ import {
 } from "../../../domain/outbox/ports";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
 import { rowsOf } from "../client";
+import { pageFrom, totalOfAll } from "../paging";
 import { outboxTables } from "../schema";
 import type { Transactions } from "../transactions";
 import { statusLiterals } from "./outbox-queue";
@@ -50,7 +51,7 @@ const toRecord = (row: EventRow): OutboxEventRecord => ({
 export class DrizzleOutboxEventRepository implements OutboxEventRepository {
   constructor(private readonly tx: Transactions) {}
 
-  /** Newest first; the page and its total come from one statement, as for the ledger. */
+  /** Newest first; the page and its total come from one statement. */
   async list(topic: OutboxTopic, filter: EventFilter, page: PageRequest): Promise<Page<OutboxEventRecord>> {
     const table = tableOf(topic);
     const where = and(
@@ -59,19 +60,14 @@ export class DrizzleOutboxEventRepository implements OutboxEventRepository {
       filter.aggregateId ? eq(table.aggregateId, filter.aggregateId) : undefined,
     );
     const rows = await this.tx.current
-      .select({ ...getTableColumns(table), total: sql<number>`count(*) over ()`.mapWith(Number) })
+      .select({ ...getTableColumns(table), total: totalOfAll() })
       .from(table)
       .where(where)
       .orderBy(desc(table.seq))
       .limit(page.size)
       .offset(offsetOf(page));
-    // Past the last page there is no row to carry the total; count separately.
-    const total =
-      rows[0]?.total ??
-      (page.page > 1
-        ? ((await this.tx.current.select({ total: count() }).from(table).where(where))[0]?.total ?? 0)
-        : 0);
-    return { items: rows.map(toRecord), ...page, total };
+    const events = await pageFrom(rows, page, { db: this.tx.current, table, where });
+    return { ...events, items: events.items.map(toRecord) };
   }
 
   async find(topic: OutboxTopic, id: string): Promise<OutboxEventRecord | undefined> {
