@@ -100,16 +100,24 @@ async function measureDelivery(sql: postgres.Sql, sink: Server, runId: string) {
   const committedAt = Date.now();
   const stats = await waitForSink(sink, (s) => s.unique >= OUTBOX_EVENTS, `delivering ${OUTBOX_EVENTS} events`);
   const seconds = (stats.lastAt - committedAt) / 1000;
-  const [{ sent }] = await sql<[{ sent: number }]>`
-    select (select count(*) from order_events where status = 'SENT' and payload->>'bench' like ${`${runId}-%`})
-         + (select count(*) from coupon_events where status = 'SENT' and payload->>'bench' like ${`${runId}-%`})
-      as sent`;
+  // The sink sees an event before the relay records it: its batch is marked SENT once all its tries are done.
+  const countSent = async () => {
+    const [{ sent }] = await sql<[{ sent: string }]>`
+      select (select count(*) from order_events where status = 'SENT' and payload->>'bench' like ${`${runId}-%`})
+           + (select count(*) from coupon_events where status = 'SENT' and payload->>'bench' like ${`${runId}-%`})
+        as sent`;
+    return Number(sent);
+  };
+  let sent = await countSent();
+  for (const until = Date.now() + 30_000; sent < OUTBOX_EVENTS && Date.now() < until; sent = await countSent()) {
+    await Bun.sleep(100);
+  }
   return {
     events: OUTBOX_EVENTS,
     seconds,
     eventsPerSecond: Math.round(OUTBOX_EVENTS / seconds),
     received: stats.received,
-    sent: Number(sent),
+    sent,
   };
 }
 
