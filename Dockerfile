@@ -17,7 +17,7 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY drizzle ./drizzle
 # Everything the server imports, the Scalar script of /docs included, ends up inside the binary.
-RUN bun build --compile --minify --sourcemap src/index.ts --outfile /out/kicks
+RUN bun build --compile --minify --sourcemap src/index.ts src/workers/outbox-relay/worker.ts --outfile /out/kicks
 
 FROM debian:bookworm-slim AS runtime
 RUN groupadd --system --gid 10001 kicks \

@@ -13,8 +13,9 @@ export const RELAY_WORKER_URL = import.meta.url.includes("/$bunfs/")
   ? new URL("./workers/outbox-relay/worker.ts", import.meta.url)
   : new URL("./worker.ts", import.meta.url);
 
-/** A worker that died is started again after this pause: a relay thread must not silently stay down. */
+/** A worker that died is started again after this pause (doubling while it keeps dying before it starts). */
 const RESTART_DELAY_MS = 1000;
+const MAX_RESTART_DELAY_MS = 60_000;
 /** Beyond the longest try in flight, for the worker to record outcomes and close its pool. */
 const STOP_SLACK_MS = 3000;
 
@@ -86,21 +87,33 @@ export function spawnRelayWorker(config: RelayConfig, observer: RelayObserver, l
   };
 }
 
-/** Keeps one relay worker running: one that dies is logged and started again. */
-function superviseRelayWorker(config: RelayConfig, observer: RelayObserver, logger: Logger): OutboxRelayHandle {
+/** Keeps one relay worker running: one that dies is logged and started again, backing off while it keeps dying. */
+export function superviseRelayWorker(
+  config: RelayConfig,
+  observer: RelayObserver,
+  logger: Logger,
+  spawnWorker: typeof spawnRelayWorker = spawnRelayWorker,
+): OutboxRelayHandle {
   let stopping = false;
+  let restartDelayMs = RESTART_DELAY_MS;
   let current: RelayWorker;
   const spawn = () => {
-    current = spawnRelayWorker(config, observer, logger);
-    const worker = current;
-    worker.started.catch((err) => {
-      logger.error({ err }, "outbox relay worker failed to start");
-      worker.kill();
-    });
+    const worker = spawnWorker(config, observer, logger);
+    current = worker;
+    worker.started.then(
+      () => {
+        restartDelayMs = RESTART_DELAY_MS;
+      },
+      (err) => {
+        logger.error({ err }, "outbox relay worker failed to start");
+        worker.kill();
+      },
+    );
     void worker.exited.then(() => {
       if (stopping) return;
-      logger.error({ restartInMs: RESTART_DELAY_MS }, "outbox relay worker exited unexpectedly; restarting it");
-      setTimeout(() => stopping || spawn(), RESTART_DELAY_MS);
+      logger.error({ restartInMs: restartDelayMs }, "outbox relay worker exited unexpectedly; restarting it");
+      setTimeout(() => stopping || spawn(), restartDelayMs);
+      restartDelayMs = Math.min(MAX_RESTART_DELAY_MS, restartDelayMs * 2);
     });
   };
   spawn();
