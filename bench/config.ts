@@ -20,6 +20,10 @@ export const CONNECTIONS = envInt("BENCH_CONNECTIONS", 64, 1, 10_000);
 export const THREADS = Math.min(envInt("BENCH_THREADS", 2, 1, 64), CONNECTIONS);
 export const WARMUP_SECONDS = envInt("BENCH_WARMUP_SECONDS", Math.min(2, SECONDS), 0, 60);
 export const WRK_TIMEOUT_SECONDS = 5;
+export const OUTBOX_EVENTS = envInt("BENCH_OUTBOX_EVENTS", 50_000, 2, 1_000_000);
+export const OUTBOX_APPEND_RATE = envInt("BENCH_OUTBOX_RATE", 500, 1, 100_000);
+/** The outbox module's share of the deadline: the bulk delivery, then a loaded run with its drain. */
+export const OUTBOX_BUDGET_MS = 180_000 + (WARMUP_SECONDS + SECONDS + 60) * 1000;
 export const STARTUP_TIMEOUT_MS = 60_000;
 export const TERM_GRACE_MS = 12_000; // Kicks drains for up to 8 s on SIGTERM.
 

@@ -39,6 +39,13 @@ export function printSummary(results: ScenarioResult[], invariants: Invariant[],
   }
 }
 
+/** The outbox module's lines: its requirements (ok/FAIL) and its speed targets (met/missed). */
+export function printOutboxSummary(check: { invariants: Invariant[]; targets: Invariant[] }): void {
+  console.log();
+  for (const inv of check.invariants) console.log(`${inv.ok ? "ok  " : "FAIL"} ${inv.name}: ${inv.detail}`);
+  for (const target of check.targets) console.log(`${target.ok ? "met " : "MISS"} ${target.name}: ${target.detail}`);
+}
+
 /** Writes `output` as `latest.json` in `dir` and says where. */
 export async function writeResults(dir: string, output: object): Promise<void> {
   const resultsFile = join(dir, "latest.json");

@@ -11,20 +11,23 @@
 //                             and a unique Redis key prefix (deleted at the end); else embedded PGlite in a
 //                             temporary DATA_DIR and in-process cache/locks.
 //   JWT_SECRET                passed on when 32+ characters, else a random one is made for the run.
+//   BENCH_OUTBOX_EVENTS (50000)  events bulk-inserted for the outbox delivery rate (PostgreSQL only)
+//   BENCH_OUTBOX_RATE (500)      events appended per second (one per transaction) while wrk charges, for the lag
 //
 // Loads go to 127.0.0.1 only and every wrk run is bounded by -d; the whole run has a hard deadline.
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { checkChargeRun } from "./checks";
-import { CONNECTIONS, deadlineMs, ROOT, SECONDS, THREADS, WARMUP_SECONDS } from "./config";
+import { CONNECTIONS, deadlineMs, OUTBOX_BUDGET_MS, ROOT, SECONDS, THREADS, WARMUP_SECONDS } from "./config";
 import { prepareEnvironment } from "./environment";
 import { readCatalogue, seedCatalogue, signUpBuyer } from "./kicks-api";
+import { checkOutboxRun, type OutboxBenchResult, runOutboxBench, startOutboxSink } from "./outbox";
 import { abort, cleanup, isCleaningUp, startServer, stopServer, waitHealthy } from "./processes";
-import { printSummary, writeResults } from "./report";
+import { printOutboxSummary, printSummary, writeResults } from "./report";
 import { runScenarios, SCENARIOS } from "./scenarios";
 import { requireWrk, writeWrkScripts } from "./wrk";
 
-const DEADLINE_MS = deadlineMs(SCENARIOS.length);
+const DEADLINE_MS = deadlineMs(SCENARIOS.length) + OUTBOX_BUDGET_MS;
 
 process.on("SIGINT", () => void abort(130, "interrupted; cleaning up"));
 process.on("SIGTERM", () => void abort(143, "terminated; cleaning up"));
@@ -49,6 +52,8 @@ async function main() {
 
   // Servers. ADMIN_* are left out: a half-set pair would stop Kicks, and the bench needs no admin.
   const { ADMIN_EMAIL: _email, ADMIN_PASSWORD: _password, ...inherited } = process.env;
+  // The outbox module writes into Kicks' database from here, which only PostgreSQL allows.
+  const outboxSink = env.databaseUrl ? await startOutboxSink(env.resultsDir) : undefined;
   const baseline = startServer(
     "baseline",
     join(ROOT, "bench/baseline-server.ts"),
@@ -65,6 +70,7 @@ async function main() {
     REDIS_KEY_PREFIX: env.redisKeyPrefix,
     JWT_SECRET: env.jwtSecret,
     DATA_DIR: join(env.workDir, "data"),
+    DATA_PLATFORM_URL: outboxSink?.eventsUrl,
   };
   // The catalogue first: embedded, the server's process owns the database once it runs.
   await seedCatalogue(kicksEnv, join(env.resultsDir, "seed.log"));
@@ -84,6 +90,25 @@ async function main() {
   const invariants = charge ? checkChargeRun(charge) : [];
   printSummary(results, invariants, charge?.metrics);
 
+  let outbox: OutboxBenchResult | undefined;
+  let outboxTargets: ReturnType<typeof checkOutboxRun>["targets"] = [];
+  if (outboxSink && env.databaseUrl) {
+    console.log();
+    outbox = await runOutboxBench({
+      databaseUrl: env.databaseUrl,
+      sink: outboxSink,
+      chargeUrl: `${kicks.url}/api/v1/balances/charge`,
+      chargeScript: scripts.charge,
+      runId,
+    });
+    const check = checkOutboxRun(outbox);
+    invariants.push(...check.invariants);
+    outboxTargets = check.targets;
+    printOutboxSummary(check);
+  } else {
+    console.log("\noutbox module skipped: it needs DATABASE_URL (it writes into Kicks' database from this process)");
+  }
+
   const gitCommit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT }).stdout.toString().trim();
   await writeResults(env.resultsDir, {
     startedAt,
@@ -99,6 +124,8 @@ async function main() {
     scenarios: results,
     invariants,
     chargeMetrics: charge?.metrics,
+    outbox,
+    outboxTargets,
   });
 
   await stopServer(kicks);

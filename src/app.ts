@@ -10,6 +10,7 @@ import { isDependencyUnavailable } from "./infra/dependency-errors";
 import { authRouter } from "./routes/auth/auth.index";
 import { balancesRouter } from "./routes/balances/balances.index";
 import { couponsRouter } from "./routes/coupons/coupons.index";
+import { eventsRouter } from "./routes/events/events.index";
 import { createRouter } from "./routes/lib/create-router";
 import { problem, problemResponse } from "./routes/lib/problem";
 import { docsRouter } from "./routes/operations/docs";
@@ -60,6 +61,7 @@ export function createApp(container: Container) {
   app.route("/", ordersRouter);
   app.route("/", paymentsRouter);
   app.route("/", refundsRouter);
+  app.route("/", eventsRouter);
   app.route("/", operationsRouter);
   app.route("/", docsRouter);
 

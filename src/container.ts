@@ -8,6 +8,7 @@ import { wireCatalogue } from "./wiring/catalogue";
 import { wireCoupons } from "./wiring/coupons";
 import { buildInfrastructure, type InfrastructureOptions } from "./wiring/infrastructure";
 import { wireOrdering } from "./wiring/ordering";
+import { wireOutbox } from "./wiring/outbox";
 import { wirePayments } from "./wiring/payments";
 
 export type ContainerOptions = InfrastructureOptions;
@@ -30,6 +31,7 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
     ...coupons,
     ...payments,
     ...wireOrdering(infra, { ...catalogue, coupons: coupons.couponRedemption, refunds: payments.refunds }),
+    ...wireOutbox(infra),
     cache,
     locks,
     counters,

@@ -5,6 +5,7 @@ import { buildContainer } from "./container";
 import { type Config, ConfigError, isSingleInstance, loadConfig } from "./infra/config";
 import { openDatabase } from "./infra/db/client";
 import { createLogger } from "./infra/logger";
+import { startOutboxRelay } from "./workers/outbox-relay/start";
 import { startSchedules } from "./workers/schedules";
 
 // Below Docker's and Kubernetes' default 10 s stop timeout, so we exit before being killed.
@@ -57,6 +58,7 @@ async function main() {
   logger.info({ port: server.port, docs: `http://localhost:${server.port}/docs` }, "listening");
 
   const stopSchedules = startSchedules(container);
+  const outboxRelay = await startOutboxRelay(container);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -69,6 +71,7 @@ async function main() {
     }, SHUTDOWN_GRACE_MS);
     // stop(false) stops accepting and resolves once in-flight requests have answered.
     await Promise.all([server.stop(false), stopSchedules()]);
+    await outboxRelay.stop();
     await container.close();
     clearTimeout(forced);
     logger.info("stopped");

@@ -47,6 +47,10 @@ const envSchema = z
     PRODUCT_CACHE_TTL_SECONDS: int(1, 24 * 3600).default(60),
     POPULAR_CACHE_TTL_SECONDS: int(1, 24 * 3600).default(300),
     OUTBOX_MAX_ATTEMPTS: int(1, 100).default(8),
+    OUTBOX_BATCH_SIZE: int(1, 5000).default(500),
+    OUTBOX_POLL_INTERVAL_MS: int(10, 60_000).default(1000),
+    OUTBOX_LEASE_SECONDS: int(1, 3600).default(30),
+    DATA_PLATFORM_TIMEOUT_MS: int(1, 120_000).default(3000),
     REFUND_MAX_ATTEMPTS: int(1, 100).default(5),
     RETRY_BASE_DELAY_MS: int(1, 300_000).default(1000),
     ALERT_WEBHOOK_URL: optionalUrl,
@@ -58,6 +62,14 @@ const envSchema = z
         code: "custom",
         path: [env.ADMIN_EMAIL ? "ADMIN_PASSWORD" : "ADMIN_EMAIL"],
         message: "ADMIN_EMAIL and ADMIN_PASSWORD must be set together",
+      });
+    }
+    // A delivery must end well inside its lease, or another relay could take the event over mid-flight.
+    if (env.OUTBOX_LEASE_SECONDS * 1000 < 2 * env.DATA_PLATFORM_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["OUTBOX_LEASE_SECONDS"],
+        message: `must be at least twice DATA_PLATFORM_TIMEOUT_MS (${env.DATA_PLATFORM_TIMEOUT_MS} ms)`,
       });
     }
     // Several processes behind one database must sign and verify tokens with the same key.

@@ -12,6 +12,8 @@ const { services, embedded, migrationsDir } = globalThis.kicksTest;
 
 /** Redis-specific tests run only when this run has a Redis (skipped, and counted, otherwise). */
 export const hasRedis = Boolean(services.redisUrl);
+/** Tests of PostgreSQL-only behaviour (worker threads, several relays) run only when this run has one. */
+export const hasPostgres = Boolean(services.databaseUrl);
 export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-characters-long";
 
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string | undefined> {

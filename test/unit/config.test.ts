@@ -24,6 +24,10 @@ describe("loadConfig defaults", () => {
       RETRY_BASE_DELAY_MS: 1000,
       ORDER_PAYMENT_TIMEOUT_SECONDS: 900,
       OUTBOX_MAX_ATTEMPTS: 8,
+      OUTBOX_BATCH_SIZE: 500,
+      OUTBOX_POLL_INTERVAL_MS: 1000,
+      OUTBOX_LEASE_SECONDS: 30,
+      DATA_PLATFORM_TIMEOUT_MS: 3000,
       PAYMENT_GATEWAY_TIMEOUT_MS: 3000,
       DATA_DIR: "./data",
       REDIS_KEY_PREFIX: "kicks:",
@@ -87,6 +91,11 @@ describe("loadConfig refusals", () => {
     ["PAYMENT_GATEWAY_DECLINE_AMOUNTS", "1,x", {}],
     ["PAYMENT_GATEWAY_DECLINE_AMOUNTS", "1,,2", {}],
     ["OUTBOX_MAX_ATTEMPTS", "0", {}],
+    ["OUTBOX_BATCH_SIZE", "0", {}],
+    ["OUTBOX_BATCH_SIZE", "5001", {}],
+    ["OUTBOX_POLL_INTERVAL_MS", "5", {}],
+    ["OUTBOX_LEASE_SECONDS", "0", {}],
+    ["DATA_PLATFORM_TIMEOUT_MS", "0", {}],
     ["PRODUCT_CACHE_TTL_SECONDS", "ten", {}],
     ["PAYMENT_GATEWAY_URL", "not a url", {}],
     ["ADMIN_EMAIL", "not-an-email", { ADMIN_PASSWORD: "admin-password-1" }],
@@ -157,6 +166,46 @@ describe("loadConfig refusals", () => {
     expect(configError({ DATABASE_URL: "postgres://kicks@db:5432/kicks", JWT_SECRET: "" }).message).toContain(
       "JWT_SECRET",
     );
+  });
+});
+
+describe("loadConfig outbox lease", () => {
+  it("refuses a lease shorter than twice the data platform's timeout, which a slow try could outlast", () => {
+    const { message } = configError({ OUTBOX_LEASE_SECONDS: "5", DATA_PLATFORM_TIMEOUT_MS: "3000" });
+    expect(message).toContain("OUTBOX_LEASE_SECONDS: must be at least twice DATA_PLATFORM_TIMEOUT_MS (3000 ms)");
+  });
+
+  it("accepts a lease of exactly twice the timeout", () => {
+    expect(loadConfig({ OUTBOX_LEASE_SECONDS: "2", DATA_PLATFORM_TIMEOUT_MS: "1000" })).toMatchObject({
+      OUTBOX_LEASE_SECONDS: 2,
+      DATA_PLATFORM_TIMEOUT_MS: 1000,
+    });
+  });
+});
+
+describe(".env.example", () => {
+  it("loads as it is, and names every outbox setting with its default", async () => {
+    const text = await Bun.file(`${import.meta.dir}/../../.env.example`).text();
+    const env = Object.fromEntries(
+      text
+        .split("\n")
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+    const config = loadConfig(env);
+    for (const name of [
+      "OUTBOX_MAX_ATTEMPTS",
+      "OUTBOX_BATCH_SIZE",
+      "OUTBOX_POLL_INTERVAL_MS",
+      "OUTBOX_LEASE_SECONDS",
+      "DATA_PLATFORM_TIMEOUT_MS",
+      "RETRY_BASE_DELAY_MS",
+    ] as const) {
+      expect(String(config[name])).toBe(env[name] ?? "missing");
+      expect(config[name]).toBe(loadConfig({})[name]);
+    }
+    expect(text).toContain("# DATA_PLATFORM_URL=");
+    expect(text).toContain("# ALERT_WEBHOOK_URL=");
   });
 });
 

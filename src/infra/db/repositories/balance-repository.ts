@@ -1,7 +1,8 @@
-import { count, desc, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
+import { desc, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
 import type { Balance, BalanceChange, BalanceRepository, LedgerEntry } from "../../../domain/balances/ports";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
 import { rowsOf } from "../client";
+import { pageFrom, totalOfAll } from "../paging";
 import { balanceLedger, balances } from "../schema";
 import type { Transactions } from "../transactions";
 
@@ -65,18 +66,12 @@ export class DrizzleBalanceRepository implements BalanceRepository {
   async listLedger(userId: string, page: PageRequest): Promise<Page<LedgerEntry>> {
     const where = eq(balanceLedger.userId, userId);
     const rows = await this.tx.current
-      .select({ ...getTableColumns(balanceLedger), total: sql<number>`count(*) over ()`.mapWith(Number) })
+      .select({ ...getTableColumns(balanceLedger), total: totalOfAll() })
       .from(balanceLedger)
       .where(where)
       .orderBy(desc(balanceLedger.balanceVersion))
       .limit(page.size)
       .offset(offsetOf(page));
-    // Past the last page there is no row to carry the total; count separately.
-    const total =
-      rows[0]?.total ??
-      (page.page > 1
-        ? ((await this.tx.current.select({ total: count() }).from(balanceLedger).where(where))[0]?.total ?? 0)
-        : 0);
-    return { items: rows.map(({ total: _total, ...entry }) => entry), ...page, total };
+    return pageFrom(rows, page, { db: this.tx.current, table: balanceLedger, where });
   }
 }

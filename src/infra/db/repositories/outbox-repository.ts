@@ -1,6 +1,24 @@
-import type { NewOutboxEvent, OutboxTopic, OutboxWriter } from "../../../domain/outbox/ports";
+import { and, desc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
+import { EVENT_TRANSITIONS, UNDELIVERED_STATUSES } from "../../../domain/outbox/event-status";
+import {
+  type Backlog,
+  type EventFilter,
+  type NewOutboxEvent,
+  OUTBOX_TOPICS,
+  type OutboxEventRecord,
+  type OutboxEventRepository,
+  type OutboxTopic,
+  type OutboxWriter,
+} from "../../../domain/outbox/ports";
+import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
+import { rowsOf } from "../client";
+import { pageFrom, totalOfAll } from "../paging";
 import { outboxTables } from "../schema";
 import type { Transactions } from "../transactions";
+import { statusLiterals } from "./outbox-queue";
+
+// Both tables share one shape; the union of their types is too wide for drizzle's overloads.
+const tableOf = (topic: OutboxTopic) => outboxTables[topic] as (typeof outboxTables)["order"];
 
 export class DrizzleOutboxWriter implements OutboxWriter {
   constructor(
@@ -10,8 +28,95 @@ export class DrizzleOutboxWriter implements OutboxWriter {
 
   async append<T extends OutboxTopic>(topic: T, ...events: NewOutboxEvent<T>[]): Promise<void> {
     if (events.length === 0) return;
-    // Both tables share one shape; the union of their insert types is too wide for drizzle's overloads.
-    const table = outboxTables[topic] as (typeof outboxTables)["order"];
-    await this.tx.current.insert(table).values(events.map((event) => ({ id: this.newId(), ...event })));
+    await this.tx.current.insert(tableOf(topic)).values(events.map((event) => ({ id: this.newId(), ...event })));
+  }
+}
+
+type EventRow = (typeof outboxTables)["order"]["$inferSelect"];
+
+const toRecord = (row: EventRow): OutboxEventRecord => ({
+  id: row.id,
+  aggregateId: row.aggregateId,
+  type: row.type,
+  payload: row.payload,
+  status: row.status,
+  attempts: row.attempts,
+  nextAttemptAt: row.nextAttemptAt,
+  lastError: row.lastError,
+  createdAt: row.createdAt,
+  sentAt: row.sentAt,
+});
+
+/** What the admin endpoints and the backlog metrics read, and the admin's retry. */
+export class DrizzleOutboxEventRepository implements OutboxEventRepository {
+  constructor(private readonly tx: Transactions) {}
+
+  /** Newest first; the page and its total come from one statement. */
+  async list(topic: OutboxTopic, filter: EventFilter, page: PageRequest): Promise<Page<OutboxEventRecord>> {
+    const table = tableOf(topic);
+    const where = and(
+      filter.status ? eq(table.status, filter.status) : undefined,
+      filter.type ? eq(table.type, filter.type) : undefined,
+      filter.aggregateId ? eq(table.aggregateId, filter.aggregateId) : undefined,
+    );
+    const rows = await this.tx.current
+      .select({ ...getTableColumns(table), total: totalOfAll() })
+      .from(table)
+      .where(where)
+      .orderBy(desc(table.seq))
+      .limit(page.size)
+      .offset(offsetOf(page));
+    const events = await pageFrom(rows, page, { db: this.tx.current, table, where });
+    return { ...events, items: events.items.map(toRecord) };
+  }
+
+  async find(topic: OutboxTopic, id: string): Promise<OutboxEventRecord | undefined> {
+    const table = tableOf(topic);
+    const [row] = await this.tx.current.select().from(table).where(eq(table.id, id));
+    return row ? toRecord(row) : undefined;
+  }
+
+  async retry(topic: OutboxTopic, id: string): Promise<OutboxEventRecord | undefined> {
+    const table = tableOf(topic);
+    const [row] = await this.tx.current
+      .update(table)
+      .set({
+        status: EVENT_TRANSITIONS.retry.to,
+        attempts: 0,
+        nextAttemptAt: sql`now()`,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+      })
+      .where(and(eq(table.id, id), inArray(table.status, [...EVENT_TRANSITIONS.retry.from])))
+      .returning();
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** One statement over the undelivered rows of both tables (their partial index), SENT rows never read. */
+  async backlog(): Promise<Backlog[]> {
+    const perTable = OUTBOX_TOPICS.map(
+      (topic) => sql`
+        select ${topic}::text as topic, status::text as status, count(*)::int as events,
+          min(created_at) filter (where status in ${statusLiterals(UNDELIVERED_STATUSES)}) as oldest
+        from ${outboxTables[topic]} where status <> 'SENT' group by status`,
+    );
+    const rows = rowsOf<{ topic: OutboxTopic; status: string; events: number; oldest: string | Date | null }>(
+      await this.tx.current.execute(sql.join(perTable, sql` union all `)),
+    );
+    return OUTBOX_TOPICS.map((topic) => {
+      const backlog: Backlog = {
+        topic,
+        counts: { PENDING: 0, PROCESSING: 0, FAILED: 0, ALERTED: 0 },
+        oldestUndeliveredAt: null,
+      };
+      for (const row of rows.filter((r) => r.topic === topic)) {
+        backlog.counts[row.status as keyof Backlog["counts"]] = Number(row.events);
+        const oldest = row.oldest === null ? null : new Date(row.oldest);
+        if (oldest && (!backlog.oldestUndeliveredAt || oldest < backlog.oldestUndeliveredAt)) {
+          backlog.oldestUndeliveredAt = oldest;
+        }
+      }
+      return backlog;
+    });
   }
 }

@@ -1,8 +1,9 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { EVENT_STATUSES } from "../../../domain/outbox/event-status";
 import { COUPON_EVENT_TYPES, ORDER_EVENT_TYPES } from "../../../domain/outbox/ports";
 
-export const outboxStatus = pgEnum("outbox_status", ["PENDING", "PROCESSING", "SENT", "FAILED", "ALERTED"]);
+export const outboxStatus = pgEnum("outbox_status", EVENT_STATUSES);
 
 const at = () => timestamp({ withTimezone: true, precision: 3 });
 
@@ -33,10 +34,16 @@ function outboxTable<Name extends string>(name: Name, types: readonly string[]) 
     (t) => [
       check(`${name}_type`, sql.raw(`"type" in (${types.map((type) => `'${type}'`).join(", ")})`)),
       check(`${name}_attempts`, sql`${t.attempts} >= 0`),
-      // Per-aggregate order and the admin's `aggregateId` filter.
+      // The admin's `aggregateId` filter.
       index(`${name}_aggregate`).on(t.aggregateId, t.seq),
-      // The relay's queue: only rows still to deliver, in commit order.
-      index(`${name}_unsent`).on(t.seq).where(sql`${t.status} <> 'SENT'`),
+      // The relay's queue: events it may claim, in commit order.
+      index(`${name}_queue`).on(t.seq).where(sql`${t.status} in ('PENDING', 'FAILED')`),
+      // Per-aggregate order: "is an older event of this aggregate still undelivered?" reads only undelivered
+      // rows, however long the aggregate's delivered history (a popular coupon's thousands of COUPON_ISSUED).
+      // Also what the backlog metrics count.
+      index(`${name}_undelivered`).on(t.aggregateId, t.seq).where(sql`${t.status} <> 'SENT'`),
+      // Leases to recover from relays that crashed.
+      index(`${name}_leases`).on(t.leaseExpiresAt).where(sql`${t.status} = 'PROCESSING'`),
     ],
   );
 }
