@@ -187,6 +187,76 @@ describe("the compiled binary, alone in an empty folder", () => {
     });
   });
 
+  describe.skipIf(!services.databaseUrl)("with PostgreSQL and a data platform", () => {
+    it("takes an order and its payment, and its relay worker delivers their events to the platform", async () => {
+      const received: { type: string | null; key: string | null; body: any }[] = [];
+      const sink = Bun.serve({
+        port: 0,
+        hostname: "127.0.0.1",
+        async fetch(req) {
+          received.push({
+            type: req.headers.get("X-Event-Type"),
+            key: req.headers.get("Idempotency-Key"),
+            body: await req.json(),
+          });
+          return new Response(null, { status: 204 });
+        },
+      });
+      afterAll(() => sink.stop(true));
+      const url = await freshPostgresDatabase();
+      const { child, call } = await serve({
+        DATABASE_URL: url,
+        JWT_SECRET: TEST_JWT_SECRET,
+        DATA_PLATFORM_URL: `http://127.0.0.1:${sink.port}/events`,
+      });
+
+      const signUp = async (role: "BUYER" | "SELLER") => {
+        const account = {
+          email: `bin-${role}-${crypto.randomUUID()}@test.kicks`,
+          password: "binary-pass-1",
+          name: role,
+        };
+        const extra = role === "SELLER" ? { businessRegistrationNumber: "124-81-00998" } : {};
+        expect((await call("POST", "/api/v1/auth/signup", { ...account, role, ...extra })).status).toBe(201);
+        return (await call("POST", "/api/v1/auth/login", account)).body as {
+          accessToken: string;
+          user: { id: string };
+        };
+      };
+      const seller = await signUp("SELLER");
+      const buyer = await signUp("BUYER");
+      const product = await call(
+        "POST",
+        "/api/v1/products",
+        { name: "Binary Runner", brand: "Kicks", category: "running", price: 120_000, stock: 3 },
+        seller.accessToken,
+      );
+      expect(product.status).toBe(201);
+      await call("POST", "/api/v1/balances/charge", { userId: buyer.user.id, amount: 120_000 }, buyer.accessToken);
+      const order = await call(
+        "POST",
+        "/api/v1/orders",
+        { userId: buyer.user.id, items: [{ productId: product.body.id, quantity: 1 }] },
+        buyer.accessToken,
+      );
+      expect(order.status).toBe(201);
+      const payment = await call("POST", "/api/v1/payments/process", { orderId: order.body.id }, buyer.accessToken);
+      expect(payment).toMatchObject({ status: 200, body: { status: "COMPLETED" } });
+
+      for (let i = 0; i < 100 && received.filter((e) => e.body.aggregateId === order.body.id).length < 2; i++) {
+        await Bun.sleep(100);
+      }
+      const delivered = received.filter((event) => event.body.aggregateId === order.body.id);
+      expect(delivered.map((event) => event.type)).toEqual(["ORDER_CREATED", "PAYMENT_COMPLETED"]);
+      for (const event of delivered) expect(event.key).toBe(event.body.id);
+      child.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+      // The relay ran in a worker thread of the binary (with DATABASE_URL it never runs on the main thread).
+      const lines = await logLines(child.stdout);
+      expect(lines.some((line) => /worker/i.test(String(line.msg)) && /relay/i.test(String(line.msg)))).toBe(true);
+    });
+  });
+
   describe("embedded (no DATABASE_URL)", () => {
     it("serves /healthz, /openapi.json, /docs and the docs' script from inside the binary", async () => {
       const { child, base, port } = await serve({ DATA_DIR: join(scratch, "embedded-data") });

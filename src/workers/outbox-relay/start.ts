@@ -7,10 +7,10 @@ import { type RelayConfig, relayConfigOf, runOutboxRelay } from "./run-relay";
 /**
  * The worker's script. Under `bun` it sits beside this file. Inside a `bun build --compile` binary every
  * module's `import.meta.url` is the binary's own (`/$bunfs/root/kicks`), and worker.ts, built as an entry point
- * of its own, is at its path below src/ (the entry points' common folder).
+ * of its own by scripts/build.ts (whose `root` is the repository), sits at its path from the repository root.
  */
 export const RELAY_WORKER_URL = import.meta.url.includes("/$bunfs/")
-  ? new URL("./workers/outbox-relay/worker.ts", import.meta.url)
+  ? new URL("./src/workers/outbox-relay/worker.ts", import.meta.url)
   : new URL("./worker.ts", import.meta.url);
 
 /** A worker that died is started again after this pause (doubling while it keeps dying before it starts). */
