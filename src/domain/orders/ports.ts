@@ -1,20 +1,22 @@
 import type { Page, PageRequest } from "../shared/paging";
-import type { CancelReason, Order, OrderLine } from "./order";
+import type { CancelReason, Order } from "./order";
 import type { OrderStatus } from "./order-status";
 
-export interface NewOrder {
-  id: string;
-  userId: string;
-  items: OrderLine[];
-  subtotal: number;
-  discountAmount: number;
-  totalAmount: number;
-  userCouponId: string | null;
-  couponApplied: boolean;
-  couponRejectedReason: string | null;
+export type NewOrder = Pick<
+  Order,
+  | "id"
+  | "userId"
+  | "items"
+  | "subtotal"
+  | "discountAmount"
+  | "totalAmount"
+  | "userCouponId"
+  | "couponApplied"
+  | "couponRejectedReason"
+> & {
   /** Seconds from the database's now() until an unpaid order expires. */
   paymentTimeoutSeconds: number;
-}
+};
 
 export interface OrderFilter {
   userId?: string;

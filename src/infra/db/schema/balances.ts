@@ -1,9 +1,7 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { check, integer, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { at, krw } from "./columns";
 import { users } from "./users";
-
-/** Balances stay far below 2^53, so `bigint` columns are read as JS numbers. */
-const krw = () => bigint({ mode: "number" });
 
 export const balances = pgTable(
   "balances",
@@ -13,7 +11,7 @@ export const balances = pgTable(
       .references(() => users.id, { onDelete: "cascade" }),
     balance: krw().notNull().default(0),
     version: integer().notNull().default(0),
-    updatedAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: at().notNull().defaultNow(),
   },
   (t) => [
     check("balances_non_negative", sql`${t.balance} >= 0`),
@@ -38,7 +36,7 @@ export const balanceLedger = pgTable(
     /** The balance's version after this entry: orders the ledger exactly as the balance moved, gap-free. */
     balanceVersion: integer().notNull(),
     referenceId: text(),
-    createdAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    createdAt: at().notNull().defaultNow(),
   },
   (t) => [
     // Serves the ledger listing (newest first) as well as uniqueness.

@@ -1,23 +1,9 @@
 import { sql } from "drizzle-orm";
-import {
-  bigint,
-  check,
-  index,
-  integer,
-  pgEnum,
-  pgTable,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from "drizzle-orm/pg-core";
+import { check, index, integer, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { COUPON_TYPES, MAX_COUPON_QUANTITY, MAX_DISCOUNT_KRW } from "../../../domain/coupons/coupon";
 import { USER_COUPON_STATUSES } from "../../../domain/coupons/user-coupon-status";
+import { at, krw } from "./columns";
 import { users } from "./users";
-
-const at = () => timestamp({ withTimezone: true, precision: 3 });
-/** Amounts stay far below 2^53, so `bigint` columns are read as JS numbers. */
-const krw = () => bigint({ mode: "number" });
 
 export const couponType = pgEnum("coupon_type", COUPON_TYPES);
 

@@ -1,4 +1,5 @@
-import { index, integer, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { index, integer, jsonb, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+import { at } from "./columns";
 
 /**
  * One row per (caller, method, path, key). `responseStatus` is null while the first request is in flight;
@@ -16,11 +17,11 @@ export const idempotencyKeys = pgTable(
     // Kept as text so a replay is byte-for-byte what the first request answered.
     responseBody: text(),
     responseHeaders: jsonb().$type<Record<string, string>>(),
-    lockedUntil: timestamp({ withTimezone: true, precision: 3 }),
+    lockedUntil: at(),
     /** Fencing token of the request holding the key: only it may store the response. */
     claimToken: text(),
-    createdAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
-    expiresAt: timestamp({ withTimezone: true, precision: 3 }).notNull(),
+    createdAt: at().notNull().defaultNow(),
+    expiresAt: at().notNull(),
   },
   (t) => [
     primaryKey({ columns: [t.scope, t.method, t.path, t.key] }),

@@ -1,23 +1,9 @@
 import { relations, sql } from "drizzle-orm";
-import {
-  bigint,
-  boolean,
-  check,
-  index,
-  integer,
-  pgEnum,
-  pgTable,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from "drizzle-orm/pg-core";
+import { boolean, check, index, integer, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { ORDER_STATUSES } from "../../../domain/orders/order-status";
+import { at, krw } from "./columns";
 import { products } from "./products";
 import { users } from "./users";
-
-const at = () => timestamp({ withTimezone: true, precision: 3 });
-const krw = () => bigint({ mode: "number" });
 
 export const orderStatus = pgEnum("order_status", ORDER_STATUSES);
 

@@ -1,11 +1,10 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, check, index, integer, jsonb, pgEnum, pgTable, text, uuid } from "drizzle-orm/pg-core";
 import { EVENT_STATUSES } from "../../../domain/outbox/event-status";
 import { COUPON_EVENT_TYPES, ORDER_EVENT_TYPES } from "../../../domain/outbox/ports";
+import { at } from "./columns";
 
 export const outboxStatus = pgEnum("outbox_status", EVENT_STATUSES);
-
-const at = () => timestamp({ withTimezone: true, precision: 3 });
 
 /**
  * Both outbox tables have one shape (contract: `{ id, aggregateId, type, payload, status, attempts,

@@ -1,24 +1,10 @@
 import { sql } from "drizzle-orm";
-import {
-  bigint,
-  bigserial,
-  check,
-  index,
-  integer,
-  pgEnum,
-  pgTable,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from "drizzle-orm/pg-core";
+import { bigserial, check, index, integer, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { PAYMENT_STATUSES } from "../../../domain/payments/payment-status";
 import { REFUND_STATUSES } from "../../../domain/refunds/refund-status";
+import { at, krw } from "./columns";
 import { orders } from "./orders";
 import { users } from "./users";
-
-const at = () => timestamp({ withTimezone: true, precision: 3 });
-const krw = () => bigint({ mode: "number" });
 
 export const paymentStatus = pgEnum("payment_status", PAYMENT_STATUSES);
 export const refundStatus = pgEnum("refund_status", REFUND_STATUSES);

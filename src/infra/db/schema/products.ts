@@ -1,8 +1,7 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, index, integer, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { check, index, integer, pgTable, text, uuid } from "drizzle-orm/pg-core";
+import { at, krw } from "./columns";
 import { users } from "./users";
-
-const at = () => timestamp({ withTimezone: true, precision: 3 });
 
 export const products = pgTable(
   "products",
@@ -15,7 +14,7 @@ export const products = pgTable(
     description: text(),
     brand: text().notNull(),
     category: text().notNull(),
-    price: bigint({ mode: "number" }).notNull(),
+    price: krw().notNull(),
     /** Units that can still be ordered. */
     stock: integer().notNull(),
     /** Units held by unpaid orders. */

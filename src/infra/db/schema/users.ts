@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
-import { check, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { check, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { at } from "./columns";
 
 export const userRole = pgEnum("user_role", ["ADMIN", "SELLER", "BUYER"]);
 
@@ -15,8 +16,8 @@ export const users = pgTable(
     bio: text(),
     businessRegistrationNumber: text(),
     adminCode: text(),
-    createdAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
-    updatedAt: timestamp({ withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    createdAt: at().notNull().defaultNow(),
+    updatedAt: at().notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex("users_email_key").on(t.email),
