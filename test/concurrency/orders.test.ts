@@ -85,6 +85,7 @@ describe("concurrent orders", () => {
     expect(await detail(shoe.id)).toMatchObject({ stock: 10, reservedStock: 0 });
     const events = await t.container.database.db.query.orderEvents.findMany({
       where: (e, { eq }) => eq(e.aggregateId, order.id),
+      orderBy: (e, { asc }) => asc(e.seq),
     });
     expect(events.map((e) => e.type).sort()).toEqual(["ORDER_CANCELLED", "ORDER_CREATED"]);
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);

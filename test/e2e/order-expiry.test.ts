@@ -34,6 +34,7 @@ describe("unpaid order expiry", () => {
     expect((await t.get(`/api/v1/products/${shoe.id}`)).body).toMatchObject({ stock: 3, reservedStock: 0 });
     const events = await t.container.database.db.query.orderEvents.findMany({
       where: (e, { eq }) => eq(e.aggregateId, order.id),
+      orderBy: (e, { asc }) => asc(e.seq),
     });
     expect(events.filter((e) => e.type === "ORDER_CANCELLED")).toHaveLength(1);
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);

@@ -398,6 +398,7 @@ describe("orders with coupons", () => {
     expect(second).toMatchObject({ couponApplied: true, discountAmount: 5_000 });
     const events = await t.container.database.db.query.couponEvents.findMany({
       where: (e, { eq }) => eq(e.aggregateId, held.id),
+      orderBy: (e, { asc }) => asc(e.seq),
     });
     expect(events.map((e) => e.type)).toEqual(["COUPON_ISSUED", "COUPON_USED", "COUPON_RESTORED", "COUPON_USED"]);
     expect(await invariantViolations(t, [p.id])).toEqual([]);

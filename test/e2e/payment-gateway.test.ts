@@ -141,6 +141,7 @@ describe("the HTTP payment gateway", () => {
     expect((await t.get(`/api/v1/payments/${payment.id}`, buyer)).body.status).toBe("COMPLETED");
     const events = await t.container.database.db.query.orderEvents.findMany({
       where: (e, { eq }) => eq(e.aggregateId, order.id),
+      orderBy: (e, { asc }) => asc(e.seq),
     });
     expect(events.filter((e) => e.type === "PAYMENT_COMPLETED")).toHaveLength(1);
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);

@@ -71,6 +71,7 @@ describe("POST /api/v1/refunds", () => {
     expect((await t.get(`/api/v1/products/${shoe.id}`)).body).toMatchObject({ stock: 10, soldQuantity: 0 });
     const events = await t.container.database.db.query.orderEvents.findMany({
       where: (e, { eq }) => eq(e.aggregateId, order.id),
+      orderBy: (e, { asc }) => asc(e.seq),
     });
     expect(events.map((e) => e.type)).toEqual([
       "ORDER_CREATED",
