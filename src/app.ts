@@ -79,7 +79,7 @@ export function createApp(container: Container) {
       title: "Kicks API",
       version: "1.0.0",
       description:
-        "Backend of a sneaker shop built for drops. This version serves accounts (buyers, sellers, admins), prepaid balances and coupons (with first-come-first-served limited issue); products, orders, payments and refunds follow. Money is an integer number of KRW. Errors are RFC 9457 problem+json with a stable `code`; money-moving POSTs honour `Idempotency-Key`.",
+        "Backend of a sneaker shop built for drops: accounts (buyers, sellers, admins), prepaid balances, the product catalogue, coupons (with first-come-first-served limited issue), orders, payments and refunds, and the outbox of events for the data platform. Money is an integer number of KRW. Errors are RFC 9457 problem+json with a stable `code`; money-moving POSTs honour `Idempotency-Key`.",
     },
   });
 
