@@ -11,12 +11,16 @@
 //                             and a unique Redis key prefix (deleted at the end); else embedded PGlite in a
 //                             temporary DATA_DIR and in-process cache/locks.
 //   JWT_SECRET                passed on when 32+ characters, else a random one is made for the run.
+//   BENCH_COUPON_QUANTITY (1000)  units of the drop coupon (needs DATABASE_URL and REDIS_URL, see bench/coupons.ts)
+//   BENCH_COUPON_BUYERS (100000)  distinct buyers inserted for the drop
+//   BENCH_REDIS_REQUESTS (300000) EVALSHA calls by redis-benchmark for the Redis ceiling
 //
 // Loads go to 127.0.0.1 only and every wrk run is bounded by -d; the whole run has a hard deadline.
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { checkChargeRun } from "./checks";
 import { CONNECTIONS, deadlineMs, ROOT, SECONDS, THREADS, WARMUP_SECONDS } from "./config";
+import { printCouponSummary, runCouponScenario } from "./coupons";
 import { prepareEnvironment } from "./environment";
 import { signUpBuyer } from "./kicks-api";
 import { abort, cleanup, isCleaningUp, startServer, stopServer, waitHealthy } from "./processes";
@@ -24,7 +28,8 @@ import { printSummary, writeResults } from "./report";
 import { runScenarios, SCENARIOS } from "./scenarios";
 import { requireWrk, writeWrkScripts } from "./wrk";
 
-const DEADLINE_MS = deadlineMs(SCENARIOS.length);
+// The coupon drop counts as two more: its warm-up coupon and its measured one (plus the Redis ceiling).
+const DEADLINE_MS = deadlineMs(SCENARIOS.length + 2);
 
 process.on("SIGINT", () => void abort(130, "interrupted; cleaning up"));
 process.on("SIGTERM", () => void abort(143, "terminated; cleaning up"));
@@ -47,8 +52,10 @@ async function main() {
   console.log(`database: ${env.mode.database}; redis: ${env.mode.redis}`);
   console.log(`results and server logs: ${env.resultsDir}`);
 
-  // Servers. ADMIN_* are left out: a half-set pair would stop Kicks, and the bench needs no admin.
+  // Servers. The caller's ADMIN_* are left out (a half-set pair would stop Kicks); the run makes its own admin,
+  // who creates the drop coupon and claims on the buyers' behalf.
   const { ADMIN_EMAIL: _email, ADMIN_PASSWORD: _password, ...inherited } = process.env;
+  const admin = { email: `bench-admin-${runId}@bench.kicks`, password: crypto.randomUUID() };
   const baseline = startServer(
     "baseline",
     join(ROOT, "bench/baseline-server.ts"),
@@ -67,6 +74,8 @@ async function main() {
       REDIS_KEY_PREFIX: env.redisKeyPrefix,
       JWT_SECRET: env.jwtSecret,
       DATA_DIR: join(env.workDir, "data"),
+      ADMIN_EMAIL: admin.email,
+      ADMIN_PASSWORD: admin.password,
     },
     join(env.resultsDir, "kicks.log"),
   );
@@ -79,8 +88,17 @@ async function main() {
     buyer,
     scripts,
   });
-  const invariants = charge ? checkChargeRun(charge) : [];
+  const coupon = await runCouponScenario({
+    kicksUrl: kicks.url,
+    baselineRps: results[0]?.requestsPerSecond ?? 1,
+    env,
+    runId,
+    admin,
+  });
+  if (coupon) results.push(coupon.result);
+  const invariants = [...(charge ? checkChargeRun(charge) : []), ...(coupon?.invariants ?? [])];
   printSummary(results, invariants, charge?.metrics);
+  if (coupon) printCouponSummary(coupon);
 
   const gitCommit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT }).stdout.toString().trim();
   await writeResults(env.resultsDir, {
@@ -97,6 +115,14 @@ async function main() {
     scenarios: results,
     invariants,
     chargeMetrics: charge?.metrics,
+    couponDrop: coupon && {
+      quantity: coupon.issued,
+      claimsPerSecond: coupon.result.requestsPerSecond,
+      ratioVsBaseline: coupon.result.ratioVsBaseline,
+      redisCeiling: coupon.redisCeiling,
+      ratioVsRedisCeiling:
+        coupon.redisCeiling && coupon.result.requestsPerSecond / coupon.redisCeiling.requestsPerSecond,
+    },
   });
 
   await stopServer(kicks);

@@ -8,7 +8,7 @@ import { DrizzleCouponRepository } from "../infra/db/repositories/coupon-reposit
 import { DrizzleUserCouponRepository } from "../infra/db/repositories/user-coupon-repository";
 import { DrizzleUserRepository } from "../infra/db/repositories/user-repository";
 import { MemoryCouponClaims } from "../infra/memory/memory-coupon-claims";
-import { RedisCouponClaims } from "../infra/redis/coupons/redis-coupon-claims";
+import { CLAIM_CONNECTION_OPTIONS, RedisCouponClaims } from "../infra/redis/coupons/redis-coupon-claims";
 import { createRedis } from "../infra/redis/redis-client";
 import type { Infrastructure } from "./infrastructure";
 
@@ -58,14 +58,12 @@ export function wireCoupons(infra: Infrastructure) {
 
 /**
  * Redis when configured, on a connection of its own: claims must fail at once while Redis is away (no
- * offline queue) and never run twice after a reconnect (no resending of unanswered commands).
+ * offline queue), time out instead of hanging, and never run twice after a reconnect (no resending of
+ * unanswered commands).
  */
 function couponClaims({ config, logger, closers }: Infrastructure): CouponClaims {
   if (!config.REDIS_URL) return new MemoryCouponClaims();
-  const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger, {
-    enableOfflineQueue: false,
-    autoResendUnfulfilledCommands: false,
-  });
+  const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger, CLAIM_CONNECTION_OPTIONS);
   closers.push(async () => {
     await redis.quit().catch(() => redis.disconnect());
   });

@@ -10,7 +10,7 @@ import { DrizzleUserCouponRepository } from "../../src/infra/db/repositories/use
 import { Transactions } from "../../src/infra/db/transactions";
 import { MemoryCouponClaims } from "../../src/infra/memory/memory-coupon-claims";
 import { MemoryLocks } from "../../src/infra/memory/memory-locks";
-import { RedisCouponClaims } from "../../src/infra/redis/coupons/redis-coupon-claims";
+import { CLAIM_CONNECTION_OPTIONS, RedisCouponClaims } from "../../src/infra/redis/coupons/redis-coupon-claims";
 import { createRedis } from "../../src/infra/redis/redis-client";
 import { RedisLocks } from "../../src/infra/redis/redis-locks";
 import { cheapBuyers, createCoupon } from "../support/coupons";
@@ -27,10 +27,7 @@ const coupons = new DrizzleCouponRepository(transactions);
 const userCoupons = new DrizzleUserCouponRepository(transactions);
 
 const redis = hasRedis
-  ? createRedis(services.redisUrl as string, `${services.redisKeyPrefix}recovery:`, undefined, {
-      enableOfflineQueue: false,
-      autoResendUnfulfilledCommands: false,
-    })
+  ? createRedis(services.redisUrl as string, `${services.redisKeyPrefix}recovery:`, undefined, CLAIM_CONNECTION_OPTIONS)
   : undefined;
 afterAll(async () => {
   await redis?.quit();

@@ -88,6 +88,8 @@ const refused = (code: IssueRefusal) => new DomainError(code, REFUSAL_DETAILS[co
  */
 export class CouponIssue {
   readonly #timing: IssueTiming;
+  /** When this process may next ask for a coupon's audit turn: a drop's sold-out answers cost no round trip. */
+  readonly #nextAuditAt = new Map<string, number>();
 
   constructor(private readonly deps: CouponIssueDeps) {
     this.#timing = { ...DEFAULT_ISSUE_TIMING, ...deps.timing };
@@ -258,10 +260,15 @@ export class CouponIssue {
 
   /**
    * The state says sold out: if PostgreSQL has units left, some may be stuck in orphaned claims. Checked at
-   * most once per interval per coupon across all instances (the lock is the interval), so a drop's thousands
-   * of "sold out" answers cost one cheap read now and then. True if units were given back.
+   * most once per interval per coupon across all instances (the lock is the interval; each process asks for
+   * it at most once per interval too), so a drop's thousands of "sold out" answers cost one cheap read now
+   * and then. True if units were given back.
    */
   async #recoverLeakedUnits(couponId: string): Promise<boolean> {
+    const now = Date.now();
+    if ((this.#nextAuditAt.get(couponId) ?? 0) > now) return false;
+    if (this.#nextAuditAt.size >= 10_000) this.#nextAuditAt.clear();
+    this.#nextAuditAt.set(couponId, now + this.#timing.auditIntervalMs);
     const turn = await this.deps.locks
       .tryAcquire(`coupon-audit:{coupon:${couponId}}`, this.#timing.auditIntervalMs)
       .catch(() => undefined);
