@@ -1,4 +1,4 @@
-import { Counter } from "prom-client";
+import { Counter, Histogram } from "prom-client";
 import { CouponIssue, DEFAULT_ISSUE_TIMING } from "../domain/coupons/coupon-issue";
 import { CouponStateReconciliation } from "../domain/coupons/coupon-reconciliation";
 import { CouponRedemption } from "../domain/coupons/coupon-redemption";
@@ -88,8 +88,18 @@ function couponObserver({ metrics, logger }: Infrastructure): CouponIssueObserve
     help: "Limited-issue states built from PostgreSQL (first use, lost keys, drift)",
     registers: [metrics.registry],
   });
+  const batches = new Histogram({
+    name: "coupon_claim_batch_size",
+    help: "Limited-issue claims written per PostgreSQL transaction (group commit)",
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200],
+    registers: [metrics.registry],
+  });
   return {
     issueOutcome: (path, result) => outcomes.inc({ path, result }),
+    claimsWritten(count, error) {
+      if (error === undefined) batches.observe(count);
+      else logger.warn({ err: error }, "a group of coupon claims failed; each is written on its own");
+    },
     compensation(reason, error) {
       compensations.inc({ reason, outcome: error === undefined ? "done" : "failed" });
       if (error !== undefined) {

@@ -13,7 +13,7 @@ import { MemoryLocks } from "../../src/infra/memory/memory-locks";
 import { CLAIM_CONNECTION_OPTIONS, RedisCouponClaims } from "../../src/infra/redis/coupons/redis-coupon-claims";
 import { createRedis } from "../../src/infra/redis/redis-client";
 import { RedisLocks } from "../../src/infra/redis/redis-locks";
-import { cheapBuyers, createCoupon } from "../support/coupons";
+import { cheapBuyers, createCoupon, failCouponWritesFor } from "../support/coupons";
 import { domainErrorOf } from "../support/domain-error";
 import { createTestApp, hasRedis } from "../support/harness";
 
@@ -41,6 +41,7 @@ function recordingObserver() {
     compensation: (reason) => void seen.compensations.push(reason),
     stateBuilt: () => void seen.builds++,
     stateUnreachable: () => {},
+    claimsWritten: () => {},
   };
   return { seen, observer };
 }
@@ -157,14 +158,11 @@ function recoversFromAWrongState(open: () => CouponClaims) {
     const [unlucky, next] = await buyers(2);
     const { claim, seen } = limitedIssue(claims);
     await claims.load((await coupons.snapshot(coupon.id))!, null);
-    const insert = userCoupons.insert;
-    userCoupons.insert = async () => {
-      throw new Error("connection reset by the database");
-    };
+    const restore = failCouponWritesFor(userCoupons, new Set([unlucky!.id]));
     try {
-      await expect(claim(coupon.id, unlucky!.id)).rejects.toThrow("connection reset");
+      await expect(claim(coupon.id, unlucky!.id)).rejects.toThrow("dropped the connection");
     } finally {
-      userCoupons.insert = insert;
+      restore();
     }
     expect(seen.compensations).toEqual(["failed"]);
     expect(await holdersOf(claims, coupon.id)).toEqual([]);
