@@ -46,6 +46,8 @@ export const CLAIM_CONNECTION_OPTIONS = {
   enableOfflineQueue: false,
   autoResendUnfulfilledCommands: false,
   commandTimeout: CLAIM_COMMAND_TIMEOUT_MS,
+  // A drop's claims arrive together: the ones of one event-loop tick go out in one socket write.
+  enableAutoPipelining: true,
 } as const;
 
 /** The scripts, loaded once per connection and run by EVALSHA (ioredis `defineCommand`). */
