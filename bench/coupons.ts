@@ -202,6 +202,8 @@ export async function runCouponScenario({ kicksUrl, baselineRps, env, runId, adm
   if (WARMUP_SECONDS > 0) {
     const warm = await coupon(COUPON_QUANTITY, "WARM");
     await wrk(kicksUrl + path, WARMUP_SECONDS, await script(warm.id, "coupon-warmup.lua"));
+    // Its last claims may still be landing; the measured run's count starts after them.
+    await settledIssued(kicksUrl, warm.id, token);
   }
   const measured = await coupon(COUPON_QUANTITY, "DROP");
   const issuedBefore = await serverIssued(kicksUrl);
@@ -217,9 +219,10 @@ export async function runCouponScenario({ kicksUrl, baselineRps, env, runId, adm
   const unexpected = statusCount(report, (s) => s !== "201" && s !== "409");
   const invariants: Invariant[] = [
     {
-      name: "coupon issued exactly its quantity",
-      ok: issued === COUPON_QUANTITY,
-      detail: `issuedQuantity ${issued} of ${COUPON_QUANTITY}`,
+      // A coupon larger than the run's claims cannot sell out: then no claim may have been refused.
+      name: "coupon issued exactly its quantity (or to every claim, if the run could not sell it out)",
+      ok: issued === COUPON_QUANTITY || (issued < COUPON_QUANTITY && statusCount(report, (s) => s === "409") === 0),
+      detail: `issuedQuantity ${issued} of ${COUPON_QUANTITY}; wrk saw ${statusCount(report, (s) => s === "409")} x 409`,
     },
     {
       name: "one user coupon per holder, nobody twice",
