@@ -1,10 +1,13 @@
-import { afterAll, describe, expect, it } from "bun:test";
+import { afterAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { eq } from "drizzle-orm";
 import Redis from "ioredis";
 import { userCoupons } from "../../src/infra/db/schema";
 import { couponKeys } from "../../src/infra/redis/coupons/redis-coupon-claims";
 import { type CheapUser, cheapBuyers, claimsOf, createCoupon, failCouponWritesFor } from "../support/coupons";
 import { createTestApp, hasRedis } from "../support/harness";
+
+// Hundreds of parallel claims: more than plain `bun test`'s 5 s on a busy machine.
+setDefaultTimeout(60_000);
 
 // Real sockets: a Bun server on a free port and `fetch` from the test, so claims truly run in parallel
 // over separate connections, against the run's PostgreSQL and Redis (or the embedded twins).

@@ -1,8 +1,11 @@
-import { afterAll, describe, expect, it } from "bun:test";
+import { afterAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { eq } from "drizzle-orm";
 import { couponEvents } from "../../src/infra/db/schema";
 import { couponBody, createCoupon } from "../support/coupons";
 import { createTestApp } from "../support/harness";
+
+// Some tests wait for a validity window to end: more than plain `bun test`'s 5 s on a busy machine.
+setDefaultTimeout(60_000);
 
 const t = await createTestApp();
 afterAll(() => t.close());

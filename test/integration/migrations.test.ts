@@ -1,9 +1,12 @@
-import { afterAll, describe, expect, it } from "bun:test";
+import { afterAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { openDatabase, rowsOf } from "../../src/infra/db/client";
+
+// Databases on disk, migrated step by step: more than plain `bun test`'s 5 s on a busy machine.
+setDefaultTimeout(60_000);
 
 const { migrationsDir } = globalThis.kicksTest;
 const scratch = mkdtempSync(join(tmpdir(), "kicks-migrations-"));
