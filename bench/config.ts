@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dir, "..");
 
-function envInt(name: string, fallback: number, min: number, max: number): number {
+export function envInt(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);

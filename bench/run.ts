@@ -13,12 +13,16 @@
 //   JWT_SECRET                passed on when 32+ characters, else a random one is made for the run.
 //   BENCH_OUTBOX_EVENTS (50000)  events bulk-inserted for the outbox delivery rate (PostgreSQL only)
 //   BENCH_OUTBOX_RATE (500)      events appended per second (one per transaction) while wrk charges, for the lag
+//   BENCH_COUPON_QUANTITY (1000)  units of the drop coupon (needs DATABASE_URL and REDIS_URL, see bench/coupons.ts)
+//   BENCH_COUPON_BUYERS (100000)  distinct buyers inserted for the drop
+//   BENCH_REDIS_REQUESTS (300000) EVALSHA calls by redis-benchmark for the Redis ceiling
 //
 // Loads go to 127.0.0.1 only and every wrk run is bounded by -d; the whole run has a hard deadline.
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { checkChargeRun } from "./checks";
 import { CONNECTIONS, deadlineMs, OUTBOX_BUDGET_MS, ROOT, SECONDS, THREADS, WARMUP_SECONDS } from "./config";
+import { printCouponSummary, runCouponScenario } from "./coupons";
 import { prepareEnvironment } from "./environment";
 import { readCatalogue, seedCatalogue, signUpBuyer } from "./kicks-api";
 import { checkOutboxRun, type OutboxBenchResult, runOutboxBench, startOutboxSink } from "./outbox";
@@ -27,7 +31,8 @@ import { printOutboxSummary, printSummary, writeResults } from "./report";
 import { runScenarios, SCENARIOS } from "./scenarios";
 import { requireWrk, writeWrkScripts } from "./wrk";
 
-const DEADLINE_MS = deadlineMs(SCENARIOS.length) + OUTBOX_BUDGET_MS;
+// The coupon drop counts as two more scenarios: its warm-up coupon and its measured one (plus the Redis ceiling).
+const DEADLINE_MS = deadlineMs(SCENARIOS.length + 2) + OUTBOX_BUDGET_MS;
 
 process.on("SIGINT", () => void abort(130, "interrupted; cleaning up"));
 process.on("SIGTERM", () => void abort(143, "terminated; cleaning up"));
@@ -50,10 +55,12 @@ async function main() {
   console.log(`database: ${env.mode.database}; redis: ${env.mode.redis}`);
   console.log(`results and server logs: ${env.resultsDir}`);
 
-  // Servers. ADMIN_* are left out: a half-set pair would stop Kicks, and the bench needs no admin.
+  // Servers. The caller's ADMIN_* are left out (a half-set pair would stop Kicks); the run makes its own admin,
+  // who creates the drop coupon and claims on the buyers' behalf.
   const { ADMIN_EMAIL: _email, ADMIN_PASSWORD: _password, ...inherited } = process.env;
   // The outbox module writes into Kicks' database from here, which only PostgreSQL allows.
   const outboxSink = env.databaseUrl ? await startOutboxSink(env.resultsDir) : undefined;
+  const admin = { email: `bench-admin-${runId}@bench.kicks`, password: crypto.randomUUID() };
   const baseline = startServer(
     "baseline",
     join(ROOT, "bench/baseline-server.ts"),
@@ -71,6 +78,8 @@ async function main() {
     JWT_SECRET: env.jwtSecret,
     DATA_DIR: join(env.workDir, "data"),
     DATA_PLATFORM_URL: outboxSink?.eventsUrl,
+    ADMIN_EMAIL: admin.email,
+    ADMIN_PASSWORD: admin.password,
   };
   // The catalogue first: embedded, the server's process owns the database once it runs.
   await seedCatalogue(kicksEnv, join(env.resultsDir, "seed.log"));
@@ -87,8 +96,17 @@ async function main() {
     productId: catalogue.productId,
     scripts,
   });
-  const invariants = charge ? checkChargeRun(charge) : [];
+  const coupon = await runCouponScenario({
+    kicksUrl: kicks.url,
+    baselineRps: results[0]?.requestsPerSecond ?? 1,
+    env,
+    runId,
+    admin,
+  });
+  if (coupon) results.push(coupon.result);
+  const invariants = [...(charge ? checkChargeRun(charge) : []), ...(coupon?.invariants ?? [])];
   printSummary(results, invariants, charge?.metrics);
+  if (coupon) printCouponSummary(coupon);
 
   let outbox: OutboxBenchResult | undefined;
   let outboxTargets: ReturnType<typeof checkOutboxRun>["targets"] = [];
@@ -126,6 +144,14 @@ async function main() {
     chargeMetrics: charge?.metrics,
     outbox,
     outboxTargets,
+    couponDrop: coupon && {
+      quantity: coupon.issued,
+      claimsPerSecond: coupon.result.requestsPerSecond,
+      ratioVsBaseline: coupon.result.ratioVsBaseline,
+      redisCeiling: coupon.redisCeiling,
+      ratioVsRedisCeiling:
+        coupon.redisCeiling && coupon.result.requestsPerSecond / coupon.redisCeiling.requestsPerSecond,
+    },
   });
 
   await stopServer(kicks);

@@ -7,10 +7,16 @@ import { track } from "./processes";
 
 const REPORT_PREFIX = "BENCH_JSON ";
 
-/** Prints one machine-readable line after wrk's own report; the charge script also counts statuses per thread. */
-const REPORT_LUA = `
+/**
+ * Prints one machine-readable line after wrk's own report; the charge and coupon scripts also count statuses
+ * per thread. Each thread learns its number (1, 2, …) as `thread_index`, to pick its own share of inputs.
+ */
+export const REPORT_LUA = `
 local threads = {}
-function setup(thread) table.insert(threads, thread) end
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("thread_index", #threads)
+end
 function done(summary, latency, requests)
   local merged = {}
   for _, t in ipairs(threads) do

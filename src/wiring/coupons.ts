@@ -1,4 +1,4 @@
-import { Counter } from "prom-client";
+import { Counter, Histogram } from "prom-client";
 import { CouponIssue, DEFAULT_ISSUE_TIMING } from "../domain/coupons/coupon-issue";
 import { CouponStateReconciliation } from "../domain/coupons/coupon-reconciliation";
 import { CouponRedemption } from "../domain/coupons/coupon-redemption";
@@ -8,7 +8,7 @@ import { DrizzleCouponRepository } from "../infra/db/repositories/coupon-reposit
 import { DrizzleUserCouponRepository } from "../infra/db/repositories/user-coupon-repository";
 import { DrizzleUserRepository } from "../infra/db/repositories/user-repository";
 import { MemoryCouponClaims } from "../infra/memory/memory-coupon-claims";
-import { RedisCouponClaims } from "../infra/redis/coupons/redis-coupon-claims";
+import { CLAIM_CONNECTION_OPTIONS, RedisCouponClaims } from "../infra/redis/coupons/redis-coupon-claims";
 import { createRedis } from "../infra/redis/redis-client";
 import type { Infrastructure } from "./infrastructure";
 
@@ -58,14 +58,12 @@ export function wireCoupons(infra: Infrastructure) {
 
 /**
  * Redis when configured, on a connection of its own: claims must fail at once while Redis is away (no
- * offline queue) and never run twice after a reconnect (no resending of unanswered commands).
+ * offline queue), time out instead of hanging, and never run twice after a reconnect (no resending of
+ * unanswered commands).
  */
 function couponClaims({ config, logger, closers }: Infrastructure): CouponClaims {
   if (!config.REDIS_URL) return new MemoryCouponClaims();
-  const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger, {
-    enableOfflineQueue: false,
-    autoResendUnfulfilledCommands: false,
-  });
+  const redis = createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger, CLAIM_CONNECTION_OPTIONS);
   closers.push(async () => {
     await redis.quit().catch(() => redis.disconnect());
   });
@@ -90,8 +88,18 @@ function couponObserver({ metrics, logger }: Infrastructure): CouponIssueObserve
     help: "Limited-issue states built from PostgreSQL (first use, lost keys, drift)",
     registers: [metrics.registry],
   });
+  const batches = new Histogram({
+    name: "coupon_claim_batch_size",
+    help: "Limited-issue claims written per PostgreSQL transaction (group commit)",
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200],
+    registers: [metrics.registry],
+  });
   return {
     issueOutcome: (path, result) => outcomes.inc({ path, result }),
+    claimsWritten(count, error) {
+      if (error === undefined) batches.observe(count);
+      else logger.warn({ err: error }, "a group of coupon claims failed; each is written on its own");
+    },
     compensation(reason, error) {
       compensations.inc({ reason, outcome: error === undefined ? "done" : "failed" });
       if (error !== undefined) {

@@ -1,10 +1,13 @@
-import { afterAll, describe, expect, it } from "bun:test";
+import { afterAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { userCoupons } from "../../src/infra/db/schema";
 import { createCoupon } from "../support/coupons";
 import { createTestApp, hasRedis, testEnv } from "../support/harness";
 import { cheapBuyers } from "../support/users";
+
+// Three server processes and 2,000 claims: far more than plain `bun test`'s 5 s.
+setDefaultTimeout(180_000);
 
 // The drop as production runs it: three server processes (`bun src/index.ts`) sharing this run's
 // PostgreSQL database and Redis prefix, 2,000 distinct buyers claiming a 100-unit coupon at once.

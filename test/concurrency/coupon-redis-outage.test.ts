@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from "bun:test";
+import { afterAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +6,9 @@ import Redis from "ioredis";
 import { createCoupon } from "../support/coupons";
 import { createTestApp, hasRedis, type TestApp } from "../support/harness";
 import { type CheapUser, cheapBuyers } from "../support/users";
+
+// It starts and restarts a Redis server: more than plain `bun test`'s 5 s on a busy machine.
+setDefaultTimeout(60_000);
 
 // A Redis server of this test's own (the shared one serves other engineers' runs): started, stopped and
 // started again on the same port, without persistence, as a crashed Redis would come back.

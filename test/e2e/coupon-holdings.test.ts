@@ -1,8 +1,11 @@
-import { afterAll, describe, expect, it } from "bun:test";
+import { afterAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { createCoupon } from "../support/coupons";
 import { createTestApp, openTestDatabase } from "../support/harness";
 import { anOrderOf } from "../support/orders";
 import { countingDatabase } from "../support/query-counter";
+
+// One test waits for a validity window to end: more than plain `bun test`'s 5 s on a busy machine.
+setDefaultTimeout(60_000);
 
 const counting = countingDatabase(openTestDatabase());
 const t = await createTestApp({ database: counting.database });

@@ -1,8 +1,11 @@
-import { afterAll, describe, expect, it } from "bun:test";
+import { afterAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, logLines, waitForHealth } from "../support/processes";
+
+// It starts a server process (PGlite, migrations, an argon2 admin): more than plain `bun test`'s 5 s on a busy machine.
+setDefaultTimeout(60_000);
 
 // The real entry point as operators run it: `bun src/index.ts` with the embedded default.
 const root = join(import.meta.dir, "../..");

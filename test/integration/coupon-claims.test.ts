@@ -3,7 +3,11 @@ import Redis from "ioredis";
 import type { Coupon } from "../../src/domain/coupons/coupon";
 import type { ClaimTicket, CouponClaims } from "../../src/domain/coupons/ports";
 import { MemoryCouponClaims } from "../../src/infra/memory/memory-coupon-claims";
-import { couponKeys, RedisCouponClaims } from "../../src/infra/redis/coupons/redis-coupon-claims";
+import {
+  CLAIM_CONNECTION_OPTIONS,
+  couponKeys,
+  RedisCouponClaims,
+} from "../../src/infra/redis/coupons/redis-coupon-claims";
 import { createRedis } from "../../src/infra/redis/redis-client";
 import { couponRecord } from "../support/coupon-factory";
 import { domainErrorOf } from "../support/domain-error";
@@ -170,10 +174,7 @@ describe("MemoryCouponClaims", () => {
 
 const prefix = `${services.redisKeyPrefix}claims-${crypto.randomUUID()}:`;
 const claimsRedis = hasRedis
-  ? createRedis(services.redisUrl as string, prefix, undefined, {
-      enableOfflineQueue: false,
-      autoResendUnfulfilledCommands: false,
-    })
+  ? createRedis(services.redisUrl as string, prefix, undefined, CLAIM_CONNECTION_OPTIONS)
   : undefined;
 const raw = hasRedis ? new Redis(services.redisUrl as string) : undefined;
 afterAll(async () => {
@@ -233,10 +234,7 @@ describe.skipIf(!hasRedis)("RedisCouponClaims", () => {
   });
 
   it("answers UNAVAILABLE at once when Redis cannot be reached, without queueing the claim", async () => {
-    const down = createRedis("redis://127.0.0.1:1", prefix, undefined, {
-      enableOfflineQueue: false,
-      autoResendUnfulfilledCommands: false,
-    });
+    const down = createRedis("redis://127.0.0.1:1", prefix, undefined, CLAIM_CONNECTION_OPTIONS);
     down.on("error", () => {});
     try {
       await Bun.sleep(100);

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from "bun:test";
+import { afterAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,9 @@ import postgres from "postgres";
 import { type DatabaseHandle, openDatabase, rowsOf } from "../../src/infra/db/client";
 import { loadMigrations } from "../../src/infra/db/migrations/migrations";
 import { freshPostgresDatabase } from "../support/harness";
+
+// Databases on disk, migrated step by step: more than plain `bun test`'s 5 s on a busy machine.
+setDefaultTimeout(60_000);
 
 const { migrationsDir, services } = globalThis.kicksTest;
 const scratch = mkdtempSync(join(tmpdir(), "kicks-migrations-"));

@@ -1,10 +1,13 @@
-import { describe, expect, it } from "bun:test";
+import { describe, expect, it, setDefaultTimeout } from "bun:test";
 import { join } from "node:path";
 import Redis from "ioredis";
 import { couponKeys } from "../../src/infra/redis/coupons/redis-coupon-claims";
 import { claimsOf, createCoupon } from "../support/coupons";
 import { createTestApp, hasRedis, testEnv } from "../support/harness";
 import { cheapBuyers } from "../support/users";
+
+// It runs the command as a process three times: more than plain `bun test`'s 5 s on a busy machine.
+setDefaultTimeout(60_000);
 
 // `bun run coupons:reconcile` as an operator runs it, against this run's database and Redis prefix.
 const { services } = globalThis.kicksTest;

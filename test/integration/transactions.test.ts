@@ -346,3 +346,14 @@ describe("compensations registered with onRollback", () => {
     expect(undone).toEqual([]);
   });
 });
+
+describe("inTransaction", () => {
+  it("tells whether work runs inside a transaction or savepoint", async () => {
+    expect(transactions.inTransaction()).toBe(false);
+    await transactions.withTransaction(async () => {
+      expect(transactions.inTransaction()).toBe(true);
+      await transactions.withTransaction(async () => expect(transactions.inTransaction()).toBe(true));
+    });
+    expect(transactions.inTransaction()).toBe(false);
+  });
+});

@@ -29,3 +29,25 @@ export async function createCoupon(t: TestApp, token: string, overrides: Record<
 /** The app's limited-issue state, to look at it beside what the API answers. */
 export const claimsOf = (t: TestApp) =>
   (t.container.services.couponIssue as unknown as { deps: { claims: CouponClaims } }).deps.claims;
+
+/**
+ * Makes PostgreSQL writes of user coupons for `failing` users throw (the single insert and the grouped one),
+ * as a dropped connection would after Redis granted the claim. Returns the undo.
+ */
+export function failCouponWritesFor(
+  repository: { insert: (...args: any[]) => Promise<unknown>; insertMany: (...args: any[]) => Promise<unknown> },
+  failing: Set<string>,
+): () => void {
+  const { insert, insertMany } = repository;
+  const fail = () => {
+    throw new Error("injected: the database dropped the connection");
+  };
+  repository.insert = async (row: { userId: string }) =>
+    failing.has(row.userId) ? fail() : insert.call(repository, row);
+  repository.insertMany = async (rows: { userId: string }[]) =>
+    rows.some((row) => failing.has(row.userId)) ? fail() : insertMany.call(repository, rows);
+  return () => {
+    repository.insert = insert;
+    repository.insertMany = insertMany;
+  };
+}

@@ -4,7 +4,9 @@ import { DomainError } from "../shared/errors";
 import type { LockManager } from "../shared/ports";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import type { Actor } from "../users/user";
+import { ClaimBatches } from "./claim-batches";
 import type { Coupon, HeldCouponView } from "./coupon";
+import { couponIssued } from "./coupon-events";
 import type { CouponStateReconciliation } from "./coupon-reconciliation";
 import { couponStatus, type IssueRefusal, issueRefusal } from "./coupon-status";
 import type {
@@ -88,9 +90,13 @@ const refused = (code: IssueRefusal) => new DomainError(code, REFUSAL_DETAILS[co
  */
 export class CouponIssue {
   readonly #timing: IssueTiming;
+  /** When this process may next ask for a coupon's audit turn: a drop's sold-out answers cost no round trip. */
+  readonly #nextAuditAt = new Map<string, number>();
+  readonly #batches: ClaimBatches;
 
   constructor(private readonly deps: CouponIssueDeps) {
     this.#timing = { ...DEFAULT_ISSUE_TIMING, ...deps.timing };
+    this.#batches = new ClaimBatches(deps);
   }
 
   /** The database path. The caller is the user, the coupon's issuer or an ADMIN. */
@@ -192,6 +198,12 @@ export class CouponIssue {
 
   /** Writes a claim Redis granted; what is undone when PostgreSQL says no depends on why it said no. */
   async #recordClaim(ticket: ClaimTicket): Promise<HeldCouponView> {
+    // Outside a caller's transaction, with others granted meanwhile (group commit); a claim inside one must
+    // commit with it, and one the group could not write is written alone, below.
+    if (!this.deps.unitOfWork.inTransaction()) {
+      const written = await this.#batches.write(ticket);
+      if (written) return written;
+    }
     let held: HeldCouponView;
     try {
       held = await this.#record(ticket.couponId, ticket.userId, "limited");
@@ -219,11 +231,7 @@ export class CouponIssue {
     return this.deps.unitOfWork.withTransaction(async () => {
       const userCoupon = await this.deps.userCoupons.insert({ id: this.deps.newId(), couponId, userId, issuedAt: now });
       if (!userCoupon) throw await this.#refusal(couponId, now, true);
-      await this.deps.outbox.append("coupon", {
-        aggregateId: userCoupon.id,
-        type: "COUPON_ISSUED",
-        payload: { userCouponId: userCoupon.id, couponId, userId, path, issuedAt: now.toISOString() },
-      });
+      await this.deps.outbox.append("coupon", couponIssued(userCoupon, path));
       // Last, so the coupon's row lock (every issuer of the coupon queues on it) is held only until commit.
       const coupon = await this.deps.coupons.incrementIssued(couponId, now);
       if (!coupon) throw await this.#refusal(couponId, now, false);
@@ -258,10 +266,15 @@ export class CouponIssue {
 
   /**
    * The state says sold out: if PostgreSQL has units left, some may be stuck in orphaned claims. Checked at
-   * most once per interval per coupon across all instances (the lock is the interval), so a drop's thousands
-   * of "sold out" answers cost one cheap read now and then. True if units were given back.
+   * most once per interval per coupon across all instances (the lock is the interval; each process asks for
+   * it at most once per interval too), so a drop's thousands of "sold out" answers cost one cheap read now
+   * and then. True if units were given back.
    */
   async #recoverLeakedUnits(couponId: string): Promise<boolean> {
+    const now = Date.now();
+    if ((this.#nextAuditAt.get(couponId) ?? 0) > now) return false;
+    if (this.#nextAuditAt.size >= 10_000) this.#nextAuditAt.clear();
+    this.#nextAuditAt.set(couponId, now + this.#timing.auditIntervalMs);
     const turn = await this.deps.locks
       .tryAcquire(`coupon-audit:{coupon:${couponId}}`, this.#timing.auditIntervalMs)
       .catch(() => undefined);

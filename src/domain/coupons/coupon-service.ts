@@ -7,6 +7,7 @@ import { assertActsFor, assertRole } from "../users/access";
 import type { UserRepository } from "../users/ports";
 import type { Actor } from "../users/user";
 import { type Coupon, type CouponView, type HeldCouponView, MAX_DISCOUNT_KRW, type NewCoupon } from "./coupon";
+import { couponCreated } from "./coupon-events";
 import { assertCouponTransition, couponStatus } from "./coupon-status";
 import type { CouponClaims, CouponIssueObserver, CouponRepository, Lifecycle, UserCouponRepository } from "./ports";
 import type { UserCouponStatus } from "./user-coupon-status";
@@ -77,11 +78,7 @@ export class CouponService {
         validFrom: coupon.validFrom,
         validUntil: coupon.validUntil,
       });
-      await this.deps.outbox.append("coupon", {
-        aggregateId: row.id,
-        type: "COUPON_CREATED",
-        payload: couponCreatedPayload(row),
-      });
+      await this.deps.outbox.append("coupon", couponCreated(row));
       return row;
     });
     return toCouponView(created, now);
@@ -152,16 +149,3 @@ export function lifecycleAfter(action: CouponAction, coupon: Coupon, now: Date):
   assertCouponTransition(couponStatus(coupon, now), couponStatus({ ...coupon, ...lifecycle }, now), action);
   return lifecycle;
 }
-
-const couponCreatedPayload = (coupon: Coupon) => ({
-  couponId: coupon.id,
-  code: coupon.code,
-  issuerId: coupon.issuerId,
-  type: coupon.type,
-  discountValue: coupon.discountValue,
-  maxDiscountAmount: coupon.maxDiscountAmount,
-  minOrderAmount: coupon.minOrderAmount,
-  totalQuantity: coupon.totalQuantity,
-  validFrom: coupon.validFrom.toISOString(),
-  validUntil: coupon.validUntil.toISOString(),
-});

@@ -41,6 +41,10 @@ export interface CouponRepository {
    * Undefined when the condition does not hold (or there is no such coupon).
    */
   incrementIssued(id: string, now: Date): Promise<Coupon | undefined>;
+  /** Inside a transaction: the row, locked, if an issue is possible (the same condition); else undefined. */
+  lockIfIssuable(id: string, now: Date): Promise<Coupon | undefined>;
+  /** Counts `count` issues on a row this transaction has locked (the CHECK refuses going past the total). */
+  addIssued(id: string, count: number): Promise<Coupon>;
   snapshot(id: string): Promise<CouponSnapshot | undefined>;
   /** Coupons whose window ended after `since` (the ones a limited-issue state may still exist for), by id. */
   listIdsValidSince(since: Date, afterId: string | undefined, limit: number): Promise<string[]>;
@@ -62,6 +66,8 @@ export interface HeldCouponFilter {
 export interface UserCouponRepository {
   /** Undefined when the user already holds this coupon (unique coupon + user); `USER_NOT_FOUND` for an unknown user. */
   insert(userCoupon: NewUserCoupon): Promise<UserCoupon | undefined>;
+  /** Many at once; those whose user already holds the coupon are skipped. Returns the rows inserted. */
+  insertMany(userCoupons: NewUserCoupon[]): Promise<UserCoupon[]>;
   holds(couponId: string, userId: string): Promise<boolean>;
   /** The holder's coupons with each coupon's row, newest first, in one statement (no query per coupon). */
   listHeld(userId: string, filter: HeldCouponFilter, page: PageRequest): Promise<Page<HeldCoupon>>;
@@ -167,4 +173,6 @@ export interface CouponIssueObserver {
   stateBuilt(couponId: string, holders: number): void;
   /** A committed change could not be passed on to the limited-issue state (PostgreSQL still guards it). */
   stateUnreachable(couponId: string, change: "lifecycle" | "holder", error: unknown): void;
+  /** A group of claims written in one transaction (`error`: the group failed, each was written on its own). */
+  claimsWritten(count: number, error?: unknown): void;
 }

@@ -16,4 +16,6 @@ export interface UnitOfWork {
    * back, so it is dropped at once. Compensations handle (and report) their own failures.
    */
   onRollback(compensation: () => Promise<void>): void;
+  /** Whether work runs inside a transaction now (whose commit it must wait for). */
+  inTransaction(): boolean;
 }

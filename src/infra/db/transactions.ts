@@ -76,6 +76,10 @@ export class Transactions implements UnitOfWork {
     this.#scope.getStore()?.compensations.push(compensation);
   }
 
+  inTransaction(): boolean {
+    return this.#scope.getStore() !== undefined;
+  }
+
   #run<T>(tx: unknown, level: OpenTransaction, work: (tx: Database) => Promise<T>): Promise<T> {
     level.tx = tx as Database;
     return this.#scope.run(level, () => work(level.tx));

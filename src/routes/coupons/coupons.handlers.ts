@@ -1,11 +1,10 @@
 import type { CouponAction } from "../../domain/coupons/coupon-service";
 import type { AppRouteHandler } from "../lib/app-env";
 import type {
+  CouponIssueRoute,
   CouponLifecycleRoute,
   createCoupon,
   getCoupon,
-  issueCoupon,
-  issueLimitedCoupon,
   listUserCoupons,
 } from "./coupons.routes";
 import { toCouponJson, toUserCouponJson } from "./coupons.schemas";
@@ -36,12 +35,12 @@ export const suspendCouponHandler = lifecycleHandler("suspend");
 export const resumeCouponHandler = lifecycleHandler("resume");
 export const cancelCouponHandler = lifecycleHandler("cancel");
 
-export const issueCouponHandler: AppRouteHandler<typeof issueCoupon> = async (c) => {
+export const issueCouponHandler: AppRouteHandler<CouponIssueRoute> = async (c) => {
   const issued = await c.var.services.couponIssue.issue(c.var.actor, c.req.valid("json"));
   return c.json(toUserCouponJson(issued), 201);
 };
 
-export const issueLimitedCouponHandler: AppRouteHandler<typeof issueLimitedCoupon> = async (c) => {
+export const issueLimitedCouponHandler: AppRouteHandler<CouponIssueRoute> = async (c) => {
   const issued = await c.var.services.couponIssue.issueLimited(c.var.actor, c.req.valid("json"));
   return c.json(toUserCouponJson(issued), 201);
 };

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { CouponAction } from "../../domain/coupons/coupon-service";
+import type { ErrorCode } from "../../domain/shared/errors";
 import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
 import { IdempotencyKeyHeader, jsonBody, jsonResponse, UuidParam } from "../lib/schemas";
 import { authenticate, bearerAuth, requireRole } from "../middleware/authenticate";
@@ -78,7 +79,7 @@ export const resumeCoupon = lifecycleRoute("resumeCoupon", "resume", "Undo a sus
 export const cancelCoupon = lifecycleRoute("cancelCoupon", "cancel", "End a coupon for good");
 export type CouponLifecycleRoute = ReturnType<typeof lifecycleRoute>;
 
-const ISSUE_PROBLEMS = [
+const ISSUE_PROBLEMS: ErrorCode[] = [
   ...BODY_PROBLEMS,
   "UNAUTHENTICATED",
   "FORBIDDEN",
@@ -89,41 +90,55 @@ const ISSUE_PROBLEMS = [
   "COUPON_NOT_ACTIVE",
   "IDEMPOTENCY_KEY_IN_USE",
   "IDEMPOTENCY_KEY_REUSED",
-] as const;
+];
 
-export const issueCoupon = createRoute({
-  operationId: "issueCoupon",
-  method: "post",
-  path: "/api/v1/coupons/issue",
-  tags: ["Coupons"],
-  summary: "Issue a coupon to a user (database path)",
-  description:
-    "One per user per coupon, never more than `totalQuantity`: a conditional increment and the insert in one transaction. The caller is that user, the coupon's issuer or an ADMIN. Honours `Idempotency-Key` (a replay answers the same 201).",
-  security: bearerAuth,
-  middleware: [authenticate, idempotent] as const,
-  request: { headers: IdempotencyKeyHeader, body: jsonBody(IssueCouponSchema) },
-  responses: {
-    201: jsonResponse(UserCouponSchema, "The issued coupon"),
-    ...problemResponses(...ISSUE_PROBLEMS),
-  },
-});
+/** Both issue routes: a keyed, authenticated POST of `{ couponId, userId }` answered with the user coupon. */
+const issueRoute = (
+  operationId: string,
+  path: string,
+  text: { summary: string; description: string; created: string },
+  problems: ErrorCode[],
+) =>
+  createRoute({
+    operationId,
+    method: "post",
+    path,
+    tags: ["Coupons"],
+    summary: text.summary,
+    description: text.description,
+    security: bearerAuth,
+    middleware: [authenticate, idempotent] as const,
+    request: { headers: IdempotencyKeyHeader, body: jsonBody(IssueCouponSchema) },
+    responses: {
+      201: jsonResponse(UserCouponSchema, text.created),
+      ...problemResponses(...problems),
+    },
+  });
 
-export const issueLimitedCoupon = createRoute({
-  operationId: "issueLimitedCoupon",
-  method: "post",
-  path: "/api/v1/coupons/issue/limited",
-  tags: ["Coupons"],
-  summary: "Claim a limited coupon, first come first served (drops)",
-  description:
-    "An atomic Redis Lua script decides who is first, exactly `totalQuantity` times across every server instance; the issue is then written to PostgreSQL. 503 `UNAVAILABLE` (with Retry-After) while Redis is unreachable. Honours `Idempotency-Key`.",
-  security: bearerAuth,
-  middleware: [authenticate, idempotent] as const,
-  request: { headers: IdempotencyKeyHeader, body: jsonBody(IssueCouponSchema) },
-  responses: {
-    201: jsonResponse(UserCouponSchema, "The claimed coupon"),
-    ...problemResponses(...ISSUE_PROBLEMS, "UNAVAILABLE"),
+export const issueCoupon = issueRoute(
+  "issueCoupon",
+  "/api/v1/coupons/issue",
+  {
+    summary: "Issue a coupon to a user (database path)",
+    description:
+      "One per user per coupon, never more than `totalQuantity`: a conditional increment and the insert in one transaction. The caller is that user, the coupon's issuer or an ADMIN. Honours `Idempotency-Key` (a replay answers the same 201).",
+    created: "The issued coupon",
   },
-});
+  ISSUE_PROBLEMS,
+);
+
+export const issueLimitedCoupon = issueRoute(
+  "issueLimitedCoupon",
+  "/api/v1/coupons/issue/limited",
+  {
+    summary: "Claim a limited coupon, first come first served (drops)",
+    description:
+      "An atomic Redis Lua script decides who is first, exactly `totalQuantity` times across every server instance; the issue is then written to PostgreSQL. 503 `UNAVAILABLE` (with Retry-After) while Redis is unreachable. Honours `Idempotency-Key`.",
+    created: "The claimed coupon",
+  },
+  [...ISSUE_PROBLEMS, "UNAVAILABLE"],
+);
+export type CouponIssueRoute = typeof issueCoupon;
 
 export const listUserCoupons = createRoute({
   operationId: "listUserCoupons",

@@ -6,6 +6,16 @@ import { isUniqueViolation } from "../../dependency-errors";
 import { coupons, userCoupons } from "../schema";
 import type { Transactions } from "../transactions";
 
+/** Units left, neither suspended nor cancelled, `now` inside the window: what an issue needs. */
+const issuableAt = (now: Date) =>
+  and(
+    lt(coupons.issuedQuantity, coupons.totalQuantity),
+    isNull(coupons.suspendedAt),
+    isNull(coupons.cancelledAt),
+    lte(coupons.validFrom, now),
+    gt(coupons.validUntil, now),
+  );
+
 export class DrizzleCouponRepository implements CouponRepository {
   constructor(private readonly tx: Transactions) {}
 
@@ -45,17 +55,27 @@ export class DrizzleCouponRepository implements CouponRepository {
     const [row] = await this.tx.current
       .update(coupons)
       .set({ issuedQuantity: sql`${coupons.issuedQuantity} + 1` })
-      .where(
-        and(
-          eq(coupons.id, id),
-          lt(coupons.issuedQuantity, coupons.totalQuantity),
-          isNull(coupons.suspendedAt),
-          isNull(coupons.cancelledAt),
-          lte(coupons.validFrom, now),
-          gt(coupons.validUntil, now),
-        ),
-      )
+      .where(and(eq(coupons.id, id), issuableAt(now)))
       .returning();
+    return row;
+  }
+
+  async lockIfIssuable(id: string, now: Date): Promise<Coupon | undefined> {
+    const [row] = await this.tx.current
+      .select()
+      .from(coupons)
+      .where(and(eq(coupons.id, id), issuableAt(now)))
+      .for("update");
+    return row;
+  }
+
+  async addIssued(id: string, count: number): Promise<Coupon> {
+    const [row] = await this.tx.current
+      .update(coupons)
+      .set({ issuedQuantity: sql`${coupons.issuedQuantity} + ${count}` })
+      .where(eq(coupons.id, id))
+      .returning();
+    if (!row) throw new DomainError("COUPON_NOT_FOUND", `No coupon ${id}`);
     return row;
   }
 

@@ -38,6 +38,15 @@ export class DrizzleUserCouponRepository implements UserCouponRepository {
     }
   }
 
+  async insertMany(rows: NewUserCoupon[]): Promise<UserCoupon[]> {
+    if (rows.length === 0) return [];
+    return this.tx.current
+      .insert(userCoupons)
+      .values(rows.map((row) => ({ ...row, updatedAt: row.issuedAt })))
+      .onConflictDoNothing({ target: [userCoupons.couponId, userCoupons.userId] })
+      .returning();
+  }
+
   async holds(couponId: string, userId: string): Promise<boolean> {
     const rows = await this.tx.current
       .select({ id: userCoupons.id })

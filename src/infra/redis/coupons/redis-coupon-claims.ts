@@ -32,12 +32,23 @@ export function couponKeys(couponId: string) {
 export const HOLDERS_SENTINEL = "~";
 /** A request waits this long for a connection being (re)established before answering 503. */
 const READY_WAIT_MS = 1_000;
-/** No answer within this: the outcome is unknown, a claim possibly orphaned (recovered later). */
-const COMMAND_TIMEOUT_MS = 2_000;
+/**
+ * For the connection's `commandTimeout`: no answer within this and the outcome is unknown, the claim
+ * possibly orphaned (recovered later).
+ */
+export const CLAIM_COMMAND_TIMEOUT_MS = 2_000;
 const STAGING_TTL_MS = 60_000;
 const CHUNK = 1_000;
 
 type Reply = (string | number | null)[] | null;
+
+export const CLAIM_CONNECTION_OPTIONS = {
+  enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
+  commandTimeout: CLAIM_COMMAND_TIMEOUT_MS,
+  // A drop's claims arrive together: the ones of one event-loop tick go out in one socket write.
+  enableAutoPipelining: true,
+} as const;
 
 /** The scripts, loaded once per connection and run by EVALSHA (ioredis `defineCommand`). */
 interface CouponScripts {
@@ -61,10 +72,10 @@ const flag = (on: boolean) => (on ? "1" : "0");
 const unavailable = (detail: string) => new DomainError("UNAVAILABLE", detail, undefined, { retryAfterSeconds: 2 });
 
 /**
- * The limited-issue state in Redis. Give it a connection of its own made with `enableOfflineQueue: false`
- * and `autoResendUnfulfilledCommands: false`: a claim must either be answered or fail, never wait in a
- * queue while Redis is away nor run a second time after a reconnect. (ioredis applies its `keyPrefix` to
- * the KEYS of these scripts, so REDIS_KEY_PREFIX namespaces them like every other key.)
+ * The limited-issue state in Redis. Give it a connection of its own made with CLAIM_CONNECTION_OPTIONS: a
+ * claim must either be answered or fail, never wait in a queue while Redis is away, nor hang, nor run a
+ * second time after a reconnect. (ioredis applies its `keyPrefix` to the KEYS of these scripts, so
+ * REDIS_KEY_PREFIX namespaces them like every other key.)
  */
 export class RedisCouponClaims implements CouponClaims {
   readonly #redis: Redis & CouponScripts;
@@ -232,22 +243,15 @@ export class RedisCouponClaims implements CouponClaims {
   /** Fails fast while Redis is away (no queueing), waits briefly for a connection being made. */
   async #call<T>(command: () => Promise<T>): Promise<T> {
     await this.#ready();
-    let timer: Timer | undefined;
     try {
-      return await Promise.race([
-        command(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(unavailable("Redis did not answer in time")), COMMAND_TIMEOUT_MS);
-        }),
-      ]);
+      return await command();
     } catch (error) {
-      if (error instanceof DomainError) throw error;
-      if (isDependencyUnavailable(error) || /enableOfflineQueue/.test(String((error as Error).message))) {
+      const message = String((error as Error).message);
+      if (/timed out/i.test(message)) throw unavailable("Redis did not answer in time");
+      if (isDependencyUnavailable(error) || /enableOfflineQueue/.test(message)) {
         throw unavailable("Redis is unreachable; retry shortly");
       }
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
