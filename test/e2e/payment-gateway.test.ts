@@ -165,3 +165,28 @@ describe("the HTTP payment gateway", () => {
     expect(wait).toBeLessThanOrEqual(30_000);
   });
 });
+
+describe("the recovery job and payments that moved on", () => {
+  it("never takes a payment that reached the gateway step for abandoned, even when it looked abandoned a moment before", async () => {
+    gateway.charge = "error";
+    const { buyer, order } = await unpaidOrder();
+    const payment = (await pay(order.id, buyer)).body;
+    expect(payment.status).toBe("GATEWAY_REQUESTED");
+    // The job listed the payment while it was still VALIDATING; it moved on before the job acted.
+    const service = t.container.services.payments as unknown as {
+      deps: { payments: { findAbandoned: (...args: unknown[]) => Promise<string[]> } };
+    };
+    const repository = service.deps.payments;
+    const original = repository.findAbandoned;
+    repository.findAbandoned = async () => [payment.id];
+    try {
+      expect((await t.container.services.payments.recover()).abandoned).toBe(0);
+    } finally {
+      repository.findAbandoned = original;
+    }
+    expect((await t.get(`/api/v1/payments/${payment.id}`, buyer)).body.status).toBe("GATEWAY_REQUESTED");
+    expect(await balanceOf(buyer)).toBe(60_000);
+    gateway.lookup = "approved";
+    expect((await confirm(payment.id, buyer)).body.status).toBe("COMPLETED");
+  });
+});

@@ -7,7 +7,7 @@ import { DomainError } from "../shared/errors";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import type { Actor } from "../users/user";
 import { type Payment, type PaymentView, toPaymentView } from "./payment";
-import { isFinal } from "./payment-status";
+import { isFinal, type PaymentStatus } from "./payment-status";
 import type { GatewayCharge, GatewayLookup, PaymentGateway, PaymentRepository } from "./ports";
 
 /** How soon a payment whose outcome is unknown is asked about again (the contract: within 30 s). */
@@ -126,7 +126,12 @@ export class PaymentService {
     }
     let abandoned = 0;
     for (const paymentId of await this.deps.payments.findAbandoned(60, limit)) {
-      if (await this.deps.payments.move(paymentId, "FAILED", { failureReason: "ABANDONED" })) {
+      // Only from before the debit: a payment that moved on meanwhile is not abandoned.
+      const abandonedPayment = await this.deps.payments.move(paymentId, "FAILED", {
+        from: ["INITIATED", "VALIDATING"],
+        failureReason: "ABANDONED",
+      });
+      if (abandonedPayment) {
         abandoned++;
         this.deps.observer?.outcome("abandoned");
       }
@@ -143,29 +148,27 @@ export class PaymentService {
       if (!(await this.deps.orders.holdForPayment(order.id, payment.id))) {
         const current = (await this.deps.orders.find(order.id)) ?? order;
         const reason = current.status === "CREATED" && current.paymentId ? "PAYMENT_IN_PROGRESS" : "ORDER_NOT_PAYABLE";
-        await this.deps.payments.move(payment.id, "FAILED", { failureReason: reason });
+        await this.#step(payment.id, "FAILED", { from: ["VALIDATING"], failureReason: reason });
         return new Refusal(
           reason === "PAYMENT_IN_PROGRESS"
             ? new DomainError("PAYMENT_IN_PROGRESS", "A payment of this order is already in flight")
             : notPayable(current),
         );
       }
-      await this.deps.payments.move(payment.id, "LOCK_ACQUIRED");
+      await this.#step(payment.id, "LOCK_ACQUIRED");
       try {
         // Refused before it writes anything (the balance is checked first), so the transaction goes on.
         await this.deps.balances.applyChange(payment.userId, -payment.amount, "PAYMENT", payment.id);
       } catch (error) {
         if (!(error instanceof DomainError) || error.code !== "INSUFFICIENT_BALANCE") throw error;
         await this.deps.orders.releasePaymentHold(order.id, payment.id);
-        await this.deps.payments.move(payment.id, "FAILED", { failureReason: "INSUFFICIENT_BALANCE" });
+        await this.#step(payment.id, "FAILED", { from: ["LOCK_ACQUIRED"], failureReason: "INSUFFICIENT_BALANCE" });
         return new Refusal(
           new DomainError("INSUFFICIENT_BALANCE", error.message, undefined, { paymentId: payment.id }),
         );
       }
-      await this.deps.payments.move(payment.id, "DEBITED");
-      return (await this.deps.payments.move(payment.id, "GATEWAY_REQUESTED", {
-        nextCheckInSeconds: RECHECK_SECONDS,
-      })) as Payment;
+      await this.#step(payment.id, "DEBITED");
+      return this.#step(payment.id, "GATEWAY_REQUESTED", { nextCheckInSeconds: RECHECK_SECONDS });
     });
   }
 
@@ -201,13 +204,27 @@ export class PaymentService {
 
   async #fail(paymentId: string, reason: string): Promise<Payment> {
     return this.deps.unitOfWork.withTransaction(async () => {
-      const failed = await this.deps.payments.move(paymentId, "FAILED", { failureReason: reason });
+      // Only a payment that reached the gateway step was debited: only such a payment is restored here.
+      const failed = await this.deps.payments.move(paymentId, "FAILED", {
+        from: ["GATEWAY_REQUESTED"],
+        failureReason: reason,
+      });
       if (!failed) return (await this.deps.payments.find(paymentId)) as Payment;
       await this.deps.balances.applyChange(failed.userId, failed.amount, "REFUND", failed.id);
       await this.deps.orders.releasePaymentHold(failed.orderId, failed.id);
       this.deps.observer?.outcome("declined");
       return failed;
     });
+  }
+
+  /**
+   * One step of the attempt under way; if the payment is not where this attempt left it (the recovery job
+   * took it for abandoned), the whole transaction rolls back: nothing is held, nothing debited.
+   */
+  async #step(id: string, to: PaymentStatus, fields?: Parameters<PaymentRepository["move"]>[2]): Promise<Payment> {
+    const moved = await this.deps.payments.move(id, to, fields);
+    if (!moved) throw new Error(`payment ${id} was moved by someone else before ${to}; attempt abandoned`);
+    return moved;
   }
 
   async #alreadyHeld(orderId: string): Promise<DomainError> {

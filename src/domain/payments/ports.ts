@@ -42,13 +42,19 @@ export interface PaymentRepository {
   /** The payment in flight or completed for the order, if any. */
   findHolding(orderId: string): Promise<Payment | undefined>;
   /**
-   * Moves the payment to `to` if it is in one of `from` (the machine's predecessors), writing the history row
-   * in the same statement; undefined when it was not (another finaliser got there first).
+   * Moves the payment to `to` if it is in one of the statuses the machine allows `to` from (or only those of
+   * them in `from`), writing the history row in the same statement; undefined when it was not (another step
+   * or settler got there first).
    */
   move(
     id: string,
     to: PaymentStatus,
-    fields?: { failureReason?: string; gatewayTransactionId?: string; nextCheckInSeconds?: number },
+    fields?: {
+      from?: readonly PaymentStatus[];
+      failureReason?: string;
+      gatewayTransactionId?: string;
+      nextCheckInSeconds?: number;
+    },
   ): Promise<Payment | undefined>;
   /**
    * GATEWAY_REQUESTED payments due for a check, their next check pushed `leaseSeconds` ahead in the same

@@ -54,8 +54,15 @@ export class DrizzlePaymentRepository implements PaymentRepository {
   async move(
     id: string,
     to: PaymentStatus,
-    fields: { failureReason?: string; gatewayTransactionId?: string; nextCheckInSeconds?: number } = {},
+    fields: {
+      from?: readonly PaymentStatus[];
+      failureReason?: string;
+      gatewayTransactionId?: string;
+      nextCheckInSeconds?: number;
+    } = {},
   ): Promise<Payment | undefined> {
+    const allowed = paymentStatusesBefore(to).filter((status) => !fields.from || fields.from.includes(status));
+    if (allowed.length === 0) return undefined;
     const nextCheck =
       fields.nextCheckInSeconds === undefined
         ? sql`next_check_at`
@@ -67,7 +74,7 @@ export class DrizzlePaymentRepository implements PaymentRepository {
         set status = ${to}, updated_at = clock_timestamp(), next_check_at = ${nextCheck},
           failure_reason = coalesce(${fields.failureReason ?? null}, failure_reason),
           gateway_transaction_id = coalesce(${fields.gatewayTransactionId ?? null}, gateway_transaction_id)
-        where id = ${id} and status in (${statusList(paymentStatusesBefore(to))})
+        where id = ${id} and status in (${statusList(allowed)})
         returning id, status, updated_at
       ), logged as (
         insert into ${paymentStatusHistory} (payment_id, status, at) select id, status, updated_at from moved
