@@ -19,6 +19,7 @@ import { ordersRouter } from "./routes/orders/orders.index";
 import { paymentsRouter } from "./routes/payments/payments.index";
 import { productsRouter } from "./routes/products/products.index";
 import { refundsRouter } from "./routes/refunds/refunds.index";
+import { salesRouter } from "./routes/sales/sales.index";
 import { usersRouter } from "./routes/users/users.index";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -56,6 +57,7 @@ export function createApp(container: Container) {
   app.route("/", authRouter);
   app.route("/", usersRouter);
   app.route("/", balancesRouter);
+  app.route("/", salesRouter);
   app.route("/", productsRouter);
   app.route("/", couponsRouter);
   app.route("/", ordersRouter);
@@ -79,7 +81,7 @@ export function createApp(container: Container) {
       title: "Kicks API",
       version: "1.0.0",
       description:
-        "Backend of a sneaker shop built for drops: accounts (buyers, sellers, admins), prepaid balances, the product catalogue, coupons (with first-come-first-served limited issue), orders, payments and refunds, and the outbox of events for the data platform. Money is an integer number of KRW. Errors are RFC 9457 problem+json with a stable `code`; money-moving POSTs honour `Idempotency-Key`.",
+        "Backend of a sneaker shop built for drops: accounts (buyers, sellers, admins), prepaid balances, the product catalogue, coupons (with first-come-first-served limited issue), orders, payments and refunds, popular products and sales statistics, and the outbox of events for the data platform. Money is an integer number of KRW. Errors are RFC 9457 problem+json with a stable `code`; money-moving POSTs honour `Idempotency-Key`.",
     },
   });
 

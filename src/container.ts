@@ -10,6 +10,7 @@ import { buildInfrastructure, type InfrastructureOptions } from "./wiring/infras
 import { wireOrdering } from "./wiring/ordering";
 import { wireOutbox } from "./wiring/outbox";
 import { wirePayments } from "./wiring/payments";
+import { wireSales } from "./wiring/sales";
 
 export type ContainerOptions = InfrastructureOptions;
 
@@ -24,11 +25,18 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
   const accounts = wireAccounts(infra);
   const catalogue = wireCatalogue(infra);
   const coupons = wireCoupons(infra);
-  const payments = wirePayments(infra, { ...accounts, ...catalogue, coupons: coupons.couponRedemption });
+  const sales = wireSales(infra, catalogue);
+  const payments = wirePayments(infra, {
+    ...accounts,
+    ...catalogue,
+    coupons: coupons.couponRedemption,
+    sales: sales.salesRecorder,
+  });
   const services = {
     ...accounts,
     ...catalogue,
     ...coupons,
+    ...sales,
     ...payments,
     ...wireOrdering(infra, { ...catalogue, coupons: coupons.couponRedemption, refunds: payments.refunds }),
     ...wireOutbox(infra),

@@ -5,11 +5,22 @@ import type { Metrics } from "../infra/metrics";
 
 const WARNING_INTERVAL_MS = 10_000;
 
+const observers = new WeakMap<Metrics, CacheObserver>();
+
 /**
  * Cache-aside outcomes as Prometheus counters by cache name (hit ratio = hits / (hits + misses)), and a
- * warning, at most every 10 s, while the cache cannot be reached.
+ * warning, at most every 10 s, while the cache cannot be reached. One per registry, shared by every cache.
  */
 export function cacheObserver(metrics: Metrics, logger: Logger): CacheObserver {
+  let observer = observers.get(metrics);
+  if (!observer) {
+    observer = newCacheObserver(metrics, logger);
+    observers.set(metrics, observer);
+  }
+  return observer;
+}
+
+function newCacheObserver(metrics: Metrics, logger: Logger): CacheObserver {
   const requests = new Counter({
     name: "cache_requests_total",
     help: "Cache-aside reads by cache and result (hit or miss)",

@@ -5,6 +5,7 @@ import type { CouponRedemption } from "../domain/orders/ports";
 import { PaymentService } from "../domain/payments/payment-service";
 import type { PaymentGateway } from "../domain/payments/ports";
 import { RefundService } from "../domain/refunds/refund-service";
+import type { SalesRecorder } from "../domain/sales/sales-recorder";
 import { LoggedAlerts } from "../infra/alerts/alerts";
 import { DrizzleOrderRepository } from "../infra/db/repositories/order-repository";
 import { DrizzlePaymentRepository } from "../infra/db/repositories/payment-repository";
@@ -16,7 +17,7 @@ import type { Infrastructure } from "./infrastructure";
 /** Payments (balance debit + gateway) and refunds, with their gateway and alerts. */
 export function wirePayments(
   infra: Infrastructure,
-  uses: { balances: BalanceService; stock: StockService; coupons: CouponRedemption },
+  uses: { balances: BalanceService; stock: StockService; coupons: CouponRedemption; sales: SalesRecorder },
 ) {
   const { config, transactions, unitOfWork, outbox, newId, metrics, logger } = infra;
   const gateway: PaymentGateway = config.PAYMENT_GATEWAY_URL
@@ -46,6 +47,7 @@ export function wirePayments(
       unitOfWork,
       newId,
       observer: { outcome: (outcome) => paymentOutcomes.inc({ outcome }) },
+      onCompleted: uses.sales.paid,
     }),
     refunds: new RefundService({
       refunds: new DrizzleRefundRepository(transactions),
@@ -61,6 +63,7 @@ export function wirePayments(
       maxAttempts: config.REFUND_MAX_ATTEMPTS,
       retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
       observer: { outcome: (outcome) => refundOutcomes.inc({ outcome }) },
+      onRefunded: uses.sales.refunded,
     }),
   };
 }

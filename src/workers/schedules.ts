@@ -2,18 +2,20 @@ import type { Container } from "../container";
 import { scheduleIdempotencyPurge } from "./idempotency-purge";
 import { scheduleOrderExpiry } from "./order-expiry";
 import { schedulePaymentRecovery, scheduleRefundRetries } from "./payment-recovery";
+import { schedulePopularRefresh } from "./popular-refresh";
 
 /**
  * The background jobs every instance runs beside the HTTP server (each is safe with several instances:
  * they claim their rows with SKIP LOCKED or do work that is harmless twice). Returns one stop for all,
  * which lets a run in progress finish.
  */
-export function startSchedules({ services, logger }: Container): () => Promise<void> {
+export function startSchedules({ services, logger, config }: Container): () => Promise<void> {
   const stops = [
     scheduleIdempotencyPurge(services.idempotency, logger),
     scheduleOrderExpiry(services.orders, logger),
     schedulePaymentRecovery(services.payments, logger),
     scheduleRefundRetries(services.refunds, logger),
+    schedulePopularRefresh(services.popularProducts, config.POPULAR_CACHE_TTL_SECONDS, logger),
   ];
   return async () => {
     await Promise.all(stops.map((stop) => stop()));

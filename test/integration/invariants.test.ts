@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import { sql } from "drizzle-orm";
 import { checkInvariants } from "../../src/infra/db/invariants";
-import { createTestApp } from "../support/harness";
-import { placeOrder } from "../support/orders";
+import { createTestApp, isolatedDatabase } from "../support/harness";
+import { payOrder, placeOrder } from "../support/orders";
 import { createProductVia } from "../support/products";
 
 const t = await createTestApp();
@@ -41,6 +41,43 @@ describe("the invariant checker", () => {
     const violations = await checkInvariants(db, { productIds: [shoe.id] });
     expect(violations.map((v) => v.rule)).toEqual([
       "sold quantity = units in paid orders that were not refunded in full",
+      "daily sales hold each product's units sold and its live paid order lines",
+    ]);
+  });
+
+  it("reports daily sales that the paid orders do not explain", async () => {
+    const shoe = await createProductVia(t, seller.token, { stock: 10 });
+    const order = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 2 }]);
+    await payOrder(t, buyer, order.id);
+    expect(await checkInvariants(db, { productIds: [shoe.id] })).toEqual([]);
+    await db.execute(sql`update product_sales_daily set quantity = quantity + 1 where product_id = ${shoe.id}`);
+    const violations = await checkInvariants(db, { productIds: [shoe.id] });
+    expect(violations.map((v) => v.rule)).toEqual([
+      "daily sales hold each product's units sold and its live paid order lines",
+    ]);
+  });
+});
+
+describe("the invariant checker over a whole shop", async () => {
+  const shop = await createTestApp({ database: await isolatedDatabase() });
+  afterAll(() => shop.close());
+  const shopSeller = await shop.registerUser("SELLER");
+  const shopBuyer = await shop.registerUser("BUYER");
+  const shoe = await createProductVia(shop, shopSeller.token, { stock: 10, price: 30_000 });
+  const order = await placeOrder(shop, shopBuyer.token, shopBuyer.user.id, [{ productId: shoe.id, quantity: 2 }]);
+  await payOrder(shop, shopBuyer, order.id);
+  await shop.post("/api/v1/refunds", { orderId: order.id, amount: 10_000, reason: "scuffed" }, shopBuyer);
+  const shopDb = shop.container.database.db;
+
+  it("finds the daily sales equal to what was paid less refunded, and each day's orders counted once", async () => {
+    expect(await checkInvariants(shopDb)).toEqual([]);
+  });
+
+  it("reports sales amounts and order counts the orders do not explain", async () => {
+    await shopDb.execute(sql`update product_sales_daily set sales_amount = sales_amount + 1, orders = orders + 1`);
+    expect((await checkInvariants(shopDb)).map((v) => v.rule)).toEqual([
+      "daily sales add up to what was paid less what was refunded",
+      "each Seoul day counts its live paid orders once",
     ]);
   });
 });

@@ -108,6 +108,7 @@ export async function createTestApp(
     get: <T = any>(path: string, opts?: RequestOptions) => request<T>("GET", path, undefined, opts),
     post: <T = any>(path: string, body?: unknown, opts?: RequestOptions) => request<T>("POST", path, body, opts),
     patch: <T = any>(path: string, body?: unknown, opts?: RequestOptions) => request<T>("PATCH", path, body, opts),
+    put: <T = any>(path: string, body?: unknown, opts?: RequestOptions) => request<T>("PUT", path, body, opts),
     registerUser,
     close: () => container.close(),
   };
@@ -143,5 +144,18 @@ export function openTestDatabase(): DatabaseHandle {
   afterAll(async () => {
     if (!embedded) await database.close();
   });
+  return database;
+}
+
+/**
+ * A migrated database of this file's own (a scratch PostgreSQL database, or an in-memory PGlite in the
+ * embedded run), for tests that read shop-wide figures (popular products, sales statistics) which other
+ * files' orders would otherwise change. Closed (and dropped) after the file.
+ */
+export async function isolatedDatabase(): Promise<DatabaseHandle> {
+  const url = services.databaseUrl ? await freshPostgresDatabase() : undefined;
+  const database = openDatabase({ url, poolSize: 10, migrationsDir });
+  await database.migrate();
+  afterAll(() => database.close());
   return database;
 }

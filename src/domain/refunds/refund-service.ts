@@ -157,7 +157,6 @@ export class RefundService {
       });
       const cancelled =
         order.refundedAmount === order.paidAmount ? await this.deps.orders.cancelRefunded(order.id) : undefined;
-      await this.deps.onRefunded?.(order, refund.amount, cancelled !== undefined);
       if (cancelled) {
         await this.deps.stock.restock(cancelled.items);
         if (cancelled.couponApplied) await this.deps.coupons.restoreForOrder(cancelled.id);
@@ -167,6 +166,8 @@ export class RefundService {
           payload: toOrderView(cancelled),
         });
       }
+      // After the restock, as payments do it: product rows first, then the sales rows (one lock order).
+      await this.deps.onRefunded?.(order, refund.amount, cancelled !== undefined);
       this.deps.observer?.outcome("refunded");
       return landed;
     });

@@ -106,6 +106,19 @@ export async function checkInvariants(db: Database, options: { productIds?: stri
       sql`select o.id from orders o join order_items i on i.order_id = o.id where ${ordersInScope} group by o.id
           having sum(i.line_total) <> o.subtotal or sum(i.discount_share) <> o.discount_amount`,
     ],
+    [
+      "daily sales hold each product's units sold and its live paid order lines",
+      sql`select p.id, p.sold_quantity, s.quantity, s.order_lines, i.lines from products p
+          left join (select product_id, sum(quantity) as quantity, sum(order_lines) as order_lines
+                     from product_sales_daily group by product_id) s on s.product_id = p.id
+          left join (select i.product_id, count(*) as lines from order_items i join orders o on o.id = i.order_id
+                     where o.status in ('CONFIRMED', 'PREPARING', 'SHIPPED', 'DELIVERED', 'COMPLETED')
+                     group by i.product_id) i on i.product_id = p.id
+          where ${inScope} and (p.sold_quantity <> coalesce(s.quantity, 0)
+            or coalesce(s.order_lines, 0) <> coalesce(i.lines, 0))`,
+    ],
+    // Amounts and order counts are split over products and days, so they are checked over the whole shop.
+    ...(ids === undefined ? wholeShopSalesRules() : []),
   ];
   const violations: Violation[] = [];
   for (const [rule, query] of rules) {
@@ -114,4 +127,29 @@ export async function checkInvariants(db: Database, options: { productIds?: stri
     }
   }
   return violations;
+}
+
+/** Seoul day of a moment, in SQL (fixed UTC+9, as src/domain/sales/seoul-days.ts). */
+const seoulDay = (column: ReturnType<typeof sql>) => sql`((${column} at time zone 'UTC') + interval '9 hours')::date`;
+
+function wholeShopSalesRules(): [string, ReturnType<typeof sql>][] {
+  return [
+    [
+      "daily sales add up to what was paid less what was refunded",
+      sql`select (select coalesce(sum(sales_amount), 0) from product_sales_daily) as rollup,
+                 (select coalesce(sum(paid_amount - refunded_amount), 0) from orders) as books
+          where (select coalesce(sum(sales_amount), 0) from product_sales_daily)
+             <> (select coalesce(sum(paid_amount - refunded_amount), 0) from orders)`,
+    ],
+    [
+      "each Seoul day counts its live paid orders once",
+      sql`select coalesce(s.day, o.day) as day, s.orders, o.orders as paid from
+            (select sales_day as day, sum(orders) as orders from product_sales_daily group by sales_day) s
+          full join
+            (select ${seoulDay(sql`paid_at`)} as day, count(*) as orders from orders
+             where status in ('CONFIRMED', 'PREPARING', 'SHIPPED', 'DELIVERED', 'COMPLETED') group by 1) o
+          on o.day = s.day
+          where coalesce(s.orders, 0) <> coalesce(o.orders, 0)`,
+    ],
+  ];
 }

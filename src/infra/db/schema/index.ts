@@ -5,4 +5,5 @@ export * from "./orders";
 export * from "./outbox";
 export * from "./payments";
 export * from "./products";
+export * from "./sales";
 export * from "./users";

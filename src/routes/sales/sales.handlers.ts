@@ -1,0 +1,13 @@
+import type { AppRouteHandler } from "../lib/app-env";
+import { serialisedJson } from "../lib/schemas";
+import type { getSalesStats, listPopularProducts } from "./sales.routes";
+
+export const listPopularProductsHandler: AppRouteHandler<typeof listPopularProducts> = async (c) => {
+  const { days, limit } = c.req.valid("query");
+  const popular = await c.var.services.popularProducts.read(days, limit);
+  c.header("X-Cache", popular.cache);
+  return serialisedJson(c, popular.body);
+};
+
+export const getSalesStatsHandler: AppRouteHandler<typeof getSalesStats> = async (c) =>
+  c.json(await c.var.services.salesStats.totals(c.var.actor, c.req.valid("query")), 200);
