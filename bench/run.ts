@@ -16,6 +16,9 @@
 //   BENCH_COUPON_QUANTITY (1000)  units of the drop coupon (needs DATABASE_URL and REDIS_URL, see bench/coupons.ts)
 //   BENCH_COUPON_BUYERS (100000)  distinct buyers inserted for the drop
 //   BENCH_REDIS_REQUESTS (300000) EVALSHA calls by redis-benchmark for the Redis ceiling
+//   BENCH_SALES_ORDERS (700000)   paid orders seeded for popular products and statistics (≈1M order lines;
+//                                 0 skips the module; needs DATABASE_URL), see bench/sales.ts
+//   BENCH_SALES_RUNS (15)         cold aggregations and statistics queries timed
 //
 // Loads go to 127.0.0.1 only and every wrk run is bounded by -d; the whole run has a hard deadline.
 import { availableParallelism } from "node:os";
@@ -28,11 +31,13 @@ import { readCatalogue, seedCatalogue, signUpBuyer } from "./kicks-api";
 import { checkOutboxRun, type OutboxBenchResult, runOutboxBench, startOutboxSink } from "./outbox";
 import { abort, cleanup, isCleaningUp, startServer, stopServer, waitHealthy } from "./processes";
 import { printOutboxSummary, printSummary, writeResults } from "./report";
+import { printSalesSummary, runSalesBench, SALES_ORDERS, type SalesBenchResult } from "./sales";
 import { runScenarios, SCENARIOS } from "./scenarios";
 import { requireWrk, writeWrkScripts } from "./wrk";
 
 // The coupon drop counts as two more scenarios: its warm-up coupon and its measured one (plus the Redis ceiling).
-const DEADLINE_MS = deadlineMs(SCENARIOS.length + 2) + OUTBOX_BUDGET_MS;
+// The sales module seeds about 4 s per 10k orders, then runs two scenarios.
+const DEADLINE_MS = deadlineMs(SCENARIOS.length + 4) + OUTBOX_BUDGET_MS + SALES_ORDERS * 0.4;
 
 process.on("SIGINT", () => void abort(130, "interrupted; cleaning up"));
 process.on("SIGTERM", () => void abort(143, "terminated; cleaning up"));
@@ -127,6 +132,20 @@ async function main() {
     console.log("\noutbox module skipped: it needs DATABASE_URL (it writes into Kicks' database from this process)");
   }
 
+  let sales: SalesBenchResult | undefined;
+  if (env.databaseUrl && SALES_ORDERS > 0) {
+    sales = await runSalesBench({
+      kicksUrl: kicks.url,
+      baselineUrl: baseline.url,
+      kicksEnv,
+      admin,
+      reportScript: scripts.report,
+    });
+    printSalesSummary(sales);
+  } else {
+    console.log("\nsales module skipped: it needs DATABASE_URL (and BENCH_SALES_ORDERS > 0)");
+  }
+
   const gitCommit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT }).stdout.toString().trim();
   await writeResults(env.resultsDir, {
     startedAt,
@@ -144,6 +163,7 @@ async function main() {
     chargeMetrics: charge?.metrics,
     outbox,
     outboxTargets,
+    sales,
     couponDrop: coupon && {
       quantity: coupon.issued,
       claimsPerSecond: coupon.result.requestsPerSecond,

@@ -16,4 +16,5 @@ CREATE TABLE "product_sales_daily" (
 --> statement-breakpoint
 ALTER TABLE "product_sales_daily" ADD CONSTRAINT "product_sales_daily_product_id_products_id_fk" FOREIGN KEY ("product_id") REFERENCES "public"."products"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "product_sales_daily" ADD CONSTRAINT "product_sales_daily_seller_id_users_id_fk" FOREIGN KEY ("seller_id") REFERENCES "public"."users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "product_sales_daily_ranking" ON "product_sales_daily" USING btree ("sales_day","product_id","quantity","sales_amount");--> statement-breakpoint
 CREATE INDEX "product_sales_daily_seller" ON "product_sales_daily" USING btree ("seller_id","sales_day");

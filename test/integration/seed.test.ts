@@ -66,7 +66,45 @@ describe("bun run seed", () => {
     }
   });
 
-  it("refuses a product count that is not a whole number", async () => {
+  it("adds paid orders over 30 days once, with books that balance", async () => {
+    const first = await seed("--products", "0", "--orders", "400");
+    expect(first.code).toBe(0);
+    expect(first.output).toMatch(/seeded 400 paid orders \((\d+) order lines\) over 30 days/);
+    const again = await seed("--products", "0", "--orders", "400");
+    expect(again.output).toContain("orders already seeded");
+
+    if (!databaseUrl) return;
+    const db = postgres(databaseUrl, { max: 1 });
+    try {
+      const [orders] = await db`select count(*)::int as orders, count(distinct user_id)::int as buyers,
+        min(paid_at) > now() - interval '30 days 1 minute' as within_window,
+        bool_and(status in ('CONFIRMED', 'COMPLETED')) as paid from orders`;
+      expect(orders).toMatchObject({ orders: 400, within_window: true, paid: true });
+      expect(orders?.buyers).toBeGreaterThan(100);
+      const [sales] =
+        await db`select sum(quantity)::int as units, (select sum(quantity)::int from order_items) as lines_units,
+        count(distinct sales_day)::int as days from product_sales_daily`;
+      expect(sales?.units).toBe(sales?.lines_units);
+      expect(sales?.days).toBeGreaterThanOrEqual(25);
+      const check = Bun.spawn(["bun", "src/workers/check-invariants.ts"], {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH ?? "",
+          MIGRATIONS_DIR: migrationsDir,
+          DATABASE_URL: databaseUrl,
+          JWT_SECRET: TEST_JWT_SECRET,
+        },
+        stdout: "pipe",
+      });
+      expect(await new Response(check.stdout).text()).toContain("invariants hold");
+      expect(await check.exited).toBe(0);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it("refuses a product or order count that is not a whole number", async () => {
     expect((await seed("--products", "many")).code).toBe(1);
+    expect((await seed("--orders", "-5")).code).toBe(1);
   });
 });

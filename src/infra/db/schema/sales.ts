@@ -37,6 +37,8 @@ export const productSalesDaily = pgTable(
       "product_sales_daily_non_negative",
       sql`${t.quantity} >= 0 AND ${t.salesAmount} >= 0 AND ${t.orderLines} >= 0 AND ${t.orders} >= 0 AND ${t.sellerOrders} >= 0 AND ${t.categoryOrders} >= 0 AND ${t.sellerCategoryOrders} >= 0`,
     ),
+    // Popular products read units and amounts per product over a few days: an index-only scan of this.
+    index("product_sales_daily_ranking").on(t.salesDay, t.productId, t.quantity, t.salesAmount),
     // A seller's statistics read only its own rows.
     index("product_sales_daily_seller").on(t.sellerId, t.salesDay),
   ],

@@ -1,5 +1,6 @@
-// `bun run seed [--products N]`: fills the configured database (DATABASE_URL, or the embedded one in DATA_DIR)
-// with a realistic sneaker catalogue for demos and benchmarks. Refuses to seed twice (it checks for its sellers).
+// `bun run seed [--products N] [--orders N]`: fills the configured database (DATABASE_URL, or the embedded one
+// in DATA_DIR) with a realistic sneaker catalogue, and paid orders over the last 30 days, for demos and
+// benchmarks. Each part is seeded once (it checks for its sellers, and its buyers).
 import { parseArgs } from "node:util";
 import { count, like, sql } from "drizzle-orm";
 import { argon2Passwords } from "../../auth/passwords";
@@ -7,16 +8,25 @@ import { ConfigError, loadConfig } from "../../config";
 import { openDatabase } from "../client";
 import { balances, products, users } from "../schema";
 import { catalogueProducts } from "./catalogue";
+import { SEED_BUYER_EMAILS, SEED_BUYERS, seedPaidOrders } from "./sales";
 
 const SELLERS = 20;
 const BATCH = 1000;
 export const SEED_SELLER_EMAIL = (n: number) => `seed-seller-${String(n).padStart(2, "0")}@seed.kicks`;
 
-const { values } = parseArgs({ options: { products: { type: "string", default: "10000" } } });
+const { values } = parseArgs({
+  options: { products: { type: "string", default: "10000" }, orders: { type: "string", default: "0" } },
+});
 const productCount = Number(values.products);
-if (!Number.isSafeInteger(productCount) || productCount < 0 || productCount > 1_000_000) {
-  console.error("--products must be a whole number from 0 to 1000000");
-  process.exit(1);
+const orderCount = Number(values.orders);
+for (const [name, value] of [
+  ["products", productCount],
+  ["orders", orderCount],
+] as const) {
+  if (!Number.isSafeInteger(value) || value < 0 || value > 10_000_000 || (name === "products" && value > 1_000_000)) {
+    console.error(`--${name} must be a whole number from 0 to ${name === "products" ? "1000000" : "10000000"}`);
+    process.exit(1);
+  }
 }
 
 let config: ReturnType<typeof loadConfig>;
@@ -72,5 +82,22 @@ if ((seeded?.n ?? 0) > 0) {
   console.log(
     `sellers log in as ${SEED_SELLER_EMAIL(1)} … ${SEED_SELLER_EMAIL(SELLERS)}, password seed-seller-password`,
   );
+}
+if (orderCount > 0) {
+  const [buyers] = await db.select({ n: count() }).from(users).where(like(users.email, SEED_BUYER_EMAILS));
+  if ((buyers?.n ?? 0) > 0) {
+    console.log(`orders already seeded (${buyers?.n} seed buyers exist); nothing to do`);
+  } else {
+    const started = performance.now();
+    const lines = await seedPaidOrders(db, orderCount, await argon2Passwords.hash("seed-buyer-password"));
+    for (const table of ["orders", "order_items", "payments", "product_sales_daily", "products"]) {
+      await db.execute(sql.raw(`vacuum analyze ${table}`));
+    }
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(`seeded ${orderCount} paid orders (${lines} order lines) over 30 days in ${seconds} s`);
+    console.log(
+      `buyers log in as seed-buyer-0001@seed.kicks … seed-buyer-${SEED_BUYERS}@seed.kicks, password seed-buyer-password`,
+    );
+  }
 }
 await database.close();
