@@ -171,20 +171,21 @@ describe("Seoul days", () => {
     ]);
 
     // Popular products: the window is the last `days` Seoul days as the clock reads them.
-    const at = (moment: string) => createTestApp({ database, env, clock: { now: () => new Date(moment) } });
-    const lateOnFirst = await at("2026-12-01T14:59:59.000Z");
-    const earlyOnSecond = await at("2026-12-01T15:00:00.000Z");
+    const clock = { at: Date.parse("2026-12-01T14:59:59.000Z"), now: () => new Date(clock.at) };
+    const late = await createTestApp({ database, env, clock });
     try {
-      const one = (await lateOnFirst.get("/api/v1/products/popular?days=1")).body;
+      const one = (await late.get("/api/v1/products/popular?days=1")).body;
       expect(one).toMatchObject({ from: "2026-12-01", to: "2026-12-01" });
       expect(one.items.map((i: any) => [i.product.id, i.soldQuantity])).toEqual([[shoe.id, 2]]);
-      const two = (await lateOnFirst.get("/api/v1/products/popular?days=2")).body;
+      const two = (await late.get("/api/v1/products/popular?days=2")).body;
       expect(two.items.map((i: any) => [i.product.id, i.soldQuantity])).toEqual([[shoe.id, 3]]);
-      const next = (await earlyOnSecond.get("/api/v1/products/popular?days=1")).body;
-      expect(next).toMatchObject({ from: "2026-12-02", to: "2026-12-02", items: [] });
+      // A second later it is the next day in Seoul: a new window, whatever was cached for the last one.
+      clock.at = Date.parse("2026-12-01T15:00:00.000Z");
+      const next = await late.get("/api/v1/products/popular?days=1");
+      expect(next.headers.get("X-Cache")).toBe("MISS");
+      expect(next.body).toMatchObject({ from: "2026-12-02", to: "2026-12-02", items: [] });
     } finally {
-      await lateOnFirst.close();
-      await earlyOnSecond.close();
+      await late.close();
     }
   });
 });

@@ -5,7 +5,7 @@ import type { Clock } from "../shared/clock";
 import type { Cache, LockManager } from "../shared/ports";
 import { canMovePopularCache, type PopularCacheState } from "./popular-cache-state";
 import type { DayRange, SalesRepository } from "./ports";
-import { addDays, lastDays, seoulDay } from "./seoul-days";
+import { addDays, type Day, seoulDay, seoulDayStart } from "./seoul-days";
 
 export const POPULAR_CACHE = "popular";
 export const POPULAR_DAYS = { default: 3, max: 30 } as const;
@@ -31,6 +31,10 @@ export interface PopularRead {
 interface Window {
   days: number;
   limit: number;
+  /** Its last Seoul day (today when it was read) and its cache key, which names that day. */
+  to: Day;
+  key: string;
+  readAt: number;
 }
 
 interface Entry {
@@ -63,16 +67,16 @@ interface PopularProductsDeps {
 export class PopularProducts {
   readonly #flights = new Map<string, Promise<Entry>>();
   readonly #states = new Map<string, PopularCacheState>();
-  /** The windows read lately (by days and limit), which the worker keeps warm. */
-  readonly #recent = new Map<string, Window & { readAt: number }>();
+  /** The windows read lately (by days · 100 + limit), which the worker keeps warm. */
+  readonly #windows = new Map<number, Window>();
+  #today = { day: "", startsAt: 0, endsAt: 0 };
 
   constructor(private readonly deps: PopularProductsDeps) {}
 
   async read(days: number, limit: number): Promise<PopularRead> {
     const now = this.deps.clock.now().getTime();
-    const window = { days, limit };
-    this.#recent.set(`${days}:${limit}`, { ...window, readAt: now });
-    const key = this.#key(window);
+    const window = this.#window(days, limit, now, true);
+    const key = window.key;
     const near = this.deps.near?.get(key);
     if (near && near.expiresAt > now) return this.#hit(near.body);
 
@@ -101,14 +105,14 @@ export class PopularProducts {
   /** Aggregates the windows read lately whose entries are near their expiry (or gone). */
   async refreshAhead(): Promise<number> {
     const now = this.deps.clock.now().getTime();
-    const windows: Window[] = [{ days: POPULAR_DAYS.default, limit: POPULAR_LIMIT.default }];
-    for (const [name, window] of this.#recent) {
-      if (now - window.readAt > 2 * this.deps.ttlSeconds * 1000) this.#recent.delete(name);
-      else if (!(window.days === POPULAR_DAYS.default && window.limit === POPULAR_LIMIT.default)) windows.push(window);
+    const windows = [this.#window(POPULAR_DAYS.default, POPULAR_LIMIT.default, now, false)];
+    for (const [id, read] of this.#windows) {
+      if (now - read.readAt > 2 * this.deps.ttlSeconds * 1000) this.#windows.delete(id);
+      else if (!windows.includes(read)) windows.push(this.#window(read.days, read.limit, now, false));
     }
     let refreshed = 0;
     for (const window of windows) {
-      const key = this.#key(window);
+      const key = window.key;
       const entry = await this.#get(key);
       if (entry === null) return refreshed;
       if (entry && now - entry.aggregatedAt < REFRESH_AHEAD_AT * this.deps.ttlSeconds * 1000) continue;
@@ -171,7 +175,7 @@ export class PopularProducts {
     const started = performance.now();
     try {
       const aggregatedAt = this.deps.clock.now().getTime();
-      const range = lastDays(new Date(aggregatedAt), window.days);
+      const range = { from: addDays(window.to, 1 - window.days), to: window.to };
       const body = JSON.stringify(await this.#ranking(range, window.limit, aggregatedAt));
       const entry = { aggregatedAt, body };
       this.deps.reads.load(POPULAR_CACHE);
@@ -251,10 +255,32 @@ export class PopularProducts {
     return { body, cache: "HIT" };
   }
 
-  /** Windows are per Seoul day: `popular:<last day>:<days>:<limit>`. */
-  #key(window: Window): string {
-    const { to } = lastDays(this.deps.clock.now(), window.days);
-    return `popular:${to}:${window.days}:${window.limit}`;
+  /**
+   * The window of `days` and `limit` ending today (Seoul), keyed `popular:<last day>:<days>:<limit>`; kept
+   * per day so that a hit computes no date. `touch` records the read (for refreshing ahead).
+   */
+  #window(days: number, limit: number, now: number, touch: boolean): Window {
+    if (now < this.#today.startsAt || now >= this.#today.endsAt) {
+      const day = seoulDay(new Date(now));
+      const startsAt = seoulDayStart(day).getTime();
+      this.#today = { day, startsAt, endsAt: startsAt + 24 * 3600 * 1000 };
+    }
+    const id = days * 100 + limit;
+    let window = this.#windows.get(id);
+    if (window?.to !== this.#today.day) {
+      const to = this.#today.day;
+      window = {
+        days,
+        limit,
+        to,
+        key: `popular:${to}:${days}:${limit}`,
+        readAt: touch ? now : (window?.readAt ?? now),
+      };
+      this.#windows.set(id, window);
+    } else if (touch) {
+      window.readAt = now;
+    }
+    return window;
   }
 
   #follow(key: string, to: PopularCacheState) {
