@@ -4,10 +4,10 @@ import type { getSalesStats, listPopularProducts } from "./sales.routes";
 
 export const listPopularProductsHandler: AppRouteHandler<typeof listPopularProducts> = async (c) => {
   const { days, limit } = c.req.valid("query");
-  const popular = await c.var.services.popularProducts.read(days, limit);
+  const popular = await c.get("services").popularProducts.read(days, limit);
   c.header("X-Cache", popular.cache);
   return serialisedJson(c, popular.body);
 };
 
 export const getSalesStatsHandler: AppRouteHandler<typeof getSalesStats> = async (c) =>
-  c.json(await c.var.services.salesStats.totals(c.var.actor, c.req.valid("query")), 200);
+  c.json(await c.get("services").salesStats.totals(c.get("actor"), c.req.valid("query")), 200);
