@@ -11,7 +11,7 @@ import type { Infrastructure } from "./infrastructure";
 
 /** The daily sales rollup (fed by payments and refunds), popular products and sales statistics. */
 export function wireSales(infra: Infrastructure, uses: { catalogue: Pick<CatalogueService, "productsByIds"> }) {
-  const { config, transactions, cache, locks, clock, metrics, logger, redis } = infra;
+  const { config, transactions, unitOfWork, cache, locks, clock, metrics, logger, redis } = infra;
   const sales = new DrizzleSalesRepository(transactions);
   const registers = [metrics.registry];
   const transitions = new Counter({
@@ -54,8 +54,20 @@ export function wireSales(infra: Infrastructure, uses: { catalogue: Pick<Catalog
       for (const state of POPULAR_CACHE_STATES) this.set({ state }, states[state]);
     },
   });
+  const rollupFailures = new Counter({
+    name: "sales_rollup_failures_total",
+    help: "Payments and refunds that committed without their daily sales rows (statistics drift; see bun run invariants)",
+    labelNames: ["kind"] as const,
+    registers,
+  });
+  const recorderObserver = {
+    failed: (kind: "payment" | "refund", orderId: string, err: unknown) => {
+      rollupFailures.inc({ kind });
+      logger.error({ err, kind, orderId }, "daily sales not recorded; the money moved, statistics drift");
+    },
+  };
   return {
-    salesRecorder: new SalesRecorder(sales),
+    salesRecorder: new SalesRecorder({ sales, unitOfWork, observer: recorderObserver }),
     popularProducts,
     salesStats: new SalesStats({ sales, clock }),
   };

@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from "bun:test";
+import { sql } from "drizzle-orm";
 import type { Order } from "../../src/domain/orders/order";
 import { addDays, seoulDay, weekStart } from "../../src/domain/sales/seoul-days";
 import { createTestApp, isolatedDatabase, testEnv } from "../support/harness";
 import { invariantViolations, payOrder, placeOrder } from "../support/orders";
-import { createProductVia } from "../support/products";
+import { createProductVia, metricValue } from "../support/products";
 
 const database = await isolatedDatabase();
 const env = { REDIS_KEY_PREFIX: `${testEnv().REDIS_KEY_PREFIX ?? ""}stats-${crypto.randomUUID()}:` };
@@ -136,6 +137,25 @@ describe("GET /api/v1/stats/sales", () => {
 
   it("keeps the books: the rollup agrees with the orders", async () => {
     expect(await invariantViolations(t, [a1.id, a2.id, b1.id])).toEqual([]);
+  });
+});
+
+describe("when the rollup cannot take a sale", () => {
+  it("still lands the refund, and reports the drift", async () => {
+    const shoe = await createProductVia(t, first!.token, { price: 4_000, stock: 10, category: "Drift" });
+    const sold = await paid([[shoe, 2]]);
+    // Rows lost behind the service's back: the refund has nothing to take from.
+    await t.container.database.db.execute(sql`delete from product_sales_daily where product_id = ${shoe.id}`);
+    const failures = async () =>
+      metricValue(await t.container.services.metrics.registry.metrics(), "sales_rollup_failures_total", {
+        kind: "refund",
+      });
+    const before = await failures();
+    const refund = await t.post("/api/v1/refunds", { orderId: sold.id, amount: 1_000, reason: "scuffed" }, buyer!);
+    expect(refund.status).toBe(201);
+    expect(refund.body.status).toBe("REFUNDED");
+    expect((await failures()) - before).toBe(1);
+    expect((await t.get(`/api/v1/orders/${sold.id}`, buyer!)).body.status).toBe("CONFIRMED");
   });
 });
 

@@ -9,6 +9,7 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { allocateProportionally } from "../../src/domain/orders/pricing";
 import { type DatabaseHandle, openDatabase, rowsOf } from "../../src/infra/db/client";
 import { loadMigrations } from "../../src/infra/db/migrations/migrations";
 import { freshPostgresDatabase } from "../support/harness";
@@ -67,6 +68,84 @@ describe("upgrading a database that already has ledger rows", () => {
         [1, 100],
         [2, 300],
         [3, 600],
+      ]);
+    } finally {
+      await upgraded.close();
+    }
+  });
+});
+
+describe("upgrading a database that already has paid orders", () => {
+  it("backfills the daily sales of orders paid before the rollup existed, refunds taken off as they will be", async () => {
+    const dataDir = join(scratch, "sales-data");
+    const before = openDatabase({ poolSize: 1, dataDir, migrationsDir: migrationsUpTo("0013_outbox_notify") });
+    await before.migrate();
+    const [sellerA, sellerB, buyer, shoe, boot, paid, refunded, cancelled] = Array.from({ length: 8 }, () =>
+      Bun.randomUUIDv7(),
+    ) as string[];
+    const run = (query: ReturnType<typeof sql>) => before.db.execute(query);
+    for (const [id, role] of [
+      [sellerA, "SELLER"],
+      [sellerB, "SELLER"],
+      [buyer, "BUYER"],
+    ] as const) {
+      await run(
+        sql`insert into users (id, email, password_hash, name, role, business_registration_number)
+        values (${id}, ${`m-${id}@test.kicks`}, 'x', 'M', ${role}, ${role === "SELLER" ? "124-81-00998" : null})`,
+      );
+    }
+    for (const [id, seller, price] of [
+      [shoe, sellerA, 10_000],
+      [boot, sellerB, 20_000],
+    ] as const) {
+      await run(sql`insert into products (id, seller_id, name, brand, category, price, stock, units_stocked)
+        values (${id}, ${seller}, 'P', 'B', 'running', ${price}, 100, 100)`);
+    }
+    // Paid 30,000 at 23:30 in Seoul; paid 30,000 less a 1,000 discount, then 1,001 refunded; paid and cancelled.
+    const orders: [string, string, number, number, number, string][] = [
+      [paid as string, "DELIVERED", 30_000, 0, 0, "2026-11-30T14:30:00Z"],
+      [refunded as string, "CONFIRMED", 30_000, 1_000, 1_001, "2026-11-30T15:30:00Z"],
+      [cancelled as string, "CANCELLED", 30_000, 0, 30_000, "2026-11-30T15:40:00Z"],
+    ];
+    for (const [id, status, subtotal, discount, refundedAmount, paidAt] of orders) {
+      await run(sql`insert into orders (id, user_id, status, subtotal, discount_amount, total_amount, paid_amount,
+          refunded_amount, expires_at, paid_at)
+        values (${id}, ${buyer}, ${status}, ${subtotal}, ${discount}, ${subtotal - discount}, ${subtotal - discount},
+          ${refundedAmount}, ${paidAt}, ${paidAt})`);
+      for (const [product, seller, total, share] of [
+        [shoe, sellerA, 10_000, Math.floor(discount / 3)],
+        [boot, sellerB, 20_000, discount - Math.floor(discount / 3)],
+      ] as const) {
+        await run(sql`insert into order_items (id, order_id, product_id, seller_id, product_name, category, unit_price,
+            quantity, line_total, discount_share)
+          values (${Bun.randomUUIDv7()}, ${id}, ${product}, ${seller}, 'P', 'running', ${total}, 1, ${total}, ${share})`);
+      }
+    }
+    await before.close();
+
+    const upgraded = openDatabase({ poolSize: 1, dataDir, migrationsDir });
+    try {
+      await upgraded.migrate();
+      const rows = rowsOf<Record<string, unknown>>(
+        await upgraded.db.execute(sql`select sales_day::text as day, product_id, quantity, sales_amount, order_lines, orders,
+            seller_orders from product_sales_daily order by sales_day, product_id`),
+      );
+      // The refunded order: paid 9,667 and 19,333 on its lines; 1,001 refunded splits as 334 and 667.
+      const [shoeShare, bootShare] = allocateProportionally([9_667, 19_333], 1_001) as [number, number];
+      expect(
+        rows.map((r) => [
+          r.day,
+          r.product_id,
+          Number(r.quantity),
+          Number(r.sales_amount),
+          Number(r.orders),
+          Number(r.seller_orders),
+        ]),
+      ).toEqual([
+        ["2026-11-30", shoe, 1, 10_000, 1, 1],
+        ["2026-11-30", boot, 1, 20_000, 0, 1],
+        ["2026-12-01", shoe, 1, 9_667 - shoeShare, 1, 1],
+        ["2026-12-01", boot, 1, 19_333 - bootShare, 0, 1],
       ]);
     } finally {
       await upgraded.close();

@@ -1,17 +1,35 @@
 import type { Order } from "../orders/order";
+import type { UnitOfWork } from "../shared/unit-of-work";
 import type { SalesRepository } from "./ports";
-import { salesOfPayment, salesOfRefund } from "./sales-deltas";
+import { type SalesDelta, salesOfPayment, salesOfRefund } from "./sales-deltas";
+
+export interface SalesRecorderObserver {
+  /** The rollup could not take a sale in; the money moved anyway (the invariant checker will show the gap). */
+  failed(kind: "payment" | "refund", orderId: string, error: unknown): void;
+}
 
 /**
  * Keeps the daily sales rollup in the transactions that move money: a completed payment adds its lines, a
  * landed refund takes its share back. Rows are written in product id order, after the products' own rows
  * were locked by the stock movement of the same transaction, so no new lock order (and no deadlock) comes in.
+ * Statistics never stop money: the write runs in a savepoint, and if it fails the payment or refund still
+ * commits, with an error reported.
  */
 export class SalesRecorder {
-  constructor(private readonly sales: SalesRepository) {}
+  constructor(
+    private readonly deps: { sales: SalesRepository; unitOfWork: UnitOfWork; observer: SalesRecorderObserver },
+  ) {}
 
-  paid = (order: Order): Promise<void> => this.sales.add(salesOfPayment(order));
+  paid = (order: Order): Promise<void> => this.#record("payment", order.id, () => salesOfPayment(order));
 
   refunded = (order: Order, amount: number, fullyRefunded: boolean): Promise<void> =>
-    this.sales.add(salesOfRefund(order, amount, fullyRefunded));
+    this.#record("refund", order.id, () => salesOfRefund(order, amount, fullyRefunded));
+
+  async #record(kind: "payment" | "refund", orderId: string, deltas: () => SalesDelta[]): Promise<void> {
+    try {
+      await this.deps.unitOfWork.withTransaction(() => this.deps.sales.add(deltas()));
+    } catch (error) {
+      this.deps.observer.failed(kind, orderId, error);
+    }
+  }
 }
