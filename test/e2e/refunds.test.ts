@@ -145,6 +145,26 @@ describe("POST /api/v1/refunds", () => {
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
 
+  it("leaves a refund the gateway made but the balance cannot take (at its cap) to a person, not stuck", async () => {
+    const { buyer, shoe, order } = await paidOrder(25_000);
+    // The buyer tops the balance up to the 1,000,000,000 cap: the refund's credit would pass it.
+    for (let i = 0; i < 100; i++) {
+      expect(
+        (await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 10_000_000 }, buyer)).status,
+      ).toBe(200);
+    }
+    const first = await refund(order.id, buyer, { amount: 5_000 });
+    expect(first.body).toMatchObject({ status: "FAILED", attempts: 1 });
+    expect(first.status).toBe(201);
+    for (let i = 1; i < MAX_ATTEMPTS; i++) await refundsDue();
+    const manual = (await t.get(`/api/v1/refunds/${first.body.id}`, buyer)).body;
+    expect(manual).toMatchObject({ status: "MANUAL", attempts: MAX_ATTEMPTS });
+    expect(manual.lastError).toContain("BALANCE_LIMIT_EXCEEDED");
+    expect(alerts.alerts.find((a) => a.details?.refundId === first.body.id)).toMatchObject({ kind: "REFUND_MANUAL" });
+    expect(await balanceOf(buyer)).toBe(1_000_000_000);
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+
   it("gives the order's coupon back on a full refund, usable again", async () => {
     const buyer = await t.registerUser("BUYER");
     const coupon = await createCoupon(t, seller.token, {

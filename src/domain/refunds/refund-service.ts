@@ -139,8 +139,15 @@ export class RefundService {
     const refunded = await this.deps.gateway
       .refund({ refundId: refund.id, paymentId: refund.paymentId, amount: refund.amount })
       .catch(() => false);
-    if (refunded) return this.#land(refund);
-    return this.#failed(refund, "the gateway did not confirm the refund");
+    if (!refunded) return this.#failed(refund, "the gateway did not confirm the refund");
+    try {
+      return await this.#land(refund);
+    } catch (error) {
+      // The gateway refunded but the books cannot take it (a balance at its cap, say): retried like a
+      // gateway failure (the gateway answers a retry idempotently), then left to a person with an alert.
+      const reason = error instanceof DomainError ? `${error.code}: ${error.message}` : String(error);
+      return this.#failed(refund, `the refund could not be credited: ${reason}`);
+    }
   }
 
   /** REFUNDED, the balance credited, the order's books moved, and a full refund cancels the order. */
