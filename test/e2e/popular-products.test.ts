@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import { seoulDay } from "../../src/domain/sales/seoul-days";
+import { checkInvariants } from "../../src/infra/db/invariants";
 import { createTestApp, hasRedis, isolatedDatabase, testEnv } from "../support/harness";
 import { invariantViolations, payOrder, placeOrder } from "../support/orders";
 import { createProductVia, metricValue } from "../support/products";
@@ -100,6 +101,8 @@ describe("GET /api/v1/products/popular", () => {
     const ranked = (await popular("?limit=20")).body.items.find((i: any) => i.product.id === shoe.id);
     expect(ranked).toMatchObject({ soldQuantity: 20, salesAmount: 150_000 });
     expect(await invariantViolations(t, [shoe.id, top.id, dearer.id, twinA.id, twinB.id])).toEqual([]);
+    // A database of this file's own, with real flows only: the whole-shop rules hold too.
+    expect(await checkInvariants(t.container.database.db)).toEqual([]);
   });
 
   it("answers a bad window with 400 and the paths", async () => {

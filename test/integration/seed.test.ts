@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { TEST_JWT_SECRET } from "../support/harness";
+import { freshPostgresDatabase, TEST_JWT_SECRET } from "../support/harness";
 
 const { services, migrationsDir } = globalThis.kicksTest;
 const root = join(import.meta.dir, "../..");
@@ -28,16 +28,23 @@ afterAll(async () => {
   await admin.end();
 });
 
-async function seed(...args: string[]) {
+const seed = (...args: string[]) => seedInto(databaseUrl, ...args);
+
+async function seedInto(url: string | undefined, ...args: string[]) {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "",
     MIGRATIONS_DIR: migrationsDir,
     DATA_DIR: dataDir,
   };
-  if (databaseUrl) Object.assign(env, { DATABASE_URL: databaseUrl, JWT_SECRET: TEST_JWT_SECRET });
-  const proc = Bun.spawn(["bun", "src/infra/db/seed/seed-cli.ts", ...args], { cwd: root, env, stdout: "pipe" });
-  const output = await new Response(proc.stdout).text();
-  return { code: await proc.exited, output };
+  if (url) Object.assign(env, { DATABASE_URL: url, JWT_SECRET: TEST_JWT_SECRET });
+  const proc = Bun.spawn(["bun", "src/infra/db/seed/seed-cli.ts", ...args], {
+    cwd: root,
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [output, errors] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  return { code: await proc.exited, output, errors };
 }
 
 describe("bun run seed", () => {
@@ -67,10 +74,11 @@ describe("bun run seed", () => {
   });
 
   it("adds paid orders over 30 days once, with books that balance", async () => {
-    const first = await seed("--products", "0", "--orders", "400");
+    // A catalogue first (the seed keeps the one it already made), then orders on it.
+    const first = await seed("--products", "300", "--orders", "400");
     expect(first.code).toBe(0);
     expect(first.output).toMatch(/seeded 400 paid orders \((\d+) order lines\) over 30 days/);
-    const again = await seed("--products", "0", "--orders", "400");
+    const again = await seed("--products", "300", "--orders", "400");
     expect(again.output).toContain("orders already seeded");
 
     if (!databaseUrl) return;
@@ -101,6 +109,12 @@ describe("bun run seed", () => {
     } finally {
       await db.end();
     }
+  });
+
+  it.skipIf(!services.databaseUrl)("refuses orders when no product is on sale", async () => {
+    const empty = await seedInto(await freshPostgresDatabase(), "--products", "0", "--orders", "10");
+    expect(empty.code).toBe(1);
+    expect(empty.errors).toContain("no product is on sale");
   });
 
   it("refuses a product or order count that is not a whole number", async () => {

@@ -132,6 +132,7 @@ describe("the sales a refund takes back", () => {
       "orders",
       "sellerOrders",
       "categoryOrders",
+      "sellerCategoryOrders",
     ] as const) {
       expect(sum(full, field)).toBe(-sum(paid, field));
     }

@@ -4,8 +4,9 @@ import type { CacheObserver, NearCache } from "../shared/cache-aside";
 import type { Clock } from "../shared/clock";
 import type { Cache, LockManager } from "../shared/ports";
 import { canMovePopularCache, type PopularCacheState } from "./popular-cache-state";
+import { type PopularWindow, PopularWindows } from "./popular-windows";
 import type { DayRange, SalesRepository } from "./ports";
-import { addDays, type Day, seoulDay, seoulDayStart } from "./seoul-days";
+import { addDays, seoulDay } from "./seoul-days";
 
 export const POPULAR_CACHE = "popular";
 export const POPULAR_DAYS = { default: 3, max: 30 } as const;
@@ -28,14 +29,7 @@ export interface PopularRead {
   cache: "HIT" | "MISS";
 }
 
-interface Window {
-  days: number;
-  limit: number;
-  /** Its last Seoul day (today when it was read) and its cache key, which names that day. */
-  to: Day;
-  key: string;
-  readAt: number;
-}
+type Window = PopularWindow;
 
 interface Entry {
   aggregatedAt: number;
@@ -67,15 +61,13 @@ interface PopularProductsDeps {
 export class PopularProducts {
   readonly #flights = new Map<string, Promise<Entry>>();
   readonly #states = new Map<string, PopularCacheState>();
-  /** The windows read lately (by days · 100 + limit), which the worker keeps warm. */
-  readonly #windows = new Map<number, Window>();
-  #today = { day: "", startsAt: 0, endsAt: 0 };
+  readonly #windows = new PopularWindows();
 
   constructor(private readonly deps: PopularProductsDeps) {}
 
   async read(days: number, limit: number): Promise<PopularRead> {
     const now = this.deps.clock.now().getTime();
-    const window = this.#window(days, limit, now, true);
+    const window = this.#windows.get(days, limit, now, true);
     const key = window.key;
     const near = this.deps.near?.get(key);
     if (near && near.expiresAt > now) return this.#hit(near.body);
@@ -95,21 +87,22 @@ export class PopularProducts {
       return this.#hit(shared.body);
     }
     if (shared) this.#follow(key, "EXPIRED");
-    this.deps.reads.miss(POPULAR_CACHE);
     // An expired value is served while someone else aggregates: only a cold window makes readers wait.
-    if (shared && this.#flights.has(key)) return { body: shared.body, cache: "HIT" };
+    if (shared && this.#flights.has(key)) return this.#hit(shared.body);
     const entry = await this.#singleFlight(key, () => this.#obtain(key, window, shared));
-    return { body: entry.body, cache: entry === shared ? "HIT" : "MISS" };
+    if (entry === shared) return this.#hit(entry.body);
+    this.deps.reads.miss(POPULAR_CACHE);
+    return { body: entry.body, cache: "MISS" };
   }
 
   /** Aggregates the windows read lately whose entries are near their expiry (or gone). */
   async refreshAhead(): Promise<number> {
     const now = this.deps.clock.now().getTime();
-    const windows = [this.#window(POPULAR_DAYS.default, POPULAR_LIMIT.default, now, false)];
-    for (const [id, read] of this.#windows) {
-      if (now - read.readAt > 2 * this.deps.ttlSeconds * 1000) this.#windows.delete(id);
-      else if (!windows.includes(read)) windows.push(this.#window(read.days, read.limit, now, false));
-    }
+    const windows = this.#windows.recent(
+      { days: POPULAR_DAYS.default, limit: POPULAR_LIMIT.default },
+      now,
+      2 * this.deps.ttlSeconds * 1000,
+    );
     let refreshed = 0;
     for (const window of windows) {
       const key = window.key;
@@ -120,6 +113,9 @@ export class PopularProducts {
       const lock = await this.deps.locks.tryAcquire(key, LOCK_TTL_MS).catch(() => undefined);
       if (!lock) continue;
       try {
+        // Another instance may have refreshed it between our read and our lock.
+        const current = await this.#get(key);
+        if (current && now - current.aggregatedAt < REFRESH_AHEAD_AT * this.deps.ttlSeconds * 1000) continue;
         await this.#singleFlight(key, () => this.#aggregate(key, window, "refresh", entry !== undefined));
         refreshed++;
       } finally {
@@ -253,34 +249,6 @@ export class PopularProducts {
   #hit(body: string): PopularRead {
     this.deps.reads.hit(POPULAR_CACHE);
     return { body, cache: "HIT" };
-  }
-
-  /**
-   * The window of `days` and `limit` ending today (Seoul), keyed `popular:<last day>:<days>:<limit>`; kept
-   * per day so that a hit computes no date. `touch` records the read (for refreshing ahead).
-   */
-  #window(days: number, limit: number, now: number, touch: boolean): Window {
-    if (now < this.#today.startsAt || now >= this.#today.endsAt) {
-      const day = seoulDay(new Date(now));
-      const startsAt = seoulDayStart(day).getTime();
-      this.#today = { day, startsAt, endsAt: startsAt + 24 * 3600 * 1000 };
-    }
-    const id = days * 100 + limit;
-    let window = this.#windows.get(id);
-    if (window?.to !== this.#today.day) {
-      const to = this.#today.day;
-      window = {
-        days,
-        limit,
-        to,
-        key: `popular:${to}:${days}:${limit}`,
-        readAt: touch ? now : (window?.readAt ?? now),
-      };
-      this.#windows.set(id, window);
-    } else if (touch) {
-      window.readAt = now;
-    }
-    return window;
   }
 
   #follow(key: string, to: PopularCacheState) {

@@ -47,10 +47,14 @@ export class SalesStats {
     const to = query.to ?? (query.from ? minDay(addDays(query.from, STATS_DEFAULT_DAYS - 1), today) : today);
     const from = query.from ?? addDays(to, 1 - STATS_DEFAULT_DAYS);
     if (from > to) {
-      throw invalid(`from (${from}) is after to (${to})`, "from", "must not be after to");
+      throw invalid(`from (${from}) is after to (${to})`, "query.from", "must not be after to");
     }
     if (daysBetween(from, to) > STATS_MAX_DAYS) {
-      throw invalid(`The range spans ${daysBetween(from, to)} days`, "to", `at most ${STATS_MAX_DAYS} days after from`);
+      throw invalid(
+        `The range spans ${daysBetween(from, to)} days`,
+        "query.to",
+        `at most ${STATS_MAX_DAYS} days after from`,
+      );
     }
     return { from, to };
   }

@@ -8,7 +8,8 @@ const total = (column: AnyColumn) => sql<number>`coalesce(sum(${column}), 0)`.ma
 
 /** What each grouping is keyed by, and which order count counts its distinct orders (all sellers, one seller). */
 const GROUPINGS: Record<StoredGrouping, { key: SQL; orders: AnyColumn; sellerOrders: AnyColumn }> = {
-  day: { key: sql`${daily.salesDay}::text`, orders: daily.orders, sellerOrders: daily.sellerOrders },
+  // to_char, not ::text: a date's text form follows the session's DateStyle.
+  day: { key: sql`to_char(${daily.salesDay}, 'YYYY-MM-DD')`, orders: daily.orders, sellerOrders: daily.sellerOrders },
   category: { key: sql`${daily.category}`, orders: daily.categoryOrders, sellerOrders: daily.sellerCategoryOrders },
   product: { key: sql`${daily.productId}::text`, orders: daily.orderLines, sellerOrders: daily.orderLines },
   seller: { key: sql`${daily.sellerId}::text`, orders: daily.sellerOrders, sellerOrders: daily.sellerOrders },

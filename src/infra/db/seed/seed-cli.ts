@@ -2,7 +2,7 @@
 // in DATA_DIR) with a realistic sneaker catalogue, and paid orders over the last 30 days, for demos and
 // benchmarks. Each part is seeded once (it checks for its sellers, and its buyers).
 import { parseArgs } from "node:util";
-import { count, like, sql } from "drizzle-orm";
+import { count, isNull, like, sql } from "drizzle-orm";
 import { argon2Passwords } from "../../auth/passwords";
 import { ConfigError, loadConfig } from "../../config";
 import { openDatabase } from "../client";
@@ -85,8 +85,12 @@ if ((seeded?.n ?? 0) > 0) {
 }
 if (orderCount > 0) {
   const [buyers] = await db.select({ n: count() }).from(users).where(like(users.email, SEED_BUYER_EMAILS));
+  const [onSale] = await db.select({ n: count() }).from(products).where(isNull(products.discontinuedAt));
   if ((buyers?.n ?? 0) > 0) {
     console.log(`orders already seeded (${buyers?.n} seed buyers exist); nothing to do`);
+  } else if ((onSale?.n ?? 0) === 0) {
+    console.error("no product is on sale to order: seed a catalogue first (--products N)");
+    process.exitCode = 1;
   } else {
     const started = performance.now();
     const lines = await seedPaidOrders(db, orderCount, await argon2Passwords.hash("seed-buyer-password"));
