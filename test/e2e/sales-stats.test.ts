@@ -181,6 +181,7 @@ describe("Seoul days", () => {
           quantity,
           lineTotal: 7_000 * quantity,
           discountShare: 0,
+          refundedAmount: 0,
         },
       ],
     });

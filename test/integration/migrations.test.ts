@@ -147,6 +147,14 @@ describe("upgrading a database that already has paid orders", () => {
         ["2026-12-01", shoe, 1, 9_667 - shoeShare, 1, 1],
         ["2026-12-01", boot, 1, 19_333 - bootShare, 0, 1],
       ]);
+      const lines = rowsOf<Record<string, unknown>>(
+        await upgraded.db.execute(sql`select product_id, refunded_amount from order_items where order_id = ${refunded}
+            order by product_id`),
+      );
+      expect(lines.map((l) => [l.product_id, Number(l.refunded_amount)])).toEqual([
+        [shoe, shoeShare],
+        [boot, bootShare],
+      ]);
     } finally {
       await upgraded.close();
     }

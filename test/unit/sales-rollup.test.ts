@@ -5,7 +5,7 @@ import {
   POPULAR_CACHE_STATES,
   POPULAR_CACHE_TRANSITIONS,
 } from "../../src/domain/sales/popular-cache-state";
-import { type SalesDelta, salesOfPayment, salesOfRefund } from "../../src/domain/sales/sales-deltas";
+import { refundShares, type SalesDelta, salesOfPayment, salesOfRefund } from "../../src/domain/sales/sales-deltas";
 import {
   addDays,
   daysBetween,
@@ -54,6 +54,7 @@ const line = (productId: string, fields: Partial<OrderLine> = {}): OrderLine => 
   quantity: 1,
   lineTotal: 10_000,
   discountShare: 0,
+  refundedAmount: 0,
   ...fields,
 });
 const order = (items: OrderLine[], fields: Partial<Order> = {}): Order =>
@@ -100,31 +101,62 @@ describe("the sales a payment adds", () => {
 describe("the sales a refund takes back", () => {
   const items = [line("p1", { lineTotal: 10_000 }), line("p2", { lineTotal: 20_000, quantity: 2 })];
 
-  it("splits a partial refund over the lines by what each was paid, leaving units and orders counted", () => {
-    const deltas = salesOfRefund(order(items, { refundedAmount: 3_000 }), 3_000, false);
+  it("splits a partial refund over the lines by what each has left, leaving units and orders counted", () => {
+    const shares = refundShares(order(items), 3_000);
+    expect(shares).toEqual([1_000, 2_000]);
+    const deltas = salesOfRefund(order(items, { refundedAmount: 3_000 }), shares, false);
     expect(deltas.map((d) => [d.productId, d.quantity, d.salesAmount, d.orders, d.orderLines])).toEqual([
       ["p1", 0, -1_000, 0, 0],
       ["p2", 0, -2_000, 0, 0],
     ]);
   });
 
-  it("adds up, over refunds cut any way, to exactly what each line was paid", () => {
-    for (const cuts of [[1, 1, 29_998], [7, 13, 29_980], [10_001, 9_999, 10_000], [30_000]]) {
-      let refunded = 0;
-      const taken = new Map<string, number>();
-      cuts.forEach((amount, index) => {
-        refunded += amount;
-        const deltas = salesOfRefund(order(items, { refundedAmount: refunded }), amount, index === cuts.length - 1);
-        expect(sum(deltas, "salesAmount")).toBe(-amount);
-        for (const d of deltas) taken.set(d.productId, (taken.get(d.productId) ?? 0) - d.salesAmount);
+  /** Lands `cuts` one after the other as the recorder does, returning each refund's shares. */
+  function land(lines: OrderLine[], cuts: number[]) {
+    const current = lines.map((l) => ({ ...l }));
+    return cuts.map((amount) => {
+      const shares = refundShares(order(current), amount);
+      const sorted = [...current].sort((a, b) => (a.productId < b.productId ? -1 : 1));
+      sorted.forEach((l, index) => {
+        l.refundedAmount += shares[index] as number;
       });
-      expect(Object.fromEntries(taken)).toEqual({ p1: 10_000, p2: 20_000 });
+      return { shares, lines: sorted.map((l) => ({ ...l })) };
+    });
+  }
+
+  it("adds up, over refunds cut any way, to exactly what each line was paid, never above it", () => {
+    for (const cuts of [[1, 1, 29_998], [7, 13, 29_980], [10_001, 9_999, 10_000], [30_000]]) {
+      const landed = land(items, cuts);
+      landed.forEach(({ shares }, index) => {
+        expect(shares.reduce((a, b) => a + b, 0)).toBe(cuts[index]!);
+      });
+      const last = landed.at(-1)!.lines;
+      expect(last.map((l) => [l.productId, l.refundedAmount])).toEqual([
+        ["p1", 10_000],
+        ["p2", 20_000],
+      ]);
+    }
+  });
+
+  it("never gives a line back what an earlier refund took (no rounding paradox)", () => {
+    // 10,000 / 30,000 / 30,000: a running largest-remainder split moved a won back to the first line here.
+    const three = [
+      line("a", { lineTotal: 10_000 }),
+      line("b", { lineTotal: 30_000 }),
+      line("c", { lineTotal: 30_000 }),
+    ];
+    for (const cuts of [
+      [3, 1],
+      [1, 1, 1, 1, 1],
+      [2, 5, 3, 7],
+    ]) {
+      for (const { shares } of land(three, cuts)) expect(shares.every((share) => share >= 0)).toBe(true);
     }
   });
 
   it("takes the units and the order counts back with the refund that completes it", () => {
     const paid = salesOfPayment(order(items));
-    const full = salesOfRefund(order(items, { refundedAmount: 30_000 }), 30_000, true);
+    const full = salesOfRefund(order(items, { refundedAmount: 30_000 }), refundShares(order(items), 30_000), true);
     for (const field of [
       "quantity",
       "salesAmount",

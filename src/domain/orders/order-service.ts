@@ -67,6 +67,7 @@ export class OrderService {
           quantity,
           lineTotal: product.price * quantity,
           discountShare: 0,
+          refundedAmount: 0,
         };
       });
       const subtotal = items.reduce((sum, line) => sum + line.lineTotal, 0);

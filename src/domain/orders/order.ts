@@ -10,6 +10,8 @@ export interface OrderLine {
   lineTotal: number;
   /** This line's part of the order's discount. */
   discountShare: number;
+  /** The part of the order's landed refunds taken from this line so far. */
+  refundedAmount: number;
 }
 
 export type CancelReason = "CANCELLED_BY_BUYER" | "CANCELLED_BY_ADMIN" | "EXPIRED" | "REFUNDED";

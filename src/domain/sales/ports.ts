@@ -28,6 +28,8 @@ export interface SalesTotal {
 export interface SalesRepository {
   /** Adds the deltas to their days' rows (inside the caller's transaction), in the order given. */
   add(deltas: SalesDelta[]): Promise<void>;
+  /** Adds each share to the refunded amount of the order's line of that product. */
+  refundLines(orderId: string, shares: { productId: string; amount: number }[]): Promise<void>;
   /** Products with units sold in the range: most units first, then the larger sales amount, then the id. */
   topProducts(range: DayRange, limit: number): Promise<ProductSales[]>;
   /** Totals per group over the range, optionally of one seller's products only (groups with sales only). */

@@ -38,23 +38,28 @@ export function salesOfPayment(order: Order): SalesDelta[] {
 }
 
 /**
- * The sales a landed refund takes back, from the day the order was paid. A refund is an amount, not a
- * return of units: it is split over the lines in proportion to what each was paid, taken as the difference
- * of two running splits (everything refunded after it, less everything before it), so however the refunds
- * of an order were cut, they add up to exactly what each line was paid. The refund that completes the
- * order's refunding (which cancels it) also takes back its units and its order counts.
- * `order` is the order after the refund was settled (its `refundedAmount` includes `amount`).
+ * How a refund of `amount` is taken from an order's lines (product id order): in proportion to what is left
+ * of each (paid less refunded so far), in whole won. So no line ever gives back more than it was paid, a
+ * later refund never adds to a line, and the refunds of an order add up to exactly what it was paid.
+ * `order` is the order before this refund's split (its lines' `refundedAmount`).
  */
-export function salesOfRefund(order: Order, amount: number, fullyRefunded: boolean): SalesDelta[] {
-  const lines = byProduct(order);
-  const paid = lines.map(paidFor);
-  const after = allocateProportionally(paid, order.refundedAmount);
-  const before = allocateProportionally(paid, order.refundedAmount - amount);
-  const counted = countedLines(order, fullyRefunded ? -1 : 0);
-  return counted.map(({ line, counts }, index) => ({
+export function refundShares(order: Order, amount: number): number[] {
+  return allocateProportionally(
+    byProduct(order).map((line) => paidFor(line) - line.refundedAmount),
+    amount,
+  );
+}
+
+/**
+ * The sales a landed refund takes back, from the day the order was paid: each line its share (see
+ * refundShares). A refund is an amount, not a return of units; the refund that completes the order's
+ * refunding (which cancels it) also takes back its units and its order counts.
+ */
+export function salesOfRefund(order: Order, shares: number[], fullyRefunded: boolean): SalesDelta[] {
+  return countedLines(order, fullyRefunded ? -1 : 0).map(({ line, counts }, index) => ({
     ...key(order, line),
     quantity: fullyRefunded ? -line.quantity : 0,
-    salesAmount: -((after[index] as number) - (before[index] as number)),
+    salesAmount: -(shares[index] as number),
     orderLines: fullyRefunded ? -1 : 0,
     ...counts,
   }));

@@ -1,7 +1,7 @@
 import type { Order } from "../orders/order";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import type { SalesRepository } from "./ports";
-import { type SalesDelta, salesOfPayment, salesOfRefund } from "./sales-deltas";
+import { refundShares, salesOfPayment, salesOfRefund } from "./sales-deltas";
 
 export interface SalesRecorderObserver {
   /** The rollup could not take a sale in; the money moved anyway (the invariant checker will show the gap). */
@@ -20,14 +20,24 @@ export class SalesRecorder {
     private readonly deps: { sales: SalesRepository; unitOfWork: UnitOfWork; observer: SalesRecorderObserver },
   ) {}
 
-  paid = (order: Order): Promise<void> => this.#record("payment", order.id, () => salesOfPayment(order));
+  paid = (order: Order): Promise<void> =>
+    this.#record("payment", order.id, () => this.deps.sales.add(salesOfPayment(order)));
 
+  /** `order` as it was settled, its lines as before this refund. */
   refunded = (order: Order, amount: number, fullyRefunded: boolean): Promise<void> =>
-    this.#record("refund", order.id, () => salesOfRefund(order, amount, fullyRefunded));
+    this.#record("refund", order.id, async () => {
+      const shares = refundShares(order, amount);
+      const lines = [...order.items].sort((a, b) => (a.productId < b.productId ? -1 : 1));
+      await this.deps.sales.refundLines(
+        order.id,
+        lines.map((line, index) => ({ productId: line.productId, amount: shares[index] as number })),
+      );
+      await this.deps.sales.add(salesOfRefund(order, shares, fullyRefunded));
+    });
 
-  async #record(kind: "payment" | "refund", orderId: string, deltas: () => SalesDelta[]): Promise<void> {
+  async #record(kind: "payment" | "refund", orderId: string, write: () => Promise<void>): Promise<void> {
     try {
-      await this.deps.unitOfWork.withTransaction(() => this.deps.sales.add(deltas()));
+      await this.deps.unitOfWork.withTransaction(write);
     } catch (error) {
       this.deps.observer.failed(kind, orderId, error);
     }

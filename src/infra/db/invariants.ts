@@ -107,6 +107,13 @@ export async function checkInvariants(db: Database, options: { productIds?: stri
           having sum(i.line_total) <> o.subtotal or sum(i.discount_share) <> o.discount_amount`,
     ],
     [
+      "an order's refunds are taken from its lines, none beyond what the line was paid",
+      sql`select o.id, o.refunded_amount, sum(i.refunded_amount) as lines from orders o join order_items i on i.order_id = o.id
+          where ${ordersInScope} group by o.id, o.refunded_amount
+          having sum(i.refunded_amount) <> o.refunded_amount
+            or bool_or(i.refunded_amount > i.line_total - i.discount_share)`,
+    ],
+    [
       "daily sales hold each product's units sold and its live paid order lines",
       sql`select p.id, p.sold_quantity, s.quantity, s.order_lines, i.lines from products p
           left join (select product_id, sum(quantity) as quantity, sum(order_lines) as order_lines

@@ -1,7 +1,7 @@
 import { type AnyColumn, and, asc, between, desc, eq, type SQL, sql } from "drizzle-orm";
 import type { DayRange, ProductSales, SalesRepository, SalesTotal, StoredGrouping } from "../../../domain/sales/ports";
 import type { SalesDelta } from "../../../domain/sales/sales-deltas";
-import { productSalesDaily as daily } from "../schema";
+import { productSalesDaily as daily, orderItems } from "../schema";
 import type { Transactions } from "../transactions";
 
 const total = (column: AnyColumn) => sql<number>`coalesce(sum(${column}), 0)`.mapWith(Number);
@@ -41,6 +41,18 @@ export class DrizzleSalesRepository implements SalesRepository {
           sellerCategoryOrders: plus("seller_category_orders"),
         },
       });
+  }
+
+  async refundLines(orderId: string, shares: { productId: string; amount: number }[]): Promise<void> {
+    for (const share of shares) {
+      if (share.amount === 0) continue;
+      const updated = await this.tx.current
+        .update(orderItems)
+        .set({ refundedAmount: sql`${orderItems.refundedAmount} + ${share.amount}` })
+        .where(and(eq(orderItems.orderId, orderId), eq(orderItems.productId, share.productId)))
+        .returning({ id: orderItems.id });
+      if (updated.length !== 1) throw new Error(`order ${orderId} has no line of product ${share.productId}`);
+    }
   }
 
   async #takeBack(delta: SalesDelta): Promise<void> {

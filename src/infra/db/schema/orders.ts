@@ -73,11 +73,17 @@ export const orderItems = pgTable(
     lineTotal: krw().notNull(),
     /** This line's part of the order's discount; lineTotal − discountShare is what was paid for it. */
     discountShare: krw().notNull().default(0),
+    /** The part of the order's landed refunds taken from this line (each refund split over what was left). */
+    refundedAmount: krw().notNull().default(0),
   },
   (t) => [
     check("order_items_quantity", sql`${t.quantity} BETWEEN 1 AND 100`),
     check("order_items_line_total", sql`${t.lineTotal} = ${t.unitPrice} * ${t.quantity}`),
     check("order_items_discount_share", sql`${t.discountShare} >= 0 AND ${t.discountShare} <= ${t.lineTotal}`),
+    check(
+      "order_items_refunded",
+      sql`${t.refundedAmount} >= 0 AND ${t.refundedAmount} <= ${t.lineTotal} - ${t.discountShare}`,
+    ),
     uniqueIndex("order_items_order_product").on(t.orderId, t.productId),
     index("order_items_product").on(t.productId),
     index("order_items_seller").on(t.sellerId, t.orderId),

@@ -1,0 +1,2 @@
+ALTER TABLE "order_items" ADD COLUMN "refunded_amount" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "order_items" ADD CONSTRAINT "order_items_refunded" CHECK ("order_items"."refunded_amount" >= 0 AND "order_items"."refunded_amount" <= "order_items"."line_total" - "order_items"."discount_share");
