@@ -42,10 +42,10 @@ import {
 import { printCouponSummary, runCouponScenario } from "./coupons";
 import { prepareEnvironment } from "./environment";
 import { readCatalogue, seedCatalogue, signUpBuyer } from "./kicks-api";
-import { type OrderBenchResult, type OrderModule, printOrderSummary, runOrderBench } from "./orders";
+import { type OrderBenchResult, type OrderModule, runOrderBench } from "./orders";
 import { checkOutboxRun, type OutboxBenchResult, runOutboxBench, startOutboxSink } from "./outbox";
 import { abort, cleanup, isCleaningUp, startServer, stopServer, waitHealthy } from "./processes";
-import { printOutboxSummary, printSummary, writeResults } from "./report";
+import { printOrderSummary, printOutboxSummary, printSummary, writeResults } from "./report";
 import { runScenarios, SCENARIOS } from "./scenarios";
 import { requireWrk, writeWrkScripts } from "./wrk";
 
