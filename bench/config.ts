@@ -22,6 +22,26 @@ export const WARMUP_SECONDS = envInt("BENCH_WARMUP_SECONDS", Math.min(2, SECONDS
 export const WRK_TIMEOUT_SECONDS = 5;
 export const OUTBOX_EVENTS = envInt("BENCH_OUTBOX_EVENTS", 50_000, 2, 1_000_000);
 export const OUTBOX_APPEND_RATE = envInt("BENCH_OUTBOX_RATE", 500, 1, 100_000);
+export const MODULE_NAMES = ["http", "coupons", "outbox", "orders", "checkout", "sales"] as const;
+export type BenchModule = (typeof MODULE_NAMES)[number];
+
+/** BENCH_MODULES: a comma-separated subset of MODULE_NAMES (default all); the hello-world baseline always runs. */
+function readModules(): Set<BenchModule> {
+  const raw = process.env.BENCH_MODULES;
+  if (raw === undefined || raw.trim() === "") return new Set(MODULE_NAMES);
+  const names = raw.split(",").map((name) => name.trim());
+  const unknown = names.filter((name) => !(MODULE_NAMES as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    console.error(`BENCH_MODULES: unknown module(s) ${unknown.join(", ")}; choose from ${MODULE_NAMES.join(", ")}`);
+    process.exit(1);
+  }
+  return new Set(names as BenchModule[]);
+}
+export const MODULES = readModules();
+
+/** The orders and checkout modules' share of the deadline: pgbench (init and run), setup, three scenarios. */
+export const ORDERS_BUDGET_MS = 300_000 + 4 * (WARMUP_SECONDS + SECONDS + 20) * 1000;
+
 /** The outbox module's share of the deadline: the bulk delivery, then a loaded run with its drain. */
 export const OUTBOX_BUDGET_MS = 180_000 + (WARMUP_SECONDS + SECONDS + 60) * 1000;
 export const STARTUP_TIMEOUT_MS = 60_000;

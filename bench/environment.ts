@@ -27,7 +27,7 @@ const withDatabase = (url: string, name: string) => {
 };
 
 /** CREATE or DROP DATABASE through the admin URL; the connection lives only as long as the statement. */
-async function runAdminStatement(adminUrl: string, statement: string): Promise<void> {
+export async function runAdminStatement(adminUrl: string, statement: string): Promise<void> {
   const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
     await sql.unsafe(statement);

@@ -89,17 +89,18 @@ function tail(file: string, lines = 30): string {
   }
 }
 
-/** Runs `bun script` on a free port with stdout and stderr appended to `log`. */
+/** Runs `bun [bunArgs] script` on a free port with stdout and stderr appended to `log`. */
 export function startServer(
   name: string,
   script: string,
   env: Record<string, string | undefined>,
   log: string,
+  bunArgs: string[] = [],
 ): Server {
   const port = freePort();
   const fd = openSync(log, "a");
   const proc = track(
-    Bun.spawn(["bun", script], {
+    Bun.spawn(["bun", ...bunArgs, script], {
       cwd: ROOT,
       env: { ...env, PORT: String(port) },
       stdin: "ignore",

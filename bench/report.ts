@@ -3,10 +3,21 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Invariant } from "./checks";
 import type { ChargeMetrics } from "./kicks-api";
+import type { OrderBenchResult } from "./orders";
 import type { ScenarioResult } from "./scenarios";
 
 const ratio = (r: number) => `${r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}x`;
 const ms = (us: number) => (us >= 100_000 ? `${(us / 1000).toFixed(0)}ms` : `${(us / 1000).toFixed(2)}ms`);
+
+/** A markdown table, the first column left-aligned, the others right-aligned. */
+function printMarkdownTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join(" | ")} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`);
+  for (const row of rows) console.log(line(row));
+}
 
 function printTable(results: ScenarioResult[]): void {
   const rows = results.map((r) => [
@@ -20,12 +31,7 @@ function printTable(results: ScenarioResult[]): void {
     r.peakRssMb === undefined ? "-" : `${r.peakRssMb} MB`,
   ]);
   const header = ["scenario", "req/s", "p50", "p99", "vs baseline", "non-2xx", "socket errors", "peak RSS"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join(" | ")} |`;
-  console.log(line(header));
-  console.log(`|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`);
-  for (const row of rows) console.log(line(row));
+  printMarkdownTable(header, rows);
 }
 
 /** The table, then one line per invariant and the count of lost optimistic races when the server reports it. */
@@ -51,4 +57,37 @@ export async function writeResults(dir: string, output: object): Promise<void> {
   const resultsFile = join(dir, "latest.json");
   await writeFile(resultsFile, `${JSON.stringify(output, null, 2)}\n`);
   console.log(`\nresults: ${resultsFile}`);
+}
+
+const msOf = (value: number) => `${value.toFixed(value >= 100 ? 0 : 1)} ms`;
+
+/** The orders and checkout module's lines: pgbench, the table with ratios, the checks and the checkout target. */
+export function printOrderSummary(result: OrderBenchResult): void {
+  console.log();
+  const { pgbench } = result;
+  if (pgbench) {
+    console.log(
+      `pgbench TPC-B-like (scale ${pgbench.scale}, ${pgbench.clients} clients, ${pgbench.threads} threads): ${pgbench.transactionsPerSecond} tps, latency average ${pgbench.latencyAverageMs} ms`,
+    );
+  }
+  const header = ["scenario", "per s", "p50", "p99", "vs pgbench", "driver CPU", "server CPU / op"];
+  const rows = result.scenarios.map(({ name, report, ratioVsPgbench }) => [
+    name,
+    String(Math.round(report.okPerSecond)),
+    msOf(report.latencyMs.p50),
+    msOf(report.latencyMs.p99),
+    ratioVsPgbench === undefined ? "-" : `${ratioVsPgbench.toFixed(2)}x`,
+    `${Math.round(report.driverCpu.coreShare * 100)}% of a core`,
+    report.serverCpuUsPerIteration === undefined ? "-" : `${Math.round(report.serverCpuUsPerIteration)} µs`,
+  ]);
+  printMarkdownTable(header, rows);
+  console.log();
+  for (const inv of result.invariants) console.log(`${inv.ok ? "ok  " : "FAIL"} ${inv.name}: ${inv.detail}`);
+  const checkout = result.scenarios.find((s) => s.name.startsWith("checkout"));
+  if (checkout?.ratioVsPgbench !== undefined) {
+    const met = checkout.ratioVsPgbench >= 0.5;
+    console.log(
+      `${met ? "met " : "MISS"} checkout ≥ 0.5x pgbench: ${checkout.ratioVsPgbench.toFixed(2)}x (${Math.round(checkout.report.okPerSecond)}/s vs ${pgbench?.transactionsPerSecond} tps)`,
+    );
+  }
 }

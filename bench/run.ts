@@ -16,28 +16,50 @@
 //   BENCH_COUPON_QUANTITY (1000)  units of the drop coupon (needs DATABASE_URL and REDIS_URL, see bench/coupons.ts)
 //   BENCH_COUPON_BUYERS (100000)  distinct buyers inserted for the drop
 //   BENCH_REDIS_REQUESTS (300000) EVALSHA calls by redis-benchmark for the Redis ceiling
+//   BENCH_MODULES (all)           comma-separated subset of http,coupons,outbox,orders,checkout,sales: "http" is the wrk
+//                                 scenarios (health, balance, products, charge); the hello-world baseline always runs
+//   BENCH_ORDER_PRODUCTS (1000)   products the spread orders and the checkouts draw from (see bench/orders.ts)
+//   BENCH_PGBENCH_SCALE (10)      pgbench -i -s for the orders' and checkout's database ceiling
+//   BENCH_KICKS_BUN_ARGS          extra arguments for Kicks' `bun`, split on spaces: e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
+//                                 profiles the server under the bench's load (written when it stops)
+//   BENCH_PGBENCH                 the pgbench binary (default: PATH, else /usr/lib/postgresql/<newest>/bin/pgbench)
 //   BENCH_SALES_ORDERS (700000)   paid orders seeded for popular products and statistics (≈1M order lines;
 //                                 0 skips the module; needs DATABASE_URL), see bench/sales.ts
 //   BENCH_SALES_RUNS (15)         cold aggregations and statistics queries timed
 //
 // Loads go to 127.0.0.1 only and every wrk run is bounded by -d; the whole run has a hard deadline.
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { checkChargeRun } from "./checks";
-import { CONNECTIONS, deadlineMs, OUTBOX_BUDGET_MS, ROOT, SECONDS, THREADS, WARMUP_SECONDS } from "./config";
+import {
+  CONNECTIONS,
+  deadlineMs,
+  MODULES,
+  ORDERS_BUDGET_MS,
+  OUTBOX_BUDGET_MS,
+  ROOT,
+  SECONDS,
+  THREADS,
+  WARMUP_SECONDS,
+} from "./config";
 import { printCouponSummary, runCouponScenario } from "./coupons";
 import { prepareEnvironment } from "./environment";
 import { readCatalogue, seedCatalogue, signUpBuyer } from "./kicks-api";
+import { type OrderBenchResult, type OrderModule, runOrderBench } from "./orders";
 import { checkOutboxRun, type OutboxBenchResult, runOutboxBench, startOutboxSink } from "./outbox";
 import { abort, cleanup, isCleaningUp, startServer, stopServer, waitHealthy } from "./processes";
-import { printOutboxSummary, printSummary, writeResults } from "./report";
+import { printOrderSummary, printOutboxSummary, printSummary, writeResults } from "./report";
 import { printSalesSummary, runSalesBench, SALES_ORDERS, type SalesBenchResult } from "./sales";
 import { runScenarios, SCENARIOS } from "./scenarios";
 import { requireWrk, writeWrkScripts } from "./wrk";
 
 // The coupon drop counts as two more scenarios: its warm-up coupon and its measured one (plus the Redis ceiling).
 // The sales module seeds about 4 s per 10k orders, then runs two scenarios.
-const DEADLINE_MS = deadlineMs(SCENARIOS.length + 4) + OUTBOX_BUDGET_MS + SALES_ORDERS * 0.4;
+const DEADLINE_MS =
+  deadlineMs(SCENARIOS.length + 4) +
+  OUTBOX_BUDGET_MS +
+  ORDERS_BUDGET_MS +
+  (MODULES.has("sales") ? SALES_ORDERS * 0.4 : 0);
 
 process.on("SIGINT", () => void abort(130, "interrupted; cleaning up"));
 process.on("SIGTERM", () => void abort(143, "terminated; cleaning up"));
@@ -45,6 +67,11 @@ const deadline = setTimeout(
   () => void abort(2, `benchmark exceeded its ${Math.round(DEADLINE_MS / 1000)} s deadline; cleaning up`),
   DEADLINE_MS,
 );
+
+const loadAverage = () =>
+  loadavg()
+    .map((n) => n.toFixed(2))
+    .join(" ");
 
 const randomId = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 
@@ -59,12 +86,13 @@ async function main() {
   );
   console.log(`database: ${env.mode.database}; redis: ${env.mode.redis}`);
   console.log(`results and server logs: ${env.resultsDir}`);
+  console.log(`modules: ${[...MODULES].join(", ")}; load average at start: ${loadAverage()}`);
 
   // Servers. The caller's ADMIN_* are left out (a half-set pair would stop Kicks); the run makes its own admin,
   // who creates the drop coupon and claims on the buyers' behalf.
   const { ADMIN_EMAIL: _email, ADMIN_PASSWORD: _password, ...inherited } = process.env;
   // The outbox module writes into Kicks' database from here, which only PostgreSQL allows.
-  const outboxSink = env.databaseUrl ? await startOutboxSink(env.resultsDir) : undefined;
+  const outboxSink = env.databaseUrl && MODULES.has("outbox") ? await startOutboxSink(env.resultsDir) : undefined;
   const admin = { email: `bench-admin-${runId}@bench.kicks`, password: crypto.randomUUID() };
   const baseline = startServer(
     "baseline",
@@ -88,7 +116,8 @@ async function main() {
   };
   // The catalogue first: embedded, the server's process owns the database once it runs.
   await seedCatalogue(kicksEnv, join(env.resultsDir, "seed.log"));
-  const kicks = startServer("kicks", join(ROOT, "src/index.ts"), kicksEnv, join(env.resultsDir, "kicks.log"));
+  const bunArgs = (process.env.BENCH_KICKS_BUN_ARGS ?? "").split(" ").filter(Boolean);
+  const kicks = startServer("kicks", join(ROOT, "src/index.ts"), kicksEnv, join(env.resultsDir, "kicks.log"), bunArgs);
   await Promise.all([waitHealthy(baseline, "/"), waitHealthy(kicks, "/healthz")]);
 
   const buyer = await signUpBuyer(kicks.url, runId);
@@ -100,14 +129,17 @@ async function main() {
     buyer,
     productId: catalogue.productId,
     scripts,
+    only: MODULES.has("http") ? undefined : ["baseline"],
   });
-  const coupon = await runCouponScenario({
-    kicksUrl: kicks.url,
-    baselineRps: results[0]?.requestsPerSecond ?? 1,
-    env,
-    runId,
-    admin,
-  });
+  const coupon = MODULES.has("coupons")
+    ? await runCouponScenario({
+        kicksUrl: kicks.url,
+        baselineRps: results[0]?.requestsPerSecond ?? 1,
+        env,
+        runId,
+        admin,
+      })
+    : undefined;
   if (coupon) results.push(coupon.result);
   const invariants = [...(charge ? checkChargeRun(charge) : []), ...(coupon?.invariants ?? [])];
   printSummary(results, invariants, charge?.metrics);
@@ -128,12 +160,29 @@ async function main() {
     invariants.push(...check.invariants);
     outboxTargets = check.targets;
     printOutboxSummary(check);
-  } else {
+  } else if (MODULES.has("outbox")) {
     console.log("\noutbox module skipped: it needs DATABASE_URL (it writes into Kicks' database from this process)");
   }
 
+  let orders: OrderBenchResult | undefined;
+  const orderModules = (["orders", "checkout"] as const).filter((m): m is OrderModule => MODULES.has(m));
+  if (orderModules.length > 0) {
+    orders = await runOrderBench({
+      kicksUrl: kicks.url,
+      kicksPid: kicks.proc.pid,
+      env,
+      runId,
+      admin,
+      modules: orderModules,
+    });
+    if (orders) {
+      invariants.push(...orders.invariants);
+      printOrderSummary(orders);
+    }
+  }
+
   let sales: SalesBenchResult | undefined;
-  if (env.databaseUrl && SALES_ORDERS > 0) {
+  if (env.databaseUrl && MODULES.has("sales") && SALES_ORDERS > 0) {
     sales = await runSalesBench({
       kicksUrl: kicks.url,
       baselineUrl: baseline.url,
@@ -142,9 +191,10 @@ async function main() {
       reportScript: scripts.report,
     });
     printSalesSummary(sales);
-  } else {
+  } else if (MODULES.has("sales")) {
     console.log("\nsales module skipped: it needs DATABASE_URL (and BENCH_SALES_ORDERS > 0)");
   }
+  console.log(`\nload average at the end: ${loadAverage()}`);
 
   const gitCommit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT }).stdout.toString().trim();
   await writeResults(env.resultsDir, {
@@ -164,6 +214,8 @@ async function main() {
     outbox,
     outboxTargets,
     sales,
+    orders,
+    loadAverage: { end: loadAverage() },
     couponDrop: coupon && {
       quantity: coupon.issued,
       claimsPerSecond: coupon.result.requestsPerSecond,

@@ -88,6 +88,8 @@ export interface ScenarioRun {
   buyer: Buyer;
   productId: string;
   scripts: Record<WrkScript, string>;
+  /** Targets to run (default both): ["baseline"] when only the other modules were asked for. */
+  only?: Scenario["target"][];
 }
 
 /** Samples a process's resident memory every 100 ms until stopped; returns the peak in MB. */
@@ -109,10 +111,10 @@ function sampleRss(pid: number): () => number | undefined {
 }
 
 /** Runs every scenario (warm-up, then measured), printing each rate as it comes. */
-export async function runScenarios({ urls, pids, buyer, productId, scripts }: ScenarioRun) {
+export async function runScenarios({ urls, pids, buyer, productId, scripts, only }: ScenarioRun) {
   const results: ScenarioResult[] = [];
   let charge: ChargeRun | undefined;
-  for (const scenario of SCENARIOS) {
+  for (const scenario of SCENARIOS.filter((s) => !only || only.includes(s.target))) {
     const path = scenario.script === "uncached-list" ? "/" : scenario.path;
     const url = urls[scenario.target] + path.replace("{userId}", buyer.userId).replace("{productId}", productId);
     const script = scripts[scenario.script];

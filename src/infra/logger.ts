@@ -52,10 +52,11 @@ export function createLogger(
   base: Record<string, unknown> = {},
   destination: pino.DestinationStream = bufferedStdout(),
 ): Logger {
-  return pino(
+  const bindings = { service: "kicks", ...base };
+  const logger = pino(
     {
       level,
-      base: { service: "kicks", ...base },
+      base: bindings,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       serializers: { err: serializeError },
@@ -65,5 +66,38 @@ export function createLogger(
       },
     },
     destination,
+  );
+  accessLines.set(logger, { destination, prefix: `,${JSON.stringify(bindings).slice(1, -1)}` });
+  return logger;
+}
+
+export interface AccessLogEntry {
+  requestId: string;
+  method: string;
+  path: string;
+  route: string;
+  status: number;
+  ms: number;
+}
+
+/** Where a logger made by createLogger writes, and its base fields as they open every line. */
+const accessLines = new WeakMap<Logger, { destination: pino.DestinationStream; prefix: string }>();
+
+/**
+ * The access log line of a request: exactly what `logger.info({ requestId, … }, "request")` writes, built by
+ * hand and written to the same destination. Every request logs one, and pino's general path (serializers,
+ * redaction, hooks, per-field checks) cost about 3 µs of it, a tenth of a cached product read over HTTP;
+ * none of it applies to these six plain fields. Loggers not made by createLogger go through pino.
+ */
+export function writeAccessLog(logger: Logger, entry: AccessLogEntry): void {
+  if (!logger.isLevelEnabled("info")) return;
+  const target = accessLines.get(logger);
+  if (!target) {
+    logger.info({ ...entry }, "request");
+    return;
+  }
+  const { requestId, method, path, route, status, ms } = entry;
+  target.destination.write(
+    `{"level":"info","time":"${new Date().toISOString()}"${target.prefix},"requestId":${JSON.stringify(requestId)},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"route":${JSON.stringify(route)},"status":${status},"ms":${ms},"msg":"request"}\n`,
   );
 }

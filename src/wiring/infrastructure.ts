@@ -65,7 +65,7 @@ export function buildInfrastructure(
       migrationsDir: config.MIGRATIONS_DIR,
     });
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger) : undefined;
-  const transactions = new Transactions(database.db);
+  const transactions = new Transactions(database.db, database.sessionIsolation);
   const newId = () => Bun.randomUUIDv7();
   return {
     config,

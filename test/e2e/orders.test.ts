@@ -52,6 +52,20 @@ describe("POST /api/v1/orders", () => {
     expect(await invariantViolations(t, [a.id, b.id])).toEqual([]);
   });
 
+  it("answers a new order exactly as it reads back, every field and line", async () => {
+    const [a, b, c] = [
+      await product({ price: 3_000 }),
+      await product({ price: 1_000 }),
+      await product({ price: 2_000 }),
+    ];
+    const order = await placeOrder(t, buyer.token, buyer.user.id, [
+      { productId: c.id, quantity: 3 },
+      { productId: a.id, quantity: 1 },
+      { productId: b.id, quantity: 2 },
+    ]);
+    expect((await t.get(`/api/v1/orders/${order.id}`, buyer)).body).toEqual(order);
+  });
+
   const invalid: [string, unknown, string][] = [
     ["no items", [], "items"],
     ["a quantity of 0", [{ quantity: 0 }], "items.0.quantity"],

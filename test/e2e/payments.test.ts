@@ -33,6 +33,20 @@ const eventsOf = (orderId: string) =>
   t.container.database.db.query.orderEvents.findMany({ where: (e, { eq }) => eq(e.aggregateId, orderId) });
 
 describe("POST /api/v1/payments/process", () => {
+  it("answers every step with the time stored for it, in the order taken, and GET the same", async () => {
+    const buyer = await buyerWith(100_000);
+    const { order } = await orderOf(buyer, 10_000);
+    const res = await t.post("/api/v1/payments/process", { orderId: order.id }, buyer);
+    expect(res.status).toBe(200);
+    const stored = await t.container.database.db.query.paymentStatusHistory.findMany({
+      where: (h, { eq }) => eq(h.paymentId, res.body.id),
+      orderBy: (h, { asc }) => [asc(h.id)],
+    });
+    expect(stored.length).toBeGreaterThan(1);
+    expect(res.body.history).toEqual(stored.map((step) => ({ status: step.status, at: step.at.toISOString() })));
+    expect((await t.get(`/api/v1/payments/${res.body.id}`, buyer)).body).toEqual(res.body);
+  });
+
   it("pays an order from the balance: COMPLETED, order CONFIRMED, units sold, PAYMENT_COMPLETED once", async () => {
     const buyer = await buyerWith(500_000);
     const { shoe, order } = await orderOf(buyer, 150_000, 2);

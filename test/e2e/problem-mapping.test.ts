@@ -177,6 +177,33 @@ describe("errors through the app", () => {
       }
     });
 
+    it("logs the failure and the request's access line under the request's id", async () => {
+      const logs: Record<string, any>[] = [];
+      const app = await createTestApp({ logs, env: { LOG_LEVEL: "info" } });
+      const { token } = await app.registerUser();
+      app.container.services.users.getUser = async () => {
+        throw new Error("boom");
+      };
+      try {
+        const requestId = `support-${crypto.randomUUID()}`;
+        await app.get("/api/v1/users/me", { token, headers: { "X-Request-Id": requestId } });
+        const lines = logs.filter((line) => line.requestId === requestId);
+        expect(lines.map((line) => line.msg)).toEqual(["unhandled error", "request"]);
+        expect(lines[0]).toMatchObject({ level: "error", service: "kicks", method: "GET", err: { type: "Error" } });
+        expect(lines[1]).toMatchObject({
+          level: "info",
+          service: "kicks",
+          method: "GET",
+          path: "/api/v1/users/me",
+          route: "/api/v1/users/me",
+          status: 500,
+          ms: expect.any(Number),
+        });
+      } finally {
+        await app.close();
+      }
+    });
+
     it("echoes the client's X-Request-Id in the header and the body", async () => {
       const { app, token } = await appWhoseGetUserFails();
       try {

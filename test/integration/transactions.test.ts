@@ -5,6 +5,7 @@ import { type Database, rowsOf } from "../../src/infra/db/client";
 import { DrizzleUserRepository } from "../../src/infra/db/repositories/user-repository";
 import { Transactions } from "../../src/infra/db/transactions";
 import { openTestDatabase } from "../support/harness";
+import { countingDatabase } from "../support/query-counter";
 
 const database = openTestDatabase();
 
@@ -182,6 +183,39 @@ describe("Transactions", () => {
     expect(await transactions.withTransaction((tx) => isolationLevel(tx), "serializable")).toBe("serializable");
     expect(await transactions.withTransaction((tx) => isolationLevel(tx), "repeatable read")).toBe("repeatable read");
     expect(await transactions.withTransaction((tx) => isolationLevel(tx))).toBe("read committed");
+  });
+
+  describe("on sessions pinned to read committed", () => {
+    // The handle pins the level when each session connects; Transactions then skips SET TRANSACTION for it.
+    const pinned = database.sessionIsolation;
+    const counting = countingDatabase(database);
+    const countedTransactions = new Transactions(counting.database.db, pinned);
+    const statementsOf = (level?: "read committed" | "serializable") =>
+      counting.count(() => countedTransactions.withTransaction((tx) => isolationLevel(tx), level));
+
+    it.skipIf(database.kind !== "postgres")("pins read committed on every pooled session", async () => {
+      expect(pinned).toBe("read committed");
+      const rows = await Promise.all(
+        Array.from({ length: 5 }, async () =>
+          rowsOf<{ level: string }>(
+            await database.db.execute(sql`select current_setting('default_transaction_isolation') as level`),
+          ),
+        ),
+      );
+      expect(rows.map((r) => r[0]?.level)).toEqual(Array(5).fill("read committed"));
+    });
+
+    it.skipIf(database.kind !== "postgres")(
+      "opens a read-committed transaction without a SET TRANSACTION, and still sets a stricter level",
+      async () => {
+        const readCommitted = await statementsOf();
+        expect(readCommitted.result).toBe("read committed");
+        expect(readCommitted.statements).toBe(1);
+        const serializable = await statementsOf("serializable");
+        expect(serializable.result).toBe("serializable");
+        expect(serializable.statements).toBe(2);
+      },
+    );
   });
 
   it("keeps the isolation level of the outer transaction in a nested call", async () => {

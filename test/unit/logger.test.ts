@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { createLogger } from "../../src/infra/logger";
+import { type AccessLogEntry, createLogger, writeAccessLog } from "../../src/infra/logger";
 
 function capture() {
   const lines: Record<string, any>[] = [];
@@ -41,5 +41,50 @@ describe("createLogger", () => {
     logger.warn({ requestId: "r-1" }, "careful");
     expect(lines[0]).toMatchObject({ level: "warn", service: "kicks", requestId: "r-1", msg: "careful" });
     expect(new Date(lines[0]?.time).toISOString()).toBe(lines[0]?.time);
+  });
+});
+
+describe("writeAccessLog", () => {
+  const entries: AccessLogEntry[] = [
+    {
+      requestId: "r-1",
+      method: "GET",
+      path: "/api/v1/products/42",
+      route: "/api/v1/products/:productId",
+      status: 200,
+      ms: 3,
+    },
+    // Paths are the client's: quotes, backslashes, controls, non-ASCII and lone surrogates must stay valid JSON.
+    { requestId: "r=2_x", method: "POST", path: '/a"b\\c\u0001\u2028é\ud800', route: "unmatched", status: 404, ms: 0 },
+  ];
+
+  it("writes exactly the line pino writes for the same fields, base fields included", () => {
+    const fast: string[] = [];
+    const slow: string[] = [];
+    const base = { thread: "main" };
+    const fastLogger = createLogger("info", base, { write: (line: string) => fast.push(line) });
+    const slowLogger = createLogger("info", base, { write: (line: string) => slow.push(line) });
+    for (const entry of entries) {
+      writeAccessLog(fastLogger, entry);
+      slowLogger.info({ ...entry }, "request");
+    }
+    expect(fast).toHaveLength(entries.length);
+    const withoutTime = (line: string) => line.replace(/"time":"[^"]+"/, '"time":"T"');
+    expect(fast.map(withoutTime)).toEqual(slow.map(withoutTime));
+    for (const line of fast) {
+      expect(line.endsWith("\n")).toBe(true);
+      const parsed = JSON.parse(line);
+      expect(new Date(parsed.time).toISOString()).toBe(parsed.time);
+    }
+  });
+
+  it("writes nothing when info is off, and follows a level changed at run time", () => {
+    const lines: string[] = [];
+    const logger = createLogger("warn", {}, { write: (line: string) => lines.push(line) });
+    writeAccessLog(logger, entries[0] as AccessLogEntry);
+    expect(lines).toHaveLength(0);
+    logger.level = "info";
+    writeAccessLog(logger, entries[0] as AccessLogEntry);
+    expect(lines).toHaveLength(1);
   });
 });

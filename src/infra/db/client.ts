@@ -9,6 +9,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import type { IsolationLevel } from "../../domain/shared/unit-of-work";
 import { embeddedExtensions } from "./embedded-extensions";
 import { applyMigrations, loadMigrations } from "./migrations/migrations";
 import * as schema from "./schema";
@@ -25,6 +26,11 @@ export function rowsOf<Row>(result: unknown): Row[] {
 export interface DatabaseHandle {
   readonly db: Database;
   readonly kind: "postgres" | "embedded";
+  /**
+   * The isolation level every session of this handle starts its transactions at, pinned when it connects (so
+   * no server setting can change it); a transaction at this level needs no SET TRANSACTION of its own.
+   */
+  readonly sessionIsolation?: IsolationLevel;
   /** Applies the drizzle-kit migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   ping(): Promise<void>;
@@ -59,16 +65,20 @@ const SESSION_LIMITS = {
   idle_in_transaction_session_timeout: 60_000,
 };
 
+/** Pinned for every pooled session: read-committed transactions then skip one round trip (see Transactions). */
+const SESSION_ISOLATION: IsolationLevel = "read committed";
+
 function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   const client = postgres(url, {
     max: options.poolSize,
     onnotice: () => {},
-    connection: { TimeZone: "UTC", ...SESSION_LIMITS },
+    connection: { TimeZone: "UTC", ...SESSION_LIMITS, default_transaction_isolation: SESSION_ISOLATION },
   });
   const db = drizzlePostgres({ client, schema, casing: "snake_case" }) as unknown as Database;
   return {
     db,
     kind: "postgres",
+    sessionIsolation: SESSION_ISOLATION,
     async migrate() {
       // One dedicated connection, so the advisory lock and the migration share a session.
       const migrationClient = postgres(url, { max: 1, onnotice: () => {} });

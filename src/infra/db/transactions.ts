@@ -26,7 +26,11 @@ interface OpenTransaction {
 export class Transactions implements UnitOfWork {
   readonly #scope = new AsyncLocalStorage<OpenTransaction>();
 
-  constructor(private readonly root: Database) {}
+  constructor(
+    private readonly root: Database,
+    /** The level the root's sessions start transactions at (DatabaseHandle.sessionIsolation), if pinned. */
+    private readonly sessionIsolation?: IsolationLevel,
+  ) {}
 
   get current(): Database {
     return this.#scope.getStore()?.tx ?? this.root;
@@ -51,7 +55,11 @@ export class Transactions implements UnitOfWork {
     try {
       result = open
         ? await open.tx.transaction((savepoint) => this.#run(savepoint, level, work))
-        : await this.root.transaction((tx) => this.#run(tx, level, work), { isolationLevel });
+        : await this.root.transaction(
+            (tx) => this.#run(tx, level, work),
+            // At the sessions' own level a SET TRANSACTION would only cost a round trip (every order has one).
+            isolationLevel === this.sessionIsolation ? undefined : { isolationLevel },
+          );
     } catch (error) {
       for (const compensate of level.compensations.reverse()) await compensate().catch(() => {});
       throw error;

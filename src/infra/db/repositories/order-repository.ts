@@ -23,12 +23,19 @@ export class DrizzleOrderRepository implements OrderRepository {
     const { items, paymentTimeoutSeconds, ...fields } = order;
     const db = this.tx.current;
     // Both timestamps from the database's clock, which the expiry sweeper compares against.
-    await db.insert(orders).values({
-      ...fields,
-      expiresAt: sql`now() + ${paymentTimeoutSeconds} * interval '1 second'`,
-    });
-    await db.insert(orderItems).values(items.map((line) => ({ id: Bun.randomUUIDv7(), orderId: order.id, ...line })));
-    return (await this.find(order.id)) as Order;
+    // The inserted rows as written (RETURNING), instead of reading the order back: one statement fewer per order.
+    const [row] = await db
+      .insert(orders)
+      .values({
+        ...fields,
+        expiresAt: sql`now() + ${paymentTimeoutSeconds} * interval '1 second'`,
+      })
+      .returning();
+    const lines = await db
+      .insert(orderItems)
+      .values(items.map((line) => ({ id: Bun.randomUUIDv7(), orderId: order.id, ...line })))
+      .returning();
+    return toOrder({ ...(row as typeof orders.$inferSelect), items: lines });
   }
 
   async find(id: string): Promise<Order | undefined> {
