@@ -25,7 +25,7 @@
 //   BENCH_PGBENCH                 the pgbench binary (default: PATH, else /usr/lib/postgresql/<newest>/bin/pgbench)
 //   BENCH_SALES_ORDERS (700000)   paid orders seeded for popular products and statistics (≈1M order lines;
 //                                 0 skips the module; needs DATABASE_URL), see bench/sales.ts
-//   BENCH_SALES_RUNS (15)         cold aggregations and statistics queries timed
+//   BENCH_SALES_RUNS (15)         cold aggregations (distinct windows, at most 19) and statistics queries timed
 //
 // Loads go to 127.0.0.1 only and every wrk run is bounded by -d; the whole run has a hard deadline.
 import { availableParallelism, loadavg } from "node:os";

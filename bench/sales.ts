@@ -5,7 +5,7 @@ import { envInt, ROOT, SECONDS, WARMUP_SECONDS } from "./config";
 import { type WrkReport, wrk } from "./wrk";
 
 export const SALES_ORDERS = envInt("BENCH_SALES_ORDERS", 700_000, 0, 10_000_000);
-const RUNS = envInt("BENCH_SALES_RUNS", 15, 1, 20);
+const RUNS = envInt("BENCH_SALES_RUNS", 15, 1, 19);
 export const COLD_TARGET_MS = 100;
 export const HIT_TARGET_RATIO = 0.5;
 const GROUPINGS = ["day", "week", "month", "category", "product", "seller"] as const;
@@ -58,9 +58,10 @@ export async function runSalesBench(run: SalesBenchRun): Promise<SalesBenchResul
   const orderLines = Number(/\((\d+) order lines\)/.exec(output)?.[1] ?? 0);
   console.log(`sales: ${output.split("\n").find((line) => line.includes("paid orders")) ?? output.trim()}`);
 
-  // 2. Cold aggregations: every `limit` is a window of its own, so each first read aggregates.
+  // 2. Cold aggregations: every `limit` is a window of its own, so each first read aggregates (limit 5 is the
+  // default window, which the worker keeps warm: left out).
   const cold: number[] = [];
-  for (let limit = 1; limit <= RUNS; limit++) {
+  for (const limit of [1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20].slice(0, RUNS)) {
     const answer = await timed(`${run.kicksUrl}/api/v1/products/popular?days=3&limit=${limit}`);
     if (answer.status !== 200 || answer.cache !== "MISS") {
       throw new Error(`a cold popular read answered ${answer.status} X-Cache ${answer.cache}`);
