@@ -106,9 +106,14 @@ describe("concurrent payments", () => {
       ),
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
-    expect(results.filter((r) => r.status === 400).map((r) => r.body.code)).toEqual(
-      Array(4).fill("REFUND_EXCEEDS_PAID"),
-    );
+    // The others find the amount held by the refund in progress, or (when it landed first, as on the one
+    // connection of the embedded database) the order already cancelled by it.
+    for (const refused of results.filter((r) => r.status !== 201)) {
+      expect([
+        [400, "REFUND_EXCEEDS_PAID"],
+        [409, "ORDER_NOT_REFUNDABLE"],
+      ]).toContainEqual([refused.status, refused.body.code]);
+    }
     expect((await ledgerOf(buyer!)).filter((e) => e.type === "REFUND")).toHaveLength(1);
     expect((await call("GET", `/api/v1/balances/${buyer!.id}`, buyer!.token)).body.balance).toBe(45_000);
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
