@@ -108,14 +108,14 @@ export class PopularProducts {
       const key = window.key;
       const entry = await this.#get(key);
       if (entry === null) return refreshed;
-      if (entry && now - entry.aggregatedAt < REFRESH_AHEAD_AT * this.deps.ttlSeconds * 1000) continue;
+      if (!this.#dueForRefresh(entry, now)) continue;
       if (this.#flights.has(key)) continue;
       const lock = await this.deps.locks.tryAcquire(key, LOCK_TTL_MS).catch(() => undefined);
       if (!lock) continue;
       try {
         // Another instance may have refreshed it between our read and our lock.
         const current = await this.#get(key);
-        if (current && now - current.aggregatedAt < REFRESH_AHEAD_AT * this.deps.ttlSeconds * 1000) continue;
+        if (current !== null && !this.#dueForRefresh(current, now)) continue;
         await this.#singleFlight(key, () => this.#aggregate(key, window, "refresh", entry !== undefined));
         refreshed++;
       } finally {
@@ -236,6 +236,11 @@ export class PopularProducts {
       return undefined;
     }
     return { aggregatedAt: Number(text.slice(0, separator)), body: text.slice(separator + 1) };
+  }
+
+  /** Gone, or past REFRESH_AHEAD_AT of its TTL. */
+  #dueForRefresh(entry: Entry | undefined, now: number): boolean {
+    return !entry || now - entry.aggregatedAt >= REFRESH_AHEAD_AT * this.deps.ttlSeconds * 1000;
   }
 
   #isFresh(entry: Entry, now: number): boolean {

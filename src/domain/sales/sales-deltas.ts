@@ -21,8 +21,11 @@ export interface SalesDelta {
 /** What each line was really paid: its total less its share of the discount. */
 const paidFor = (line: OrderLine) => line.lineTotal - line.discountShare;
 
-/** Lines in product id order: the order rows are written in, and the one that decides each "first line". */
-function byProduct(order: Order): OrderLine[] {
+/**
+ * Lines in product id order: the order rows are written in, the one that decides each "first line", and the
+ * order of refundShares' shares.
+ */
+export function byProduct(order: Order): OrderLine[] {
   return [...order.items].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
 }
 

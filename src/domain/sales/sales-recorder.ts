@@ -1,7 +1,7 @@
 import type { Order } from "../orders/order";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import type { SalesRepository } from "./ports";
-import { refundShares, salesOfPayment, salesOfRefund } from "./sales-deltas";
+import { byProduct, refundShares, salesOfPayment, salesOfRefund } from "./sales-deltas";
 
 export interface SalesRecorderObserver {
   /** The rollup could not take a sale in; the money moved anyway (the invariant checker will show the gap). */
@@ -27,10 +27,9 @@ export class SalesRecorder {
   refunded = (order: Order, amount: number, fullyRefunded: boolean): Promise<void> =>
     this.#record("refund", order.id, async () => {
       const shares = refundShares(order, amount);
-      const lines = [...order.items].sort((a, b) => (a.productId < b.productId ? -1 : 1));
       await this.deps.sales.refundLines(
         order.id,
-        lines.map((line, index) => ({ productId: line.productId, amount: shares[index] as number })),
+        byProduct(order).map((line, index) => ({ productId: line.productId, amount: shares[index] as number })),
       );
       await this.deps.sales.add(salesOfRefund(order, shares, fullyRefunded));
     });

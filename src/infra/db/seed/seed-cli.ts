@@ -19,12 +19,12 @@ const { values } = parseArgs({
 });
 const productCount = Number(values.products);
 const orderCount = Number(values.orders);
-for (const [name, value] of [
-  ["products", productCount],
-  ["orders", orderCount],
+for (const [name, value, max] of [
+  ["products", productCount, 1_000_000],
+  ["orders", orderCount, 10_000_000],
 ] as const) {
-  if (!Number.isSafeInteger(value) || value < 0 || value > 10_000_000 || (name === "products" && value > 1_000_000)) {
-    console.error(`--${name} must be a whole number from 0 to ${name === "products" ? "1000000" : "10000000"}`);
+  if (!Number.isSafeInteger(value) || value < 0 || value > max) {
+    console.error(`--${name} must be a whole number from 0 to ${max}`);
     process.exit(1);
   }
 }
