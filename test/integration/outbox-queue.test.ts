@@ -146,8 +146,21 @@ describe("recording outcomes", () => {
     return { order, ...claim };
   }
 
-  it("marks SENT in one statement, counts the try, and answers each event's commit-to-SENT seconds", async () => {
+  it("counts a try when it starts, only for events the claim still holds within its lease", async () => {
+    const { order, token, events } = await claimed(2);
+    expect(await queue.startTries("order", crypto.randomUUID(), ids(events))).toEqual([]);
+    expect(await queue.startTries("order", token, [events[0]!.id])).toEqual([events[0]!.id]);
+    expect((await eventsOf(database, "order", [order])).map((row) => row.attempts)).toEqual([1, 0]);
+
+    const late = await claimed(1);
+    await setStatus(late.events[0]!.id, { leaseExpiresAt: new Date(Date.now() - 1000) });
+    expect(await queue.startTries("order", late.token, ids(late.events))).toEqual([]);
+    expect((await eventsOf(database, "order", [late.order]))[0]?.attempts).toBe(0);
+  });
+
+  it("marks SENT in one statement, the try counted at its start, and answers each event's commit-to-SENT seconds", async () => {
     const { order, token, events } = await claimed(3);
+    await queue.startTries("order", token, ids(events));
     const latencies = await queue.markSent("order", token, ids(events));
     expect(latencies).toHaveLength(3);
     for (const seconds of latencies) expect(seconds).toBeGreaterThanOrEqual(0);
@@ -158,8 +171,9 @@ describe("recording outcomes", () => {
     }
   });
 
-  it("records a failure with its backoff and error, or ALERTED, counting the try", async () => {
+  it("records a failure with its backoff and error, or ALERTED, the try counted at its start", async () => {
     const { order, token, events } = await claimed(2);
+    await queue.startTries("order", token, ids(events));
     const retryAt = new Date(Date.now() + 60_000);
     const recorded = await queue.markFailed("order", token, [
       { id: events[0]!.id, status: "FAILED", nextAttemptAt: retryAt, lastError: "HTTP 503" },
@@ -195,20 +209,22 @@ describe("recording outcomes", () => {
 });
 
 describe("expired leases", () => {
-  async function leaseThatExpires(attemptsBefore: number) {
+  async function leaseThatExpires(attemptsBefore: number, tried: boolean) {
     const order = Bun.randomUUIDv7();
     const [event] = await append("order", order, "ORDER_CREATED");
     await setStatus(event!.id, { attempts: attemptsBefore });
-    const claim = await claimOf([order], crypto.randomUUID(), 1);
+    const claim = await claimOf([order], crypto.randomUUID(), 300);
     expect(ids(claim.events)).toEqual([event!.id]);
+    if (tried) expect(await queue.startTries("order", claim.token, [event!.id])).toEqual([event!.id]);
+    await Bun.sleep(300);
     await Bun.sleep(20);
     return { order, event: event as { id: string } };
   }
 
   const recovered = (expired: { id: string }[], id: string) => expired.find((lease) => lease.id === id);
 
-  it("go back to the queue as FAILED, due at once, the lost try counted", async () => {
-    const { order, event } = await leaseThatExpires(0);
+  it("go back to the queue as FAILED, due at once, the started try counted once", async () => {
+    const { order, event } = await leaseThatExpires(0, true);
     const expired = await queue.recoverExpiredLeases("order", 8);
     expect(recovered(expired, event.id)).toMatchObject({ status: "FAILED", attempts: 1, aggregateId: order });
     const [row] = await eventsOf(database, "order", [order]);
@@ -217,8 +233,17 @@ describe("expired leases", () => {
     expect(row!.nextAttemptAt.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
   });
 
+  it("count no try for an event the dead relay claimed but never tried", async () => {
+    const { order, event } = await leaseThatExpires(2, false);
+    expect(recovered(await queue.recoverExpiredLeases("order", 8), event.id)).toMatchObject({
+      status: "FAILED",
+      attempts: 2,
+    });
+    expect((await eventsOf(database, "order", [order]))[0]?.attempts).toBe(2);
+  });
+
   it("become ALERTED when the lost try was the last one allowed", async () => {
-    const { event } = await leaseThatExpires(2);
+    const { event } = await leaseThatExpires(2, true);
     expect(recovered(await queue.recoverExpiredLeases("order", 3), event.id)).toMatchObject({
       status: "ALERTED",
       attempts: 3,

@@ -68,7 +68,10 @@ export type FailedDelivery =
   | { id: string; status: "FAILED"; nextAttemptAt: Date; lastError: string }
   | { id: string; status: "ALERTED"; lastError: string };
 
-/** An event whose relay let its lease run out (it crashed or stalled): that try counts, outcome unknown. */
+/**
+ * An event whose relay let its lease run out (it crashed or stalled). Its `attempts` already count the try the
+ * relay started, if it started one (outcome unknown); a claim that was never tried adds nothing.
+ */
 export interface ExpiredLease {
   id: string;
   aggregateId: string;
@@ -82,16 +85,25 @@ export interface ExpiredLease {
  * (stored as the lease owner): a relay that lost its lease to another cannot overwrite the other's outcome.
  */
 export interface OutboxQueue {
-  /** PROCESSING events whose lease has run out become FAILED (retried at once) or ALERTED (out of tries). */
+  /**
+   * PROCESSING events whose lease has run out become FAILED (retried at once) or ALERTED (their last try was
+   * started). `attempts` is left as it is: a try is counted when it starts (startTries), not when a lease ends.
+   */
   recoverExpiredLeases(topic: OutboxTopic, maxAttempts: number): Promise<ExpiredLease[]>;
   /**
    * Takes up to `limit` due events under a lease, oldest first, skipping rows other relays are claiming, and
    * only events with no older undelivered event of their aggregate outside this claim (per-aggregate order).
    */
   claim(topic: OutboxTopic, token: string, limit: number, leaseMs: number): Promise<ClaimedEvent[]>;
-  /** Marks the events SENT in one statement; returns each marked event's seconds from commit to SENT. */
+  /**
+   * Counts one try for each event about to be published (`attempts` = tries made, whatever happens next),
+   * only while this claim still holds it and its lease has not run out; returns the ids counted. An event not
+   * returned must not be published: it is no longer ours.
+   */
+  startTries(topic: OutboxTopic, token: string, ids: string[]): Promise<string[]>;
+  /** Marks the events SENT in one statement (their try was counted when it started); returns each marked event's seconds from commit to SENT. */
   markSent(topic: OutboxTopic, token: string, ids: string[]): Promise<number[]>;
-  /** Records failed tries in one statement; returns the ids it updated. */
+  /** Records the outcome of failed tries (counted when they started) in one statement; returns the ids it updated. */
   markFailed(topic: OutboxTopic, token: string, failures: FailedDelivery[]): Promise<string[]>;
   /** Puts claimed events that were never tried back as PENDING. */
   release(topic: OutboxTopic, token: string, ids: string[]): Promise<void>;

@@ -14,6 +14,7 @@ import { type Clock, systemClock } from "../../domain/shared/clock";
 import type { Logger } from "../../infra/logger";
 import { ConcurrencyLimit } from "./concurrency-limit";
 import { type BatchOutcome, deliverBatch } from "./deliver-batch";
+import { coalescedStarts } from "./try-starts";
 
 export interface RelaySettings {
   batchSize: number;
@@ -110,16 +111,27 @@ export class OutboxRelay {
     if (events.length === 0) return { claimed: 0, delivered: Promise.resolve() };
     const margin = Math.min(1000, settings.leaseMs / 10);
     const lastStart = leaseEnds - settings.publishTimeoutMs - margin;
-    // Whether to start is decided once a slot is free: waiting for one may have taken the lease's time.
+    const started = coalescedStarts(
+      (ids) => queue.startTries(topic, token, ids),
+      (err) => this.deps.logger.error({ err, table: topic }, "outbox tries not started; their leases will expire"),
+    );
+    // Whether to start is decided once a slot is free: waiting for one may have taken the lease's time. A try
+    // is counted before it is made (attempts = tries made, even if this process dies during it) and only while
+    // the claim still holds the event.
     const tryEvent = (event: ClaimedEvent) =>
-      this.#publishing.run(async () =>
-        !this.#stopping && Date.now() < lastStart ? publisher.publish(event) : undefined,
-      );
+      this.#publishing.run(async () => {
+        if (this.#stopping || Date.now() >= lastStart) return undefined;
+        if (!(await started(event.id))) return undefined;
+        return publisher.publish(event);
+      });
     const delivered = deliverBatch(events, tryEvent).then((outcome) => this.#record(topic, token, outcome));
     return { claimed: events.length, delivered };
   }
 
-  /** Leases whose relay died or stalled: that try counts (it may have reached the platform), then FAILED or ALERTED. */
+  /**
+   * Leases whose relay died or stalled: FAILED (due at once) or ALERTED. A try the relay started was counted when
+   * it started (it may have reached the platform); claimed events it never tried add nothing.
+   */
   async #recoverExpiredLeases(topic: OutboxTopic): Promise<void> {
     const expired = await this.deps.queue.recoverExpiredLeases(topic, this.deps.settings.maxAttempts);
     if (expired.length === 0) return;

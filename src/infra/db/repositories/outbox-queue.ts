@@ -47,8 +47,8 @@ export class DrizzleOutboxQueue implements OutboxQueue {
     const rows = rowsOf<{ id: string; aggregate_id: string; type: string; attempts: number; status: string }>(
       await this.db.execute(sql`
         update ${table}
-        set status = case when attempts + 1 >= ${maxAttempts} then 'ALERTED' else 'FAILED' end::outbox_status,
-            attempts = attempts + 1, next_attempt_at = now(), last_error = ${LEASE_LOST},
+        set status = case when attempts >= ${maxAttempts} then 'ALERTED' else 'FAILED' end::outbox_status,
+            next_attempt_at = now(), last_error = ${LEASE_LOST},
             lease_owner = null, lease_expires_at = null
         where status in ${statusLiterals(EVENT_TRANSITIONS.fail.from)} and lease_expires_at <= now()
         returning id, aggregate_id, type, attempts, status`),
@@ -112,12 +112,24 @@ export class DrizzleOutboxQueue implements OutboxQueue {
       .sort((a, b) => a.seq - b.seq);
   }
 
+  async startTries(topic: OutboxTopic, token: string, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = rowsOf<{ id: string }>(
+      await this.db.execute(sql`
+        update ${outboxTables[topic]}
+        set attempts = attempts + 1
+        where ${heldBy(token, ids, EVENT_TRANSITIONS.deliver.from)} and lease_expires_at > now()
+        returning id`),
+    );
+    return rows.map((row) => row.id);
+  }
+
   async markSent(topic: OutboxTopic, token: string, ids: string[]): Promise<number[]> {
     if (ids.length === 0) return [];
     const rows = rowsOf<{ latency: number | string }>(
       await this.db.execute(sql`
         update ${outboxTables[topic]}
-        set status = 'SENT', attempts = attempts + 1, sent_at = now(), lease_owner = null, lease_expires_at = null
+        set status = 'SENT', sent_at = now(), lease_owner = null, lease_expires_at = null
         where ${heldBy(token, ids, EVENT_TRANSITIONS.deliver.from)}
         returning extract(epoch from now() - created_at)::float8 as latency`),
     );
@@ -136,7 +148,7 @@ export class DrizzleOutboxQueue implements OutboxQueue {
     const rows = rowsOf<{ id: string }>(
       await this.db.execute(sql`
         update ${table}
-        set status = outcome.status, attempts = ${table}.attempts + 1,
+        set status = outcome.status,
             next_attempt_at = coalesce(outcome.next_attempt_at, ${table}.next_attempt_at),
             last_error = outcome.last_error, lease_owner = null, lease_expires_at = null
         from jsonb_to_recordset(${JSON.stringify(outcomes)}::jsonb)
