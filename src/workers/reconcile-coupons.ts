@@ -1,8 +1,9 @@
 // `bun run coupons:reconcile [--repair] [--coupon <id>]`: compares every coupon's limited-issue state in Redis
 // with PostgreSQL (the truth) and reports drift, one JSON line per coupon that has a state, then a summary.
 // With --repair it fixes what it found: adds holders the state lacks, removes orphaned claims (older than
-// the grace, never recorded), marks a state whose definition differs for a rebuild. Exit status 1 when
-// drift was found and not repaired, so a scheduler can alert on it.
+// the grace, never recorded), marks a state whose definition differs for a rebuild. A state already marked
+// for a rebuild is reported (`stale: true`) but is not drift: the next claim rebuilds it from PostgreSQL. Exit
+// status 1 when drift was found and not repaired, so a scheduler can alert on it.
 import { parseArgs } from "node:util";
 import { buildContainer } from "../container";
 import type { ReconcileResult } from "../domain/coupons/coupon-reconciliation";

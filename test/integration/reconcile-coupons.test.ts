@@ -93,6 +93,28 @@ describe.skipIf(!shared)("bun run coupons:reconcile", () => {
     }
   });
 
+  it("does not count a state already marked for rebuilding as drift: the next claim rebuilds it", async () => {
+    const t = await createTestApp();
+    const raw = new Redis(services.redisUrl as string);
+    try {
+      const seller = await t.registerUser("SELLER");
+      const coupon = await createCoupon(t, seller.token);
+      const [buyer] = await cheapBuyers(t.container.database, t.container.services.tokens, 1);
+      const claimed = await t.post("/api/v1/coupons/issue/limited", { couponId: coupon.id, userId: buyer!.id }, buyer);
+      expect(claimed.status).toBe(201);
+      // What a PostgreSQL refusal leaves: a state that differs, already marked stale.
+      await raw.hset(`${services.redisKeyPrefix}${couponKeys(coupon.id).state}`, "stale", "1", "suspended", "1");
+
+      const found = await reconcile("--coupon", coupon.id);
+      expect(found.lines[0]).toMatchObject({ couponId: coupon.id, stale: true, drifted: false, repaired: false });
+      expect(found.lines.at(-1).summary).toMatchObject({ drifted: 0 });
+      expect(found.exitCode).toBe(0);
+    } finally {
+      raw.disconnect();
+      await t.close();
+    }
+  });
+
   it("says there is nothing to reconcile without Redis", async () => {
     const proc = Bun.spawn(["bun", "run", "coupons:reconcile"], {
       cwd: root,

@@ -48,7 +48,9 @@ export class CouponStateReconciliation {
     if (!state) return { couponId, loaded: false, drifted: false, repaired: false };
     const snapshot = await this.deps.coupons.snapshot(couponId);
     const drift = this.#compare(couponId, state, snapshot?.holderIds ?? [], snapshot?.coupon);
-    const drifted = drift.definitionDiffers || drift.missingHolders.length > 0 || drift.orphanedClaims.length > 0;
+    // A state marked stale is drift already dealt with: no claim uses it, the next one rebuilds it from PostgreSQL.
+    const drifted =
+      !state.stale && (drift.definitionDiffers || drift.missingHolders.length > 0 || drift.orphanedClaims.length > 0);
     let repaired = false;
     if (repair && drifted) {
       repaired = await this.deps.claims.repair(
