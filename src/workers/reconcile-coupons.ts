@@ -25,6 +25,7 @@ function report(result: Extract<ReconcileResult, { loaded: true }>) {
     orphanedClaims: drift.orphanedClaims.length,
     pendingClaims: drift.pendingClaims,
     definitionDiffers: drift.definitionDiffers,
+    lifecycleBehind: drift.lifecycleBehind,
     stale: drift.stale,
     ...(drift.missingHolders.length > 0 ? { missingHolderIds: drift.missingHolders.slice(0, LISTED) } : {}),
     ...(drift.orphanedClaims.length > 0

@@ -22,7 +22,7 @@ const openCoupon = (overrides: Partial<Coupon> = {}) =>
 const users = (n: number) => Array.from({ length: n }, () => Bun.randomUUIDv7());
 
 async function loaded(claims: CouponClaims, coupon: Coupon, holderIds: string[] = []) {
-  expect(await claims.load({ coupon, holderIds }, null)).toBe(true);
+  expect(await claims.load({ coupon, holderIds }, null)).toBe("installed");
   return coupon;
 }
 
@@ -39,10 +39,10 @@ function behavesLikeLimitedIssueState(open: () => CouponClaims) {
     const claims = open();
     const coupon = openCoupon();
     expect(await claims.claim(coupon.id, Bun.randomUUIDv7())).toEqual({ kind: "not_loaded", epoch: null });
-    expect(await claims.load({ coupon, holderIds: [] }, null)).toBe(true);
+    expect(await claims.load({ coupon, holderIds: [] }, null)).toBe("installed");
     // A second builder that also saw "missing" must not replace the state now in use.
-    expect(await claims.load({ coupon, holderIds: [] }, null)).toBe(false);
-    expect(await claims.load({ coupon, holderIds: [] }, "some-other-epoch")).toBe(false);
+    expect(await claims.load({ coupon, holderIds: [] }, null)).toBe("superseded");
+    expect(await claims.load({ coupon, holderIds: [] }, "some-other-epoch")).toBe("superseded");
   });
 
   it("claims one per user and no more than the total, counting holders loaded from PostgreSQL", async () => {
@@ -59,17 +59,24 @@ function behavesLikeLimitedIssueState(open: () => CouponClaims) {
   });
 
   it.each([
-    ["suspended", { suspendedAt: new Date() }],
-    ["cancelled", { cancelledAt: new Date() }],
-    ["not yet valid", { validFrom: new Date(Date.now() + HOUR), validUntil: new Date(Date.now() + 2 * HOUR) }],
-    ["expired", { validFrom: new Date(Date.now() - 2 * HOUR), validUntil: new Date(Date.now() - 1000) }],
-  ])("answers not_active for a %s coupon before looking at holders or units", async (_, overrides) => {
-    const claims = open();
-    const [holder] = users(1);
-    const coupon = await loaded(claims, openCoupon({ totalQuantity: 1, ...overrides }), [holder as string]);
-    expect(await claims.claim(coupon.id, holder as string)).toEqual({ kind: "not_active" });
-    expect(await claims.claim(coupon.id, Bun.randomUUIDv7())).toEqual({ kind: "not_active" });
-  });
+    ["suspended", "lifecycle", { suspendedAt: new Date() }],
+    ["cancelled", "lifecycle", { cancelledAt: new Date() }],
+    [
+      "not yet valid",
+      "window",
+      { validFrom: new Date(Date.now() + HOUR), validUntil: new Date(Date.now() + 2 * HOUR), suspendedAt: new Date() },
+    ],
+    ["expired", "window", { validFrom: new Date(Date.now() - 2 * HOUR), validUntil: new Date(Date.now() - 1000) }],
+  ] as const)(
+    "answers not_active for a %s coupon (by its %s) before looking at holders or units",
+    async (_, reason, overrides) => {
+      const claims = open();
+      const [holder] = users(1);
+      const coupon = await loaded(claims, openCoupon({ totalQuantity: 1, ...overrides }), [holder as string]);
+      expect(await claims.claim(coupon.id, holder as string)).toEqual({ kind: "not_active", reason });
+      expect(await claims.claim(coupon.id, Bun.randomUUIDv7())).toEqual({ kind: "not_active", reason });
+    },
+  );
 
   it("gives a claim back only if it is still that claim in that state", async () => {
     const claims = open();
@@ -92,21 +99,38 @@ function behavesLikeLimitedIssueState(open: () => CouponClaims) {
     expect(await claims.release(ticket, { markStale: true })).toBe(true);
     const outcome = await claims.claim(coupon.id, Bun.randomUUIDv7());
     expect(outcome).toEqual({ kind: "not_loaded", epoch: ticket.epoch });
-    expect(await claims.load({ coupon, holderIds: [] }, null)).toBe(false);
-    expect(await claims.load({ coupon, holderIds: [] }, ticket.epoch)).toBe(true);
+    expect(await claims.load({ coupon, holderIds: [] }, null)).toBe("superseded");
+    expect(await claims.load({ coupon, holderIds: [] }, ticket.epoch)).toBe("installed");
     expect((await claims.claim(coupon.id, Bun.randomUUIDv7())).kind).toBe("claimed");
   });
 
   it("applies lifecycle changes at once, never an older one over a newer one", async () => {
     const claims = open();
     const coupon = await loaded(claims, openCoupon({ version: 0 }));
-    await claims.updateLifecycle({ ...coupon, version: 2, suspendedAt: new Date() });
-    expect(await claims.claim(coupon.id, Bun.randomUUIDv7())).toEqual({ kind: "not_active" });
+    expect(await claims.updateLifecycle({ ...coupon, version: 2, suspendedAt: new Date() })).toBe(true);
+    expect(await claims.claim(coupon.id, Bun.randomUUIDv7())).toEqual({ kind: "not_active", reason: "lifecycle" });
     // The resume of version 1 arrives after the suspend of version 2: it is ignored.
-    await claims.updateLifecycle({ ...coupon, version: 1, suspendedAt: null });
-    expect(await claims.claim(coupon.id, Bun.randomUUIDv7())).toEqual({ kind: "not_active" });
-    await claims.updateLifecycle({ ...coupon, version: 3, suspendedAt: null });
+    expect(await claims.updateLifecycle({ ...coupon, version: 1, suspendedAt: null })).toBe(false);
+    expect(await claims.claim(coupon.id, Bun.randomUUIDv7())).toEqual({ kind: "not_active", reason: "lifecycle" });
+    expect(await claims.updateLifecycle({ ...coupon, version: 3, suspendedAt: null })).toBe(true);
     expect((await claims.claim(coupon.id, Bun.randomUUIDv7())).kind).toBe("claimed");
+  });
+
+  it("never installs a snapshot older than a lifecycle change it has seen, with or without a state", async () => {
+    const claims = open();
+    const suspended = openCoupon({ version: 1, suspendedAt: new Date() });
+    const resumed = { ...suspended, version: 2, suspendedAt: null };
+    // The resume reaches Redis before any state exists: it is kept for the build.
+    expect(await claims.updateLifecycle(resumed)).toBe(false);
+    expect(await claims.claim(suspended.id, Bun.randomUUIDv7())).toEqual({ kind: "not_loaded", epoch: null });
+    expect(await claims.load({ coupon: suspended, holderIds: [] }, null)).toBe("outdated");
+    expect(await claims.load({ coupon: resumed, holderIds: [] }, null)).toBe("installed");
+    expect((await claims.claim(suspended.id, Bun.randomUUIDv7())).kind).toBe("claimed");
+    // A stale state that took a later change is not rebuilt from a snapshot read before it either.
+    const state = (await claims.inspect(suspended.id))!;
+    await claims.repair(suspended.id, state.epoch, { add: [], remove: [] }, { markStale: true });
+    expect(await claims.updateLifecycle({ ...resumed, version: 3, suspendedAt: new Date() })).toBe(true);
+    expect(await claims.load({ coupon: resumed, holderIds: [] }, state.epoch)).toBe("outdated");
   });
 
   it("counts holders of the database path once loaded, and tells when there is nothing to note", async () => {
@@ -228,7 +252,7 @@ describe.skipIf(!hasRedis)("RedisCouponClaims", () => {
       claims,
       openCoupon({ validFrom: new Date(redisNow + 1500), validUntil: new Date(redisNow + HOUR) }),
     );
-    expect(await claims.claim(coupon.id, Bun.randomUUIDv7())).toEqual({ kind: "not_active" });
+    expect(await claims.claim(coupon.id, Bun.randomUUIDv7())).toEqual({ kind: "not_active", reason: "window" });
     await Bun.sleep(2000);
     expect((await claims.claim(coupon.id, Bun.randomUUIDv7())).kind).toBe("claimed");
   });

@@ -62,6 +62,9 @@ interface CouponIssueDeps {
   timing?: Partial<IssueTiming>;
 }
 
+/** A build whose snapshot keeps being overtaken by lifecycle changes gives up (busy) after this many reads. */
+const MAX_SNAPSHOT_READS = 3;
+
 /** PostgreSQL refusals that mean the limited-issue state said yes where it should not have: it has drifted. */
 const DRIFT_CODES = new Set(["COUPON_SOLD_OUT", "COUPON_NOT_ACTIVE", "COUPON_NOT_FOUND"]);
 
@@ -93,6 +96,7 @@ export class CouponIssue {
   /** When this process may next ask for a coupon's audit turn: a drop's sold-out answers cost no round trip. */
   readonly #nextAuditAt = new Map<string, number>();
   readonly #batches: ClaimBatches;
+  readonly #reads = new Map<string, Promise<Coupon | undefined>>();
 
   constructor(private readonly deps: CouponIssueDeps) {
     this.#timing = { ...DEFAULT_ISSUE_TIMING, ...deps.timing };
@@ -122,6 +126,9 @@ export class CouponIssue {
       if (actor.role !== "ADMIN" && actor.userId !== userId)
         assertMayIssueTo(actor, await this.#find(couponId), userId);
       let outcome = await this.#claim(couponId, userId);
+      if (outcome.kind === "not_active" && outcome.reason === "lifecycle" && (await this.#catchUp(couponId))) {
+        outcome = await this.#claim(couponId, userId);
+      }
       if (outcome.kind === "sold_out" && (await this.#recoverLeakedUnits(couponId))) {
         outcome = await this.#claim(couponId, userId);
       }
@@ -184,16 +191,42 @@ export class CouponIssue {
     const lock = await this.deps.locks.tryAcquire(`coupon-state:{coupon:${couponId}}`, this.#timing.buildLockMs);
     if (!lock) return "busy";
     try {
-      const snapshot = await this.deps.coupons.snapshot(couponId);
-      if (!snapshot) return "not_found";
-      // Installed only if nobody else installed a state since this one was seen missing or stale.
-      if (await this.deps.claims.load(snapshot, seenEpoch)) {
-        this.deps.observer?.stateBuilt(couponId, snapshot.holderIds.length);
+      for (let read = 1; read <= MAX_SNAPSHOT_READS; read++) {
+        const snapshot = await this.deps.coupons.snapshot(couponId);
+        if (!snapshot) return "not_found";
+        // Installed only if nobody else installed a state since this one was seen missing or stale, and no
+        // lifecycle change newer than the snapshot has reached the state meanwhile (a suspend or resume on
+        // another instance, committed after this read): then the snapshot is read again.
+        const outcome = await this.deps.claims.load(snapshot, seenEpoch);
+        if (outcome === "installed") this.deps.observer?.stateBuilt(couponId, snapshot.holderIds.length);
+        if (outcome !== "outdated") return "built";
       }
-      return "built";
+      return "busy";
     } finally {
       await lock.release().catch(() => {});
     }
+  }
+
+  /**
+   * The state refused by its lifecycle (suspended or cancelled at its version): true if PostgreSQL's lifecycle
+   * is newer and the state has now taken it, so the claim is worth making again. A resume that never reached
+   * Redis (a partition, or a build racing it) is thus caught up by the first claim that meets it.
+   */
+  async #catchUp(couponId: string): Promise<boolean> {
+    const coupon = await this.#current(couponId);
+    return coupon !== undefined && (await this.deps.claims.updateLifecycle(coupon));
+  }
+
+  /**
+   * The coupon as PostgreSQL has it now; concurrent callers in this process share one read (a suspended
+   * coupon's drop would otherwise read the row once per refused claim).
+   */
+  #current(couponId: string): Promise<Coupon | undefined> {
+    const inFlight = this.#reads.get(couponId);
+    if (inFlight) return inFlight;
+    const read = this.deps.coupons.find(couponId).finally(() => this.#reads.delete(couponId));
+    this.#reads.set(couponId, read);
+    return read;
   }
 
   /** Writes a claim Redis granted; what is undone when PostgreSQL says no depends on why it said no. */

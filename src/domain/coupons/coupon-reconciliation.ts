@@ -13,6 +13,11 @@ export interface CouponDrift {
   pendingClaims: number;
   /** Quantity, window or lifecycle differ from PostgreSQL (or the coupon is gone): the state must be rebuilt. */
   definitionDiffers: boolean;
+  /**
+   * The state's lifecycle is older than PostgreSQL's (a suspend or resume that never reached it): brought up to
+   * date in place, no rebuild needed.
+   */
+  lifecycleBehind: boolean;
   /** Marked for rebuilding already: the next claim builds it afresh. */
   stale: boolean;
   issuedQuantity: number;
@@ -49,16 +54,21 @@ export class CouponStateReconciliation {
     const snapshot = await this.deps.coupons.snapshot(couponId);
     const drift = this.#compare(couponId, state, snapshot?.holderIds ?? [], snapshot?.coupon);
     // A state marked stale is drift already dealt with: no claim uses it, the next one rebuilds it from PostgreSQL.
-    const drifted =
-      !state.stale && (drift.definitionDiffers || drift.missingHolders.length > 0 || drift.orphanedClaims.length > 0);
+    const holdersDiffer = drift.missingHolders.length > 0 || drift.orphanedClaims.length > 0;
+    const drifted = !state.stale && (drift.definitionDiffers || drift.lifecycleBehind || holdersDiffer);
     let repaired = false;
     if (repair && drifted) {
-      repaired = await this.deps.claims.repair(
-        couponId,
-        state.epoch,
-        { add: drift.missingHolders, remove: drift.orphanedClaims },
-        { markStale: drift.definitionDiffers },
-      );
+      repaired = true;
+      // The version-checked update: a change that reaches the state meanwhile is never overwritten.
+      if (drift.lifecycleBehind && snapshot) await this.deps.claims.updateLifecycle(snapshot.coupon);
+      if (drift.definitionDiffers || holdersDiffer) {
+        repaired = await this.deps.claims.repair(
+          couponId,
+          state.epoch,
+          { add: drift.missingHolders, remove: drift.orphanedClaims },
+          { markStale: drift.definitionDiffers },
+        );
+      }
     }
     return { couponId, loaded: true, drifted, repaired, drift };
   }
@@ -86,12 +96,14 @@ export class CouponStateReconciliation {
       if (claimedAtMs < orphanedBefore) orphanedClaims.push({ userId, claimedAtMs });
       else pendingClaims++;
     }
+    const lifecycleBehind = coupon !== undefined && state.version < coupon.version;
     return {
       couponId,
       missingHolders: holderIds.filter((id) => !state.holders.has(id)),
       orphanedClaims,
       pendingClaims,
-      definitionDiffers: !coupon || !sameDefinition(state, coupon),
+      definitionDiffers: !coupon || !sameDefinition(state, coupon, { lifecycle: !lifecycleBehind }),
+      lifecycleBehind,
       stale: state.stale,
       issuedQuantity: coupon?.issuedQuantity ?? 0,
       stateHolders: state.holders.size,
@@ -99,12 +111,13 @@ export class CouponStateReconciliation {
   }
 }
 
-function sameDefinition(state: ClaimState, coupon: Coupon): boolean {
+/** The lifecycle is compared only when the versions agree: an older one is caught up, not rebuilt. */
+function sameDefinition(state: ClaimState, coupon: Coupon, compare: { lifecycle: boolean }): boolean {
   return (
     state.totalQuantity === coupon.totalQuantity &&
     state.validFromMs === coupon.validFrom.getTime() &&
     state.validUntilMs === coupon.validUntil.getTime() &&
-    state.suspended === (coupon.suspendedAt !== null) &&
-    state.cancelled === (coupon.cancelledAt !== null)
+    (!compare.lifecycle ||
+      (state.suspended === (coupon.suspendedAt !== null) && state.cancelled === (coupon.cancelledAt !== null)))
   );
 }

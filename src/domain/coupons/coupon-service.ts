@@ -99,6 +99,7 @@ export class CouponService {
       return this.deps.coupons.saveLifecycle(id, lifecycleAfter(action, coupon, now));
     });
     try {
+      // With no state in Redis, the change is kept there for the next build (an older snapshot cannot win).
       await this.deps.claims.updateLifecycle(changed);
     } catch (error) {
       // Committed: the database refuses limited issues of a suspended or cancelled coupon by itself, and the

@@ -97,9 +97,15 @@ export type ClaimOutcome =
   | { kind: "claimed"; ticket: ClaimTicket }
   | { kind: "already_issued"; ticket: ClaimTicket }
   | { kind: "sold_out" }
-  | { kind: "not_active" }
+  /**
+   * Closed by the window (Redis time: final, the window never changes) or by the lifecycle the state holds
+   * (suspended or cancelled at its `version`: only as true as that version is recent).
+   */
+  | { kind: "not_active"; reason: "window" | "lifecycle" }
   /** No usable state (never built, lost, or marked stale): build it from PostgreSQL, then claim again. */
   | { kind: "not_loaded"; epoch: string | null };
+
+export type LoadOutcome = "installed" | "superseded" | "outdated";
 
 /** What a limited-issue state holds, for reconciliation with PostgreSQL. */
 export interface ClaimState {
@@ -131,14 +137,19 @@ export interface CouponClaims {
   /** Atomically: is the coupon open? has this user claimed it? is any left? — and if so, claims one. */
   claim(couponId: string, userId: string): Promise<ClaimOutcome>;
   /**
-   * Installs a state built from `snapshot`, unless another one was installed since the state was seen
-   * missing or stale as `expectedEpoch` (null: missing). True when installed.
+   * Installs a state built from `snapshot`: "superseded" if another one was installed since the state was seen
+   * missing or stale as `expectedEpoch` (null: missing); "outdated" if the state has seen a later lifecycle
+   * version than the snapshot's (a change committed after the snapshot was read): read it again.
    */
-  load(snapshot: CouponSnapshot, expectedEpoch: string | null): Promise<boolean>;
+  load(snapshot: CouponSnapshot, expectedEpoch: string | null): Promise<LoadOutcome>;
   /** Undoes a claim if it is still exactly that one; `markStale` also makes the next claim rebuild the state. */
   release(ticket: ClaimTicket, options?: { markStale?: boolean }): Promise<boolean>;
-  /** Applies a lifecycle change (suspend, resume, cancel) at once, unless the state has seen a later version. */
-  updateLifecycle(coupon: Coupon): Promise<void>;
+  /**
+   * Applies a lifecycle change (suspend, resume, cancel) at once, unless the state has seen a later version.
+   * With no state, the version is kept for the next build, so a snapshot older than it is never installed.
+   * True when a live state was changed.
+   */
+  updateLifecycle(coupon: Coupon): Promise<boolean>;
   /**
    * Notes a holder issued through the database path, so the limited path agrees. Undefined when no state is
    * loaded (it will be built from PostgreSQL, this holder included) or the user was already in it.

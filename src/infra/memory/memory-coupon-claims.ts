@@ -7,9 +7,16 @@ import {
   type CouponClaims,
   type CouponSnapshot,
   type HolderRepair,
+  type LoadOutcome,
 } from "../../domain/coupons/ports";
 
 interface MemoryState extends ClaimState {
+  expiresAt: number;
+}
+
+/** A lifecycle change that found no state, kept for the next build (as update-coupon-lifecycle.lua does). */
+interface KeptChange {
+  version: number;
   expiresAt: number;
 }
 
@@ -19,15 +26,15 @@ interface MemoryState extends ClaimState {
  */
 export class MemoryCouponClaims implements CouponClaims {
   readonly #states = new Map<string, MemoryState>();
+  readonly #kept = new Map<string, KeptChange>();
 
   async claim(couponId: string, userId: string): Promise<ClaimOutcome> {
     const state = this.#state(couponId);
     if (!state) return { kind: "not_loaded", epoch: null };
     if (state.stale) return { kind: "not_loaded", epoch: state.epoch };
     const now = Date.now();
-    if (state.suspended || state.cancelled || now < state.validFromMs || now >= state.validUntilMs) {
-      return { kind: "not_active" };
-    }
+    if (now < state.validFromMs || now >= state.validUntilMs) return { kind: "not_active", reason: "window" };
+    if (state.suspended || state.cancelled) return { kind: "not_active", reason: "lifecycle" };
     const claimedAt = state.holders.get(userId);
     if (claimedAt !== undefined) {
       return { kind: "already_issued", ticket: { couponId, userId, epoch: state.epoch, claimedAtMs: claimedAt } };
@@ -37,8 +44,12 @@ export class MemoryCouponClaims implements CouponClaims {
     return { kind: "claimed", ticket: { couponId, userId, epoch: state.epoch, claimedAtMs: now } };
   }
 
-  async load({ coupon, holderIds }: CouponSnapshot, expectedEpoch: string | null): Promise<boolean> {
-    if ((this.#state(coupon.id)?.epoch ?? null) !== expectedEpoch) return false;
+  async load({ coupon, holderIds }: CouponSnapshot, expectedEpoch: string | null): Promise<LoadOutcome> {
+    const current = this.#state(coupon.id);
+    if ((current?.epoch ?? null) !== expectedEpoch) return "superseded";
+    const seen = current?.version ?? this.#keptChange(coupon.id)?.version;
+    if (seen !== undefined && seen > coupon.version) return "outdated";
+    this.#kept.delete(coupon.id);
     this.#states.set(coupon.id, {
       epoch: crypto.randomUUID(),
       stale: false,
@@ -51,7 +62,7 @@ export class MemoryCouponClaims implements CouponClaims {
       holders: new Map(holderIds.map((id) => [id, 0])),
       expiresAt: Math.max(coupon.validUntil.getTime(), Date.now()) + CLAIM_STATE_RETENTION_MS,
     });
-    return true;
+    return "installed";
   }
 
   async release(ticket: ClaimTicket, options: { markStale?: boolean } = {}): Promise<boolean> {
@@ -62,12 +73,20 @@ export class MemoryCouponClaims implements CouponClaims {
     return state.holders.delete(ticket.userId);
   }
 
-  async updateLifecycle(coupon: Coupon): Promise<void> {
+  async updateLifecycle(coupon: Coupon): Promise<boolean> {
     const state = this.#state(coupon.id);
-    if (!state || state.version >= coupon.version) return;
+    if (!state) {
+      if ((this.#keptChange(coupon.id)?.version ?? -1) < coupon.version) {
+        const expiresAt = Math.max(coupon.validUntil.getTime(), Date.now()) + CLAIM_STATE_RETENTION_MS;
+        this.#kept.set(coupon.id, { version: coupon.version, expiresAt });
+      }
+      return false;
+    }
+    if (state.version >= coupon.version) return false;
     state.version = coupon.version;
     state.suspended = coupon.suspendedAt !== null;
     state.cancelled = coupon.cancelledAt !== null;
+    return true;
   }
 
   async recordHolder(couponId: string, userId: string): Promise<ClaimTicket | undefined> {
@@ -99,6 +118,15 @@ export class MemoryCouponClaims implements CouponClaims {
       if (state.holders.get(userId) === claimedAtMs) state.holders.delete(userId);
     }
     return true;
+  }
+
+  #keptChange(couponId: string): KeptChange | undefined {
+    const kept = this.#kept.get(couponId);
+    if (kept && kept.expiresAt <= Date.now()) {
+      this.#kept.delete(couponId);
+      return undefined;
+    }
+    return kept;
   }
 
   /** The state, unless it has expired (as a Redis key would). */

@@ -8,6 +8,7 @@ import {
   type CouponClaims,
   type CouponSnapshot,
   type HolderRepair,
+  type LoadOutcome,
 } from "../../../domain/coupons/ports";
 import { DomainError } from "../../../domain/shared/errors";
 import { isDependencyUnavailable } from "../../dependency-errors";
@@ -62,12 +63,21 @@ interface CouponScripts {
     markStale: string,
   ): Promise<number>;
   loadCouponState(state: string, holders: string, staging: string, ...args: (string | number)[]): Promise<number>;
-  updateCouponLifecycle(state: string, version: number, suspended: string, cancelled: string): Promise<number>;
+  updateCouponLifecycle(
+    state: string,
+    version: number,
+    suspended: string,
+    cancelled: string,
+    ttlMs: number,
+  ): Promise<number>;
   recordCouponHolder(state: string, holders: string, userId: string): Promise<Reply>;
   repairCouponHolders(state: string, holders: string, ...args: (string | number)[]): Promise<number>;
 }
 
 const flag = (on: boolean) => (on ? "1" : "0");
+
+/** A state lives until its coupon's window has ended, and the retention after that. */
+const stateTtlMs = (coupon: Coupon) => Math.max(coupon.validUntil.getTime() - Date.now(), 0) + CLAIM_STATE_RETENTION_MS;
 
 const unavailable = (detail: string) => new DomainError("UNAVAILABLE", detail, undefined, { retryAfterSeconds: 2 });
 
@@ -96,8 +106,9 @@ export class RedisCouponClaims implements CouponClaims {
   async claim(couponId: string, userId: string): Promise<ClaimOutcome> {
     const keys = couponKeys(couponId);
     const reply = await this.#call(() => this.#redis.claimCoupon(keys.state, keys.holders, userId));
-    const [kind, epoch, claimedAt] = (reply ?? []) as [string, string, string | undefined];
-    const ticket = (): ClaimTicket => ({ couponId, userId, epoch, claimedAtMs: Number(claimedAt) });
+    // The third element is the claim time, or why the coupon is not active.
+    const [kind, epoch, detail] = (reply ?? []) as [string, string, string | undefined];
+    const ticket = (): ClaimTicket => ({ couponId, userId, epoch, claimedAtMs: Number(detail) });
     switch (kind) {
       case "CLAIMED":
         return { kind: "claimed", ticket: ticket() };
@@ -106,7 +117,7 @@ export class RedisCouponClaims implements CouponClaims {
       case "SOLD_OUT":
         return { kind: "sold_out" };
       case "NOT_ACTIVE":
-        return { kind: "not_active" };
+        return { kind: "not_active", reason: detail === "window" ? "window" : "lifecycle" };
       case "NOT_LOADED":
         return { kind: "not_loaded", epoch: epoch === "" ? null : epoch };
       default:
@@ -114,7 +125,7 @@ export class RedisCouponClaims implements CouponClaims {
     }
   }
 
-  async load({ coupon, holderIds }: CouponSnapshot, expectedEpoch: string | null): Promise<boolean> {
+  async load({ coupon, holderIds }: CouponSnapshot, expectedEpoch: string | null): Promise<LoadOutcome> {
     const keys = couponKeys(coupon.id);
     const epoch = crypto.randomUUID();
     const staging = keys.staging(epoch);
@@ -130,7 +141,6 @@ export class RedisCouponClaims implements CouponClaims {
           .exec(),
       );
     }
-    const ttlMs = Math.max(coupon.validUntil.getTime() - Date.now(), 0) + CLAIM_STATE_RETENTION_MS;
     const installed = await this.#call(() =>
       this.#redis.loadCouponState(
         keys.state,
@@ -144,10 +154,10 @@ export class RedisCouponClaims implements CouponClaims {
         flag(coupon.suspendedAt !== null),
         flag(coupon.cancelledAt !== null),
         coupon.version,
-        ttlMs,
+        stateTtlMs(coupon),
       ),
     );
-    return installed === 1;
+    return installed === 1 ? "installed" : installed === -1 ? "outdated" : "superseded";
   }
 
   async release(ticket: ClaimTicket, options: { markStale?: boolean } = {}): Promise<boolean> {
@@ -165,16 +175,18 @@ export class RedisCouponClaims implements CouponClaims {
     return removed === 1;
   }
 
-  async updateLifecycle(coupon: Coupon): Promise<void> {
+  async updateLifecycle(coupon: Coupon): Promise<boolean> {
     const { state } = couponKeys(coupon.id);
-    await this.#call(() =>
+    const applied = await this.#call(() =>
       this.#redis.updateCouponLifecycle(
         state,
         coupon.version,
         flag(coupon.suspendedAt !== null),
         flag(coupon.cancelledAt !== null),
+        stateTtlMs(coupon),
       ),
     );
+    return applied === 1;
   }
 
   async recordHolder(couponId: string, userId: string): Promise<ClaimTicket | undefined> {
