@@ -14,6 +14,7 @@ import { couponsRouter } from "./routes/coupons/coupons.index";
 import { eventsRouter } from "./routes/events/events.index";
 import { createRouter } from "./routes/lib/create-router";
 import { problem, problemResponse } from "./routes/lib/problem";
+import { requestTimeLimit } from "./routes/middleware/time-limit";
 import { docsRouter } from "./routes/operations/docs";
 import { operationsRouter } from "./routes/operations/operations.index";
 import { ordersRouter } from "./routes/orders/orders.index";
@@ -51,6 +52,7 @@ export function createApp(container: Container) {
       ms: Math.round(seconds * 1000),
     });
   });
+  app.use(requestTimeLimit(container.config.REQUEST_TIMEOUT_MS));
   app.use(
     "/api/*",
     bodyLimit({
