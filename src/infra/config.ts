@@ -58,6 +58,13 @@ const envSchema = z
     REQUEST_TIMEOUT_MS: int(100, 600_000).default(30_000),
     // /readyz reports the process unready while its event loop has lagged more than this in the last 3 s.
     EVENT_LOOP_LAG_LIMIT_MS: int(10, 60_000).default(1000),
+    // Set: GET /metrics needs Authorization: Bearer <METRICS_TOKEN> (it shows business counters).
+    METRICS_TOKEN: z
+      .string()
+      .min(16, "must be at least 16 characters")
+      .max(512)
+      .regex(/^\S+$/, "must not contain spaces")
+      .optional(),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {
