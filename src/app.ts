@@ -25,6 +25,13 @@ import { salesRouter } from "./routes/sales/sales.index";
 import { usersRouter } from "./routes/users/users.index";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Account bodies (sign-up, login, profile, password, admin-created users) are a few hundred bytes; the
+ * largest legitimate one (a 2,000-character bio in 4-byte characters) stays well under this. Anonymous routes
+ * that lead to password hashing should not read more.
+ */
+export const ACCOUNT_BODY_MAX_BYTES = 16 * 1024;
+const ACCOUNT_PATHS = ["/api/v1/auth/*", "/api/v1/users/*", "/api/v1/admin/users"];
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
 /** Builds the HTTP app from a container; no module-level state, so tests build as many as they like. */
@@ -53,14 +60,14 @@ export function createApp(container: Container) {
     });
   });
   app.use(requestTimeLimit(container.config.REQUEST_TIMEOUT_MS));
-  app.use(
-    "/api/*",
+  const limitBodies = (maxSize: number) =>
     bodyLimit({
-      maxSize: MAX_BODY_BYTES,
+      maxSize,
       onError: (c) =>
-        problemResponse(c, problem("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`)),
-    }),
-  );
+        problemResponse(c, problem("PAYLOAD_TOO_LARGE", `Request bodies here are limited to ${maxSize} bytes`)),
+    });
+  for (const path of ACCOUNT_PATHS) app.use(path, limitBodies(ACCOUNT_BODY_MAX_BYTES));
+  app.use("/api/*", limitBodies(MAX_BODY_BYTES));
 
   // Registration order is the order of the OpenAPI document (and of /docs): the shop first, operations last.
   app.route("/", authRouter);
