@@ -14,6 +14,7 @@ import { couponsRouter } from "./routes/coupons/coupons.index";
 import { eventsRouter } from "./routes/events/events.index";
 import { createRouter } from "./routes/lib/create-router";
 import { problem, problemResponse } from "./routes/lib/problem";
+import { requestTimeLimit } from "./routes/middleware/time-limit";
 import { docsRouter } from "./routes/operations/docs";
 import { operationsRouter } from "./routes/operations/operations.index";
 import { ordersRouter } from "./routes/orders/orders.index";
@@ -24,6 +25,13 @@ import { salesRouter } from "./routes/sales/sales.index";
 import { usersRouter } from "./routes/users/users.index";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Account bodies (sign-up, login, profile, password, admin-created users) are a few hundred bytes; the
+ * largest legitimate one (a 2,000-character bio in 4-byte characters) stays well under this. Anonymous routes
+ * that lead to password hashing should not read more.
+ */
+export const ACCOUNT_BODY_MAX_BYTES = 16 * 1024;
+const ACCOUNT_PATHS = ["/api/v1/auth/*", "/api/v1/users/*", "/api/v1/admin/users"];
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
 /** Builds the HTTP app from a container; no module-level state, so tests build as many as they like. */
@@ -51,14 +59,15 @@ export function createApp(container: Container) {
       ms: Math.round(seconds * 1000),
     });
   });
-  app.use(
-    "/api/*",
+  app.use(requestTimeLimit(container.config.REQUEST_TIMEOUT_MS));
+  const limitBodies = (maxSize: number) =>
     bodyLimit({
-      maxSize: MAX_BODY_BYTES,
+      maxSize,
       onError: (c) =>
-        problemResponse(c, problem("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${MAX_BODY_BYTES} bytes`)),
-    }),
-  );
+        problemResponse(c, problem("PAYLOAD_TOO_LARGE", `Request bodies here are limited to ${maxSize} bytes`)),
+    });
+  for (const path of ACCOUNT_PATHS) app.use(path, limitBodies(ACCOUNT_BODY_MAX_BYTES));
+  app.use("/api/*", limitBodies(MAX_BODY_BYTES));
 
   // Registration order is the order of the OpenAPI document (and of /docs): the shop first, operations last.
   app.route("/", authRouter);

@@ -1,6 +1,7 @@
 import type Redis from "ioredis";
 import type { Config } from "./infra/config";
 import type { DatabaseHandle } from "./infra/db/client";
+import { EventLoopLagMonitor } from "./infra/event-loop-lag";
 import { HealthCheck } from "./infra/health";
 import type { Logger } from "./infra/logger";
 import { wireAccounts } from "./wiring/accounts";
@@ -21,6 +22,9 @@ export type ContainerOptions = InfrastructureOptions;
 export function buildContainer(config: Config, logger: Logger, options: ContainerOptions = {}) {
   const infra = buildInfrastructure(config, logger, options);
   const { database, redis, metrics, cache, locks, counters } = infra;
+
+  const eventLoop = new EventLoopLagMonitor().start();
+  infra.closers.push(async () => eventLoop.stop());
 
   const accounts = wireAccounts(infra);
   const catalogue = wireCatalogue(infra);
@@ -44,10 +48,13 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
     locks,
     counters,
     metrics,
-    health: new HealthCheck({
-      database: () => database.ping(),
-      redis: redis ? () => redis.ping() : undefined,
-    }),
+    health: new HealthCheck(
+      {
+        database: () => database.ping(),
+        redis: redis ? () => redis.ping() : undefined,
+      },
+      { monitor: eventLoop, limitMs: config.EVENT_LOOP_LAG_LIMIT_MS },
+    ),
   };
 
   return {

@@ -4,12 +4,22 @@ import { parseCommand, USAGE, VERSION_LINE } from "./cli";
 import { buildContainer } from "./container";
 import { type Config, ConfigError, isSingleInstance, loadConfig } from "./infra/config";
 import { openDatabase } from "./infra/db/client";
+import { makeDataDirPrivate } from "./infra/db/private-data-dir";
 import { createLogger } from "./infra/logger";
 import { startOutboxRelay } from "./workers/outbox-relay/start";
 import { startSchedules } from "./workers/schedules";
 
 // Below Docker's and Kubernetes' default 10 s stop timeout, so we exit before being killed.
 const SHUTDOWN_GRACE_MS = 8_000;
+
+/**
+ * Embedded mode keeps the books in files of this process: what it creates is this account's only, whatever
+ * umask it was started with (PGlite, which sets its own modes, is also corrected after start-up; DATA_DIR
+ * itself is 0700, so nothing inside is reachable by others in any case).
+ */
+function keepEmbeddedFilesPrivate(config: Config): void {
+  if (!config.DATABASE_URL) process.umask(0o077);
+}
 
 /** A bad setting stops the process with one line naming the variable. */
 function loadConfigOrExit(): Config {
@@ -24,6 +34,7 @@ function loadConfigOrExit(): Config {
 
 async function main() {
   const config = loadConfigOrExit();
+  keepEmbeddedFilesPrivate(config);
   const logger = createLogger(config.LOG_LEVEL);
   const container = buildContainer(config, logger, { processMetrics: true });
   const { database, services } = container;
@@ -31,6 +42,8 @@ async function main() {
   logger.info({ database: database.kind }, "applying migrations");
   await database.migrate();
   if (database.kind === "embedded") {
+    // PGlite sets its files' modes itself (0666), whatever the umask: take group and other off them again.
+    makeDataDirPrivate(config.DATA_DIR);
     logger.warn(
       { dataDir: config.DATA_DIR },
       "embedded PostgreSQL (PGlite): for trying out and single-instance use only",
@@ -84,6 +97,7 @@ async function main() {
 /** `kicks migrate`: for a release step that migrates before any instance of the new version starts. */
 async function migrate() {
   const config = loadConfigOrExit();
+  keepEmbeddedFilesPrivate(config);
   const database = openDatabase({
     url: config.DATABASE_URL,
     poolSize: 1,

@@ -54,6 +54,17 @@ const envSchema = z
     REFUND_MAX_ATTEMPTS: int(1, 100).default(5),
     RETRY_BASE_DELAY_MS: int(1, 300_000).default(1000),
     ALERT_WEBHOOK_URL: optionalUrl,
+    // Every request answers within this (503 UNAVAILABLE with Retry-After past it; work already started finishes).
+    REQUEST_TIMEOUT_MS: int(100, 600_000).default(30_000),
+    // /readyz reports the process unready while its event loop has lagged more than this in the last 3 s.
+    EVENT_LOOP_LAG_LIMIT_MS: int(10, 60_000).default(1000),
+    // Set: GET /metrics needs Authorization: Bearer <METRICS_TOKEN> (it shows business counters).
+    METRICS_TOKEN: z
+      .string()
+      .min(16, "must be at least 16 characters")
+      .max(512)
+      .regex(/^\S+$/, "must not contain spaces")
+      .optional(),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {
@@ -70,6 +81,14 @@ const envSchema = z
         code: "custom",
         path: ["OUTBOX_LEASE_SECONDS"],
         message: `must be at least twice DATA_PLATFORM_TIMEOUT_MS (${env.DATA_PLATFORM_TIMEOUT_MS} ms)`,
+      });
+    }
+    // A request that waits for the gateway must be given the chance to hear its answer.
+    if (env.REQUEST_TIMEOUT_MS <= env.PAYMENT_GATEWAY_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["REQUEST_TIMEOUT_MS"],
+        message: `must be more than PAYMENT_GATEWAY_TIMEOUT_MS (${env.PAYMENT_GATEWAY_TIMEOUT_MS} ms)`,
       });
     }
     // Several processes behind one database must sign and verify tokens with the same key.

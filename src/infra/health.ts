@@ -1,3 +1,5 @@
+import type { EventLoopLagMonitor } from "./event-loop-lag";
+
 export type DependencyState = "up" | "down" | "not configured";
 
 export interface Readiness {
@@ -9,9 +11,21 @@ type Probe = (() => Promise<unknown>) | undefined;
 
 const PROBE_TIMEOUT_MS = 2000;
 
-/** Pings each dependency with a time limit; a hung connection counts as down. */
+export interface EventLoopBound {
+  monitor: EventLoopLagMonitor;
+  /** Readiness fails while the worst recent lag exceeds this. */
+  limitMs: number;
+}
+
+/**
+ * Pings each dependency with a time limit (a hung connection counts as down), and reports this process
+ * itself as down (`eventLoop`) while its event loop has recently lagged past the bound.
+ */
 export class HealthCheck {
-  constructor(private readonly probes: Record<string, Probe>) {}
+  constructor(
+    private readonly probes: Record<string, Probe>,
+    private readonly eventLoop?: EventLoopBound,
+  ) {}
 
   async readiness(): Promise<Readiness> {
     const entries = await Promise.all(
@@ -25,6 +39,10 @@ export class HealthCheck {
         }
       }),
     );
+    if (this.eventLoop) {
+      const lagging = this.eventLoop.monitor.worstRecentLagMs() > this.eventLoop.limitMs;
+      entries.push(["eventLoop", lagging ? "down" : "up"]);
+    }
     const checks = Object.fromEntries(entries);
     return { ready: entries.every(([, state]) => state !== "down"), checks };
   }

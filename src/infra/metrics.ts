@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
 /**
@@ -43,7 +44,20 @@ export class Metrics {
     series.duration.observe(seconds);
   }
 
-  constructor(options: { processMetrics?: boolean } = {}) {
+  readonly #token: Buffer | undefined;
+
+  /** `token`: METRICS_TOKEN; when set, only `Authorization: Bearer <token>` may read the metrics. */
+  constructor(options: { processMetrics?: boolean; token?: string } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+    this.#token = options.token === undefined ? undefined : Buffer.from(options.token);
+  }
+
+  /** Whether a request with this Authorization header may read the metrics (anyone, without a token). */
+  allows(authorization: string | undefined): boolean {
+    if (this.#token === undefined) return true;
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
+    const offered = Buffer.from(match?.[1] ?? "");
+    // Constant time: the answer must not tell how much of a guess was right.
+    return offered.length === this.#token.length && timingSafeEqual(offered, this.#token);
   }
 }

@@ -79,7 +79,7 @@ export function buildInfrastructure(
     cache: redis ? new RedisCache(redis) : new MemoryCache(),
     locks: redis ? new RedisLocks(redis) : new MemoryLocks(),
     counters: redis ? new RedisCounters(redis) : new MemoryCounters(),
-    metrics: new Metrics({ processMetrics: options.processMetrics }),
+    metrics: new Metrics({ processMetrics: options.processMetrics, token: config.METRICS_TOKEN }),
     clock: options.clock ?? systemClock,
     newId,
     secret: config.JWT_SECRET ?? embeddedJwtSecret(config.DATA_DIR),

@@ -165,3 +165,24 @@ describe("request format", () => {
     expect(res.headers.get("WWW-Authenticate")).toStartWith("Bearer");
   });
 });
+
+describe("GET /metrics with METRICS_TOKEN set", () => {
+  it("answers 401 without the token or with a wrong one, 200 with Authorization: Bearer <METRICS_TOKEN>", async () => {
+    const token = `metrics-${crypto.randomUUID()}`;
+    const guarded = await createTestApp({ env: { METRICS_TOKEN: token } });
+    try {
+      const anonymous = await guarded.get("/metrics");
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.body.code).toBe("UNAUTHENTICATED");
+      expect(anonymous.headers.get("www-authenticate")).toContain("Bearer");
+      expect(JSON.stringify(anonymous.body)).not.toContain("http_requests_total");
+      expect((await guarded.get("/metrics", { headers: { Authorization: `Bearer ${token}x` } })).status).toBe(401);
+      expect((await guarded.get("/metrics", { headers: { Authorization: token } })).status).toBe(401);
+      const allowed = await guarded.get("/metrics", { headers: { Authorization: `Bearer ${token}` } });
+      expect(allowed.status).toBe(200);
+      expect(allowed.body).toContain("http_requests_total");
+    } finally {
+      await guarded.close();
+    }
+  });
+});

@@ -52,7 +52,7 @@ describe("problem()", () => {
 describe("problemResponses()", () => {
   it("groups the codes by status and names each in its status's description", () => {
     const responses = problemResponses("EMAIL_TAKEN", "USER_NOT_FOUND", "VERSION_CONFLICT", "VALIDATION_FAILED");
-    expect(Object.keys(responses).sort()).toEqual(["400", "404", "409", "500"]);
+    expect(Object.keys(responses).sort()).toEqual(["400", "404", "409", "500", "503"]);
     expect(responses[409]?.description).toContain("`EMAIL_TAKEN`");
     expect(responses[409]?.description).toContain("`VERSION_CONFLICT`");
     expect(responses[409]?.description).not.toContain("USER_NOT_FOUND");
@@ -60,10 +60,11 @@ describe("problemResponses()", () => {
     expect(responses[400]?.description).toContain("`VALIDATION_FAILED`");
   });
 
-  it("always lists 500 INTERNAL, even for a route without other errors", () => {
+  it("always lists 500 INTERNAL and 503 UNAVAILABLE (time limit, dependency down), even for a route without other errors", () => {
     const responses = problemResponses();
-    expect(Object.keys(responses)).toEqual(["500"]);
+    expect(Object.keys(responses)).toEqual(["500", "503"]);
     expect(responses[500]?.description).toContain("`INTERNAL`");
+    expect(responses[503]?.description).toContain("`UNAVAILABLE`");
   });
 
   it("describes every status with the problem+json schema", () => {

@@ -2,7 +2,17 @@ import type { Clock } from "../shared/clock";
 import { DomainError } from "../shared/errors";
 import type { Actor } from "../users/user";
 import type { DayRange, SalesGrouping, SalesRepository, SalesTotal } from "./ports";
-import { addDays, type Day, daysBetween, lastDays, monthStart, weekStart } from "./seoul-days";
+import {
+  addDays,
+  type Day,
+  daysBetween,
+  FIRST_DAY,
+  isShopDay,
+  LAST_DAY,
+  lastDays,
+  monthStart,
+  weekStart,
+} from "./seoul-days";
 
 export const STATS_DEFAULT_DAYS = 30;
 /** The longest range one request may add up (a year, leap day included). */
@@ -43,6 +53,15 @@ export class SalesStats {
   }
 
   #range(query: SalesStatsQuery): DayRange {
+    // The route checks this too; the service must not trust it, since its loop and query depend on it.
+    for (const [name, day] of [
+      ["from", query.from],
+      ["to", query.to],
+    ] as const) {
+      if (day !== undefined && !isShopDay(day)) {
+        throw invalid(`${name} (${day}) is outside the statistics range`, `query.${name}`, DAY_RANGE_MESSAGE);
+      }
+    }
     const today = lastDays(this.deps.clock.now(), 1).to;
     const to = query.to ?? (query.from ? minDay(addDays(query.from, STATS_DEFAULT_DAYS - 1), today) : today);
     const from = query.from ?? addDays(to, 1 - STATS_DEFAULT_DAYS);
@@ -60,11 +79,17 @@ export class SalesStats {
   }
 }
 
-/** Day totals rolled up into periods, every period of the range listed (zeros where nothing sold). */
+export const DAY_RANGE_MESSAGE = `must be between ${FIRST_DAY} and ${LAST_DAY}`;
+
+/**
+ * Day totals rolled up into periods, every period of the range listed (zeros where nothing sold). The loop
+ * counts days (at most STATS_MAX_DAYS) rather than comparing day strings, so no range can make it endless.
+ */
 function periods(days: SalesTotal[], range: DayRange, periodOf: (day: Day) => Day): SalesTotal[] {
   const totals = new Map<Day, SalesTotal>();
-  for (let day = range.from; day <= range.to; day = addDays(day, 1)) {
-    const key = periodOf(day);
+  const dayCount = Math.min(daysBetween(range.from, range.to), STATS_MAX_DAYS);
+  for (let offset = 0; offset < dayCount; offset++) {
+    const key = periodOf(addDays(range.from, offset));
     if (!totals.has(key)) totals.set(key, { key, orderCount: 0, quantity: 0, salesAmount: 0 });
   }
   for (const row of days) {

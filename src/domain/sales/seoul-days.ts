@@ -9,6 +9,17 @@ const DAY_MS = 24 * 3600 * 1000;
 /** A `YYYY-MM-DD` calendar day. */
 export type Day = string;
 
+/**
+ * The days the shop answers questions about (the contract's range). Beyond them `Date` arithmetic leaves the
+ * four-digit form (`addDays("9999-12-31", 1)` is `"+010000-01-01"`, which sorts before every real day) and
+ * PostgreSQL has no year 0: no day outside this range may reach a loop or a query.
+ */
+export const FIRST_DAY: Day = "2000-01-01";
+export const LAST_DAY: Day = "2100-12-31";
+
+/** Whether `day` (a valid `YYYY-MM-DD`) lies in the shop's range, both ends included. */
+export const isShopDay = (day: Day) => day >= FIRST_DAY && day <= LAST_DAY;
+
 /** The Seoul calendar day `moment` falls on. */
 export function seoulDay(moment: Date): Day {
   return new Date(moment.getTime() + SEOUL_OFFSET_MS).toISOString().slice(0, 10);

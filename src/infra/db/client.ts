@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "file" };
@@ -12,6 +12,7 @@ import postgres from "postgres";
 import type { IsolationLevel } from "../../domain/shared/unit-of-work";
 import { embeddedExtensions } from "./embedded-extensions";
 import { applyMigrations, loadMigrations } from "./migrations/migrations";
+import { makeDataDirPrivate } from "./private-data-dir";
 import * as schema from "./schema";
 
 export type Schema = typeof schema;
@@ -106,7 +107,7 @@ function openEmbedded(options: DatabaseOptions): DatabaseHandle {
   let dataDir: string | undefined;
   if (options.dataDir) {
     dataDir = resolve(options.dataDir, "pglite");
-    mkdirSync(dirname(dataDir), { recursive: true });
+    makeDataDirPrivate(dirname(dataDir));
   }
   // PGlite locates its WebAssembly and file-system bundle relative to its own module, which does not exist
   // inside a `bun build --compile` binary; importing them as files embeds them and hands PGlite the bytes.

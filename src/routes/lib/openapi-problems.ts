@@ -20,11 +20,12 @@ export const ProblemSchema = z
 
 /**
  * Response entries for the error codes a route can answer, grouped by status, each naming its codes.
- * Every route also lists 500 INTERNAL; spread the result into `responses`.
+ * Every route also lists 500 INTERNAL and 503 UNAVAILABLE (a backing service down, or the request over its time
+ * limit, REQUEST_TIMEOUT_MS); spread the result into `responses`.
  */
 export function problemResponses(...codes: ErrorCode[]) {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of new Set([...codes, "INTERNAL" as const])) {
+  for (const code of new Set([...codes, "INTERNAL" as const, "UNAVAILABLE" as const])) {
     const status = errorCatalog[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }

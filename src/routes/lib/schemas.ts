@@ -94,5 +94,6 @@ function hasControlCharacters(text: string, multiline: boolean): boolean {
 export const PlainText = (max: number, options: { multiline?: boolean } = {}) =>
   z
     .string()
-    .max(max)
+    // Length first: nothing else looks at an over-long string.
+    .max(max, { abort: true })
     .refine((text) => !hasControlCharacters(text, options.multiline ?? false), "must not contain control characters");

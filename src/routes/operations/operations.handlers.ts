@@ -1,3 +1,4 @@
+import { DomainError } from "../../domain/shared/errors";
 import type { AppRouteHandler } from "../lib/app-env";
 import type { liveness, metrics, readiness } from "./operations.routes";
 
@@ -12,5 +13,8 @@ export const readinessHandler: AppRouteHandler<typeof readiness> = async (c) => 
 
 export const metricsHandler: AppRouteHandler<typeof metrics> = async (c) => {
   const { registry } = c.var.services.metrics;
+  if (!c.var.services.metrics.allows(c.req.header("Authorization"))) {
+    throw new DomainError("UNAUTHENTICATED", "Send Authorization: Bearer <METRICS_TOKEN>");
+  }
   return c.text(await registry.metrics(), 200, { "Content-Type": registry.contentType });
 };

@@ -26,13 +26,15 @@ export const readiness = createRoute({
   method: "get",
   path: "/readyz",
   tags: ["Operations"],
-  summary: "Database and Redis reachable",
-  description: "503 when a configured dependency does not answer within 2 s.",
+  summary: "Database and Redis reachable, event loop on time",
+  description:
+    "503 when a configured dependency does not answer within 2 s, or when this process's event loop lagged more than EVENT_LOOP_LAG_LIMIT_MS within the last 3 s (`eventLoop: down`).",
   security: [],
   responses: {
-    200: jsonResponse(ReadinessSchema, "Ready to serve"),
-    503: jsonResponse(ReadinessSchema, "A dependency is down"),
     ...problemResponses(),
+    200: jsonResponse(ReadinessSchema, "Ready to serve"),
+    // Its own 503 (which dependency is down) takes the place of the generic one.
+    503: jsonResponse(ReadinessSchema, "A dependency is down, or this process's event loop lags"),
   },
 });
 
@@ -42,9 +44,12 @@ export const metrics = createRoute({
   path: "/metrics",
   tags: ["Operations"],
   summary: "Prometheus metrics",
+  description:
+    "Public unless `METRICS_TOKEN` is set; then only `Authorization: Bearer <METRICS_TOKEN>` may read them (401 otherwise).",
+  // Documented as public (the default); the token is a deployment setting, stated in the description.
   security: [],
   responses: {
     200: { description: "Prometheus text exposition format", content: { "text/plain": { schema: z.string() } } },
-    ...problemResponses(),
+    ...problemResponses("UNAUTHENTICATED"),
   },
 });

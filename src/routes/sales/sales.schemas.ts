@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { POPULAR_DAYS, POPULAR_LIMIT } from "../../domain/sales/popular-products";
 import { SALES_GROUPINGS } from "../../domain/sales/ports";
-import { STATS_DEFAULT_DAYS, STATS_MAX_DAYS } from "../../domain/sales/sales-stats";
-import { isDay } from "../../domain/sales/seoul-days";
+import { DAY_RANGE_MESSAGE, STATS_DEFAULT_DAYS, STATS_MAX_DAYS } from "../../domain/sales/sales-stats";
+import { FIRST_DAY, isDay, isShopDay, LAST_DAY } from "../../domain/sales/seoul-days";
 import { Krw, queryInteger, Timestamp } from "../lib/schemas";
 import { ProductSchema } from "../products/products.schemas";
 
@@ -49,12 +49,20 @@ export const PopularProductsSchema = z
   })
   .openapi("PopularProducts");
 
+/** A day the statistics answer for: length first (no regex over a megabyte), then form, then range. */
+const StatsDay = z
+  .string()
+  .max(10, { message: "must be a calendar date written YYYY-MM-DD", abort: true })
+  .refine(isDay, "must be a calendar date written YYYY-MM-DD")
+  .refine(isShopDay, DAY_RANGE_MESSAGE)
+  .openapi({ format: "date", example: "2026-12-01" });
+
 export const SalesStatsQuerySchema = z.object({
-  from: Day.optional().openapi({
-    description: `First Seoul day, inclusive (default: ${STATS_DEFAULT_DAYS - 1} days before \`to\`)`,
+  from: StatsDay.optional().openapi({
+    description: `First Seoul day, inclusive, ${FIRST_DAY} to ${LAST_DAY} (default: ${STATS_DEFAULT_DAYS - 1} days before \`to\`)`,
   }),
-  to: Day.optional().openapi({
-    description: `Last Seoul day, inclusive (default: today, or ${STATS_DEFAULT_DAYS - 1} days after \`from\`); at most ${STATS_MAX_DAYS} days after \`from\``,
+  to: StatsDay.optional().openapi({
+    description: `Last Seoul day, inclusive, ${FIRST_DAY} to ${LAST_DAY} (default: today, or ${STATS_DEFAULT_DAYS - 1} days after \`from\`); at most ${STATS_MAX_DAYS} days after \`from\``,
   }),
   groupBy: z
     .enum(SALES_GROUPINGS)
