@@ -88,7 +88,7 @@ export function createApp(container: Container) {
       title: "Kicks API",
       version: "1.0.0",
       description:
-        "Backend of a sneaker shop built for drops: accounts (buyers, sellers, admins), prepaid balances, the product catalogue, coupons (with first-come-first-served limited issue), orders, payments and refunds, popular products and sales statistics, and the outbox of events for the data platform. Money is an integer number of KRW. Errors are RFC 9457 problem+json with a stable `code`; money-moving POSTs honour `Idempotency-Key`.",
+        "Backend of a sneaker shop built for drops: accounts (buyers, sellers, admins), prepaid balances, the product catalogue, coupons (with first-come-first-served limited issue), orders, payments and refunds, popular products and sales statistics, and the outbox of events for the data platform. Money is an integer number of KRW. Errors are RFC 9457 problem+json with a stable `code`; money-moving POSTs honour `Idempotency-Key`. Unknown query parameters and unknown body fields are refused on every route (400 VALIDATION_FAILED naming each in `errors`; request bodies are `additionalProperties: false`).",
     },
   });
 

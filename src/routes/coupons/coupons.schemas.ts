@@ -20,7 +20,7 @@ const CouponType = z.enum(COUPON_TYPES).openapi({
 });
 
 export const CreateCouponSchema = z
-  .object({
+  .strictObject({
     code: z
       .string()
       .regex(COUPON_CODE_PATTERN, "must be 3–32 letters, digits, - or _, starting with a letter or digit")
@@ -71,7 +71,7 @@ export const CouponSchema = z
   .openapi("Coupon");
 
 export const IssueCouponSchema = z
-  .object({
+  .strictObject({
     couponId: Uuid,
     userId: Uuid.openapi({ description: "The caller's own id, unless the caller is the coupon's issuer or an ADMIN" }),
   })

@@ -23,7 +23,7 @@ export const queryInteger = (min: number, max: number) =>
 const queryInt = (min: number, max: number, fallback: number) =>
   queryInteger(min, max).default(fallback).openapi({ type: "integer", minimum: min, maximum: max });
 
-export const PageQuery = z.object({
+export const PageQuery = z.strictObject({
   page: queryInt(1, 1_000_000, 1).openapi({ example: 1, description: "1-based page number" }),
   size: queryInt(1, 100, 20).openapi({ example: 20, description: "Items per page (1–100, default 20)" }),
 });

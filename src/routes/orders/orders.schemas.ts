@@ -50,11 +50,11 @@ export const OrderSchema = z
   .openapi("Order");
 
 export const PlaceOrderSchema = z
-  .object({
+  .strictObject({
     userId: Uuid.openapi({ description: "The buyer: the caller itself (an admin may order for anyone)" }),
     items: z
       .array(
-        z.object({
+        z.strictObject({
           productId: Uuid,
           quantity: z
             .number()
@@ -85,7 +85,7 @@ export const PlaceOrderSchema = z
   .openapi("PlaceOrder");
 
 export const AdvanceOrderSchema = z
-  .object({
+  .strictObject({
     status: OrderStatusSchema.openapi({ description: "The next status: one step forward", example: "PREPARING" }),
   })
   .openapi("AdvanceOrder");

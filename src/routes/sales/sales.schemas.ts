@@ -11,7 +11,7 @@ const Day = z
   .refine(isDay, "must be a calendar date written YYYY-MM-DD")
   .openapi({ format: "date", example: "2026-12-01" });
 
-export const PopularQuerySchema = z.object({
+export const PopularQuerySchema = z.strictObject({
   days: queryInteger(1, POPULAR_DAYS.max).default(POPULAR_DAYS.default).openapi({
     type: "integer",
     minimum: 1,
@@ -49,7 +49,7 @@ export const PopularProductsSchema = z
   })
   .openapi("PopularProducts");
 
-export const SalesStatsQuerySchema = z.object({
+export const SalesStatsQuerySchema = z.strictObject({
   from: Day.optional().openapi({
     description: `First Seoul day, inclusive (default: ${STATS_DEFAULT_DAYS - 1} days before \`to\`)`,
   }),
