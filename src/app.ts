@@ -51,6 +51,16 @@ export function createApp(container: Container) {
       ms: Math.round(seconds * 1000),
     });
   });
+  // A path that names a fixed route (`/payments/process`) is that route's, whatever the method: a wrong method
+  // is 405 with Allow, never a parameterised sibling (`GET /payments/{paymentId}`) refusing "process" as an id.
+  let fixedPaths: Map<string, string[]> | undefined;
+  app.use(async (c, next) => {
+    fixedPaths ??= fixedPathTable(app.routes);
+    const allowed = fixedPaths.get(c.req.path);
+    const method = c.req.method === "HEAD" ? "GET" : c.req.method;
+    if (allowed && !allowed.includes(method)) return methodNotAllowed(c, allowed);
+    await next();
+  });
   app.use(
     "/api/*",
     bodyLimit({
@@ -96,13 +106,7 @@ export function createApp(container: Container) {
   app.notFound((c) => {
     // The method table ignores a trailing slash, the app does not: such a path is unknown for every method.
     const allowed = c.req.path.length > 1 && c.req.path.endsWith("/") ? [] : allowedMethods(c.req.path);
-    if (allowed.length > 0) {
-      return problemResponse(
-        c,
-        problem("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use ${allowed.join(", ")}`),
-        { Allow: allowed.join(", ") },
-      );
-    }
+    if (allowed.length > 0) return methodNotAllowed(c, allowed);
     return problemResponse(c, problem("ROUTE_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`));
   });
 
@@ -142,6 +146,28 @@ function toProblemResponse(error: Error, c: Context, logger: Logger): Response {
   // Anything else is our bug: log it with its stack, tell the client nothing about internals.
   logFailure("unhandled error");
   return problemResponse(c, problem("INTERNAL", "Something went wrong on our side; the request id helps us find it"));
+}
+
+function methodNotAllowed(c: Context, allowed: string[]): Response {
+  return problemResponse(
+    c,
+    problem("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use ${allowed.join(", ")}`),
+    { Allow: allowed.join(", ") },
+  );
+}
+
+/** The methods of every route path without parameters or wildcards. */
+function fixedPathTable(routes: { method: string; path: string }[]) {
+  const table = new Map<string, string[]>();
+  for (const { method, path } of routes) {
+    if (!METHODS.includes(method as (typeof METHODS)[number]) || /[:*]/.test(path)) continue;
+    const methods = table.get(path) ?? [];
+    if (!methods.includes(method)) methods.push(method);
+    table.set(path, methods);
+  }
+  for (const methods of table.values())
+    methods.sort((a, b) => METHODS.indexOf(a as never) - METHODS.indexOf(b as never));
+  return table;
 }
 
 /** Which methods a path answers to, for 405 + Allow instead of a misleading 404. */

@@ -169,6 +169,8 @@ export class CatalogueService {
   }
 
   async #find(id: string): Promise<Product> {
+    // A malformed id names no product (and PostgreSQL would refuse it as a uuid): 404 like an unknown one.
+    if (!UUID.test(id.toLowerCase())) throw notFound(id);
     const product = await this.deps.products.find(id);
     if (!product) throw notFound(id);
     return product;
