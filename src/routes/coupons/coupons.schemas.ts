@@ -10,7 +10,7 @@ import {
 } from "../../domain/coupons/coupon";
 import { COUPON_STATUSES } from "../../domain/coupons/coupon-status";
 import { USER_COUPON_STATUSES } from "../../domain/coupons/user-coupon-status";
-import { Krw, PageQuery, PlainText, pageOf, Timestamp, Uuid } from "../lib/schemas";
+import { Krw, limitPageDepth, PageQuery, PlainText, pageOf, Timestamp, Uuid } from "../lib/schemas";
 
 const integerIn = (min: number, max: number) => z.number().int().min(min).max(max);
 /** ISO-8601 with `Z` or an offset; stored and answered in UTC. */
@@ -97,7 +97,7 @@ export const UserCouponPageSchema = pageOf(UserCouponSchema, "UserCouponPage");
 
 export const HeldCouponQuery = PageQuery.extend({
   status: z.enum(USER_COUPON_STATUSES).optional().openapi({ description: "Only coupons in this status" }),
-});
+}).superRefine(limitPageDepth());
 
 export const toCouponJson = (c: CouponView): z.infer<typeof CouponSchema> => ({
   id: c.id,
