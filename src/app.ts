@@ -60,6 +60,16 @@ export function createApp(container: Container) {
     });
   });
   app.use(requestTimeLimit(container.config.REQUEST_TIMEOUT_MS));
+  // A path that names a fixed route (`/payments/process`) is that route's, whatever the method: a wrong method
+  // is 405 with Allow, never a parameterised sibling (`GET /payments/{paymentId}`) refusing "process" as an id.
+  let fixedPaths: Map<string, string[]> | undefined;
+  app.use(async (c, next) => {
+    fixedPaths ??= fixedPathTable(app.routes);
+    const allowed = fixedPaths.get(c.req.path);
+    const method = c.req.method === "HEAD" ? "GET" : c.req.method;
+    if (allowed && !allowed.includes(method)) return methodNotAllowed(c, allowed);
+    await next();
+  });
   const limitBodies = (maxSize: number) =>
     bodyLimit({
       maxSize,
@@ -97,7 +107,7 @@ export function createApp(container: Container) {
       title: "Kicks API",
       version: "1.0.0",
       description:
-        "Backend of a sneaker shop built for drops: accounts (buyers, sellers, admins), prepaid balances, the product catalogue, coupons (with first-come-first-served limited issue), orders, payments and refunds, popular products and sales statistics, and the outbox of events for the data platform. Money is an integer number of KRW. Errors are RFC 9457 problem+json with a stable `code`; money-moving POSTs honour `Idempotency-Key`.",
+        "Backend of a sneaker shop built for drops: accounts (buyers, sellers, admins), prepaid balances, the product catalogue, coupons (with first-come-first-served limited issue), orders, payments and refunds, popular products and sales statistics, and the outbox of events for the data platform. Money is an integer number of KRW. Errors are RFC 9457 problem+json with a stable `code`; money-moving POSTs honour `Idempotency-Key`. Unknown query parameters and unknown body fields are refused on every route (400 VALIDATION_FAILED naming each in `errors`; request bodies are `additionalProperties: false`).",
     },
   });
 
@@ -105,13 +115,7 @@ export function createApp(container: Container) {
   app.notFound((c) => {
     // The method table ignores a trailing slash, the app does not: such a path is unknown for every method.
     const allowed = c.req.path.length > 1 && c.req.path.endsWith("/") ? [] : allowedMethods(c.req.path);
-    if (allowed.length > 0) {
-      return problemResponse(
-        c,
-        problem("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use ${allowed.join(", ")}`),
-        { Allow: allowed.join(", ") },
-      );
-    }
+    if (allowed.length > 0) return methodNotAllowed(c, allowed);
     return problemResponse(c, problem("ROUTE_NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`));
   });
 
@@ -151,6 +155,28 @@ function toProblemResponse(error: Error, c: Context, logger: Logger): Response {
   // Anything else is our bug: log it with its stack, tell the client nothing about internals.
   logFailure("unhandled error");
   return problemResponse(c, problem("INTERNAL", "Something went wrong on our side; the request id helps us find it"));
+}
+
+function methodNotAllowed(c: Context, allowed: string[]): Response {
+  return problemResponse(
+    c,
+    problem("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use ${allowed.join(", ")}`),
+    { Allow: allowed.join(", ") },
+  );
+}
+
+/** The methods of every route path without parameters or wildcards. */
+function fixedPathTable(routes: { method: string; path: string }[]) {
+  const table = new Map<string, string[]>();
+  for (const { method, path } of routes) {
+    if (!METHODS.includes(method as (typeof METHODS)[number]) || /[:*]/.test(path)) continue;
+    const methods = table.get(path) ?? [];
+    if (!methods.includes(method)) methods.push(method);
+    table.set(path, methods);
+  }
+  for (const methods of table.values())
+    methods.sort((a, b) => METHODS.indexOf(a as never) - METHODS.indexOf(b as never));
+  return table;
 }
 
 /** Which methods a path answers to, for 405 + Allow instead of a misleading 404. */

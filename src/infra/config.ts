@@ -24,6 +24,13 @@ const envSchema = z
       .string()
       .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
       .optional(),
+    // The cache-aside entries (product pages and lists, popular products) on a Redis, or a logical database
+    // (redis://host:6379/1), of their own: one that may evict (allkeys-lru), while REDIS_URL keeps the coupon
+    // claims, locks and counters that must never be evicted (noeviction). Unset: REDIS_URL holds both.
+    REDIS_CACHE_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
+      .optional(),
     REDIS_KEY_PREFIX: z
       .string()
       .max(100)
@@ -45,6 +52,9 @@ const envSchema = z
       .optional(),
     ORDER_PAYMENT_TIMEOUT_SECONDS: int(1, 7 * 24 * 3600).default(900),
     PRODUCT_CACHE_TTL_SECONDS: int(1, 24 * 3600).default(60),
+    // What list pages of free-form queries (search, brand, price range, deep pages) may store per TTL, across
+    // instances; canonical pages are always stored. Beyond it such pages are served from the database.
+    PRODUCT_LIST_CACHE_BUDGET_BYTES: int(0, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
     POPULAR_CACHE_TTL_SECONDS: int(1, 24 * 3600).default(300),
     OUTBOX_MAX_ATTEMPTS: int(1, 100).default(8),
     OUTBOX_BATCH_SIZE: int(1, 5000).default(500),
@@ -90,6 +100,9 @@ const envSchema = z
         path: ["REQUEST_TIMEOUT_MS"],
         message: `must be more than PAYMENT_GATEWAY_TIMEOUT_MS (${env.PAYMENT_GATEWAY_TIMEOUT_MS} ms)`,
       });
+    }
+    if (env.REDIS_CACHE_URL && !env.REDIS_URL) {
+      ctx.addIssue({ code: "custom", path: ["REDIS_CACHE_URL"], message: "needs REDIS_URL (the shared state)" });
     }
     // Several processes behind one database must sign and verify tokens with the same key.
     if (env.DATABASE_URL && !env.JWT_SECRET) {

@@ -2,6 +2,7 @@ import { CatalogueService } from "../domain/catalogue/catalogue-service";
 import { ListCursors } from "../domain/catalogue/list-cursor";
 import { StockService } from "../domain/catalogue/stock-service";
 import { CacheAside } from "../domain/shared/cache-aside";
+import { StorageBudget } from "../domain/shared/storage-budget";
 import { DrizzleProductRepository } from "../infra/db/repositories/product-repository";
 import { MemoryNearCache } from "../infra/memory/memory-near-cache";
 import { cacheObserver } from "./cache-observer";
@@ -9,7 +10,7 @@ import type { Infrastructure } from "./infrastructure";
 
 /** Products, their cached reads and the stock movements orders and payments make. */
 export function wireCatalogue(infra: Infrastructure) {
-  const { config, transactions, unitOfWork, cache, metrics, logger, newId, secret, redis } = infra;
+  const { config, transactions, unitOfWork, cache, counters, metrics, logger, newId, secret, redis } = infra;
   const products = new DrizzleProductRepository(transactions);
   const catalogue = new CatalogueService({
     products,
@@ -18,6 +19,12 @@ export function wireCatalogue(infra: Infrastructure) {
     reads: new CacheAside(cache, cacheObserver(metrics, logger), redis ? new MemoryNearCache() : undefined),
     cursors: new ListCursors(secret),
     ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS,
+    listBudget: new StorageBudget(
+      counters,
+      "budget:product-list",
+      config.PRODUCT_LIST_CACHE_BUDGET_BYTES,
+      config.PRODUCT_CACHE_TTL_SECONDS,
+    ),
     newId,
   });
   return { catalogue, stock: new StockService({ products, unitOfWork, catalogue }) };

@@ -65,6 +65,15 @@ export function buildInfrastructure(
       migrationsDir: config.MIGRATIONS_DIR,
     });
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger) : undefined;
+  const cacheRedis = config.REDIS_CACHE_URL
+    ? createRedis(config.REDIS_CACHE_URL, config.REDIS_KEY_PREFIX, logger)
+    : redis;
+  const closers: (() => Promise<void>)[] = [];
+  if (cacheRedis && cacheRedis !== redis) {
+    closers.push(async () => {
+      await cacheRedis.quit().catch(() => cacheRedis.disconnect());
+    });
+  }
   const transactions = new Transactions(database.db, database.sessionIsolation);
   const newId = () => Bun.randomUUIDv7();
   return {
@@ -76,13 +85,13 @@ export function buildInfrastructure(
     transactions,
     unitOfWork: transactions,
     outbox: new DrizzleOutboxWriter(transactions, newId),
-    cache: redis ? new RedisCache(redis) : new MemoryCache(),
+    cache: cacheRedis ? new RedisCache(cacheRedis) : new MemoryCache(),
     locks: redis ? new RedisLocks(redis) : new MemoryLocks(),
     counters: redis ? new RedisCounters(redis) : new MemoryCounters(),
     metrics: new Metrics({ processMetrics: options.processMetrics, token: config.METRICS_TOKEN }),
     clock: options.clock ?? systemClock,
     newId,
     secret: config.JWT_SECRET ?? embeddedJwtSecret(config.DATA_DIR),
-    closers: [],
+    closers,
   };
 }

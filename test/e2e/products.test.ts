@@ -53,7 +53,7 @@ describe("POST /api/v1/products", () => {
     ["a 201-character name", { name: "x".repeat(201) }, "name"],
     ["a name with a control character", { name: "Air\u0000Max" }, "name"],
     ["a negative threshold", { lowStockThreshold: -1 }, "lowStockThreshold"],
-    ["an unknown field", { colour: "red" }, "(root)"],
+    ["an unknown field", { colour: "red" }, "colour"],
   ];
   for (const [what, change, path] of invalid) {
     it(`answers ${what} with 400 VALIDATION_FAILED on ${path}`, async () => {

@@ -1,6 +1,7 @@
 import type { CacheAside } from "../shared/cache-aside";
 import { DomainError } from "../shared/errors";
 import { UUID } from "../shared/ids";
+import type { StorageBudget } from "../shared/storage-budget";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import { assertRole } from "../users/access";
 import type { Actor } from "../users/user";
@@ -41,8 +42,15 @@ interface CatalogueDeps {
   cursors: ListCursors;
   /** PRODUCT_CACHE_TTL_SECONDS. */
   ttlSeconds: number;
+  /** Bytes the list pages of free-form queries may store per TTL (PRODUCT_LIST_CACHE_BUDGET_BYTES). */
+  listBudget: Pick<StorageBudget, "admit">;
   newId: () => string;
 }
+
+/** The page size a list uses when none is asked for: canonical pages use it. */
+export const DEFAULT_PAGE_SIZE = 20;
+/** Canonical lists are stored beyond the budget down to this page. */
+const CANONICAL_PAGES = 5;
 
 /**
  * The catalogue: sellers' products and the public reads of them. Reads are cache-aside with a TTL; a
@@ -115,13 +123,27 @@ export class CatalogueService {
     });
   }
 
-  /** One page of products as a serialised JSON body, through the cache. */
+  /**
+   * One page of products as a serialised JSON body, through the cache. The key is the query's meaning, not
+   * its spelling (canonical filters, defaults applied, a cursor's decoded position instead of its text and
+   * of the page it overrides). Anyone may ask any query, so only the canonical pages (no free-form filter,
+   * default size, the first few pages: a small, fixed set that drops flood) are always stored; the others
+   * are stored within a shared byte budget per TTL and served from the database beyond it.
+   */
   listBody(request: ProductListRequest): Promise<string> {
     const filter = canonicalFilter(request.filter);
     const state = request.cursor ? this.deps.cursors.decode(request.cursor, { sort: request.sort, filter }) : undefined;
-    const key = `products:list:${JSON.stringify([filter, request.sort, request.size, request.page, request.cursor ?? null])}`;
-    return this.deps.reads.read(PRODUCT_LIST_CACHE, key, this.deps.ttlSeconds, () =>
-      this.#loadPage(request, filter, state),
+    const position = state ? [state.page, state.position.key, state.position.id] : [request.page];
+    const key = `products:list:${JSON.stringify([filter, request.sort, request.size, ...position])}`;
+    const admit = isCanonical(request)
+      ? undefined
+      : (body: string) => this.deps.listBudget.admit(key.length + body.length);
+    return this.deps.reads.read(
+      PRODUCT_LIST_CACHE,
+      key,
+      this.deps.ttlSeconds,
+      () => this.#loadPage(request, filter, state),
+      admit,
     );
   }
 
@@ -169,6 +191,8 @@ export class CatalogueService {
   }
 
   async #find(id: string): Promise<Product> {
+    // A malformed id names no product (and PostgreSQL would refuse it as a uuid): 404 like an unknown one.
+    if (!UUID.test(id.toLowerCase())) throw notFound(id);
     const product = await this.deps.products.find(id);
     if (!product) throw notFound(id);
     return product;
@@ -176,6 +200,13 @@ export class CatalogueService {
 }
 
 const notFound = (id: string) => new DomainError("PRODUCT_NOT_FOUND", `No product ${id}`);
+
+/** Only a status (one of a few) to filter on, the default size, one of the first pages, no cursor. */
+function isCanonical({ filter, size, page, cursor }: ProductListRequest): boolean {
+  const { status: _status, ...freeForm } = filter;
+  const anyFreeForm = Object.values(freeForm).some((value) => value !== undefined);
+  return !anyFreeForm && cursor === undefined && size === DEFAULT_PAGE_SIZE && page <= CANONICAL_PAGES;
+}
 
 /** Filters as one string, case-folded where matching ignores case: the cursor's and the cache key's query. */
 function canonicalFilter(filter: ProductFilter): string {

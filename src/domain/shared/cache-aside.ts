@@ -66,9 +66,16 @@ export class CacheAside {
 
   /**
    * A body that may lag behind its source by up to its TTL (a list page). The shared entry carries its
-   * expiry, so a near copy expires with it and the lag stays within one TTL.
+   * expiry, so a near copy expires with it and the lag stays within one TTL. `admit`, when given, decides
+   * whether a loaded body is stored at all (a storage budget); one it refuses is served, not kept.
    */
-  async read(name: string, key: string, ttlSeconds: number, load: () => Promise<string>): Promise<string> {
+  async read(
+    name: string,
+    key: string,
+    ttlSeconds: number,
+    load: () => Promise<string>,
+    admit?: (body: string) => Promise<boolean>,
+  ): Promise<string> {
     const now = Date.now();
     const near = this.near?.get(key);
     if (near && near.expiresAt > now) {
@@ -88,6 +95,7 @@ export class CacheAside {
       key,
       async () => ({ version: 0, body: await load() }),
       async (result) => {
+        if (admit && !(await this.#attempt(name, () => admit(result.body)))) return;
         const expiresAt = Date.now() + ttlSeconds * 1000;
         this.near?.set(key, { body: result.body, expiresAt });
         await this.#attempt(name, () => this.cache.set(key, `${expiresAt}|${result.body}`, ttlSeconds));

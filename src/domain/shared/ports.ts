@@ -47,9 +47,10 @@ export interface WindowCount {
   resetsInSeconds: number;
 }
 
-/** Fixed-window counters (throttling). */
+/** Fixed-window counters (throttling, storage budgets). */
 export interface Counters {
-  increment(key: string, windowSeconds: number): Promise<WindowCount>;
+  /** Adds `by` (default 1) to the window's count. */
+  increment(key: string, windowSeconds: number, by?: number): Promise<WindowCount>;
   get(key: string): Promise<WindowCount>;
   reset(key: string): Promise<void>;
 }

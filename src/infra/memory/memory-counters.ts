@@ -25,7 +25,7 @@ export class MemoryCounters implements Counters {
     return this.#windows.size;
   }
 
-  async increment(key: string, windowSeconds: number): Promise<WindowCount> {
+  async increment(key: string, windowSeconds: number, by = 1): Promise<WindowCount> {
     const now = Date.now();
     if (this.#windows.size >= SWEEP_THRESHOLD && now >= this.#nextSweepAt) {
       this.#nextSweepAt = now + SWEEP_INTERVAL_MS;
@@ -38,7 +38,7 @@ export class MemoryCounters implements Counters {
       window = { count: 0, endsAt: now + windowSeconds * 1000 };
       this.#windows.set(key, window);
     }
-    window.count += 1;
+    window.count += by;
     return toWindowCount(window, now);
   }
 

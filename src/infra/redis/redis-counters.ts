@@ -10,12 +10,13 @@ const toWindowCount = (count: number, msLeft: number): WindowCount => ({
 export class RedisCounters implements Counters {
   constructor(private readonly redis: Redis) {}
 
-  async increment(key: string, windowSeconds: number): Promise<WindowCount> {
+  async increment(key: string, windowSeconds: number, by = 1): Promise<WindowCount> {
     const [count, msLeft] = (await this.redis.eval(
       incrementWindowScript,
       1,
       `counter:${key}`,
       windowSeconds * 1000,
+      by,
     )) as [number, number];
     return toWindowCount(count, msLeft);
   }

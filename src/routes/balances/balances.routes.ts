@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
-import { IdempotencyKeyHeader, jsonBody, jsonResponse, PageQuery, UuidParam } from "../lib/schemas";
+import { IdempotencyKeyHeader, jsonBody, jsonResponse, limitPageDepth, PageQuery, UuidParam } from "../lib/schemas";
 import { authenticate, bearerAuth } from "../middleware/authenticate";
 import { idempotent } from "../middleware/idempotent";
 import { BalanceSchema, ChargeSchema, LedgerPageSchema } from "./balances.schemas";
@@ -55,7 +55,7 @@ export const listBalanceTransactions = createRoute({
   summary: "A user's ledger, newest first",
   security: bearerAuth,
   middleware: [authenticate] as const,
-  request: { params: UserParams, query: PageQuery },
+  request: { params: UserParams, query: PageQuery.superRefine(limitPageDepth()) },
   responses: {
     200: jsonResponse(LedgerPageSchema, "One page of ledger entries"),
     ...problemResponses("VALIDATION_FAILED", "UNAUTHENTICATED", "FORBIDDEN", "USER_NOT_FOUND"),

@@ -4,7 +4,7 @@ import type { Balance, LedgerEntry } from "../../domain/balances/ports";
 import { Krw, pageOf, Timestamp, Uuid } from "../lib/schemas";
 
 export const ChargeSchema = z
-  .object({
+  .strictObject({
     userId: Uuid,
     amount: z
       .number()

@@ -10,7 +10,7 @@ import {
 } from "../../domain/coupons/coupon";
 import { COUPON_STATUSES } from "../../domain/coupons/coupon-status";
 import { USER_COUPON_STATUSES } from "../../domain/coupons/user-coupon-status";
-import { Krw, PageQuery, PlainText, pageOf, Timestamp, Uuid } from "../lib/schemas";
+import { Krw, limitPageDepth, PageQuery, PlainText, pageOf, Timestamp, Uuid } from "../lib/schemas";
 
 const integerIn = (min: number, max: number) => z.number().int().min(min).max(max);
 /** ISO-8601 with `Z` or an offset; stored and answered in UTC. */
@@ -20,7 +20,7 @@ const CouponType = z.enum(COUPON_TYPES).openapi({
 });
 
 export const CreateCouponSchema = z
-  .object({
+  .strictObject({
     code: z
       .string()
       .regex(COUPON_CODE_PATTERN, "must be 3–32 letters, digits, - or _, starting with a letter or digit")
@@ -71,7 +71,7 @@ export const CouponSchema = z
   .openapi("Coupon");
 
 export const IssueCouponSchema = z
-  .object({
+  .strictObject({
     couponId: Uuid,
     userId: Uuid.openapi({ description: "The caller's own id, unless the caller is the coupon's issuer or an ADMIN" }),
   })
@@ -97,7 +97,7 @@ export const UserCouponPageSchema = pageOf(UserCouponSchema, "UserCouponPage");
 
 export const HeldCouponQuery = PageQuery.extend({
   status: z.enum(USER_COUPON_STATUSES).optional().openapi({ description: "Only coupons in this status" }),
-});
+}).superRefine(limitPageDepth());
 
 export const toCouponJson = (c: CouponView): z.infer<typeof CouponSchema> => ({
   id: c.id,

@@ -7,7 +7,7 @@ import {
   OUTBOX_TOPICS,
   type OutboxEventRecord,
 } from "../../domain/outbox/ports";
-import { PageQuery, pageOf, Timestamp, Uuid, UuidParam } from "../lib/schemas";
+import { limitPageDepth, PageQuery, pageOf, Timestamp, Uuid, UuidParam } from "../lib/schemas";
 
 const EVENT_TYPES = [...ORDER_EVENT_TYPES, ...COUPON_EVENT_TYPES] as const;
 
@@ -58,11 +58,13 @@ export const ListEventsQuery = PageQuery.extend({
   status: z.enum(EVENT_STATUSES).optional(),
   type: z.enum(EVENT_TYPES).optional(),
   aggregateId: Uuid.optional(),
-}).superRefine((query, ctx) => {
-  if (query.type && !(EVENT_TYPES_OF[query.table] as readonly string[]).includes(query.type)) {
-    ctx.addIssue({ code: "custom", path: ["type"], message: `is not a type of the ${query.table} table` });
-  }
-});
+})
+  .superRefine((query, ctx) => {
+    if (query.type && !(EVENT_TYPES_OF[query.table] as readonly string[]).includes(query.type)) {
+      ctx.addIssue({ code: "custom", path: ["type"], message: `is not a type of the ${query.table} table` });
+    }
+  })
+  .superRefine(limitPageDepth());
 
 export const EventParams = z.object({
   table: Table.openapi({ param: { name: "table", in: "path" } }),

@@ -1,19 +1,37 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ZodError } from "zod";
 import type { FieldError } from "../../domain/shared/errors";
 import type { AppEnv } from "./app-env";
+import { problemResponses } from "./openapi-problems";
 import { problem, problemResponse } from "./problem";
 
+const UNKNOWN = { json: "is not a field of this request", query: "is not a parameter of this route" } as const;
+
 export function fieldErrors(error: ZodError, target?: string): FieldError[] {
-  return error.issues.map((issue) => ({
-    path: [target === "json" ? undefined : target, ...issue.path].filter((p) => p !== undefined).join(".") || "(root)",
-    message: issue.message,
-  }));
+  const at = (path: PropertyKey[]) =>
+    [target === "json" ? undefined : target, ...path].filter((p) => p !== undefined).join(".") || "(root)";
+  return error.issues.flatMap((issue) =>
+    // A strict object names every unknown key in one issue: one error per key, so each is named by its path.
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({
+          path: at([...issue.path, key]),
+          message: UNKNOWN[target as keyof typeof UNKNOWN] ?? "is not allowed here",
+        }))
+      : [{ path: at(issue.path), message: issue.message }],
+  );
 }
 
-/** Every router shares this hook: any failed request schema is a 400 VALIDATION_FAILED with paths. */
+/** The query of a route that takes none: any parameter is a typo or a probe, refused like an unknown field. */
+const NoQuery = z.strictObject({});
+
+/**
+ * Every router shares this hook: any failed request schema is a 400 VALIDATION_FAILED with paths.
+ * And one input rule for every route registered through it: a route without a query schema refuses every
+ * query parameter, and every route documents the 400 that answers an unknown one (bodies and queries are
+ * strict objects where they are declared; test/e2e/input-rule.test.ts holds every route to that).
+ */
 export function createRouter() {
-  return new OpenAPIHono<AppEnv>({
+  const router = new OpenAPIHono<AppEnv>({
     defaultHook: (result, c) => {
       if (!result.success) {
         const errors = fieldErrors(result.error as ZodError, result.target);
@@ -22,4 +40,16 @@ export function createRouter() {
       }
     },
   });
+  const register = router.openapi;
+  router.openapi = ((route, handler, hook) =>
+    register(
+      {
+        ...route,
+        request: { ...route.request, query: route.request?.query ?? NoQuery },
+        responses: { ...problemResponses("VALIDATION_FAILED"), ...route.responses },
+      },
+      handler,
+      hook,
+    )) as typeof register;
+  return router;
 }

@@ -23,10 +23,25 @@ export const queryInteger = (min: number, max: number) =>
 const queryInt = (min: number, max: number, fallback: number) =>
   queryInteger(min, max).default(fallback).openapi({ type: "integer", minimum: min, maximum: max });
 
-export const PageQuery = z.object({
+export const PageQuery = z.strictObject({
   page: queryInt(1, 1_000_000, 1).openapi({ example: 1, description: "1-based page number" }),
   size: queryInt(1, 100, 20).openapi({ example: 20, description: "Items per page (1–100, default 20)" }),
 });
+
+/** The contract's offset cap: deeper pages cost the database a scan of everything before them. */
+export const MAX_PAGE_DEPTH = 10_000;
+
+/**
+ * A list query's refinement: page × size within MAX_PAGE_DEPTH. A list with keyset paging says so, and a
+ * query that carries its cursor is not held to it (the cursor, not the offset, positions the page).
+ */
+export const limitPageDepth =
+  (options: { cursor?: boolean } = {}) =>
+  (query: { page: number; size: number; cursor?: string }, ctx: z.RefinementCtx) => {
+    if (query.cursor !== undefined || query.page * query.size <= MAX_PAGE_DEPTH) return;
+    const deeper = options.cursor ? "; use cursor (each page's nextCursor) to go deeper" : "";
+    ctx.addIssue({ code: "custom", path: ["page"], message: `page × size must be at most ${MAX_PAGE_DEPTH}${deeper}` });
+  };
 
 export const pageOf = <T extends z.ZodTypeAny>(item: T, name: string) =>
   z

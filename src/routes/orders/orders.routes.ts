@@ -32,6 +32,7 @@ export const placeOrder = createRoute({
       "INSUFFICIENT_STOCK",
       "UNAUTHENTICATED",
       "FORBIDDEN",
+      "USER_NOT_FOUND",
       "IDEMPOTENCY_KEY_IN_USE",
       "IDEMPOTENCY_KEY_REUSED",
     ),

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ORDER_STATUSES } from "../../domain/orders/order-status";
-import { Krw, PageQuery, pageOf, Timestamp, Uuid } from "../lib/schemas";
+import { Krw, limitPageDepth, PageQuery, pageOf, Timestamp, Uuid } from "../lib/schemas";
 
 export const MAX_ORDER_LINES = 50;
 export const MAX_LINE_QUANTITY = 100;
@@ -50,11 +50,11 @@ export const OrderSchema = z
   .openapi("Order");
 
 export const PlaceOrderSchema = z
-  .object({
+  .strictObject({
     userId: Uuid.openapi({ description: "The buyer: the caller itself (an admin may order for anyone)" }),
     items: z
       .array(
-        z.object({
+        z.strictObject({
           productId: Uuid,
           quantity: z
             .number()
@@ -85,7 +85,7 @@ export const PlaceOrderSchema = z
   .openapi("PlaceOrder");
 
 export const AdvanceOrderSchema = z
-  .object({
+  .strictObject({
     status: OrderStatusSchema.openapi({ description: "The next status: one step forward", example: "PREPARING" }),
   })
   .openapi("AdvanceOrder");
@@ -93,6 +93,6 @@ export const AdvanceOrderSchema = z
 export const OrderListQuerySchema = PageQuery.extend({
   userId: Uuid.optional().openapi({ description: "Orders of this buyer (a buyer may only name itself)" }),
   status: OrderStatusSchema.optional(),
-});
+}).superRefine(limitPageDepth());
 
 export const OrderPageSchema = pageOf(OrderSchema, "OrderPage");

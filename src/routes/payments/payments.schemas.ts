@@ -27,5 +27,5 @@ export const PaymentSchema = z
   })
   .openapi("Payment");
 
-export const ProcessPaymentSchema = z.object({ orderId: Uuid }).openapi("ProcessPayment");
-export const ConfirmPaymentSchema = z.object({ paymentId: Uuid }).openapi("ConfirmPayment");
+export const ProcessPaymentSchema = z.strictObject({ orderId: Uuid }).openapi("ProcessPayment");
+export const ConfirmPaymentSchema = z.strictObject({ paymentId: Uuid }).openapi("ConfirmPayment");

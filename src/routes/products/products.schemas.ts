@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { PRODUCT_SORTS } from "../../domain/catalogue/ports";
 import { PRODUCT_STATUSES } from "../../domain/catalogue/product";
-import { Krw, PageQuery, PlainText, queryInteger, Timestamp } from "../lib/schemas";
+import { Krw, limitPageDepth, PageQuery, PlainText, queryInteger, Timestamp } from "../lib/schemas";
 
 /** Prices and stock are bounded so that order totals stay exact integers far below 2^53. */
 export const MAX_PRICE = 1_000_000_000;
@@ -96,11 +96,13 @@ export const ProductListQuerySchema = PageQuery.extend({
     description:
       "The previous page's nextCursor (same filters and sort): keyset paging that stays fast on deep pages. Takes precedence over page.",
   }),
-}).superRefine((query, ctx) => {
-  if (query.minPrice !== undefined && query.maxPrice !== undefined && query.minPrice > query.maxPrice) {
-    ctx.addIssue({ code: "custom", path: ["minPrice"], message: "must not be greater than maxPrice" });
-  }
-});
+})
+  .superRefine((query, ctx) => {
+    if (query.minPrice !== undefined && query.maxPrice !== undefined && query.minPrice > query.maxPrice) {
+      ctx.addIssue({ code: "custom", path: ["minPrice"], message: "must not be greater than maxPrice" });
+    }
+  })
+  .superRefine(limitPageDepth({ cursor: true }));
 
 export const ProductPageSchema = z
   .object({

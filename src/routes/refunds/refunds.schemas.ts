@@ -21,7 +21,7 @@ export const RefundSchema = z
   .openapi("Refund");
 
 export const RequestRefundSchema = z
-  .object({
+  .strictObject({
     orderId: Uuid,
     amount: Krw.min(1)
       .optional()

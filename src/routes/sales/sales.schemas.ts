@@ -11,7 +11,7 @@ const Day = z
   .refine(isDay, "must be a calendar date written YYYY-MM-DD")
   .openapi({ format: "date", example: "2026-12-01" });
 
-export const PopularQuerySchema = z.object({
+export const PopularQuerySchema = z.strictObject({
   days: queryInteger(1, POPULAR_DAYS.max).default(POPULAR_DAYS.default).openapi({
     type: "integer",
     minimum: 1,
@@ -57,7 +57,7 @@ const StatsDay = z
   .refine(isShopDay, DAY_RANGE_MESSAGE)
   .openapi({ format: "date", example: "2026-12-01" });
 
-export const SalesStatsQuerySchema = z.object({
+export const SalesStatsQuerySchema = z.strictObject({
   from: StatsDay.optional().openapi({
     description: `First Seoul day, inclusive, ${FIRST_DAY} to ${LAST_DAY} (default: ${STATS_DEFAULT_DAYS - 1} days before \`to\`)`,
   }),

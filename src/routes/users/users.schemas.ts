@@ -34,7 +34,7 @@ export const UserSchema = z
   .openapi("User");
 
 export const SignUpSchema = z
-  .object({
+  .strictObject({
     email: Email,
     password: Password,
     name: Name,
@@ -52,7 +52,7 @@ export const CreateUserSchema = SignUpSchema.extend({
 // Login accepts what sign-up could have stored (no format check, which would tell which emails exist),
 // bounded so that nobody can make us hash or remember megabytes.
 export const LoginSchema = z
-  .object({ email: PlainText(254).min(1), password: z.string().min(1).max(1024) })
+  .strictObject({ email: PlainText(254).min(1), password: z.string().min(1).max(1024) })
   .openapi("Login");
 
 export const LoginResponseSchema = z

@@ -2,7 +2,9 @@ import { and, count, desc, eq, gt, inArray, isNull, lte, or, type SQL, sql } fro
 import type { CancelReason, Order } from "../../../domain/orders/order";
 import { type OrderStatus, REFUNDABLE_STATUSES } from "../../../domain/orders/order-status";
 import type { NewOrder, OrderFilter, OrderRepository } from "../../../domain/orders/ports";
+import { DomainError } from "../../../domain/shared/errors";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
+import { sqlState } from "../../dependency-errors";
 import { orderItems, orders } from "../schema";
 import type { Transactions } from "../transactions";
 
@@ -30,7 +32,13 @@ export class DrizzleOrderRepository implements OrderRepository {
         ...fields,
         expiresAt: sql`now() + ${paymentTimeoutSeconds} * interval '1 second'`,
       })
-      .returning();
+      .returning()
+      .catch((error: unknown) => {
+        // The buyer is the only foreign key of an order row: an admin ordering for a user who does not exist
+        // (or was deleted meanwhile). Caught here rather than read first: no extra query on the order path.
+        if (sqlState(error) === "23503") throw new DomainError("USER_NOT_FOUND", `No user ${order.userId}`);
+        throw error;
+      });
     const lines = await db
       .insert(orderItems)
       .values(items.map((line) => ({ id: Bun.randomUUIDv7(), orderId: order.id, ...line })))
