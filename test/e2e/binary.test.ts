@@ -118,7 +118,10 @@ describe("the compiled binary, alone in an empty folder", () => {
       const ready = await call("GET", "/readyz");
       expect(ready).toEqual({
         status: 200,
-        body: { status: "ready", checks: { database: "up", redis: hasRedis ? "up" : "not configured" } },
+        body: {
+          status: "ready",
+          checks: { database: "up", redis: hasRedis ? "up" : "not configured", eventLoop: "up" },
+        },
       });
       const account = { email: `binary-${crypto.randomUUID()}@test.kicks`, password: "binary-pass-1", name: "Bin" };
       const signup = await call("POST", "/api/v1/auth/signup", account);
@@ -218,7 +221,8 @@ describe("the compiled binary, alone in an empty folder", () => {
         };
         const extra = role === "SELLER" ? { businessRegistrationNumber: "124-81-00998" } : {};
         expect((await call("POST", "/api/v1/auth/signup", { ...account, role, ...extra })).status).toBe(201);
-        return (await call("POST", "/api/v1/auth/login", account)).body as {
+        return (await call("POST", "/api/v1/auth/login", { email: account.email, password: account.password }))
+          .body as {
           accessToken: string;
           user: { id: string };
         };
