@@ -46,6 +46,7 @@ const envSchema = z
     ORDER_PAYMENT_TIMEOUT_SECONDS: int(1, 7 * 24 * 3600).default(900),
     PRODUCT_CACHE_TTL_SECONDS: int(1, 24 * 3600).default(60),
     POPULAR_CACHE_TTL_SECONDS: int(1, 24 * 3600).default(300),
+    COUPON_RECONCILE_INTERVAL_SECONDS: int(1, 24 * 3600).default(30),
     OUTBOX_MAX_ATTEMPTS: int(1, 100).default(8),
     OUTBOX_BATCH_SIZE: int(1, 5000).default(500),
     OUTBOX_POLL_INTERVAL_MS: int(10, 60_000).default(1000),
