@@ -21,6 +21,7 @@ import type {
   IssueResult,
   UserCouponRepository,
 } from "./ports";
+import { StateRechecks } from "./state-rechecks";
 import { toHeldCouponView } from "./views";
 
 export interface IssueRequest {
@@ -126,24 +127,15 @@ const refused = (code: IssueRefusal) => new DomainError(code, REFUSAL_DETAILS[co
  */
 export class CouponIssue {
   readonly #timing: IssueTiming;
-  /** When this process may next ask for a coupon's audit turn: a drop's sold-out answers cost no round trip. */
-  readonly #nextAuditAt = new Map<string, number>();
   readonly #batches: ClaimBatches;
-  readonly #reads = new Map<string, Promise<Coupon | undefined>>();
-  readonly #audits = new Map<string, Promise<boolean>>();
+  readonly #rechecks: StateRechecks;
   /** Claims this process is writing, by coupon and user. */
   readonly #writing = new Map<string, Promise<HeldCouponView>>();
-  /** Coupons PostgreSQL has seen sold out (for good: issues are never taken back). */
-  readonly #soldOut = new Set<string>();
 
   constructor(private readonly deps: CouponIssueDeps) {
     this.#timing = { ...DEFAULT_ISSUE_TIMING, ...deps.timing };
     this.#batches = new ClaimBatches(deps);
-  }
-
-  /** What the service runs with, so the wiring can check it against the idempotency lease. */
-  get timing(): IssueTiming {
-    return this.#timing;
+    this.#rechecks = new StateRechecks({ ...deps, auditIntervalMs: this.#timing.auditIntervalMs });
   }
 
   /** The database path. The caller is the user, the coupon's issuer or an ADMIN. */
@@ -169,12 +161,13 @@ export class CouponIssue {
       if (actor.role !== "ADMIN" && actor.userId !== userId)
         assertMayIssueTo(actor, await this.#find(couponId), userId);
       let outcome = await this.#claim(couponId, userId);
-      if (outcome.kind === "not_active" && outcome.reason === "lifecycle" && (await this.#catchUp(couponId))) {
+      const rechecks = this.#rechecks;
+      if (outcome.kind === "not_active" && outcome.reason === "lifecycle" && (await rechecks.caughtUp(couponId))) {
         outcome = await this.#claim(couponId, userId);
       }
-      if (outcome.kind === "sold_out" && !(await this.#soldOutForGood(couponId))) {
+      if (outcome.kind === "sold_out" && !(await rechecks.soldOutForGood(couponId))) {
         // PostgreSQL has units left: claims not recorded hold them (in flight, or orphaned by a dead request).
-        if (await this.#recoverLeakedUnits(couponId)) outcome = await this.#claim(couponId, userId);
+        if (await rechecks.recoverLeakedUnits(couponId)) outcome = await this.#claim(couponId, userId);
         if (outcome.kind === "sold_out") throw soldOutForNow();
       }
       switch (outcome.kind) {
@@ -250,28 +243,6 @@ export class CouponIssue {
     } finally {
       await lock.release().catch(() => {});
     }
-  }
-
-  /**
-   * The state refused by its lifecycle (suspended or cancelled at its version): true if PostgreSQL's lifecycle
-   * is newer and the state has now taken it, so the claim is worth making again. A resume that never reached
-   * Redis (a partition, or a build racing it) is thus caught up by the first claim that meets it.
-   */
-  async #catchUp(couponId: string): Promise<boolean> {
-    const coupon = await this.#current(couponId);
-    return coupon !== undefined && (await this.deps.claims.updateLifecycle(coupon));
-  }
-
-  /**
-   * The coupon as PostgreSQL has it now; concurrent callers in this process share one read (a suspended
-   * coupon's drop would otherwise read the row once per refused claim).
-   */
-  #current(couponId: string): Promise<Coupon | undefined> {
-    const inFlight = this.#reads.get(couponId);
-    if (inFlight) return inFlight;
-    const read = this.deps.coupons.find(couponId).finally(() => this.#reads.delete(couponId));
-    this.#reads.set(couponId, read);
-    return read;
   }
 
   /** #recordClaim, known to this process while it runs: a second claim of the same user waits for it. */
@@ -369,48 +340,6 @@ export class CouponIssue {
         await this.#release(noted, "rolled_back");
       });
     }
-  }
-
-  /**
-   * Whether the state's "sold out" is PostgreSQL's too. Units issued never come back, so once PostgreSQL is
-   * sold out this process answers every later "sold out" of the coupon without a round trip; until then each
-   * one costs a read (shared by concurrent claims).
-   */
-  async #soldOutForGood(couponId: string): Promise<boolean> {
-    if (this.#soldOut.has(couponId)) return true;
-    const coupon = await this.#current(couponId);
-    if (coupon && coupon.issuedQuantity < coupon.totalQuantity) return false;
-    if (this.#soldOut.size >= 10_000) this.#soldOut.clear();
-    this.#soldOut.add(couponId);
-    return true;
-  }
-
-  /**
-   * PostgreSQL has units left while the state says sold out: claims it never recorded hold them. Those past
-   * the grace are orphans and are given back by one audit per coupon per interval across all instances (the
-   * lock is the interval; each process asks for it at most once per interval too, so a drop's "sold out"
-   * answers cost one reconciliation now and then). The claims of this process that meet an audit in progress
-   * wait for it and then claim again, so every unit it frees is offered at once. True if units were given back.
-   */
-  #recoverLeakedUnits(couponId: string): Promise<boolean> {
-    const running = this.#audits.get(couponId);
-    if (running) return running;
-    const now = Date.now();
-    if ((this.#nextAuditAt.get(couponId) ?? 0) > now) return Promise.resolve(false);
-    if (this.#nextAuditAt.size >= 10_000) this.#nextAuditAt.clear();
-    this.#nextAuditAt.set(couponId, now + this.#timing.auditIntervalMs);
-    const audit = this.#audit(couponId).finally(() => this.#audits.delete(couponId));
-    this.#audits.set(couponId, audit);
-    return audit;
-  }
-
-  async #audit(couponId: string): Promise<boolean> {
-    const turn = await this.deps.locks
-      .tryAcquire(`coupon-audit:{coupon:${couponId}}`, this.#timing.auditIntervalMs)
-      .catch(() => undefined);
-    if (!turn) return false;
-    const result = await this.deps.reconciliation.reconcile(couponId, { repair: true });
-    return result.loaded && result.repaired && result.drift.orphanedClaims.length > 0;
   }
 
   /** The user's claim is in the state but not (yet) in PostgreSQL, and younger than the grace. */
