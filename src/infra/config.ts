@@ -56,6 +56,7 @@ const envSchema = z
     // instances; canonical pages are always stored. Beyond it such pages are served from the database.
     PRODUCT_LIST_CACHE_BUDGET_BYTES: int(0, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
     POPULAR_CACHE_TTL_SECONDS: int(1, 24 * 3600).default(300),
+    COUPON_RECONCILE_INTERVAL_SECONDS: int(1, 24 * 3600).default(30),
     OUTBOX_MAX_ATTEMPTS: int(1, 100).default(8),
     OUTBOX_BATCH_SIZE: int(1, 5000).default(500),
     OUTBOX_POLL_INTERVAL_MS: int(10, 60_000).default(1000),

@@ -1,4 +1,5 @@
 import type { Container } from "../container";
+import { scheduleCouponReconciliation } from "./coupon-reconciliation";
 import { scheduleIdempotencyPurge } from "./idempotency-purge";
 import { scheduleOrderExpiry } from "./order-expiry";
 import { schedulePaymentRecovery, scheduleRefundRetries } from "./payment-recovery";
@@ -16,6 +17,12 @@ export function startSchedules({ services, logger, config }: Container): () => P
     schedulePaymentRecovery(services.payments, logger),
     scheduleRefundRetries(services.refunds, logger),
     schedulePopularRefresh(services.popularProducts, config.POPULAR_CACHE_TTL_SECONDS, logger),
+    scheduleCouponReconciliation({
+      reconciliation: services.couponReconciliation,
+      locks: services.locks,
+      logger,
+      intervalMs: config.COUPON_RECONCILE_INTERVAL_SECONDS * 1000,
+    }),
   ];
   return async () => {
     await Promise.all(stops.map((stop) => stop()));

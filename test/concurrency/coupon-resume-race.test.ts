@@ -1,10 +1,13 @@
 import { afterAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import type { CouponRepository, CouponSnapshot } from "../../src/domain/coupons/ports";
 import { checkCouponStates, STATE_BEHIND_RULE } from "../../src/infra/redis/coupons/coupon-state-check";
+import { couponKeys } from "../../src/infra/redis/coupons/redis-coupon-claims";
 import { createRedis } from "../../src/infra/redis/redis-client";
+import { scheduleCouponReconciliation, sweepCouponStates } from "../../src/workers/coupon-reconciliation";
 import { claimsOf, createCoupon } from "../support/coupons";
 import { createTestApp, hasRedis } from "../support/harness";
 import { type CheapUser, cheapBuyers } from "../support/users";
+import { waitFor } from "../support/wait";
 
 setDefaultTimeout(60_000);
 
@@ -104,5 +107,59 @@ describe.skipIf(!hasRedis)("a coupon resumed on one instance while another build
     await repositoryOf(b).saveLifecycle(coupon.id, { suspendedAt: new Date(), cancelledAt: null });
     expect((await claimOn(b, coupon.id, second!)).body.code).toBe("COUPON_NOT_ACTIVE");
     expect((await claimOn(a, coupon.id, second!)).body.code).toBe("COUPON_NOT_ACTIVE");
+  });
+});
+
+describe.skipIf(!hasRedis)("the scheduled coupon reconciliation", () => {
+  const sweeper = (t: typeof a, intervalMs: number) => ({
+    reconciliation: t.container.services.couponReconciliation,
+    locks: t.container.services.locks,
+    logger: t.container.logger,
+    intervalMs,
+  });
+
+  /** A state with a missed resume and a claim orphaned a minute ago by a request that died. */
+  async function drifted() {
+    const coupon = await createCoupon(a, seller.token, { totalQuantity: 5 });
+    const [first, victim] = await buyers(2);
+    expect((await claimOn(a, coupon.id, first!)).status).toBe(201);
+    expect((await claimsOf(a).claim(coupon.id, victim!.id)).kind).toBe("claimed");
+    await redis!.zadd(couponKeys(coupon.id).holders, "XX", Date.now() - 60_000, victim!.id);
+    expect((await act(a, coupon.id, "suspend")).status).toBe(200);
+    await repositoryOf(b).saveLifecycle(coupon.id, { suspendedAt: null, cancelledAt: null });
+    return { coupon, first: first!, victim: victim! };
+  }
+
+  it("repairs a missed resume and a dead request's claim without any claim, one instance per interval", async () => {
+    const { coupon, first } = await drifted();
+    const [one, other] = await Promise.all([
+      sweepCouponStates(sweeper(a, 5_000)),
+      sweepCouponStates(sweeper(b, 5_000)),
+    ]);
+    // Exactly one of the two instances swept in this interval.
+    expect([one, other].filter((summary) => summary === undefined)).toHaveLength(1);
+    expect((one ?? other)!.repaired).toBeGreaterThanOrEqual(1);
+    const state = await claimsOf(b).inspect(coupon.id);
+    expect(state).toMatchObject({ suspended: false, version: 2 });
+    expect([...state!.holders.keys()]).toEqual([first.id]);
+    expect(await checked(coupon.id)).toEqual([]);
+  });
+
+  it("runs by itself on every instance's schedule", async () => {
+    const { coupon } = await drifted();
+    // The sweep lock of the test before may still run its interval: wait for it (at most 4.5 s).
+    const stop = scheduleCouponReconciliation(sweeper(b, 100));
+    try {
+      await waitFor(
+        "the schedule to catch the state up",
+        async () => {
+          const state = await claimsOf(b).inspect(coupon.id);
+          return state?.version === 2 && state.holders.size === 1;
+        },
+        15_000,
+      );
+    } finally {
+      await stop();
+    }
   });
 });

@@ -80,7 +80,7 @@ async function forgetHolder(claims: CouponClaims, couponId: string, userId: stri
 const issuedQuantity = async (couponId: string) => (await coupons.find(couponId))?.issuedQuantity;
 
 function recoversFromAWrongState(open: () => CouponClaims) {
-  it("treats a recent claim PostgreSQL has not seen as in flight, and an old one as an orphan to recover", async () => {
+  it("never tells the owner of a claim PostgreSQL has not recorded that it holds the coupon: 503 with Retry-After within the grace, the coupon after it", async () => {
     const claims = open();
     const coupon = await createCoupon(t, seller.token, { totalQuantity: 5 });
     const [user] = await buyers(1);
@@ -88,7 +88,9 @@ function recoversFromAWrongState(open: () => CouponClaims) {
     // Build the state, then claim as a request would that then lost Redis's reply (or died).
     await patient.claim(coupon.id, (await buyers(1))[0]!.id);
     expect((await claims.claim(coupon.id, user!.id)).kind).toBe("claimed");
-    expect((await domainErrorOf(patient.claim(coupon.id, user!.id))).code).toBe("COUPON_ALREADY_ISSUED");
+    const young = await domainErrorOf(patient.claim(coupon.id, user!.id));
+    expect(young.code).toBe("UNAVAILABLE");
+    expect(young.extensions?.retryAfterSeconds).toBeGreaterThanOrEqual(1);
     await Bun.sleep(5); // older than a grace of 0 ms
     const { claim, seen } = limitedIssue(claims, { orphanGraceMs: 0 });
     const recovered = await claim(coupon.id, user!.id);
@@ -110,6 +112,64 @@ function recoversFromAWrongState(open: () => CouponClaims) {
     expect(await holdersOf(claims, coupon.id)).toEqual([buyer!.id]);
     expect(await issuedQuantity(coupon.id)).toBe(1);
     expect(seen.compensations).toEqual([]);
+  });
+
+  it("answers SOLD_OUT with Retry-After while units are held by claims not recorded, and a final SOLD_OUT once PostgreSQL has none", async () => {
+    const claims = open();
+    const coupon = await createCoupon(t, seller.token, { totalQuantity: 2 });
+    const [victim, winner, newcomer, late] = await buyers(4);
+    await claims.load((await coupons.snapshot(coupon.id))!, null);
+    // The victim's request died after Redis granted its claim: nothing in PostgreSQL.
+    expect((await claims.claim(coupon.id, victim!.id)).kind).toBe("claimed");
+    // Its audit turn (a lock across instances) lasts 1 ms, so the next instance may audit at once.
+    const patient = limitedIssue(claims, { auditIntervalMs: 1 });
+    expect((await patient.claim(coupon.id, winner!.id)).userId).toBe(winner!.id);
+
+    const meanwhile = await domainErrorOf(patient.claim(coupon.id, newcomer!.id));
+    expect(meanwhile.code).toBe("COUPON_SOLD_OUT");
+    expect(meanwhile.extensions?.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+
+    await Bun.sleep(5); // the victim's claim is now older than a grace of 0 ms
+    const after = limitedIssue(claims, { orphanGraceMs: 0 });
+    expect((await after.claim(coupon.id, newcomer!.id)).userId).toBe(newcomer!.id);
+    const final = await domainErrorOf(after.claim(coupon.id, late!.id));
+    expect(final.code).toBe("COUPON_SOLD_OUT");
+    expect(final.extensions?.retryAfterSeconds).toBeUndefined();
+    expect(await holdersOf(claims, coupon.id)).toEqual([winner!.id, newcomer!.id].sort());
+  });
+
+  it("offers every unit a crash left in unrecorded claims to the claims that come after the grace", async () => {
+    const claims = open();
+    const coupon = await createCoupon(t, seller.token, { totalQuantity: 20 });
+    const [victims, issued, newcomers] = [await buyers(15), await buyers(5), await buyers(25)];
+    await claims.load((await coupons.snapshot(coupon.id))!, null);
+    // Mid-drop, a process dies after Redis granted 15 claims and before any was written.
+    for (const victim of victims) expect((await claims.claim(coupon.id, victim.id)).kind).toBe("claimed");
+    const survivor = limitedIssue(claims, { orphanGraceMs: 200 });
+    for (const buyer of issued) await survivor.claim(coupon.id, buyer.id);
+    await Bun.sleep(250);
+
+    // Everyone claims at once, and retries what is not final (Retry-After) until it is.
+    const outcomes = await Promise.all(
+      newcomers.map(async (buyer) => {
+        for (let attempt = 0; attempt < 20; attempt++) {
+          try {
+            await survivor.claim(coupon.id, buyer.id);
+            return "issued";
+          } catch (error) {
+            const { code, extensions } = error as { code: string; extensions?: Record<string, unknown> };
+            if (extensions?.retryAfterSeconds === undefined) return code;
+            await Bun.sleep(50);
+          }
+        }
+        return "still waiting";
+      }),
+    );
+    expect(outcomes.filter((o) => o === "issued")).toHaveLength(15);
+    expect(outcomes.filter((o) => o === "COUPON_SOLD_OUT")).toHaveLength(10);
+    expect(await issuedQuantity(coupon.id)).toBe(20);
+    const inDatabase = (await coupons.snapshot(coupon.id))!.holderIds.sort();
+    expect(await holdersOf(claims, coupon.id)).toEqual(inDatabase);
   });
 
   it("keeps the claim of a holder the state had lost: PostgreSQL says already issued, and that is now true in both", async () => {

@@ -1,3 +1,4 @@
+import { IN_FLIGHT_LEASE_MS } from "../idempotency/idempotency-service";
 import type { OutboxWriter } from "../outbox/ports";
 import type { Clock } from "../shared/clock";
 import { DomainError } from "../shared/errors";
@@ -20,6 +21,7 @@ import type {
   IssueResult,
   UserCouponRepository,
 } from "./ports";
+import { StateRechecks } from "./state-rechecks";
 import { toHeldCouponView } from "./views";
 
 export interface IssueRequest {
@@ -34,7 +36,11 @@ export interface IssueTiming {
   buildLockMs: number;
   /**
    * A claim older than this that PostgreSQL never recorded is an orphan (its request lost Redis's reply, or
-   * died): every write of a claim ends within the database session limits (statements 30 s, idle 60 s).
+   * died) and is given back; a younger one may still be written, so refusals based on it are not final (they
+   * carry Retry-After). It must end well inside the idempotency lease (see assertTimingAgrees): a keyed retry
+   * takes the key over only once the lease has run out, and must then find its dead request's claim
+   * recoverable, not hear COUPON_ALREADY_ISSUED. Giving back a claim whose write is in fact still under way
+   * is safe: PostgreSQL's conditional writes decide, and the state is repaired from them.
    */
   orphanGraceMs: number;
   /** At most one check for units stuck in orphaned claims per coupon this often, when the state says sold out. */
@@ -44,9 +50,37 @@ export interface IssueTiming {
 export const DEFAULT_ISSUE_TIMING: IssueTiming = {
   stateWaitMs: 5_000,
   buildLockMs: 10_000,
-  orphanGraceMs: 120_000,
+  orphanGraceMs: 30_000,
   auditIntervalMs: 10_000,
 };
+
+/**
+ * A request claims within `stateWaitMs` of taking its Idempotency-Key; a retry may take the key over after
+ * IN_FLIGHT_LEASE_MS. The dead request's claim must be past the grace by then, with room to spare.
+ */
+export function assertTimingAgrees(timing: IssueTiming, leaseMs = IN_FLIGHT_LEASE_MS): void {
+  if (timing.stateWaitMs + timing.orphanGraceMs + ORPHAN_MARGIN_MS > leaseMs) {
+    throw new Error(
+      `orphanGraceMs (${timing.orphanGraceMs}) + stateWaitMs (${timing.stateWaitMs}) must end ${ORPHAN_MARGIN_MS} ms before the idempotency lease (${leaseMs})`,
+    );
+  }
+}
+
+const ORPHAN_MARGIN_MS = 10_000;
+/** Retry-After of a refusal that rests on claims still being recorded or recovered: soon, and never long. */
+const SETTLING_RETRY_SECONDS = 2;
+const MAX_SETTLING_RETRY_SECONDS = 5;
+/** How long a claim of the user found in the state, not yet in PostgreSQL, is waited for before a 503. */
+const RECORD_WAIT_MS = 1_000;
+
+/** Sold out in the state, not in PostgreSQL: units held by claims not recorded may come back. Not final. */
+const soldOutForNow = () =>
+  new DomainError(
+    "COUPON_SOLD_OUT",
+    "Every unit is claimed, but some claims are still being recorded or recovered and units may come back; retry shortly",
+    undefined,
+    { retryAfterSeconds: SETTLING_RETRY_SECONDS },
+  );
 
 interface CouponIssueDeps {
   coupons: CouponRepository;
@@ -93,14 +127,15 @@ const refused = (code: IssueRefusal) => new DomainError(code, REFUSAL_DETAILS[co
  */
 export class CouponIssue {
   readonly #timing: IssueTiming;
-  /** When this process may next ask for a coupon's audit turn: a drop's sold-out answers cost no round trip. */
-  readonly #nextAuditAt = new Map<string, number>();
   readonly #batches: ClaimBatches;
-  readonly #reads = new Map<string, Promise<Coupon | undefined>>();
+  readonly #rechecks: StateRechecks;
+  /** Claims this process is writing, by coupon and user. */
+  readonly #writing = new Map<string, Promise<HeldCouponView>>();
 
   constructor(private readonly deps: CouponIssueDeps) {
     this.#timing = { ...DEFAULT_ISSUE_TIMING, ...deps.timing };
     this.#batches = new ClaimBatches(deps);
+    this.#rechecks = new StateRechecks({ ...deps, auditIntervalMs: this.#timing.auditIntervalMs });
   }
 
   /** The database path. The caller is the user, the coupon's issuer or an ADMIN. */
@@ -126,15 +161,18 @@ export class CouponIssue {
       if (actor.role !== "ADMIN" && actor.userId !== userId)
         assertMayIssueTo(actor, await this.#find(couponId), userId);
       let outcome = await this.#claim(couponId, userId);
-      if (outcome.kind === "not_active" && outcome.reason === "lifecycle" && (await this.#catchUp(couponId))) {
+      const rechecks = this.#rechecks;
+      if (outcome.kind === "not_active" && outcome.reason === "lifecycle" && (await rechecks.caughtUp(couponId))) {
         outcome = await this.#claim(couponId, userId);
       }
-      if (outcome.kind === "sold_out" && (await this.#recoverLeakedUnits(couponId))) {
-        outcome = await this.#claim(couponId, userId);
+      if (outcome.kind === "sold_out" && !(await rechecks.soldOutForGood(couponId))) {
+        // PostgreSQL has units left: claims not recorded hold them (in flight, or orphaned by a dead request).
+        if (await rechecks.recoverLeakedUnits(couponId)) outcome = await this.#claim(couponId, userId);
+        if (outcome.kind === "sold_out") throw soldOutForNow();
       }
       switch (outcome.kind) {
         case "claimed":
-          return this.#recordClaim(outcome.ticket);
+          return this.#writeTracked(outcome.ticket);
         case "not_found":
           throw new DomainError("COUPON_NOT_FOUND", `No coupon ${couponId}`);
         case "not_active":
@@ -150,7 +188,7 @@ export class CouponIssue {
   /** Claims in Redis, building the state from PostgreSQL when there is none (first use, lost keys, drift). */
   async #claim(couponId: string, userId: string): Promise<Exclude<ClaimOutcome, { kind: "not_loaded" }> | NotFound> {
     const giveUpAt = Date.now() + this.#timing.stateWaitMs;
-    let orphanChecked = false;
+    let orphanChecks = 0;
     for (;;) {
       const outcome = await this.deps.claims.claim(couponId, userId);
       if (outcome.kind === "not_loaded") {
@@ -171,14 +209,14 @@ export class CouponIssue {
         }
         continue;
       }
-      if (outcome.kind === "already_issued" && !orphanChecked && this.#isOld(outcome.ticket)) {
-        orphanChecked = true;
-        // Redis has had this claim for long, yet PostgreSQL never recorded it: its request lost the script's
-        // reply or died. The user does not hold the coupon, so the claim goes and the user tries again.
-        if (
-          !(await this.deps.userCoupons.holds(couponId, userId)) &&
-          (await this.#release(outcome.ticket, "orphaned"))
-        ) {
+      // A claim PostgreSQL loaded (time 0) is a holder. Any other is only as true as its write: its request
+      // may still be writing it, or may have died (then the user holds nothing and must not hear otherwise).
+      if (outcome.kind === "already_issued" && outcome.ticket.claimedAtMs > 0 && orphanChecks < 2) {
+        orphanChecks++;
+        if (!(await this.#recorded(outcome.ticket))) {
+          if (!this.#isOld(outcome.ticket)) throw this.#claimNotRecordedYet(outcome.ticket);
+          // Past the grace: an orphan. It goes, and the user claims again (first come, as anyone).
+          await this.#release(outcome.ticket, "orphaned");
           continue;
         }
       }
@@ -207,26 +245,33 @@ export class CouponIssue {
     }
   }
 
-  /**
-   * The state refused by its lifecycle (suspended or cancelled at its version): true if PostgreSQL's lifecycle
-   * is newer and the state has now taken it, so the claim is worth making again. A resume that never reached
-   * Redis (a partition, or a build racing it) is thus caught up by the first claim that meets it.
-   */
-  async #catchUp(couponId: string): Promise<boolean> {
-    const coupon = await this.#current(couponId);
-    return coupon !== undefined && (await this.deps.claims.updateLifecycle(coupon));
+  /** #recordClaim, known to this process while it runs: a second claim of the same user waits for it. */
+  async #writeTracked(ticket: ClaimTicket): Promise<HeldCouponView> {
+    const key = `${ticket.couponId}:${ticket.userId}`;
+    const writing = this.#recordClaim(ticket);
+    this.#writing.set(key, writing);
+    try {
+      return await writing;
+    } finally {
+      if (this.#writing.get(key) === writing) this.#writing.delete(key);
+    }
   }
 
   /**
-   * The coupon as PostgreSQL has it now; concurrent callers in this process share one read (a suspended
-   * coupon's drop would otherwise read the row once per refused claim).
+   * Whether PostgreSQL has the user's claim. A young claim may be a write under way (a double click, a client
+   * retrying too soon): its write in this process is awaited, and PostgreSQL asked again for a moment, so the
+   * usual answer is a final COUPON_ALREADY_ISSUED rather than a request to retry.
    */
-  #current(couponId: string): Promise<Coupon | undefined> {
-    const inFlight = this.#reads.get(couponId);
-    if (inFlight) return inFlight;
-    const read = this.deps.coupons.find(couponId).finally(() => this.#reads.delete(couponId));
-    this.#reads.set(couponId, read);
-    return read;
+  async #recorded(ticket: ClaimTicket): Promise<boolean> {
+    const holds = () => this.deps.userCoupons.holds(ticket.couponId, ticket.userId);
+    await this.#writing.get(`${ticket.couponId}:${ticket.userId}`)?.catch(() => {});
+    if (this.#isOld(ticket)) return holds();
+    const giveUpAt = Date.now() + RECORD_WAIT_MS;
+    for (let pauseMs = 20; ; pauseMs *= 2) {
+      if (await holds()) return true;
+      if (Date.now() + pauseMs > giveUpAt) return false;
+      await Bun.sleep(pauseMs);
+    }
   }
 
   /** Writes a claim Redis granted; what is undone when PostgreSQL says no depends on why it said no. */
@@ -297,25 +342,15 @@ export class CouponIssue {
     }
   }
 
-  /**
-   * The state says sold out: if PostgreSQL has units left, some may be stuck in orphaned claims. Checked at
-   * most once per interval per coupon across all instances (the lock is the interval; each process asks for
-   * it at most once per interval too), so a drop's thousands of "sold out" answers cost one cheap read now
-   * and then. True if units were given back.
-   */
-  async #recoverLeakedUnits(couponId: string): Promise<boolean> {
-    const now = Date.now();
-    if ((this.#nextAuditAt.get(couponId) ?? 0) > now) return false;
-    if (this.#nextAuditAt.size >= 10_000) this.#nextAuditAt.clear();
-    this.#nextAuditAt.set(couponId, now + this.#timing.auditIntervalMs);
-    const turn = await this.deps.locks
-      .tryAcquire(`coupon-audit:{coupon:${couponId}}`, this.#timing.auditIntervalMs)
-      .catch(() => undefined);
-    if (!turn) return false;
-    const coupon = await this.deps.coupons.find(couponId);
-    if (!coupon || coupon.issuedQuantity >= coupon.totalQuantity) return false;
-    const result = await this.deps.reconciliation.reconcile(couponId, { repair: true });
-    return result.repaired;
+  /** The user's claim is in the state but not (yet) in PostgreSQL, and younger than the grace. */
+  #claimNotRecordedYet(ticket: ClaimTicket): DomainError {
+    const graceLeftMs = ticket.claimedAtMs + this.#timing.orphanGraceMs - this.deps.clock.now().getTime();
+    return new DomainError(
+      "UNAVAILABLE",
+      "Your earlier claim of this coupon is not recorded yet (its request may still be running, or may have failed); retry shortly",
+      undefined,
+      { retryAfterSeconds: Math.min(MAX_SETTLING_RETRY_SECONDS, Math.max(1, Math.ceil(graceLeftMs / 1000))) },
+    );
   }
 
   /** Gives a claim back; a failure leaves a unit held for nobody, recovered as an orphan later. */

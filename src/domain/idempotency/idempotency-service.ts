@@ -13,9 +13,18 @@ export type IdempotencyDecision =
 
 /** Thrown inside the transaction to roll back a request's writes. */
 class Discard extends Error {
-  constructor(readonly reason: "server error" | "key lost") {
+  constructor(readonly reason: "not final" | "key lost") {
     super(reason);
   }
+}
+
+/**
+ * Whether an answer may be stored as the key's answer for 24 h. A 5xx failed on our side; an answer with
+ * Retry-After rests on state still being repaired or rebuilt (a claim not recorded yet, units that may come
+ * back, Redis away): the client is told to ask again, so the key is released for that retry.
+ */
+export function isFinal(response: StoredResponse): boolean {
+  return response.status < 500 && response.headers["retry-after"] === undefined;
 }
 
 /**
@@ -59,13 +68,14 @@ export class IdempotencyService {
    * Answers below 500 are stored and committed with what the request wrote: its services have already
    * undone their own failed units of work (savepoints), exactly as without a key. A 5xx rolls everything
    * back and releases the key, so the client's retry runs again. Returns false, with everything rolled
-   * back, if the key was taken over meanwhile (this request outlived its lease).
+   * back, if the key was taken over meanwhile (this request outlived its lease). An answer that is not final
+   * (isFinal) rolls back and releases the key like a 5xx.
    */
   async runClaimed(id: IdempotencyScope, claimToken: string, request: () => Promise<StoredResponse>): Promise<boolean> {
     try {
       return await this.unitOfWork.withTransaction(async () => {
         const response = await request();
-        if (response.status >= 500) throw new Discard("server error");
+        if (!isFinal(response)) throw new Discard("not final");
         if (!(await this.repository.complete(id, claimToken, response))) throw new Discard("key lost");
         return true;
       });
@@ -79,10 +89,11 @@ export class IdempotencyService {
 
   /**
    * Stores the answer of a claimed request that committed its own work (see idempotentAcrossCommits):
-   * below 500 it is kept for replays; a 5xx releases the key so that the client's retry runs again.
+   * a final one (isFinal) is kept for replays; a 5xx or a Retry-After answer releases the key so that the
+   * client's retry runs again.
    */
   async recordOutcome(id: IdempotencyScope, claimToken: string, response: StoredResponse): Promise<void> {
-    if (response.status >= 500) await this.repository.release(id, claimToken);
+    if (!isFinal(response)) await this.repository.release(id, claimToken);
     else await this.repository.complete(id, claimToken, response);
   }
 

@@ -133,7 +133,7 @@ export const issueLimitedCoupon = issueRoute(
   {
     summary: "Claim a limited coupon, first come first served (drops)",
     description:
-      "An atomic Redis Lua script decides who is first, exactly `totalQuantity` times across every server instance; the issue is then written to PostgreSQL. 503 `UNAVAILABLE` (with Retry-After) while Redis is unreachable. Honours `Idempotency-Key`.",
+      "An atomic Redis Lua script decides who is first, exactly `totalQuantity` times across every server instance; the issue is then written to PostgreSQL. 503 `UNAVAILABLE` (with Retry-After) while Redis is unreachable, and while the caller's own earlier claim is in Redis but not recorded yet (its request may still be running, or died: such a claim is given back after a 30 s grace and the caller claims again). 409 `COUPON_SOLD_OUT` with Retry-After: every unit is claimed but some claims are not recorded yet, so units may come back; without Retry-After it is final. A `COUPON_NOT_ACTIVE` caused by a suspension or cancellation is checked against the database before it is answered. Honours `Idempotency-Key`; an answer with Retry-After is not stored (the key is released for the retry).",
     created: "The claimed coupon",
   },
   [...ISSUE_PROBLEMS, "UNAVAILABLE"],

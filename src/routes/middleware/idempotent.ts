@@ -5,8 +5,11 @@ import { DomainError, validationFailed } from "../../domain/shared/errors";
 import type { AppEnv } from "../lib/app-env";
 import { IDEMPOTENCY_KEY_MAX_LENGTH } from "../lib/schemas";
 
-/** Response headers worth replaying; everything else (dates, request ids) belongs to the new request. */
-const REPLAYED_HEADERS = ["content-type", "location"];
+/**
+ * Response headers worth replaying; everything else (dates, request ids) belongs to the new request.
+ * `retry-after` is kept so the service can see it: an answer carrying it is never stored (see isFinal).
+ */
+const REPLAYED_HEADERS = ["content-type", "location", "retry-after"];
 
 const bodyHash = (body: string) => new Bun.CryptoHasher("sha256").update(body).digest("hex");
 
