@@ -54,6 +54,9 @@ const envSchema = z
     REFUND_MAX_ATTEMPTS: int(1, 100).default(5),
     RETRY_BASE_DELAY_MS: int(1, 300_000).default(1000),
     ALERT_WEBHOOK_URL: optionalUrl,
+    // How long an instance may use its copy of a user's token state (role, token version). Logout and password
+    // changes reach every instance at once (Redis); a role changed or a user deleted by SQL counts within this.
+    TOKEN_STATE_CACHE_MS: int(0, 60_000).default(1000),
     // Every request answers within this (503 UNAVAILABLE with Retry-After past it; work already started finishes).
     REQUEST_TIMEOUT_MS: int(100, 600_000).default(30_000),
     // /readyz reports the process unready while its event loop has lagged more than this in the last 3 s.

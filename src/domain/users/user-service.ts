@@ -3,8 +3,17 @@ import { DomainError, validationFailed } from "../shared/errors";
 import type { Counters } from "../shared/ports";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import { isValidBusinessRegistrationNumber } from "./business-registration-number";
-import type { AccessTokenIssuer, NewUser, PasswordHasher, ProfileChanges, UserRepository } from "./ports";
-import { type Role, toPublicUser, type User, type UserRecord } from "./user";
+import { assertAcceptablePassword } from "./password-policy";
+import type {
+  AccessTokenClaims,
+  AccessTokenIssuer,
+  NewUser,
+  PasswordHasher,
+  ProfileChanges,
+  TokenStates,
+  UserRepository,
+} from "./ports";
+import { type Actor, type Role, toPublicUser, type User, type UserRecord } from "./user";
 
 export interface NewAccount {
   email: string;
@@ -37,6 +46,7 @@ interface UserServiceDeps {
   unitOfWork: UnitOfWork;
   passwords: PasswordHasher;
   tokens: AccessTokenIssuer;
+  tokenStates: TokenStates;
   counters: Counters;
   /** A keyed hash (HMAC) of an email: counter keys that are bounded and do not reveal the address. */
   pseudonymise: (email: string) => string;
@@ -75,7 +85,8 @@ export class UserService {
     // Every start-up runs this: look first, so an existing account costs no password hashing.
     const existing = await this.deps.users.findByEmail(address);
     if (!existing) {
-      const record = await this.#prepare({ email, password, name: "Administrator", role: "ADMIN" });
+      // The operator's own choice from the environment: the password rules are for accounts made over HTTP.
+      const record = await this.#prepare({ email, password, name: "Administrator", role: "ADMIN" }, false);
       const created = await this.deps.unitOfWork.withTransaction(async () => {
         const user = await this.deps.users.insertIfEmailAbsent(record);
         if (user) await this.deps.balances.open(user.id);
@@ -104,8 +115,53 @@ export class UserService {
     const matches = await this.deps.passwords.verify(password, user?.passwordHash ?? (await this.#dummyHash));
     if (!user || !matches) throw new DomainError("INVALID_CREDENTIALS", "Email or password is wrong");
     await this.deps.counters.reset(attemptsKey);
-    const token = await this.deps.tokens.issue({ userId: user.id, role: user.role });
+    const token = await this.deps.tokens.issue({ userId: user.id, role: user.role, tokenVersion: user.tokenVersion });
     return { ...token, tokenType: "Bearer", user: toPublicUser(user) };
+  }
+
+  /**
+   * Whether a genuine token still speaks for its user: the user exists, has the role the token names, and
+   * the token is of the current version (or is the one a password change kept). Otherwise 401, so that a
+   * demoted admin's or a deleted seller's old token does nothing.
+   */
+  async authenticate(claims: AccessTokenClaims): Promise<Actor> {
+    const state = await this.deps.tokenStates.get(claims.userId);
+    const current =
+      state !== undefined &&
+      state.role === claims.role &&
+      (claims.tokenVersion === state.tokenVersion || (claims.tokenId !== "" && claims.tokenId === state.keptTokenId));
+    if (!current) throw new DomainError("UNAUTHENTICATED", "The access token is no longer valid; log in again");
+    return { userId: claims.userId, role: claims.role };
+  }
+
+  /** Every token of the user stops working, on every instance. */
+  async logOut(userId: string): Promise<void> {
+    await this.deps.users.revokeTokens(userId);
+    await this.deps.tokenStates.forget(userId);
+  }
+
+  /**
+   * A new password, given the current one: every other token of the user stops working; the caller's own
+   * (`tokenId`) goes on. Failed guesses count like failed logins (a stolen token must not become a way to
+   * find the password).
+   */
+  async changePassword(userId: string, tokenId: string, currentPassword: string, newPassword: string): Promise<void> {
+    const attemptsKey = `password-change-attempts:${userId}`;
+    const attempts = await this.deps.counters.increment(attemptsKey, LOGIN_WINDOW_SECONDS);
+    if (attempts.count > MAX_LOGIN_ATTEMPTS) {
+      throw new DomainError("RATE_LIMITED", "Too many password change attempts; try again later", undefined, {
+        retryAfterSeconds: attempts.resetsInSeconds,
+      });
+    }
+    const user = await this.#find(userId);
+    if (!(await this.deps.passwords.verify(currentPassword, user.passwordHash))) {
+      throw new DomainError("INVALID_CREDENTIALS", "The current password is wrong");
+    }
+    await this.deps.counters.reset(attemptsKey);
+    assertAcceptablePassword(newPassword, user.email, "newPassword");
+    const hash = await this.deps.passwords.hash(newPassword);
+    if (!(await this.deps.users.changePassword(userId, hash, tokenId))) throw new DomainError("USER_NOT_FOUND");
+    await this.deps.tokenStates.forget(userId);
   }
 
   async getUser(id: string): Promise<User> {
@@ -131,7 +187,7 @@ export class UserService {
     return user;
   }
 
-  async #prepare(account: NewAccount): Promise<NewUser> {
+  async #prepare(account: NewAccount, checkPassword = true): Promise<NewUser> {
     const brn = account.businessRegistrationNumber ?? null;
     if (account.role === "SELLER") {
       if (brn === null)
@@ -143,6 +199,7 @@ export class UserService {
     if (account.role !== "ADMIN" && account.adminCode) {
       throw validationFailed("adminCode", "Only admins have an admin code");
     }
+    if (checkPassword) assertAcceptablePassword(account.password, account.email, "password");
     return {
       id: this.deps.newId(),
       email: normaliseEmail(account.email),

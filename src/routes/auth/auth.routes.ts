@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
 import { jsonBody, jsonResponse } from "../lib/schemas";
+import { authenticate, bearerAuth } from "../middleware/authenticate";
 import { LoginResponseSchema, LoginSchema, SignUpSchema, UserSchema } from "../users/users.schemas";
 
 export const signUp = createRoute({
@@ -31,5 +32,20 @@ export const logIn = createRoute({
   responses: {
     200: jsonResponse(LoginResponseSchema, "A bearer token and the user"),
     ...problemResponses(...BODY_PROBLEMS, "INVALID_CREDENTIALS", "RATE_LIMITED"),
+  },
+});
+
+export const logOut = createRoute({
+  operationId: "logOut",
+  method: "post",
+  path: "/api/v1/auth/logout",
+  tags: ["Auth"],
+  summary: "End every session of the caller",
+  description: "Every access token of the caller, this one included, is refused from now on, on every instance.",
+  security: bearerAuth,
+  middleware: [authenticate] as const,
+  responses: {
+    204: { description: "Logged out" },
+    ...problemResponses("UNAUTHENTICATED"),
   },
 });
