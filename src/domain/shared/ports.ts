@@ -50,6 +50,8 @@ export interface WindowCount {
 /** Fixed-window counters (throttling). */
 export interface Counters {
   increment(key: string, windowSeconds: number): Promise<WindowCount>;
+  /** Takes one hit back (an attempt that turned out not to count), within the same window; never below zero. */
+  decrement(key: string): Promise<void>;
   get(key: string): Promise<WindowCount>;
   reset(key: string): Promise<void>;
 }

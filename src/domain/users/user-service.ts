@@ -33,12 +33,22 @@ export interface LoginResult {
 }
 
 /**
- * Login attempts per email in one window before further tries are refused (password guessing). A success
- * starts the count afresh. Per email, so one attacker cannot spread guesses over addresses; the price is
- * that someone hammering an address locks its owner out for the rest of the window.
+ * Password guessing (contract: failures counted per (email, client address) and per client address across
+ * emails). An (email, address) pair gets MAX_LOGIN_ATTEMPTS tries per window: guesses from one address never
+ * lock the owner out from another. An address gets `failedLoginsPerAddress` (LOGIN_FAILURES_PER_ADDRESS, default
+ * 100) failures across all emails (credential stuffing). Attempts are counted before the (slow) password check, so parallel guesses cannot
+ * slip under a limit; a success takes its own attempt back, so successful logins count for nothing.
  */
 export const MAX_LOGIN_ATTEMPTS = 10;
 export const LOGIN_WINDOW_SECONDS = 5 * 60;
+/** Public sign-ups per client address and window: each costs a password hash and tells whether an email exists. */
+export const MAX_SIGNUPS_PER_ADDRESS = 10;
+export const SIGNUP_WINDOW_SECONDS = 10 * 60;
+/**
+ * Where a request came from when no socket says (in-process requests: tests, tools). Per-address limits
+ * across accounts do not apply to it; the per-(email, address) one does, with this as the address.
+ */
+export const UNKNOWN_CLIENT = "unknown";
 
 interface UserServiceDeps {
   users: UserRepository;
@@ -48,8 +58,10 @@ interface UserServiceDeps {
   tokens: AccessTokenIssuer;
   tokenStates: TokenStates;
   counters: Counters;
-  /** A keyed hash (HMAC) of an email: counter keys that are bounded and do not reveal the address. */
-  pseudonymise: (email: string) => string;
+  /** Failed logins one client address may have across all emails per window. */
+  failedLoginsPerAddress: number;
+  /** A keyed hash (HMAC) of an email or address: counter keys that are bounded and reveal neither. */
+  pseudonymise: (text: string) => string;
   newId: () => string;
 }
 
@@ -59,9 +71,16 @@ export class UserService {
 
   constructor(private readonly deps: UserServiceDeps) {}
 
-  /** Public sign-up: buyers and sellers only (the route schema already refuses ADMIN). */
-  signUp(account: NewAccount): Promise<User> {
+  /** Public sign-up: buyers and sellers only (the route schema already refuses ADMIN), throttled per address. */
+  async signUp(account: NewAccount, clientAddress: string = UNKNOWN_CLIENT): Promise<User> {
     if (account.role === "ADMIN") throw new DomainError("FORBIDDEN", "Admins cannot sign up");
+    if (clientAddress !== UNKNOWN_CLIENT) {
+      const key = `signup-attempts:${this.deps.pseudonymise(clientAddress)}`;
+      const attempts = await this.deps.counters.increment(key, SIGNUP_WINDOW_SECONDS);
+      if (attempts.count > MAX_SIGNUPS_PER_ADDRESS) {
+        throw rateLimited("Too many sign-ups from your address; try again later", attempts.resetsInSeconds);
+      }
+    }
     return this.createAccount(account);
   }
 
@@ -100,21 +119,36 @@ export class UserService {
     return owner?.role === "ADMIN" ? "exists" : "taken";
   }
 
-  async logIn(email: string, password: string): Promise<LoginResult> {
+  async logIn(email: string, password: string, clientAddress: string = UNKNOWN_CLIENT): Promise<LoginResult> {
     const normalised = normaliseEmail(email);
-    // Counted before the (slow) password check, so parallel guesses cannot all slip under the limit.
-    const attemptsKey = `login-attempts:${this.deps.pseudonymise(normalised)}`;
-    const attempts = await this.deps.counters.increment(attemptsKey, LOGIN_WINDOW_SECONDS);
-    if (attempts.count > MAX_LOGIN_ATTEMPTS) {
-      throw new DomainError("RATE_LIMITED", "Too many login attempts for this email; try again later", undefined, {
-        retryAfterSeconds: attempts.resetsInSeconds,
-      });
+    const { counters, pseudonymise } = this.deps;
+    // Keyed hashes: counter keys that are bounded and reveal neither the email nor the address.
+    const pairKey = `login-attempts:${pseudonymise(`${normalised}\n${clientAddress}`)}`;
+    const pair = await counters.increment(pairKey, LOGIN_WINDOW_SECONDS);
+    if (pair.count > MAX_LOGIN_ATTEMPTS) {
+      throw rateLimited(
+        "Too many login attempts for this email from your address; try again later",
+        pair.resetsInSeconds,
+      );
+    }
+    const addressKey =
+      clientAddress === UNKNOWN_CLIENT ? undefined : `login-attempts-address:${pseudonymise(clientAddress)}`;
+    if (addressKey) {
+      const fromAddress = await counters.increment(addressKey, LOGIN_WINDOW_SECONDS);
+      if (fromAddress.count > this.deps.failedLoginsPerAddress) {
+        throw rateLimited("Too many failed logins from your address; try again later", fromAddress.resetsInSeconds);
+      }
     }
     const user = await this.deps.users.findByEmail(normalised);
-    this.#dummyHash ??= this.deps.passwords.hash("not-a-real-password");
+    // A refused (overloaded) hash is not remembered: the next login computes it again.
+    this.#dummyHash ??= this.deps.passwords.hash("not-a-real-password").catch((error) => {
+      this.#dummyHash = undefined;
+      throw error;
+    });
     const matches = await this.deps.passwords.verify(password, user?.passwordHash ?? (await this.#dummyHash));
     if (!user || !matches) throw new DomainError("INVALID_CREDENTIALS", "Email or password is wrong");
-    await this.deps.counters.reset(attemptsKey);
+    // A success counts for nothing: the pair starts afresh, the address gets its attempt back.
+    await Promise.all([counters.reset(pairKey), addressKey ? counters.decrement(addressKey) : undefined]);
     const token = await this.deps.tokens.issue({ userId: user.id, role: user.role, tokenVersion: user.tokenVersion });
     return { ...token, tokenType: "Bearer", user: toPublicUser(user) };
   }
@@ -149,9 +183,7 @@ export class UserService {
     const attemptsKey = `password-change-attempts:${userId}`;
     const attempts = await this.deps.counters.increment(attemptsKey, LOGIN_WINDOW_SECONDS);
     if (attempts.count > MAX_LOGIN_ATTEMPTS) {
-      throw new DomainError("RATE_LIMITED", "Too many password change attempts; try again later", undefined, {
-        retryAfterSeconds: attempts.resetsInSeconds,
-      });
+      throw rateLimited("Too many password change attempts; try again later", attempts.resetsInSeconds);
     }
     const user = await this.#find(userId);
     if (!(await this.deps.passwords.verify(currentPassword, user.passwordHash))) {
@@ -214,6 +246,9 @@ export class UserService {
 }
 
 const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+const rateLimited = (detail: string, retryAfterSeconds: number) =>
+  new DomainError("RATE_LIMITED", detail, undefined, { retryAfterSeconds: Math.max(1, retryAfterSeconds) });
 
 function assertValidBrn(value: string): void {
   if (!isValidBusinessRegistrationNumber(value)) {
