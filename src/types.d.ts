@@ -22,3 +22,8 @@ declare module "*.tar.gz" {
   const path: string;
   export default path;
 }
+/** Word lists bundled as text (`import list from "./x.txt" with { type: "text" }`). */
+declare module "*.txt" {
+  const text: string;
+  export default text;
+}

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseTrustedProxies } from "./client-addresses";
 
 /** Whole decimal numbers only: no " ", "0x50" or "1e3" slipping through a numeric coercion. */
 const int = (min: number, max: number) =>
@@ -65,6 +66,26 @@ const envSchema = z
     REFUND_MAX_ATTEMPTS: int(1, 100).default(5),
     RETRY_BASE_DELAY_MS: int(1, 300_000).default(1000),
     ALERT_WEBHOOK_URL: optionalUrl,
+    // Proxies (addresses, CIDR ranges) whose X-Forwarded-For entry names the client; unset: no header is believed.
+    TRUSTED_PROXIES: z
+      .string()
+      .max(4000)
+      .optional()
+      .superRefine((value, ctx) => {
+        try {
+          parseTrustedProxies(value);
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: (error as Error).message });
+        }
+      }),
+    // Failed logins one client address may have across all emails in 5 minutes (then 429 for the rest of them).
+    LOGIN_FAILURES_PER_ADDRESS: int(1, 1_000_000).default(100),
+    // Password hashes (argon2id) computed at once, and waiting beyond those; more → 503 UNAVAILABLE + Retry-After.
+    PASSWORD_HASH_CONCURRENCY: int(1, 256).default(4),
+    PASSWORD_HASH_QUEUE: int(0, 10_000).default(100),
+    // How long an instance may use its copy of a user's token state (role, token version). Logout and password
+    // changes reach every instance at once (Redis); a role changed or a user deleted by SQL counts within this.
+    TOKEN_STATE_CACHE_MS: int(0, 60_000).default(1000),
     // Every request answers within this (503 UNAVAILABLE with Retry-After past it; work already started finishes).
     REQUEST_TIMEOUT_MS: int(100, 600_000).default(30_000),
     // /readyz reports the process unready while its event loop has lagged more than this in the last 3 s.

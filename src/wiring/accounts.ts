@@ -3,20 +3,36 @@ import { BalanceService, jitteredBackoff } from "../domain/balances/balance-serv
 import { IdempotencyService } from "../domain/idempotency/idempotency-service";
 import { UserService } from "../domain/users/user-service";
 import { JwtAccessTokens } from "../infra/auth/access-tokens";
-import { argon2Passwords } from "../infra/auth/passwords";
+import { AdmissionLimitedHasher, argon2Passwords } from "../infra/auth/passwords";
+import { CachedTokenStates } from "../infra/auth/token-states";
+import { ClientAddresses } from "../infra/client-addresses";
 import { DrizzleBalanceRepository } from "../infra/db/repositories/balance-repository";
 import { DrizzleIdempotencyRepository } from "../infra/db/repositories/idempotency-repository";
 import { DrizzleUserRepository } from "../infra/db/repositories/user-repository";
+import { RedisInvalidations } from "../infra/redis/redis-invalidations";
 import type { Infrastructure } from "./infrastructure";
 
 /** Users, tokens, prepaid balances and idempotency keys: the foundation every other context uses. */
 export function wireAccounts(infra: Infrastructure) {
-  const { config, transactions, unitOfWork, counters, clock, newId, secret, metrics } = infra;
+  const { config, transactions, unitOfWork, counters, clock, newId, secret, metrics, redis, logger } = infra;
   const balanceRepository = new DrizzleBalanceRepository(transactions);
+  const userRepository = new DrizzleUserRepository(transactions);
   const tokens = new JwtAccessTokens(secret, config.JWT_EXPIRES_IN_SECONDS);
+  // Revocations reach the other instances' copies through Redis; alone, there is nobody else to tell.
+  const invalidations = redis
+    ? new RedisInvalidations(redis, `${config.REDIS_KEY_PREFIX}token-states`, logger)
+    : undefined;
+  if (invalidations) infra.closers.push(() => invalidations.close());
+  const tokenStates = new CachedTokenStates(userRepository, config.TOKEN_STATE_CACHE_MS, invalidations);
   // A plain hash of an email can be reversed with a list of addresses; an HMAC with our secret cannot.
-  const pseudonymise = (email: string) =>
-    new Bun.CryptoHasher("sha256", `login-throttle:${secret}`).update(email).digest("hex");
+  const pseudonymise = (text: string) =>
+    new Bun.CryptoHasher("sha256", `login-throttle:${secret}`).update(text).digest("hex");
+  // Argon2id costs memory and a thread each: a flood of sign-ups and logins waits in a bounded line, then is
+  // refused (503 + Retry-After), instead of queueing every real login behind it.
+  const passwords = new AdmissionLimitedHasher(argon2Passwords, {
+    concurrency: config.PASSWORD_HASH_CONCURRENCY,
+    queue: config.PASSWORD_HASH_QUEUE,
+  });
   const balanceRetries = new Counter({
     name: "balance_update_conflicts_total",
     help: "Optimistic balance updates that lost a race and were retried",
@@ -25,14 +41,17 @@ export function wireAccounts(infra: Infrastructure) {
 
   return {
     tokens,
+    clientAddresses: new ClientAddresses(config.TRUSTED_PROXIES),
     users: new UserService({
-      users: new DrizzleUserRepository(transactions),
+      users: userRepository,
       balances: balanceRepository,
       unitOfWork,
-      passwords: argon2Passwords,
+      passwords,
       tokens,
+      tokenStates,
       counters,
       pseudonymise,
+      failedLoginsPerAddress: config.LOGIN_FAILURES_PER_ADDRESS,
       newId,
     }),
     balances: new BalanceService({

@@ -91,9 +91,9 @@ async function appWhoseGetUserThrows(error: Error) {
 
 describe("errors through the app", () => {
   it("maps a service's DomainError to problem+json with its status", async () => {
-    // A valid token for a user that does not exist: the service, not the middleware, answers.
-    const { accessToken } = await t.container.services.tokens.issue({ userId: crypto.randomUUID(), role: "BUYER" });
-    const res = await t.get("/api/v1/users/me", { token: accessToken });
+    // An admin asks for the balance of a user that does not exist: the service, not the middleware, answers.
+    const admin = await t.registerUser("ADMIN");
+    const res = await t.get(`/api/v1/balances/${Bun.randomUUIDv7()}`, admin);
     expect(res.status).toBe(404);
     expect(res.headers.get("content-type")).toContain("application/problem+json");
     expect(res.body).toMatchObject({

@@ -23,6 +23,22 @@ function behavesLikeFixedWindowCounters(makeCounters: () => Counters) {
     expect((await counters.get(k)).count).toBe(2);
   });
 
+  it("takes a hit back within its window, never below zero, and never starts a window by it", async () => {
+    const k = key();
+    await counters.increment(k, 60);
+    await counters.increment(k, 60);
+    await counters.decrement(k);
+    const after = await counters.get(k);
+    expect(after.count).toBe(1);
+    expect(after.resetsInSeconds).toBeGreaterThan(0);
+    await counters.decrement(k);
+    await counters.decrement(k);
+    expect((await counters.get(k)).count).toBe(0);
+    const untouched = key();
+    await counters.decrement(untouched);
+    expect(await counters.get(untouched)).toEqual({ count: 0, resetsInSeconds: 0 });
+  });
+
   it("starts again from zero once the window has passed", async () => {
     const k = key();
     await counters.increment(k, 1);

@@ -51,6 +51,8 @@ export interface WindowCount {
 export interface Counters {
   /** Adds `by` (default 1) to the window's count. */
   increment(key: string, windowSeconds: number, by?: number): Promise<WindowCount>;
+  /** Takes one hit back (an attempt that turned out not to count), within the same window; never below zero. */
+  decrement(key: string): Promise<void>;
   get(key: string): Promise<WindowCount>;
   reset(key: string): Promise<void>;
 }

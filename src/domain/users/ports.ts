@@ -1,4 +1,4 @@
-import type { Role, UserRecord } from "./user";
+import type { Actor, Role, UserRecord } from "./user";
 
 export interface NewUser {
   id: string;
@@ -17,6 +17,13 @@ export interface ProfileChanges {
   businessRegistrationNumber?: string;
 }
 
+/** What decides whether a user's access token still counts: its role and token version now. */
+export interface TokenState {
+  role: Role;
+  tokenVersion: number;
+  keptTokenId: string | null;
+}
+
 export interface UserRepository {
   /** Throws `EMAIL_TAKEN` when the (lower-cased) email exists; returns undefined only with `ifAbsent`. */
   insert(user: NewUser): Promise<UserRecord>;
@@ -24,10 +31,34 @@ export interface UserRepository {
   findById(id: string): Promise<UserRecord | undefined>;
   findByEmail(email: string): Promise<UserRecord | undefined>;
   update(id: string, changes: ProfileChanges): Promise<UserRecord | undefined>;
+  findTokenState(id: string): Promise<TokenState | undefined>;
+  /** Moves the token version on (every token issued so far stops counting); false if the user is gone. */
+  revokeTokens(id: string): Promise<boolean>;
+  /** Sets a new password hash and revokes every token but `keepTokenId`; false if the user is gone. */
+  changePassword(id: string, passwordHash: string, keepTokenId: string): Promise<boolean>;
+}
+
+/** The claims of a genuine, unexpired access token (whether they still count is TokenStates' to say). */
+export interface AccessTokenClaims extends Actor {
+  tokenVersion: number;
+  tokenId: string;
+}
+
+/**
+ * Users' token states, read through a short-lived in-process copy. `forget` drops the copy here and on every
+ * other instance (after a revocation: the next request reads the database).
+ */
+export interface TokenStates {
+  get(userId: string): Promise<TokenState | undefined>;
+  forget(userId: string): Promise<void>;
 }
 
 export interface AccessTokenIssuer {
-  issue(actor: { userId: string; role: Role }): Promise<{ accessToken: string; expiresIn: number }>;
+  issue(actor: {
+    userId: string;
+    role: Role;
+    tokenVersion?: number;
+  }): Promise<{ accessToken: string; expiresIn: number }>;
 }
 
 export interface PasswordHasher {

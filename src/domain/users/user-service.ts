@@ -3,8 +3,17 @@ import { DomainError, validationFailed } from "../shared/errors";
 import type { Counters } from "../shared/ports";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import { isValidBusinessRegistrationNumber } from "./business-registration-number";
-import type { AccessTokenIssuer, NewUser, PasswordHasher, ProfileChanges, UserRepository } from "./ports";
-import { type Role, toPublicUser, type User, type UserRecord } from "./user";
+import { assertAcceptablePassword } from "./password-policy";
+import type {
+  AccessTokenClaims,
+  AccessTokenIssuer,
+  NewUser,
+  PasswordHasher,
+  ProfileChanges,
+  TokenStates,
+  UserRepository,
+} from "./ports";
+import { type Actor, type Role, toPublicUser, type User, type UserRecord } from "./user";
 
 export interface NewAccount {
   email: string;
@@ -24,12 +33,22 @@ export interface LoginResult {
 }
 
 /**
- * Login attempts per email in one window before further tries are refused (password guessing). A success
- * starts the count afresh. Per email, so one attacker cannot spread guesses over addresses; the price is
- * that someone hammering an address locks its owner out for the rest of the window.
+ * Password guessing (contract: failures counted per (email, client address) and per client address across
+ * emails). An (email, address) pair gets MAX_LOGIN_ATTEMPTS tries per window: guesses from one address never
+ * lock the owner out from another. An address gets `failedLoginsPerAddress` (LOGIN_FAILURES_PER_ADDRESS, default
+ * 100) failures across all emails (credential stuffing). Attempts are counted before the (slow) password check, so parallel guesses cannot
+ * slip under a limit; a success takes its own attempt back, so successful logins count for nothing.
  */
 export const MAX_LOGIN_ATTEMPTS = 10;
 export const LOGIN_WINDOW_SECONDS = 5 * 60;
+/** Public sign-ups per client address and window: each costs a password hash and tells whether an email exists. */
+export const MAX_SIGNUPS_PER_ADDRESS = 10;
+export const SIGNUP_WINDOW_SECONDS = 10 * 60;
+/**
+ * Where a request came from when no socket says (in-process requests: tests, tools). Per-address limits
+ * across accounts do not apply to it; the per-(email, address) one does, with this as the address.
+ */
+export const UNKNOWN_CLIENT = "unknown";
 
 interface UserServiceDeps {
   users: UserRepository;
@@ -37,9 +56,12 @@ interface UserServiceDeps {
   unitOfWork: UnitOfWork;
   passwords: PasswordHasher;
   tokens: AccessTokenIssuer;
+  tokenStates: TokenStates;
   counters: Counters;
-  /** A keyed hash (HMAC) of an email: counter keys that are bounded and do not reveal the address. */
-  pseudonymise: (email: string) => string;
+  /** Failed logins one client address may have across all emails per window. */
+  failedLoginsPerAddress: number;
+  /** A keyed hash (HMAC) of an email or address: counter keys that are bounded and reveal neither. */
+  pseudonymise: (text: string) => string;
   newId: () => string;
 }
 
@@ -49,9 +71,16 @@ export class UserService {
 
   constructor(private readonly deps: UserServiceDeps) {}
 
-  /** Public sign-up: buyers and sellers only (the route schema already refuses ADMIN). */
-  signUp(account: NewAccount): Promise<User> {
+  /** Public sign-up: buyers and sellers only (the route schema already refuses ADMIN), throttled per address. */
+  async signUp(account: NewAccount, clientAddress: string = UNKNOWN_CLIENT): Promise<User> {
     if (account.role === "ADMIN") throw new DomainError("FORBIDDEN", "Admins cannot sign up");
+    if (clientAddress !== UNKNOWN_CLIENT) {
+      const key = `signup-attempts:${this.deps.pseudonymise(clientAddress)}`;
+      const attempts = await this.deps.counters.increment(key, SIGNUP_WINDOW_SECONDS);
+      if (attempts.count > MAX_SIGNUPS_PER_ADDRESS) {
+        throw rateLimited("Too many sign-ups from your address; try again later", attempts.resetsInSeconds);
+      }
+    }
     return this.createAccount(account);
   }
 
@@ -75,7 +104,8 @@ export class UserService {
     // Every start-up runs this: look first, so an existing account costs no password hashing.
     const existing = await this.deps.users.findByEmail(address);
     if (!existing) {
-      const record = await this.#prepare({ email, password, name: "Administrator", role: "ADMIN" });
+      // The operator's own choice from the environment: the password rules are for accounts made over HTTP.
+      const record = await this.#prepare({ email, password, name: "Administrator", role: "ADMIN" }, false);
       const created = await this.deps.unitOfWork.withTransaction(async () => {
         const user = await this.deps.users.insertIfEmailAbsent(record);
         if (user) await this.deps.balances.open(user.id);
@@ -89,23 +119,81 @@ export class UserService {
     return owner?.role === "ADMIN" ? "exists" : "taken";
   }
 
-  async logIn(email: string, password: string): Promise<LoginResult> {
+  async logIn(email: string, password: string, clientAddress: string = UNKNOWN_CLIENT): Promise<LoginResult> {
     const normalised = normaliseEmail(email);
-    // Counted before the (slow) password check, so parallel guesses cannot all slip under the limit.
-    const attemptsKey = `login-attempts:${this.deps.pseudonymise(normalised)}`;
-    const attempts = await this.deps.counters.increment(attemptsKey, LOGIN_WINDOW_SECONDS);
-    if (attempts.count > MAX_LOGIN_ATTEMPTS) {
-      throw new DomainError("RATE_LIMITED", "Too many login attempts for this email; try again later", undefined, {
-        retryAfterSeconds: attempts.resetsInSeconds,
-      });
+    const { counters, pseudonymise } = this.deps;
+    // Keyed hashes: counter keys that are bounded and reveal neither the email nor the address.
+    const pairKey = `login-attempts:${pseudonymise(`${normalised}\n${clientAddress}`)}`;
+    const pair = await counters.increment(pairKey, LOGIN_WINDOW_SECONDS);
+    if (pair.count > MAX_LOGIN_ATTEMPTS) {
+      throw rateLimited(
+        "Too many login attempts for this email from your address; try again later",
+        pair.resetsInSeconds,
+      );
+    }
+    const addressKey =
+      clientAddress === UNKNOWN_CLIENT ? undefined : `login-attempts-address:${pseudonymise(clientAddress)}`;
+    if (addressKey) {
+      const fromAddress = await counters.increment(addressKey, LOGIN_WINDOW_SECONDS);
+      if (fromAddress.count > this.deps.failedLoginsPerAddress) {
+        throw rateLimited("Too many failed logins from your address; try again later", fromAddress.resetsInSeconds);
+      }
     }
     const user = await this.deps.users.findByEmail(normalised);
-    this.#dummyHash ??= this.deps.passwords.hash("not-a-real-password");
+    // A refused (overloaded) hash is not remembered: the next login computes it again.
+    this.#dummyHash ??= this.deps.passwords.hash("not-a-real-password").catch((error) => {
+      this.#dummyHash = undefined;
+      throw error;
+    });
     const matches = await this.deps.passwords.verify(password, user?.passwordHash ?? (await this.#dummyHash));
     if (!user || !matches) throw new DomainError("INVALID_CREDENTIALS", "Email or password is wrong");
-    await this.deps.counters.reset(attemptsKey);
-    const token = await this.deps.tokens.issue({ userId: user.id, role: user.role });
+    // A success counts for nothing: the pair starts afresh, the address gets its attempt back.
+    await Promise.all([counters.reset(pairKey), addressKey ? counters.decrement(addressKey) : undefined]);
+    const token = await this.deps.tokens.issue({ userId: user.id, role: user.role, tokenVersion: user.tokenVersion });
     return { ...token, tokenType: "Bearer", user: toPublicUser(user) };
+  }
+
+  /**
+   * Whether a genuine token still speaks for its user: the user exists, has the role the token names, and
+   * the token is of the current version (or is the one a password change kept). Otherwise 401, so that a
+   * demoted admin's or a deleted seller's old token does nothing.
+   */
+  async authenticate(claims: AccessTokenClaims): Promise<Actor> {
+    const state = await this.deps.tokenStates.get(claims.userId);
+    const current =
+      state !== undefined &&
+      state.role === claims.role &&
+      (claims.tokenVersion === state.tokenVersion || (claims.tokenId !== "" && claims.tokenId === state.keptTokenId));
+    if (!current) throw new DomainError("UNAUTHENTICATED", "The access token is no longer valid; log in again");
+    return { userId: claims.userId, role: claims.role };
+  }
+
+  /** Every token of the user stops working, on every instance. */
+  async logOut(userId: string): Promise<void> {
+    await this.deps.users.revokeTokens(userId);
+    await this.deps.tokenStates.forget(userId);
+  }
+
+  /**
+   * A new password, given the current one: every other token of the user stops working; the caller's own
+   * (`tokenId`) goes on. Failed guesses count like failed logins (a stolen token must not become a way to
+   * find the password).
+   */
+  async changePassword(userId: string, tokenId: string, currentPassword: string, newPassword: string): Promise<void> {
+    const attemptsKey = `password-change-attempts:${userId}`;
+    const attempts = await this.deps.counters.increment(attemptsKey, LOGIN_WINDOW_SECONDS);
+    if (attempts.count > MAX_LOGIN_ATTEMPTS) {
+      throw rateLimited("Too many password change attempts; try again later", attempts.resetsInSeconds);
+    }
+    const user = await this.#find(userId);
+    if (!(await this.deps.passwords.verify(currentPassword, user.passwordHash))) {
+      throw new DomainError("INVALID_CREDENTIALS", "The current password is wrong");
+    }
+    await this.deps.counters.reset(attemptsKey);
+    assertAcceptablePassword(newPassword, user.email, "newPassword");
+    const hash = await this.deps.passwords.hash(newPassword);
+    if (!(await this.deps.users.changePassword(userId, hash, tokenId))) throw new DomainError("USER_NOT_FOUND");
+    await this.deps.tokenStates.forget(userId);
   }
 
   async getUser(id: string): Promise<User> {
@@ -131,7 +219,7 @@ export class UserService {
     return user;
   }
 
-  async #prepare(account: NewAccount): Promise<NewUser> {
+  async #prepare(account: NewAccount, checkPassword = true): Promise<NewUser> {
     const brn = account.businessRegistrationNumber ?? null;
     if (account.role === "SELLER") {
       if (brn === null)
@@ -143,6 +231,7 @@ export class UserService {
     if (account.role !== "ADMIN" && account.adminCode) {
       throw validationFailed("adminCode", "Only admins have an admin code");
     }
+    if (checkPassword) assertAcceptablePassword(account.password, account.email, "password");
     return {
       id: this.deps.newId(),
       email: normaliseEmail(account.email),
@@ -157,6 +246,9 @@ export class UserService {
 }
 
 const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+const rateLimited = (detail: string, retryAfterSeconds: number) =>
+  new DomainError("RATE_LIMITED", detail, undefined, { retryAfterSeconds: Math.max(1, retryAfterSeconds) });
 
 function assertValidBrn(value: string): void {
   if (!isValidBusinessRegistrationNumber(value)) {

@@ -14,6 +14,8 @@ export interface User {
 
 export interface UserRecord extends User {
   passwordHash: string;
+  tokenVersion: number;
+  keptTokenId: string | null;
 }
 
 /** Who is calling, as proven by the access token. */
@@ -22,4 +24,9 @@ export interface Actor {
   role: Role;
 }
 
-export const toPublicUser = ({ passwordHash: _hash, ...user }: UserRecord): User => user;
+export const toPublicUser = ({
+  passwordHash: _hash,
+  tokenVersion: _version,
+  keptTokenId: _kept,
+  ...user
+}: UserRecord): User => user;

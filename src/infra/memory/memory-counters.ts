@@ -49,6 +49,11 @@ export class MemoryCounters implements Counters {
     return toWindowCount(window, now);
   }
 
+  async decrement(key: string): Promise<void> {
+    const window = this.#windows.get(key);
+    if (window && window.count > 0) window.count -= 1;
+  }
+
   async reset(key: string): Promise<void> {
     this.#windows.delete(key);
   }

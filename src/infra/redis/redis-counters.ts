@@ -1,5 +1,6 @@
 import type Redis from "ioredis";
 import type { Counters, WindowCount } from "../../domain/shared/ports";
+import decrementWindowScript from "./decrement-window.lua" with { type: "text" };
 import incrementWindowScript from "./increment-window.lua" with { type: "text" };
 
 const toWindowCount = (count: number, msLeft: number): WindowCount => ({
@@ -19,6 +20,10 @@ export class RedisCounters implements Counters {
       by,
     )) as [number, number];
     return toWindowCount(count, msLeft);
+  }
+
+  async decrement(key: string): Promise<void> {
+    await this.redis.eval(decrementWindowScript, 1, `counter:${key}`);
   }
 
   async get(key: string): Promise<WindowCount> {

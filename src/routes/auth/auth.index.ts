@@ -1,5 +1,8 @@
 import { createRouter } from "../lib/create-router";
-import { logInHandler, signUpHandler } from "./auth.handlers";
-import { logIn, signUp } from "./auth.routes";
+import { logInHandler, logOutHandler, signUpHandler } from "./auth.handlers";
+import { logIn, logOut, signUp } from "./auth.routes";
 
-export const authRouter = createRouter().openapi(signUp, signUpHandler).openapi(logIn, logInHandler);
+export const authRouter = createRouter()
+  .openapi(signUp, signUpHandler)
+  .openapi(logIn, logInHandler)
+  .openapi(logOut, logOutHandler);

@@ -8,6 +8,8 @@ export interface AppEnv {
     requestId: string;
     /** Set by `authenticate` on protected routes. */
     actor: Actor;
+    /** The access token's own id (`jti`), set by `authenticate`. */
+    tokenId: string;
   };
 }
 

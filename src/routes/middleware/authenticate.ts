@@ -6,11 +6,17 @@ import type { AppEnv } from "../lib/app-env";
 
 const BEARER = /^Bearer\s+(\S+)$/i;
 
-/** Verifies `Authorization: Bearer <jwt>` and puts the caller on `c.var.actor`. */
+/**
+ * Verifies `Authorization: Bearer <jwt>`, then that it still speaks for its user (role and token version as
+ * now: a logout, a password change, a role change or a deletion refuse it), and puts the caller on
+ * `c.var.actor` (and the token's id on `c.var.tokenId`).
+ */
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   const match = BEARER.exec(c.req.header("Authorization") ?? "");
   if (!match?.[1]) throw new DomainError("UNAUTHENTICATED", "Send Authorization: Bearer <access token>");
-  c.set("actor", await c.var.services.tokens.verify(match[1]));
+  const claims = await c.var.services.tokens.claims(match[1]);
+  c.set("actor", await c.var.services.users.authenticate(claims));
+  c.set("tokenId", claims.tokenId);
   await next();
 });
 

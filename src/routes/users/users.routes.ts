@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
 import { jsonBody, jsonResponse } from "../lib/schemas";
 import { authenticate, bearerAuth, requireRole } from "../middleware/authenticate";
-import { CreateUserSchema, UpdateProfileSchema, UserSchema } from "./users.schemas";
+import { ChangePasswordSchema, CreateUserSchema, UpdateProfileSchema, UserSchema } from "./users.schemas";
 
 export const getMe = createRoute({
   operationId: "getMe",
@@ -31,6 +31,23 @@ export const updateMe = createRoute({
   responses: {
     200: jsonResponse(UserSchema, "The updated caller"),
     ...problemResponses(...BODY_PROBLEMS, "UNAUTHENTICATED", "USER_NOT_FOUND"),
+  },
+});
+
+export const changePassword = createRoute({
+  operationId: "changePassword",
+  method: "post",
+  path: "/api/v1/users/me/password",
+  tags: ["Users"],
+  summary: "Change the caller's password",
+  description:
+    "Needs the current password (wrong → 401 INVALID_CREDENTIALS; repeated failures → 429 RATE_LIMITED). Every other token of the user stops working at once, on every instance; the one that made the request goes on.",
+  security: bearerAuth,
+  middleware: [authenticate] as const,
+  request: { body: jsonBody(ChangePasswordSchema) },
+  responses: {
+    204: { description: "Changed; the user's other tokens are refused from now on" },
+    ...problemResponses(...BODY_PROBLEMS, "UNAUTHENTICATED", "INVALID_CREDENTIALS", "RATE_LIMITED"),
   },
 });
 

@@ -5,11 +5,10 @@ import { PlainText, Timestamp } from "../lib/schemas";
 // Length before format: zod's email pattern backtracks, so a megabyte of "a.a.a." took seconds of event loop.
 export const EMAIL_MAX_LENGTH = 254;
 const Email = z.string().max(EMAIL_MAX_LENGTH, { abort: true }).email().openapi({ example: "kim@example.com" });
-const Password = z
-  .string()
-  .min(8)
-  .max(72)
-  .openapi({ example: "correct-horse-battery", description: "8–72 characters" });
+const Password = z.string().min(8).max(72).openapi({
+  example: "correct-horse-battery",
+  description: "8–72 characters; not one of the most common passwords, not containing the email's name",
+});
 const Name = PlainText(100).trim().min(1).openapi({ example: "Kim Minji" });
 const Bio = PlainText(2000, { multiline: true }).nullable().openapi({ example: "Sneakerhead since 2009" });
 const BusinessRegistrationNumber = z
@@ -54,6 +53,16 @@ export const CreateUserSchema = SignUpSchema.extend({
 export const LoginSchema = z
   .strictObject({ email: PlainText(254).min(1), password: z.string().min(1).max(1024) })
   .openapi("Login");
+
+export const ChangePasswordSchema = z
+  .object({
+    currentPassword: z.string().min(1).max(1024),
+    newPassword: Password.openapi({
+      description: "8–72 characters; not one of the most common passwords, not containing the email's name",
+    }),
+  })
+  .strict()
+  .openapi("ChangePassword");
 
 export const LoginResponseSchema = z
   .object({

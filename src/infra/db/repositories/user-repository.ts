@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { DomainError } from "../../../domain/shared/errors";
-import type { NewUser, ProfileChanges, UserRepository } from "../../../domain/users/ports";
+import type { NewUser, ProfileChanges, TokenState, UserRepository } from "../../../domain/users/ports";
 import type { UserRecord } from "../../../domain/users/user";
 import { isUniqueViolation } from "../../dependency-errors";
 import { users } from "../schema";
@@ -41,5 +41,36 @@ export class DrizzleUserRepository implements UserRepository {
       .where(eq(users.id, id))
       .returning();
     return row;
+  }
+
+  async findTokenState(id: string): Promise<TokenState | undefined> {
+    const [row] = await this.tx.current
+      .select({ role: users.role, tokenVersion: users.tokenVersion, keptTokenId: users.keptTokenId })
+      .from(users)
+      .where(eq(users.id, id));
+    return row;
+  }
+
+  async revokeTokens(id: string): Promise<boolean> {
+    const rows = await this.tx.current
+      .update(users)
+      .set({ tokenVersion: sql`${users.tokenVersion} + 1`, keptTokenId: null, updatedAt: sql`now()` })
+      .where(eq(users.id, id))
+      .returning({ id: users.id });
+    return rows.length === 1;
+  }
+
+  async changePassword(id: string, passwordHash: string, keepTokenId: string): Promise<boolean> {
+    const rows = await this.tx.current
+      .update(users)
+      .set({
+        passwordHash,
+        tokenVersion: sql`${users.tokenVersion} + 1`,
+        keptTokenId: keepTokenId,
+        updatedAt: sql`now()`,
+      })
+      .where(eq(users.id, id))
+      .returning({ id: users.id });
+    return rows.length === 1;
   }
 }

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { check, integer, pgEnum, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { at } from "./columns";
 
 export const userRole = pgEnum("user_role", ["ADMIN", "SELLER", "BUYER"]);
@@ -16,6 +16,11 @@ export const users = pgTable(
     bio: text(),
     businessRegistrationNumber: text(),
     adminCode: text(),
+    // Access tokens carry the version they were issued under; logout and a password change move it on, which
+    // refuses every older token at once.
+    tokenVersion: integer().notNull().default(0),
+    // The one token a password change keeps working (the caller's own, by its id), until the next move.
+    keptTokenId: uuid(),
     createdAt: at().notNull().defaultNow(),
     updatedAt: at().notNull().defaultNow(),
   },
