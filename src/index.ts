@@ -5,6 +5,7 @@ import { buildContainer } from "./container";
 import { type Config, ConfigError, isSingleInstance, loadConfig } from "./infra/config";
 import { openDatabase } from "./infra/db/client";
 import { createLogger } from "./infra/logger";
+import { scalarScript } from "./routes/operations/docs";
 import { startOutboxRelay } from "./workers/outbox-relay/start";
 import { startSchedules } from "./workers/schedules";
 
@@ -56,6 +57,8 @@ async function main() {
   // is only a backstop against absurd uploads.
   const server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: 64 * 1024 * 1024 });
   logger.info({ port: server.port, docs: `http://localhost:${server.port}/docs` }, "listening");
+  // Compress the /docs script now rather than make its first visitor wait for it.
+  scalarScript().catch((err) => logger.warn({ err }, "could not compress the /docs script"));
 
   const stopSchedules = startSchedules(container);
   const outboxRelay = await startOutboxRelay(container);
