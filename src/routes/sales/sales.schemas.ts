@@ -6,9 +6,14 @@ import { isDay } from "../../domain/sales/seoul-days";
 import { Krw, queryInteger, Timestamp } from "../lib/schemas";
 import { ProductSchema } from "../products/products.schemas";
 
+/** The contract's range of statistics days: period arithmetic stays within four-digit years. */
+const FIRST_DAY = "2000-01-01";
+const LAST_DAY = "2100-12-31";
+
 const Day = z
   .string()
   .refine(isDay, "must be a calendar date written YYYY-MM-DD")
+  .refine((day) => day >= FIRST_DAY && day <= LAST_DAY, `must be between ${FIRST_DAY} and ${LAST_DAY}`)
   .openapi({ format: "date", example: "2026-12-01" });
 
 export const PopularQuerySchema = z.strictObject({
