@@ -50,7 +50,7 @@ export const HOSTILE_STRINGS = [
   "redis.call('FLUSHALL')",
   "return redis.call('KEYS', '*')",
   "{{7*7}}",
-  "${7*7}",
+  "$" + "{7*7}",
   "<script>alert(1)</script>",
   "../../../../etc/passwd",
   "%00%2e%2e%2f",
