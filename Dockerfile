@@ -7,10 +7,17 @@
 #   docker run --rm -e DATABASE_URL=... -e JWT_SECRET=... kicks migrate
 # compose.yaml runs two of them with PostgreSQL and Redis. test/unit/deployment-files.test.ts checks this file.
 
-# The Bun the lockfile and CI use: the binary embeds this runtime.
+# The Bun the lockfile and CI use (.ci/run's BUN_VERSION): the binary embeds this runtime.
 ARG BUN_VERSION=1.4.5
+# Base images by digest: the tag says what it is, the digest what exactly is pulled, so a rebuild gets the same
+# bytes and a re-pushed tag cannot slip anything in. Refresh both with `scripts/pin-base-images.sh` (it asks
+# Docker Hub for each tag's current digest and rewrites these two lines) after a Bun upgrade, and monthly for
+# Debian's security fixes. The all-zero values are placeholders written where Docker Hub was unreachable:
+# `docker build` fails ("not found") until the script has run once on a machine that can reach it.
+ARG BUN_IMAGE_DIGEST=sha256:0000000000000000000000000000000000000000000000000000000000000000
+ARG DEBIAN_IMAGE_DIGEST=sha256:0000000000000000000000000000000000000000000000000000000000000000
 
-FROM oven/bun:${BUN_VERSION} AS build
+FROM oven/bun:${BUN_VERSION}@${BUN_IMAGE_DIGEST} AS build
 WORKDIR /src
 # Dependencies first, so source edits reuse this layer. The build needs no dev tooling.
 COPY package.json bun.lock bunfig.toml ./
@@ -22,7 +29,7 @@ COPY src ./src
 COPY drizzle ./drizzle
 RUN bun run build
 
-FROM debian:bookworm-slim AS runtime
+FROM debian:bookworm-slim@${DEBIAN_IMAGE_DIGEST} AS runtime
 RUN groupadd --system --gid 10001 kicks \
  && useradd --system --uid 10001 --gid kicks --home-dir /app --no-create-home --shell /usr/sbin/nologin kicks
 WORKDIR /app

@@ -14,6 +14,7 @@ import { couponsRouter } from "./routes/coupons/coupons.index";
 import { eventsRouter } from "./routes/events/events.index";
 import { createRouter } from "./routes/lib/create-router";
 import { problem, problemResponse } from "./routes/lib/problem";
+import { hardeningHeaders, noStoreByDefault } from "./routes/middleware/response-headers";
 import { requestTimeLimit } from "./routes/middleware/time-limit";
 import { docsRouter } from "./routes/operations/docs";
 import { operationsRouter } from "./routes/operations/operations.index";
@@ -59,6 +60,8 @@ export function createApp(container: Container) {
       ms: Math.round(seconds * 1000),
     });
   });
+  app.use(hardeningHeaders);
+  app.use(noStoreByDefault);
   app.use(requestTimeLimit(container.config.REQUEST_TIMEOUT_MS));
   // A path that names a fixed route (`/payments/process`) is that route's, whatever the method: a wrong method
   // is 405 with Allow, never a parameterised sibling (`GET /payments/{paymentId}`) refusing "process" as an id.

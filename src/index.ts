@@ -6,6 +6,7 @@ import { type Config, ConfigError, isSingleInstance, loadConfig } from "./infra/
 import { openDatabase } from "./infra/db/client";
 import { makeDataDirPrivate } from "./infra/db/private-data-dir";
 import { createLogger } from "./infra/logger";
+import { scalarScript } from "./routes/operations/docs";
 import { startOutboxRelay } from "./workers/outbox-relay/start";
 import { startSchedules } from "./workers/schedules";
 
@@ -69,6 +70,8 @@ async function main() {
   // is only a backstop against absurd uploads.
   const server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: 64 * 1024 * 1024 });
   logger.info({ port: server.port, docs: `http://localhost:${server.port}/docs` }, "listening");
+  // Compress the /docs script now rather than make its first visitor wait for it.
+  scalarScript().catch((err) => logger.warn({ err }, "could not compress the /docs script"));
 
   const stopSchedules = startSchedules(container);
   const outboxRelay = await startOutboxRelay(container);

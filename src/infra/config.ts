@@ -25,9 +25,10 @@ const envSchema = z
       .string()
       .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
       .optional(),
-    // The cache-aside entries (product pages and lists, popular products) on a Redis, or a logical database
-    // (redis://host:6379/1), of their own: one that may evict (allkeys-lru), while REDIS_URL keeps the coupon
-    // claims, locks and counters that must never be evicted (noeviction). Unset: REDIS_URL holds both.
+    // The cache-aside entries (product pages and lists, popular products) on a Redis of their own that may
+    // evict (allkeys-lru), while REDIS_URL keeps the coupon claims, locks and counters that must never be
+    // evicted (noeviction). A logical database (redis://host:6379/1) separates keys, not the eviction policy,
+    // which is per server. Unset: REDIS_URL holds both.
     REDIS_CACHE_URL: z
       .string()
       .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")

@@ -56,6 +56,10 @@ describe.skipIf(skip)(title, () => {
     });
     const pageErrors: string[] = [];
     page.on("pageerror", (error) => pageErrors.push(error.message));
+    // The page's Content-Security-Policy must not block anything the reference needs.
+    page.on("console", (message) => {
+      if (/Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
+    });
 
     await page.goto(`${base}/docs`);
     await page.getByRole("heading", { level: 1, name: document.info.title }).waitFor({ timeout: 30_000 });

@@ -57,6 +57,16 @@ describe("malformed product ids in an admin's edit and discontinue", () => {
   });
 });
 
+describe("statistics days outside the contract's range (found by the fuzz suite: 500)", () => {
+  for (const query of ["from=0000-01-01", "from=0000-01-01&to=0000-12-31&groupBy=week", "to=2101-01-01"]) {
+    it(`answers ${query} with 400 VALIDATION_FAILED`, async () => {
+      const res = await t.get(`/api/v1/stats/sales?${query}`, { token: admin.token });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe("VALIDATION_FAILED");
+    });
+  }
+});
+
 describe("a wrong method on a path that a parameterised route would otherwise match", () => {
   const cases = [
     ["GET", "/api/v1/payments/process", "POST"],

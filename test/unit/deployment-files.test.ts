@@ -49,6 +49,25 @@ describe("the Dockerfile", () => {
     expect(entrypoint).toEqual(["/app/kicks"]);
   });
 
+  it("pulls every base image by digest (scripts/pin-base-images.sh refreshes them)", () => {
+    const args = Object.fromEntries(
+      instructions
+        .filter((i) => i.keyword === "ARG" && i.stage === -1)
+        .map((i) => i.args.split("=") as [string, string]),
+    );
+    const froms = instructions
+      .filter((i) => i.keyword === "FROM")
+      .map((i) => (i.args.split(/\s+/)[0] as string).replace(/\$\{(\w+)\}/g, (_, name: string) => args[name] ?? ""));
+    expect(froms).toHaveLength(lastStage + 1);
+    for (const image of froms) expect(image).toMatch(/^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$/);
+  });
+
+  it("builds with the Bun that CI pins", () => {
+    const ciVersion = /^BUN_VERSION=(\S+)$/m.exec(read(".ci/run"))?.[1];
+    expect(ciVersion).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(read("Dockerfile")).toContain(`ARG BUN_VERSION=${ciVersion}`);
+  });
+
   it("sets only variables Kicks reads", () => {
     expect(Object.keys(runtimeEnv).filter((name) => !CONFIG_VARIABLES.includes(name as never))).toEqual([]);
   });

@@ -27,7 +27,8 @@ const NoQuery = z.strictObject({});
 /**
  * Every router shares this hook: any failed request schema is a 400 VALIDATION_FAILED with paths.
  * And one input rule for every route registered through it: a route without a query schema refuses every
- * query parameter, and every route documents the 400 that answers an unknown one (bodies and queries are
+ * query parameter, and every route documents the 400 that answers an unknown one (and the 503 of a backing
+ * service that is down) (bodies and queries are
  * strict objects where they are declared; test/e2e/input-rule.test.ts holds every route to that).
  */
 export function createRouter() {
@@ -46,7 +47,9 @@ export function createRouter() {
       {
         ...route,
         request: { ...route.request, query: route.request?.query ?? NoQuery },
-        responses: { ...problemResponses("VALIDATION_FAILED"), ...route.responses },
+        // Any route may meet an unknown parameter (400), and any that reaches the database or Redis may find
+        // it down (503 with Retry-After); a route's own entries for those statuses take precedence.
+        responses: { ...problemResponses("VALIDATION_FAILED", "UNAVAILABLE"), ...route.responses },
       },
       handler,
       hook,
