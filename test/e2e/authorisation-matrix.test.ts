@@ -65,10 +65,21 @@ interface Call {
   path: string;
   body?: unknown;
 }
+type FreshUser = Awaited<ReturnType<typeof t.registerUser>>;
 interface Row {
-  call: () => Call | Promise<Call>;
+  call: (fresh?: FreshUser) => Call | Promise<Call>;
   expect: Statuses;
+  /** Each cell calls as a new user of the caller's role (calls that revoke the caller's own tokens). */
+  fresh?: true;
 }
+
+const ROLE_OF: Record<Exclude<Caller, "anonymous">, "BUYER" | "SELLER" | "ADMIN"> = {
+  buyer: "BUYER",
+  otherBuyer: "BUYER",
+  seller: "SELLER",
+  otherSeller: "SELLER",
+  admin: "ADMIN",
+};
 
 //                                        anonymous  buyer  other buyer  seller  other seller  admin
 const matrix: Record<string, Row> = {
@@ -82,6 +93,15 @@ const matrix: Record<string, Row> = {
   logIn: {
     call: () => ({ path: "/api/v1/auth/login", body: { email: buyer.email, password: buyer.password } }),
     expect: [200, 200, 200, 200, 200, 200],
+  },
+  logOut: { call: () => ({ path: "/api/v1/auth/logout" }), expect: [401, 204, 204, 204, 204, 204], fresh: true },
+  changePassword: {
+    call: (user) => ({
+      path: "/api/v1/users/me/password",
+      body: { currentPassword: user?.password ?? "matrix-password-7", newPassword: "a-new-matrix-password-8" },
+    }),
+    expect: [401, 204, 204, 204, 204, 204],
+    fresh: true,
   },
   getMe: { call: () => ({ path: "/api/v1/users/me" }), expect: [401, 200, 200, 200, 200, 200] },
   updateMe: {
@@ -242,8 +262,11 @@ describe("the authorisation matrix", () => {
       if (!row) throw new Error(`no row for ${op.operationId}`);
       const got: number[] = [];
       for (const caller of CALLERS) {
-        const call = await row.call();
-        const res = await t.request(op.method, call.path, call.body, { token: tokens[caller] });
+        const fresh = row.fresh && caller !== "anonymous" ? await t.registerUser(ROLE_OF[caller]) : undefined;
+        const call = await row.call(fresh);
+        const res = await t.request(op.method, call.path, call.body, {
+          token: row.fresh ? fresh?.token : tokens[caller],
+        });
         got.push(res.status);
         if (res.status >= 400) expect(res.headers.get("content-type")).toContain("application/problem+json");
       }
