@@ -19,7 +19,8 @@ export function wirePayments(
   infra: Infrastructure,
   uses: { balances: BalanceService; stock: StockService; coupons: CouponRedemption; sales: SalesRecorder },
 ) {
-  const { config, transactions, unitOfWork, outbox, newId, metrics, logger } = infra;
+  const { config, transactions, unitOfWork, outbox, newId, metrics, logger, clock } = infra;
+  const alerts = new LoggedAlerts(logger, config.ALERT_WEBHOOK_URL);
   const gateway: PaymentGateway = config.PAYMENT_GATEWAY_URL
     ? new HttpGateway(config.PAYMENT_GATEWAY_URL.replace(/\/$/, ""), config.PAYMENT_GATEWAY_TIMEOUT_MS)
     : new SimulatedGateway(config.PAYMENT_GATEWAY_DECLINE_AMOUNTS);
@@ -46,6 +47,13 @@ export function wirePayments(
       gateway,
       unitOfWork,
       newId,
+      clock,
+      alerts,
+      timings: {
+        gatewayTimeoutMs: config.PAYMENT_GATEWAY_TIMEOUT_MS,
+        abandonAfterMs: config.PAYMENT_ABANDON_AFTER_MS,
+        recheckSeconds: config.PAYMENT_RECHECK_SECONDS,
+      },
       observer: { outcome: (outcome) => paymentOutcomes.inc({ outcome }) },
       onCompleted: uses.sales.paid,
     }),
@@ -57,7 +65,7 @@ export function wirePayments(
       coupons: uses.coupons,
       outbox,
       gateway,
-      alerts: new LoggedAlerts(logger, config.ALERT_WEBHOOK_URL),
+      alerts,
       unitOfWork,
       newId,
       maxAttempts: config.REFUND_MAX_ATTEMPTS,

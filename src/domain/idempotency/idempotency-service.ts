@@ -82,8 +82,10 @@ export class IdempotencyService {
    * below 500 it is kept for replays; a 5xx releases the key so that the client's retry runs again.
    */
   async recordOutcome(id: IdempotencyScope, claimToken: string, response: StoredResponse): Promise<void> {
-    if (response.status >= 500) await this.repository.release(id, claimToken);
-    else await this.repository.complete(id, claimToken, response);
+    // A 5xx, or an answer that says to ask again later (Retry-After), is no outcome: the key is released.
+    if (response.status >= 500 || response.headers["retry-after"] !== undefined) {
+      await this.repository.release(id, claimToken);
+    } else await this.repository.complete(id, claimToken, response);
   }
 
   purgeExpired(): Promise<number> {

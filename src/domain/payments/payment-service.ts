@@ -3,6 +3,8 @@ import type { StockService } from "../catalogue/stock-service";
 import type { Order } from "../orders/order";
 import type { OrderRepository } from "../orders/ports";
 import type { OutboxWriter } from "../outbox/ports";
+import type { Alerts } from "../shared/alerts";
+import type { Clock } from "../shared/clock";
 import { DomainError } from "../shared/errors";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import type { Actor } from "../users/user";
@@ -10,8 +12,8 @@ import { type Payment, type PaymentView, toPaymentView } from "./payment";
 import { isFinal, type PaymentStatus } from "./payment-status";
 import type { GatewayCharge, GatewayLookup, PaymentGateway, PaymentRepository } from "./ports";
 
-/** How soon a payment whose outcome is unknown is asked about again (the contract: within 30 s). */
-export const RECHECK_SECONDS = 10;
+/** How long a payment may sit before the gateway step (its process died) before it is taken for abandoned. */
+export const ABANDON_BEFORE_GATEWAY_SECONDS = 60;
 
 export type PaymentOutcome = "completed" | "declined" | "insufficient_balance" | "unknown" | "refused" | "abandoned";
 
@@ -24,6 +26,18 @@ export interface PaymentResult {
   payment: PaymentView;
   /** 200 final, 202 outcome not known yet. */
   status: 200 | 202;
+  /** With 202 from confirm: when asking again may tell more. */
+  retryAfterSeconds?: number;
+}
+
+/** The timing rules of the charge's send window and the recovery job (validated together in the config). */
+export interface PaymentTimings {
+  /** PAYMENT_GATEWAY_TIMEOUT_MS: a charge POST is given up this long after the attempt took its hold. */
+  gatewayTimeoutMs: number;
+  /** PAYMENT_ABANDON_AFTER_MS: the send window, from the hold to the moment a gateway 404 is final. */
+  abandonAfterMs: number;
+  /** PAYMENT_RECHECK_SECONDS: the next check of an unknown outcome, and the recovery job's claim on it. */
+  recheckSeconds: number;
 }
 
 interface PaymentServiceDeps {
@@ -35,6 +49,9 @@ interface PaymentServiceDeps {
   gateway: PaymentGateway;
   unitOfWork: UnitOfWork;
   newId: () => string;
+  clock: Clock;
+  timings: PaymentTimings;
+  alerts: Alerts;
   observer?: PaymentObserver;
   /** Extra work in the transaction that completes a payment (sales statistics). */
   onCompleted?: (order: Order) => Promise<void>;
@@ -77,13 +94,16 @@ export class PaymentService {
     });
     if (!started) throw await this.#alreadyHeld(orderId);
 
+    // Taken before the window is recorded (in the database's clock, a moment later), so the POST, cut off at
+    // `sendBy`, always ends at least the margin before the window closes, however long the commit took.
+    const sendBy = this.deps.clock.now().getTime() + this.deps.timings.gatewayTimeoutMs;
     const held = await this.#holdAndDebit(started, order);
     if (held instanceof Refusal) {
       this.deps.observer?.outcome(held.error.code === "INSUFFICIENT_BALANCE" ? "insufficient_balance" : "refused");
       throw held.error;
     }
 
-    const charge = await this.deps.gateway.charge({ paymentId: held.id, orderId, amount: held.amount });
+    const charge = await this.deps.gateway.charge({ paymentId: held.id, orderId, amount: held.amount }, sendBy);
     const settled = await this.#settle(held.id, charge);
     if (settled.status === "FAILED") {
       throw new DomainError(
@@ -102,7 +122,8 @@ export class PaymentService {
   async confirm(actor: Actor, paymentId: string): Promise<PaymentResult> {
     const payment = await this.#visible(actor, paymentId);
     if (payment.status !== "GATEWAY_REQUESTED") return result(payment);
-    return result(await this.#settle(payment.id, await this.deps.gateway.lookup(payment.id)));
+    const settled = result(await this.#settle(payment.id, await this.deps.gateway.lookup(payment.id)));
+    return settled.status === 200 ? settled : { ...settled, retryAfterSeconds: this.#retryAfter(payment) };
   }
 
   async get(actor: Actor, paymentId: string): Promise<PaymentView> {
@@ -116,16 +137,18 @@ export class PaymentService {
    * debited: the debit commits with GATEWAY_REQUESTED).
    */
   async recover(limit = 50): Promise<{ settled: number; abandoned: number }> {
-    let settled = 0;
     const due = await this.deps.unitOfWork.withTransaction(() =>
-      this.deps.payments.claimDueChecks(limit, RECHECK_SECONDS),
+      this.deps.payments.claimDueChecks(limit, this.deps.timings.recheckSeconds),
     );
-    for (const paymentId of due) {
-      const after = await this.#settle(paymentId, await this.deps.gateway.lookup(paymentId));
-      if (isFinal(after.status)) settled++;
-    }
+    // Asked side by side, so the whole batch ends within one gateway timeout: well inside its claim.
+    const outcomes = await Promise.all(
+      due.map(async (paymentId) =>
+        isFinal((await this.#settle(paymentId, await this.deps.gateway.lookup(paymentId))).status),
+      ),
+    );
+    const settled = outcomes.filter(Boolean).length;
     let abandoned = 0;
-    for (const paymentId of await this.deps.payments.findAbandoned(60, limit)) {
+    for (const paymentId of await this.deps.payments.findAbandoned(ABANDON_BEFORE_GATEWAY_SECONDS, limit)) {
       // Only from before the debit: a payment that moved on meanwhile is not abandoned.
       const abandonedPayment = await this.deps.payments.move(paymentId, "FAILED", {
         from: ["INITIATED", "VALIDATING"],
@@ -168,23 +191,29 @@ export class PaymentService {
         );
       }
       await this.#step(payment.id, "DEBITED");
-      return this.#step(payment.id, "GATEWAY_REQUESTED", { nextCheckInSeconds: RECHECK_SECONDS });
+      // The send window opens before the POST leaves: whoever later hears "404" knows until when it may lie.
+      return this.#step(payment.id, "GATEWAY_REQUESTED", {
+        nextCheckInSeconds: this.deps.timings.recheckSeconds,
+        chargeWindowMs: this.deps.timings.abandonAfterMs,
+      });
     });
   }
 
-  /** Applies what the gateway said; the conditional move makes a second settler (confirm, the job) a no-op. */
+  /**
+   * Applies what the gateway said; the conditional move makes a second settler (confirm, the job) a no-op.
+   * A 404 fails the payment only once its send window has closed (checked in the failing statement): until
+   * then our own charge POST may still reach the gateway, and the payment waits like a PENDING one.
+   */
   async #settle(paymentId: string, answer: GatewayCharge | GatewayLookup): Promise<Payment> {
     if (answer.status === "APPROVED") return this.#complete(paymentId, answer.transactionId);
-    if (answer.status === "DECLINED" || answer.status === "NOT_FOUND") {
-      const reason = answer.status === "NOT_FOUND" ? "NOT_RECEIVED_BY_GATEWAY" : (answer.reason ?? "DECLINED");
-      return this.#fail(paymentId, reason);
-    }
+    if (answer.status === "DECLINED") return this.#fail(paymentId, answer.reason ?? "DECLINED");
+    if (answer.status === "NOT_FOUND") return this.#fail(paymentId, "NOT_RECEIVED_BY_GATEWAY", true);
     this.deps.observer?.outcome("unknown");
     return (await this.deps.payments.find(paymentId)) as Payment;
   }
 
   async #complete(paymentId: string, transactionId: string): Promise<Payment> {
-    return this.deps.unitOfWork.withTransaction(async () => {
+    const settled = await this.deps.unitOfWork.withTransaction(async () => {
       const completed = await this.deps.payments.move(paymentId, "COMPLETED", { gatewayTransactionId: transactionId });
       if (!completed) return (await this.deps.payments.find(paymentId)) as Payment;
       const order = await this.deps.orders.confirmPaid(completed.orderId, completed.id, completed.amount);
@@ -200,14 +229,24 @@ export class PaymentService {
       this.deps.observer?.outcome("completed");
       return completed;
     });
+    if (settled.status === "FAILED") {
+      // The gateway holds money our books gave back: a person must refund it there (or reinstate it here).
+      await this.deps.alerts.raise({
+        kind: "PAYMENT_APPROVED_NOT_COMPLETED",
+        summary: `The gateway approved payment ${paymentId}, which is FAILED here`,
+        details: { paymentId, orderId: settled.orderId, transactionId, failureReason: settled.failureReason },
+      });
+    }
+    return settled;
   }
 
-  async #fail(paymentId: string, reason: string): Promise<Payment> {
+  async #fail(paymentId: string, reason: string, onlyAfterChargeWindow = false): Promise<Payment> {
     return this.deps.unitOfWork.withTransaction(async () => {
       // Only a payment that reached the gateway step was debited: only such a payment is restored here.
       const failed = await this.deps.payments.move(paymentId, "FAILED", {
         from: ["GATEWAY_REQUESTED"],
         failureReason: reason,
+        onlyAfterChargeWindow,
       });
       if (!failed) return (await this.deps.payments.find(paymentId)) as Payment;
       await this.deps.balances.applyChange(failed.userId, failed.amount, "REFUND", failed.id);
@@ -225,6 +264,14 @@ export class PaymentService {
     const moved = await this.deps.payments.move(id, to, fields);
     if (!moved) throw new Error(`payment ${id} was moved by someone else before ${to}; attempt abandoned`);
     return moved;
+  }
+
+  /** Seconds until asking again may tell more: the window's end while it is open, else the next check. */
+  #retryAfter(payment: Payment): number {
+    const untilWindowEnds = (payment.chargeWindowEndsAt?.getTime() ?? 0) - this.deps.clock.now().getTime();
+    const { recheckSeconds } = this.deps.timings;
+    const seconds = untilWindowEnds > 0 ? Math.min(untilWindowEnds / 1000, recheckSeconds) : recheckSeconds;
+    return Math.max(1, Math.ceil(seconds));
   }
 
   async #alreadyHeld(orderId: string): Promise<DomainError> {

@@ -6,7 +6,7 @@ import type { AppEnv } from "../lib/app-env";
 import { IDEMPOTENCY_KEY_MAX_LENGTH } from "../lib/schemas";
 
 /** Response headers worth replaying; everything else (dates, request ids) belongs to the new request. */
-const REPLAYED_HEADERS = ["content-type", "location"];
+const REPLAYED_HEADERS = ["content-type", "location", "retry-after"];
 
 const bodyHash = (body: string) => new Bun.CryptoHasher("sha256").update(body).digest("hex");
 

@@ -12,6 +12,9 @@ const statusList = (statuses: readonly PaymentStatus[]) =>
     sql`, `,
   );
 
+/** PAYMENT_GATEWAY_TIMEOUT_MS's upper bound plus a margin: the window of a charge sent before windows were kept. */
+const LEGACY_CHARGE_WINDOW_SECONDS = 130;
+
 export class DrizzlePaymentRepository implements PaymentRepository {
   constructor(private readonly tx: Transactions) {}
 
@@ -67,6 +70,8 @@ export class DrizzlePaymentRepository implements PaymentRepository {
       failureReason?: string;
       gatewayTransactionId?: string;
       nextCheckInSeconds?: number;
+      chargeWindowMs?: number;
+      onlyAfterChargeWindow?: boolean;
     } = {},
   ): Promise<Payment | undefined> {
     const allowed = paymentStatusesBefore(to).filter((status) => !fields.from || fields.from.includes(status));
@@ -75,14 +80,24 @@ export class DrizzlePaymentRepository implements PaymentRepository {
       fields.nextCheckInSeconds === undefined
         ? sql`next_check_at`
         : sql`clock_timestamp() + ${fields.nextCheckInSeconds} * interval '1 second'`;
+    const window =
+      fields.chargeWindowMs === undefined
+        ? sql`charge_window_ends_at`
+        : sql`clock_timestamp() + ${fields.chargeWindowMs} * interval '1 millisecond'`;
+    // Decided by the database's clock in the statement that fails the payment, whoever asks. A payment sent
+    // before the window was recorded (older releases) is given the longest timeout any release allowed.
+    const windowClosed = fields.onlyAfterChargeWindow
+      ? sql`and coalesce(charge_window_ends_at, updated_at + ${LEGACY_CHARGE_WINDOW_SECONDS} * interval '1 second') <= clock_timestamp()`
+      : sql``;
     // The step and its history row in one statement, so neither exists without the other.
     const result = await this.tx.current.execute(sql`
       with moved as (
         update ${payments}
         set status = ${to}, updated_at = clock_timestamp(), next_check_at = ${nextCheck},
+          charge_window_ends_at = ${window},
           failure_reason = coalesce(${fields.failureReason ?? null}, failure_reason),
           gateway_transaction_id = coalesce(${fields.gatewayTransactionId ?? null}, gateway_transaction_id)
-        where id = ${id} and status in (${statusList(allowed)})
+        where id = ${id} and status in (${statusList(allowed)}) ${windowClosed}
         returning id, status, updated_at
       ), logged as (
         insert into ${paymentStatusHistory} (payment_id, status, at) select id, status, updated_at from moved

@@ -26,6 +26,11 @@ export const payments = pgTable(
     /** When the recovery job next asks the gateway about a GATEWAY_REQUESTED payment (also its lease). */
     nextCheckAt: at(),
     checks: integer().notNull().default(0),
+    /**
+     * The charge's send window (contract: Payments → confirm): until then a charge POST of ours may still reach
+     * the gateway, so its 404 means "not yet", not "never". Set with GATEWAY_REQUESTED, before the POST leaves.
+     */
+    chargeWindowEndsAt: at(),
     createdAt: at().notNull().defaultNow(),
     updatedAt: at().notNull().defaultNow(),
   },

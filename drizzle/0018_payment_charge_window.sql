@@ -1,0 +1,1 @@
+ALTER TABLE "payments" ADD COLUMN "charge_window_ends_at" timestamp (3) with time zone;
