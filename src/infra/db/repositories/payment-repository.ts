@@ -13,7 +13,7 @@ const statusList = (statuses: readonly PaymentStatus[]) =>
   );
 
 /** PAYMENT_GATEWAY_TIMEOUT_MS's upper bound plus a margin: the window of a charge sent before windows were kept. */
-const LEGACY_CHARGE_WINDOW_SECONDS = 130;
+export const LEGACY_CHARGE_WINDOW_SECONDS = 130;
 
 export class DrizzlePaymentRepository implements PaymentRepository {
   constructor(private readonly tx: Transactions) {}
