@@ -9,11 +9,15 @@ import { DomainError } from "../shared/errors";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import type { Actor } from "../users/user";
 import { type Payment, type PaymentView, toPaymentView } from "./payment";
+import type { PaymentReconciliation } from "./payment-reconciliation";
 import { isFinal, type PaymentStatus } from "./payment-status";
 import type { GatewayCharge, GatewayLookup, PaymentGateway, PaymentRepository } from "./ports";
 
 /** How long a payment may sit before the gateway step (its process died) before it is taken for abandoned. */
 export const ABANDON_BEFORE_GATEWAY_SECONDS = 60;
+
+/** The failure reason of a payment the gateway said it never received once its send window had closed. */
+export const NOT_RECEIVED = "NOT_RECEIVED_BY_GATEWAY";
 
 export type PaymentOutcome = "completed" | "declined" | "insufficient_balance" | "unknown" | "refused" | "abandoned";
 
@@ -52,6 +56,8 @@ interface PaymentServiceDeps {
   clock: Clock;
   timings: PaymentTimings;
   alerts: Alerts;
+  /** Asks the gateway about the orders the recovery job met, and alerts on what disagrees. */
+  reconciliation?: Pick<PaymentReconciliation, "reconcile" | "alert">;
   observer?: PaymentObserver;
   /** Extra work in the transaction that completes a payment (sales statistics). */
   onCompleted?: (order: Order) => Promise<void>;
@@ -147,6 +153,7 @@ export class PaymentService {
       ),
     );
     const settled = outcomes.filter(Boolean).length;
+    await this.#lookAgainAtNotReceived(limit);
     let abandoned = 0;
     for (const paymentId of await this.deps.payments.findAbandoned(ABANDON_BEFORE_GATEWAY_SECONDS, limit)) {
       // Only from before the debit: a payment that moved on meanwhile is not abandoned.
@@ -160,6 +167,22 @@ export class PaymentService {
       }
     }
     return { settled, abandoned };
+  }
+
+  /**
+   * One more look at payments failed as "never received" a window ago, with every other payment of their
+   * orders: a charge that landed after all (the gateway APPROVED what is FAILED here), or a second approved
+   * charge for the order, raises an alert (a person refunds it at the gateway, or reinstates it here).
+   */
+  async #lookAgainAtNotReceived(limit: number): Promise<void> {
+    const { reconciliation } = this.deps;
+    const due = await this.deps.unitOfWork.withTransaction(() => this.deps.payments.claimDueVerifications(limit));
+    const orderIds = [
+      ...new Set(due.filter((p) => p.failureReason === NOT_RECEIVED).map((payment) => payment.orderId)),
+    ];
+    if (!reconciliation || orderIds.length === 0) return;
+    const report = await reconciliation.reconcile({ orderIds });
+    await reconciliation.alert(report.disagreements.filter((d) => d.kind !== "COMPLETED_NOT_APPROVED"));
   }
 
   /**
@@ -207,7 +230,7 @@ export class PaymentService {
   async #settle(paymentId: string, answer: GatewayCharge | GatewayLookup): Promise<Payment> {
     if (answer.status === "APPROVED") return this.#complete(paymentId, answer.transactionId);
     if (answer.status === "DECLINED") return this.#fail(paymentId, answer.reason ?? "DECLINED");
-    if (answer.status === "NOT_FOUND") return this.#fail(paymentId, "NOT_RECEIVED_BY_GATEWAY", true);
+    if (answer.status === "NOT_FOUND") return this.#fail(paymentId, NOT_RECEIVED, true);
     this.deps.observer?.outcome("unknown");
     return (await this.deps.payments.find(paymentId)) as Payment;
   }
@@ -240,13 +263,15 @@ export class PaymentService {
     return settled;
   }
 
-  async #fail(paymentId: string, reason: string, onlyAfterChargeWindow = false): Promise<Payment> {
+  async #fail(paymentId: string, reason: string, notReceived = false): Promise<Payment> {
     return this.deps.unitOfWork.withTransaction(async () => {
       // Only a payment that reached the gateway step was debited: only such a payment is restored here.
       const failed = await this.deps.payments.move(paymentId, "FAILED", {
         from: ["GATEWAY_REQUESTED"],
         failureReason: reason,
-        onlyAfterChargeWindow,
+        onlyAfterChargeWindow: notReceived,
+        // "Never received" is a conclusion: the job looks once more, a window later, and alerts if it was wrong.
+        ...(notReceived ? { nextCheckInSeconds: Math.ceil(this.deps.timings.abandonAfterMs / 1000) } : {}),
       });
       if (!failed) return (await this.deps.payments.find(paymentId)) as Payment;
       await this.deps.balances.applyChange(failed.userId, failed.amount, "REFUND", failed.id);

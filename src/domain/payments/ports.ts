@@ -68,6 +68,11 @@ export interface PaymentRepository {
    * statement (SKIP LOCKED): several instances never ask about one payment at once.
    */
   claimDueChecks(limit: number, leaseSeconds: number): Promise<string[]>;
+  /**
+   * FAILED payments due for one more look at the gateway (failed as never received: did the charge land after
+   * all?); each is claimed once, its time cleared in the same statement (SKIP LOCKED).
+   */
+  claimDueVerifications(limit: number): Promise<{ id: string; orderId: string; failureReason: string | null }[]>;
   /** Payments stuck before the gateway step for longer than `olderThanSeconds` (their process died). */
   findAbandoned(olderThanSeconds: number, limit: number): Promise<string[]>;
 }

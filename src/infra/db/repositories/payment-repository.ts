@@ -1,6 +1,6 @@
 import { and, eq, getTableColumns, ne, sql } from "drizzle-orm";
 import type { Payment } from "../../../domain/payments/payment";
-import { type PaymentStatus, paymentStatusesBefore } from "../../../domain/payments/payment-status";
+import { isFinal, type PaymentStatus, paymentStatusesBefore } from "../../../domain/payments/payment-status";
 import type { NewPayment, PaymentRepository } from "../../../domain/payments/ports";
 import { rowsOf } from "../client";
 import { paymentStatusHistory, payments } from "../schema";
@@ -76,10 +76,13 @@ export class DrizzlePaymentRepository implements PaymentRepository {
   ): Promise<Payment | undefined> {
     const allowed = paymentStatusesBefore(to).filter((status) => !fields.from || fields.from.includes(status));
     if (allowed.length === 0) return undefined;
+    // A final payment has nothing left to ask about, unless it asks for one more look (see claimDueVerifications).
     const nextCheck =
-      fields.nextCheckInSeconds === undefined
-        ? sql`next_check_at`
-        : sql`clock_timestamp() + ${fields.nextCheckInSeconds} * interval '1 second'`;
+      fields.nextCheckInSeconds !== undefined
+        ? sql`clock_timestamp() + ${fields.nextCheckInSeconds} * interval '1 second'`
+        : isFinal(to)
+          ? sql`null`
+          : sql`next_check_at`;
     const window =
       fields.chargeWindowMs === undefined
         ? sql`charge_window_ends_at`
@@ -118,6 +121,24 @@ export class DrizzlePaymentRepository implements PaymentRepository {
       )
       returning id`);
     return rowsOf<{ id: string }>(result).map((row) => row.id);
+  }
+
+  async claimDueVerifications(limit: number): Promise<{ id: string; orderId: string; failureReason: string | null }[]> {
+    // One more look each: the claim clears the time, so no instance looks twice.
+    const result = await this.tx.current.execute(sql`
+      update ${payments} set next_check_at = null
+      where id in (
+        select id from ${payments}
+        where status = 'FAILED' and next_check_at <= clock_timestamp()
+        order by next_check_at limit ${limit}
+        for update skip locked
+      )
+      returning id, order_id, failure_reason`);
+    return rowsOf<{ id: string; order_id: string; failure_reason: string | null }>(result).map((row) => ({
+      id: row.id,
+      orderId: row.order_id,
+      failureReason: row.failure_reason,
+    }));
   }
 
   async findAbandoned(olderThanSeconds: number, limit: number): Promise<string[]> {
