@@ -100,14 +100,15 @@ export class PaymentService {
     });
     if (!started) throw await this.#alreadyHeld(orderId);
 
-    // Taken before the window is recorded (in the database's clock, a moment later), so the POST, cut off at
-    // `sendBy`, always ends at least the margin before the window closes, however long the commit took.
-    const sendBy = this.deps.clock.now().getTime() + this.deps.timings.gatewayTimeoutMs;
+    // Taken before the window is recorded (in the database's clock, a moment later), so a POST cut off at
+    // `sendBy` ends at least half the margin before the window closes, however long the commit took.
+    const holdStarted = this.deps.clock.now().getTime();
     const held = await this.#holdAndDebit(started, order);
     if (held instanceof Refusal) {
       this.deps.observer?.outcome(held.error.code === "INSUFFICIENT_BALANCE" ? "insufficient_balance" : "refused");
       throw held.error;
     }
+    const sendBy = this.#sendBy(holdStarted);
 
     const charge = await this.deps.gateway.charge({ paymentId: held.id, orderId, amount: held.amount }, sendBy);
     const settled = await this.#settle(held.id, charge);
@@ -289,6 +290,16 @@ export class PaymentService {
     const moved = await this.deps.payments.move(id, to, fields);
     if (!moved) throw new Error(`payment ${id} was moved by someone else before ${to}; attempt abandoned`);
     return moved;
+  }
+
+  /**
+   * When the charge POST must have ended: its full timeout from now, unless the transaction that opened the
+   * window took so long that it would then end less than half the window's margin before the window closes.
+   */
+  #sendBy(holdStarted: number): number {
+    const { gatewayTimeoutMs, abandonAfterMs } = this.deps.timings;
+    const latest = holdStarted + gatewayTimeoutMs + (abandonAfterMs - gatewayTimeoutMs) / 2;
+    return Math.min(this.deps.clock.now().getTime() + gatewayTimeoutMs, latest);
   }
 
   /** Seconds until asking again may tell more: the window's end while it is open, else the next check. */
