@@ -82,3 +82,20 @@ describe.skipIf(!hasPostgres)("a server killed while its charge is in transit", 
     }
   });
 });
+
+describe("the server process with payment timings that break the send window", () => {
+  it("refuses to start, with one line naming the setting and the rule", async () => {
+    const server = Bun.spawn(["bun", "src/index.ts"], {
+      cwd: root,
+      env: { ...process.env, ...testEnv({ PORT: String(freePort()), PAYMENT_GATEWAY_TIMEOUT_MS: "9500" }) },
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    expect(await server.exited).toBe(1);
+    const stderr = (await new Response(server.stderr).text()).trim();
+    expect(stderr.split("\n")).toHaveLength(1);
+    expect(stderr).toContain(
+      "PAYMENT_ABANDON_AFTER_MS: must be at least PAYMENT_GATEWAY_TIMEOUT_MS (9500 ms) + 1000 ms",
+    );
+  });
+});
