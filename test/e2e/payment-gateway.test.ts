@@ -191,4 +191,27 @@ describe("the recovery job and payments that moved on", () => {
     gateway.lookup = "approved";
     expect((await confirm(payment.id, buyer)).body.status).toBe("COMPLETED");
   });
+
+  it("settles the rest of a batch when one payment of it cannot be settled, and then says so", async () => {
+    gateway.charge = "error";
+    const broken = await unpaidOrder();
+    const brokenPayment = (await pay(broken.order.id, broken.buyer)).body;
+    const fine = await unpaidOrder();
+    const finePayment = (await pay(fine.order.id, fine.buyer)).body;
+    // A hold lost behind the payment's back: completing it must fail (and roll back), whatever else is due.
+    await t.container.database.db.execute(sql`update orders set payment_id = null where id = ${broken.order.id}`);
+    await t.container.database.db.execute(
+      sql`update payments set next_check_at = now() - interval '1 minute' where id = ${brokenPayment.id}`,
+    );
+    await t.container.database.db.execute(sql`update payments set next_check_at = now() where id = ${finePayment.id}`);
+    gateway.lookup = "approved";
+    await expect(t.container.services.payments.recover()).rejects.toThrow("was not held");
+    expect((await t.get(`/api/v1/payments/${finePayment.id}`, fine.buyer)).body.status).toBe("COMPLETED");
+    expect((await t.get(`/api/v1/payments/${brokenPayment.id}`, broken.buyer)).body.status).toBe("GATEWAY_REQUESTED");
+    // Mended, so no later run (of any file on this database) meets it broken.
+    await t.container.database.db.execute(
+      sql`update orders set payment_id = ${brokenPayment.id} where id = ${broken.order.id}`,
+    );
+    expect((await confirm(brokenPayment.id, broken.buyer)).body.status).toBe("COMPLETED");
+  });
 });

@@ -36,9 +36,9 @@ export interface PaymentResult {
 
 /** The timing rules of the charge's send window and the recovery job (validated together in the config). */
 export interface PaymentTimings {
-  /** PAYMENT_GATEWAY_TIMEOUT_MS: a charge POST is given up this long after the attempt took its hold. */
+  /** PAYMENT_GATEWAY_TIMEOUT_MS: how long a charge POST or a lookup may take. */
   gatewayTimeoutMs: number;
-  /** PAYMENT_ABANDON_AFTER_MS: the send window, from the hold to the moment a gateway 404 is final. */
+  /** PAYMENT_ABANDON_AFTER_MS: the send window, from GATEWAY_REQUESTED to the moment a gateway 404 is final. */
   abandonAfterMs: number;
   /** PAYMENT_RECHECK_SECONDS: the next check of an unknown outcome, and the recovery job's claim on it. */
   recheckSeconds: number;
@@ -140,20 +140,22 @@ export class PaymentService {
   /**
    * The recovery job: settles payments whose outcome is unknown (each claimed with SKIP LOCKED and its next
    * check pushed ahead, so instances never ask about one payment at once, and a payment still PENDING is
-   * asked again within 30 s), and fails attempts that died before they reached the gateway (nothing was
-   * debited: the debit commits with GATEWAY_REQUESTED).
+   * asked again within 30 s; a 404 is final only past the charge's send window), looks once more at payments
+   * it failed as never received (alerting if the gateway approved them after all), and fails attempts that
+   * died before they reached the gateway (nothing was debited: the debit commits with GATEWAY_REQUESTED).
    */
   async recover(limit = 50): Promise<{ settled: number; abandoned: number }> {
     const due = await this.deps.unitOfWork.withTransaction(() =>
       this.deps.payments.claimDueChecks(limit, this.deps.timings.recheckSeconds),
     );
-    // Asked side by side, so the whole batch ends within one gateway timeout: well inside its claim.
-    const outcomes = await Promise.all(
+    // Asked side by side, so the whole batch ends within one gateway timeout: well inside its claim. One
+    // payment that cannot be settled (it is reported after the rest) does not hold up the others.
+    const outcomes = await Promise.allSettled(
       due.map(async (paymentId) =>
         isFinal((await this.#settle(paymentId, await this.deps.gateway.lookup(paymentId))).status),
       ),
     );
-    const settled = outcomes.filter(Boolean).length;
+    const settled = outcomes.filter((outcome) => outcome.status === "fulfilled" && outcome.value).length;
     await this.#lookAgainAtNotReceived(limit);
     let abandoned = 0;
     for (const paymentId of await this.deps.payments.findAbandoned(ABANDON_BEFORE_GATEWAY_SECONDS, limit)) {
@@ -167,6 +169,8 @@ export class PaymentService {
         this.deps.observer?.outcome("abandoned");
       }
     }
+    const failure = outcomes.find((outcome) => outcome.status === "rejected");
+    if (failure) throw failure.reason;
     return { settled, abandoned };
   }
 
