@@ -10,6 +10,9 @@ const optionalUrl = z.url().optional();
 const emptyAsUnset = (env: Record<string, string | undefined>) =>
   Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ""));
 
+/** The least margin beyond PAYMENT_GATEWAY_TIMEOUT_MS before a gateway 404 may be taken as final. */
+export const PAYMENT_SEND_MARGIN_MIN_MS = 1000;
+
 const envSchema = z
   .object({
     PORT: int(0, 65535).default(3000),
@@ -47,6 +50,12 @@ const envSchema = z
     DATA_PLATFORM_URL: optionalUrl,
     PAYMENT_GATEWAY_URL: optionalUrl,
     PAYMENT_GATEWAY_TIMEOUT_MS: int(1, 120_000).default(3000),
+    // The charge's send window: a gateway 404 ("never received") is taken as final only this long after the
+    // charge POST started; before that our own POST may still be on its way (contract: Payments → confirm).
+    PAYMENT_ABANDON_AFTER_MS: int(1, 600_000).default(10_000),
+    // How soon the recovery job asks the gateway again about a payment whose outcome is unknown; also the
+    // lease on a claimed check, so one lookup must end inside it.
+    PAYMENT_RECHECK_SECONDS: int(1, 25).default(10),
     PAYMENT_GATEWAY_DECLINE_AMOUNTS: z
       .string()
       .regex(/^\d+(,\d+)*$/, "must be a comma-separated list of integer amounts")
@@ -126,6 +135,23 @@ const envSchema = z
     }
     if (env.REDIS_CACHE_URL && !env.REDIS_URL) {
       ctx.addIssue({ code: "custom", path: ["REDIS_CACHE_URL"], message: "needs REDIS_URL (the shared state)" });
+    }
+    // A 404 may be final only once no POST of ours can still arrive: the POST is cut off at the timeout, and
+    // the margin beyond it covers bytes already in flight, clock skew between hosts and process pauses.
+    if (env.PAYMENT_ABANDON_AFTER_MS < env.PAYMENT_GATEWAY_TIMEOUT_MS + PAYMENT_SEND_MARGIN_MIN_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["PAYMENT_ABANDON_AFTER_MS"],
+        message: `must be at least PAYMENT_GATEWAY_TIMEOUT_MS (${env.PAYMENT_GATEWAY_TIMEOUT_MS} ms) + ${PAYMENT_SEND_MARGIN_MIN_MS} ms, or a payment could be failed while its charge can still reach the gateway`,
+      });
+    }
+    // The recovery job claims a check for PAYMENT_RECHECK_SECONDS: a lookup outliving it would be asked twice.
+    if (env.PAYMENT_RECHECK_SECONDS * 1000 < 2 * env.PAYMENT_GATEWAY_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["PAYMENT_RECHECK_SECONDS"],
+        message: `must be at least twice PAYMENT_GATEWAY_TIMEOUT_MS (${env.PAYMENT_GATEWAY_TIMEOUT_MS} ms), so a gateway lookup ends inside its claim (and at most 25, so a payment is asked again within 30 s)`,
+      });
     }
     // Several processes behind one database must sign and verify tokens with the same key.
     if (env.DATABASE_URL && !env.JWT_SECRET) {

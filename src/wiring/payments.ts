@@ -2,12 +2,14 @@ import { Counter } from "prom-client";
 import type { BalanceService } from "../domain/balances/balance-service";
 import type { StockService } from "../domain/catalogue/stock-service";
 import type { CouponRedemption } from "../domain/orders/ports";
+import { PaymentReconciliation } from "../domain/payments/payment-reconciliation";
 import { PaymentService } from "../domain/payments/payment-service";
 import type { PaymentGateway } from "../domain/payments/ports";
 import { RefundService } from "../domain/refunds/refund-service";
 import type { SalesRecorder } from "../domain/sales/sales-recorder";
 import { LoggedAlerts } from "../infra/alerts/alerts";
 import { DrizzleOrderRepository } from "../infra/db/repositories/order-repository";
+import { DrizzleReconciliationReader } from "../infra/db/repositories/payment-reconciliation-reader";
 import { DrizzlePaymentRepository } from "../infra/db/repositories/payment-repository";
 import { DrizzleRefundRepository } from "../infra/db/repositories/refund-repository";
 import { HttpGateway } from "../infra/gateway/http-gateway";
@@ -19,7 +21,8 @@ export function wirePayments(
   infra: Infrastructure,
   uses: { balances: BalanceService; stock: StockService; coupons: CouponRedemption; sales: SalesRecorder },
 ) {
-  const { config, transactions, unitOfWork, outbox, newId, metrics, logger } = infra;
+  const { config, transactions, unitOfWork, outbox, newId, metrics, logger, clock } = infra;
+  const alerts = new LoggedAlerts(logger, config.ALERT_WEBHOOK_URL);
   const gateway: PaymentGateway = config.PAYMENT_GATEWAY_URL
     ? new HttpGateway(config.PAYMENT_GATEWAY_URL.replace(/\/$/, ""), config.PAYMENT_GATEWAY_TIMEOUT_MS)
     : new SimulatedGateway(config.PAYMENT_GATEWAY_DECLINE_AMOUNTS);
@@ -36,7 +39,13 @@ export function wirePayments(
     labelNames: ["outcome"] as const,
     registers: [metrics.registry],
   });
+  const paymentReconciliation = new PaymentReconciliation({
+    reader: new DrizzleReconciliationReader(transactions),
+    gateway,
+    alerts,
+  });
   return {
+    paymentReconciliation,
     payments: new PaymentService({
       payments: new DrizzlePaymentRepository(transactions),
       orders,
@@ -46,6 +55,14 @@ export function wirePayments(
       gateway,
       unitOfWork,
       newId,
+      clock,
+      alerts,
+      reconciliation: paymentReconciliation,
+      timings: {
+        gatewayTimeoutMs: config.PAYMENT_GATEWAY_TIMEOUT_MS,
+        abandonAfterMs: config.PAYMENT_ABANDON_AFTER_MS,
+        recheckSeconds: config.PAYMENT_RECHECK_SECONDS,
+      },
       observer: { outcome: (outcome) => paymentOutcomes.inc({ outcome }) },
       onCompleted: uses.sales.paid,
     }),
@@ -57,7 +74,7 @@ export function wirePayments(
       coupons: uses.coupons,
       outbox,
       gateway,
-      alerts: new LoggedAlerts(logger, config.ALERT_WEBHOOK_URL),
+      alerts,
       unitOfWork,
       newId,
       maxAttempts: config.REFUND_MAX_ATTEMPTS,

@@ -1,8 +1,18 @@
 // A payment gateway for tests: a real HTTP server speaking the contract's protocol, told per test how to
 // answer (approve, decline, hang, fail with 500, send garbage), and recording what it was sent.
 
-export type ChargeBehaviour = "approve" | "decline" | "hang" | "error" | "garbage";
-export type LookupBehaviour = "approved" | "declined" | "pending" | "unknown-payment" | "error";
+export type ChargeBehaviour = "approve" | "decline" | "hang" | "error" | "garbage" | "in-transit";
+/** `held`: answers from what the gateway holds (404 for a charge it has not received yet). */
+export type LookupBehaviour = "approved" | "declined" | "pending" | "unknown-payment" | "error" | "held";
+
+/** A charge the gateway received and approved or declined. */
+export interface HeldCharge {
+  paymentId: string;
+  orderId: string;
+  amount: number;
+  status: "APPROVED" | "DECLINED";
+  transactionId?: string;
+}
 
 export interface GatewayRequest {
   method: string;
@@ -18,17 +28,36 @@ export interface TestGateway {
   lookup: LookupBehaviour;
   /** Refunds answered 500 this many more times, then REFUNDED. */
   refundFailures: number;
+  /**
+   * `in-transit`: how long a charge POST is on its way before the gateway receives it (records and approves
+   * it); until then lookups (`held`) answer 404, as a real gateway would for bytes still in a socket buffer.
+   */
+  transitMs: number;
+  /** Charges received, by payment id (idempotent per payment id, as the protocol says). */
+  held: Map<string, HeldCharge>;
+  /** Approved charges per order: more than one is a double charge. */
+  approvedFor(orderId: string): HeldCharge[];
+  /** Resolves once every charge now in transit has been received. */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export function startGateway(): TestGateway {
   const hanging: (() => void)[] = [];
+  const inTransit = new Set<Promise<unknown>>();
   const gateway: TestGateway = {
     url: "",
     requests: [],
     charge: "approve",
     lookup: "approved",
     refundFailures: 0,
+    transitMs: 500,
+    held: new Map(),
+    approvedFor: (orderId) =>
+      [...gateway.held.values()].filter((c) => c.orderId === orderId && c.status === "APPROVED"),
+    async settled() {
+      while (inTransit.size > 0) await Promise.all(inTransit);
+    },
     async stop() {
       for (const release of hanging) release();
       await server.stop(true);
@@ -47,11 +76,28 @@ export function startGateway(): TestGateway {
         body,
       });
       if (req.method === "POST" && url.pathname === "/payments") {
+        const receive = (status: HeldCharge["status"]) => {
+          const known = gateway.held.get(body.paymentId);
+          if (known) return known;
+          const charge: HeldCharge = { paymentId: body.paymentId, orderId: body.orderId, amount: body.amount, status };
+          if (status === "APPROVED") charge.transactionId = `tx-${body.paymentId}`;
+          gateway.held.set(body.paymentId, charge);
+          return charge;
+        };
         switch (gateway.charge) {
           case "approve":
-            return Response.json({ status: "APPROVED", transactionId: `tx-${body.paymentId}` });
+            return Response.json(receive("APPROVED"));
           case "decline":
+            receive("DECLINED");
             return Response.json({ status: "DECLINED", reason: "CARD_LIMIT" });
+          case "in-transit": {
+            // Received (and approved) only after transitMs, whether or not the client still waits.
+            const arrival = Bun.sleep(gateway.transitMs).then(() => receive("APPROVED"));
+            inTransit.add(arrival);
+            const charge = await arrival;
+            inTransit.delete(arrival);
+            return Response.json(charge);
+          }
           case "hang":
             // Answers only when the test ends: long after the client gave up.
             await new Promise<void>((resolve) => hanging.push(resolve));
@@ -75,6 +121,10 @@ export function startGateway(): TestGateway {
             return new Response("no such payment", { status: 404 });
           case "error":
             return new Response("down", { status: 503 });
+          case "held": {
+            const known = gateway.held.get(paymentId);
+            return known ? Response.json(known) : new Response("no such payment", { status: 404 });
+          }
         }
       }
       if (req.method === "POST" && url.pathname === "/refunds") {

@@ -184,6 +184,48 @@ describe("loadConfig outbox lease", () => {
   });
 });
 
+describe("loadConfig payment timings (the charge's send window)", () => {
+  it("defaults to a window and a re-check that fit the default gateway timeout", () => {
+    expect(loadConfig({})).toMatchObject({
+      PAYMENT_GATEWAY_TIMEOUT_MS: 3000,
+      PAYMENT_ABANDON_AFTER_MS: 10_000,
+      PAYMENT_RECHECK_SECONDS: 10,
+    });
+  });
+
+  it("refuses a send window that leaves less than a second beyond the gateway timeout", () => {
+    const { message } = configError({ PAYMENT_GATEWAY_TIMEOUT_MS: "5000", PAYMENT_ABANDON_AFTER_MS: "5500" });
+    expect(message).toContain(
+      "PAYMENT_ABANDON_AFTER_MS: must be at least PAYMENT_GATEWAY_TIMEOUT_MS (5000 ms) + 1000 ms",
+    );
+    // A longer timeout alone makes the default window too short: the operator is told, not surprised.
+    expect(configError({ PAYMENT_GATEWAY_TIMEOUT_MS: "9500" }).message).toContain("PAYMENT_ABANDON_AFTER_MS");
+    expect(loadConfig({ PAYMENT_GATEWAY_TIMEOUT_MS: "5000", PAYMENT_ABANDON_AFTER_MS: "6000" })).toMatchObject({
+      PAYMENT_ABANDON_AFTER_MS: 6000,
+    });
+  });
+
+  it("refuses a re-check shorter than twice the gateway timeout, or one that breaks the 30 s promise", () => {
+    const short = configError({
+      PAYMENT_GATEWAY_TIMEOUT_MS: "6000",
+      PAYMENT_ABANDON_AFTER_MS: "20000",
+      PAYMENT_RECHECK_SECONDS: "10",
+    });
+    expect(short.message).toContain(
+      "PAYMENT_RECHECK_SECONDS: must be at least twice PAYMENT_GATEWAY_TIMEOUT_MS (6000 ms)",
+    );
+    expect(configError({ PAYMENT_RECHECK_SECONDS: "26" }).message).toContain("PAYMENT_RECHECK_SECONDS");
+    // A gateway slower than 12.5 s cannot be asked again within 30 s: no combination is accepted.
+    expect(
+      configError({
+        PAYMENT_GATEWAY_TIMEOUT_MS: "13000",
+        PAYMENT_ABANDON_AFTER_MS: "60000",
+        PAYMENT_RECHECK_SECONDS: "25",
+      }).message,
+    ).toContain("PAYMENT_RECHECK_SECONDS");
+  });
+});
+
 describe(".env.example", () => {
   it("loads as it is, and names every outbox setting with its default", async () => {
     const text = await Bun.file(`${import.meta.dir}/../../.env.example`).text();
@@ -201,6 +243,9 @@ describe(".env.example", () => {
       "OUTBOX_LEASE_SECONDS",
       "DATA_PLATFORM_TIMEOUT_MS",
       "RETRY_BASE_DELAY_MS",
+      "PAYMENT_GATEWAY_TIMEOUT_MS",
+      "PAYMENT_ABANDON_AFTER_MS",
+      "PAYMENT_RECHECK_SECONDS",
     ] as const) {
       expect(String(config[name])).toBe(env[name] ?? "missing");
       expect(config[name]).toBe(loadConfig({})[name]);

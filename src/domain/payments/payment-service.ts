@@ -3,15 +3,21 @@ import type { StockService } from "../catalogue/stock-service";
 import type { Order } from "../orders/order";
 import type { OrderRepository } from "../orders/ports";
 import type { OutboxWriter } from "../outbox/ports";
+import type { Alerts } from "../shared/alerts";
+import type { Clock } from "../shared/clock";
 import { DomainError } from "../shared/errors";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import type { Actor } from "../users/user";
 import { type Payment, type PaymentView, toPaymentView } from "./payment";
+import type { PaymentReconciliation } from "./payment-reconciliation";
 import { isFinal, type PaymentStatus } from "./payment-status";
 import type { GatewayCharge, GatewayLookup, PaymentGateway, PaymentRepository } from "./ports";
 
-/** How soon a payment whose outcome is unknown is asked about again (the contract: within 30 s). */
-export const RECHECK_SECONDS = 10;
+/** How long a payment may sit before the gateway step (its process died) before it is taken for abandoned. */
+export const ABANDON_BEFORE_GATEWAY_SECONDS = 60;
+
+/** The failure reason of a payment the gateway said it never received once its send window had closed. */
+export const NOT_RECEIVED = "NOT_RECEIVED_BY_GATEWAY";
 
 export type PaymentOutcome = "completed" | "declined" | "insufficient_balance" | "unknown" | "refused" | "abandoned";
 
@@ -24,6 +30,18 @@ export interface PaymentResult {
   payment: PaymentView;
   /** 200 final, 202 outcome not known yet. */
   status: 200 | 202;
+  /** With 202 from confirm: when asking again may tell more. */
+  retryAfterSeconds?: number;
+}
+
+/** The timing rules of the charge's send window and the recovery job (validated together in the config). */
+export interface PaymentTimings {
+  /** PAYMENT_GATEWAY_TIMEOUT_MS: how long a charge POST or a lookup may take. */
+  gatewayTimeoutMs: number;
+  /** PAYMENT_ABANDON_AFTER_MS: the send window, from GATEWAY_REQUESTED to the moment a gateway 404 is final. */
+  abandonAfterMs: number;
+  /** PAYMENT_RECHECK_SECONDS: the next check of an unknown outcome, and the recovery job's claim on it. */
+  recheckSeconds: number;
 }
 
 interface PaymentServiceDeps {
@@ -35,6 +53,11 @@ interface PaymentServiceDeps {
   gateway: PaymentGateway;
   unitOfWork: UnitOfWork;
   newId: () => string;
+  clock: Clock;
+  timings: PaymentTimings;
+  alerts: Alerts;
+  /** Asks the gateway about the orders the recovery job met, and alerts on what disagrees. */
+  reconciliation?: Pick<PaymentReconciliation, "reconcile" | "alert">;
   observer?: PaymentObserver;
   /** Extra work in the transaction that completes a payment (sales statistics). */
   onCompleted?: (order: Order) => Promise<void>;
@@ -77,13 +100,17 @@ export class PaymentService {
     });
     if (!started) throw await this.#alreadyHeld(orderId);
 
+    // Taken before the window is recorded (in the database's clock, a moment later), so a POST cut off at
+    // `sendBy` ends at least half the margin before the window closes, however long the commit took.
+    const holdStarted = this.deps.clock.now().getTime();
     const held = await this.#holdAndDebit(started, order);
     if (held instanceof Refusal) {
       this.deps.observer?.outcome(held.error.code === "INSUFFICIENT_BALANCE" ? "insufficient_balance" : "refused");
       throw held.error;
     }
+    const sendBy = this.#sendBy(holdStarted);
 
-    const charge = await this.deps.gateway.charge({ paymentId: held.id, orderId, amount: held.amount });
+    const charge = await this.deps.gateway.charge({ paymentId: held.id, orderId, amount: held.amount }, sendBy);
     const settled = await this.#settle(held.id, charge);
     if (settled.status === "FAILED") {
       throw new DomainError(
@@ -102,7 +129,8 @@ export class PaymentService {
   async confirm(actor: Actor, paymentId: string): Promise<PaymentResult> {
     const payment = await this.#visible(actor, paymentId);
     if (payment.status !== "GATEWAY_REQUESTED") return result(payment);
-    return result(await this.#settle(payment.id, await this.deps.gateway.lookup(payment.id)));
+    const settled = result(await this.#settle(payment.id, await this.deps.gateway.lookup(payment.id)));
+    return settled.status === 200 ? settled : { ...settled, retryAfterSeconds: this.#retryAfter(payment) };
   }
 
   async get(actor: Actor, paymentId: string): Promise<PaymentView> {
@@ -112,20 +140,25 @@ export class PaymentService {
   /**
    * The recovery job: settles payments whose outcome is unknown (each claimed with SKIP LOCKED and its next
    * check pushed ahead, so instances never ask about one payment at once, and a payment still PENDING is
-   * asked again within 30 s), and fails attempts that died before they reached the gateway (nothing was
-   * debited: the debit commits with GATEWAY_REQUESTED).
+   * asked again within 30 s; a 404 is final only past the charge's send window), looks once more at payments
+   * it failed as never received (alerting if the gateway approved them after all), and fails attempts that
+   * died before they reached the gateway (nothing was debited: the debit commits with GATEWAY_REQUESTED).
    */
   async recover(limit = 50): Promise<{ settled: number; abandoned: number }> {
-    let settled = 0;
     const due = await this.deps.unitOfWork.withTransaction(() =>
-      this.deps.payments.claimDueChecks(limit, RECHECK_SECONDS),
+      this.deps.payments.claimDueChecks(limit, this.deps.timings.recheckSeconds),
     );
-    for (const paymentId of due) {
-      const after = await this.#settle(paymentId, await this.deps.gateway.lookup(paymentId));
-      if (isFinal(after.status)) settled++;
-    }
+    // Asked side by side, so the whole batch ends within one gateway timeout: well inside its claim. One
+    // payment that cannot be settled (it is reported after the rest) does not hold up the others.
+    const outcomes = await Promise.allSettled(
+      due.map(async (paymentId) =>
+        isFinal((await this.#settle(paymentId, await this.deps.gateway.lookup(paymentId))).status),
+      ),
+    );
+    const settled = outcomes.filter((outcome) => outcome.status === "fulfilled" && outcome.value).length;
+    await this.#lookAgainAtNotReceived(limit);
     let abandoned = 0;
-    for (const paymentId of await this.deps.payments.findAbandoned(60, limit)) {
+    for (const paymentId of await this.deps.payments.findAbandoned(ABANDON_BEFORE_GATEWAY_SECONDS, limit)) {
       // Only from before the debit: a payment that moved on meanwhile is not abandoned.
       const abandonedPayment = await this.deps.payments.move(paymentId, "FAILED", {
         from: ["INITIATED", "VALIDATING"],
@@ -136,7 +169,25 @@ export class PaymentService {
         this.deps.observer?.outcome("abandoned");
       }
     }
+    const failure = outcomes.find((outcome) => outcome.status === "rejected");
+    if (failure) throw failure.reason;
     return { settled, abandoned };
+  }
+
+  /**
+   * One more look at payments failed as "never received" a window ago, with every other payment of their
+   * orders: a charge that landed after all (the gateway APPROVED what is FAILED here), or a second approved
+   * charge for the order, raises an alert (a person refunds it at the gateway, or reinstates it here).
+   */
+  async #lookAgainAtNotReceived(limit: number): Promise<void> {
+    const { reconciliation } = this.deps;
+    const due = await this.deps.unitOfWork.withTransaction(() => this.deps.payments.claimDueVerifications(limit));
+    const orderIds = [
+      ...new Set(due.filter((p) => p.failureReason === NOT_RECEIVED).map((payment) => payment.orderId)),
+    ];
+    if (!reconciliation || orderIds.length === 0) return;
+    const report = await reconciliation.reconcile({ orderIds });
+    await reconciliation.alert(report.disagreements.filter((d) => d.kind !== "COMPLETED_NOT_APPROVED"));
   }
 
   /**
@@ -168,23 +219,29 @@ export class PaymentService {
         );
       }
       await this.#step(payment.id, "DEBITED");
-      return this.#step(payment.id, "GATEWAY_REQUESTED", { nextCheckInSeconds: RECHECK_SECONDS });
+      // The send window opens before the POST leaves: whoever later hears "404" knows until when it may lie.
+      return this.#step(payment.id, "GATEWAY_REQUESTED", {
+        nextCheckInSeconds: this.deps.timings.recheckSeconds,
+        chargeWindowMs: this.deps.timings.abandonAfterMs,
+      });
     });
   }
 
-  /** Applies what the gateway said; the conditional move makes a second settler (confirm, the job) a no-op. */
+  /**
+   * Applies what the gateway said; the conditional move makes a second settler (confirm, the job) a no-op.
+   * A 404 fails the payment only once its send window has closed (checked in the failing statement): until
+   * then our own charge POST may still reach the gateway, and the payment waits like a PENDING one.
+   */
   async #settle(paymentId: string, answer: GatewayCharge | GatewayLookup): Promise<Payment> {
     if (answer.status === "APPROVED") return this.#complete(paymentId, answer.transactionId);
-    if (answer.status === "DECLINED" || answer.status === "NOT_FOUND") {
-      const reason = answer.status === "NOT_FOUND" ? "NOT_RECEIVED_BY_GATEWAY" : (answer.reason ?? "DECLINED");
-      return this.#fail(paymentId, reason);
-    }
+    if (answer.status === "DECLINED") return this.#fail(paymentId, answer.reason ?? "DECLINED");
+    if (answer.status === "NOT_FOUND") return this.#fail(paymentId, NOT_RECEIVED, true);
     this.deps.observer?.outcome("unknown");
     return (await this.deps.payments.find(paymentId)) as Payment;
   }
 
   async #complete(paymentId: string, transactionId: string): Promise<Payment> {
-    return this.deps.unitOfWork.withTransaction(async () => {
+    const settled = await this.deps.unitOfWork.withTransaction(async () => {
       const completed = await this.deps.payments.move(paymentId, "COMPLETED", { gatewayTransactionId: transactionId });
       if (!completed) return (await this.deps.payments.find(paymentId)) as Payment;
       const order = await this.deps.orders.confirmPaid(completed.orderId, completed.id, completed.amount);
@@ -200,14 +257,26 @@ export class PaymentService {
       this.deps.observer?.outcome("completed");
       return completed;
     });
+    if (settled.status === "FAILED") {
+      // The gateway holds money our books gave back: a person must refund it there (or reinstate it here).
+      await this.deps.alerts.raise({
+        kind: "PAYMENT_APPROVED_NOT_COMPLETED",
+        summary: `The gateway approved payment ${paymentId}, which is FAILED here`,
+        details: { paymentId, orderId: settled.orderId, transactionId, failureReason: settled.failureReason },
+      });
+    }
+    return settled;
   }
 
-  async #fail(paymentId: string, reason: string): Promise<Payment> {
+  async #fail(paymentId: string, reason: string, notReceived = false): Promise<Payment> {
     return this.deps.unitOfWork.withTransaction(async () => {
       // Only a payment that reached the gateway step was debited: only such a payment is restored here.
       const failed = await this.deps.payments.move(paymentId, "FAILED", {
         from: ["GATEWAY_REQUESTED"],
         failureReason: reason,
+        onlyAfterChargeWindow: notReceived,
+        // "Never received" is a conclusion: the job looks once more, a window later, and alerts if it was wrong.
+        ...(notReceived ? { nextCheckInSeconds: Math.ceil(this.deps.timings.abandonAfterMs / 1000) } : {}),
       });
       if (!failed) return (await this.deps.payments.find(paymentId)) as Payment;
       await this.deps.balances.applyChange(failed.userId, failed.amount, "REFUND", failed.id);
@@ -225,6 +294,24 @@ export class PaymentService {
     const moved = await this.deps.payments.move(id, to, fields);
     if (!moved) throw new Error(`payment ${id} was moved by someone else before ${to}; attempt abandoned`);
     return moved;
+  }
+
+  /**
+   * When the charge POST must have ended: its full timeout from now, unless the transaction that opened the
+   * window took so long that it would then end less than half the window's margin before the window closes.
+   */
+  #sendBy(holdStarted: number): number {
+    const { gatewayTimeoutMs, abandonAfterMs } = this.deps.timings;
+    const latest = holdStarted + gatewayTimeoutMs + (abandonAfterMs - gatewayTimeoutMs) / 2;
+    return Math.min(this.deps.clock.now().getTime() + gatewayTimeoutMs, latest);
+  }
+
+  /** Seconds until asking again may tell more: the window's end while it is open, else the next check. */
+  #retryAfter(payment: Payment): number {
+    const untilWindowEnds = (payment.chargeWindowEndsAt?.getTime() ?? 0) - this.deps.clock.now().getTime();
+    const { recheckSeconds } = this.deps.timings;
+    const seconds = untilWindowEnds > 0 ? Math.min(untilWindowEnds / 1000, recheckSeconds) : recheckSeconds;
+    return Math.max(1, Math.ceil(seconds));
   }
 
   async #alreadyHeld(orderId: string): Promise<DomainError> {

@@ -8,6 +8,8 @@ export interface Payment {
   status: PaymentStatus;
   failureReason: string | null;
   gatewayTransactionId: string | null;
+  /** Until then a charge POST of ours may still reach the gateway (null before GATEWAY_REQUESTED). */
+  chargeWindowEndsAt: Date | null;
   history: { status: PaymentStatus; at: Date }[];
   createdAt: Date;
   updatedAt: Date;

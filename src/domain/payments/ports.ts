@@ -21,8 +21,11 @@ export type GatewayLookup =
   | { status: "UNKNOWN"; reason: string };
 
 export interface PaymentGateway {
-  /** Idempotent per paymentId (sent as Idempotency-Key). */
-  charge(request: { paymentId: string; orderId: string; amount: number }): Promise<GatewayCharge>;
+  /**
+   * Idempotent per paymentId (sent as Idempotency-Key). `sendBy` (epoch ms) ends the POST: it is never started
+   * after it and given up at it, so it cannot outlive the send window recorded before it (an UNKNOWN answer).
+   */
+  charge(request: { paymentId: string; orderId: string; amount: number }, sendBy: number): Promise<GatewayCharge>;
   lookup(paymentId: string): Promise<GatewayLookup>;
   /** Idempotent per refundId; false means "failed, retry later". */
   refund(request: { refundId: string; paymentId: string; amount: number }): Promise<boolean>;
@@ -54,6 +57,10 @@ export interface PaymentRepository {
       failureReason?: string;
       gatewayTransactionId?: string;
       nextCheckInSeconds?: number;
+      /** With GATEWAY_REQUESTED: the charge's send window closes this long from now. */
+      chargeWindowMs?: number;
+      /** Only if the charge's send window has closed (a gateway 404 is final only then). */
+      onlyAfterChargeWindow?: boolean;
     },
   ): Promise<Payment | undefined>;
   /**
@@ -61,6 +68,11 @@ export interface PaymentRepository {
    * statement (SKIP LOCKED): several instances never ask about one payment at once.
    */
   claimDueChecks(limit: number, leaseSeconds: number): Promise<string[]>;
+  /**
+   * FAILED payments due for one more look at the gateway (failed as never received: did the charge land after
+   * all?); each is claimed once, its time cleared in the same statement (SKIP LOCKED).
+   */
+  claimDueVerifications(limit: number): Promise<{ id: string; orderId: string; failureReason: string | null }[]>;
   /** Payments stuck before the gateway step for longer than `olderThanSeconds` (their process died). */
   findAbandoned(olderThanSeconds: number, limit: number): Promise<string[]>;
 }

@@ -13,8 +13,15 @@ export class HttpGateway implements PaymentGateway {
     private readonly timeoutMs: number,
   ) {}
 
-  async charge(request: { paymentId: string; orderId: string; amount: number }): Promise<GatewayCharge> {
-    const answer = await this.#call("POST", "/payments", request, request.paymentId);
+  async charge(
+    request: { paymentId: string; orderId: string; amount: number },
+    sendBy: number,
+  ): Promise<GatewayCharge> {
+    // The send window recorded before this POST assumes it ends by `sendBy`: one that would start later is
+    // not sent at all (its payment fails once the window closes, the gateway never having heard of it).
+    const left = sendBy - Date.now();
+    if (left <= 0) return { status: "UNKNOWN", reason: "the send window closed before the charge was sent" };
+    const answer = await this.#call("POST", "/payments", request, request.paymentId, Math.min(left, this.timeoutMs));
     if (!answer.ok) return { status: "UNKNOWN", reason: answer.reason };
     const body = answer.body as { status?: unknown; transactionId?: unknown; reason?: unknown };
     if (body.status === "APPROVED" && typeof body.transactionId === "string") {
@@ -51,6 +58,7 @@ export class HttpGateway implements PaymentGateway {
     path: string,
     body?: unknown,
     idempotencyKey?: string,
+    timeoutMs = this.timeoutMs,
   ): Promise<{ ok: true; body: unknown } | { ok: false; status?: number; reason: string }> {
     try {
       const res = await fetch(`${this.baseUrl}${path}`, {
@@ -61,7 +69,7 @@ export class HttpGateway implements PaymentGateway {
           ...(idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {}),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.text();
       if (res.status !== 200) return { ok: false, status: res.status, reason: `gateway answered ${res.status}` };
@@ -74,7 +82,7 @@ export class HttpGateway implements PaymentGateway {
       }
     } catch (error) {
       const timedOut = (error as Error).name === "TimeoutError";
-      return { ok: false, reason: timedOut ? `no answer within ${this.timeoutMs} ms` : "gateway unreachable" };
+      return { ok: false, reason: timedOut ? `no answer within ${timeoutMs} ms` : "gateway unreachable" };
     }
   }
 }

@@ -11,7 +11,11 @@ export class SimulatedGateway implements PaymentGateway {
 
   constructor(private readonly declineAmounts: readonly number[] = []) {}
 
-  async charge({ paymentId, amount }: { paymentId: string; orderId: string; amount: number }): Promise<GatewayCharge> {
+  // Answers at once: no POST can be in flight past `sendBy`.
+  async charge(
+    { paymentId, amount }: { paymentId: string; orderId: string; amount: number },
+    _sendBy?: number,
+  ): Promise<GatewayCharge> {
     // Idempotent per payment id, as the real protocol is.
     const known = this.#charges.get(paymentId);
     if (known) return known;

@@ -7,8 +7,14 @@ export const processPaymentHandler: AppRouteHandler<typeof processPayment> = asy
 };
 
 export const confirmPaymentHandler: AppRouteHandler<typeof confirmPayment> = async (c) => {
-  const { payment, status } = await c.var.services.payments.confirm(c.var.actor, c.req.valid("json").paymentId);
-  return status === 200 ? c.json(payment, 200) : c.json(payment, 202);
+  const { payment, status, retryAfterSeconds } = await c.var.services.payments.confirm(
+    c.var.actor,
+    c.req.valid("json").paymentId,
+  );
+  if (status === 200) return c.json(payment, 200);
+  // Not final: the idempotency layer releases the key of an answer with Retry-After (asked again, it settles).
+  if (retryAfterSeconds !== undefined) c.header("Retry-After", String(retryAfterSeconds));
+  return c.json(payment, 202);
 };
 
 export const getPaymentHandler: AppRouteHandler<typeof getPayment> = async (c) => {

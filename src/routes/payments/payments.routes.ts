@@ -42,13 +42,21 @@ export const confirmPayment = createRoute({
   tags: ["Payments"],
   summary: "Ask the gateway for the outcome of a payment whose outcome is not known, and settle it",
   description:
-    "200 with the payment once it is final: COMPLETED (order CONFIRMED) or FAILED (balance restored; also when the gateway never received it). A payment already final is returned unchanged (200). 202 with the payment unchanged while the gateway still says PENDING (or cannot be asked). Honours `Idempotency-Key`.",
+    "200 with the payment once it is final: COMPLETED (order CONFIRMED) or FAILED (balance restored; also when the gateway never received it). A payment already final is returned unchanged (200). 202 with the payment unchanged and a `Retry-After` (seconds) while the gateway still says PENDING (or cannot be asked), and while it answers 404 inside the charge's send window: until `PAYMENT_ABANDON_AFTER_MS` after the charge POST started (the gateway timeout plus a safety margin) our own charge may still reach the gateway, so a payment is never failed while the gateway can still approve it. Honours `Idempotency-Key`; a 202 is not stored as final (the same key asks again).",
   security: bearerAuth,
   middleware: [authenticate, idempotentAcrossCommits] as const,
   request: { headers: IdempotencyKeyHeader, body: jsonBody(ConfirmPaymentSchema) },
   responses: {
     200: jsonResponse(PaymentSchema, "The payment, final"),
-    202: jsonResponse(PaymentSchema, "The payment, still waiting for the gateway"),
+    202: {
+      ...jsonResponse(PaymentSchema, "The payment, still waiting for the gateway"),
+      headers: {
+        "Retry-After": {
+          description: "Seconds until asking again may tell more (the send window's end, or the next re-check)",
+          schema: { type: "integer", minimum: 1 },
+        },
+      },
+    },
     ...problemResponses(...BODY_PROBLEMS, "UNAUTHENTICATED", "FORBIDDEN", "PAYMENT_NOT_FOUND", ...KEYED_PROBLEMS),
   },
 });

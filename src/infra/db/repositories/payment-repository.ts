@@ -1,6 +1,6 @@
 import { and, eq, getTableColumns, ne, sql } from "drizzle-orm";
 import type { Payment } from "../../../domain/payments/payment";
-import { type PaymentStatus, paymentStatusesBefore } from "../../../domain/payments/payment-status";
+import { isFinal, type PaymentStatus, paymentStatusesBefore } from "../../../domain/payments/payment-status";
 import type { NewPayment, PaymentRepository } from "../../../domain/payments/ports";
 import { rowsOf } from "../client";
 import { paymentStatusHistory, payments } from "../schema";
@@ -11,6 +11,9 @@ const statusList = (statuses: readonly PaymentStatus[]) =>
     statuses.map((status) => sql`${status}::payment_status`),
     sql`, `,
   );
+
+/** PAYMENT_GATEWAY_TIMEOUT_MS's upper bound plus a margin: the window of a charge sent before windows were kept. */
+export const LEGACY_CHARGE_WINDOW_SECONDS = 130;
 
 export class DrizzlePaymentRepository implements PaymentRepository {
   constructor(private readonly tx: Transactions) {}
@@ -67,22 +70,37 @@ export class DrizzlePaymentRepository implements PaymentRepository {
       failureReason?: string;
       gatewayTransactionId?: string;
       nextCheckInSeconds?: number;
+      chargeWindowMs?: number;
+      onlyAfterChargeWindow?: boolean;
     } = {},
   ): Promise<Payment | undefined> {
     const allowed = paymentStatusesBefore(to).filter((status) => !fields.from || fields.from.includes(status));
     if (allowed.length === 0) return undefined;
+    // A final payment has nothing left to ask about, unless it asks for one more look (see claimDueVerifications).
     const nextCheck =
-      fields.nextCheckInSeconds === undefined
-        ? sql`next_check_at`
-        : sql`clock_timestamp() + ${fields.nextCheckInSeconds} * interval '1 second'`;
+      fields.nextCheckInSeconds !== undefined
+        ? sql`clock_timestamp() + ${fields.nextCheckInSeconds} * interval '1 second'`
+        : isFinal(to)
+          ? sql`null`
+          : sql`next_check_at`;
+    const window =
+      fields.chargeWindowMs === undefined
+        ? sql`charge_window_ends_at`
+        : sql`clock_timestamp() + ${fields.chargeWindowMs} * interval '1 millisecond'`;
+    // Decided by the database's clock in the statement that fails the payment, whoever asks. A payment sent
+    // before the window was recorded (older releases) is given the longest timeout any release allowed.
+    const windowClosed = fields.onlyAfterChargeWindow
+      ? sql`and coalesce(charge_window_ends_at, updated_at + ${LEGACY_CHARGE_WINDOW_SECONDS} * interval '1 second') <= clock_timestamp()`
+      : sql``;
     // The step and its history row in one statement, so neither exists without the other.
     const result = await this.tx.current.execute(sql`
       with moved as (
         update ${payments}
         set status = ${to}, updated_at = clock_timestamp(), next_check_at = ${nextCheck},
+          charge_window_ends_at = ${window},
           failure_reason = coalesce(${fields.failureReason ?? null}, failure_reason),
           gateway_transaction_id = coalesce(${fields.gatewayTransactionId ?? null}, gateway_transaction_id)
-        where id = ${id} and status in (${statusList(allowed)})
+        where id = ${id} and status in (${statusList(allowed)}) ${windowClosed}
         returning id, status, updated_at
       ), logged as (
         insert into ${paymentStatusHistory} (payment_id, status, at) select id, status, updated_at from moved
@@ -103,6 +121,24 @@ export class DrizzlePaymentRepository implements PaymentRepository {
       )
       returning id`);
     return rowsOf<{ id: string }>(result).map((row) => row.id);
+  }
+
+  async claimDueVerifications(limit: number): Promise<{ id: string; orderId: string; failureReason: string | null }[]> {
+    // One more look each: the claim clears the time, so no instance looks twice.
+    const result = await this.tx.current.execute(sql`
+      update ${payments} set next_check_at = null
+      where id in (
+        select id from ${payments}
+        where status = 'FAILED' and next_check_at <= clock_timestamp()
+        order by next_check_at limit ${limit}
+        for update skip locked
+      )
+      returning id, order_id, failure_reason`);
+    return rowsOf<{ id: string; order_id: string; failure_reason: string | null }>(result).map((row) => ({
+      id: row.id,
+      orderId: row.order_id,
+      failureReason: row.failure_reason,
+    }));
   }
 
   async findAbandoned(olderThanSeconds: number, limit: number): Promise<string[]> {

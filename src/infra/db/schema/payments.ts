@@ -23,9 +23,17 @@ export const payments = pgTable(
     status: paymentStatus().notNull().default("INITIATED"),
     failureReason: text(),
     gatewayTransactionId: text(),
-    /** When the recovery job next asks the gateway about a GATEWAY_REQUESTED payment (also its lease). */
+    /**
+     * When the recovery job next asks the gateway about a GATEWAY_REQUESTED payment (also its lease), or looks
+     * a payment failed as "never received" up once more (FAILED); null once there is nothing left to ask.
+     */
     nextCheckAt: at(),
     checks: integer().notNull().default(0),
+    /**
+     * The charge's send window (contract: Payments → confirm): until then a charge POST of ours may still reach
+     * the gateway, so its 404 means "not yet", not "never". Set with GATEWAY_REQUESTED, before the POST leaves.
+     */
+    chargeWindowEndsAt: at(),
     createdAt: at().notNull().defaultNow(),
     updatedAt: at().notNull().defaultNow(),
   },
@@ -36,6 +44,10 @@ export const payments = pgTable(
     // The recovery job's queues: outcomes to ask the gateway about, and attempts that never reached it.
     index("payments_awaiting_gateway").on(t.nextCheckAt).where(sql`${t.status} = 'GATEWAY_REQUESTED'`),
     index("payments_unfinished").on(t.updatedAt).where(sql`${t.status} in ('INITIATED', 'VALIDATING')`),
+    // Payments failed as "never received", looked up once more later: a charge that landed after all is alerted.
+    index("payments_failed_to_verify")
+      .on(t.nextCheckAt)
+      .where(sql`${t.status} = 'FAILED' and ${t.nextCheckAt} is not null`),
   ],
 );
 

@@ -1,0 +1,2 @@
+ALTER TABLE "payments" ADD COLUMN "charge_window_ends_at" timestamp (3) with time zone;--> statement-breakpoint
+CREATE INDEX "payments_failed_to_verify" ON "payments" USING btree ("next_check_at") WHERE "payments"."status" = 'FAILED' and "payments"."next_check_at" is not null;
