@@ -52,6 +52,7 @@ const envSchema = z
     OUTBOX_LEASE_SECONDS: int(1, 3600).default(30),
     DATA_PLATFORM_TIMEOUT_MS: int(1, 120_000).default(3000),
     REFUND_MAX_ATTEMPTS: int(1, 100).default(5),
+    REFUND_LEASE_SECONDS: int(1, 3600).default(60),
     RETRY_BASE_DELAY_MS: int(1, 300_000).default(1000),
     ALERT_WEBHOOK_URL: optionalUrl,
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
@@ -70,6 +71,15 @@ const envSchema = z
         code: "custom",
         path: ["OUTBOX_LEASE_SECONDS"],
         message: `must be at least twice DATA_PLATFORM_TIMEOUT_MS (${env.DATA_PLATFORM_TIMEOUT_MS} ms)`,
+      });
+    }
+    // A refund's try (one gateway call, then its books) must end well inside its lease, or another process
+    // could take the refund over while the gateway may still be refunding it.
+    if (env.REFUND_LEASE_SECONDS * 1000 < 2 * env.PAYMENT_GATEWAY_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["REFUND_LEASE_SECONDS"],
+        message: `must be at least twice PAYMENT_GATEWAY_TIMEOUT_MS (${env.PAYMENT_GATEWAY_TIMEOUT_MS} ms)`,
       });
     }
     // Several processes behind one database must sign and verify tokens with the same key.

@@ -19,7 +19,7 @@ export function wirePayments(
   infra: Infrastructure,
   uses: { balances: BalanceService; stock: StockService; coupons: CouponRedemption; sales: SalesRecorder },
 ) {
-  const { config, transactions, unitOfWork, outbox, newId, metrics, logger } = infra;
+  const { config, transactions, unitOfWork, outbox, newId, metrics, logger, clock } = infra;
   const gateway: PaymentGateway = config.PAYMENT_GATEWAY_URL
     ? new HttpGateway(config.PAYMENT_GATEWAY_URL.replace(/\/$/, ""), config.PAYMENT_GATEWAY_TIMEOUT_MS)
     : new SimulatedGateway(config.PAYMENT_GATEWAY_DECLINE_AMOUNTS);
@@ -59,9 +59,11 @@ export function wirePayments(
       gateway,
       alerts: new LoggedAlerts(logger, config.ALERT_WEBHOOK_URL),
       unitOfWork,
+      clock,
       newId,
       maxAttempts: config.REFUND_MAX_ATTEMPTS,
       retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
+      leaseSeconds: config.REFUND_LEASE_SECONDS,
       observer: { outcome: (outcome) => refundOutcomes.inc({ outcome }) },
       onRefunded: uses.sales.refunded,
     }),

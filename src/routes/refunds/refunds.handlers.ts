@@ -2,7 +2,11 @@ import type { AppRouteHandler } from "../lib/app-env";
 import type { getRefund, requestRefund } from "./refunds.routes";
 
 export const requestRefundHandler: AppRouteHandler<typeof requestRefund> = async (c) => {
-  const refund = await c.var.services.refunds.request(c.var.actor, c.req.valid("json"));
+  const refund = await c.var.services.refunds.request(
+    c.var.actor,
+    c.req.valid("json"),
+    c.req.valid("header")["idempotency-key"],
+  );
   return c.json(refund, 201);
 };
 
