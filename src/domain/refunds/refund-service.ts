@@ -12,6 +12,7 @@ import { DomainError } from "../shared/errors";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import type { Actor } from "../users/user";
 import { type Refund, type RefundRepository, type RefundView, toRefundView } from "./refund";
+import { UNFINISHED_REFUND_STATUSES } from "./refund-status";
 
 /** Default of REFUND_LEASE_SECONDS: how long one try owns its refund before another process may take it over. */
 export const REFUND_LEASE_SECONDS = 60;
@@ -52,6 +53,8 @@ interface RefundRequestKey {
   requestHash: string;
 }
 
+const isFinalRefund = (status: Refund["status"]) => !UNFINISHED_REFUND_STATUSES.includes(status);
+
 /** Same order, amount (or none) and reason: the same request, however its JSON was spelled. */
 const fingerprint = (request: RefundRequest) =>
   new Bun.CryptoHasher("sha256")
@@ -82,12 +85,19 @@ export class RefundService {
   /**
    * POST /refunds. With an Idempotency-Key the refund carries the key: a retry of the request (after its
    * process died, or after a 5xx released the key) finds that refund and goes on with it, never a second.
+   * `provisional` when the answer is such a refund still on its way (held by a try that may have died):
+   * not an answer to keep for replays, as the next retry will find it further along.
    */
-  async request(actor: Actor, request: RefundRequest, idempotencyKey?: string): Promise<RefundView> {
+  async request(
+    actor: Actor,
+    request: RefundRequest,
+    idempotencyKey?: string,
+  ): Promise<{ refund: RefundView; provisional: boolean }> {
     const requestKey =
       idempotencyKey === undefined ? undefined : { key: idempotencyKey, requestHash: fingerprint(request) };
     const opened = (await this.#open(actor, request, "refund", requestKey)) as Opened;
-    return toRefundView(await this.#carryOn(opened));
+    const refund = await this.#carryOn(opened);
+    return { refund: toRefundView(refund), provisional: !opened.fresh && !isFinalRefund(refund.status) };
   }
 
   /**

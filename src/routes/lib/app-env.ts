@@ -8,6 +8,11 @@ export interface AppEnv {
     requestId: string;
     /** Set by `authenticate` on protected routes. */
     actor: Actor;
+    /**
+     * Set by a handler whose answer rests on state still being repaired (a refund a dead request recorded,
+     * not final yet): the idempotency layer releases the key instead of storing the answer for replays.
+     */
+    provisionalAnswer?: boolean;
   };
 }
 
