@@ -1,5 +1,6 @@
 // `bun run invariants`: checks that the books balance on the configured database (stock, reservations, sales,
-// coupons), printing each violation as a JSON line. Exit status 1 when any is found, so a scheduler can alert.
+// coupons, refunds held past their lease, one refund per keyed request), printing each violation as a JSON line.
+// Exit status 1 when any is found, so a scheduler can alert.
 import { ConfigError, loadConfig } from "../infra/config";
 import { openDatabase } from "../infra/db/client";
 import { checkInvariants } from "../infra/db/invariants";

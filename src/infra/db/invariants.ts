@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { type Database, rowsOf } from "./client";
+import { refundRules } from "./refund-invariants";
 
 export interface Violation {
   rule: string;
@@ -124,6 +125,7 @@ export async function checkInvariants(db: Database, options: { productIds?: stri
           where ${inScope} and (p.sold_quantity <> coalesce(s.quantity, 0)
             or coalesce(s.order_lines, 0) <> coalesce(i.lines, 0))`,
     ],
+    ...refundRules(ordersInScope),
     // Amounts and order counts are split over products and days, so they are checked over the whole shop.
     ...(ids === undefined ? wholeShopSalesRules() : []),
   ];
