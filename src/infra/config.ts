@@ -74,6 +74,7 @@ const envSchema = z
     OUTBOX_LEASE_SECONDS: int(1, 3600).default(30),
     DATA_PLATFORM_TIMEOUT_MS: int(1, 120_000).default(3000),
     REFUND_MAX_ATTEMPTS: int(1, 100).default(5),
+    REFUND_LEASE_SECONDS: int(1, 3600).default(60),
     RETRY_BASE_DELAY_MS: int(1, 300_000).default(1000),
     ALERT_WEBHOOK_URL: optionalUrl,
     // Proxies (addresses, CIDR ranges) whose X-Forwarded-For entry names the client; unset: no header is believed.
@@ -151,6 +152,15 @@ const envSchema = z
         code: "custom",
         path: ["PAYMENT_RECHECK_SECONDS"],
         message: `must be at least twice PAYMENT_GATEWAY_TIMEOUT_MS (${env.PAYMENT_GATEWAY_TIMEOUT_MS} ms), so a gateway lookup ends inside its claim (and at most 25, so a payment is asked again within 30 s)`,
+      });
+    }
+    // A refund's try (one gateway call, then its books) must end well inside its lease, or another process
+    // could take the refund over while the gateway may still be refunding it.
+    if (env.REFUND_LEASE_SECONDS * 1000 < 2 * env.PAYMENT_GATEWAY_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["REFUND_LEASE_SECONDS"],
+        message: `must be at least twice PAYMENT_GATEWAY_TIMEOUT_MS (${env.PAYMENT_GATEWAY_TIMEOUT_MS} ms)`,
       });
     }
     // Several processes behind one database must sign and verify tokens with the same key.

@@ -1,6 +1,7 @@
 // `bun run invariants`: checks that the books balance on the configured database (stock, reservations, sales,
-// coupons), and with REDIS_URL that no coupon's limited-issue state in Redis is behind PostgreSQL, printing each
-// violation as a JSON line. Exit status 1 when any is found, so a scheduler can alert.
+// coupons, refunds held past their lease, one refund per keyed request), and with REDIS_URL that no coupon's
+// limited-issue state in Redis is behind PostgreSQL, printing each violation as a JSON line. Exit status 1 when
+// any is found, so a scheduler can alert.
 import { ConfigError, loadConfig } from "../infra/config";
 import { openDatabase } from "../infra/db/client";
 import { checkInvariants } from "../infra/db/invariants";

@@ -1,4 +1,6 @@
 import { afterAll, describe, expect, it } from "bun:test";
+import { eq } from "drizzle-orm";
+import { idempotencyKeys } from "../../src/infra/db/schema";
 import { createTestApp } from "../support/harness";
 
 const t = await createTestApp();
@@ -7,6 +9,10 @@ afterAll(() => t.close());
 
 const charge = (token: string, body: unknown, key?: string) =>
   t.post("/api/v1/balances/charge", body, { token, headers: key === undefined ? {} : { "Idempotency-Key": key } });
+
+/** The idempotency keys kept for a user. */
+const keysOf = async (userId: string) =>
+  (await t.container.database.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.scope, userId))).length;
 
 const balanceOf = async (token: string, userId: string) =>
   (await t.get(`/api/v1/balances/${userId}`, { token })).body.balance as number;
@@ -47,15 +53,43 @@ describe("Idempotency-Key on POST /api/v1/balances/charge", () => {
     expect(await balanceOf(b.token, b.user.id)).toBe(20);
   });
 
-  it("replays error answers too, so a retried bad request is answered the same way", async () => {
+  it("keeps no refused request: a retried bad request runs again, and leaves no key behind", async () => {
     const { user, token } = await t.registerUser("BUYER");
     const key = crypto.randomUUID();
     const first = await charge(token, { userId: user.id, amount: 0 }, key);
     const again = await charge(token, { userId: user.id, amount: 0 }, key);
     expect(first.status).toBe(400);
     expect(again.status).toBe(400);
-    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(again.headers.get("Idempotent-Replayed")).toBeNull();
     expect(again.headers.get("content-type")).toContain("application/problem+json");
+    expect(await keysOf(user.id)).toBe(0);
+    // The key is free for the request done right.
+    expect((await charge(token, { userId: user.id, amount: 5 }, key)).status).toBe(200);
+    expect(await keysOf(user.id)).toBe(1);
+  });
+
+  it("does not grow a user's keys with refusals: 150 bad requests leave no row", async () => {
+    const { user, token } = await t.registerUser("BUYER");
+    for (let batch = 0; batch < 3; batch++) {
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, () => charge(token, { userId: user.id, amount: -1 }, crypto.randomUUID())),
+      );
+      expect(answers.every((a) => a.status === 400)).toBe(true);
+    }
+    // Refusals of a route that commits step by step (refunds) are not kept either.
+    const refused = await t.post(
+      "/api/v1/refunds",
+      { orderId: crypto.randomUUID(), reason: "" },
+      { token, headers: { "Idempotency-Key": crypto.randomUUID() } },
+    );
+    expect(refused.status).toBe(400);
+    const unknown = await t.post(
+      "/api/v1/refunds",
+      { orderId: Bun.randomUUIDv7(), reason: "no such order" },
+      { token, headers: { "Idempotency-Key": crypto.randomUUID() } },
+    );
+    expect(unknown.status).toBe(404);
+    expect(await keysOf(user.id)).toBe(0);
   });
 
   it("answers 409 IDEMPOTENCY_KEY_IN_USE while the first request is still running", async () => {
@@ -120,7 +154,7 @@ describe("Idempotency-Key on POST /api/v1/balances/charge", () => {
     expect(await balanceOf(token, user.id)).toBe(300);
   });
 
-  it("stores a refusal raised by the service and replays it, changing nothing", async () => {
+  it("does not store a refusal raised by the service: the retry is decided again, changing nothing", async () => {
     const { user, token } = await t.registerUser("BUYER");
     const { token: adminToken } = await t.registerUser("ADMIN");
     for (let i = 0; i < 100; i++) await charge(adminToken, { userId: user.id, amount: 10_000_000 });
@@ -130,9 +164,10 @@ describe("Idempotency-Key on POST /api/v1/balances/charge", () => {
     expect(first.body.code).toBe("BALANCE_LIMIT_EXCEEDED");
     const again = await charge(token, { userId: user.id, amount: 1 }, key);
     expect(again.status).toBe(400);
-    expect(again.headers.get("Idempotent-Replayed")).toBe("true");
-    expect(again.body).toEqual(first.body);
+    expect(again.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(again.body.code).toBe("BALANCE_LIMIT_EXCEEDED");
     expect(await balanceOf(token, user.id)).toBe(1_000_000_000);
+    expect(await keysOf(user.id)).toBe(0);
   });
 
   it("refuses a key longer than 255 characters", async () => {

@@ -226,6 +226,20 @@ describe("loadConfig payment timings (the charge's send window)", () => {
   });
 });
 
+describe("loadConfig refund lease", () => {
+  it("refuses a refund lease shorter than twice the gateway's timeout, which a slow try could outlast", () => {
+    const { message } = configError({ REFUND_LEASE_SECONDS: "5", PAYMENT_GATEWAY_TIMEOUT_MS: "3000" });
+    expect(message).toContain("REFUND_LEASE_SECONDS: must be at least twice PAYMENT_GATEWAY_TIMEOUT_MS (3000 ms)");
+  });
+
+  it("defaults to 60 s and accepts exactly twice the timeout", () => {
+    expect(loadConfig({}).REFUND_LEASE_SECONDS).toBe(60);
+    expect(loadConfig({ REFUND_LEASE_SECONDS: "2", PAYMENT_GATEWAY_TIMEOUT_MS: "1000" })).toMatchObject({
+      REFUND_LEASE_SECONDS: 2,
+    });
+  });
+});
+
 describe(".env.example", () => {
   it("loads as it is, and names every outbox setting with its default", async () => {
     const text = await Bun.file(`${import.meta.dir}/../../.env.example`).text();

@@ -5,7 +5,12 @@ import {
   PAYMENT_STATUSES,
   paymentStatusesBefore,
 } from "../../src/domain/payments/payment-status";
-import { canMoveRefund, REFUND_STATUSES, refundStatusesBefore } from "../../src/domain/refunds/refund-status";
+import {
+  canMoveRefund,
+  REFUND_STATUSES,
+  refundStatusesBefore,
+  UNFINISHED_REFUND_STATUSES,
+} from "../../src/domain/refunds/refund-status";
 
 const pairs = <T extends string>(statuses: readonly T[], can: (a: T, b: T) => boolean) =>
   statuses.flatMap((from) => statuses.filter((to) => can(from, to)).map((to) => `${from}→${to}`));
@@ -44,6 +49,7 @@ describe("the refund machine", () => {
   it("tries, lands or fails, retries a failure, and leaves nothing once REFUNDED or MANUAL", () => {
     expect(pairs(REFUND_STATUSES, canMoveRefund)).toEqual([
       "REFUND_REQUESTED→PROCESSING",
+      "REFUND_REQUESTED→REFUNDED",
       "PROCESSING→PROCESSING",
       "PROCESSING→REFUNDED",
       "PROCESSING→FAILED",
@@ -51,5 +57,8 @@ describe("the refund machine", () => {
       "FAILED→PROCESSING",
     ]);
     expect(refundStatusesBefore("PROCESSING")).toEqual(["REFUND_REQUESTED", "PROCESSING", "FAILED"]);
+    expect(refundStatusesBefore("REFUNDED")).toEqual(["REFUND_REQUESTED", "PROCESSING"]);
+    expect(refundStatusesBefore("MANUAL")).toEqual(["PROCESSING"]);
+    expect(UNFINISHED_REFUND_STATUSES).toEqual(["REFUND_REQUESTED", "PROCESSING", "FAILED"]);
   });
 });

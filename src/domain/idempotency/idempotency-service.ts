@@ -13,7 +13,7 @@ export type IdempotencyDecision =
 
 /** Thrown inside the transaction to roll back a request's writes. */
 class Discard extends Error {
-  constructor(readonly reason: "not final" | "key lost") {
+  constructor(readonly reason: "not final" | "refused" | "key lost") {
     super(reason);
   }
 }
@@ -65,17 +65,18 @@ export class IdempotencyService {
   /**
    * Runs a claimed request in one transaction with the storing of its response, so a crash or a failed
    * write in between can never leave a change without its stored answer (a retry would repeat it).
-   * Answers below 500 are stored and committed with what the request wrote: its services have already
-   * undone their own failed units of work (savepoints), exactly as without a key. A 5xx rolls everything
-   * back and releases the key, so the client's retry runs again. Returns false, with everything rolled
-   * back, if the key was taken over meanwhile (this request outlived its lease). An answer that is not final
-   * (isFinal) rolls back and releases the key like a 5xx.
+   * Successful answers are stored and committed with what the request wrote. A refusal (4xx) is rolled
+   * back, so it had no effect, and is not stored (contract: Idempotency): the key is released and a retry
+   * runs again, so refusals never pile up as rows and one based on passing state is never kept for 24 h.
+   * A 5xx rolls everything back and releases the key, so the client's retry runs again. Returns false,
+   * with everything rolled back, if the key was taken over meanwhile (this request outlived its lease).
    */
   async runClaimed(id: IdempotencyScope, claimToken: string, request: () => Promise<StoredResponse>): Promise<boolean> {
     try {
       return await this.unitOfWork.withTransaction(async () => {
         const response = await request();
         if (!isFinal(response)) throw new Discard("not final");
+        if (response.status >= 400) throw new Discard("refused");
         if (!(await this.repository.complete(id, claimToken, response))) throw new Discard("key lost");
         return true;
       });
@@ -88,13 +89,23 @@ export class IdempotencyService {
   }
 
   /**
-   * Stores the answer of a claimed request that committed its own work (see idempotentAcrossCommits):
-   * a final one (isFinal) is kept for replays; a 5xx or a Retry-After answer releases the key so that the
-   * client's retry runs again.
+   * Stores the answer of a claimed request that committed its own work (see idempotentAcrossCommits) for
+   * replays, or releases the key so that the client's retry runs again: after a 5xx or an answer to ask again later (Retry-After), after a refusal made
+   * before any effect (every 4xx but 402, which a payment answers after recording its failure), and when
+   * the answer is provisional (it rests on state still being repaired).
    */
-  async recordOutcome(id: IdempotencyScope, claimToken: string, response: StoredResponse): Promise<void> {
-    if (!isFinal(response)) await this.repository.release(id, claimToken);
-    else await this.repository.complete(id, claimToken, response);
+  async recordOutcome(
+    id: IdempotencyScope,
+    claimToken: string,
+    response: StoredResponse,
+    options: { provisional?: boolean } = {},
+  ): Promise<void> {
+    const refusedBeforeAnyEffect = response.status >= 400 && response.status < 500 && response.status !== 402;
+    if (!isFinal(response) || refusedBeforeAnyEffect || options.provisional) {
+      await this.repository.release(id, claimToken);
+    } else {
+      await this.repository.complete(id, claimToken, response);
+    }
   }
 
   purgeExpired(): Promise<number> {

@@ -7,7 +7,8 @@ export type RefundStatus = (typeof REFUND_STATUSES)[number];
  * is REFUNDED its amount stays reserved against the order's refundable remainder.
  */
 export const REFUND_TRANSITIONS: Readonly<Record<RefundStatus, readonly RefundStatus[]>> = {
-  REFUND_REQUESTED: ["PROCESSING"],
+  // → REFUNDED at once: a refund of nothing (an order paid in full by a coupon) has nothing to ask the gateway.
+  REFUND_REQUESTED: ["PROCESSING", "REFUNDED"],
   // PROCESSING → PROCESSING: a try whose process died is taken over once its lease has run out.
   PROCESSING: ["REFUNDED", "FAILED", "MANUAL", "PROCESSING"],
   FAILED: ["PROCESSING"],
@@ -18,3 +19,6 @@ export const REFUND_TRANSITIONS: Readonly<Record<RefundStatus, readonly RefundSt
 export const canMoveRefund = (from: RefundStatus, to: RefundStatus) => REFUND_TRANSITIONS[from].includes(to);
 
 export const refundStatusesBefore = (to: RefundStatus) => REFUND_STATUSES.filter((from) => canMoveRefund(from, to));
+
+/** Not final: the refund's amount is held, and some process must still take it to REFUNDED or MANUAL. */
+export const UNFINISHED_REFUND_STATUSES = REFUND_STATUSES.filter((status) => REFUND_TRANSITIONS[status].length > 0);

@@ -7,6 +7,10 @@ export interface Refund {
   userId: string;
   amount: number;
   reason: string;
+  /** Who asked, and the Idempotency-Key and body fingerprint of the request that made it (if keyed). */
+  requestedBy: string | null;
+  idempotencyKey: string | null;
+  requestHash: string | null;
   status: RefundStatus;
   attempts: number;
   lastError: string | null;
@@ -39,21 +43,34 @@ export interface NewRefund {
   userId: string;
   amount: number;
   reason: string;
+  requestedBy: string;
+  idempotencyKey?: string;
+  requestHash?: string;
 }
 
+/** A try's hold on a refund: `attempts` as it was claimed is the fencing token every outcome must present. */
+export type RefundTry = Pick<Refund, "id" | "attempts">;
+
 export interface RefundRepository {
-  create(refund: NewRefund): Promise<Refund>;
+  /** Records a refund REFUND_REQUESTED (due at once); undefined if its requester already used its key. */
+  create(refund: NewRefund): Promise<Refund | undefined>;
   find(id: string): Promise<Refund | undefined>;
+  /** The refund a request with this Idempotency-Key (of this requester) made, if any. */
+  findByRequest(requestedBy: string, idempotencyKey: string): Promise<Refund | undefined>;
   /**
-   * Starts a try: REFUND_REQUESTED or FAILED (or PROCESSING whose lease ran out) → PROCESSING, attempts + 1,
-   * leased for `leaseSeconds`. Undefined when the refund is not up for a try.
+   * Starts a try: a refund not final whose due time has come (REFUND_REQUESTED at once; FAILED past its
+   * backoff; PROCESSING past its lease: that try's process died) → PROCESSING, attempts + 1, leased for
+   * `leaseSeconds`. Undefined when it is not up for a try (another process holds it, or it is final).
    */
   claim(id: string, leaseSeconds: number): Promise<Refund | undefined>;
-  /** Refunds due for another try (FAILED past their backoff, PROCESSING past their lease), claimed at once (SKIP LOCKED). */
-  claimDue(limit: number, leaseSeconds: number): Promise<string[]>;
-  /** Ends a try, if it is still PROCESSING: REFUNDED, FAILED (tried again after `retryInMs`) or MANUAL. */
+  /** Up to `limit` refunds due for a try, longest waiting first (not claimed: each try claims its own). */
+  dueIds(limit: number): Promise<string[]>;
+  /**
+   * Ends a try, only if it still holds the refund (its attempts unchanged: nobody took it over) and the
+   * machine allows the move: REFUNDED, FAILED (tried again after `retryInMs`) or MANUAL.
+   */
   settle(
-    id: string,
+    held: RefundTry,
     to: "REFUNDED" | "FAILED" | "MANUAL",
     fields?: { lastError?: string; retryInMs?: number },
   ): Promise<Refund | undefined>;

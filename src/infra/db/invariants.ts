@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { type Database, rowsOf } from "./client";
 import { paymentRules } from "./invariants-payments";
+import { refundRules } from "./refund-invariants";
 
 export interface Violation {
   rule: string;
@@ -126,6 +127,7 @@ export async function checkInvariants(db: Database, options: { productIds?: stri
             or coalesce(s.order_lines, 0) <> coalesce(i.lines, 0))`,
     ],
     ...paymentRules(ordersInScope),
+    ...refundRules(ordersInScope),
     // Amounts and order counts are split over products and days, so they are checked over the whole shop.
     ...(ids === undefined ? wholeShopSalesRules() : []),
   ];

@@ -10,6 +10,11 @@ export interface AppEnv {
     actor: Actor;
     /** The access token's own id (`jti`), set by `authenticate`. */
     tokenId: string;
+    /**
+     * Set by a handler whose answer rests on state still being repaired (a refund a dead request recorded,
+     * not final yet): the idempotency layer releases the key instead of storing the answer for replays.
+     */
+    provisionalAnswer?: boolean;
   };
 }
 

@@ -64,7 +64,7 @@ export const IdempotencyKeyHeader = z.object({
     .openapi({
       param: { name: "idempotency-key", in: "header" },
       description:
-        "Makes the request safe to retry: the same key with the same body replays the stored response (kept 24 h, per user).",
+        "Makes the request safe to retry: the same key with the same body replays the stored response (kept 24 h, per user). Refusals made before any effect (4xx) are not stored: a retry is decided again.",
     }),
 });
 

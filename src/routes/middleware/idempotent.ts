@@ -26,9 +26,10 @@ type RunClaimed = (c: Context<AppEnv>, next: Next, id: IdempotencyScope, claimTo
 
 /**
  * `Idempotency-Key` on a money-moving POST: runs after `authenticate` (keys are per user) and before
- * validation, so even a rejected body is answered the same way on a retry. The first request with a key
- * runs (`runClaimed` decides how its answer is stored); a replay gets the stored answer with
- * `Idempotent-Replayed: true`; a different body 422; a request while the first is in flight 409.
+ * validation. The first request with a key runs (`runClaimed` decides whether its answer is stored: a
+ * refusal made before any effect is not, so a user's keys grow only with what their requests did); a
+ * replay gets the stored answer with `Idempotent-Replayed: true`; a different body 422; a request while
+ * the first is in flight 409.
  */
 function idempotencyMiddleware(runClaimed: RunClaimed) {
   return createMiddleware<AppEnv>(async (c, next) => {
@@ -70,11 +71,15 @@ export const idempotent = idempotencyMiddleware(async (c, next, id, claimToken) 
 /**
  * For handlers that commit step by step (payments persist each state before calling the gateway, refunds
  * before theirs): they cannot run inside one transaction, so the response is stored after the handler's own
- * commits. If the process dies in between, the key stays in flight until its lease runs out and a retry runs
- * the handler again: safe, because these handlers are idempotent by their state (a paid order is not paid
- * again, the gateway gets the same payment id), only the answer may differ (409 instead of the first 200).
+ * commits. If the process dies in between (or a 5xx releases the key), the key stays in flight until its
+ * lease runs out and a retry runs the handler again: safe, because these handlers find what the first run
+ * recorded (a paid order is not paid again, the gateway gets the same payment id; a refund carries its
+ * request's key, so the retry answers with that refund). An answer the handler marks provisional (built on
+ * state still being repaired) is not stored.
  */
 export const idempotentAcrossCommits = idempotencyMiddleware(async (c, next, id, claimToken) => {
   await next();
-  await c.var.services.idempotency.recordOutcome(id, claimToken, await snapshot(c.res));
+  await c.var.services.idempotency.recordOutcome(id, claimToken, await snapshot(c.res), {
+    provisional: c.var.provisionalAnswer === true,
+  });
 });

@@ -78,13 +78,16 @@ export const cancelOrder = createRoute({
   tags: ["Orders"],
   summary: "Cancel an order (its buyer or an admin)",
   description:
-    "An unpaid (CREATED) order is cancelled at once: its stock goes back on sale and its coupon back to the buyer (REFUNDED, usable again). A paid CONFIRMED or PREPARING order is refunded in full (the balance is credited) and then CANCELLED: 200 when the refund landed within the request, 202 with the order still paid when it will be retried (the order is cancelled once it lands). While a payment is in flight: 409 PAYMENT_IN_PROGRESS. Cancelling twice, or once SHIPPED: 409 ORDER_NOT_CANCELLABLE.",
+    "An unpaid (CREATED) order is cancelled at once: its stock goes back on sale and its coupon back to the buyer (REFUNDED, usable again). A paid CONFIRMED or PREPARING order is refunded in full (the balance is credited) and then CANCELLED: 200 when the refund landed within the request, 202 with the order still paid when it will be retried (the order is cancelled once it lands), and 202 too when refunds in progress already hold the whole remainder (nothing new is refunded; the order is cancelled when they land, a MANUAL one waits for a person). An order paid in full by a coupon (total 0) is cancelled at once: stock and coupon back, no gateway call. While a payment is in flight: 409 PAYMENT_IN_PROGRESS. Cancelling twice, or once SHIPPED: 409 ORDER_NOT_CANCELLABLE.",
   security: bearerAuth,
   middleware: [authenticate] as const,
   request: { params: OrderParams },
   responses: {
     200: jsonResponse(OrderSchema, "The cancelled order"),
-    202: jsonResponse(OrderSchema, "A paid order whose refund is being retried; it is cancelled when the refund lands"),
+    202: jsonResponse(
+      OrderSchema,
+      "A paid order whose refunds are still in progress (retried, or held by earlier refunds); it is cancelled when they land",
+    ),
     ...problemResponses(
       "VALIDATION_FAILED",
       "UNAUTHENTICATED",

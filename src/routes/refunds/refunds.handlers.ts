@@ -2,7 +2,12 @@ import type { AppRouteHandler } from "../lib/app-env";
 import type { getRefund, requestRefund } from "./refunds.routes";
 
 export const requestRefundHandler: AppRouteHandler<typeof requestRefund> = async (c) => {
-  const refund = await c.var.services.refunds.request(c.var.actor, c.req.valid("json"));
+  const { refund, provisional } = await c.var.services.refunds.request(
+    c.var.actor,
+    c.req.valid("json"),
+    c.req.valid("header")["idempotency-key"],
+  );
+  if (provisional) c.set("provisionalAnswer", true);
   return c.json(refund, 201);
 };
 

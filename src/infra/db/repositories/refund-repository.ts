@@ -1,5 +1,10 @@
-import { eq, sql } from "drizzle-orm";
-import type { NewRefund, Refund, RefundRepository } from "../../../domain/refunds/refund";
+import { and, eq, sql } from "drizzle-orm";
+import type { NewRefund, Refund, RefundRepository, RefundTry } from "../../../domain/refunds/refund";
+import {
+  type RefundStatus,
+  refundStatusesBefore,
+  UNFINISHED_REFUND_STATUSES,
+} from "../../../domain/refunds/refund-status";
 import { rowsOf } from "../client";
 import { refunds } from "../schema";
 import type { Transactions } from "../transactions";
@@ -8,16 +13,29 @@ type Row = typeof refunds.$inferSelect;
 
 const toRefund = ({ nextAttemptAt: _next, refundedAt: _at, ...refund }: Row): Refund => refund;
 
-/** Up for a try: new, failed past its backoff, or tried by a process whose lease ran out. */
-const startable = sql`(status = 'REFUND_REQUESTED'
-  or (status in ('FAILED', 'PROCESSING') and next_attempt_at <= clock_timestamp()))`;
+/**
+ * `status in (…)` with the machine's statuses written as literals (they are constants of the program), so
+ * the planner can match the partial index of unfinished refunds whatever plan it caches.
+ */
+const statusIn = (statuses: readonly RefundStatus[]) =>
+  sql`${refunds.status} in (${sql.raw(statuses.map((status) => `'${status}'`).join(", "))})`;
+
+/**
+ * Up for a try: not final, and due (a REFUND_REQUESTED one has no due time: it is claimed in the transaction
+ * that records it, or at once by the job if that was lost; a FAILED one after its backoff; a PROCESSING one
+ * once its try's lease ran out).
+ */
+const due = sql`(${refunds.nextAttemptAt} is null or ${refunds.nextAttemptAt} <= clock_timestamp())`;
+const startable = and(statusIn(refundStatusesBefore("PROCESSING")), due);
 
 export class DrizzleRefundRepository implements RefundRepository {
   constructor(private readonly tx: Transactions) {}
 
-  async create(refund: NewRefund): Promise<Refund> {
-    const [row] = await this.tx.current.insert(refunds).values(refund).returning();
-    return toRefund(row as Row);
+  async create(refund: NewRefund): Promise<Refund | undefined> {
+    // The only unique index besides the id is (requestedBy, idempotencyKey): a conflict is a keyed request
+    // that another process recorded meanwhile.
+    const [row] = await this.tx.current.insert(refunds).values(refund).onConflictDoNothing().returning();
+    return row && toRefund(row);
   }
 
   async find(id: string): Promise<Refund | undefined> {
@@ -25,31 +43,40 @@ export class DrizzleRefundRepository implements RefundRepository {
     return row && toRefund(row);
   }
 
-  async claim(id: string, leaseSeconds: number): Promise<Refund | undefined> {
-    const result = await this.tx.current.execute(sql`
-      update ${refunds} set status = 'PROCESSING', attempts = attempts + 1, updated_at = clock_timestamp(),
-        next_attempt_at = clock_timestamp() + ${leaseSeconds} * interval '1 second'
-      where id = ${id} and ${startable}
-      returning id`);
-    return rowsOf(result).length === 1 ? this.find(id) : undefined;
+  async findByRequest(requestedBy: string, idempotencyKey: string): Promise<Refund | undefined> {
+    const [row] = await this.tx.current
+      .select()
+      .from(refunds)
+      .where(and(eq(refunds.requestedBy, requestedBy), eq(refunds.idempotencyKey, idempotencyKey)));
+    return row && toRefund(row);
   }
 
-  async claimDue(limit: number, leaseSeconds: number): Promise<string[]> {
-    const result = await this.tx.current.execute(sql`
-      update ${refunds} set status = 'PROCESSING', attempts = attempts + 1, updated_at = clock_timestamp(),
-        next_attempt_at = clock_timestamp() + ${leaseSeconds} * interval '1 second'
-      where id in (
-        select id from ${refunds}
-        where status in ('FAILED', 'PROCESSING') and next_attempt_at <= clock_timestamp()
-        order by next_attempt_at limit ${limit}
-        for update skip locked
-      )
-      returning id`);
-    return rowsOf<{ id: string }>(result).map((row) => row.id);
+  async claim(id: string, leaseSeconds: number): Promise<Refund | undefined> {
+    const [row] = await this.tx.current
+      .update(refunds)
+      .set({
+        status: "PROCESSING",
+        attempts: sql`${refunds.attempts} + 1`,
+        updatedAt: sql`clock_timestamp()`,
+        nextAttemptAt: sql`clock_timestamp() + ${leaseSeconds} * interval '1 second'`,
+      })
+      .where(and(eq(refunds.id, id), startable))
+      .returning();
+    return row && toRefund(row);
+  }
+
+  async dueIds(limit: number): Promise<string[]> {
+    const rows = await this.tx.current
+      .select({ id: refunds.id })
+      .from(refunds)
+      .where(and(statusIn(UNFINISHED_REFUND_STATUSES), due))
+      .orderBy(sql`${refunds.nextAttemptAt} nulls first`)
+      .limit(limit);
+    return rows.map((row) => row.id);
   }
 
   async settle(
-    id: string,
+    held: RefundTry,
     to: "REFUNDED" | "FAILED" | "MANUAL",
     fields: { lastError?: string; retryInMs?: number } = {},
   ): Promise<Refund | undefined> {
@@ -59,8 +86,8 @@ export class DrizzleRefundRepository implements RefundRepository {
       update ${refunds} set status = ${to}, updated_at = clock_timestamp(), next_attempt_at = ${nextAttempt},
         last_error = coalesce(${fields.lastError ?? null}, last_error),
         refunded_at = ${to === "REFUNDED" ? sql`clock_timestamp()` : sql`refunded_at`}
-      where id = ${id} and status = 'PROCESSING'
+      where id = ${held.id} and attempts = ${held.attempts} and ${statusIn(refundStatusesBefore(to))}
       returning id`);
-    return rowsOf(result).length === 1 ? this.find(id) : undefined;
+    return rowsOf(result).length === 1 ? this.find(held.id) : undefined;
   }
 }

@@ -80,7 +80,16 @@ export const refunds = pgTable(
       .references(() => users.id),
     amount: krw().notNull(),
     reason: text().notNull(),
+    /**
+     * Who asked (the buyer or an admin) and the request's Idempotency-Key, if it had one, with a fingerprint of
+     * its body: a retry of the request finds this refund instead of making a second (the key's stored answer
+     * may be lost with its process, or released by a 5xx).
+     */
+    requestedBy: uuid().references(() => users.id),
+    idempotencyKey: text(),
+    requestHash: text(),
     status: refundStatus().notNull().default("REFUND_REQUESTED"),
+    /** Gateway tries started; also the fencing token of the try holding the lease (each claim adds one). */
     attempts: integer().notNull().default(0),
     /** When a FAILED refund is tried again, or a PROCESSING one's lease runs out. */
     nextAttemptAt: at(),
@@ -90,8 +99,15 @@ export const refunds = pgTable(
     updatedAt: at().notNull().defaultNow(),
   },
   (t) => [
-    check("refunds_amount", sql`${t.amount} >= 1`),
+    // 0 only for an order paid in full by a coupon: its refund gives back stock and coupon, no money.
+    check("refunds_amount", sql`${t.amount} >= 0`),
     index("refunds_order").on(t.orderId),
-    index("refunds_due").on(t.nextAttemptAt).where(sql`${t.status} in ('FAILED', 'PROCESSING')`),
+    // The retry job's queue: every refund not final yet (a REFUND_REQUESTED one is due at once).
+    index("refunds_unfinished")
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} in ('REFUND_REQUESTED', 'PROCESSING', 'FAILED')`),
+    uniqueIndex("refunds_one_per_request")
+      .on(t.requestedBy, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
   ],
 );
