@@ -357,6 +357,18 @@ describe("IdempotencyService", () => {
     expect(await service.begin(id, "hash-1")).toEqual({ kind: "replay", response: refused });
   });
 
+  it("does not store a 4xx answer refused before the request wrote anything, and releases the key", async () => {
+    const service = new IdempotencyService(repository, transactions, fakeClock());
+    const id = newScope();
+    const decision = await service.begin(id, "hash-1");
+    if (decision.kind !== "proceed") throw new Error("expected to proceed");
+    const refused = { status: 409, body: '{"code":"COUPON_SOLD_OUT"}', headers: {} };
+    const answered = await service.runClaimed(id, decision.claimToken, async () => refused);
+    expect(answered).toBe(true);
+    expect(await repository.find(id)).toBeUndefined();
+    expect(await service.begin(id, "hash-1")).toEqual({ kind: "proceed", claimToken: expect.any(String) });
+  });
+
   it("rolls back everything and releases the key on a 5xx answer", async () => {
     const service = new IdempotencyService(repository, transactions, fakeClock());
     const id = newScope();

@@ -50,6 +50,25 @@ describe("Transactions", () => {
     expect(await users.findById(user.id)).toMatchObject({ id: user.id, email: user.email, role: "BUYER" });
   });
 
+  it("says whether the open transaction has written anything yet, a rolled-back savepoint's write included", async () => {
+    expect(await transactions.hasWritten()).toBe(false);
+    await transactions.withTransaction(async () => {
+      await users.findById(Bun.randomUUIDv7());
+      expect(await transactions.hasWritten()).toBe(false);
+      await transactions
+        .withTransaction(async () => {
+          await users.insert(newUser());
+          throw new Error("undone");
+        })
+        .catch(() => {});
+      expect(await transactions.hasWritten()).toBe(true);
+    });
+    await transactions.withTransaction(async () => {
+      await users.insert(newUser());
+      expect(await transactions.hasWritten()).toBe(true);
+    });
+  });
+
   it("returns what the work returned", async () => {
     const user = newUser();
     const inserted = await transactions.withTransaction(() => users.insert(user));

@@ -4,6 +4,7 @@
 
 export interface RefundCall {
   refundId: string;
+  paymentId: string;
   amount: number;
   idempotencyKey: string | null;
   startedAt: number;
@@ -51,9 +52,10 @@ export function startRefundGateway(): RefundGateway {
         return Response.json({ status: "APPROVED", transactionId: `tx-${url.pathname.slice(10)}` });
       }
       if (req.method === "POST" && url.pathname === "/refunds") {
-        const body = (await req.json()) as { refundId: string; amount: number };
+        const body = (await req.json()) as { refundId: string; paymentId: string; amount: number };
         const call: RefundCall = {
           refundId: body.refundId,
+          paymentId: body.paymentId,
           amount: body.amount,
           idempotencyKey: req.headers.get("Idempotency-Key"),
           startedAt: Date.now(),

@@ -65,18 +65,20 @@ export class IdempotencyService {
   /**
    * Runs a claimed request in one transaction with the storing of its response, so a crash or a failed
    * write in between can never leave a change without its stored answer (a retry would repeat it).
-   * Successful answers are stored and committed with what the request wrote. A refusal (4xx) is rolled
-   * back, so it had no effect, and is not stored (contract: Idempotency): the key is released and a retry
-   * runs again, so refusals never pile up as rows and one based on passing state is never kept for 24 h.
-   * A 5xx rolls everything back and releases the key, so the client's retry runs again. Returns false,
-   * with everything rolled back, if the key was taken over meanwhile (this request outlived its lease).
+   * Answers below 500 are stored and committed with what the request wrote: its services have already
+   * undone their own failed units of work (savepoints), exactly as without a key. But a refusal (4xx) made
+   * before the request wrote anything is not stored (contract: Idempotency): the key is released and a
+   * retry is decided again, so refusals never pile up as rows and one based on passing state is never
+   * kept for 24 h. A 5xx rolls everything back and releases the key, so the client's retry runs again.
+   * Returns false, with everything rolled back, if the key was taken over meanwhile (this request outlived
+   * its lease).
    */
   async runClaimed(id: IdempotencyScope, claimToken: string, request: () => Promise<StoredResponse>): Promise<boolean> {
     try {
       return await this.unitOfWork.withTransaction(async () => {
         const response = await request();
         if (!isFinal(response)) throw new Discard("not final");
-        if (response.status >= 400) throw new Discard("refused");
+        if (response.status >= 400 && !(await this.unitOfWork.hasWritten())) throw new Discard("refused");
         if (!(await this.repository.complete(id, claimToken, response))) throw new Discard("key lost");
         return true;
       });

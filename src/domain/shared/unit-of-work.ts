@@ -18,4 +18,9 @@ export interface UnitOfWork {
   onRollback(compensation: () => Promise<void>): void;
   /** Whether work runs inside a transaction now (whose commit it must wait for). */
   inTransaction(): boolean;
+  /**
+   * Whether the open transaction has written (or locked) anything so far, savepoints rolled back included:
+   * false means whatever ran in it had no effect on the database. False outside a transaction.
+   */
+  hasWritten(): Promise<boolean>;
 }

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { sql } from "drizzle-orm";
 import type { IsolationLevel, UnitOfWork } from "../../domain/shared/unit-of-work";
-import type { Database } from "./client";
+import { type Database, rowsOf } from "./client";
 
 const STRICTNESS: Record<IsolationLevel, number> = { "read committed": 0, "repeatable read": 1, serializable: 2 };
 
@@ -86,6 +87,16 @@ export class Transactions implements UnitOfWork {
 
   inTransaction(): boolean {
     return this.#scope.getStore() !== undefined;
+  }
+
+  async hasWritten(): Promise<boolean> {
+    const open = this.#scope.getStore();
+    if (!open) return false;
+    // PostgreSQL gives a transaction its id at its first write or row lock (a savepoint's too), never before.
+    const [row] = rowsOf<{ wrote: boolean }>(
+      await open.tx.execute(sql`select txid_current_if_assigned() is not null as wrote`),
+    );
+    return row?.wrote === true;
   }
 
   #run<T>(tx: unknown, level: OpenTransaction, work: (tx: Database) => Promise<T>): Promise<T> {
