@@ -69,7 +69,8 @@ export class IdempotencyService {
    * undone their own failed units of work (savepoints), exactly as without a key. But a refusal (4xx) made
    * before the request wrote anything is not stored (contract: Idempotency): the key is released and a
    * retry is decided again, so refusals never pile up as rows and one based on passing state is never
-   * kept for 24 h. A 5xx rolls everything back and releases the key, so the client's retry runs again.
+   * kept for 24 h. A 5xx, or an answer to ask again later (Retry-After, see isFinal), rolls everything back and
+   * releases the key, so the client's retry runs again.
    * Returns false, with everything rolled back, if the key was taken over meanwhile (this request outlived
    * its lease).
    */
