@@ -12,9 +12,10 @@ ARG BUN_VERSION=1.4.5
 
 FROM oven/bun:${BUN_VERSION} AS build
 WORKDIR /src
-# Dependencies first, so source edits reuse this layer. The build needs no dev tooling.
+# Dependencies first, so source edits reuse this layer. The build needs no dev tooling. No postinstall: the
+# embedded database template it would make needs the sources; `bun run build` makes it (and puts it in the binary).
 COPY package.json bun.lock bunfig.toml ./
-RUN bun install --frozen-lockfile --production
+RUN bun install --frozen-lockfile --production --ignore-scripts
 COPY tsconfig.json ./
 COPY scripts ./scripts
 COPY src ./src

@@ -6,7 +6,8 @@
 import { TEMPLATE_CACHE_DIR, templateIsCurrent, writeTemplate } from "../src/infra/db/embedded/template";
 import { loadMigrations } from "../src/infra/db/migrations/migrations";
 
-export async function ensureTemplate(force = false): Promise<string | undefined> {
+/** The path of a template of the committed migrations, made first if the cached one is not that. */
+export async function ensureTemplate(force = false): Promise<string> {
   const migrations = loadMigrations();
   if (!force && templateIsCurrent(TEMPLATE_CACHE_DIR, migrations))
     return `${TEMPLATE_CACHE_DIR}/embedded-template.tar.gz`;
