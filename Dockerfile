@@ -19,9 +19,10 @@ ARG DEBIAN_IMAGE_DIGEST=sha256:0000000000000000000000000000000000000000000000000
 
 FROM oven/bun:${BUN_VERSION}@${BUN_IMAGE_DIGEST} AS build
 WORKDIR /src
-# Dependencies first, so source edits reuse this layer. The build needs no dev tooling.
+# Dependencies first, so source edits reuse this layer. The build needs no dev tooling. No postinstall: the
+# embedded database template it would make needs the sources; `bun run build` makes it (and puts it in the binary).
 COPY package.json bun.lock bunfig.toml ./
-RUN bun install --frozen-lockfile --production
+RUN bun install --frozen-lockfile --production --ignore-scripts
 COPY tsconfig.json ./
 COPY scripts ./scripts
 COPY src ./src

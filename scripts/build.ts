@@ -1,8 +1,11 @@
 // `bun run build [outfile]`: Kicks as one self-contained executable (default dist/kicks). Everything it needs at run
 // time is inside: the server, the migrations (a macro inlines drizzle/), PGlite's WebAssembly and extension bundles
-// and Scalar's script (`type: "file"` imports). It runs on a machine with no Bun, node_modules or drizzle/ folder.
+// and Scalar's script (`type: "file"` imports), and the embedded database's template (a first embedded start
+// unpacks it instead of running initdb and every migration). It runs on a machine with no Bun, node_modules or
+// drizzle/ folder.
 import { rmSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
+import { ensureTemplate } from "./embedded-template";
 
 const ROOT = join(import.meta.dir, "..");
 const outfile = resolve(process.argv[2] ?? join(ROOT, "dist/kicks"));
@@ -13,8 +16,12 @@ const outfile = resolve(process.argv[2] ?? join(ROOT, "dist/kicks"));
 // README ("Worker threads") shows the line that starts one both under `bun` and compiled.
 const workers = [...new Bun.Glob("src/workers/**/worker.ts").scanSync({ cwd: ROOT })].sort();
 
+// Made from the same drizzle/ the migrations macro compiles in, so the binary's template always fits its migrations
+// (src/infra/db/embedded/template.ts finds it among Bun.embeddedFiles). A non-script entry point is embedded as is.
+const template = await ensureTemplate();
+
 const result = await Bun.build({
-  entrypoints: ["src/index.ts", ...workers].map((entry) => join(ROOT, entry)),
+  entrypoints: [...["src/index.ts", ...workers].map((entry) => join(ROOT, entry)), template],
   root: ROOT,
   compile: {
     outfile,
@@ -33,8 +40,11 @@ if (!result.success) {
   for (const message of result.logs) console.error(message);
   process.exit(1);
 }
-// The map is inside the executable too; the copy written beside it would only suggest it needs company.
-rmSync(`${outfile}.map`, { force: true });
+// The maps are inside the executable too (one per entry point: the binary's and each worker's); the copies written
+// beside it would only suggest it needs company.
+for (const output of result.outputs) {
+  if (output.path.endsWith(".map")) rmSync(output.path, { force: true });
+}
 
 const mebibytes = (statSync(outfile).size / 1024 / 1024).toFixed(1);
 const built = relative(process.cwd(), outfile);

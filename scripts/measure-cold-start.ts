@@ -1,18 +1,20 @@
-// `bun scripts/measure-cold-start.ts [binary]` (default dist/kicks; build it first): how long the compiled binary
-// takes from exec to its first 200 on /healthz against PostgreSQL, on a fresh database (all migrations applied at
-// start-up) and on one already migrated, plus `kicks --version` (process start alone). Needs DATABASE_URL (a server
-// where it may create and drop throwaway databases); uses REDIS_URL when set. Prints medians of RUNS runs (10).
-import { statSync } from "node:fs";
-import { resolve } from "node:path";
+// `bun scripts/measure-cold-start.ts [binary | --source]` (default dist/kicks; build it first): how long the compiled
+// binary (or, with --source, `bun src/index.ts` as `bun run start` runs it) takes from exec to its first 200 on
+// /healthz: embedded in a fresh DATA_DIR (the first start: the database is made from its template) and in one already
+// made, then, when DATABASE_URL is set (a server where it may create and drop throwaway databases), against
+// PostgreSQL on a fresh database (all migrations applied at start-up) and on one already migrated; plus
+// `kicks --version` (process start alone). Uses REDIS_URL when set. Prints medians of RUNS runs (10).
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import postgres from "postgres";
 
+const ROOT = join(import.meta.dir, "..");
+const fromSource = process.argv[2] === "--source";
 const binary = resolve(process.argv[2] ?? "dist/kicks");
+const command = fromSource ? [process.execPath, join(ROOT, "src/index.ts")] : [binary];
 const runs = Number(process.env.RUNS ?? 10);
 const adminUrl = process.env.DATABASE_URL;
-if (!adminUrl) {
-  console.error("DATABASE_URL is required (a PostgreSQL server where throwaway databases may be created)");
-  process.exit(2);
-}
 
 function freePort(): number {
   const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
@@ -21,26 +23,27 @@ function freePort(): number {
   return port;
 }
 
-const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+const admin = adminUrl ? postgres(adminUrl, { max: 1, onnotice: () => {} }) : undefined;
 const databases: string[] = [];
 async function createDatabase(): Promise<string> {
   const name = `kicks_cold_start_${Date.now().toString(36)}_${databases.length}`;
-  await admin.unsafe(`create database ${name}`);
+  await admin?.unsafe(`create database ${name}`);
   databases.push(name);
   const url = new URL(adminUrl as string);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
-/** Milliseconds from spawning the server to its first 200 on /healthz. */
-async function timeToFirst200(databaseUrl: string): Promise<number> {
+/** Milliseconds from spawning the server to its first 200 on /healthz (PostgreSQL, or embedded in a DATA_DIR). */
+async function timeToFirst200(database: { url: string } | { dataDir: string }): Promise<number> {
   const port = freePort();
   const started = performance.now();
-  const child = Bun.spawn([binary], {
+  const child = Bun.spawn(command, {
     cwd: "/",
     env: {
+      PATH: process.env.PATH,
       PORT: String(port),
-      DATABASE_URL: databaseUrl,
+      ...("url" in database ? { DATABASE_URL: database.url } : { DATA_DIR: database.dataDir }),
       JWT_SECRET: "cold-start-measurement-secret-of-32-chars",
       LOG_LEVEL: "silent",
       ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL, REDIS_KEY_PREFIX: "kicks-cold-start:" } : {}),
@@ -76,21 +79,39 @@ const median = (values: number[]) => {
 const summary = (values: number[]) =>
   `median ${median(values).toFixed(0)} ms (min ${Math.min(...values).toFixed(0)}, max ${Math.max(...values).toFixed(0)}, ${values.length} runs)`;
 
+const scratch = mkdtempSync(join(tmpdir(), "kicks-cold-start-"));
 try {
+  const embeddedFresh: number[] = [];
+  const embeddedMade: number[] = [];
   const fresh: number[] = [];
   const migrated: number[] = [];
   const version: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const url = await createDatabase();
-    fresh.push(await timeToFirst200(url));
-    migrated.push(await timeToFirst200(url));
-    version.push(await timeVersion());
+    const dataDir = join(scratch, `data-${i}`);
+    embeddedFresh.push(await timeToFirst200({ dataDir }));
+    embeddedMade.push(await timeToFirst200({ dataDir }));
+    rmSync(dataDir, { recursive: true, force: true });
+    if (admin) {
+      const url = await createDatabase();
+      fresh.push(await timeToFirst200({ url }));
+      migrated.push(await timeToFirst200({ url }));
+    }
+    if (!fromSource) version.push(await timeVersion());
   }
-  console.log(`binary: ${binary} (${(statSync(binary).size / 1024 / 1024).toFixed(1)} MiB)`);
-  console.log(`exec → first 200 on /healthz, fresh database (migrates):  ${summary(fresh)}`);
-  console.log(`exec → first 200 on /healthz, database already migrated: ${summary(migrated)}`);
-  console.log(`kicks --version:                                          ${summary(version)}`);
+  console.log(
+    fromSource
+      ? `bun ${Bun.version} src/index.ts`
+      : `binary: ${binary} (${(statSync(binary).size / 1024 / 1024).toFixed(1)} MiB)`,
+  );
+  console.log(`exec → first 200 on /healthz, embedded, fresh DATA_DIR:       ${summary(embeddedFresh)}`);
+  console.log(`exec → first 200 on /healthz, embedded, DATA_DIR already made: ${summary(embeddedMade)}`);
+  if (admin) {
+    console.log(`exec → first 200 on /healthz, fresh database (migrates):      ${summary(fresh)}`);
+    console.log(`exec → first 200 on /healthz, database already migrated:     ${summary(migrated)}`);
+  }
+  if (!fromSource) console.log(`kicks --version:                                              ${summary(version)}`);
 } finally {
-  for (const name of databases) await admin.unsafe(`drop database if exists ${name} with (force)`);
-  await admin.end();
+  rmSync(scratch, { recursive: true, force: true });
+  for (const name of databases) await admin?.unsafe(`drop database if exists ${name} with (force)`);
+  await admin?.end();
 }

@@ -110,7 +110,11 @@ export function createApp(container: Container) {
       title: "Kicks API",
       version: "1.0.0",
       description:
-        "Backend of a sneaker shop built for drops: accounts (buyers, sellers, admins), prepaid balances, the product catalogue, coupons (with first-come-first-served limited issue), orders, payments and refunds, popular products and sales statistics, and the outbox of events for the data platform. Money is an integer number of KRW. Errors are RFC 9457 problem+json with a stable `code`; money-moving POSTs honour `Idempotency-Key`. Unknown query parameters and unknown body fields are refused on every route (400 VALIDATION_FAILED naming each in `errors`; request bodies are `additionalProperties: false`).",
+        "Backend of a sneaker shop built for drops: accounts (buyers, sellers, admins), prepaid balances, the product catalogue, coupons (with first-come-first-served limited issue), orders, payments and refunds, popular products and sales statistics, and the outbox of events for the data platform. Money is an integer number of KRW. Errors are RFC 9457 problem+json with a stable `code`; money-moving POSTs honour `Idempotency-Key`. Unknown query parameters and unknown body fields are refused on every route (400 VALIDATION_FAILED naming each in `errors`; request bodies are `additionalProperties: false`).\n\n" +
+        "## Getting a token\n\n" +
+        'Product reads need none. For everything else: sign up (`POST /api/v1/auth/signup` with `{ email, password, name }`, or `role: "SELLER"` and a `businessRegistrationNumber`), then log in:\n\n' +
+        '```sh\ncurl -s http://localhost:3000/api/v1/auth/login -H \'Content-Type: application/json\' \\\n  -d \'{"email":"kim@example.com","password":"correct-horse-battery"}\'\n```\n\n' +
+        "The answer's `accessToken` goes in `Authorization: Bearer <accessToken>` (here: Authentication, Bearer). Admins cannot sign up: the server creates one at start-up from `ADMIN_EMAIL` and `ADMIN_PASSWORD`, and `bun run seed` makes a demo shop whose logins it prints (docs/quickstart.md walks a whole purchase).",
     },
   });
 

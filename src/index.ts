@@ -3,7 +3,8 @@ import { createApp } from "./app";
 import { parseCommand, USAGE, VERSION_LINE } from "./cli";
 import { buildContainer } from "./container";
 import { type Config, ConfigError, isSingleInstance, loadConfig } from "./infra/config";
-import { openDatabase } from "./infra/db/client";
+import { type DatabaseHandle, openDatabase } from "./infra/db/client";
+import { describeCreation } from "./infra/db/embedded/template";
 import { makeDataDirPrivate } from "./infra/db/private-data-dir";
 import { createLogger } from "./infra/logger";
 import { scalarScript } from "./routes/operations/docs";
@@ -33,13 +34,30 @@ function loadConfigOrExit(): Config {
   }
 }
 
+/** Opening the embedded database can find its DATA_DIR taken by another process: one line says so. */
+function orExit<T>(open: () => T): T {
+  try {
+    return open();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}
+
+/** The progress line of a first embedded start (creating the database is the slow part, when it is slow). */
+function announceCreation(database: DatabaseHandle, log: (message: string) => void) {
+  if (database.creation) log(describeCreation(database.creation));
+}
+
 async function main() {
   const config = loadConfigOrExit();
   keepEmbeddedFilesPrivate(config);
   const logger = createLogger(config.LOG_LEVEL);
-  const container = buildContainer(config, logger, { processMetrics: true });
+  const container = orExit(() => buildContainer(config, logger, { processMetrics: true }));
   const { database, services } = container;
 
+  announceCreation(database, (message) => logger.info({ dataDir: config.DATA_DIR }, message));
   logger.info({ database: database.kind }, "applying migrations");
   await database.migrate();
   if (database.kind === "embedded") {
@@ -101,12 +119,15 @@ async function main() {
 async function migrate() {
   const config = loadConfigOrExit();
   keepEmbeddedFilesPrivate(config);
-  const database = openDatabase({
-    url: config.DATABASE_URL,
-    poolSize: 1,
-    dataDir: config.DATA_DIR,
-    migrationsDir: config.MIGRATIONS_DIR,
-  });
+  const database = orExit(() =>
+    openDatabase({
+      url: config.DATABASE_URL,
+      poolSize: 1,
+      dataDir: config.DATA_DIR,
+      migrationsDir: config.MIGRATIONS_DIR,
+    }),
+  );
+  announceCreation(database, console.log);
   try {
     await database.migrate();
   } finally {

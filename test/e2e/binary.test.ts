@@ -1,5 +1,15 @@
 import { afterAll, describe, expect, it } from "bun:test";
-import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -24,6 +34,7 @@ mkdirSync(home);
 const kicks = join(home, "kicks");
 copyFileSync(join(buildDir, "kicks"), kicks);
 chmodSync(kicks, 0o755);
+const builtFiles = readdirSync(buildDir);
 rmSync(buildDir, { recursive: true, force: true });
 
 const journal = JSON.parse(readFileSync(join(migrationsDir, "meta", "_journal.json"), "utf8"));
@@ -74,6 +85,10 @@ async function serve(env: Record<string, string>) {
 }
 
 describe("the compiled binary, alone in an empty folder", () => {
+  it("is all that the build leaves where it was built (no source maps beside it)", () => {
+    expect(builtFiles).toEqual(["kicks"]);
+  });
+
   it("prints its version", async () => {
     const { stdout, exitCode } = await finished(run(["--version"]));
     expect(exitCode).toBe(0);
@@ -273,8 +288,10 @@ describe("the compiled binary, alone in an empty folder", () => {
       child.kill("SIGTERM");
       expect(await child.exited).toBe(0);
       expect(await dockerHealthcheck(port)).toBe(1);
-      const { stderr } = await finished(child);
+      const { stdout, stderr } = await finished(child);
       expect(stderr).toBe("");
+      // A first start unpacks the template built into the binary instead of running initdb and the migrations.
+      expect(stdout).toContain("first start: creating the embedded database from its template");
     });
 
     it("loads pg_trgm from inside the binary (MIGRATIONS_DIR: drizzle/ plus one migration that uses it)", async () => {
@@ -298,7 +315,11 @@ describe("the compiled binary, alone in an empty folder", () => {
         run(["migrate"], { DATA_DIR: join(scratch, "trgm-data"), MIGRATIONS_DIR: folder }),
       );
       expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: "" });
-      expect(stdout.trim()).toBe("migrations applied (embedded)");
+      // The built-in template fits (its migrations are the first ones of the folder's); the extra one is applied on it.
+      expect(stdout.trim().split("\n")).toEqual([
+        "first start: creating the embedded database from its template (about a second)",
+        "migrations applied (embedded)",
+      ]);
     });
   });
 });

@@ -28,13 +28,18 @@ afterAll(async () => {
   await admin.end();
 });
 
-const seed = (...args: string[]) => seedInto(databaseUrl, ...args);
+// The catalogue and order figures below are the seed's alone: the demo shop is checked in a database of its own.
+const seed = (...args: string[]) => seedInto(databaseUrl, "--no-demo", ...args);
 
 async function seedInto(url: string | undefined, ...args: string[]) {
+  return seedWith({ DATA_DIR: dataDir }, url, ...args);
+}
+
+async function seedWith(extraEnv: Record<string, string>, url: string | undefined, ...args: string[]) {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "",
     MIGRATIONS_DIR: migrationsDir,
-    DATA_DIR: dataDir,
+    ...extraEnv,
   };
   if (url) Object.assign(env, { DATABASE_URL: url, JWT_SECRET: TEST_JWT_SECRET });
   const proc = Bun.spawn(["bun", "src/infra/db/seed/seed-cli.ts", ...args], {
@@ -112,13 +117,94 @@ describe("bun run seed", () => {
   });
 
   it.skipIf(!services.databaseUrl)("refuses orders when no product is on sale", async () => {
-    const empty = await seedInto(await freshPostgresDatabase(), "--products", "0", "--orders", "10");
+    const empty = await seedInto(await freshPostgresDatabase(), "--no-demo", "--products", "0", "--orders", "10");
     expect(empty.code).toBe(1);
     expect(empty.errors).toContain("no product is on sale");
+  });
+
+  it("prints its options with --help, and refuses an unknown one with them", async () => {
+    const help = await seed("--help");
+    expect(help.code).toBe(0);
+    for (const option of ["--products N", "--orders N", "--no-demo", "--help"]) expect(help.output).toContain(option);
+    const unknown = await seed("--product", "5");
+    expect(unknown.code).toBe(1);
+    expect(unknown.errors).toContain("Unknown option '--product'");
+    expect(unknown.errors).toContain("--products N");
   });
 
   it("refuses a product or order count that is not a whole number", async () => {
     expect((await seed("--products", "many")).code).toBe(1);
     expect((await seed("--orders", "-5")).code).toBe(1);
   });
+});
+
+describe("bun run seed's demo shop", () => {
+  it("makes an admin, sellers, charged buyers, coupons and paid, shipped, completed and refunded orders once, and prints the logins", async () => {
+    // A database (or DATA_DIR) of its own, so the counts below are the demo shop's alone.
+    const url = services.databaseUrl ? await freshPostgresDatabase() : undefined;
+    const demoDir = mkdtempSync(join(tmpdir(), "kicks-demo-"));
+    try {
+      const env = {
+        DATA_DIR: demoDir,
+        ...(services.redisUrl ? { REDIS_URL: services.redisUrl, REDIS_KEY_PREFIX: `kicks-demo-${Date.now()}:` } : {}),
+      };
+      const first = await seedWith(env, url, "--products", "0");
+      expect({ code: first.code, errors: first.errors }).toEqual({ code: 0, errors: "" });
+      expect(first.output).toContain("seeded the demo shop");
+      for (const email of ["demo-admin@demo.kicks", "demo-seller-1@demo.kicks", "demo-buyer-3@demo.kicks"]) {
+        expect(first.output).toContain(email);
+      }
+      expect(first.output).toContain("password kicks-demo-2026");
+      expect(first.output).toContain("/api/v1/auth/login");
+      const again = await seedWith(env, url, "--products", "0");
+      expect(again.code).toBe(0);
+      expect(again.output).toContain("demo shop already seeded");
+      expect(again.output).toContain("demo-buyer-1@demo.kicks");
+
+      if (!url) return;
+      const db = postgres(url, { max: 1 });
+      try {
+        const roles =
+          await db`select role, count(*)::int as n from users where email like '%@demo.kicks' group by role order by role`;
+        expect(roles.map((r) => [r.role, r.n])).toEqual([
+          ["ADMIN", 1],
+          ["SELLER", 2],
+          ["BUYER", 3],
+        ]);
+        const wallets = await db`select b.balance::int as balance from balances b join users u on u.id = b.user_id
+          where u.role = 'BUYER' and u.email like '%@demo.kicks'`;
+        expect(wallets.every((w) => w.balance > 0)).toBe(true);
+        const statuses = await db`select status, count(*)::int as n from orders group by status order by status`;
+        expect(Object.fromEntries(statuses.map((s) => [s.status, s.n]))).toEqual({
+          CONFIRMED: 1,
+          SHIPPED: 1,
+          COMPLETED: 1,
+          CANCELLED: 1,
+        });
+        const [refund] = await db`select status from refunds`;
+        expect(refund?.status).toBe("REFUNDED");
+        const coupons = await db`select code, issued_quantity::int as issued from coupons order by code`;
+        expect(coupons.map((c) => [c.code, c.issued])).toEqual([
+          ["DROP20K", 1],
+          ["WELCOME10", 1],
+        ]);
+        const check = Bun.spawn(["bun", "src/workers/check-invariants.ts"], {
+          cwd: root,
+          env: {
+            PATH: process.env.PATH ?? "",
+            MIGRATIONS_DIR: migrationsDir,
+            DATABASE_URL: url,
+            JWT_SECRET: TEST_JWT_SECRET,
+          },
+          stdout: "pipe",
+        });
+        expect(await new Response(check.stdout).text()).toContain("invariants hold");
+        expect(await check.exited).toBe(0);
+      } finally {
+        await db.end();
+      }
+    } finally {
+      rmSync(demoDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

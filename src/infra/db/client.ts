@@ -1,16 +1,15 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "file" };
-import fsBundle from "@electric-sql/pglite/pglite.data" with { type: "file" };
-import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "file" };
 import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import type { IsolationLevel } from "../../domain/shared/unit-of-work";
-import { embeddedExtensions } from "./embedded-extensions";
+import { lockDataDir } from "./embedded/data-dir-lock";
+import { embeddedEngine } from "./embedded/engine";
+import { type EmbeddedCreation, type EmbeddedTemplate, findTemplate, prepareDataDir } from "./embedded/template";
 import { applyMigrations, loadMigrations } from "./migrations/migrations";
 import { makeDataDirPrivate } from "./private-data-dir";
 import * as schema from "./schema";
@@ -32,6 +31,8 @@ export interface DatabaseHandle {
    * no server setting can change it); a transaction at this level needs no SET TRANSACTION of its own.
    */
   readonly sessionIsolation?: IsolationLevel;
+  /** Set when this opened a new embedded database in DATA_DIR: it is being made (see describeCreation). */
+  readonly creation?: EmbeddedCreation;
   /** Applies the drizzle-kit migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   ping(): Promise<void>;
@@ -45,6 +46,8 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** A drizzle-kit migrations folder to apply instead of the migrations built into the program. */
   migrationsDir?: string;
+  /** What a new embedded database in `dataDir` starts from: by default the binary's or `bun install`'s template. */
+  template?: EmbeddedTemplate;
 }
 
 // Any constant works; it only has to be the same in every process of a deployment.
@@ -104,32 +107,42 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
 }
 
 function openEmbedded(options: DatabaseOptions): DatabaseHandle {
+  const engine = embeddedEngine();
+  const migrations = loadMigrations(options.migrationsDir);
   let dataDir: string | undefined;
+  let prepared: ReturnType<typeof prepareDataDir> | undefined;
+  let unlock = () => {};
   if (options.dataDir) {
+    mkdirSync(options.dataDir, { recursive: true });
+    unlock = lockDataDir(options.dataDir);
     dataDir = resolve(options.dataDir, "pglite");
     makeDataDirPrivate(dirname(dataDir));
+    try {
+      prepared = prepareDataDir(options.dataDir, dataDir, migrations, options.template ?? findTemplate(engine));
+    } catch (error) {
+      unlock();
+      throw error;
+    }
   }
-  // PGlite locates its WebAssembly and file-system bundle relative to its own module, which does not exist
-  // inside a `bun build --compile` binary; importing them as files embeds them and hands PGlite the bytes.
-  const client = new PGlite({
-    dataDir,
-    pgliteWasmModule: new WebAssembly.Module(readFileSync(pgliteWasm)),
-    initdbWasmModule: new WebAssembly.Module(readFileSync(initdbWasm)),
-    fsBundle: Bun.file(fsBundle),
-    extensions: embeddedExtensions,
-  });
+  const client = new PGlite({ ...engine.options, dataDir });
   const db = drizzlePglite({ client, schema, casing: "snake_case" }) as unknown as Database;
   return {
     db,
     kind: "embedded",
+    creation: prepared?.creation,
     async migrate() {
-      await applyMigrations(drizzlePglite({ client, casing: "snake_case" }), loadMigrations(options.migrationsDir));
+      await applyMigrations(drizzlePglite({ client, casing: "snake_case" }), migrations);
+      prepared?.created();
     },
     async ping() {
       await db.execute(sql`select 1`);
     },
     async close() {
-      await client.close();
+      try {
+        await client.close();
+      } finally {
+        unlock();
+      }
     },
   };
 }

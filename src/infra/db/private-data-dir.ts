@@ -1,8 +1,8 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
-/** What Kicks keeps in DATA_DIR: the embedded database and the generated JWT secret. */
-const OWN_ENTRIES = new Set(["pglite", "jwt-secret"]);
+/** What Kicks keeps in DATA_DIR: the embedded database, the generated JWT secret and the lock of the process using it. */
+const OWN_ENTRIES = new Set(["pglite", "jwt-secret", "kicks.lock"]);
 
 /**
  * The embedded database's files are the shop's books and DATA_DIR holds the generated JWT secret: only the

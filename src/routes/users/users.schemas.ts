@@ -30,7 +30,18 @@ export const UserSchema = z
     adminCode: z.string().optional().openapi({ description: "Admins only", example: "ADM-1F2E3D4C" }),
     createdAt: Timestamp,
   })
-  .openapi("User");
+  // One whole example: assembled from the properties', it showed a user with every optional field at once (an
+  // ADMIN with an adminCode, as the answer to a sign-up, which no admin can do).
+  .openapi("User", {
+    example: {
+      id: "0193a5b2-7c4e-7d3a-9f10-2b3c4d5e6f70",
+      email: "kim@example.com",
+      name: "Kim Minji",
+      role: "BUYER",
+      bio: "Sneakerhead since 2009",
+      createdAt: "2026-11-25T10:00:00.000Z",
+    },
+  });
 
 export const SignUpSchema = z
   .strictObject({
@@ -41,7 +52,11 @@ export const SignUpSchema = z
     businessRegistrationNumber: BusinessRegistrationNumber.optional().openapi({ description: "Required for SELLER" }),
     bio: Bio.optional(),
   })
-  .openapi("SignUp");
+  // Whole, so that it is one request the server accepts: from the properties' examples it was a BUYER with a
+  // business registration number (refused: only sellers have one).
+  .openapi("SignUp", {
+    example: { email: "kim@example.com", password: "correct-horse-battery", name: "Kim Minji", role: "BUYER" },
+  });
 
 export const CreateUserSchema = SignUpSchema.extend({
   role: z.enum(["ADMIN", "SELLER", "BUYER"]),

@@ -1,22 +1,53 @@
-// `bun run seed [--products N] [--orders N]`: fills the configured database (DATABASE_URL, or the embedded one
-// in DATA_DIR) with a realistic sneaker catalogue, and paid orders over the last 30 days, for demos and
-// benchmarks. Each part is seeded once (it checks for its sellers, and its buyers).
+// `bun run seed [--products N] [--orders N] [--no-demo]` (`--help` says the same): fills the configured database
+// (DATABASE_URL, or the embedded one in DATA_DIR) with a realistic sneaker catalogue, paid orders over the last
+// 30 days (for benchmarks), and a small demo shop to log in to (demo-shop.ts). Each part is seeded once (it checks
+// for its sellers, its buyers, its admin).
 import { parseArgs } from "node:util";
-import { count, isNull, like, sql } from "drizzle-orm";
+import { and, count, eq, isNull, like, sql } from "drizzle-orm";
+import { createApp } from "../../../app";
+import { buildContainer } from "../../../container";
 import { argon2Passwords } from "../../auth/passwords";
 import { ConfigError, loadConfig } from "../../config";
-import { openDatabase } from "../client";
+import { createLogger } from "../../logger";
 import { balances, products, users } from "../schema";
 import { catalogueProducts } from "./catalogue";
+import { describeDemoLogins, seedDemoShop } from "./demo-shop";
 import { SEED_BUYER_EMAILS, SEED_BUYERS, seedPaidOrders } from "./sales";
 
 const SELLERS = 20;
 const BATCH = 1000;
 export const SEED_SELLER_EMAIL = (n: number) => `seed-seller-${String(n).padStart(2, "0")}@seed.kicks`;
 
-const { values } = parseArgs({
-  options: { products: { type: "string", default: "10000" }, orders: { type: "string", default: "0" } },
-});
+const USAGE = `Usage: bun run seed [options]
+
+Fills the configured database (DATABASE_URL, or the embedded one in DATA_DIR; stop an embedded server first)
+with demo data. Each part is added once; running it again adds nothing.
+
+Options:
+  --products N   a catalogue of N sneakers from 20 sellers (default 10000; 0: none)
+  --orders N     N paid orders over the last 30 days from 1,000 buyers, for statistics (default 0)
+  --no-demo      leave out the demo shop: an admin, 2 sellers, 3 buyers with charged balances, 2 coupons
+                 (one limited) and orders paid, shipped, completed and refunded; it prints their logins
+  -h, --help     print this help and exit`;
+
+let values: { products: string; orders: string; "no-demo"?: boolean; help?: boolean };
+try {
+  ({ values } = parseArgs({
+    options: {
+      products: { type: "string", default: "10000" },
+      orders: { type: "string", default: "0" },
+      "no-demo": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  }));
+} catch (error) {
+  console.error(`seed: ${(error as Error).message}\n\n${USAGE}`);
+  process.exit(1);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const productCount = Number(values.products);
 const orderCount = Number(values.orders);
 for (const [name, value, max] of [
@@ -29,19 +60,16 @@ for (const [name, value, max] of [
   }
 }
 
-let config: ReturnType<typeof loadConfig>;
+let container: ReturnType<typeof buildContainer>;
 try {
-  config = loadConfig();
+  const config = loadConfig();
+  // Warnings only: the demo shop's requests would each log a line.
+  container = buildContainer(config, createLogger("warn"));
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : error);
   process.exit(1);
 }
-const database = openDatabase({
-  url: config.DATABASE_URL,
-  poolSize: 2,
-  dataDir: config.DATA_DIR,
-  migrationsDir: config.MIGRATIONS_DIR,
-});
+const { database } = container;
 await database.migrate();
 const { db } = database;
 
@@ -104,4 +132,28 @@ if (orderCount > 0) {
     );
   }
 }
-await database.close();
+/** Whether the demo shop's admin exists: the demo shop was made in full by an earlier run. */
+async function adminExists(email: string): Promise<boolean> {
+  const [admins] = await db
+    .select({ n: count() })
+    .from(users)
+    .where(and(eq(users.email, email), eq(users.role, "ADMIN")));
+  return admins?.n === 1;
+}
+
+if (!values["no-demo"]) {
+  const started = performance.now();
+  try {
+    const made = await seedDemoShop(createApp(container), {
+      adminExists,
+      ensureAdmin: (email, password) => container.services.users.ensureAdmin(email, password),
+    });
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(made ? `seeded the demo shop in ${seconds} s` : "demo shop already seeded; nothing to do");
+    console.log(describeDemoLogins());
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exitCode = 1;
+  }
+}
+await container.close();
