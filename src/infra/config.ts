@@ -44,6 +44,7 @@ const envSchema = z
       .transform((list) => list.split(",").map(Number))
       .optional(),
     ORDER_PAYMENT_TIMEOUT_SECONDS: int(1, 7 * 24 * 3600).default(900),
+    ORDER_AUTO_COMPLETE_DAYS: int(1, 365).default(7),
     PRODUCT_CACHE_TTL_SECONDS: int(1, 24 * 3600).default(60),
     POPULAR_CACHE_TTL_SECONDS: int(1, 24 * 3600).default(300),
     OUTBOX_MAX_ATTEMPTS: int(1, 100).default(8),

@@ -1,5 +1,6 @@
 import type { Container } from "../container";
 import { scheduleIdempotencyPurge } from "./idempotency-purge";
+import { scheduleOrderAutoComplete } from "./order-auto-complete";
 import { scheduleOrderExpiry } from "./order-expiry";
 import { schedulePaymentRecovery, scheduleRefundRetries } from "./payment-recovery";
 import { schedulePopularRefresh } from "./popular-refresh";
@@ -13,6 +14,7 @@ export function startSchedules({ services, logger, config }: Container): () => P
   const stops = [
     scheduleIdempotencyPurge(services.idempotency, logger),
     scheduleOrderExpiry(services.orders, logger),
+    scheduleOrderAutoComplete(services.orders, logger),
     schedulePaymentRecovery(services.payments, logger),
     scheduleRefundRetries(services.refunds, logger),
     schedulePopularRefresh(services.popularProducts, config.POPULAR_CACHE_TTL_SECONDS, logger),
