@@ -14,6 +14,7 @@ import { couponsRouter } from "./routes/coupons/coupons.index";
 import { eventsRouter } from "./routes/events/events.index";
 import { createRouter } from "./routes/lib/create-router";
 import { problem, problemResponse } from "./routes/lib/problem";
+import { modelsRouter } from "./routes/models/models.index";
 import { docsRouter } from "./routes/operations/docs";
 import { operationsRouter } from "./routes/operations/operations.index";
 import { ordersRouter } from "./routes/orders/orders.index";
@@ -66,6 +67,7 @@ export function createApp(container: Container) {
   app.route("/", balancesRouter);
   app.route("/", salesRouter);
   app.route("/", productsRouter);
+  app.route("/", modelsRouter);
   app.route("/", couponsRouter);
   app.route("/", ordersRouter);
   app.route("/", paymentsRouter);

@@ -1,10 +1,11 @@
 import type { CacheAside } from "../shared/cache-aside";
-import { DomainError } from "../shared/errors";
+import { DomainError, validationFailed } from "../shared/errors";
 import { UUID } from "../shared/ids";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import { assertRole } from "../users/access";
 import type { Actor } from "../users/user";
 import type { CursorState, ListCursors } from "./list-cursor";
+import { MODEL_CODE_PATTERN, modelVersion, toModelPage } from "./model-page";
 import type { KeysetPosition, ProductEdit, ProductFilter, ProductRepository, ProductSort } from "./ports";
 import { type Product, type ProductView, toProductView } from "./product";
 
@@ -16,6 +17,9 @@ export interface NewProductInput {
   price: number;
   stock: number;
   lowStockThreshold?: number;
+  /** The manufacturer's style code and this SKU's size: both or neither. */
+  modelCode?: string;
+  shoeSize?: string;
 }
 
 export interface ProductListRequest {
@@ -31,8 +35,10 @@ export const DEFAULT_LOW_STOCK_THRESHOLD = 5;
 /** Cache names, as reported in metrics. */
 export const PRODUCT_CACHE = "product";
 export const PRODUCT_LIST_CACHE = "product_list";
+export const MODEL_CACHE = "model";
 
 const detailKey = (id: string) => `product:${id}`;
+const modelKey = (modelCode: string) => `model:${modelCode.toLowerCase()}`;
 
 interface CatalogueDeps {
   products: ProductRepository;
@@ -55,16 +61,27 @@ export class CatalogueService {
 
   async create(actor: Actor, input: NewProductInput): Promise<ProductView> {
     assertRole(actor, "SELLER", "ADMIN");
-    const product = await this.deps.products.insert({
-      id: this.deps.newId(),
-      sellerId: actor.userId,
-      name: input.name,
-      description: input.description ?? null,
-      brand: input.brand,
-      category: input.category,
-      price: input.price,
-      stock: input.stock,
-      lowStockThreshold: input.lowStockThreshold ?? DEFAULT_LOW_STOCK_THRESHOLD,
+    if ((input.modelCode === undefined) !== (input.shoeSize === undefined)) {
+      const missing = input.modelCode === undefined ? "modelCode" : "shoeSize";
+      throw validationFailed(missing, "modelCode and shoeSize go together: send both or neither");
+    }
+    const product = await this.deps.unitOfWork.withTransaction(async () => {
+      const inserted = await this.deps.products.insert({
+        id: this.deps.newId(),
+        sellerId: actor.userId,
+        name: input.name,
+        description: input.description ?? null,
+        brand: input.brand,
+        category: input.category,
+        price: input.price,
+        stock: input.stock,
+        lowStockThreshold: input.lowStockThreshold ?? DEFAULT_LOW_STOCK_THRESHOLD,
+        modelCode: input.modelCode ?? null,
+        shoeSize: input.shoeSize ?? null,
+      });
+      // A new offer of a model shows on its page at once.
+      if (inserted.modelCode) await this.invalidateAfterCommit([inserted]);
+      return inserted;
     });
     return toProductView(product);
   }
@@ -115,6 +132,21 @@ export class CatalogueService {
     });
   }
 
+  /**
+   * A model's page (every seller's live offer by size) as a serialised JSON body, through the cache: one query
+   * on a miss, and as fresh as a product's page (invalidated, by the model's version, after every committed
+   * change to any of its products and every new one).
+   */
+  modelBody(modelCode: string): Promise<string> {
+    if (!MODEL_CODE_PATTERN.test(modelCode)) return Promise.reject(modelNotFound(modelCode));
+    return this.deps.reads.readVersioned(MODEL_CACHE, modelKey(modelCode), this.deps.ttlSeconds, async () => {
+      const products = await this.deps.products.findModel(modelCode);
+      const page = toModelPage(products);
+      if (!page) throw modelNotFound(modelCode);
+      return { version: modelVersion(products), body: JSON.stringify(page) };
+    });
+  }
+
   /** One page of products as a serialised JSON body, through the cache. */
   listBody(request: ProductListRequest): Promise<string> {
     const filter = canonicalFilter(request.filter);
@@ -129,14 +161,34 @@ export class CatalogueService {
    * Called by every write of a product (edits, orders, cancellations, payments, refunds): once the
    * transaction commits, the detail entries of `changed` become tombstones of their new versions.
    */
-  invalidateAfterCommit(changed: Pick<Product, "id" | "version">[]): Promise<void> | void {
+  invalidateAfterCommit(
+    changed: (Pick<Product, "id" | "version"> & { modelCode?: string | null })[],
+  ): Promise<void> | void {
     return this.deps.unitOfWork.afterCommit(async () => {
-      await Promise.all(
-        changed.map((product) =>
+      await Promise.all([
+        ...changed.map((product) =>
           this.deps.reads.invalidate(PRODUCT_CACHE, detailKey(product.id), product.version, this.deps.ttlSeconds),
         ),
-      );
+        this.#invalidateModels(changed),
+      ]);
     });
+  }
+
+  /**
+   * The pages of the models `changed` belong to become tombstones of the models' versions as committed now (one
+   * query, only when a model's product changed): a load that began before this write saw a smaller sum.
+   */
+  async #invalidateModels(changed: { modelCode?: string | null }[]): Promise<void> {
+    const codes = [
+      ...new Set(changed.flatMap((product) => (product.modelCode ? [product.modelCode.toLowerCase()] : []))),
+    ];
+    if (codes.length === 0) return;
+    const versions = await this.deps.products.modelVersions(codes);
+    await Promise.all(
+      [...versions].map(([code, version]) =>
+        this.deps.reads.invalidate(MODEL_CACHE, modelKey(code), version, this.deps.ttlSeconds),
+      ),
+    );
   }
 
   async #loadPage(request: ProductListRequest, filter: string, state: CursorState | undefined): Promise<string> {
@@ -176,6 +228,8 @@ export class CatalogueService {
 }
 
 const notFound = (id: string) => new DomainError("PRODUCT_NOT_FOUND", `No product ${id}`);
+const modelNotFound = (modelCode: string) =>
+  new DomainError("MODEL_NOT_FOUND", `No seller offers the model ${modelCode} (or every offer is discontinued)`);
 
 /** Filters as one string, case-folded where matching ignores case: the cursor's and the cache key's query. */
 function canonicalFilter(filter: ProductFilter): string {
@@ -185,7 +239,11 @@ function canonicalFilter(filter: ProductFilter): string {
     filter.brand?.toLowerCase() ?? null,
     filter.minPrice ?? null,
     filter.maxPrice ?? null,
-    filter.status ?? null,
+    filter.status ? [...new Set(filter.status)].sort() : null,
+    filter.onSale ?? null,
+    filter.sellerId ?? null,
+    filter.modelCode?.toLowerCase() ?? null,
+    filter.shoeSize ?? null,
   ]);
 }
 
