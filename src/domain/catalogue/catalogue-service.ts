@@ -65,24 +65,21 @@ export class CatalogueService {
       const missing = input.modelCode === undefined ? "modelCode" : "shoeSize";
       throw validationFailed(missing, "modelCode and shoeSize go together: send both or neither");
     }
-    const product = await this.deps.unitOfWork.withTransaction(async () => {
-      const inserted = await this.deps.products.insert({
-        id: this.deps.newId(),
-        sellerId: actor.userId,
-        name: input.name,
-        description: input.description ?? null,
-        brand: input.brand,
-        category: input.category,
-        price: input.price,
-        stock: input.stock,
-        lowStockThreshold: input.lowStockThreshold ?? DEFAULT_LOW_STOCK_THRESHOLD,
-        modelCode: input.modelCode ?? null,
-        shoeSize: input.shoeSize ?? null,
-      });
-      // A new offer of a model shows on its page at once.
-      if (inserted.modelCode) await this.invalidateAfterCommit([inserted]);
-      return inserted;
+    const product = await this.deps.products.insert({
+      id: this.deps.newId(),
+      sellerId: actor.userId,
+      name: input.name,
+      description: input.description ?? null,
+      brand: input.brand,
+      category: input.category,
+      price: input.price,
+      stock: input.stock,
+      lowStockThreshold: input.lowStockThreshold ?? DEFAULT_LOW_STOCK_THRESHOLD,
+      modelCode: input.modelCode ?? null,
+      shoeSize: input.shoeSize ?? null,
     });
+    // A new offer of a model shows on its page at once (at once here, or when the caller's transaction commits).
+    if (product.modelCode) await this.invalidateAfterCommit([product]);
     return toProductView(product);
   }
 
