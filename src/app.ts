@@ -16,6 +16,7 @@ import { createRouter } from "./routes/lib/create-router";
 import { problem, problemResponse } from "./routes/lib/problem";
 import { hardeningHeaders, noStoreByDefault } from "./routes/middleware/response-headers";
 import { requestTimeLimit } from "./routes/middleware/time-limit";
+import { modelsRouter } from "./routes/models/models.index";
 import { docsRouter } from "./routes/operations/docs";
 import { operationsRouter } from "./routes/operations/operations.index";
 import { ordersRouter } from "./routes/orders/orders.index";
@@ -88,6 +89,7 @@ export function createApp(container: Container) {
   app.route("/", balancesRouter);
   app.route("/", salesRouter);
   app.route("/", productsRouter);
+  app.route("/", modelsRouter);
   app.route("/", couponsRouter);
   app.route("/", ordersRouter);
   app.route("/", paymentsRouter);

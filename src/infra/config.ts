@@ -62,6 +62,7 @@ const envSchema = z
       .transform((list) => list.split(",").map(Number))
       .optional(),
     ORDER_PAYMENT_TIMEOUT_SECONDS: int(1, 7 * 24 * 3600).default(900),
+    ORDER_AUTO_COMPLETE_DAYS: int(1, 365).default(7),
     PRODUCT_CACHE_TTL_SECONDS: int(1, 24 * 3600).default(60),
     // What list pages of free-form queries (search, brand, price range, deep pages) may store per TTL, across
     // instances; canonical pages are always stored. Beyond it such pages are served from the database.

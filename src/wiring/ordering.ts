@@ -16,7 +16,7 @@ export function wireOrdering(
     refunds: Pick<RefundService, "cancelPaid">;
   },
 ) {
-  const { config, transactions, unitOfWork, outbox, newId } = infra;
+  const { config, transactions, unitOfWork, outbox, newId, clock } = infra;
   return {
     orders: new OrderService({
       orders: new DrizzleOrderRepository(transactions),
@@ -28,6 +28,8 @@ export function wireOrdering(
       unitOfWork,
       newId,
       paymentTimeoutSeconds: config.ORDER_PAYMENT_TIMEOUT_SECONDS,
+      autoCompleteDays: config.ORDER_AUTO_COMPLETE_DAYS,
+      clock,
     }),
   };
 }

@@ -1,6 +1,7 @@
 import type { Container } from "../container";
 import { scheduleCouponReconciliation } from "./coupon-reconciliation";
 import { scheduleIdempotencyPurge } from "./idempotency-purge";
+import { scheduleOrderAutoComplete } from "./order-auto-complete";
 import { scheduleOrderExpiry } from "./order-expiry";
 import { schedulePaymentRecovery, scheduleRefundRetries } from "./payment-recovery";
 import { schedulePopularRefresh } from "./popular-refresh";
@@ -14,6 +15,7 @@ export function startSchedules({ services, logger, config }: Container): () => P
   const stops = [
     scheduleIdempotencyPurge(services.idempotency, logger),
     scheduleOrderExpiry(services.orders, logger),
+    scheduleOrderAutoComplete(services.orders, logger),
     schedulePaymentRecovery(services.payments, logger),
     scheduleRefundRetries(services.refunds, logger),
     schedulePopularRefresh(services.popularProducts, config.POPULAR_CACHE_TTL_SECONDS, logger),

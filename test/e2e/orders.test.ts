@@ -295,6 +295,27 @@ describe("PATCH /api/v1/orders/{orderId}/status", () => {
     expect((await move(order.id, "COMPLETED", buyer)).status).toBe(200);
   });
 
+  it("never lets the seller confirm receipt: DELIVERED → COMPLETED by the seller is 403, by an admin 200", async () => {
+    const order = await paidOrder();
+    for (const status of ["PREPARING", "SHIPPED", "DELIVERED"]) await move(order.id, status, seller);
+    const refused = await move(order.id, "COMPLETED", seller);
+    expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 403, code: "FORBIDDEN" });
+    expect((await t.get(`/api/v1/orders/${order.id}`, buyer)).body.status).toBe("DELIVERED");
+    const completed = await move(order.id, "COMPLETED", admin);
+    expect({ status: completed.status, now: completed.body.status }).toEqual({ status: 200, now: "COMPLETED" });
+  });
+
+  it("lets a seller who bought an order confirm its receipt as its buyer", async () => {
+    const p = await createProductVia(t, otherSeller.token, { stock: 5 });
+    const order = await placeOrder(t, seller.token, seller.user.id, [{ productId: p.id, quantity: 1 }]);
+    await payOrder(t, seller, order.id);
+    for (const status of ["PREPARING", "SHIPPED", "DELIVERED"]) {
+      expect((await move(order.id, status, otherSeller)).status).toBe(200);
+    }
+    expect((await move(order.id, "COMPLETED", otherSeller)).status).toBe(403);
+    expect((await move(order.id, "COMPLETED", seller)).status).toBe(200);
+  });
+
   it("answers an unknown status with 400", async () => {
     const order = await paidOrder();
     expect((await move(order.id, "LOST", seller)).body.code).toBe("VALIDATION_FAILED");

@@ -73,6 +73,12 @@ describe("bun run seed", () => {
       expect(counts?.cheapest).toBeGreaterThanOrEqual(50_000);
       expect(counts?.dearest).toBeLessThanOrEqual(500_000);
       expect(counts?.sold_out).toBeGreaterThan(0);
+      // Models in sizes: every fifth product, the first model complete (three sellers, every size).
+      const [sized] = await db`select count(*)::int as products, count(distinct seller_id)::int as sellers,
+        count(distinct shoe_size)::int as sizes from products where model_key = 'dz5485-612'`;
+      expect(sized).toEqual({ products: 33, sellers: 3, sizes: 11 });
+      const [models] = await db`select count(*) filter (where model_code is not null)::int as sized from products`;
+      expect(models?.sized).toBe(60);
     } finally {
       await db.end();
     }

@@ -33,6 +33,8 @@ export const newProduct = (sellerId: string, fields: Partial<NewProduct> = {}): 
   price: 100_000,
   stock: 10,
   lowStockThreshold: 5,
+  modelCode: null,
+  shoeSize: null,
   ...fields,
 });
 

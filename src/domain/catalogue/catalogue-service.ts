@@ -1,11 +1,12 @@
 import type { CacheAside } from "../shared/cache-aside";
-import { DomainError } from "../shared/errors";
+import { DomainError, validationFailed } from "../shared/errors";
 import { UUID } from "../shared/ids";
 import type { StorageBudget } from "../shared/storage-budget";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import { assertRole } from "../users/access";
 import type { Actor } from "../users/user";
 import type { CursorState, ListCursors } from "./list-cursor";
+import { MODEL_CODE_PATTERN, modelVersion, toModelPage } from "./model-page";
 import type { KeysetPosition, ProductEdit, ProductFilter, ProductRepository, ProductSort } from "./ports";
 import { type Product, type ProductView, toProductView } from "./product";
 
@@ -17,6 +18,9 @@ export interface NewProductInput {
   price: number;
   stock: number;
   lowStockThreshold?: number;
+  /** The manufacturer's style code and this SKU's size: both or neither. */
+  modelCode?: string;
+  shoeSize?: string;
 }
 
 export interface ProductListRequest {
@@ -32,8 +36,10 @@ export const DEFAULT_LOW_STOCK_THRESHOLD = 5;
 /** Cache names, as reported in metrics. */
 export const PRODUCT_CACHE = "product";
 export const PRODUCT_LIST_CACHE = "product_list";
+export const MODEL_CACHE = "model";
 
 const detailKey = (id: string) => `product:${id}`;
+const modelKey = (modelCode: string) => `model:${modelCode.toLowerCase()}`;
 
 interface CatalogueDeps {
   products: ProductRepository;
@@ -63,6 +69,10 @@ export class CatalogueService {
 
   async create(actor: Actor, input: NewProductInput): Promise<ProductView> {
     assertRole(actor, "SELLER", "ADMIN");
+    if ((input.modelCode === undefined) !== (input.shoeSize === undefined)) {
+      const missing = input.modelCode === undefined ? "modelCode" : "shoeSize";
+      throw validationFailed(missing, "modelCode and shoeSize go together: send both or neither");
+    }
     const product = await this.deps.products.insert({
       id: this.deps.newId(),
       sellerId: actor.userId,
@@ -73,7 +83,11 @@ export class CatalogueService {
       price: input.price,
       stock: input.stock,
       lowStockThreshold: input.lowStockThreshold ?? DEFAULT_LOW_STOCK_THRESHOLD,
+      modelCode: input.modelCode ?? null,
+      shoeSize: input.shoeSize ?? null,
     });
+    // A new offer of a model shows on its page at once (at once here, or when the caller's transaction commits).
+    if (product.modelCode) await this.invalidateAfterCommit([product]);
     return toProductView(product);
   }
 
@@ -124,6 +138,21 @@ export class CatalogueService {
   }
 
   /**
+   * A model's page (every seller's live offer by size) as a serialised JSON body, through the cache: one query
+   * on a miss, and as fresh as a product's page (invalidated, by the model's version, after every committed
+   * change to any of its products and every new one).
+   */
+  modelBody(modelCode: string): Promise<string> {
+    if (!MODEL_CODE_PATTERN.test(modelCode)) return Promise.reject(modelNotFound(modelCode));
+    return this.deps.reads.readVersioned(MODEL_CACHE, modelKey(modelCode), this.deps.ttlSeconds, async () => {
+      const products = await this.deps.products.findModel(modelCode);
+      const page = toModelPage(products);
+      if (!page) throw modelNotFound(modelCode);
+      return { version: modelVersion(products), body: JSON.stringify(page) };
+    });
+  }
+
+  /**
    * One page of products as a serialised JSON body, through the cache. The key is the query's meaning, not
    * its spelling (canonical filters, defaults applied, a cursor's decoded position instead of its text and
    * of the page it overrides). Anyone may ask any query, so only the canonical pages (no free-form filter,
@@ -151,14 +180,34 @@ export class CatalogueService {
    * Called by every write of a product (edits, orders, cancellations, payments, refunds): once the
    * transaction commits, the detail entries of `changed` become tombstones of their new versions.
    */
-  invalidateAfterCommit(changed: Pick<Product, "id" | "version">[]): Promise<void> | void {
+  invalidateAfterCommit(
+    changed: (Pick<Product, "id" | "version"> & { modelCode?: string | null })[],
+  ): Promise<void> | void {
     return this.deps.unitOfWork.afterCommit(async () => {
-      await Promise.all(
-        changed.map((product) =>
+      await Promise.all([
+        ...changed.map((product) =>
           this.deps.reads.invalidate(PRODUCT_CACHE, detailKey(product.id), product.version, this.deps.ttlSeconds),
         ),
-      );
+        this.#invalidateModels(changed),
+      ]);
     });
+  }
+
+  /**
+   * The pages of the models `changed` belong to become tombstones of the models' versions as committed now (one
+   * query, only when a model's product changed): a load that began before this write saw a smaller sum.
+   */
+  async #invalidateModels(changed: { modelCode?: string | null }[]): Promise<void> {
+    const codes = [
+      ...new Set(changed.flatMap((product) => (product.modelCode ? [product.modelCode.toLowerCase()] : []))),
+    ];
+    if (codes.length === 0) return;
+    const versions = await this.deps.products.modelVersions(codes);
+    await Promise.all(
+      [...versions].map(([code, version]) =>
+        this.deps.reads.invalidate(MODEL_CACHE, modelKey(code), version, this.deps.ttlSeconds),
+      ),
+    );
   }
 
   async #loadPage(request: ProductListRequest, filter: string, state: CursorState | undefined): Promise<string> {
@@ -200,6 +249,8 @@ export class CatalogueService {
 }
 
 const notFound = (id: string) => new DomainError("PRODUCT_NOT_FOUND", `No product ${id}`);
+const modelNotFound = (modelCode: string) =>
+  new DomainError("MODEL_NOT_FOUND", `No seller offers the model ${modelCode} (or every offer is discontinued)`);
 
 /** Only a status (one of a few) to filter on, the default size, one of the first pages, no cursor. */
 function isCanonical({ filter, size, page, cursor }: ProductListRequest): boolean {
@@ -216,7 +267,11 @@ function canonicalFilter(filter: ProductFilter): string {
     filter.brand?.toLowerCase() ?? null,
     filter.minPrice ?? null,
     filter.maxPrice ?? null,
-    filter.status ?? null,
+    filter.status ? [...new Set(filter.status)].sort() : null,
+    filter.onSale ?? null,
+    filter.sellerId ?? null,
+    filter.modelCode?.toLowerCase() ?? null,
+    filter.shoeSize ?? null,
   ]);
 }
 

@@ -10,6 +10,8 @@ export interface NewProduct {
   price: number;
   stock: number;
   lowStockThreshold: number;
+  modelCode: string | null;
+  shoeSize: string | null;
 }
 
 /** Fields a seller may edit; `stock` sets the units that can still be ordered. */
@@ -35,7 +37,14 @@ export interface ProductFilter {
   /** Inclusive bounds. */
   minPrice?: number;
   maxPrice?: number;
-  status?: ProductStatus;
+  /** Any of these statuses; absent: every status but DISCONTINUED. */
+  status?: ProductStatus[];
+  /** On sale (AVAILABLE or LOW_STOCK) or not. */
+  onSale?: boolean;
+  sellerId?: string;
+  /** Case-insensitive exact match. */
+  modelCode?: string;
+  shoeSize?: string;
 }
 
 /** Where a keyset page starts: just after the row with this sort key and id. */
@@ -75,6 +84,13 @@ export interface ProductRepository {
   /** Marks the product discontinued (once: later calls leave the first date and the version alone). */
   discontinue(id: string): Promise<Product | undefined>;
   list(query: ProductListQuery): Promise<{ items: Product[]; total: number }>;
+  /** Every product of the model (`modelCode` in any case), discontinued ones included, in one query. */
+  findModel(modelCode: string): Promise<Product[]>;
+  /**
+   * Per model (case-folded code), the sum of its products' versions: it only grows, with every committed change
+   * to one of them and with every new one, so it stamps a cached model page as a version stamps a product's.
+   */
+  modelVersions(modelCodes: string[]): Promise<Map<string, number>>;
   /** stock → reserved, if `stock >= quantity` and the product is not discontinued. */
   reserve(line: StockLine): Promise<Product | undefined>;
   /** reserved → stock (an unpaid order cancelled or expired). */

@@ -16,6 +16,9 @@ export interface Product {
   /** Units in paid orders that were not refunded. */
   soldQuantity: number;
   lowStockThreshold: number;
+  /** The manufacturer's style code (as the seller wrote it) and this SKU's size: both or neither. */
+  modelCode: string | null;
+  shoeSize: string | null;
   discontinuedAt: Date | null;
   /** Increments with every change, stock movements included (optimistic edits, cache freshness). */
   version: number;
@@ -46,7 +49,10 @@ export function productStatus(counts: StockCounts): ProductStatus {
   return "OUT_OF_STOCK";
 }
 
-export const isOnSale = (status: ProductStatus) => status === "AVAILABLE" || status === "LOW_STOCK";
+/** The statuses in which a product can be ordered (`onSale`). */
+export const ON_SALE_STATUSES: readonly ProductStatus[] = ["AVAILABLE", "LOW_STOCK"];
+
+export const isOnSale = (status: ProductStatus) => ON_SALE_STATUSES.includes(status);
 
 /** The contract's product shape, as clients receive it (and as the cache stores it, serialised). */
 export interface ProductView {
@@ -56,6 +62,8 @@ export interface ProductView {
   description: string | null;
   brand: string;
   category: string;
+  modelCode: string | null;
+  shoeSize: string | null;
   price: number;
   stock: number;
   reservedStock: number;
@@ -77,6 +85,8 @@ export function toProductView(product: Product): ProductView {
     description: product.description,
     brand: product.brand,
     category: product.category,
+    modelCode: product.modelCode,
+    shoeSize: product.shoeSize,
     price: product.price,
     stock: product.stock,
     reservedStock: product.reservedStock,

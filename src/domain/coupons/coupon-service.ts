@@ -8,12 +8,22 @@ import type { UserRepository } from "../users/ports";
 import type { Actor } from "../users/user";
 import { type Coupon, type CouponView, type HeldCouponView, MAX_DISCOUNT_KRW, type NewCoupon } from "./coupon";
 import { couponCreated } from "./coupon-events";
-import { assertCouponTransition, couponStatus } from "./coupon-status";
+import type { IssueRequest } from "./coupon-issue";
+import { assertCouponTransition, type CouponStatus, couponStatus } from "./coupon-status";
 import type { CouponClaims, CouponIssueObserver, CouponRepository, Lifecycle, UserCouponRepository } from "./ports";
 import type { UserCouponStatus } from "./user-coupon-status";
 import { toCouponView, toHeldCouponView } from "./views";
 
 export type CouponAction = "suspend" | "resume" | "cancel";
+
+/** An issue request as clients send it: the coupon named by its id or by its code (exactly one). */
+export type IssueRequestByIdOrCode = { userId: string } & (
+  | { couponId: string; code?: undefined }
+  | { code: string; couponId?: undefined }
+);
+
+/** How many codes a process remembers the coupon id of (a code never changes its coupon). */
+const CODE_CACHE_SIZE = 10_000;
 
 interface CouponServiceDeps {
   coupons: CouponRepository;
@@ -55,6 +65,9 @@ export function newCouponProblems(coupon: NewCoupon, now: Date): FieldError[] {
 
 /** Coupons as sellers and admins define and run them, and as holders list them. Issuing: see CouponIssue. */
 export class CouponService {
+  /** Code (lower case) → the coupon's id, or the lookup in flight: a drop's thousands of claims by code cost one read. */
+  readonly #idsByCode = new Map<string, Promise<string | undefined>>();
+
   constructor(private readonly deps: CouponServiceDeps) {}
 
   async create(actor: Actor, coupon: NewCoupon): Promise<CouponView> {
@@ -86,6 +99,55 @@ export class CouponService {
 
   async get(id: string): Promise<CouponView> {
     return toCouponView(await this.#find(id), this.deps.clock.now());
+  }
+
+  /** The coupon a buyer typed the code of, in any case (any signed-in user). */
+  async getByCode(code: string): Promise<CouponView> {
+    const coupon = await this.deps.coupons.findByCode(code);
+    if (!coupon) throw codeNotFound(code);
+    return toCouponView(coupon, this.deps.clock.now());
+  }
+
+  /**
+   * The issue request with the coupon named by its id: a code is looked up once per process (codes are
+   * unique and never change their coupon, and coupons are never deleted), so claims by code on the drop path
+   * stay as cheap as claims by id. An unknown code is 404 COUPON_NOT_FOUND (and not remembered: it may be
+   * created later).
+   */
+  async issueRequest(request: IssueRequestByIdOrCode): Promise<IssueRequest> {
+    if (request.couponId !== undefined) return { couponId: request.couponId, userId: request.userId };
+    const key = request.code.toLowerCase();
+    let lookup = this.#idsByCode.get(key);
+    if (!lookup) {
+      if (this.#idsByCode.size >= CODE_CACHE_SIZE) this.#idsByCode.clear();
+      lookup = this.deps.coupons.findByCode(key).then((coupon) => coupon?.id);
+      this.#idsByCode.set(key, lookup);
+    }
+    const couponId = await lookup.catch((error) => {
+      this.#idsByCode.delete(key);
+      throw error;
+    });
+    if (!couponId) {
+      this.#idsByCode.delete(key);
+      throw codeNotFound(request.code);
+    }
+    return { couponId, userId: request.userId };
+  }
+
+  /** Coupons as their issuers see them: a SELLER its own, an ADMIN anyone's (BUYER: 403). Newest first. */
+  async list(
+    actor: Actor,
+    filter: { issuerId?: string; status?: CouponStatus },
+    page: PageRequest,
+  ): Promise<Page<CouponView>> {
+    assertRole(actor, "SELLER", "ADMIN");
+    if (actor.role === "SELLER" && filter.issuerId !== undefined && filter.issuerId !== actor.userId) {
+      throw new DomainError("FORBIDDEN", "A seller lists its own coupons only");
+    }
+    const issuerId = actor.role === "SELLER" ? actor.userId : filter.issuerId;
+    const now = this.deps.clock.now();
+    const found = await this.deps.coupons.list({ issuerId, status: filter.status, now }, page);
+    return { ...found, items: found.items.map((coupon) => toCouponView(coupon, now)) };
   }
 
   /** Suspend, resume or cancel, as the coupon's issuer or an ADMIN; the machine decides what is allowed. */
@@ -131,6 +193,8 @@ export class CouponService {
     return coupon;
   }
 }
+
+const codeNotFound = (code: string) => new DomainError("COUPON_NOT_FOUND", `No coupon has the code ${code}`);
 
 export function assertIssuerOrAdmin(actor: Actor, coupon: Coupon): void {
   if (actor.role !== "ADMIN" && actor.userId !== coupon.issuerId) {

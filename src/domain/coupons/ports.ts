@@ -1,5 +1,6 @@
 import type { Page, PageRequest } from "../shared/paging";
 import type { Coupon, HeldCoupon, UserCoupon } from "./coupon";
+import type { CouponStatus } from "./coupon-status";
 import type { UserCouponStatus } from "./user-coupon-status";
 
 export interface NewCouponRecord {
@@ -27,10 +28,21 @@ export interface CouponSnapshot {
   holderIds: string[];
 }
 
+/** Which coupons an issuer's (or an admin's) list shows; `status` is the one derived at `now`. */
+export interface CouponListFilter {
+  issuerId?: string;
+  status?: CouponStatus;
+  now: Date;
+}
+
 export interface CouponRepository {
   /** Throws `COUPON_CODE_TAKEN` when the code exists in any case. */
   insert(coupon: NewCouponRecord): Promise<Coupon>;
   find(id: string): Promise<Coupon | undefined>;
+  /** The coupon whose code is `code` in any case (codes are unique case-insensitively). */
+  findByCode(code: string): Promise<Coupon | undefined>;
+  /** Newest first, with the total of all that match, in one statement. */
+  list(filter: CouponListFilter, page: PageRequest): Promise<Page<Coupon>>;
   /** Inside a transaction: the row, locked until it ends (lifecycle changes are decided on it). */
   findForUpdate(id: string): Promise<Coupon | undefined>;
   /** Sets the lifecycle markers and bumps `version`. */

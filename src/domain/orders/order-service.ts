@@ -2,13 +2,14 @@ import type { CatalogueService } from "../catalogue/catalogue-service";
 import type { Product } from "../catalogue/product";
 import type { StockService } from "../catalogue/stock-service";
 import type { OutboxWriter } from "../outbox/ports";
+import type { Clock } from "../shared/clock";
 import { DomainError, type FieldError } from "../shared/errors";
 import type { Page, PageRequest } from "../shared/paging";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import { assertActsFor } from "../users/access";
 import type { Actor } from "../users/user";
 import { type Order, type OrderLine, type OrderView, toOrderView } from "./order";
-import { CANCEL_BY_REFUND_STATUSES, type OrderStatus, orderTransition } from "./order-status";
+import { CANCEL_BY_REFUND_STATUSES, type OrderParty, type OrderStatus, orderTransition } from "./order-status";
 import type { CouponRedemption, OrderRepository } from "./ports";
 import { allocateDiscount } from "./pricing";
 
@@ -35,7 +36,12 @@ interface OrderServiceDeps {
   newId: () => string;
   /** ORDER_PAYMENT_TIMEOUT_SECONDS. */
   paymentTimeoutSeconds: number;
+  /** ORDER_AUTO_COMPLETE_DAYS. */
+  autoCompleteDays: number;
+  clock: Clock;
 }
+
+const DAY_MS = 24 * 3600 * 1000;
 
 /**
  * Orders from placement to fulfilment. Placing one reserves its stock, applies its coupon and records it
@@ -170,15 +176,10 @@ export class OrderService {
         },
       );
     }
-    const allowed =
-      transition.roles?.includes(actor.role) &&
-      (actor.role === "ADMIN" ||
-        (actor.role === "SELLER" && order.items.some((line) => line.sellerId === actor.userId)) ||
-        (actor.role === "BUYER" && order.userId === actor.userId));
-    if (!allowed) {
+    if (!partiesOf(actor, order).some((party) => transition.parties?.includes(party))) {
       throw new DomainError("FORBIDDEN", `Moving an order from ${order.status} to ${to} is not yours to do`);
     }
-    const advanced = await this.deps.orders.advance(orderId, order.status, to);
+    const advanced = await this.deps.orders.advance(orderId, order.status, to, this.deps.clock.now());
     if (!advanced) {
       const current = (await this.deps.orders.find(orderId)) ?? order;
       throw new DomainError("INVALID_ORDER_TRANSITION", `The order moved to ${current.status} meanwhile`, undefined, {
@@ -209,6 +210,15 @@ export class OrderService {
       }
       return run;
     });
+  }
+
+  /**
+   * Completes up to `limit` DELIVERED orders whose buyer has not confirmed receipt within
+   * ORDER_AUTO_COMPLETE_DAYS of delivery (the Clock's now). Safe on every instance at once.
+   */
+  completeDeliveredDue(limit = 100): Promise<string[]> {
+    const deliveredBy = new Date(this.deps.clock.now().getTime() - this.deps.autoCompleteDays * DAY_MS);
+    return this.deps.orders.completeDelivered(deliveredBy, limit);
   }
 
   /** An unpaid order's reserved stock back on sale, its coupon back to its buyer, and the event. */
@@ -251,6 +261,15 @@ export class OrderService {
     if (!order) throw new DomainError("ORDER_NOT_FOUND", `No order ${orderId}`);
     return order;
   }
+}
+
+/** What the actor is to this order (a seller who bought it is its buyer too). */
+function partiesOf(actor: Actor, order: Order): OrderParty[] {
+  const parties: OrderParty[] = [];
+  if (actor.role === "ADMIN") parties.push("admin");
+  if (order.userId === actor.userId) parties.push("buyer");
+  if (actor.role === "SELLER" && order.items.some((line) => line.sellerId === actor.userId)) parties.push("seller");
+  return parties;
 }
 
 function assertOrderable(items: PlaceOrder["items"], found: Map<string, Product>): void {

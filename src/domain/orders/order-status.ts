@@ -1,5 +1,3 @@
-import type { Role } from "../users/user";
-
 export const ORDER_STATUSES = [
   "CREATED",
   "CONFIRMED",
@@ -12,28 +10,33 @@ export const ORDER_STATUSES = [
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 /** What moves an order from one status to the next. */
-export type OrderEvent = "pay" | "advance" | "cancel" | "refund";
+export type OrderEvent = "pay" | "advance" | "autoComplete" | "cancel" | "refund";
+
+/** Who an order's step is up to: a seller of its items, its buyer, or an admin. */
+export type OrderParty = "seller" | "buyer" | "admin";
 
 interface Transition {
   from: OrderStatus;
   to: OrderStatus;
   by: OrderEvent;
   /** For `advance` (PATCH …/status): who may make this step. */
-  roles?: readonly Role[];
+  parties?: readonly OrderParty[];
 }
 
 /**
  * The order machine, all of it. Payment confirms a CREATED order; fulfilment moves it one step at a time
- * (the seller of its items or an admin; the buyer only confirms receipt, DELIVERED → COMPLETED); a CREATED
+ * (a seller of its items or an admin, up to DELIVERED); receipt, DELIVERED → COMPLETED, is confirmed by the
+ * buyer or an admin, never by the seller (or by itself ORDER_AUTO_COMPLETE_DAYS after delivery); a CREATED
  * order is cancelled by its buyer, an admin or expiry; cancelling a CONFIRMED or PREPARING one refunds it in
  * full, and any paid order refunded in full (partial refunds adding up included) ends CANCELLED.
  */
 export const ORDER_TRANSITIONS: readonly Transition[] = [
   { from: "CREATED", to: "CONFIRMED", by: "pay" },
-  { from: "CONFIRMED", to: "PREPARING", by: "advance", roles: ["SELLER", "ADMIN"] },
-  { from: "PREPARING", to: "SHIPPED", by: "advance", roles: ["SELLER", "ADMIN"] },
-  { from: "SHIPPED", to: "DELIVERED", by: "advance", roles: ["SELLER", "ADMIN"] },
-  { from: "DELIVERED", to: "COMPLETED", by: "advance", roles: ["SELLER", "ADMIN", "BUYER"] },
+  { from: "CONFIRMED", to: "PREPARING", by: "advance", parties: ["seller", "admin"] },
+  { from: "PREPARING", to: "SHIPPED", by: "advance", parties: ["seller", "admin"] },
+  { from: "SHIPPED", to: "DELIVERED", by: "advance", parties: ["seller", "admin"] },
+  { from: "DELIVERED", to: "COMPLETED", by: "advance", parties: ["buyer", "admin"] },
+  { from: "DELIVERED", to: "COMPLETED", by: "autoComplete" },
   { from: "CREATED", to: "CANCELLED", by: "cancel" },
   { from: "CONFIRMED", to: "CANCELLED", by: "cancel" },
   { from: "PREPARING", to: "CANCELLED", by: "cancel" },

@@ -31,8 +31,13 @@ export interface OrderRepository {
   list(filter: OrderFilter, page: PageRequest): Promise<Page<Order>>;
   /** CREATED → CANCELLED if no payment holds the order; undefined when that condition did not hold. */
   cancelUnpaid(id: string, reason: CancelReason): Promise<Order | undefined>;
-  /** One step of fulfilment, if the order is still in `from`. */
-  advance(id: string, from: OrderStatus, to: OrderStatus): Promise<Order | undefined>;
+  /** One step of fulfilment, if the order is still in `from`; a step to DELIVERED records `at` as deliveredAt. */
+  advance(id: string, from: OrderStatus, to: OrderStatus, at: Date): Promise<Order | undefined>;
+  /**
+   * DELIVERED → COMPLETED for up to `limit` orders delivered at or before `deliveredBy`, in one statement that
+   * claims them with SKIP LOCKED (sweepers on several instances never wait for or take the same order). Their ids.
+   */
+  completeDelivered(deliveredBy: Date, limit: number): Promise<string[]>;
   /**
    * Ids of CREATED orders past their deadline with no payment in flight, locked for the caller's transaction
    * (FOR UPDATE SKIP LOCKED: several sweepers never take the same order).

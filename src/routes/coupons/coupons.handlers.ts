@@ -1,10 +1,12 @@
-import type { CouponAction } from "../../domain/coupons/coupon-service";
+import type { CouponAction, IssueRequestByIdOrCode } from "../../domain/coupons/coupon-service";
 import type { AppRouteHandler } from "../lib/app-env";
 import type {
   CouponIssueRoute,
   CouponLifecycleRoute,
   createCoupon,
   getCoupon,
+  getCouponByCode,
+  listCoupons,
   listUserCoupons,
 } from "./coupons.routes";
 import { toCouponJson, toUserCouponJson } from "./coupons.schemas";
@@ -24,6 +26,17 @@ export const getCouponHandler: AppRouteHandler<typeof getCoupon> = async (c) => 
   return c.json(toCouponJson(coupon), 200);
 };
 
+export const getCouponByCodeHandler: AppRouteHandler<typeof getCouponByCode> = async (c) => {
+  const coupon = await c.var.services.coupons.getByCode(c.req.valid("param").code);
+  return c.json(toCouponJson(coupon), 200);
+};
+
+export const listCouponsHandler: AppRouteHandler<typeof listCoupons> = async (c) => {
+  const { status, issuerId, ...page } = c.req.valid("query");
+  const found = await c.var.services.coupons.list(c.var.actor, { status, issuerId }, page);
+  return c.json({ ...found, items: found.items.map(toCouponJson) }, 200);
+};
+
 const lifecycleHandler =
   (action: CouponAction): AppRouteHandler<CouponLifecycleRoute> =>
   async (c) => {
@@ -35,13 +48,16 @@ export const suspendCouponHandler = lifecycleHandler("suspend");
 export const resumeCouponHandler = lifecycleHandler("resume");
 export const cancelCouponHandler = lifecycleHandler("cancel");
 
+// A coupon named by its code is looked up first (once per process), then issued exactly as by id.
 export const issueCouponHandler: AppRouteHandler<CouponIssueRoute> = async (c) => {
-  const issued = await c.var.services.couponIssue.issue(c.var.actor, c.req.valid("json"));
+  const request = await c.var.services.coupons.issueRequest(c.req.valid("json") as IssueRequestByIdOrCode);
+  const issued = await c.var.services.couponIssue.issue(c.var.actor, request);
   return c.json(toUserCouponJson(issued), 201);
 };
 
 export const issueLimitedCouponHandler: AppRouteHandler<CouponIssueRoute> = async (c) => {
-  const issued = await c.var.services.couponIssue.issueLimited(c.var.actor, c.req.valid("json"));
+  const request = await c.var.services.coupons.issueRequest(c.req.valid("json") as IssueRequestByIdOrCode);
+  const issued = await c.var.services.couponIssue.issueLimited(c.var.actor, request);
   return c.json(toUserCouponJson(issued), 201);
 };
 

@@ -2,9 +2,11 @@ import { createRouter } from "../lib/create-router";
 import {
   cancelCouponHandler,
   createCouponHandler,
+  getCouponByCodeHandler,
   getCouponHandler,
   issueCouponHandler,
   issueLimitedCouponHandler,
+  listCouponsHandler,
   listUserCouponsHandler,
   resumeCouponHandler,
   suspendCouponHandler,
@@ -13,8 +15,10 @@ import {
   cancelCoupon,
   createCoupon,
   getCoupon,
+  getCouponByCode,
   issueCoupon,
   issueLimitedCoupon,
+  listCoupons,
   listUserCoupons,
   resumeCoupon,
   suspendCoupon,
@@ -22,6 +26,8 @@ import {
 
 export const couponsRouter = createRouter()
   .openapi(createCoupon, createCouponHandler)
+  .openapi(listCoupons, listCouponsHandler)
+  .openapi(getCouponByCode, getCouponByCodeHandler)
   .openapi(issueCoupon, issueCouponHandler)
   .openapi(issueLimitedCoupon, issueLimitedCouponHandler)
   .openapi(listUserCoupons, listUserCouponsHandler)

@@ -6,6 +6,9 @@ import { IdempotencyKeyHeader, jsonBody, jsonResponse, UuidParam } from "../lib/
 import { authenticate, bearerAuth, requireRole } from "../middleware/authenticate";
 import { idempotent } from "../middleware/idempotent";
 import {
+  CouponCode,
+  CouponListQuery,
+  CouponPageSchema,
   CouponSchema,
   CreateCouponSchema,
   HeldCouponQuery,
@@ -16,6 +19,7 @@ import {
 
 const CouponParams = z.object({ couponId: UuidParam("couponId") });
 const UserParams = z.object({ userId: UuidParam("userId") });
+const CodeParams = z.object({ code: CouponCode.openapi({ param: { name: "code", in: "path" } }) });
 
 export const createCoupon = createRoute({
   operationId: "createCoupon",
@@ -31,6 +35,40 @@ export const createCoupon = createRoute({
   responses: {
     201: jsonResponse(CouponSchema, "The new coupon"),
     ...problemResponses(...BODY_PROBLEMS, "UNAUTHENTICATED", "FORBIDDEN", "COUPON_CODE_TAKEN"),
+  },
+});
+
+export const getCouponByCode = createRoute({
+  operationId: "getCouponByCode",
+  method: "get",
+  path: "/api/v1/coupons/code/{code}",
+  tags: ["Coupons"],
+  summary: "Find a coupon by the code a buyer typed (any signed-in user)",
+  description:
+    "The code in any case. Claim it with POST /api/v1/coupons/issue or /issue/limited and `{ code, userId }`.",
+  security: bearerAuth,
+  middleware: [authenticate] as const,
+  request: { params: CodeParams },
+  responses: {
+    200: jsonResponse(CouponSchema, "The coupon"),
+    ...problemResponses("VALIDATION_FAILED", "UNAUTHENTICATED", "COUPON_NOT_FOUND"),
+  },
+});
+
+export const listCoupons = createRoute({
+  operationId: "listCoupons",
+  method: "get",
+  path: "/api/v1/coupons",
+  tags: ["Coupons"],
+  summary: "The coupons an issuer defined, newest first (SELLER: its own; ADMIN: all)",
+  description:
+    "`status` filters on the status as of now; `issuerId` narrows an ADMIN's list (a SELLER naming another issuer: 403). A BUYER: 403.",
+  security: bearerAuth,
+  middleware: [authenticate] as const,
+  request: { query: CouponListQuery },
+  responses: {
+    200: jsonResponse(CouponPageSchema, "One page of coupons"),
+    ...problemResponses("VALIDATION_FAILED", "UNAUTHENTICATED", "FORBIDDEN"),
   },
 });
 
@@ -92,7 +130,10 @@ const ISSUE_PROBLEMS: ErrorCode[] = [
   "IDEMPOTENCY_KEY_REUSED",
 ];
 
-/** Both issue routes: a keyed, authenticated POST of `{ couponId, userId }` answered with the user coupon. */
+/**
+ * Both issue routes: a keyed, authenticated POST of `{ couponId, userId }` or `{ code, userId }` answered with
+ * the user coupon.
+ */
 const issueRoute = (
   operationId: string,
   path: string,
@@ -121,7 +162,7 @@ export const issueCoupon = issueRoute(
   {
     summary: "Issue a coupon to a user (database path)",
     description:
-      "One per user per coupon, never more than `totalQuantity`: a conditional increment and the insert in one transaction. The caller is that user, the coupon's issuer or an ADMIN. Honours `Idempotency-Key` (a replay answers the same 201).",
+      "One per user per coupon, never more than `totalQuantity`: a conditional increment and the insert in one transaction. The coupon by `couponId` or by `code` (any case; exactly one of the two, else 400; an unknown code is 404). The caller is that user, the coupon's issuer or an ADMIN. Honours `Idempotency-Key` (a replay answers the same 201).",
     created: "The issued coupon",
   },
   ISSUE_PROBLEMS,
@@ -133,7 +174,7 @@ export const issueLimitedCoupon = issueRoute(
   {
     summary: "Claim a limited coupon, first come first served (drops)",
     description:
-      "An atomic Redis Lua script decides who is first, exactly `totalQuantity` times across every server instance; the issue is then written to PostgreSQL. 503 `UNAVAILABLE` (with Retry-After) while Redis is unreachable, and while the caller's own earlier claim is in Redis but not recorded yet (its request may still be running, or died: such a claim is given back after a 30 s grace and the caller claims again). 409 `COUPON_SOLD_OUT` with Retry-After: every unit is claimed but some claims are not recorded yet, so units may come back; without Retry-After it is final. A `COUPON_NOT_ACTIVE` caused by a suspension or cancellation is checked against the database before it is answered. Honours `Idempotency-Key`; an answer with Retry-After is not stored (the key is released for the retry).",
+      "An atomic Redis Lua script decides who is first, exactly `totalQuantity` times across every server instance; the issue is then written to PostgreSQL. The coupon by `couponId` or by `code` (any case; exactly one of the two, else 400; an unknown code is 404). 503 `UNAVAILABLE` (with Retry-After) while Redis is unreachable, and while the caller's own earlier claim is in Redis but not recorded yet (its request may still be running, or died: such a claim is given back after a 30 s grace and the caller claims again). 409 `COUPON_SOLD_OUT` with Retry-After: every unit is claimed but some claims are not recorded yet, so units may come back; without Retry-After it is final. A `COUPON_NOT_ACTIVE` caused by a suspension or cancellation is checked against the database before it is answered. Honours `Idempotency-Key`; an answer with Retry-After is not stored (the key is released for the retry).",
     created: "The claimed coupon",
   },
   [...ISSUE_PROBLEMS, "UNAVAILABLE"],

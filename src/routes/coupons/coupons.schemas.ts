@@ -19,15 +19,14 @@ const CouponType = z.enum(COUPON_TYPES).openapi({
   description: "PERCENTAGE takes `discountValue` percent off (1–100); FIXED takes `discountValue` KRW off",
 });
 
+export const CouponCode = z
+  .string()
+  .regex(COUPON_CODE_PATTERN, "must be 3–32 letters, digits, - or _, starting with a letter or digit")
+  .openapi({ example: "DROP-JORDAN1-2026", description: "Unique, compared case-insensitively" });
+
 export const CreateCouponSchema = z
   .strictObject({
-    code: z
-      .string()
-      .regex(COUPON_CODE_PATTERN, "must be 3–32 letters, digits, - or _, starting with a letter or digit")
-      .openapi({
-        example: "DROP-JORDAN1-2026",
-        description: "Unique, compared case-insensitively",
-      }),
+    code: CouponCode,
     name: PlainText(100).trim().min(1).openapi({ example: "Jordan 1 drop: 10% off" }),
     type: CouponType,
     discountValue: integerIn(1, MAX_DISCOUNT_KRW).openapi({
@@ -72,10 +71,21 @@ export const CouponSchema = z
 
 export const IssueCouponSchema = z
   .strictObject({
-    couponId: Uuid,
+    couponId: Uuid.optional().openapi({ description: "The coupon by id; send this or `code`, not both" }),
+    code: CouponCode.optional().openapi({
+      description: "The coupon by its code, in any case; send this or `couponId`",
+    }),
     userId: Uuid.openapi({ description: "The caller's own id, unless the caller is the coupon's issuer or an ADMIN" }),
   })
-  .openapi("IssueCoupon");
+  .superRefine((request, ctx) => {
+    if ((request.couponId === undefined) === (request.code === undefined)) {
+      const message = "send exactly one of couponId and code";
+      for (const path of request.couponId === undefined ? ["couponId", "code"] : ["code"]) {
+        ctx.addIssue({ code: "custom", path: [path], message });
+      }
+    }
+  })
+  .openapi("IssueCoupon", { description: "The coupon by `couponId` or by `code` (exactly one), and its new holder" });
 
 export const UserCouponSchema = z
   .object({
@@ -94,6 +104,13 @@ export const UserCouponSchema = z
   .openapi("UserCoupon");
 
 export const UserCouponPageSchema = pageOf(UserCouponSchema, "UserCouponPage");
+
+export const CouponListQuery = PageQuery.extend({
+  status: z.enum(COUPON_STATUSES).optional().openapi({ description: "Only coupons in this status now" }),
+  issuerId: Uuid.optional().openapi({ description: "Only this issuer's (an ADMIN's filter; a SELLER sees its own)" }),
+});
+
+export const CouponPageSchema = pageOf(CouponSchema, "CouponPage");
 
 export const HeldCouponQuery = PageQuery.extend({
   status: z.enum(USER_COUPON_STATUSES).optional().openapi({ description: "Only coupons in this status" }),

@@ -106,7 +106,7 @@ export const advanceOrder = createRoute({
   tags: ["Orders"],
   summary: "Move a paid order one step along fulfilment",
   description:
-    "CONFIRMED → PREPARING → SHIPPED → DELIVERED → COMPLETED, one step at a time, by a seller of the order's items or an admin; the buyer may confirm receipt (DELIVERED → COMPLETED). Any other move: 409 INVALID_ORDER_TRANSITION.",
+    "CONFIRMED → PREPARING → SHIPPED → DELIVERED → COMPLETED, one step at a time, by a seller of the order's items or an admin up to DELIVERED. Receipt (DELIVERED → COMPLETED) is confirmed by the buyer or an admin, never by the seller (403 FORBIDDEN); a DELIVERED order also completes by itself ORDER_AUTO_COMPLETE_DAYS (default 7) after `deliveredAt`. Any other move: 409 INVALID_ORDER_TRANSITION.",
   security: bearerAuth,
   middleware: [authenticate] as const,
   request: { params: OrderParams, body: jsonBody(AdvanceOrderSchema) },

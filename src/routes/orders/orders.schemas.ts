@@ -44,6 +44,9 @@ export const OrderSchema = z
       .optional()
       .openapi({ description: "Why a CANCELLED order was cancelled" }),
     expiresAt: Timestamp.openapi({ description: "An unpaid order is cancelled within 10 s after this" }),
+    deliveredAt: Timestamp.optional().openapi({
+      description: "When it became DELIVERED; unless confirmed earlier, it completes ORDER_AUTO_COMPLETE_DAYS later",
+    }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })

@@ -25,7 +25,7 @@ export const listProducts = createRoute({
   tags: ["Products"],
   summary: "Search and filter the catalogue",
   description:
-    "Filters combine (AND). Paged by `page`/`size`, or by `cursor` (each page's `nextCursor`), which stays fast on deep pages. Cached for up to PRODUCT_CACHE_TTL_SECONDS: a list may lag behind stock changes by that long (a product's own page never does).",
+    "Filters combine (AND); without `status`, DISCONTINUED products are left out. Paged by `page`/`size`, or by `cursor` (each page's `nextCursor`), which stays fast on deep pages. Cached for up to PRODUCT_CACHE_TTL_SECONDS: a list may lag behind stock changes by that long (a product's own page never does).",
   security: [],
   request: { query: ProductListQuerySchema },
   responses: {
@@ -55,12 +55,14 @@ export const createProduct = createRoute({
   operationId: "createProduct",
   tags: ["Products"],
   summary: "Put a product on sale (SELLER, ADMIN)",
+  description:
+    "One product is one SKU. A sneaker sold in sizes carries `modelCode` and `shoeSize` (both or neither; fixed once created): one product per size, shown together on GET /api/v1/models/{modelCode}. A seller sells each (modelCode, shoeSize) once, modelCode compared in any case: a second is 409 SKU_TAKEN.",
   security: bearerAuth,
   middleware: [authenticate, requireRole("SELLER", "ADMIN")] as const,
   request: { body: jsonBody(NewProductSchema) },
   responses: {
     201: jsonResponse(ProductSchema, "The new product, owned by the caller"),
-    ...problemResponses(...BODY_PROBLEMS, "UNAUTHENTICATED", "FORBIDDEN"),
+    ...problemResponses(...BODY_PROBLEMS, "UNAUTHENTICATED", "FORBIDDEN", "SKU_TAKEN"),
   },
 });
 

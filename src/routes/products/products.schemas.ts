@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
+import { MODEL_CODE_PATTERN } from "../../domain/catalogue/model-page";
 import { PRODUCT_SORTS } from "../../domain/catalogue/ports";
-import { PRODUCT_STATUSES } from "../../domain/catalogue/product";
-import { Krw, limitPageDepth, PageQuery, PlainText, queryInteger, Timestamp } from "../lib/schemas";
+import { PRODUCT_STATUSES, type ProductStatus } from "../../domain/catalogue/product";
+import { Krw, limitPageDepth, PageQuery, PlainText, queryInteger, Timestamp, Uuid } from "../lib/schemas";
 
 /** Prices and stock are bounded so that order totals stay exact integers far below 2^53. */
 export const MAX_PRICE = 1_000_000_000;
@@ -13,6 +14,14 @@ const Category = PlainText(60).trim().min(1).openapi({ example: "lifestyle" });
 const Description = PlainText(5000, { multiline: true })
   .nullable()
   .openapi({ example: "The return of the original Big Bubble, in University Red." });
+export const ModelCode = z.string().regex(MODEL_CODE_PATTERN, "must be 1–40 letters, digits or -").openapi({
+  example: "DZ5485-612",
+  description: "The manufacturer's style code: 1–40 letters, digits and -, compared case-insensitively",
+});
+const ShoeSize = PlainText(10)
+  .trim()
+  .min(1)
+  .openapi({ example: "270", description: "This SKU's size, 1–10 characters (`270` mm, `US 9`)" });
 const Price = Krw.min(1)
   .max(MAX_PRICE)
   .openapi({ example: 189000, description: `KRW, 1 to ${MAX_PRICE}` });
@@ -37,6 +46,8 @@ export const ProductSchema = z
     description: Description,
     brand: Brand,
     category: Category,
+    modelCode: ModelCode.nullable().openapi({ description: "The model this SKU is a size of (null: none)" }),
+    shoeSize: z.string().nullable().openapi({ example: "270", description: "This SKU's size (null: none)" }),
     price: Price,
     stock: z.number().int().openapi({ example: 37, description: "Units that can still be ordered" }),
     reservedStock: z.number().int().openapi({ example: 2, description: "Units held by unpaid orders" }),
@@ -62,8 +73,23 @@ export const NewProductSchema = z
     stock: Units("Units on sale"),
     description: Description.optional(),
     lowStockThreshold: Units("At or below this many units the product shows LOW_STOCK; default 5").optional(),
+    modelCode: ModelCode.optional().openapi({
+      description:
+        "The manufacturer's style code (1–40 letters, digits and -, any case), with `shoeSize`: both or neither. A seller sells each (modelCode, shoeSize) once (409 SKU_TAKEN); neither can be changed later.",
+    }),
+    shoeSize: ShoeSize.optional(),
   })
   .strict()
+  .superRefine((product, ctx) => {
+    if ((product.modelCode === undefined) !== (product.shoeSize === undefined)) {
+      const missing = product.modelCode === undefined ? "modelCode" : "shoeSize";
+      ctx.addIssue({
+        code: "custom",
+        path: [missing],
+        message: "modelCode and shoeSize go together: send both or neither",
+      });
+    }
+  })
   .openapi("NewProduct");
 
 export const ProductEditSchema = z
@@ -87,7 +113,35 @@ export const ProductListQuerySchema = PageQuery.extend({
   brand: Brand.optional().openapi({ description: "Exact brand, any case" }),
   minPrice: queryInteger(0, MAX_PRICE).optional().openapi({ description: "Lowest price, inclusive", example: 100000 }),
   maxPrice: queryInteger(0, MAX_PRICE).optional().openapi({ description: "Highest price, inclusive", example: 250000 }),
-  status: ProductStatusSchema.optional(),
+  status: z
+    .string()
+    .transform((list, ctx) => {
+      const statuses = list.split(",");
+      const unknown = statuses.filter((status) => !(PRODUCT_STATUSES as readonly string[]).includes(status));
+      if (unknown.length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          message: `unknown status ${unknown.join(", ")}: use one or more of ${PRODUCT_STATUSES.join(", ")}, comma-separated`,
+        });
+        return z.NEVER;
+      }
+      return [...new Set(statuses)] as ProductStatus[];
+    })
+    .optional()
+    .openapi({
+      type: "string",
+      example: "AVAILABLE,LOW_STOCK",
+      description:
+        "One status or several, comma-separated (any of them). Without it the list leaves DISCONTINUED products out; `status=DISCONTINUED` asks for them.",
+    }),
+  onSale: z
+    .enum(["true", "false"])
+    .transform((value) => value === "true")
+    .optional()
+    .openapi({ type: "boolean", description: "true: AVAILABLE or LOW_STOCK only; false: the others" }),
+  sellerId: Uuid.optional().openapi({ description: "One seller's products" }),
+  modelCode: ModelCode.optional().openapi({ description: "Sizes of this model (any case)" }),
+  shoeSize: ShoeSize.optional().openapi({ description: "Products in this size (`size` is the page size)" }),
   sort: z
     .enum(PRODUCT_SORTS)
     .default("newest")

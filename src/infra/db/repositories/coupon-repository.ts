@@ -1,8 +1,17 @@
-import { and, asc, eq, gt, isNull, lt, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, isNotNull, isNull, lt, lte, type SQL, sql } from "drizzle-orm";
 import type { Coupon } from "../../../domain/coupons/coupon";
-import type { CouponRepository, CouponSnapshot, Lifecycle, NewCouponRecord } from "../../../domain/coupons/ports";
+import type { CouponStatus } from "../../../domain/coupons/coupon-status";
+import type {
+  CouponListFilter,
+  CouponRepository,
+  CouponSnapshot,
+  Lifecycle,
+  NewCouponRecord,
+} from "../../../domain/coupons/ports";
 import { DomainError } from "../../../domain/shared/errors";
+import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
 import { isUniqueViolation } from "../../dependency-errors";
+import { pageFrom, totalOfAll } from "../paging";
 import { coupons, userCoupons } from "../schema";
 import type { Transactions } from "../transactions";
 
@@ -15,6 +24,29 @@ const issuableAt = (now: Date) =>
     lte(coupons.validFrom, now),
     gt(coupons.validUntil, now),
   );
+
+/**
+ * The SQL twin of couponStatus() at `now`, with its precedence: CANCELLED, then EXPIRED (window ended), then
+ * SUSPENDED, CREATED (before the window), EXHAUSTED, ACTIVE. A test holds the two to the same answers.
+ */
+function statusIs(status: CouponStatus, now: Date): SQL | undefined {
+  const open = [isNull(coupons.cancelledAt), gt(coupons.validUntil, now)];
+  const running = [...open, isNull(coupons.suspendedAt), lte(coupons.validFrom, now)];
+  switch (status) {
+    case "CANCELLED":
+      return isNotNull(coupons.cancelledAt);
+    case "EXPIRED":
+      return and(isNull(coupons.cancelledAt), lte(coupons.validUntil, now));
+    case "SUSPENDED":
+      return and(...open, isNotNull(coupons.suspendedAt));
+    case "CREATED":
+      return and(...open, isNull(coupons.suspendedAt), gt(coupons.validFrom, now));
+    case "EXHAUSTED":
+      return and(...running, gte(coupons.issuedQuantity, coupons.totalQuantity));
+    case "ACTIVE":
+      return and(...running, lt(coupons.issuedQuantity, coupons.totalQuantity));
+  }
+}
 
 export class DrizzleCouponRepository implements CouponRepository {
   constructor(private readonly tx: Transactions) {}
@@ -32,6 +64,31 @@ export class DrizzleCouponRepository implements CouponRepository {
   async find(id: string): Promise<Coupon | undefined> {
     const [row] = await this.tx.current.select().from(coupons).where(eq(coupons.id, id));
     return row;
+  }
+
+  async findByCode(code: string): Promise<Coupon | undefined> {
+    // lower(code) is what the unique index coupons_code_key holds: one index lookup.
+    const [row] = await this.tx.current
+      .select()
+      .from(coupons)
+      .where(eq(sql`lower(${coupons.code})`, code.toLowerCase()));
+    return row;
+  }
+
+  async list(filter: CouponListFilter, page: PageRequest): Promise<Page<Coupon>> {
+    const where = and(
+      filter.issuerId ? eq(coupons.issuerId, filter.issuerId) : undefined,
+      filter.status ? statusIs(filter.status, filter.now) : undefined,
+    );
+    const rows = await this.tx.current
+      .select({ coupon: coupons, total: totalOfAll() })
+      .from(coupons)
+      .where(where)
+      .orderBy(desc(coupons.createdAt), desc(coupons.id))
+      .limit(page.size)
+      .offset(offsetOf(page));
+    const found = await pageFrom(rows, page, { db: this.tx.current, table: coupons, where });
+    return { ...found, items: found.items.map((row) => row.coupon) };
   }
 
   async findForUpdate(id: string): Promise<Coupon | undefined> {

@@ -1,6 +1,6 @@
 import { and, count, desc, eq, gt, inArray, isNull, lte, or, type SQL, sql } from "drizzle-orm";
 import type { CancelReason, Order } from "../../../domain/orders/order";
-import { type OrderStatus, REFUNDABLE_STATUSES } from "../../../domain/orders/order-status";
+import { ORDER_TRANSITIONS, type OrderStatus, REFUNDABLE_STATUSES } from "../../../domain/orders/order-status";
 import type { NewOrder, OrderFilter, OrderRepository } from "../../../domain/orders/ports";
 import { DomainError } from "../../../domain/shared/errors";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
@@ -75,10 +75,10 @@ export class DrizzleOrderRepository implements OrderRepository {
     return changed.length === 1 ? this.find(id) : undefined;
   }
 
-  async advance(id: string, from: OrderStatus, to: OrderStatus): Promise<Order | undefined> {
+  async advance(id: string, from: OrderStatus, to: OrderStatus, at: Date): Promise<Order | undefined> {
     const changed = await this.tx.current
       .update(orders)
-      .set({ status: to, ...bump })
+      .set({ status: to, ...(to === "DELIVERED" ? { deliveredAt: at } : {}), ...bump })
       .where(and(eq(orders.id, id), eq(orders.status, from)))
       .returning({ id: orders.id });
     return changed.length === 1 ? this.find(id) : undefined;
@@ -159,6 +159,23 @@ export class DrizzleOrderRepository implements OrderRepository {
     return changed.length === 1 ? this.find(orderId) : undefined;
   }
 
+  async completeDelivered(deliveredBy: Date, limit: number): Promise<string[]> {
+    const due = this.tx.current
+      .select({ id: orders.id })
+      .from(orders)
+      .where(and(eq(orders.status, AUTO_COMPLETE_FROM), lte(orders.deliveredAt, deliveredBy)))
+      .orderBy(orders.deliveredAt)
+      .limit(limit)
+      .for("update", { skipLocked: true });
+    const completed = await this.tx.current
+      .update(orders)
+      .set({ status: AUTO_COMPLETE_TO, ...bump })
+      // Re-checked on the locked row: a buyer's confirmation or a refund that got there first wins.
+      .where(and(inArray(orders.id, due), eq(orders.status, AUTO_COMPLETE_FROM)))
+      .returning({ id: orders.id });
+    return completed.map((row) => row.id);
+  }
+
   async claimExpired(limit: number): Promise<string[]> {
     const rows = await this.tx.current
       .select({ id: orders.id })
@@ -170,6 +187,11 @@ export class DrizzleOrderRepository implements OrderRepository {
     return rows.map((row) => row.id);
   }
 }
+
+// The one step the machine lets time take: its statuses, not a list written again here.
+const AUTO_COMPLETE = ORDER_TRANSITIONS.find((t) => t.by === "autoComplete") as { from: OrderStatus; to: OrderStatus };
+const AUTO_COMPLETE_FROM = AUTO_COMPLETE.from;
+const AUTO_COMPLETE_TO = AUTO_COMPLETE.to;
 
 const bump = { version: sql`${orders.version} + 1`, updatedAt: sql`now()` };
 

@@ -1,4 +1,19 @@
-import { and, asc, count, desc, eq, gte, ilike, inArray, isNull, lte, type SQL, sql } from "drizzle-orm";
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  gte,
+  ilike,
+  inArray,
+  isNull,
+  lte,
+  ne,
+  notInArray,
+  type SQL,
+  sql,
+} from "drizzle-orm";
 import type {
   KeysetPosition,
   NewProduct,
@@ -9,14 +24,22 @@ import type {
   ProductSort,
   StockLine,
 } from "../../../domain/catalogue/ports";
-import type { Product } from "../../../domain/catalogue/product";
+import { ON_SALE_STATUSES, type Product } from "../../../domain/catalogue/product";
+import { DomainError } from "../../../domain/shared/errors";
+import { isUniqueViolation } from "../../dependency-errors";
 import { products } from "../schema";
 import type { Transactions } from "../transactions";
 
 type Row = typeof products.$inferSelect;
 
-const toProduct = ({ status: _s, unitsStocked: _u, categoryKey: _c, brandKey: _b, ...product }: Row): Product =>
-  product;
+const toProduct = ({
+  status: _s,
+  unitsStocked: _u,
+  categoryKey: _c,
+  brandKey: _b,
+  modelKey: _m,
+  ...product
+}: Row): Product => product;
 
 /** LIKE's wildcards in a client's search text are literal characters, not patterns. */
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`);
@@ -28,7 +51,14 @@ function filterConditions(filter: ProductFilter): SQL[] {
   if (filter.brand) conditions.push(eq(products.brandKey, filter.brand.toLowerCase()));
   if (filter.minPrice !== undefined) conditions.push(gte(products.price, filter.minPrice));
   if (filter.maxPrice !== undefined) conditions.push(lte(products.price, filter.maxPrice));
-  if (filter.status) conditions.push(eq(products.status, filter.status));
+  // The default list leaves discontinued products out; asking for statuses (DISCONTINUED among them) replaces that.
+  if (filter.status) conditions.push(inArray(products.status, filter.status));
+  else conditions.push(ne(products.status, "DISCONTINUED"));
+  if (filter.onSale === true) conditions.push(inArray(products.status, [...ON_SALE_STATUSES]));
+  if (filter.onSale === false) conditions.push(notInArray(products.status, [...ON_SALE_STATUSES]));
+  if (filter.sellerId) conditions.push(eq(products.sellerId, filter.sellerId));
+  if (filter.modelCode) conditions.push(eq(products.modelKey, filter.modelCode.toLowerCase()));
+  if (filter.shoeSize) conditions.push(eq(products.shoeSize, filter.shoeSize));
   return conditions;
 }
 
@@ -56,11 +86,23 @@ export class DrizzleProductRepository implements ProductRepository {
   constructor(private readonly tx: Transactions) {}
 
   async insert(product: NewProduct): Promise<Product> {
-    const [row] = await this.tx.current
-      .insert(products)
-      .values({ ...product, unitsStocked: product.stock })
-      .returning();
-    return toProduct(row as Row);
+    try {
+      const [row] = await this.tx.current
+        .insert(products)
+        .values({ ...product, unitsStocked: product.stock })
+        .returning();
+      return toProduct(row as Row);
+    } catch (error) {
+      // The only unique key a new product can meet (ids are fresh): the seller's (model, size), products_seller_sku.
+      if (isUniqueViolation(error)) {
+        throw new DomainError(
+          "SKU_TAKEN",
+          `You already sell ${product.modelCode} in size ${product.shoeSize}; edit that product instead`,
+          [{ path: "shoeSize", message: "this seller already sells this model in this size" }],
+        );
+      }
+      throw error;
+    }
   }
 
   async find(id: string): Promise<Product | undefined> {
@@ -115,6 +157,26 @@ export class DrizzleProductRepository implements ProductRepository {
       this.tx.current.select({ total: count() }).from(products).where(matching),
     ]);
     return { items: rows.map(toProduct), total: counted[0]?.total ?? 0 };
+  }
+
+  async findModel(modelCode: string): Promise<Product[]> {
+    const rows = await this.tx.current.select().from(products).where(eq(products.modelKey, modelCode.toLowerCase()));
+    return rows.map(toProduct);
+  }
+
+  async modelVersions(modelCodes: string[]): Promise<Map<string, number>> {
+    if (modelCodes.length === 0) return new Map();
+    const rows = await this.tx.current
+      .select({ modelKey: products.modelKey, version: sql<number>`sum(${products.version})`.mapWith(Number) })
+      .from(products)
+      .where(
+        inArray(
+          products.modelKey,
+          modelCodes.map((code) => code.toLowerCase()),
+        ),
+      )
+      .groupBy(products.modelKey);
+    return new Map(rows.map((row) => [row.modelKey as string, row.version]));
   }
 
   reserve({ productId, quantity }: StockLine): Promise<Product | undefined> {

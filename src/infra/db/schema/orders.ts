@@ -30,6 +30,8 @@ export const orders = pgTable(
     refundPendingAmount: krw().notNull().default(0),
     expiresAt: at().notNull(),
     paidAt: at(),
+    /** When it became DELIVERED: it completes by itself ORDER_AUTO_COMPLETE_DAYS later. */
+    deliveredAt: at(),
     cancelledAt: at(),
     cancelReason: text(),
     version: integer().notNull().default(1),
@@ -48,6 +50,8 @@ export const orders = pgTable(
     index("orders_user_newest").on(t.userId, t.createdAt, t.id),
     // The expiry sweeper's queue: unpaid orders by deadline.
     index("orders_unpaid_expiry").on(t.expiresAt).where(sql`${t.status} = 'CREATED'`),
+    // The auto-completion sweeper's queue: delivered orders by delivery time.
+    index("orders_delivered_due").on(t.deliveredAt).where(sql`${t.status} = 'DELIVERED'`),
     index("orders_status_newest").on(t.status, t.createdAt, t.id),
   ],
 );

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, pgTable, text, uuid } from "drizzle-orm/pg-core";
+import { check, index, integer, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { at, krw } from "./columns";
 import { users } from "./users";
 
@@ -24,6 +24,9 @@ export const products = pgTable(
     /** Every unit the seller put on sale (net of stock corrections): stock + reserved + sold, always. */
     unitsStocked: integer().notNull(),
     lowStockThreshold: integer().notNull().default(5),
+    /** The manufacturer's style code as the seller wrote it (e.g. DZ5485-612), and the size of this SKU. */
+    modelCode: text(),
+    shoeSize: text(),
     discontinuedAt: at(),
     version: integer().notNull().default(1),
     createdAt: at().notNull().defaultNow(),
@@ -34,6 +37,8 @@ export const products = pgTable(
     // so that counting a filtered list can be an index-only scan.
     categoryKey: text().notNull().generatedAlwaysAs(sql`lower(category)`),
     brandKey: text().notNull().generatedAlwaysAs(sql`lower(brand)`),
+    /** The style code case-folded: model pages, the list filter and SKU uniqueness compare on it. */
+    modelKey: text().generatedAlwaysAs(sql`lower(model_code)`),
     status: text()
       .notNull()
       .generatedAlwaysAs(
@@ -51,6 +56,7 @@ export const products = pgTable(
     check("products_price_positive", sql`${t.price} >= 1`),
     check("products_counts_non_negative", sql`${t.stock} >= 0 AND ${t.reservedStock} >= 0 AND ${t.soldQuantity} >= 0`),
     check("products_threshold_non_negative", sql`${t.lowStockThreshold} >= 0`),
+    check("products_model_and_size", sql`(${t.modelCode} IS NULL) = (${t.shoeSize} IS NULL)`),
     // No stock movement can create or lose a unit.
     check("products_units_accounted", sql`${t.stock} + ${t.reservedStock} + ${t.soldQuantity} = ${t.unitsStocked}`),
     // One index per sort, and per sort within the common filters (category, brand), so every list query of
@@ -63,7 +69,12 @@ export const products = pgTable(
     index("products_brand_newest").on(t.brandKey, t.createdAt, t.id),
     index("products_brand_price").on(t.brandKey, t.price, t.id),
     index("products_status_newest").on(t.status, t.createdAt, t.id),
-    index("products_seller").on(t.sellerId),
+    // A seller's own list, newest first (and any lookup by seller).
+    index("products_seller_newest").on(t.sellerId, t.createdAt, t.id),
+    // One seller sells one (model, size) once: concurrent creates of the same SKU meet here (409 SKU_TAKEN).
+    uniqueIndex("products_seller_sku").on(t.sellerId, t.modelKey, t.shoeSize).where(sql`${t.modelKey} IS NOT NULL`),
+    // A model page reads every offer of the model in one index scan.
+    index("products_model").on(t.modelKey).where(sql`${t.modelKey} IS NOT NULL`),
     // `q`: case-insensitive substring search (ILIKE '%…%') through trigrams.
     index("products_name_trgm").using("gin", t.name.op("gin_trgm_ops")),
   ],

@@ -116,11 +116,55 @@ const COLOURWAYS = [
   "Phantom",
 ];
 
+/** Models sold in sizes by several sellers (their model pages): [style code, brand, name, category, price]. */
+export const SIZE_RUN_MODELS: [string, string, string, string, number][] = [
+  ["DZ5485-612", "Jordan", 'Air Jordan 1 Retro High OG "Chicago Lost and Found"', "basketball", 229000],
+  ["DD1391-100", "Nike", 'Dunk Low Retro "Panda"', "lifestyle", 129000],
+  ["DQ3989-100", "Nike", 'Air Max 1 \'86 OG "Big Bubble"', "lifestyle", 179000],
+  ["B75806", "adidas", 'Samba OG "Cloud White"', "lifestyle", 139000],
+  ["BB550WT1", "New Balance", '550 "White Green"', "lifestyle", 149000],
+  ["1201A019-108", "Asics", 'Gel-Kayano 14 "Cream/Black"', "lifestyle", 169000],
+];
+/** Korean (mm) sizes each seller of a model lists. */
+export const SIZE_RUN_SIZES = Array.from({ length: 11 }, (_, i) => String(240 + i * 5));
+const SELLERS_PER_MODEL = 3;
+/** Every how many catalogue products one is a size of a model, until the size runs are used up. */
+const SIZED_EVERY = 5;
+
+/** The size runs, in order: each model by three sellers in every size, each seller at its own price. */
+function* sizeRuns(sellerIds: string[], newId: () => string, rng: ReturnType<typeof random>) {
+  for (const [m, [modelCode, brand, name, category, price]] of SIZE_RUN_MODELS.entries()) {
+    for (let offer = 0; offer < SELLERS_PER_MODEL; offer++) {
+      const sellerId = sellerIds[(m * SELLERS_PER_MODEL + offer) % sellerIds.length] as string;
+      const markup = rng.int(-2, 6) * 5000;
+      for (const shoeSize of SIZE_RUN_SIZES) {
+        // Sizes at the ends of the run are scarce (and sometimes sold out), as they are in a shop.
+        const edge = shoeSize === SIZE_RUN_SIZES[0] || shoeSize === SIZE_RUN_SIZES.at(-1);
+        yield {
+          id: newId(),
+          sellerId,
+          name,
+          description: `${brand} ${name}, size ${shoeSize} mm.`,
+          brand,
+          category,
+          price: price + markup + (Number(shoeSize) >= 285 ? 10000 : 0),
+          stock: edge ? rng.int(0, 2) : rng.int(0, 12),
+          lowStockThreshold: 2,
+          modelCode,
+          shoeSize,
+          discontinued: false,
+        };
+      }
+    }
+  }
+}
+
 export const SEED_CATEGORIES = [...new Set(Object.values(MODELS).flatMap((models) => models.map(([, c]) => c)))];
 
 /**
  * `count` products spread over the sellers: realistic prices around each model's (limited colourways
- * cost more), stock from sold out to warehouse-deep, and a few discontinued.
+ * cost more), stock from sold out to warehouse-deep, and a few discontinued. Every fifth one, until they are
+ * used up, is a size of one of the SIZE_RUN_MODELS, so a catalogue of 1,000 or more has all their model pages.
  */
 export function* catalogueProducts(
   count: number,
@@ -130,7 +174,16 @@ export function* catalogueProducts(
 ): Generator<NewProduct & { discontinued: boolean }> {
   const rng = random(seed);
   const brands = Object.keys(MODELS);
+  const sized = sizeRuns(sellerIds, newId, random(seed + 1));
+  let plain = 0;
   for (let i = 0; i < count; i++) {
+    if (i % SIZED_EVERY === 0) {
+      const next = sized.next();
+      if (!next.done) {
+        yield next.value;
+        continue;
+      }
+    }
     const brand = rng.pick(brands);
     const [model, category, price] = rng.pick(MODELS[brand] as [string, string, number][]);
     const colourway = rng.pick(COLOURWAYS);
@@ -140,7 +193,7 @@ export function* catalogueProducts(
     const stock = tier < 0.08 ? 0 : tier < 0.22 ? rng.int(1, 5) : tier < 0.85 ? rng.int(6, 200) : rng.int(201, 2000);
     yield {
       id: newId(),
-      sellerId: sellerIds[i % sellerIds.length] as string,
+      sellerId: sellerIds[plain++ % sellerIds.length] as string,
       name: `${model} "${colourway}"${limited ? " (Limited)" : ""}`,
       description: `${brand} ${model} in ${colourway}.`,
       brand,
@@ -148,6 +201,8 @@ export function* catalogueProducts(
       price: Math.max(1000, Math.round((price + premium) / 1000) * 1000),
       stock: limited ? Math.min(stock, rng.int(0, 30)) : stock,
       lowStockThreshold: 5,
+      modelCode: null,
+      shoeSize: null,
       discontinued: rng.next() < 0.02,
     };
   }

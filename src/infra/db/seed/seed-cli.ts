@@ -10,7 +10,7 @@ import { argon2Passwords } from "../../auth/passwords";
 import { ConfigError, loadConfig } from "../../config";
 import { createLogger } from "../../logger";
 import { balances, products, users } from "../schema";
-import { catalogueProducts } from "./catalogue";
+import { catalogueProducts, SIZE_RUN_MODELS } from "./catalogue";
 import { describeDemoLogins, seedDemoShop } from "./demo-shop";
 import { SEED_BUYER_EMAILS, SEED_BUYERS, seedPaidOrders } from "./sales";
 
@@ -107,6 +107,9 @@ if ((seeded?.n ?? 0) > 0) {
   await db.execute(sql`vacuum analyze products`);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(`seeded ${SELLERS} sellers and ${productCount} products in ${seconds} s`);
+  console.log(
+    `models in sizes (GET /api/v1/models/{modelCode}, complete from 1,000 products): ${SIZE_RUN_MODELS.map(([code]) => code).join(", ")}`,
+  );
   console.log(
     `sellers log in as ${SEED_SELLER_EMAIL(1)} … ${SEED_SELLER_EMAIL(SELLERS)}, password seed-seller-password`,
   );
