@@ -59,6 +59,8 @@ const refund = (
   await t.post("/api/v1/refunds", { orderId: paid.id, amount: 1, reason: "matrix" }, { token: buyer.token })
 ).body as { id: string };
 const coupon = await createCoupon(t, seller.token);
+const modelCode = `MX-${crypto.randomUUID().slice(0, 8)}`;
+await createProductVia(t, seller.token, { modelCode, shoeSize: "270" });
 const event = (await t.get("/api/v1/admin/events?table=order&size=1", { token: admin.token })).body.items[0];
 
 interface Call {
@@ -138,6 +140,7 @@ const matrix: Record<string, Row> = {
     call: () => ({ path: `/api/v1/products/${world.product.id}` }),
     expect: [200, 200, 200, 200, 200, 200],
   },
+  getModel: { call: () => ({ path: `/api/v1/models/${modelCode}` }), expect: [200, 200, 200, 200, 200, 200] },
   editProduct: {
     call: async () => {
       const product = await world.freshProduct();
@@ -152,6 +155,11 @@ const matrix: Record<string, Row> = {
   createCoupon: {
     call: () => ({ path: "/api/v1/coupons", body: couponBody() }),
     expect: [401, 403, 403, 201, 201, 201],
+  },
+  listCoupons: { call: () => ({ path: "/api/v1/coupons" }), expect: [401, 403, 403, 200, 200, 200] },
+  getCouponByCode: {
+    call: () => ({ path: `/api/v1/coupons/code/${coupon.code.toLowerCase()}` }),
+    expect: [401, 200, 200, 200, 200, 200],
   },
   issueCoupon: {
     call: async () => ({

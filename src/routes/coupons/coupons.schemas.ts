@@ -85,7 +85,10 @@ export const IssueCouponSchema = z
       }
     }
   })
-  .openapi("IssueCoupon", { description: "The coupon by `couponId` or by `code` (exactly one), and its new holder" });
+  .openapi("IssueCoupon", {
+    description: "The coupon by `couponId` or by `code` (exactly one), and its new holder",
+    example: { code: "DROP-JORDAN1-2026", userId: "0193a5b2-7c4e-7d3a-9f10-2b3c4d5e6f70" },
+  });
 
 export const UserCouponSchema = z
   .object({

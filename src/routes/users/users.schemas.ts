@@ -58,10 +58,17 @@ export const SignUpSchema = z
     example: { email: "kim@example.com", password: "correct-horse-battery", name: "Kim Minji", role: "BUYER" },
   });
 
-export const CreateUserSchema = SignUpSchema.extend({
-  role: z.enum(["ADMIN", "SELLER", "BUYER"]),
-  adminCode: PlainText(50).trim().min(1).optional().openapi({ description: "ADMIN only; generated when omitted" }),
-}).openapi("CreateUser");
+// Its own object, not an extension of SignUp: the document would show it as SignUp plus a closed object of
+// the new fields, which no request (and no example) can satisfy.
+export const CreateUserSchema = z
+  .strictObject({
+    ...SignUpSchema.shape,
+    role: z.enum(["ADMIN", "SELLER", "BUYER"]),
+    adminCode: PlainText(50).trim().min(1).optional().openapi({ description: "ADMIN only; generated when omitted" }),
+  })
+  .openapi("CreateUser", {
+    example: { email: "lee@example.com", password: "correct-horse-battery", name: "Lee Jiwoo", role: "ADMIN" },
+  });
 
 // Login accepts what sign-up could have stored (no format check, which would tell which emails exist),
 // bounded so that nobody can make us hash or remember megabytes.
