@@ -1,6 +1,6 @@
 // A payment gateway whose refunds are slow, failing or never answered, for tests of refund tries racing
 // each other and processes dying mid-try. A real HTTP server speaking the contract's protocol (charges are
-// approved); every refund call is recorded with when it arrived and when it was answered.
+// approved, lookups PENDING); every refund call is recorded with when it arrived and when it was answered.
 
 export interface RefundCall {
   refundId: string;
@@ -48,9 +48,9 @@ export function startRefundGateway(): RefundGateway {
         const body = (await req.json()) as { paymentId: string };
         return Response.json({ status: "APPROVED", transactionId: `tx-${body.paymentId}` });
       }
-      if (req.method === "GET" && url.pathname.startsWith("/payments/")) {
-        return Response.json({ status: "APPROVED", transactionId: `tx-${url.pathname.slice(10)}` });
-      }
+      // Charges here are approved at once; a lookup (a recovery job meeting another test's stuck payment on the
+      // shared database) changes nothing.
+      if (req.method === "GET" && url.pathname.startsWith("/payments/")) return Response.json({ status: "PENDING" });
       if (req.method === "POST" && url.pathname === "/refunds") {
         const body = (await req.json()) as { refundId: string; paymentId: string; amount: number };
         const call: RefundCall = {
