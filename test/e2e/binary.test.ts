@@ -218,7 +218,8 @@ describe("the compiled binary, alone in an empty folder", () => {
         };
         const extra = role === "SELLER" ? { businessRegistrationNumber: "124-81-00998" } : {};
         expect((await call("POST", "/api/v1/auth/signup", { ...account, role, ...extra })).status).toBe(201);
-        return (await call("POST", "/api/v1/auth/login", account)).body as {
+        const credentials = { email: account.email, password: account.password };
+        return (await call("POST", "/api/v1/auth/login", credentials)).body as {
           accessToken: string;
           user: { id: string };
         };
