@@ -166,7 +166,7 @@ export class CatalogueService {
     const key = `products:list:${JSON.stringify([filter, request.sort, request.size, ...position])}`;
     const admit = isCanonical(request)
       ? undefined
-      : (body: string) => this.deps.listBudget.admit(key.length + body.length);
+      : (body: string) => this.deps.listBudget.admit(Buffer.byteLength(key) + Buffer.byteLength(body));
     return this.deps.reads.read(
       PRODUCT_LIST_CACHE,
       key,
