@@ -118,7 +118,10 @@ describe("the compiled binary, alone in an empty folder", () => {
       const ready = await call("GET", "/readyz");
       expect(ready).toEqual({
         status: 200,
-        body: { status: "ready", checks: { database: "up", redis: hasRedis ? "up" : "not configured" } },
+        body: {
+          status: "ready",
+          checks: { database: "up", redis: hasRedis ? "up" : "not configured", eventLoop: "up" },
+        },
       });
       const account = { email: `binary-${crypto.randomUUID()}@test.kicks`, password: "binary-pass-1", name: "Bin" };
       const signup = await call("POST", "/api/v1/auth/signup", account);
