@@ -63,6 +63,8 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
     database,
     redis: redis as Redis | undefined,
     services,
+    /** Event-loop lag behind /readyz; the server forgets its start-up lag once it listens. */
+    eventLoop,
     /** Closes what the container opened (not a database handed in through options). */
     async close() {
       for (const close of infra.closers) await close();

@@ -84,6 +84,8 @@ async function main() {
   }
 
   const app = createApp(container);
+  // Migrations and an embedded database's first load block the loop: not a stall readiness should report.
+  container.eventLoop.forget();
   // bodyLimit answers oversize bodies with a proper 413 problem; Bun's own cap (a bare 413, no request id)
   // is only a backstop against absurd uploads.
   const server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: 64 * 1024 * 1024 });

@@ -23,6 +23,12 @@ export class EventLoopLagMonitor {
     return this;
   }
 
+  /** Drops what was measured so far: start-up work (migrations, an embedded database's first load) is no stall. */
+  forget(): void {
+    this.#samples.length = 0;
+    this.#expectedAtMs = performance.now() + this.intervalMs;
+  }
+
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;

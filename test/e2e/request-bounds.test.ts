@@ -3,7 +3,7 @@ import postgres from "postgres";
 import { createTestApp, hasPostgres } from "../support/harness";
 
 // Issue 17 §1: no request may hang a process, and a process that stalls says so on /readyz.
-const t = await createTestApp({ env: { EVENT_LOOP_LAG_LIMIT_MS: "300" } });
+const t = await createTestApp({ env: { EVENT_LOOP_LAG_LIMIT_MS: "800" } });
 // The same shop with a short time limit (users are made through `t`: argon2 on a busy machine is slow).
 const hasty = await createTestApp({ env: { REQUEST_TIMEOUT_MS: "500", PAYMENT_GATEWAY_TIMEOUT_MS: "100" } });
 afterAll(() => Promise.all([t.close(), hasty.close()]));
@@ -36,18 +36,27 @@ describe("statistics over far-off dates", () => {
 });
 
 describe("readiness while the event loop stalls", () => {
+  /** /readyz's status once it settles (a busy machine lags by itself now and then): polls for up to 15 s. */
+  const readinessBecomes = async (status: number) => {
+    let res = await t.get("/readyz");
+    for (let i = 0; i < 75 && res.status !== status; i++) {
+      await Bun.sleep(200);
+      res = await t.get("/readyz");
+    }
+    return res;
+  };
+
   it("answers 503 (eventLoop down) right after a stall past EVENT_LOOP_LAG_LIMIT_MS, then ready again", async () => {
-    expect((await t.get("/readyz")).status).toBe(200);
-    // A synchronous stall of 600 ms, as a runaway computation in a handler would cause.
-    const until = performance.now() + 600;
+    expect((await readinessBecomes(200)).status).toBe(200);
+    // A synchronous stall of 1.5 s (the limit is 0.8 s), as a runaway computation in a handler would cause.
+    const until = performance.now() + 1_500;
     while (performance.now() < until) {}
     await Bun.sleep(150);
     const stalled = await t.get("/readyz");
     expect(stalled.status).toBe(503);
     expect(stalled.body.checks.eventLoop).toBe("down");
     // The monitor remembers 3 s of lag, then reports the process ready again.
-    await Bun.sleep(3_500);
-    const recovered = await t.get("/readyz");
+    const recovered = await readinessBecomes(200);
     expect(recovered.status).toBe(200);
     expect(recovered.body.checks.eventLoop).toBe("up");
   });

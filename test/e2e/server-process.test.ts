@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { freePort, logLines, waitForHealth } from "../support/processes";
 
 // It starts a server process (PGlite, migrations, an argon2 admin): more than plain `bun test`'s 5 s on a busy machine.
-setDefaultTimeout(60_000);
+setDefaultTimeout(120_000);
 
 // The real entry point as operators run it: `bun src/index.ts` with the embedded default.
 const root = join(import.meta.dir, "../..");

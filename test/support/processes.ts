@@ -8,9 +8,12 @@ export function freePort(): number {
   return port;
 }
 
-/** Resolves once `base`/healthz answers 200; throws if the process exits first or 30 s pass. */
+/**
+ * Resolves once `base`/healthz answers 200; throws if the process exits first or 90 s pass (a fresh embedded
+ * database's start-up has taken over 30 s on a busy CI machine).
+ */
 export async function waitForHealth(base: string, child: Bun.Subprocess): Promise<void> {
-  for (let i = 0; i < 300 && child.exitCode === null; i++) {
+  for (let i = 0; i < 900 && child.exitCode === null; i++) {
     try {
       if ((await fetch(`${base}/healthz`)).ok) return;
     } catch {}
