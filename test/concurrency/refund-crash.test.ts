@@ -40,7 +40,7 @@ describe.skipIf(!hasPostgres)("POST /refunds on a process killed mid-request", (
       const buyer = await survivor.registerUser("BUYER");
       const shoe = await createProductVia(survivor, seller.token, { price: 10_000, stock: 2 });
       const order = await placeOrder(survivor, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 1 }]);
-      await payOrder(survivor, buyer, order.id);
+      const payment = await payOrder(survivor, buyer, order.id);
       await waitForHealth(doomed.base, doomed.proc);
 
       // The first request reaches the gateway (the refund is committed by then), and its process dies.
@@ -52,7 +52,7 @@ describe.skipIf(!hasPostgres)("POST /refunds on a process killed mid-request", (
         "Content-Type": "application/json",
         "Idempotency-Key": key,
       };
-      const arrived = gateway.nextCall();
+      const arrived = gateway.nextCall((call) => call.paymentId === payment.id);
       const lost = fetch(`${doomed.base}/api/v1/refunds`, {
         method: "POST",
         headers,

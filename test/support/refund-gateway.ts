@@ -19,20 +19,23 @@ export interface RefundGateway {
   delayMs: number;
   /** "refund": 200 REFUNDED; "fail": 500; "hang": never answers (until stop). */
   answer: "refund" | "fail" | "hang";
-  /** Resolves with the next refund call that arrives. */
-  nextCall(): Promise<RefundCall>;
+  /**
+   * Resolves with the next refund call that arrives (and matches: on the shared database another file's
+   * leftover refund may be tried by a job of the test's server first).
+   */
+  nextCall(match?: (call: RefundCall) => boolean): Promise<RefundCall>;
   stop(): Promise<void>;
 }
 
 export function startRefundGateway(): RefundGateway {
   const hanging: (() => void)[] = [];
-  const waiting: ((call: RefundCall) => void)[] = [];
+  let waiting: { match: (call: RefundCall) => boolean; resolve: (call: RefundCall) => void }[] = [];
   const gateway: RefundGateway = {
     url: "",
     calls: [],
     delayMs: 0,
     answer: "refund",
-    nextCall: () => new Promise((resolve) => waiting.push(resolve)),
+    nextCall: (match = () => true) => new Promise((resolve) => waiting.push({ match, resolve })),
     async stop() {
       for (const release of hanging) release();
       await server.stop(true);
@@ -61,7 +64,9 @@ export function startRefundGateway(): RefundGateway {
           startedAt: Date.now(),
         };
         gateway.calls.push(call);
-        for (const notify of waiting.splice(0)) notify(call);
+        const notified = waiting.filter((waiter) => waiter.match(call));
+        waiting = waiting.filter((waiter) => !notified.includes(waiter));
+        for (const waiter of notified) waiter.resolve(call);
         const answer = gateway.answer;
         if (answer === "hang") await new Promise<void>((resolve) => hanging.push(resolve));
         else if (gateway.delayMs > 0) await Bun.sleep(gateway.delayMs);
