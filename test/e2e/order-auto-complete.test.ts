@@ -6,12 +6,19 @@ import { createProductVia } from "../support/products";
 
 const DAY_MS = 24 * 3600 * 1000;
 
-/** Real time moved by `offsetMs`: everything else in the app keeps working while the sweep looks days ahead. */
+/**
+ * Real time, or one instant held still (`at`) while the sweep looks days ahead: held, so that the milliseconds
+ * a loaded machine spends between setting it and the sweep reading it cannot carry it past a boundary.
+ */
 class ShiftedClock implements Clock {
-  offsetMs = 0;
-  now = () => new Date(Date.now() + this.offsetMs);
+  #held: number | undefined;
+  now = () => new Date(this.#held ?? Date.now());
   at(instant: number) {
-    this.offsetMs = instant - Date.now();
+    this.#held = instant;
+  }
+  /** Back to real time. */
+  realTime() {
+    this.#held = undefined;
   }
 }
 
@@ -52,7 +59,7 @@ describe("auto-completion of delivered orders", () => {
   });
 
   it("completes a DELIVERED order exactly ORDER_AUTO_COMPLETE_DAYS after delivery, not a millisecond before", async () => {
-    clock.offsetMs = 0;
+    clock.realTime();
     const order = await deliveredOrder();
     clock.at(order.deliveredAt + 3 * DAY_MS - 1);
     expect(await t.container.services.orders.completeDeliveredDue()).not.toContain(order.id);
@@ -60,11 +67,11 @@ describe("auto-completion of delivered orders", () => {
     clock.at(order.deliveredAt + 3 * DAY_MS);
     expect(await t.container.services.orders.completeDeliveredDue()).toContain(order.id);
     expect(await statusOf(order.id)).toBe("COMPLETED");
-    clock.offsetMs = 0;
+    clock.realTime();
   });
 
   it("completes each due order once when sweeps on two instances race", async () => {
-    clock.offsetMs = 0;
+    clock.realTime();
     const orders = [];
     for (let i = 0; i < 6; i++) orders.push(await deliveredOrder());
     clock.at(Math.max(...orders.map((o) => o.deliveredAt)) + 3 * DAY_MS);
@@ -76,11 +83,11 @@ describe("auto-completion of delivered orders", () => {
     const completed = [...sweeps.flat(), ...rest];
     expect(completed.toSorted()).toEqual(orders.map((o) => o.id).toSorted());
     for (const order of orders) expect(await statusOf(order.id)).toBe("COMPLETED");
-    clock.offsetMs = 0;
+    clock.realTime();
   });
 
   it("leaves an order the buyer confirmed, and orders not yet delivered, alone", async () => {
-    clock.offsetMs = 0;
+    clock.realTime();
     const confirmed = await deliveredOrder();
     expect((await t.patch(`/api/v1/orders/${confirmed.id}/status`, { status: "COMPLETED" }, buyer)).status).toBe(200);
     const shoe = await createProductVia(t, seller.token, { stock: 5 });
@@ -91,6 +98,6 @@ describe("auto-completion of delivered orders", () => {
     clock.at(Date.now() + 30 * DAY_MS);
     expect(await t.container.services.orders.completeDeliveredDue()).toEqual([]);
     expect(await statusOf(shipped.id)).toBe("SHIPPED");
-    clock.offsetMs = 0;
+    clock.realTime();
   });
 });
