@@ -9,15 +9,15 @@
 
 # The Bun the lockfile and CI use (.ci/run's BUN_VERSION): the binary embeds this runtime.
 ARG BUN_VERSION=1.4.5
-# Base images by digest: the tag says what it is, the digest what exactly is pulled, so a rebuild gets the same
-# bytes and a re-pushed tag cannot slip anything in. Refresh both with `scripts/pin-base-images.sh` (it asks
-# Docker Hub for each tag's current digest and rewrites these two lines) after a Bun upgrade, and monthly for
-# Debian's security fixes. The all-zero values are placeholders written where Docker Hub was unreachable:
-# `docker build` fails ("not found") until the script has run once on a machine that can reach it.
-ARG BUN_IMAGE_DIGEST=sha256:0000000000000000000000000000000000000000000000000000000000000000
-ARG DEBIAN_IMAGE_DIGEST=sha256:0000000000000000000000000000000000000000000000000000000000000000
+# Base images by digest, when known: the tag says what it is, the digest what exactly is pulled, so a rebuild
+# gets the same bytes and a re-pushed tag cannot slip anything in. `scripts/pin-base-images.sh` asks Docker Hub
+# for each tag's current digest and writes it into these two lines (after a Bun upgrade, and monthly for
+# Debian's security fixes). Empty: the tag alone is pulled (the repository was prepared where Docker Hub was
+# unreachable; run the script once before a production build, or pass --build-arg BUN_IMAGE_DIGEST=sha256:…).
+ARG BUN_IMAGE_DIGEST=
+ARG DEBIAN_IMAGE_DIGEST=
 
-FROM oven/bun:${BUN_VERSION}@${BUN_IMAGE_DIGEST} AS build
+FROM oven/bun:${BUN_VERSION}${BUN_IMAGE_DIGEST:+@${BUN_IMAGE_DIGEST}} AS build
 WORKDIR /src
 # Dependencies first, so source edits reuse this layer. The build needs no dev tooling. No postinstall: the
 # embedded database template it would make needs the sources; `bun run build` makes it (and puts it in the binary).
@@ -30,7 +30,7 @@ COPY src ./src
 COPY drizzle ./drizzle
 RUN bun run build
 
-FROM debian:bookworm-slim@${DEBIAN_IMAGE_DIGEST} AS runtime
+FROM debian:bookworm-slim${DEBIAN_IMAGE_DIGEST:+@${DEBIAN_IMAGE_DIGEST}} AS runtime
 RUN groupadd --system --gid 10001 kicks \
  && useradd --system --uid 10001 --gid kicks --home-dir /app --no-create-home --shell /usr/sbin/nologin kicks
 WORKDIR /app
