@@ -23,18 +23,9 @@ function keepEmbeddedFilesPrivate(config: Config): void {
   if (!config.DATABASE_URL) process.umask(0o077);
 }
 
-/** A bad setting stops the process with one line naming the variable. */
-function loadConfigOrExit(): Config {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    process.exit(1);
-  }
-}
-
-/** Opening the embedded database can find its DATA_DIR taken by another process: one line says so. */
+/**
+ * A bad setting, or an embedded DATA_DIR taken by another process, stops the process with one line saying so.
+ */
 function orExit<T>(open: () => T): T {
   try {
     return open();
@@ -44,6 +35,8 @@ function orExit<T>(open: () => T): T {
     process.exit(1);
   }
 }
+
+const loadConfigOrExit = (): Config => orExit(() => loadConfig());
 
 /** The progress line of a first embedded start (creating the database is the slow part, when it is slow). */
 function announceCreation(database: DatabaseHandle, log: (message: string) => void) {

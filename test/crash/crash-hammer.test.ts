@@ -1,12 +1,13 @@
 import { afterAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { join } from "node:path";
 import postgres from "postgres";
+import { seededRandom } from "../../src/domain/shared/seeded-random";
 import { openDatabase } from "../../src/infra/db/client";
 import { checkInvariants } from "../../src/infra/db/invariants";
 import { couponBody } from "../support/coupons";
 import { type Sink, startSink } from "../support/event-sink";
 import { freshPostgresDatabase, hasPostgres, hasRedis, testEnv } from "../support/harness";
-import { type HostileGateway, seededRandom, startHostileGateway } from "../support/hostile-gateway";
+import { type HostileGateway, startHostileGateway } from "../support/hostile-gateway";
 import { FAST_RELAY_ENV } from "../support/outbox";
 import { finished, freePort } from "../support/processes";
 import { cheapBuyers } from "../support/users";
@@ -24,7 +25,7 @@ setDefaultTimeout(240_000);
 const { migrationsDir } = globalThis.kicksTest;
 const root = join(import.meta.dir, "../..");
 const SEED = Number(process.env.HAMMER_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const random = seededRandom(SEED);
+const random = seededRandom(SEED).next;
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const chance = (p: number) => random() < p;
 

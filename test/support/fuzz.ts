@@ -1,24 +1,13 @@
+import { type SeededRandom, seededRandom } from "../../src/domain/shared/seeded-random";
+
 /**
  * Generators for the fuzz suite: a seeded PRNG (so a failure replays from its seed) and values that are
  * mostly what an operation's schema asks for, with hostile ones mixed in where it hurts most.
  */
 
-/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
-export function prng(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
-  const chance = (p: number) => next() < p;
-  return { next, int, pick, chance };
-}
-export type Random = ReturnType<typeof prng>;
+/** The fuzz run's PRNG: the same seed replays the same cases. */
+export const prng = seededRandom;
+export type Random = SeededRandom;
 
 const deep = (depth: number, leaf: unknown): unknown => {
   let value = leaf;

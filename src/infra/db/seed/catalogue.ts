@@ -1,21 +1,8 @@
 import type { NewProduct } from "../../../domain/catalogue/ports";
+import { seededRandom } from "../../../domain/shared/seeded-random";
 
-/** A small deterministic PRNG (mulberry32): the same seed makes the same catalogue on every machine. */
-export function random(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T,
-  };
-}
+/** The seed's PRNG: the same seed makes the same catalogue on every machine. */
+export const random = seededRandom;
 
 /** Brand → [model, category, typical price in KRW]. */
 const MODELS: Record<string, [string, string, number][]> = {
