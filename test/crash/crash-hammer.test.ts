@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it, setDefaultTimeout } from "bun:test";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { seededRandom } from "../../src/domain/shared/seeded-random";
@@ -105,16 +106,23 @@ describe.skipIf(!(hasPostgres && hasRedis && enabled))("the crash hammer", () =>
       LOG_LEVEL: "error",
     });
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^ADMIN_/.test(name)));
-    const startServer = (port: number): Server => ({
-      port,
-      base: `http://127.0.0.1:${port}`,
-      proc: Bun.spawn(["bun", "src/index.ts"], {
-        cwd: root,
-        env: { ...inherited, ...env, PORT: String(port) },
-        stdout: "ignore",
-        stderr: "ignore",
-      }),
-    });
+    // Each process logs (warn and up) to a file of its own, named in the figures, for a failure to be read.
+    const logs: string[] = [];
+    figures.logs = logs;
+    const startServer = (port: number): Server => {
+      const log = join(tmpdir(), `kicks-hammer-${SEED}-${port}-${logs.length}.log`);
+      logs.push(log);
+      return {
+        port,
+        base: `http://127.0.0.1:${port}`,
+        proc: Bun.spawn(["bun", "src/index.ts"], {
+          cwd: root,
+          env: { ...inherited, ...env, PORT: String(port), LOG_LEVEL: "warn" },
+          stdout: Bun.file(log),
+          stderr: Bun.file(`${log}.stderr`),
+        }),
+      };
+    };
     const servers = Array.from({ length: SERVERS }, () => startServer(freePort()));
     cleanups.push(() => Promise.all(servers.map((server) => stopProcess(server.proc))));
     await Promise.all(servers.map(waitReady));
