@@ -22,6 +22,8 @@ WORKDIR /src
 # Dependencies first, so source edits reuse this layer. The build needs no dev tooling. No postinstall: the
 # embedded database template it would make needs the sources; `bun run build` makes it (and puts it in the binary).
 COPY package.json bun.lock bunfig.toml ./
+# patches/ holds fixes to dependencies that bun install applies (see patches/README.md)
+COPY patches ./patches
 RUN bun install --frozen-lockfile --production --ignore-scripts
 COPY tsconfig.json ./
 COPY scripts ./scripts
