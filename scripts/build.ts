@@ -13,7 +13,7 @@ const outfile = resolve(process.argv[2] ?? join(ROOT, "dist/kicks"));
 // A Worker thread's script is only inside the executable when it is an entry point of its own: every
 // src/workers/**/worker.ts is one, so a new worker needs no change here. Inside, it sits at its path from the
 // repository root (`root` below) beside Bun.main, while every module's import.meta.url is the executable itself;
-// README ("Worker threads") shows the line that starts one both under `bun` and compiled.
+// docs/deploy.md ("Worker threads") shows the line that starts one both under `bun` and compiled.
 const workers = [...new Bun.Glob("src/workers/**/worker.ts").scanSync({ cwd: ROOT })].sort();
 
 // Made from the same drizzle/ the migrations macro compiles in, so the binary's template always fits its migrations
