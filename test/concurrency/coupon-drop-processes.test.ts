@@ -4,6 +4,7 @@ import { eq } from "drizzle-orm";
 import { userCoupons } from "../../src/infra/db/schema";
 import { createCoupon } from "../support/coupons";
 import { createTestApp, hasRedis, testEnv } from "../support/harness";
+import { freePort } from "../support/processes";
 import { cheapBuyers } from "../support/users";
 
 // Three server processes and 2,000 claims: far more than plain `bun test`'s 5 s.
@@ -19,13 +20,6 @@ const BUYERS = 2000;
 const UNITS = 100;
 /** Requests in flight at once, spread over the servers: enough to contend, few enough for a shared machine. */
 const IN_FLIGHT = 150;
-
-function freePort(): number {
-  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = probe.port as number;
-  probe.stop(true);
-  return port;
-}
 
 function startServer() {
   const port = freePort();

@@ -2,9 +2,10 @@ import { afterAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Redis from "ioredis";
 import { createCoupon } from "../support/coupons";
 import { createTestApp, hasRedis, type TestApp } from "../support/harness";
+import { freePort } from "../support/processes";
+import { startRedisServer } from "../support/redis-server";
 import { type CheapUser, cheapBuyers } from "../support/users";
 
 // It starts and restarts a Redis server: more than plain `bun test`'s 5 s on a busy machine.
@@ -15,34 +16,6 @@ setDefaultTimeout(60_000);
 const dir = mkdtempSync(join(tmpdir(), "kicks-redis-outage-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function freePort(): number {
-  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = probe.port as number;
-  probe.stop(true);
-  return port;
-}
-
-async function startRedis(port: number) {
-  const proc = Bun.spawn(
-    ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
-    { stdout: "ignore", stderr: "ignore" },
-  );
-  const probe = new Redis(port, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on("error", () => {});
-  for (let i = 0; i < 100; i++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      return proc;
-    } catch {
-      await Bun.sleep(50);
-    }
-  }
-  proc.kill("SIGKILL");
-  throw new Error(`redis-server did not start on ${port}`);
-}
-
 async function claim(t: TestApp, couponId: string, user: CheapUser) {
   return t.post("/api/v1/coupons/issue/limited", { couponId, userId: user.id }, { token: user.token });
 }
@@ -50,7 +23,7 @@ async function claim(t: TestApp, couponId: string, user: CheapUser) {
 describe.skipIf(!hasRedis || !Bun.which("redis-server"))("the limited path while Redis is down", () => {
   it("answers 503 with Retry-After without over-issuing, and works again by itself once Redis is back", async () => {
     const port = freePort();
-    let redis = await startRedis(port);
+    let redis = await startRedisServer(port, { dir });
     const t = await createTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
     try {
       const seller = await t.registerUser("SELLER");
@@ -74,7 +47,7 @@ describe.skipIf(!hasRedis || !Bun.which("redis-server"))("the limited path while
       expect((await t.get(`/api/v1/coupons/${coupon.id}`, seller)).body.issuedQuantity).toBe(1);
 
       // Back on the same port, empty (no persistence): the state is rebuilt from PostgreSQL.
-      redis = await startRedis(port);
+      redis = await startRedisServer(port, { dir });
       let back = await claim(t, coupon.id, waiting);
       for (let i = 0; back.status === 503 && i < 100; i++) {
         await Bun.sleep(100);

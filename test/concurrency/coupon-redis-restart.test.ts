@@ -5,6 +5,8 @@ import { join } from "node:path";
 import Redis from "ioredis";
 import { claimsOf, createCoupon } from "../support/coupons";
 import { createTestApp, hasRedis, type TestApp } from "../support/harness";
+import { freePort } from "../support/processes";
+import { startRedisServer } from "../support/redis-server";
 import { type CheapUser, cheapBuyers } from "../support/users";
 import { waitFor } from "../support/wait";
 
@@ -15,34 +17,6 @@ setDefaultTimeout(60_000);
 // started again, it comes back with the state as it was at its last save, older than what PostgreSQL says.
 const dir = mkdtempSync(join(tmpdir(), "kicks-redis-restart-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function freePort(): number {
-  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = probe.port as number;
-  probe.stop(true);
-  return port;
-}
-
-async function startRedis(port: number) {
-  const proc = Bun.spawn(
-    ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
-    { stdout: "ignore", stderr: "ignore" },
-  );
-  const probe = new Redis(port, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on("error", () => {});
-  for (let i = 0; i < 100; i++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      return proc;
-    } catch {
-      await Bun.sleep(50);
-    }
-  }
-  proc.kill("SIGKILL");
-  throw new Error(`redis-server did not start on ${port}`);
-}
 
 /** A limited claim, retried while the app reconnects to Redis (503 with Retry-After). */
 async function claim(t: TestApp, couponId: string, user: CheapUser) {
@@ -57,7 +31,7 @@ async function claim(t: TestApp, couponId: string, user: CheapUser) {
 describe.skipIf(!hasRedis || !Bun.which("redis-server"))("a Redis restarted from an old save", () => {
   it("keeps a resumed coupon claimable: the restored suspended state is caught up by PostgreSQL's version", async () => {
     const port = freePort();
-    let redis = await startRedis(port);
+    let redis = await startRedisServer(port, { dir });
     const t = await createTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
     const admin = new Redis(port, "127.0.0.1");
     try {
@@ -72,7 +46,7 @@ describe.skipIf(!hasRedis || !Bun.which("redis-server"))("a Redis restarted from
       admin.disconnect();
       redis.kill("SIGKILL");
       await redis.exited;
-      redis = await startRedis(port);
+      redis = await startRedisServer(port, { dir });
       // The app's claim connection reconnects by itself (503 meanwhile).
       const restored = await waitFor("the app to reconnect to Redis", () =>
         claimsOf(t)

@@ -11,6 +11,7 @@ import { freshPostgresDatabase, hasPostgres, hasRedis, testEnv } from "../suppor
 import { type HostileGateway, startHostileGateway } from "../support/hostile-gateway";
 import { FAST_RELAY_ENV } from "../support/outbox";
 import { finished, freePort } from "../support/processes";
+import { startRedisServer, stopProcess } from "../support/redis-server";
 import { cheapBuyers } from "../support/users";
 import { waitFor } from "../support/wait";
 
@@ -75,9 +76,8 @@ describe.skipIf(!(hasPostgres && hasRedis))("the crash hammer", () => {
     // --- the world outside: Redis of our own, the gateway, the data platform ---
     const redisPort = freePort();
     const redisUrl = `redis://127.0.0.1:${redisPort}`;
-    let redis = startRedis(redisPort);
+    let redis = await startRedisServer(redisPort);
     cleanups.push(() => stopProcess(redis));
-    await waitForRedis(redisPort);
 
     const gateway: HostileGateway = startHostileGateway({ random, transitMs: 1200 });
     cleanups.push(() => gateway.stop());
@@ -398,8 +398,7 @@ describe.skipIf(!(hasPostgres && hasRedis))("the crash hammer", () => {
       await stopProcess(redis);
       faults.redisRestarts++;
       await Bun.sleep(1_500);
-      redis = startRedis(redisPort);
-      await waitForRedis(redisPort);
+      redis = await startRedisServer(redisPort);
     };
     const startedAt = Date.now();
     await Promise.all([...buyers.map(buyerLoop), operator(), chaos()]);
@@ -601,29 +600,6 @@ describe.skipIf(!(hasPostgres && hasRedis))("the crash hammer", () => {
     await container.close();
   });
 });
-
-function startRedis(port: number) {
-  return Bun.spawn(
-    ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { stdout: "ignore", stderr: "ignore" },
-  );
-}
-
-async function waitForRedis(port: number) {
-  await waitFor("our Redis", () =>
-    Bun.spawnSync(["redis-cli", "-p", String(port), "ping"])
-      .stdout.toString()
-      .includes("PONG"),
-  );
-}
-
-async function stopProcess(proc: Bun.Subprocess) {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  proc.kill("SIGTERM");
-  const stopped = await Promise.race([proc.exited.then(() => true), Bun.sleep(10_000).then(() => false)]);
-  if (!stopped) proc.kill("SIGKILL");
-  await proc.exited;
-}
 
 async function waitReady(server: Server) {
   let last = "no answer";
