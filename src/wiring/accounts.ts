@@ -59,7 +59,7 @@ export function wireAccounts(infra: Infrastructure) {
       newId,
       backoff: (attempt) => {
         balanceRetries.inc();
-        return jitteredBackoff(attempt);
+        return jitteredBackoff(attempt, clock);
       },
     }),
     idempotency: new IdempotencyService(new DrizzleIdempotencyRepository(transactions), unitOfWork, clock),

@@ -8,6 +8,7 @@ import { createTestApp } from "../support/harness";
 class ShiftedClock implements Clock {
   offsetMs = 0;
   now = () => new Date(Date.now() + this.offsetMs);
+  sleep = (ms: number) => Bun.sleep(ms);
 }
 
 const clock = new ShiftedClock();

@@ -13,6 +13,7 @@ const DAY_MS = 24 * 3600 * 1000;
 class ShiftedClock implements Clock {
   #held: number | undefined;
   now = () => new Date(this.#held ?? Date.now());
+  sleep = (ms: number) => Bun.sleep(ms);
   at(instant: number) {
     this.#held = instant;
   }

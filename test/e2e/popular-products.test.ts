@@ -6,7 +6,7 @@ import { invariantViolations, payOrder, placeOrder } from "../support/orders";
 import { createProductVia, metricValue } from "../support/products";
 
 const TTL = 60;
-const clock = { offsetMs: 0, now: () => new Date(Date.now() + clock.offsetMs) };
+const clock = { offsetMs: 0, now: () => new Date(Date.now() + clock.offsetMs), sleep: (ms: number) => Bun.sleep(ms) };
 const database = await isolatedDatabase();
 // Popular entries are shop-wide: this file's cache keys must not meet another file's.
 const prefix = `${testEnv().REDIS_KEY_PREFIX ?? ""}popular-${crypto.randomUUID()}:`;

@@ -195,7 +195,11 @@ describe("Seoul days", () => {
     ]);
 
     // Popular products: the window is the last `days` Seoul days as the clock reads them.
-    const clock = { at: Date.parse("2026-12-01T14:59:59.000Z"), now: () => new Date(clock.at) };
+    const clock = {
+      at: Date.parse("2026-12-01T14:59:59.000Z"),
+      now: () => new Date(clock.at),
+      sleep: (ms: number) => Bun.sleep(ms),
+    };
     const late = await createTestApp({ database, env, clock });
     try {
       const one = (await late.get("/api/v1/products/popular?days=1")).body;

@@ -216,6 +216,9 @@ describe("IdempotencyService", () => {
     let now = start;
     return {
       now: () => now,
+      sleep: async (ms: number) => {
+        now = later(now, ms);
+      },
       advance: (ms: number) => {
         now = later(now, ms);
       },

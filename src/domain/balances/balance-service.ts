@@ -1,3 +1,4 @@
+import type { Clock } from "../shared/clock";
 import { DomainError } from "../shared/errors";
 import type { Page, PageRequest } from "../shared/paging";
 import { assertActsFor } from "../users/access";
@@ -14,8 +15,8 @@ const BOUNDED_ATTEMPTS = 3;
 interface BalanceServiceDeps {
   balances: BalanceRepository;
   newId: () => string;
-  /** Pause before retrying a lost optimistic race; injected so the container can count retries. */
-  backoff?: (attempt: number) => Promise<void>;
+  /** Pause before retrying a lost optimistic race (jitteredBackoff); injected so the container can count retries. */
+  backoff: (attempt: number) => Promise<void>;
 }
 
 export class BalanceService {
@@ -60,7 +61,7 @@ export class BalanceService {
       assertWithinLimits(current.balance, delta);
       const updated = await this.deps.balances.changeIfVersion(change, current.version);
       if (updated) return updated;
-      await (this.deps.backoff ?? jitteredBackoff)(attempt);
+      await this.deps.backoff(attempt);
     }
     for (let attempt = 1; attempt <= BOUNDED_ATTEMPTS; attempt++) {
       const updated = await this.deps.balances.changeWithinBounds(change, 0, MAX_BALANCE);
@@ -92,4 +93,4 @@ function assertWithinLimits(balance: number, delta: number): void {
 }
 
 /** Up to 2, 4, 8 ms: long enough to let the winner commit, short enough that a hot balance stays fast. */
-export const jitteredBackoff = (attempt: number) => Bun.sleep(Math.random() * 2 ** attempt);
+export const jitteredBackoff = (attempt: number, clock: Clock) => clock.sleep(Math.random() * 2 ** attempt);

@@ -187,7 +187,7 @@ export class CouponIssue {
 
   /** Claims in Redis, building the state from PostgreSQL when there is none (first use, lost keys, drift). */
   async #claim(couponId: string, userId: string): Promise<Exclude<ClaimOutcome, { kind: "not_loaded" }> | NotFound> {
-    const giveUpAt = Date.now() + this.#timing.stateWaitMs;
+    const giveUpAt = this.deps.clock.now().getTime() + this.#timing.stateWaitMs;
     let orphanChecks = 0;
     for (;;) {
       const outcome = await this.deps.claims.claim(couponId, userId);
@@ -195,7 +195,7 @@ export class CouponIssue {
         const built = await this.#build(couponId, outcome.epoch);
         if (built === "not_found") return { kind: "not_found" };
         if (built === "busy") {
-          if (Date.now() > giveUpAt) {
+          if (this.deps.clock.now().getTime() > giveUpAt) {
             throw new DomainError(
               "UNAVAILABLE",
               "The coupon's issue state is being rebuilt; retry shortly",
@@ -205,7 +205,7 @@ export class CouponIssue {
               },
             );
           }
-          await Bun.sleep(10 + Math.random() * 20);
+          await this.deps.clock.sleep(10 + Math.random() * 20);
         }
         continue;
       }
@@ -266,11 +266,11 @@ export class CouponIssue {
     const holds = () => this.deps.userCoupons.holds(ticket.couponId, ticket.userId);
     await this.#writing.get(`${ticket.couponId}:${ticket.userId}`)?.catch(() => {});
     if (this.#isOld(ticket)) return holds();
-    const giveUpAt = Date.now() + RECORD_WAIT_MS;
+    const giveUpAt = this.deps.clock.now().getTime() + RECORD_WAIT_MS;
     for (let pauseMs = 20; ; pauseMs *= 2) {
       if (await holds()) return true;
-      if (Date.now() + pauseMs > giveUpAt) return false;
-      await Bun.sleep(pauseMs);
+      if (this.deps.clock.now().getTime() + pauseMs > giveUpAt) return false;
+      await this.deps.clock.sleep(pauseMs);
     }
   }
 

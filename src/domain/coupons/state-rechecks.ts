@@ -1,3 +1,4 @@
+import type { Clock } from "../shared/clock";
 import type { LockManager } from "../shared/ports";
 import type { Coupon } from "./coupon";
 import type { CouponStateReconciliation } from "./coupon-reconciliation";
@@ -8,6 +9,7 @@ interface StateRechecksDeps {
   claims: CouponClaims;
   reconciliation: CouponStateReconciliation;
   locks: LockManager;
+  clock: Clock;
   /** At most one audit for units stuck in orphaned claims per coupon this often, across all instances. */
   auditIntervalMs: number;
 }
@@ -62,7 +64,7 @@ export class StateRechecks {
   recoverLeakedUnits(couponId: string): Promise<boolean> {
     const running = this.#audits.get(couponId);
     if (running) return running;
-    const now = Date.now();
+    const now = this.deps.clock.now().getTime();
     if ((this.#nextAuditAt.get(couponId) ?? 0) > now) return Promise.resolve(false);
     if (this.#nextAuditAt.size >= 10_000) this.#nextAuditAt.clear();
     this.#nextAuditAt.set(couponId, now + this.deps.auditIntervalMs);

@@ -138,7 +138,7 @@ export class PopularProducts {
    * else waits for the holder's result (and aggregates itself if none comes in time).
    */
   async #obtain(key: string, window: Window, expired: Entry | undefined): Promise<Entry> {
-    const deadline = Date.now() + (this.deps.waitMs ?? 3000);
+    const deadline = this.deps.clock.now().getTime() + (this.deps.waitMs ?? 3000);
     for (;;) {
       let lock: Awaited<ReturnType<LockManager["tryAcquire"]>>;
       try {
@@ -161,8 +161,8 @@ export class PopularProducts {
       if (expired) return expired;
       const stored = await this.#get(key);
       if (stored && this.#isFresh(stored, this.deps.clock.now().getTime())) return stored;
-      if (Date.now() >= deadline) return this.#aggregate(key, window, "unlocked", false);
-      await Bun.sleep(20);
+      if (this.deps.clock.now().getTime() >= deadline) return this.#aggregate(key, window, "unlocked", false);
+      await this.deps.clock.sleep(20);
     }
   }
 
