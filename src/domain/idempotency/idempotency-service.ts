@@ -28,6 +28,16 @@ export function isFinal(response: StoredResponse): boolean {
 }
 
 /**
+ * The one rule for what a key keeps for 24 h (contract: Idempotency): a final answer (see isFinal) that is not
+ * provisional, and, if it is a refusal (4xx), only when the request wrote something first: a refusal made before
+ * any effect is decided again by the retry, so one based on passing state is never kept.
+ */
+export function keepsAnswer(response: StoredResponse, request: { wrote: boolean; provisional?: boolean }): boolean {
+  if (!isFinal(response) || request.provisional) return false;
+  return response.status < 400 || request.wrote;
+}
+
+/**
  * Stripe-style idempotency keys: the first request with a key runs and its response is stored;
  * the same key and body later gets that response again, a different body gets 422, and a request
  * arriving while the first is still running gets 409.
@@ -78,8 +88,8 @@ export class IdempotencyService {
     try {
       return await this.unitOfWork.withTransaction(async () => {
         const response = await request();
-        if (!isFinal(response)) throw new Discard("not final");
-        if (response.status >= 400 && !(await this.unitOfWork.hasWritten())) throw new Discard("refused");
+        const wrote = response.status < 400 || (await this.unitOfWork.hasWritten());
+        if (!keepsAnswer(response, { wrote })) throw new Discard(isFinal(response) ? "refused" : "not final");
         if (!(await this.repository.complete(id, claimToken, response))) throw new Discard("key lost");
         return true;
       });
@@ -103,11 +113,13 @@ export class IdempotencyService {
     response: StoredResponse,
     options: { provisional?: boolean } = {},
   ): Promise<void> {
-    const refusedBeforeAnyEffect = response.status >= 400 && response.status < 500 && response.status !== 402;
-    if (!isFinal(response) || refusedBeforeAnyEffect || options.provisional) {
-      await this.repository.release(id, claimToken);
-    } else {
+    // These handlers commit as they go; of their refusals only a 402 comes after an effect (a payment answers it
+    // once its failure is recorded).
+    const wrote = response.status === 402;
+    if (keepsAnswer(response, { wrote, provisional: options.provisional })) {
       await this.repository.complete(id, claimToken, response);
+    } else {
+      await this.repository.release(id, claimToken);
     }
   }
 
