@@ -1,6 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import type { ClaimedEvent, DeliveryResult } from "../../src/domain/outbox/ports";
-import { ConcurrencyLimit } from "../../src/workers/outbox-relay/concurrency-limit";
+import { ConcurrencyLimit } from "../../src/infra/concurrency-limit";
 import { deliverBatch, type TryEvent } from "../../src/workers/outbox-relay/deliver-batch";
 
 let seq = 0;

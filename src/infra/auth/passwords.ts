@@ -1,5 +1,6 @@
 import { DomainError } from "../../domain/shared/errors";
 import type { PasswordHasher } from "../../domain/users/ports";
+import { ConcurrencyLimit } from "../concurrency-limit";
 
 /** argon2id through Bun's built-in implementation (runs off the JS thread). */
 export const argon2Passwords: PasswordHasher = {
@@ -13,40 +14,26 @@ export const argon2Passwords: PasswordHasher = {
  * rather than waiting behind a flood for seconds and holding its memory. Each hash is ~50–100 ms of a core.
  */
 export class AdmissionLimitedHasher implements PasswordHasher {
-  #running = 0;
-  readonly #waiting: (() => void)[] = [];
+  readonly #limit: ConcurrencyLimit;
 
   constructor(
     private readonly inner: PasswordHasher,
-    private readonly limits: { concurrency: number; queue: number },
-  ) {}
+    limits: { concurrency: number; queue: number },
+  ) {
+    this.#limit = new ConcurrencyLimit(limits.concurrency, {
+      queue: limits.queue,
+      full: () =>
+        new DomainError("UNAVAILABLE", "Too many password checks at once; retry shortly", undefined, {
+          retryAfterSeconds: 1,
+        }),
+    });
+  }
 
   hash(password: string): Promise<string> {
-    return this.#admitted(() => this.inner.hash(password));
+    return this.#limit.run(() => this.inner.hash(password));
   }
 
   verify(password: string, hash: string): Promise<boolean> {
-    return this.#admitted(() => this.inner.verify(password, hash));
-  }
-
-  async #admitted<T>(work: () => Promise<T>): Promise<T> {
-    if (this.#running >= this.limits.concurrency) {
-      if (this.#waiting.length >= this.limits.queue) {
-        throw new DomainError("UNAVAILABLE", "Too many password checks at once; retry shortly", undefined, {
-          retryAfterSeconds: 1,
-        });
-      }
-      // The slot is handed over by the finishing hash (#running stays counted), so nobody can overtake.
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    } else {
-      this.#running++;
-    }
-    try {
-      return await work();
-    } finally {
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#running--;
-    }
+    return this.#limit.run(() => this.inner.verify(password, hash));
   }
 }

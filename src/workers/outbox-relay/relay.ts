@@ -11,8 +11,8 @@ import {
 } from "../../domain/outbox/ports";
 import type { Alerts } from "../../domain/shared/alerts";
 import { type Clock, systemClock } from "../../domain/shared/clock";
+import { ConcurrencyLimit } from "../../infra/concurrency-limit";
 import type { Logger } from "../../infra/logger";
-import { ConcurrencyLimit } from "./concurrency-limit";
 import { type BatchOutcome, deliverBatch } from "./deliver-batch";
 import { coalescedStarts } from "./try-starts";
 
