@@ -106,7 +106,7 @@ export const SEEDED_PRODUCTS = 10_000;
 
 /** `bun run seed` with the server's environment: 10k products before the server starts. */
 export async function seedCatalogue(env: Record<string, string | undefined>, log: string): Promise<void> {
-  const proc = Bun.spawn(["bun", "src/infra/db/seed/seed-cli.ts", "--no-demo", "--products", String(SEEDED_PRODUCTS)], {
+  const proc = Bun.spawn(["bun", "src/commands/seed.ts", "--no-demo", "--products", String(SEEDED_PRODUCTS)], {
     cwd: ROOT,
     env,
     stdout: "pipe",

@@ -44,7 +44,7 @@ export async function runSalesBench(run: SalesBenchRun): Promise<SalesBenchResul
   // 1. A month of paid orders, generated inside PostgreSQL.
   const started = performance.now();
   const seed = Bun.spawn(
-    ["bun", "src/infra/db/seed/seed-cli.ts", "--no-demo", "--products", "0", "--orders", String(SALES_ORDERS)],
+    ["bun", "src/commands/seed.ts", "--no-demo", "--products", "0", "--orders", String(SALES_ORDERS)],
     {
       cwd: ROOT,
       env: run.kicksEnv,

@@ -499,7 +499,7 @@ describe.skipIf(!(hasPostgres && hasRedis))("the crash hammer", () => {
     expect(disagreements).toEqual([]);
     // The operators' own tools agree: `bun run invariants` (with Redis: coupon states not behind PostgreSQL)
     // and `bun run reconcile:payments`, which asks the gateway about every payment of the window.
-    for (const script of ["src/workers/check-invariants.ts", "src/workers/reconcile-payments.ts"]) {
+    for (const script of ["src/commands/invariants.ts", "src/commands/reconcile-payments.ts"]) {
       // Not spawnSync: the gateway it asks runs in this process and must keep answering.
       const tool = Bun.spawn(["bun", script], {
         cwd: root,

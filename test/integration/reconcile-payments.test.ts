@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it, setDefaultTimeout } from "bun:test";
 import { join } from "node:path";
+import { parseSince } from "../../src/commands/reconcile-payments";
 import { openDatabase } from "../../src/infra/db/client";
-import { parseSince } from "../../src/workers/reconcile-payments";
 import { startGateway } from "../support/gateway";
 import { createTestApp, freshPostgresDatabase, hasPostgres, testEnv } from "../support/harness";
 import { placeOrder } from "../support/orders";

@@ -42,7 +42,7 @@ async function seedWith(extraEnv: Record<string, string>, url: string | undefine
     ...extraEnv,
   };
   if (url) Object.assign(env, { DATABASE_URL: url, JWT_SECRET: TEST_JWT_SECRET });
-  const proc = Bun.spawn(["bun", "src/infra/db/seed/seed-cli.ts", ...args], {
+  const proc = Bun.spawn(["bun", "src/commands/seed.ts", ...args], {
     cwd: root,
     env,
     stdout: "pipe",
@@ -105,7 +105,7 @@ describe("bun run seed", () => {
         count(distinct sales_day)::int as days from product_sales_daily`;
       expect(sales?.units).toBe(sales?.lines_units);
       expect(sales?.days).toBeGreaterThanOrEqual(25);
-      const check = Bun.spawn(["bun", "src/workers/check-invariants.ts"], {
+      const check = Bun.spawn(["bun", "src/commands/invariants.ts"], {
         cwd: root,
         env: {
           PATH: process.env.PATH ?? "",
@@ -194,7 +194,7 @@ describe("bun run seed's demo shop", () => {
           ["DROP20K", 1],
           ["WELCOME10", 1],
         ]);
-        const check = Bun.spawn(["bun", "src/workers/check-invariants.ts"], {
+        const check = Bun.spawn(["bun", "src/commands/invariants.ts"], {
           cwd: root,
           env: {
             PATH: process.env.PATH ?? "",

@@ -4,15 +4,16 @@
 // for its sellers, its buyers, its admin).
 import { parseArgs } from "node:util";
 import { and, count, eq, isNull, like, sql } from "drizzle-orm";
-import { createApp } from "../../../app";
-import { buildContainer } from "../../../container";
-import { argon2Passwords } from "../../auth/passwords";
-import { ConfigError, loadConfig } from "../../config";
-import { createLogger } from "../../logger";
-import { balances, products, users } from "../schema";
-import { catalogueProducts, SIZE_RUN_MODELS } from "./catalogue";
-import { describeDemoLogins, seedDemoShop } from "./demo-shop";
-import { SEED_BUYER_EMAILS, SEED_BUYERS, seedPaidOrders } from "./sales";
+import { createApp } from "../app";
+import { buildContainer } from "../container";
+import { argon2Passwords } from "../infra/auth/passwords";
+import { loadConfig } from "../infra/config";
+import { balances, products, users } from "../infra/db/schema";
+import { catalogueProducts, SIZE_RUN_MODELS } from "../infra/db/seed/catalogue";
+import { describeDemoLogins, seedDemoShop } from "../infra/db/seed/demo-shop";
+import { SEED_BUYER_EMAILS, SEED_BUYERS, seedPaidOrders } from "../infra/db/seed/sales";
+import { createLogger } from "../infra/logger";
+import { failCommand, UsageError } from "./command";
 
 const SELLERS = 20;
 const BATCH = 1000;
@@ -41,8 +42,7 @@ try {
     },
   }));
 } catch (error) {
-  console.error(`seed: ${(error as Error).message}\n\n${USAGE}`);
-  process.exit(1);
+  failCommand(new UsageError(`seed: ${(error as Error).message}\n\n${USAGE}`), 1);
 }
 if (values.help) {
   console.log(USAGE);
@@ -55,8 +55,7 @@ for (const [name, value, max] of [
   ["orders", orderCount, 10_000_000],
 ] as const) {
   if (!Number.isSafeInteger(value) || value < 0 || value > max) {
-    console.error(`--${name} must be a whole number from 0 to ${max}`);
-    process.exit(1);
+    failCommand(new UsageError(`--${name} must be a whole number from 0 to ${max}`), 1);
   }
 }
 
@@ -66,8 +65,7 @@ try {
   // Warnings only: the demo shop's requests would each log a line.
   container = buildContainer(config, createLogger("warn"));
 } catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
+  failCommand(error, 1);
 }
 const { database } = container;
 await database.migrate();

@@ -8,13 +8,12 @@
 import { parseArgs } from "node:util";
 import { buildContainer } from "../container";
 import { describe } from "../domain/payments/payment-reconciliation";
-import { ConfigError, loadConfig } from "../infra/config";
+import { loadConfig } from "../infra/config";
 import { createLogger } from "../infra/logger";
+import { runCommand, UsageError } from "./command";
 
 const DEFAULT_WINDOW = "24h";
 const UNITS_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-class UsageError extends Error {}
 
 /** An ISO-8601 moment, or a duration back from now (`30s`, `90m`, `24h`, `7d`). */
 export function parseSince(value: string, now = Date.now()): Date {
@@ -63,12 +62,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (import.meta.main) {
-  try {
-    process.exit(await main());
-  } catch (error) {
-    const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    console.error(error instanceof ConfigError || usage ? (error as Error).message : error);
-    process.exit(2);
-  }
-}
+if (import.meta.main) await runCommand(main);

@@ -3,12 +3,13 @@
 // With --repair it fixes what it found: adds holders the state lacks, removes orphaned claims (older than
 // the grace, never recorded), marks a state whose definition differs for a rebuild. A state already marked
 // for a rebuild is reported (`stale: true`) but is not drift: the next claim rebuilds it from PostgreSQL. Exit
-// status 1 when drift was found and not repaired, so a scheduler can alert on it.
+// status 1 when drift was found and not repaired, so a scheduler can alert on it; 2 when it could not run.
 import { parseArgs } from "node:util";
 import { buildContainer } from "../container";
 import type { ReconcileResult } from "../domain/coupons/coupon-reconciliation";
-import { ConfigError, loadConfig } from "../infra/config";
+import { loadConfig } from "../infra/config";
 import { createLogger } from "../infra/logger";
+import { runCommand } from "./command";
 
 /** Ids listed per kind of drift; the counts are always complete. */
 const LISTED = 20;
@@ -67,9 +68,4 @@ async function main(): Promise<number> {
   return summary.drifted > summary.repaired ? 1 : 0;
 }
 
-try {
-  process.exit(await main());
-} catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(2);
-}
+await runCommand(main);

@@ -1,14 +1,15 @@
 // `bun run invariants`: checks that the books balance on the configured database (stock, reservations, sales,
 // coupons, refunds held past their lease, one refund per keyed request), and with REDIS_URL that no coupon's
 // limited-issue state in Redis is behind PostgreSQL, printing each violation as a JSON line. Exit status 1 when
-// any is found, so a scheduler can alert.
-import { ConfigError, loadConfig } from "../infra/config";
+// any is found, so a scheduler can alert; 2 when it could not check (see command.ts).
+import { loadConfig } from "../infra/config";
 import { openDatabase } from "../infra/db/client";
 import { checkInvariants } from "../infra/db/invariants";
 import { checkCouponStates } from "../infra/redis/coupons/coupon-state-check";
 import { createRedis } from "../infra/redis/redis-client";
+import { runCommand } from "./command";
 
-try {
+await runCommand(async () => {
   const config = loadConfig();
   const database = openDatabase({ url: config.DATABASE_URL, poolSize: 1, dataDir: config.DATA_DIR });
   const violations = await checkInvariants(database.db);
@@ -23,8 +24,5 @@ try {
   await database.close();
   for (const violation of violations) console.log(JSON.stringify(violation));
   console.log(violations.length === 0 ? "invariants hold" : `${violations.length} violation(s)`);
-  process.exit(violations.length === 0 ? 0 : 1);
-} catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(2);
-}
+  return violations.length === 0 ? 0 : 1;
+});
