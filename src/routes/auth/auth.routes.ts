@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
 import { jsonBody, jsonResponse } from "../lib/schemas";
-import { authenticate, bearerAuth } from "../middleware/authenticate";
+import { signedIn } from "../middleware/authenticate";
 import { LoginResponseSchema, LoginSchema, SignUpSchema, UserSchema } from "../users/users.schemas";
 
 export const signUp = createRoute({
@@ -43,8 +43,7 @@ export const logOut = createRoute({
   tags: ["Auth"],
   summary: "End every session of the caller",
   description: "Every access token of the caller, this one included, is refused from now on, on every instance.",
-  security: bearerAuth,
-  middleware: [authenticate] as const,
+  ...signedIn(),
   responses: {
     204: { description: "Logged out" },
     ...problemResponses("UNAUTHENTICATED"),

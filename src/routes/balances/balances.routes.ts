@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
 import { IdempotencyKeyHeader, jsonBody, jsonResponse, limitPageDepth, PageQuery, UuidParam } from "../lib/schemas";
-import { authenticate, bearerAuth } from "../middleware/authenticate";
+import { signedIn } from "../middleware/authenticate";
 import { idempotent } from "../middleware/idempotent";
 import { BalanceSchema, ChargeSchema, LedgerPageSchema } from "./balances.schemas";
 
@@ -15,8 +15,7 @@ export const chargeBalance = createRoute({
   summary: "Add money to a prepaid balance",
   description:
     "Concurrent charges all land exactly once each (optimistic version update, retried). A user charges only its own balance; an ADMIN anyone's. Honours `Idempotency-Key`.",
-  security: bearerAuth,
-  middleware: [authenticate, idempotent] as const,
+  ...signedIn(idempotent),
   request: { headers: IdempotencyKeyHeader, body: jsonBody(ChargeSchema) },
   responses: {
     200: jsonResponse(BalanceSchema, "The balance after the charge"),
@@ -38,8 +37,7 @@ export const getBalance = createRoute({
   path: "/api/v1/balances/{userId}",
   tags: ["Balances"],
   summary: "A user's balance",
-  security: bearerAuth,
-  middleware: [authenticate] as const,
+  ...signedIn(),
   request: { params: UserParams },
   responses: {
     200: jsonResponse(BalanceSchema, "The balance"),
@@ -53,8 +51,7 @@ export const listBalanceTransactions = createRoute({
   path: "/api/v1/balances/{userId}/transactions",
   tags: ["Balances"],
   summary: "A user's ledger, newest first",
-  security: bearerAuth,
-  middleware: [authenticate] as const,
+  ...signedIn(),
   request: { params: UserParams, query: PageQuery.superRefine(limitPageDepth()) },
   responses: {
     200: jsonResponse(LedgerPageSchema, "One page of ledger entries"),

@@ -3,7 +3,7 @@ import type { CouponAction } from "../../domain/coupons/coupon-service";
 import type { ErrorCode } from "../../domain/shared/errors";
 import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
 import { IdempotencyKeyHeader, jsonBody, jsonResponse, UuidParam } from "../lib/schemas";
-import { authenticate, bearerAuth, requireRole } from "../middleware/authenticate";
+import { requireRole, signedIn } from "../middleware/authenticate";
 import { idempotent } from "../middleware/idempotent";
 import {
   CouponCode,
@@ -29,8 +29,7 @@ export const createCoupon = createRoute({
   summary: "Define a coupon (SELLER, ADMIN)",
   description:
     "The caller becomes its issuer. Codes are unique case-insensitively. PERCENTAGE takes 1–100 (optionally capped by `maxDiscountAmount`), FIXED at least 1 KRW; `validUntil` must be after `validFrom` and in the future.",
-  security: bearerAuth,
-  middleware: [authenticate, requireRole("SELLER", "ADMIN")] as const,
+  ...signedIn(requireRole("SELLER", "ADMIN")),
   request: { body: jsonBody(CreateCouponSchema) },
   responses: {
     201: jsonResponse(CouponSchema, "The new coupon"),
@@ -46,8 +45,7 @@ export const getCouponByCode = createRoute({
   summary: "Find a coupon by the code a buyer typed (any signed-in user)",
   description:
     "The code in any case. Claim it with POST /api/v1/coupons/issue or /issue/limited and `{ code, userId }`.",
-  security: bearerAuth,
-  middleware: [authenticate] as const,
+  ...signedIn(),
   request: { params: CodeParams },
   responses: {
     200: jsonResponse(CouponSchema, "The coupon"),
@@ -63,8 +61,7 @@ export const listCoupons = createRoute({
   summary: "The coupons an issuer defined, newest first (SELLER: its own; ADMIN: all)",
   description:
     "`status` filters on the status as of now; `issuerId` narrows an ADMIN's list (a SELLER naming another issuer: 403). A BUYER: 403.",
-  security: bearerAuth,
-  middleware: [authenticate] as const,
+  ...signedIn(),
   request: { query: CouponListQuery },
   responses: {
     200: jsonResponse(CouponPageSchema, "One page of coupons"),
@@ -78,8 +75,7 @@ export const getCoupon = createRoute({
   path: "/api/v1/coupons/{couponId}",
   tags: ["Coupons"],
   summary: "A coupon with its status and remaining units",
-  security: bearerAuth,
-  middleware: [authenticate] as const,
+  ...signedIn(),
   request: { params: CouponParams },
   responses: {
     200: jsonResponse(CouponSchema, "The coupon"),
@@ -97,8 +93,7 @@ const lifecycleRoute = (operationId: string, action: CouponAction, what: string)
     summary: `${what} (the issuer or an ADMIN)`,
     description:
       "Takes effect on both issue paths at once. Allowed moves: suspend CREATED, ACTIVE or EXHAUSTED; resume SUSPENDED; cancel anything not EXPIRED or CANCELLED.",
-    security: bearerAuth,
-    middleware: [authenticate] as const,
+    ...signedIn(),
     request: { params: CouponParams },
     responses: {
       200: jsonResponse(CouponSchema, "The coupon after the change"),
@@ -147,8 +142,7 @@ const issueRoute = (
     tags: ["Coupons"],
     summary: text.summary,
     description: text.description,
-    security: bearerAuth,
-    middleware: [authenticate, idempotent] as const,
+    ...signedIn(idempotent),
     request: { headers: IdempotencyKeyHeader, body: jsonBody(IssueCouponSchema) },
     responses: {
       201: jsonResponse(UserCouponSchema, text.created),
@@ -188,8 +182,7 @@ export const listUserCoupons = createRoute({
   tags: ["Coupons"],
   summary: "The coupons a user holds, newest first, each with its coupon",
   description: "A BUYER or SELLER sees its own; an ADMIN anyone's. `status` filters (EXPIRED: window ended unused).",
-  security: bearerAuth,
-  middleware: [authenticate] as const,
+  ...signedIn(),
   request: { params: UserParams, query: HeldCouponQuery },
   responses: {
     200: jsonResponse(UserCouponPageSchema, "One page of held coupons"),

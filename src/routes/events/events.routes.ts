@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { problemResponses } from "../lib/openapi-problems";
 import { jsonResponse } from "../lib/schemas";
-import { authenticate, bearerAuth, requireRole } from "../middleware/authenticate";
+import { requireRole, signedIn } from "../middleware/authenticate";
 import { EventPageSchema, EventParams, EventSchema, ListEventsQuery } from "./events.schemas";
 
 export const listEvents = createRoute({
@@ -12,8 +12,7 @@ export const listEvents = createRoute({
   summary: "Outbox events of one table, newest first (ADMIN)",
   description:
     "Filter by `status`, `type` (one of the table's types) and `aggregateId`. Shows what reached the data platform, what is backing off and what is ALERTED.",
-  security: bearerAuth,
-  middleware: [authenticate, requireRole("ADMIN")] as const,
+  ...signedIn(requireRole("ADMIN")),
   request: { query: ListEventsQuery },
   responses: {
     200: jsonResponse(EventPageSchema, "One page of events"),
@@ -29,8 +28,7 @@ export const retryEvent = createRoute({
   summary: "Send a FAILED or ALERTED event again (ADMIN)",
   description:
     "Puts the event back as PENDING with attempts reset to 0; the relay delivers it (and the events of its aggregate that waited behind it) right away. SENT, PENDING and PROCESSING events cannot be retried.",
-  security: bearerAuth,
-  middleware: [authenticate, requireRole("ADMIN")] as const,
+  ...signedIn(requireRole("ADMIN")),
   request: { params: EventParams },
   responses: {
     202: jsonResponse(EventSchema, "Queued for delivery again"),

@@ -1,3 +1,4 @@
+import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { DomainError } from "../../domain/shared/errors";
 import { assertRole } from "../../domain/users/access";
@@ -29,3 +30,12 @@ export const requireRole = (...roles: Role[]) =>
 
 /** OpenAPI `security` of every protected route. */
 export const bearerAuth = [{ Bearer: [] }];
+
+/**
+ * What a protected route spreads into `createRoute`: the bearer scheme in its docs and `authenticate` before
+ * `after` (a role check, idempotency), so the two can never disagree.
+ */
+export function signedIn<const After extends MiddlewareHandler<AppEnv>[]>(...after: After) {
+  const middleware: [typeof authenticate, ...After] = [authenticate, ...after];
+  return { security: bearerAuth, middleware };
+}

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
 import { IdempotencyKeyHeader, jsonBody, jsonResponse, UuidParam } from "../lib/schemas";
-import { authenticate, bearerAuth } from "../middleware/authenticate";
+import { signedIn } from "../middleware/authenticate";
 import { idempotentAcrossCommits } from "../middleware/idempotent";
 import { ConfirmPaymentSchema, PaymentSchema, ProcessPaymentSchema } from "./payments.schemas";
 
@@ -15,8 +15,7 @@ export const processPayment = createRoute({
   summary: "Pay a CREATED order from the buyer's balance, through the payment gateway",
   description:
     "Each step is persisted before the next side effect (see `history`). 200: COMPLETED, the order CONFIRMED. 402 INSUFFICIENT_BALANCE (nothing debited) or PAYMENT_DECLINED (balance restored): the problem carries `paymentId`. 202: the gateway's answer is not known yet (timeout, 5xx): the payment stays GATEWAY_REQUESTED until POST /payments/confirm or the recovery job settles it; meanwhile the order cannot be paid again, cancelled or expire. Honours `Idempotency-Key`.",
-  security: bearerAuth,
-  middleware: [authenticate, idempotentAcrossCommits] as const,
+  ...signedIn(idempotentAcrossCommits),
   request: { headers: IdempotencyKeyHeader, body: jsonBody(ProcessPaymentSchema) },
   responses: {
     200: jsonResponse(PaymentSchema, "The payment, COMPLETED"),
@@ -43,8 +42,7 @@ export const confirmPayment = createRoute({
   summary: "Ask the gateway for the outcome of a payment whose outcome is not known, and settle it",
   description:
     "200 with the payment once it is final: COMPLETED (order CONFIRMED) or FAILED (balance restored; also when the gateway never received it). A payment already final is returned unchanged (200). 202 with the payment unchanged and a `Retry-After` (seconds) while the gateway still says PENDING (or cannot be asked), and while it answers 404 inside the charge's send window: until `PAYMENT_ABANDON_AFTER_MS` after the charge POST started (the gateway timeout plus a safety margin) our own charge may still reach the gateway, so a payment is never failed while the gateway can still approve it. Honours `Idempotency-Key`; a 202 is not stored as final (the same key asks again).",
-  security: bearerAuth,
-  middleware: [authenticate, idempotentAcrossCommits] as const,
+  ...signedIn(idempotentAcrossCommits),
   request: { headers: IdempotencyKeyHeader, body: jsonBody(ConfirmPaymentSchema) },
   responses: {
     200: jsonResponse(PaymentSchema, "The payment, final"),
@@ -67,8 +65,7 @@ export const getPayment = createRoute({
   operationId: "getPayment",
   tags: ["Payments"],
   summary: "A payment with every step it took (its buyer or an admin)",
-  security: bearerAuth,
-  middleware: [authenticate] as const,
+  ...signedIn(),
   request: { params: z.object({ paymentId: UuidParam("paymentId") }) },
   responses: {
     200: jsonResponse(PaymentSchema, "The payment"),

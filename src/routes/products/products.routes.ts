@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
 import { jsonBody, jsonResponse } from "../lib/schemas";
-import { authenticate, bearerAuth, requireRole } from "../middleware/authenticate";
+import { requireRole, signedIn } from "../middleware/authenticate";
 import {
   NewProductSchema,
   ProductEditSchema,
@@ -57,8 +57,7 @@ export const createProduct = createRoute({
   summary: "Put a product on sale (SELLER, ADMIN)",
   description:
     "One product is one SKU. A sneaker sold in sizes carries `modelCode` and `shoeSize` (both or neither; fixed once created): one product per size, shown together on GET /api/v1/models/{modelCode}. A seller sells each (modelCode, shoeSize) once, modelCode compared in any case: a second is 409 SKU_TAKEN.",
-  security: bearerAuth,
-  middleware: [authenticate, requireRole("SELLER", "ADMIN")] as const,
+  ...signedIn(requireRole("SELLER", "ADMIN")),
   request: { body: jsonBody(NewProductSchema) },
   responses: {
     201: jsonResponse(ProductSchema, "The new product, owned by the caller"),
@@ -74,8 +73,7 @@ export const editProduct = createRoute({
   summary: "Edit a product (its SELLER or an ADMIN)",
   description:
     "Send the `version` you read: if the product changed since (an edit, or any stock movement), the answer is 409 VERSION_CONFLICT with `currentVersion`, and nothing changes. `stock` sets the units that can still be ordered.",
-  security: bearerAuth,
-  middleware: [authenticate] as const,
+  ...signedIn(),
   request: { params: ProductParams, body: jsonBody(ProductEditSchema) },
   responses: {
     200: jsonResponse(ProductSchema, "The edited product"),
@@ -91,8 +89,7 @@ export const discontinueProduct = createRoute({
   summary: "Take a product off sale for good (its SELLER or an ADMIN)",
   description:
     "It can no longer be ordered; orders already holding it go on. Discontinuing a discontinued product changes nothing and answers 200.",
-  security: bearerAuth,
-  middleware: [authenticate] as const,
+  ...signedIn(),
   request: { params: ProductParams },
   responses: {
     200: jsonResponse(ProductSchema, "The discontinued product"),

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
 import { IdempotencyKeyHeader, jsonBody, jsonResponse, UuidParam } from "../lib/schemas";
-import { authenticate, bearerAuth } from "../middleware/authenticate";
+import { signedIn } from "../middleware/authenticate";
 import { idempotentAcrossCommits } from "../middleware/idempotent";
 import { RefundSchema, RequestRefundSchema } from "./refunds.schemas";
 
@@ -13,8 +13,7 @@ export const requestRefund = createRoute({
   summary: "Refund a paid order, in full or in part (its buyer or an admin)",
   description:
     "The order must be CONFIRMED, PREPARING, SHIPPED, DELIVERED or COMPLETED, else 409 ORDER_NOT_REFUNDABLE. `amount` (default: all that is still refundable) may not exceed what was paid minus what was refunded or is being refunded: 400 REFUND_EXCEEDS_PAID; with no `amount` and nothing left (all refunded, or held by refunds in progress): 409 ORDER_NOT_REFUNDABLE. The refund is recorded and its first try claimed in one transaction, then tried at once: the answer shows REFUNDED (balance credited), FAILED (tried again with backoff) or PROCESSING (a try still under way); whichever process dies when, a background job takes every recorded refund to REFUNDED or MANUAL. Refunds adding up to the paid amount cancel the order and return its stock and coupon; an order paid in full by a coupon (total 0) is refunded with amount 0 (stock and coupon back, no gateway call). Honours `Idempotency-Key`: the refund carries the key, so a retry of the request (even after its process died or answered 5xx) answers with that refund, never a second one.",
-  security: bearerAuth,
-  middleware: [authenticate, idempotentAcrossCommits] as const,
+  ...signedIn(idempotentAcrossCommits),
   request: { headers: IdempotencyKeyHeader, body: jsonBody(RequestRefundSchema) },
   responses: {
     201: jsonResponse(RefundSchema, "The refund"),
@@ -37,8 +36,7 @@ export const getRefund = createRoute({
   operationId: "getRefund",
   tags: ["Refunds"],
   summary: "A refund (its buyer or an admin)",
-  security: bearerAuth,
-  middleware: [authenticate] as const,
+  ...signedIn(),
   request: { params: z.object({ refundId: UuidParam("refundId") }) },
   responses: {
     200: jsonResponse(RefundSchema, "The refund"),

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { problemResponses } from "../lib/openapi-problems";
 import { jsonResponse } from "../lib/schemas";
-import { authenticate, bearerAuth, requireRole } from "../middleware/authenticate";
+import { requireRole, signedIn } from "../middleware/authenticate";
 import { PopularProductsSchema, PopularQuerySchema, SalesStatsQuerySchema, SalesStatsSchema } from "./sales.schemas";
 
 export const listPopularProducts = createRoute({
@@ -35,8 +35,7 @@ export const getSalesStats = createRoute({
   summary: "Sales totals per period, category, product or seller (ADMIN, SELLER)",
   description:
     "Only paid, not refunded sales count, on the Seoul day they were paid. A partial refund takes its amount off the order's lines in proportion to what each was paid (units and the order stay counted); a full refund or a cancellation after payment takes the order out entirely. A SELLER sees its own products only; `orderCount` counts distinct orders per group.",
-  security: bearerAuth,
-  middleware: [authenticate, requireRole("SELLER", "ADMIN")] as const,
+  ...signedIn(requireRole("SELLER", "ADMIN")),
   request: { query: SalesStatsQuerySchema },
   responses: {
     200: jsonResponse(SalesStatsSchema, "The totals"),

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
 import { jsonBody, jsonResponse } from "../lib/schemas";
-import { authenticate, bearerAuth, requireRole } from "../middleware/authenticate";
+import { requireRole, signedIn } from "../middleware/authenticate";
 import { ChangePasswordSchema, CreateUserSchema, UpdateProfileSchema, UserSchema } from "./users.schemas";
 
 export const getMe = createRoute({
@@ -10,8 +10,7 @@ export const getMe = createRoute({
   path: "/api/v1/users/me",
   tags: ["Users"],
   summary: "The calling user",
-  security: bearerAuth,
-  middleware: [authenticate] as const,
+  ...signedIn(),
   responses: {
     200: jsonResponse(UserSchema, "The caller"),
     ...problemResponses("UNAUTHENTICATED", "USER_NOT_FOUND"),
@@ -25,8 +24,7 @@ export const updateMe = createRoute({
   tags: ["Users"],
   summary: "Edit the caller's profile",
   description: "Edits `name` and `bio`; sellers may also change their business registration number.",
-  security: bearerAuth,
-  middleware: [authenticate] as const,
+  ...signedIn(),
   request: { body: jsonBody(UpdateProfileSchema) },
   responses: {
     200: jsonResponse(UserSchema, "The updated caller"),
@@ -42,8 +40,7 @@ export const changePassword = createRoute({
   summary: "Change the caller's password",
   description:
     "Needs the current password (wrong → 401 INVALID_CREDENTIALS; repeated failures → 429 RATE_LIMITED). Every other token of the user stops working at once, on every instance; the one that made the request goes on.",
-  security: bearerAuth,
-  middleware: [authenticate] as const,
+  ...signedIn(),
   request: { body: jsonBody(ChangePasswordSchema) },
   responses: {
     204: { description: "Changed; the user's other tokens are refused from now on" },
@@ -58,8 +55,7 @@ export const createUser = createRoute({
   tags: ["Admin"],
   summary: "Create a user of any role (ADMIN)",
   description: "Admins carry an `adminCode` (generated when omitted); sellers need a business registration number.",
-  security: bearerAuth,
-  middleware: [authenticate, requireRole("ADMIN")] as const,
+  ...signedIn(requireRole("ADMIN")),
   request: { body: jsonBody(CreateUserSchema) },
   responses: {
     201: jsonResponse(UserSchema, "The new user"),
