@@ -3,7 +3,7 @@ import { DomainError, validationFailed } from "../shared/errors";
 import { UUID } from "../shared/ids";
 import type { StorageBudget } from "../shared/storage-budget";
 import type { UnitOfWork } from "../shared/unit-of-work";
-import { assertRole } from "../users/access";
+import { assertOwnerOrAdmin, assertRole } from "../users/access";
 import type { Actor } from "../users/user";
 import type { CursorState, ListCursors } from "./list-cursor";
 import { MODEL_CODE_PATTERN, modelVersion, toModelPage } from "./model-page";
@@ -233,9 +233,7 @@ export class CatalogueService {
   async #ownedBy(actor: Actor, id: string): Promise<Product> {
     assertRole(actor, "SELLER", "ADMIN");
     const product = await this.#find(id);
-    if (actor.role !== "ADMIN" && product.sellerId !== actor.userId) {
-      throw new DomainError("FORBIDDEN", "Only the product's seller or an admin may change it");
-    }
+    assertOwnerOrAdmin(actor, product.sellerId, "Only the product's seller or an admin may change it");
     return product;
   }
 

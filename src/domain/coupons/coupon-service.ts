@@ -3,7 +3,7 @@ import type { Clock } from "../shared/clock";
 import { DomainError, type FieldError } from "../shared/errors";
 import type { Page, PageRequest } from "../shared/paging";
 import type { UnitOfWork } from "../shared/unit-of-work";
-import { assertActsFor, assertRole } from "../users/access";
+import { assertActsFor, assertOwnerOrAdmin, assertRole } from "../users/access";
 import type { UserRepository } from "../users/ports";
 import type { Actor } from "../users/user";
 import { type Coupon, type CouponView, type HeldCouponView, MAX_DISCOUNT_KRW, type NewCoupon } from "./coupon";
@@ -197,9 +197,7 @@ export class CouponService {
 const codeNotFound = (code: string) => new DomainError("COUPON_NOT_FOUND", `No coupon has the code ${code}`);
 
 export function assertIssuerOrAdmin(actor: Actor, coupon: Coupon): void {
-  if (actor.role !== "ADMIN" && actor.userId !== coupon.issuerId) {
-    throw new DomainError("FORBIDDEN", "Only the coupon's issuer or an ADMIN may do this");
-  }
+  assertOwnerOrAdmin(actor, coupon.issuerId, "Only the coupon's issuer or an ADMIN may do this");
 }
 
 /**

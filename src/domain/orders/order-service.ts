@@ -6,7 +6,7 @@ import type { Clock } from "../shared/clock";
 import { DomainError, type FieldError } from "../shared/errors";
 import type { Page, PageRequest } from "../shared/paging";
 import type { UnitOfWork } from "../shared/unit-of-work";
-import { assertActsFor } from "../users/access";
+import { assertActsFor, assertOwnerOrAdmin } from "../users/access";
 import type { Actor } from "../users/user";
 import { type Order, type OrderLine, type OrderView, toOrderView } from "./order";
 import { CANCEL_BY_REFUND_STATUSES, type OrderParty, type OrderStatus, orderTransition } from "./order-status";
@@ -149,9 +149,7 @@ export class OrderService {
    */
   async cancel(actor: Actor, orderId: string): Promise<{ order: OrderView; settled: boolean }> {
     const order = await this.#find(orderId);
-    if (actor.role !== "ADMIN" && order.userId !== actor.userId) {
-      throw new DomainError("FORBIDDEN", "Only the buyer or an admin may cancel an order");
-    }
+    assertOwnerOrAdmin(actor, order.userId, "Only the buyer or an admin may cancel an order");
     if (CANCEL_BY_REFUND_STATUSES.includes(order.status)) return this.deps.refunds.cancelPaid(actor, orderId);
     const reason = order.userId === actor.userId ? "CANCELLED_BY_BUYER" : "CANCELLED_BY_ADMIN";
     return this.deps.unitOfWork.withTransaction(async () => {

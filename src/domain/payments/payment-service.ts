@@ -7,6 +7,7 @@ import type { Alerts } from "../shared/alerts";
 import type { Clock } from "../shared/clock";
 import { DomainError } from "../shared/errors";
 import type { UnitOfWork } from "../shared/unit-of-work";
+import { assertOwnerOrAdmin } from "../users/access";
 import type { Actor } from "../users/user";
 import { type Payment, type PaymentView, toPaymentView } from "./payment";
 import type { PaymentReconciliation } from "./payment-reconciliation";
@@ -82,9 +83,7 @@ export class PaymentService {
 
   async process(actor: Actor, orderId: string): Promise<PaymentResult> {
     const order = await this.#order(orderId);
-    if (actor.role !== "ADMIN" && order.userId !== actor.userId) {
-      throw new DomainError("FORBIDDEN", "Only the order's buyer may pay for it");
-    }
+    assertOwnerOrAdmin(actor, order.userId, "Only the order's buyer may pay for it");
     if (order.status !== "CREATED") throw notPayable(order);
     if (order.paymentId) throw new DomainError("PAYMENT_IN_PROGRESS", "A payment of this order is already in flight");
 
@@ -324,9 +323,7 @@ export class PaymentService {
   async #visible(actor: Actor, paymentId: string): Promise<Payment> {
     const payment = await this.deps.payments.find(paymentId);
     if (!payment) throw new DomainError("PAYMENT_NOT_FOUND", `No payment ${paymentId}`);
-    if (actor.role !== "ADMIN" && payment.userId !== actor.userId) {
-      throw new DomainError("FORBIDDEN", "This payment is not yours");
-    }
+    assertOwnerOrAdmin(actor, payment.userId, "This payment is not yours");
     return payment;
   }
 

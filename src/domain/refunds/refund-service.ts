@@ -10,6 +10,7 @@ import { retryDelayMs } from "../shared/backoff";
 import type { Clock } from "../shared/clock";
 import { DomainError } from "../shared/errors";
 import type { UnitOfWork } from "../shared/unit-of-work";
+import { assertOwnerOrAdmin } from "../users/access";
 import type { Actor } from "../users/user";
 import { type Refund, type RefundRepository, type RefundView, toRefundView } from "./refund";
 import { UNFINISHED_REFUND_STATUSES } from "./refund-status";
@@ -119,9 +120,7 @@ export class RefundService {
   async get(actor: Actor, refundId: string): Promise<RefundView> {
     const refund = await this.deps.refunds.find(refundId);
     if (!refund) throw new DomainError("REFUND_NOT_FOUND", `No refund ${refundId}`);
-    if (actor.role !== "ADMIN" && refund.userId !== actor.userId) {
-      throw new DomainError("FORBIDDEN", "This refund is not yours");
-    }
+    assertOwnerOrAdmin(actor, refund.userId, "This refund is not yours");
     return toRefundView(refund);
   }
 
@@ -157,9 +156,7 @@ export class RefundService {
     return this.deps.unitOfWork.withTransaction(async () => {
       const order = await this.deps.orders.lockForRefund(request.orderId);
       if (!order) throw new DomainError("ORDER_NOT_FOUND", `No order ${request.orderId}`);
-      if (actor.role !== "ADMIN" && order.userId !== actor.userId) {
-        throw new DomainError("FORBIDDEN", "Only the order's buyer or an admin may refund it");
-      }
+      assertOwnerOrAdmin(actor, order.userId, "Only the order's buyer or an admin may refund it");
       if (requestKey) {
         // Under the order's lock: a retry waits for the first request's transaction, then sees its refund.
         const earlier = await this.deps.refunds.findByRequest(actor.userId, requestKey.key);
