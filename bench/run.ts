@@ -7,6 +7,7 @@
 //   BENCH_THREADS (2)         wrk threads
 //   BENCH_WARMUP_SECONDS (2)  unmeasured wrk run before each scenario (0 skips it)
 //   BENCH_RESULTS_DIR         where latest.json and the servers' logs go (default: a new temp dir)
+//   BENCH_RESULTS_FILE        the markdown record every run is added to (default bench/RESULTS.md; - for none)
 //   DATABASE_URL / REDIS_URL  used when set: a throwaway database `kicks_bench_<random>` (dropped at the end)
 //                             and a unique Redis key prefix (deleted at the end); else embedded PGlite in a
 //                             temporary DATA_DIR and in-process cache/locks.
@@ -49,6 +50,7 @@ import { type OrderBenchResult, type OrderModule, runOrderBench } from "./orders
 import { checkOutboxRun, type OutboxBenchResult, runOutboxBench, startOutboxSink } from "./outbox";
 import { abort, cleanup, isCleaningUp, startServer, stopServer, waitHealthy } from "./processes";
 import { printOrderSummary, printOutboxSummary, printSummary, writeResults } from "./report";
+import { keepPrintedOutput, recordRun } from "./results-file";
 import { printSalesSummary, runSalesBench, SALES_ORDERS, type SalesBenchResult } from "./sales";
 import { runScenarios, SCENARIOS } from "./scenarios";
 import { requireWrk, writeWrkScripts } from "./wrk";
@@ -76,6 +78,7 @@ const loadAverage = () =>
 const randomId = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 
 async function main() {
+  keepPrintedOutput();
   const wrkVersion = requireWrk();
   const startedAt = new Date().toISOString();
   const runId = randomId();
@@ -227,7 +230,14 @@ async function main() {
   });
 
   await stopServer(kicks);
-  return invariants.every((inv) => inv.ok) ? 0 : 1;
+  const failed = invariants.filter((inv) => !inv.ok).length;
+  recordRun({
+    startedAt,
+    gitCommit: gitCommit || undefined,
+    modules: [...MODULES],
+    outcome: failed === 0 ? "Every check held." : `${failed} check(s) FAILED.`,
+  });
+  return failed === 0 ? 0 : 1;
 }
 
 let exitCode = 1;
