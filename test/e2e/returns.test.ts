@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "bun:test";
+import { sql } from "drizzle-orm";
 import { createTestApp, type TestApp } from "../support/harness";
 import { invariantViolations, payOrder, placeOrder } from "../support/orders";
 import { createProductVia } from "../support/products";
@@ -185,6 +186,33 @@ describe("returns of orders refunded after they shipped", () => {
     expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
     expect(replay.body.id).toBe(first.body.id);
     expect(await product(shoe.id)).toMatchObject({ stock: 9, awaitingReturn: 1 });
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+
+  it("records a return whole or not at all: a failure at its last statement leaves stock and lines as they were", async () => {
+    const { buyer, shoe, order } = await orderAt("DELIVERED", 2);
+    await refundAll(order.id, buyer);
+    const db = t.container.database.db;
+    // The database refuses the return's own row, written after the lines and the stock have moved.
+    await db.execute(
+      sql.raw(`create or replace function fail_return_of_${shoe.id.replaceAll("-", "_")}() returns trigger
+      language plpgsql as $$ begin raise exception 'disk gone'; end $$`),
+    );
+    await db.execute(
+      sql.raw(`create trigger fail_return_${shoe.id.replaceAll("-", "_")} before insert on order_return_items
+        for each row when (new.product_id = '${shoe.id}') execute function fail_return_of_${shoe.id.replaceAll("-", "_")}()`),
+    );
+    const failed = await recordReturn(order.id, seller, [{ productId: shoe.id, quantity: 2, condition: "RESELLABLE" }]);
+    expect(failed.status).toBe(500);
+    expect(await product(shoe.id)).toMatchObject({ stock: 8, awaitingReturn: 2, writtenOff: 0 });
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+
+    await db.execute(sql.raw(`drop trigger fail_return_${shoe.id.replaceAll("-", "_")} on order_return_items`));
+    const retried = await recordReturn(order.id, seller, [
+      { productId: shoe.id, quantity: 2, condition: "RESELLABLE" },
+    ]);
+    expect([retried.status, retried.body.awaiting]).toEqual([201, []]);
+    expect(await product(shoe.id)).toMatchObject({ stock: 10, awaitingReturn: 0 });
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
 });
