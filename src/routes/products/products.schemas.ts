@@ -68,7 +68,10 @@ export const ProductSchema = z
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
-  .openapi("Product");
+  .openapi("Product", {
+    description:
+      "One SKU. Its counts always add up: stock + reservedStock + soldQuantity + awaitingReturn + writtenOff = units ever stocked.",
+  });
 
 export const NewProductSchema = z
   .object({
