@@ -2,7 +2,13 @@ import type { StockService } from "../catalogue/stock-service";
 import { DomainError, type FieldError } from "../shared/errors";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import type { Actor } from "../users/user";
-import { type OrderReturnView, type ReturnedUnits, type ReturnRepository, toOrderReturnView } from "./order-return";
+import {
+  type AwaitedLine,
+  type OrderReturnView,
+  type ReturnedUnits,
+  type ReturnRepository,
+  toOrderReturnView,
+} from "./order-return";
 
 interface ReturnCounts {
   resellable: number;
@@ -38,43 +44,7 @@ export class ReturnService {
     return this.deps.unitOfWork.withTransaction(async () => {
       const lines = await this.deps.returns.lockAwaited(orderId);
       if (!lines) throw new DomainError("ORDER_NOT_FOUND", `No order ${orderId}`);
-      if (actor.role !== "ADMIN" && !lines.some((line) => line.sellerId === actor.userId)) {
-        throw new DomainError("FORBIDDEN", "Only a seller of the order's items or an admin may record its returns");
-      }
-      if (!lines.some((line) => line.awaitingReturn > 0)) {
-        throw new DomainError("ORDER_NOT_RETURNABLE", "No unit of this order is awaiting return");
-      }
-
-      const byProduct = new Map<string, ReturnCounts>();
-      for (const item of items) {
-        const counts = byProduct.get(item.productId) ?? { resellable: 0, damaged: 0 };
-        if (item.condition === "RESELLABLE") counts.resellable += item.quantity;
-        else counts.damaged += item.quantity;
-        byProduct.set(item.productId, counts);
-      }
-      const excess: FieldError[] = [];
-      const awaited: Record<string, number> = {};
-      items.forEach((item, i) => {
-        const line = lines.find((candidate) => candidate.productId === item.productId);
-        if (line && actor.role !== "ADMIN" && line.sellerId !== actor.userId) {
-          throw new DomainError("FORBIDDEN", `Product ${item.productId} is another seller's`, [
-            { path: `items.${i}.productId`, message: "another seller's product: its seller records its return" },
-          ]);
-        }
-        const counts = byProduct.get(item.productId) as ReturnCounts;
-        const waiting = line?.awaitingReturn ?? 0;
-        awaited[item.productId] = waiting;
-        if (counts.resellable + counts.damaged > waiting) {
-          excess.push({ path: `items.${i}.quantity`, message: `at most ${waiting} of this product are awaited` });
-        }
-      });
-      if (excess.length > 0) {
-        throw new DomainError("RETURN_EXCEEDS_AWAITED", "More units than this order awaits would be returned", excess, {
-          awaiting: lines
-            .filter((l) => l.awaitingReturn > 0)
-            .map((l) => ({ productId: l.productId, quantity: l.awaitingReturn })),
-        });
-      }
+      const byProduct = planReturn(actor, lines, items);
 
       // Lines in product-id order, as every stock movement locks products: no deadlock with an order or refund.
       const products = [...byProduct.keys()].sort();
@@ -103,4 +73,47 @@ export class ReturnService {
       return toOrderReturnView(recorded, after);
     });
   }
+}
+
+/**
+ * What a recording moves, per product, decided on the order's locked lines (contract: Returns): only a seller of
+ * the items (each its own products) or an admin; nothing awaited → 409 ORDER_NOT_RETURNABLE; more of a product
+ * than is awaited (both conditions together) → 400 RETURN_EXCEEDS_AWAITED naming the items.
+ */
+function planReturn(actor: Actor, lines: AwaitedLine[], items: ReturnedUnits[]): Map<string, ReturnCounts> {
+  if (actor.role !== "ADMIN" && !lines.some((line) => line.sellerId === actor.userId)) {
+    throw new DomainError("FORBIDDEN", "Only a seller of the order's items or an admin may record its returns");
+  }
+  if (!lines.some((line) => line.awaitingReturn > 0)) {
+    throw new DomainError("ORDER_NOT_RETURNABLE", "No unit of this order is awaiting return");
+  }
+  const byProduct = new Map<string, ReturnCounts>();
+  for (const item of items) {
+    const counts = byProduct.get(item.productId) ?? { resellable: 0, damaged: 0 };
+    if (item.condition === "RESELLABLE") counts.resellable += item.quantity;
+    else counts.damaged += item.quantity;
+    byProduct.set(item.productId, counts);
+  }
+  const excess: FieldError[] = [];
+  items.forEach((item, i) => {
+    const line = lines.find((candidate) => candidate.productId === item.productId);
+    if (line && actor.role !== "ADMIN" && line.sellerId !== actor.userId) {
+      throw new DomainError("FORBIDDEN", `Product ${item.productId} is another seller's`, [
+        { path: `items.${i}.productId`, message: "another seller's product: its seller records its return" },
+      ]);
+    }
+    const counts = byProduct.get(item.productId) as ReturnCounts;
+    const waiting = line?.awaitingReturn ?? 0;
+    if (counts.resellable + counts.damaged > waiting) {
+      excess.push({ path: `items.${i}.quantity`, message: `at most ${waiting} of this product are awaited` });
+    }
+  });
+  if (excess.length > 0) {
+    throw new DomainError("RETURN_EXCEEDS_AWAITED", "More units than this order awaits would be returned", excess, {
+      awaiting: lines
+        .filter((line) => line.awaitingReturn > 0)
+        .map((line) => ({ productId: line.productId, quantity: line.awaitingReturn })),
+    });
+  }
+  return byProduct;
 }
