@@ -23,6 +23,7 @@ import { ordersRouter } from "./routes/orders/orders.index";
 import { paymentsRouter } from "./routes/payments/payments.index";
 import { productsRouter } from "./routes/products/products.index";
 import { refundsRouter } from "./routes/refunds/refunds.index";
+import { returnsRouter } from "./routes/returns/returns.index";
 import { salesRouter } from "./routes/sales/sales.index";
 import { usersRouter } from "./routes/users/users.index";
 
@@ -94,6 +95,7 @@ export function createApp(container: Container) {
   app.route("/", ordersRouter);
   app.route("/", paymentsRouter);
   app.route("/", refundsRouter);
+  app.route("/", returnsRouter);
   app.route("/", eventsRouter);
   app.route("/", operationsRouter);
   app.route("/", docsRouter);

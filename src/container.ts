@@ -11,6 +11,7 @@ import { buildInfrastructure, type InfrastructureOptions } from "./wiring/infras
 import { wireOrdering } from "./wiring/ordering";
 import { wireOutbox } from "./wiring/outbox";
 import { wirePayments } from "./wiring/payments";
+import { wireReturns } from "./wiring/returns";
 import { wireSales } from "./wiring/sales";
 
 export type ContainerOptions = InfrastructureOptions;
@@ -30,9 +31,11 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
   const catalogue = wireCatalogue(infra);
   const coupons = wireCoupons(infra);
   const sales = wireSales(infra, catalogue);
+  const returns = wireReturns(infra, catalogue);
   const payments = wirePayments(infra, {
     ...accounts,
     ...catalogue,
+    ...returns,
     coupons: coupons.couponRedemption,
     sales: sales.salesRecorder,
   });
@@ -42,6 +45,7 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
     ...coupons,
     ...sales,
     ...payments,
+    ...returns,
     ...wireOrdering(infra, { ...catalogue, coupons: coupons.couponRedemption, refunds: payments.refunds }),
     ...wireOutbox(infra),
     cache,

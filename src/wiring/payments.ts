@@ -6,6 +6,7 @@ import { PaymentReconciliation } from "../domain/payments/payment-reconciliation
 import { PaymentService } from "../domain/payments/payment-service";
 import type { PaymentGateway } from "../domain/payments/ports";
 import { RefundService } from "../domain/refunds/refund-service";
+import type { ReturnService } from "../domain/returns/return-service";
 import type { SalesRecorder } from "../domain/sales/sales-recorder";
 import { LoggedAlerts } from "../infra/alerts/alerts";
 import { DrizzleOrderRepository } from "../infra/db/repositories/order-repository";
@@ -19,7 +20,13 @@ import type { Infrastructure } from "./infrastructure";
 /** Payments (balance debit + gateway) and refunds, with their gateway and alerts. */
 export function wirePayments(
   infra: Infrastructure,
-  uses: { balances: BalanceService; stock: StockService; coupons: CouponRedemption; sales: SalesRecorder },
+  uses: {
+    balances: BalanceService;
+    stock: StockService;
+    returns: ReturnService;
+    coupons: CouponRedemption;
+    sales: SalesRecorder;
+  },
 ) {
   const { config, transactions, unitOfWork, outbox, newId, metrics, logger, clock } = infra;
   const alerts = new LoggedAlerts(logger, config.ALERT_WEBHOOK_URL);
@@ -71,6 +78,7 @@ export function wirePayments(
       orders,
       balances: uses.balances,
       stock: uses.stock,
+      returns: uses.returns,
       coupons: uses.coupons,
       outbox,
       gateway,

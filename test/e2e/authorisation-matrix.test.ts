@@ -53,6 +53,15 @@ const world = {
     const payment = await payOrder(t, buyer, order.id);
     return { order, payment };
   },
+  /** A shipped order refunded in full: its unit awaits return. */
+  async awaitingReturn() {
+    const { order } = await world.paidOrder();
+    for (const status of ["PREPARING", "SHIPPED"]) {
+      await t.patch(`/api/v1/orders/${order.id}/status`, { status }, { token: seller.token });
+    }
+    await t.post("/api/v1/refunds", { orderId: order.id, reason: "matrix" }, { token: buyer.token });
+    return order;
+  },
 };
 const { order: paid, payment } = await world.paidOrder();
 const refund = (
@@ -231,6 +240,13 @@ const matrix: Record<string, Row> = {
       body: { orderId: (await world.paidOrder()).order.id, amount: 1, reason: "matrix" },
     }),
     expect: [401, 201, 403, 403, 403, 201],
+  },
+  recordReturn: {
+    call: async () => ({
+      path: `/api/v1/orders/${(await world.awaitingReturn()).id}/returns`,
+      body: { items: [{ productId: world.product.id, quantity: 1, condition: "RESELLABLE" }] },
+    }),
+    expect: [401, 403, 403, 201, 403, 201],
   },
   getRefund: { call: () => ({ path: `/api/v1/refunds/${refund.id}` }), expect: [401, 200, 403, 403, 403, 200] },
   listEvents: { call: () => ({ path: "/api/v1/admin/events?table=order" }), expect: [401, 403, 403, 403, 403, 200] },

@@ -111,7 +111,7 @@ describe("the HTTP payment gateway", () => {
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
 
-  it("fails a payment the gateway never received (404) and restores the balance", async () => {
+  it("fails a payment the gateway never received (404) and restores the balance by a REVERSAL of it", async () => {
     gateway.charge = "hang";
     const { buyer, shoe, order } = await unpaidOrder();
     const payment = (await pay(order.id, buyer)).body;
@@ -125,6 +125,11 @@ describe("the HTTP payment gateway", () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: "FAILED", failureReason: "NOT_RECEIVED_BY_GATEWAY" });
     expect(await balanceOf(buyer)).toBe(100_000);
+    const ledger = (await t.get(`/api/v1/balances/${buyer.user.id}/transactions`, buyer)).body.items;
+    expect(ledger.slice(0, 2).map((e: { type: string; referenceId: string }) => [e.type, e.referenceId])).toEqual([
+      ["REVERSAL", payment.id],
+      ["PAYMENT", payment.id],
+    ]);
     expect((await t.get(`/api/v1/orders/${order.id}`, buyer)).body.paymentId).toBeUndefined();
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });

@@ -101,7 +101,7 @@ describe("POST /api/v1/payments/process", () => {
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
 
-  it("answers a decline with 402 PAYMENT_DECLINED, restoring the balance in the same step", async () => {
+  it("answers a decline with 402 PAYMENT_DECLINED, restoring the balance in the same step by a REVERSAL of the payment", async () => {
     const buyer = await buyerWith(100_000);
     const { shoe, order } = await orderOf(buyer, DECLINED_TOTAL);
     const res = await t.post("/api/v1/payments/process", { orderId: order.id }, buyer);
@@ -109,10 +109,12 @@ describe("POST /api/v1/payments/process", () => {
     expect(res.body.code).toBe("PAYMENT_DECLINED");
     expect((await t.get(`/api/v1/payments/${res.body.paymentId}`, buyer)).body.status).toBe("FAILED");
     expect(await balanceOf(buyer)).toBe(100_000);
-    expect((await ledgerOf(buyer)).slice(0, 2).map((e) => [e.type, e.amount])).toEqual([
-      ["REFUND", DECLINED_TOTAL],
-      ["PAYMENT", -DECLINED_TOTAL],
+    // The statement shows the debit undone, not a refund of a charge that never happened.
+    expect((await ledgerOf(buyer)).slice(0, 2).map((e) => [e.type, e.amount, e.referenceId])).toEqual([
+      ["REVERSAL", DECLINED_TOTAL, res.body.paymentId],
+      ["PAYMENT", -DECLINED_TOTAL, res.body.paymentId],
     ]);
+    expect((await ledgerOf(buyer)).filter((e) => e.type === "REFUND")).toEqual([]);
     expect((await t.get(`/api/v1/orders/${order.id}`, buyer)).body).toMatchObject({ status: "CREATED" });
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });

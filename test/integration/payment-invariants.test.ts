@@ -1,5 +1,6 @@
 import { afterAll, beforeEach, describe, expect, it } from "bun:test";
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../src/infra/db/client";
 import { checkInvariants } from "../../src/infra/db/invariants";
 import { startGateway } from "../support/gateway";
 import { createTestApp } from "../support/harness";
@@ -25,6 +26,7 @@ const PAST_WINDOW = "a payment of unknown outcome is settled within 30 s of its 
 const HELD_BY_FINAL =
   "an order is held only by a payment in flight: an unpaid order's final payment let it go or paid it";
 const PAID_NOT_COMPLETED = "a paid order is held by its COMPLETED payment";
+const REVERSAL_OF_FAILED = "a REVERSAL gives back exactly the debit of a FAILED payment, once";
 
 /** An order of a product of its own, and the answer to paying it with the gateway as it is now. */
 async function paidAttempt() {
@@ -91,5 +93,29 @@ describe("the checker's payment rules", () => {
     const second = await paidAttempt();
     await db.execute(sql`update payments set status = 'GATEWAY_REQUESTED' where id = ${second.payment.id}`);
     expect(await rulesBroken(second.shoe.id)).toContain(PAID_NOT_COMPLETED);
+  });
+
+  it("report a REVERSAL of a payment that did not fail, and a second REVERSAL of a declined one", async () => {
+    const paid = await paidAttempt();
+    // A REVERSAL a bug would write: the balance moves with it, so only the REVERSAL rule can see it.
+    const reverse = async (payment: { id: string; userId: string; amount: number }) => {
+      await db.execute(sql`update balances set balance = balance + ${payment.amount}, version = version + 1
+        where user_id = ${payment.userId}::uuid`);
+      await db.execute(sql`insert into balance_ledger (id, user_id, type, amount, balance_after, balance_version, reference_id)
+        select gen_random_uuid(), user_id, 'REVERSAL', ${payment.amount}, balance, version, ${payment.id}
+        from balances where user_id = ${payment.userId}::uuid`);
+    };
+    await reverse(paid.payment);
+    expect(await rulesBroken(paid.shoe.id)).toContain(REVERSAL_OF_FAILED);
+
+    gateway.charge = "decline";
+    const declined = await paidAttempt();
+    expect(declined.status).toBe(402);
+    expect(await rulesBroken(declined.shoe.id)).not.toContain(REVERSAL_OF_FAILED);
+    const [failed] = rowsOf<{ id: string; user_id: string; amount: number }>(
+      await db.execute(sql`select id, user_id, amount from payments where id = ${declined.payment.paymentId}`),
+    );
+    await reverse({ id: failed!.id, userId: failed!.user_id, amount: Number(failed!.amount) });
+    expect(await rulesBroken(declined.shoe.id)).toContain(REVERSAL_OF_FAILED);
   });
 });

@@ -19,6 +19,8 @@ async function countsOf(id: string) {
       stock: products.stock,
       reserved: products.reservedStock,
       sold: products.soldQuantity,
+      awaiting: products.awaitingReturn,
+      writtenOff: products.writtenOff,
       stocked: products.unitsStocked,
       status: products.status,
       version: products.version,
@@ -97,20 +99,37 @@ describe("stock movements", () => {
     expect(await countsOf(id)).toMatchObject({ stock: 0, reserved: 50, sold: 0, stocked: 50, status: "RESERVED" });
   });
 
-  it("keeps stock + reserved + sold = units stocked through any mix of movements and stock edits", async () => {
+  it("keeps stock + reserved + sold + awaiting return + written off = units stocked through any mix of movements and stock edits", async () => {
     const { id } = await repository.insert(newProduct(sellerId, { stock: 30 }));
     const moves = [
-      () => repository.reserve({ productId: id, quantity: 2 }),
+      () => repository.reserve({ productId: id, quantity: 3 }),
       () => repository.release({ productId: id, quantity: 1 }),
-      () => repository.sell({ productId: id, quantity: 1 }),
+      () => repository.sell({ productId: id, quantity: 2 }),
       () => repository.restock({ productId: id, quantity: 1 }),
+      () => repository.awaitReturn({ productId: id, quantity: 1 }),
+      () => repository.receiveReturn({ productId: id, resellable: 1, damaged: 0 }),
+      () => repository.reserve({ productId: id, quantity: 1 }),
+      () => repository.sell({ productId: id, quantity: 1 }),
+      () => repository.awaitReturn({ productId: id, quantity: 1 }),
+      () => repository.receiveReturn({ productId: id, resellable: 0, damaged: 1 }),
     ];
-    for (let i = 0; i < 200; i++) await moves[i % moves.length]!();
+    for (let i = 0; i < 100; i++) expect(await moves[i % moves.length]!()).toBeDefined();
     const current = await countsOf(id);
+    expect(current).toMatchObject({ awaiting: 0, writtenOff: 10 });
     await repository.editIfVersion(id, current.version, { stock: current.stock + 7 });
     const row = await countsOf(id);
-    expect(row.stock + row.reserved + row.sold).toBe(row.stocked);
+    expect(row.stock + row.reserved + row.sold + row.awaiting + row.writtenOff).toBe(row.stocked);
     expect(row.stocked).toBe(37);
+  });
+
+  it("moves only awaited units: a return of more than is awaited changes nothing", async () => {
+    const { id } = await repository.insert(newProduct(sellerId, { stock: 5 }));
+    await repository.reserve({ productId: id, quantity: 2 });
+    await repository.sell({ productId: id, quantity: 2 });
+    expect(await repository.awaitReturn({ productId: id, quantity: 3 })).toBeUndefined();
+    expect(await repository.awaitReturn({ productId: id, quantity: 2 })).toBeDefined();
+    expect(await repository.receiveReturn({ productId: id, resellable: 2, damaged: 1 })).toBeUndefined();
+    expect(await countsOf(id)).toMatchObject({ stock: 3, sold: 0, awaiting: 2, writtenOff: 0, stocked: 5 });
   });
 
   it("has the database refuse any write that would lose or invent a unit", async () => {

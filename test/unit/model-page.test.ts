@@ -14,6 +14,8 @@ const product = (fields: Partial<Product>): Product => ({
   stock: 10,
   reservedStock: 0,
   soldQuantity: 0,
+  awaitingReturn: 0,
+  writtenOff: 0,
   lowStockThreshold: 5,
   modelCode: "DZ5485-612",
   shoeSize: "270",

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "bun:test";
-import { ORDER_STATUSES, type OrderEvent, orderTransition } from "../../src/domain/orders/order-status";
+import {
+  CANCEL_BY_REFUND_STATUSES,
+  ORDER_STATUSES,
+  type OrderEvent,
+  orderTransition,
+  REFUNDABLE_STATUSES,
+  UNITS_WITH_BUYER_STATUSES,
+} from "../../src/domain/orders/order-status";
 
 /** Every move the contract allows, and nothing else. */
 const ALLOWED: Record<string, string[]> = {
@@ -45,5 +52,13 @@ describe("the order machine", () => {
         if (by !== "refund") expect(orderTransition("COMPLETED", to, by)).toBeUndefined();
       }
     }
+  });
+
+  it("sends the units of a refund in full back on sale before shipping, and awaits their return from SHIPPED on", () => {
+    expect(CANCEL_BY_REFUND_STATUSES).toEqual(["CONFIRMED", "PREPARING"]);
+    expect(UNITS_WITH_BUYER_STATUSES).toEqual(["SHIPPED", "DELIVERED", "COMPLETED"]);
+    expect([...CANCEL_BY_REFUND_STATUSES, ...UNITS_WITH_BUYER_STATUSES].sort()).toEqual(
+      [...REFUNDABLE_STATUSES].sort(),
+    );
   });
 });

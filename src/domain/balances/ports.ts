@@ -1,6 +1,7 @@
 import type { Page, PageRequest } from "../shared/paging";
 
-export type LedgerEntryType = "CHARGE" | "PAYMENT" | "REFUND";
+/** REVERSAL: the debit of a payment that failed, given back (referencing that payment; not a refund). */
+export type LedgerEntryType = "CHARGE" | "PAYMENT" | "REFUND" | "REVERSAL";
 
 export interface Balance {
   userId: string;

@@ -70,10 +70,20 @@ export interface StockLine {
   quantity: number;
 }
 
+/** Units of one product that came back from a buyer (contract: Returns). */
+export interface ReturnLine {
+  productId: string;
+  /** Back on sale. */
+  resellable: number;
+  /** Written off. */
+  damaged: number;
+}
+
 /**
  * Products and their stock counters. Every stock movement is one conditional UPDATE (`stock >= q`,
  * `reserved_stock >= q`, …) that bumps `version`; undefined means its condition did not hold, and nothing
- * changed. The database's CHECKs make stock + reserved + sold = units stocked impossible to break.
+ * changed. The database's CHECKs make stock + reserved + sold + awaiting return + written off = units stocked
+ * impossible to break.
  */
 export interface ProductRepository {
   insert(product: NewProduct): Promise<Product>;
@@ -97,6 +107,10 @@ export interface ProductRepository {
   release(line: StockLine): Promise<Product | undefined>;
   /** reserved → sold (an order paid). */
   sell(line: StockLine): Promise<Product | undefined>;
-  /** sold → stock (a paid order refunded in full). */
+  /** sold → stock (a paid order refunded in full before it shipped). */
   restock(line: StockLine): Promise<Product | undefined>;
+  /** sold → awaiting return (a paid order refunded in full after it shipped: the units are with the buyer). */
+  awaitReturn(line: StockLine): Promise<Product | undefined>;
+  /** awaiting return → stock (resellable) and written off (damaged), if that many are awaited. */
+  receiveReturn(line: ReturnLine): Promise<Product | undefined>;
 }

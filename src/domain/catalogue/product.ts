@@ -15,6 +15,10 @@ export interface Product {
   reservedStock: number;
   /** Units in paid orders that were not refunded. */
   soldQuantity: number;
+  /** Units of orders refunded in full after shipping, still with the buyer until a return is recorded. */
+  awaitingReturn: number;
+  /** Units returned damaged: off the books. */
+  writtenOff: number;
   lowStockThreshold: number;
   /** The manufacturer's style code (as the seller wrote it) and this SKU's size: both or neither. */
   modelCode: string | null;
@@ -68,6 +72,8 @@ export interface ProductView {
   stock: number;
   reservedStock: number;
   soldQuantity: number;
+  awaitingReturn: number;
+  writtenOff: number;
   status: ProductStatus;
   onSale: boolean;
   lowStockThreshold: number;
@@ -91,6 +97,8 @@ export function toProductView(product: Product): ProductView {
     stock: product.stock,
     reservedStock: product.reservedStock,
     soldQuantity: product.soldQuantity,
+    awaitingReturn: product.awaitingReturn,
+    writtenOff: product.writtenOff,
     status,
     onSale: isOnSale(status),
     lowStockThreshold: product.lowStockThreshold,

@@ -1,10 +1,10 @@
 import { DomainError } from "../shared/errors";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import type { CatalogueService } from "./catalogue-service";
-import type { ProductRepository, StockLine } from "./ports";
+import type { ProductRepository, ReturnLine, StockLine } from "./ports";
 import type { Product } from "./product";
 
-type Movement = "reserve" | "release" | "sell" | "restock";
+type Movement = "reserve" | "release" | "sell" | "restock" | "awaitReturn" | "receiveReturn";
 
 /**
  * Stock movements for orders, payments and refunds. Each runs inside the caller's transaction (so an
@@ -23,48 +23,66 @@ export class StockService {
    * line stays reserved.
    */
   reserve(lines: StockLine[]): Promise<Product[]> {
-    return this.#move("reserve", lines, async (line) => {
-      const product = await this.deps.products.find(line.productId);
-      if (!product || product.discontinuedAt) {
+    return this.#move(
+      lines,
+      (line) => this.deps.products.reserve(line),
+      async (line) => {
+        const product = await this.deps.products.find(line.productId);
+        if (!product || product.discontinuedAt) {
+          throw new DomainError(
+            "INVALID_PRODUCT",
+            `Product ${line.productId} does not exist or is discontinued`,
+            undefined,
+            {
+              productId: line.productId,
+            },
+          );
+        }
         throw new DomainError(
-          "INVALID_PRODUCT",
-          `Product ${line.productId} does not exist or is discontinued`,
+          "INSUFFICIENT_STOCK",
+          `Only ${product.stock} of ${product.name} left; ${line.quantity} requested`,
           undefined,
-          {
-            productId: line.productId,
-          },
+          { productId: line.productId, available: product.stock, requested: line.quantity },
         );
-      }
-      throw new DomainError(
-        "INSUFFICIENT_STOCK",
-        `Only ${product.stock} of ${product.name} left; ${line.quantity} requested`,
-        undefined,
-        { productId: line.productId, available: product.stock, requested: line.quantity },
-      );
-    });
+      },
+    );
   }
 
   /** Reserved units back to orderable stock (an unpaid order cancelled or expired). */
   release(lines: StockLine[]): Promise<Product[]> {
-    return this.#move("release", lines, inconsistent("release"));
+    return this.#move(lines, (line) => this.deps.products.release(line), inconsistent("release"));
   }
 
   /** Reserved units to sold (an order paid). */
   sell(lines: StockLine[]): Promise<Product[]> {
-    return this.#move("sell", lines, inconsistent("sell"));
+    return this.#move(lines, (line) => this.deps.products.sell(line), inconsistent("sell"));
   }
 
-  /** Sold units back to orderable stock (a paid order refunded in full). */
+  /** Sold units back to orderable stock (a paid order refunded in full before it shipped). */
   restock(lines: StockLine[]): Promise<Product[]> {
-    return this.#move("restock", lines, inconsistent("restock"));
+    return this.#move(lines, (line) => this.deps.products.restock(line), inconsistent("restock"));
   }
 
-  #move(movement: Movement, lines: StockLine[], refused: (line: StockLine) => Promise<never>): Promise<Product[]> {
+  /** Sold units to awaiting return (a paid order refunded in full after it shipped: the pairs are with the buyer). */
+  awaitReturn(lines: StockLine[]): Promise<Product[]> {
+    return this.#move(lines, (line) => this.deps.products.awaitReturn(line), inconsistent("awaitReturn"));
+  }
+
+  /** Awaited units that came back: resellable ones to orderable stock, damaged ones written off. */
+  receiveReturn(lines: ReturnLine[]): Promise<Product[]> {
+    return this.#move(lines, (line) => this.deps.products.receiveReturn(line), inconsistent("receiveReturn"));
+  }
+
+  #move<Line extends { productId: string }>(
+    lines: Line[],
+    step: (line: Line) => Promise<Product | undefined>,
+    refused: (line: Line) => Promise<never>,
+  ): Promise<Product[]> {
     const ordered = [...lines].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
     return this.deps.unitOfWork.withTransaction(async () => {
       const moved: Product[] = [];
       for (const line of ordered) {
-        const product = await this.deps.products[movement](line);
+        const product = await step(line);
         if (!product) await refused(line);
         moved.push(product as Product);
       }
@@ -75,6 +93,6 @@ export class StockService {
 }
 
 /** Releasing, selling or restocking units that are not there means our books are wrong: a bug, not a 4xx. */
-const inconsistent = (movement: Movement) => async (line: StockLine) => {
-  throw new Error(`cannot ${movement} ${line.quantity} of product ${line.productId}: its counters do not hold them`);
+const inconsistent = (movement: Movement) => async (line: StockLine | ReturnLine) => {
+  throw new Error(`cannot ${movement} ${JSON.stringify(line)}: the product's counters do not hold them`);
 };

@@ -61,3 +61,11 @@ export const REFUNDABLE_STATUSES: readonly OrderStatus[] = ORDER_TRANSITIONS.fil
 export const CANCEL_BY_REFUND_STATUSES: readonly OrderStatus[] = ORDER_TRANSITIONS.filter(
   (t) => t.by === "cancel" && t.from !== "CREATED",
 ).map((t) => t.from);
+
+/**
+ * Statuses in which the order's units have left the shop (refundable but no longer cancellable): a full refund
+ * in them puts no unit back on sale; the units wait for their return to be recorded (contract: Returns).
+ */
+export const UNITS_WITH_BUYER_STATUSES: readonly OrderStatus[] = REFUNDABLE_STATUSES.filter(
+  (status) => !CANCEL_BY_REFUND_STATUSES.includes(status),
+);

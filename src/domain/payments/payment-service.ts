@@ -278,7 +278,8 @@ export class PaymentService {
         ...(notReceived ? { nextCheckInSeconds: Math.ceil(this.deps.timings.abandonAfterMs / 1000) } : {}),
       });
       if (!failed) return (await this.deps.payments.find(paymentId)) as Payment;
-      await this.deps.balances.applyChange(failed.userId, failed.amount, "REFUND", failed.id);
+      // A REVERSAL of the payment's own debit: the buyer's statement shows a charge that never happened undone.
+      await this.deps.balances.applyChange(failed.userId, failed.amount, "REVERSAL", failed.id);
       await this.deps.orders.releasePaymentHold(failed.orderId, failed.id);
       this.deps.observer?.outcome("declined");
       return failed;

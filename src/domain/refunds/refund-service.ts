@@ -1,10 +1,11 @@
 import type { BalanceService } from "../balances/balance-service";
 import type { StockService } from "../catalogue/stock-service";
 import { type Order, toOrderView } from "../orders/order";
-import { CANCEL_BY_REFUND_STATUSES, REFUNDABLE_STATUSES } from "../orders/order-status";
+import { CANCEL_BY_REFUND_STATUSES, REFUNDABLE_STATUSES, UNITS_WITH_BUYER_STATUSES } from "../orders/order-status";
 import type { CouponRedemption, OrderRepository } from "../orders/ports";
 import type { OutboxWriter } from "../outbox/ports";
 import type { PaymentGateway } from "../payments/ports";
+import type { ReturnService } from "../returns/return-service";
 import type { Alerts } from "../shared/alerts";
 import { retryDelayMs } from "../shared/backoff";
 import type { Clock } from "../shared/clock";
@@ -25,6 +26,8 @@ interface RefundServiceDeps {
   orders: OrderRepository;
   balances: Pick<BalanceService, "applyChange">;
   stock: StockService;
+  /** Units of an order refunded in full after it shipped wait for their return instead of going back on sale. */
+  returns: Pick<ReturnService, "awaitReturnOf">;
   coupons: CouponRedemption;
   outbox: OutboxWriter;
   gateway: PaymentGateway;
@@ -72,7 +75,8 @@ interface Opened {
  * Refunds of paid orders. The amount is decided under the order's row lock (paid − refunded − held by
  * refunds in progress), so parallel refunds never add up to more than was paid; it stays held until the
  * refund lands (REFUNDED: balance credited, REFUND_COMPLETED) or is left to a person (MANUAL). When refunds
- * add up to what was paid, the order is cancelled: stock back on sale, coupon back to the buyer.
+ * add up to what was paid, the order is cancelled: stock back on sale (or, once it has shipped, awaiting the
+ * return the seller records), coupon back to the buyer.
  *
  * Nothing recorded waits for a request that may never come back: a refund is committed already claimed for
  * its first try (PROCESSING, leased), so if the process dies at any point the retry job, on any instance,
@@ -232,7 +236,9 @@ export class RefundService {
       const cancelled =
         order.refundedAmount === order.paidAmount ? await this.deps.orders.cancelRefunded(order.id) : undefined;
       if (cancelled) {
-        await this.deps.stock.restock(cancelled.items);
+        // `order` is as it was before this cancel: shipped or later, the pairs are with the buyer (contract: Returns).
+        if (UNITS_WITH_BUYER_STATUSES.includes(order.status)) await this.deps.returns.awaitReturnOf(cancelled.id);
+        else await this.deps.stock.restock(cancelled.items);
         if (cancelled.couponApplied) await this.deps.coupons.restoreForOrder(cancelled.id);
         await this.deps.outbox.append("order", {
           aggregateId: cancelled.id,

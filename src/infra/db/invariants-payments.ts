@@ -39,6 +39,18 @@ export function paymentRules(ordersInScope: SQL): [string, SQL][] {
           where ${ordersInScope} and o.status = 'CREATED' and p.status in (${final})`,
     ],
     [
+      "a REVERSAL gives back exactly the debit of a FAILED payment, once",
+      // A declined (or never received) payment's debit is undone by a REVERSAL of that payment, never a REFUND
+      // (ledger rows written before REVERSAL existed are REFUNDs, and are left alone here).
+      sql`select l.reference_id, count(*) as reversals, min(p.status::text) as status, sum(l.amount) as amount
+          from balance_ledger l left join payments p on p.id::text = l.reference_id
+          left join orders o on o.id = p.order_id
+          where l.type = 'REVERSAL' and (o.id is null or ${ordersInScope})
+          group by l.reference_id
+          having count(*) <> 1 or bool_or(p.id is null) or min(p.status::text) <> 'FAILED'
+            or sum(l.amount) <> min(p.amount)`,
+    ],
+    [
       "a paid order is held by its COMPLETED payment",
       sql`select o.id, o.status, o.payment_id, p.status as payment_status from orders o
           left join payments p on p.id = o.payment_id

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { type Database, rowsOf } from "./client";
 import { paymentRules } from "./invariants-payments";
 import { refundRules } from "./refund-invariants";
+import { returnRules } from "./return-invariants";
 
 export interface Violation {
   rule: string;
@@ -30,13 +31,15 @@ export async function checkInvariants(db: Database, options: { productIds?: stri
         : sql`o.id in (select order_id from order_items where product_id in ${uuids(ids)})`;
   const rules: [string, ReturnType<typeof sql>][] = [
     [
-      "stock + reserved + sold = units stocked",
-      sql`select p.id, p.stock, p.reserved_stock, p.sold_quantity, p.units_stocked from products p
-          where ${inScope} and p.stock + p.reserved_stock + p.sold_quantity <> p.units_stocked`,
+      "stock + reserved + sold + awaiting return + written off = units stocked",
+      sql`select p.id, p.stock, p.reserved_stock, p.sold_quantity, p.awaiting_return, p.written_off, p.units_stocked
+          from products p where ${inScope}
+            and p.stock + p.reserved_stock + p.sold_quantity + p.awaiting_return + p.written_off <> p.units_stocked`,
     ],
     [
       "counters are never negative",
-      sql`select p.id from products p where ${inScope} and (p.stock < 0 or p.reserved_stock < 0 or p.sold_quantity < 0)`,
+      sql`select p.id from products p where ${inScope} and (p.stock < 0 or p.reserved_stock < 0 or p.sold_quantity < 0
+            or p.awaiting_return < 0 or p.written_off < 0)`,
     ],
     [
       "reserved stock = units in unpaid (CREATED) orders",
@@ -128,6 +131,7 @@ export async function checkInvariants(db: Database, options: { productIds?: stri
     ],
     ...paymentRules(ordersInScope),
     ...refundRules(ordersInScope),
+    ...returnRules(inScope, ordersInScope),
     // Amounts and order counts are split over products and days, so they are checked over the whole shop.
     ...(ids === undefined ? wholeShopSalesRules() : []),
   ];

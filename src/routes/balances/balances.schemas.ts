@@ -27,10 +27,18 @@ export const BalanceSchema = z
 export const LedgerEntrySchema = z
   .object({
     id: z.uuid(),
-    type: z.enum(["CHARGE", "PAYMENT", "REFUND"]),
+    type: z.enum(["CHARGE", "PAYMENT", "REFUND", "REVERSAL"]).openapi({
+      description:
+        "CHARGE: money put in. PAYMENT: an order's payment debited. REFUND: a refund of a paid order credited. " +
+        "REVERSAL: the debit of a payment that failed (declined, or never received by the gateway) given back: " +
+        "the charge never happened, so it is no refund; it references that payment.",
+      example: "PAYMENT",
+    }),
     amount: Krw.openapi({ description: "Signed: credits positive, debits negative" }),
     balanceAfter: Krw,
-    referenceId: z.string().nullable().openapi({ description: "Payment or refund id; null for charges" }),
+    referenceId: z.string().nullable().openapi({
+      description: "The payment id (PAYMENT, REVERSAL) or refund id (REFUND); null for charges",
+    }),
     createdAt: Timestamp,
   })
   .openapi("LedgerEntry");

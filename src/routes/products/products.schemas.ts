@@ -52,6 +52,12 @@ export const ProductSchema = z
     stock: z.number().int().openapi({ example: 37, description: "Units that can still be ordered" }),
     reservedStock: z.number().int().openapi({ example: 2, description: "Units held by unpaid orders" }),
     soldQuantity: z.number().int().openapi({ example: 1, description: "Units in paid, not refunded orders" }),
+    awaitingReturn: z.number().int().openapi({
+      example: 0,
+      description:
+        "Units of orders refunded in full after they shipped: still with the buyer until the seller or an admin records their return (POST /orders/{orderId}/returns)",
+    }),
+    writtenOff: z.number().int().openapi({ example: 0, description: "Units returned DAMAGED: off the books for good" }),
     status: ProductStatusSchema,
     onSale: z.boolean().openapi({ description: "status is AVAILABLE or LOW_STOCK" }),
     lowStockThreshold: z.number().int().openapi({ example: 5 }),
@@ -62,7 +68,10 @@ export const ProductSchema = z
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
-  .openapi("Product");
+  .openapi("Product", {
+    description:
+      "One SKU. Its counts always add up: stock + reservedStock + soldQuantity + awaitingReturn + writtenOff = units ever stocked.",
+  });
 
 export const NewProductSchema = z
   .object({

@@ -22,6 +22,7 @@ import type {
   ProductListQuery,
   ProductRepository,
   ProductSort,
+  ReturnLine,
   StockLine,
 } from "../../../domain/catalogue/ports";
 import { ON_SALE_STATUSES, type Product } from "../../../domain/catalogue/product";
@@ -31,6 +32,7 @@ import { products } from "../schema";
 import type { Transactions } from "../transactions";
 
 type Row = typeof products.$inferSelect;
+type StockCounter = "stock" | "reservedStock" | "soldQuantity" | "awaitingReturn" | "writtenOff";
 
 const toProduct = ({
   status: _s,
@@ -214,8 +216,31 @@ export class DrizzleProductRepository implements ProductRepository {
     );
   }
 
+  awaitReturn({ productId, quantity }: StockLine): Promise<Product | undefined> {
+    return this.#move(
+      productId,
+      {
+        soldQuantity: sql`${products.soldQuantity} - ${quantity}`,
+        awaitingReturn: sql`${products.awaitingReturn} + ${quantity}`,
+      },
+      gte(products.soldQuantity, quantity),
+    );
+  }
+
+  receiveReturn({ productId, resellable, damaged }: ReturnLine): Promise<Product | undefined> {
+    return this.#move(
+      productId,
+      {
+        awaitingReturn: sql`${products.awaitingReturn} - ${resellable + damaged}`,
+        stock: sql`${products.stock} + ${resellable}`,
+        writtenOff: sql`${products.writtenOff} + ${damaged}`,
+      },
+      gte(products.awaitingReturn, resellable + damaged),
+    );
+  }
+
   /** One conditional UPDATE: the counters move and the version bumps only if `condition` holds. */
-  async #move(id: string, counters: Partial<Record<"stock" | "reservedStock" | "soldQuantity", SQL>>, condition?: SQL) {
+  async #move(id: string, counters: Partial<Record<StockCounter, SQL>>, condition?: SQL) {
     const [row] = await this.tx.current
       .update(products)
       .set({ ...counters, version: sql`${products.version} + 1`, updatedAt: sql`now()` })

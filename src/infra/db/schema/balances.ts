@@ -20,7 +20,11 @@ export const balances = pgTable(
   ],
 );
 
-export const ledgerEntryType = pgEnum("ledger_entry_type", ["CHARGE", "PAYMENT", "REFUND"]);
+/**
+ * CHARGE and REFUND credit, PAYMENT debits; REVERSAL gives back the debit of a payment that failed (declined,
+ * or never received by the gateway), referencing that payment: the buyer was never charged, so it is no refund.
+ */
+export const ledgerEntryType = pgEnum("ledger_entry_type", ["CHARGE", "PAYMENT", "REFUND", "REVERSAL"]);
 
 /** Append-only: every change of a balance writes one row in the same transaction. */
 export const balanceLedger = pgTable(

@@ -5,5 +5,6 @@ export * from "./orders";
 export * from "./outbox";
 export * from "./payments";
 export * from "./products";
+export * from "./returns";
 export * from "./sales";
 export * from "./users";

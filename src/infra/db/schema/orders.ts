@@ -79,6 +79,13 @@ export const orderItems = pgTable(
     discountShare: krw().notNull().default(0),
     /** The part of the order's landed refunds taken from this line (each refund split over what was left). */
     refundedAmount: krw().notNull().default(0),
+    /**
+     * Returns (src/domain/returns): units of a line refunded in full after shipping wait here for the seller to
+     * record them, then count as returned (back on sale) or written off (damaged).
+     */
+    awaitingReturn: integer().notNull().default(0),
+    returnedQuantity: integer().notNull().default(0),
+    writtenOffQuantity: integer().notNull().default(0),
   },
   (t) => [
     check("order_items_quantity", sql`${t.quantity} BETWEEN 1 AND 100`),
@@ -87,6 +94,11 @@ export const orderItems = pgTable(
     check(
       "order_items_refunded",
       sql`${t.refundedAmount} >= 0 AND ${t.refundedAmount} <= ${t.lineTotal} - ${t.discountShare}`,
+    ),
+    check(
+      "order_items_returns",
+      sql`${t.awaitingReturn} >= 0 AND ${t.returnedQuantity} >= 0 AND ${t.writtenOffQuantity} >= 0
+        AND ${t.awaitingReturn} + ${t.returnedQuantity} + ${t.writtenOffQuantity} <= ${t.quantity}`,
     ),
     uniqueIndex("order_items_order_product").on(t.orderId, t.productId),
     index("order_items_product").on(t.productId),

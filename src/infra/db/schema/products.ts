@@ -21,7 +21,14 @@ export const products = pgTable(
     reservedStock: integer().notNull().default(0),
     /** Units in paid, not refunded orders. */
     soldQuantity: integer().notNull().default(0),
-    /** Every unit the seller put on sale (net of stock corrections): stock + reserved + sold, always. */
+    /** Units of orders refunded in full after they shipped: with the buyer until a return is recorded. */
+    awaitingReturn: integer().notNull().default(0),
+    /** Units returned damaged: off the books for good. */
+    writtenOff: integer().notNull().default(0),
+    /**
+     * Every unit the seller put on sale (net of stock corrections): stock + reserved + sold + awaiting return +
+     * written off, always.
+     */
     unitsStocked: integer().notNull(),
     lowStockThreshold: integer().notNull().default(5),
     /** The manufacturer's style code as the seller wrote it (e.g. DZ5485-612), and the size of this SKU. */
@@ -54,11 +61,17 @@ export const products = pgTable(
   },
   (t) => [
     check("products_price_positive", sql`${t.price} >= 1`),
-    check("products_counts_non_negative", sql`${t.stock} >= 0 AND ${t.reservedStock} >= 0 AND ${t.soldQuantity} >= 0`),
+    check(
+      "products_counts_non_negative",
+      sql`${t.stock} >= 0 AND ${t.reservedStock} >= 0 AND ${t.soldQuantity} >= 0 AND ${t.awaitingReturn} >= 0 AND ${t.writtenOff} >= 0`,
+    ),
     check("products_threshold_non_negative", sql`${t.lowStockThreshold} >= 0`),
     check("products_model_and_size", sql`(${t.modelCode} IS NULL) = (${t.shoeSize} IS NULL)`),
     // No stock movement can create or lose a unit.
-    check("products_units_accounted", sql`${t.stock} + ${t.reservedStock} + ${t.soldQuantity} = ${t.unitsStocked}`),
+    check(
+      "products_units_accounted",
+      sql`${t.stock} + ${t.reservedStock} + ${t.soldQuantity} + ${t.awaitingReturn} + ${t.writtenOff} = ${t.unitsStocked}`,
+    ),
     // One index per sort, and per sort within the common filters (category, brand), so every list query of
     // the contract walks an index in order and stops after one page (keyset `(sort key, id)`).
     index("products_newest").on(t.createdAt, t.id),

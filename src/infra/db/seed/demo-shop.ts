@@ -1,6 +1,7 @@
 // The demo shop `bun run seed` makes beside the catalogue (unless --no-demo): an admin, two sellers with a few
 // sneakers, three buyers with charged balances, two coupons (one limited, claimed through the first-come path) and
-// orders in every state a newcomer wants to look at: paid, shipped, delivered and completed, refunded. It is made
+// orders in every state a newcomer wants to look at: paid, shipped, delivered and completed, refunded, and refunded
+// after delivery with the pairs awaiting their return (one recorded, one still awaited). It is made
 // through the HTTP API, in process (the app's own fetch, no port), as a client would make it: the books, events and
 // caches are the ones real requests leave, and the contract (shared/api.md) is all it relies on.
 import type { createApp } from "../../../app";
@@ -16,10 +17,22 @@ const BUSINESS_NUMBERS = ["124-81-00998", "220-81-62517"];
 export const DEMO_ACCOUNTS = [
   { email: DEMO_ADMIN_EMAIL, role: "ADMIN", note: "sees and does everything" },
   { email: "demo-seller-1@demo.kicks", role: "SELLER", note: "Jordans and Dunks, coupon WELCOME10" },
-  { email: "demo-seller-2@demo.kicks", role: "SELLER", note: "Sambas and 990s, limited coupon DROP20K" },
-  { email: "demo-buyer-1@demo.kicks", role: "BUYER", note: "an order shipped (WELCOME10 used)" },
+  {
+    email: "demo-seller-2@demo.kicks",
+    role: "SELLER",
+    note: "Sambas and 990s, limited coupon DROP20K, a Samba awaiting return",
+  },
+  {
+    email: "demo-buyer-1@demo.kicks",
+    role: "BUYER",
+    note: "an order shipped (WELCOME10 used), one refunded after delivery (return awaited)",
+  },
   { email: "demo-buyer-2@demo.kicks", role: "BUYER", note: "an order paid (limited DROP20K used)" },
-  { email: "demo-buyer-3@demo.kicks", role: "BUYER", note: "an order completed, one refunded" },
+  {
+    email: "demo-buyer-3@demo.kicks",
+    role: "BUYER",
+    note: "an order completed, one refunded, one refunded after delivery (returned)",
+  },
 ] as const;
 
 type Json = Record<string, any>;
@@ -216,6 +229,31 @@ export async function seedDemoShop(
     token: buyers[2].accessToken,
     expect: 201,
     body: { orderId: refunded, reason: "Ordered the wrong size" },
+  });
+
+  // Refunded in full after delivery: the pairs are with the buyer, so they wait in `awaitingReturn` until their
+  // seller records them. Minji's Sambas are still awaited (POST /orders/{id}/returns as demo-seller-2 to try it);
+  // Hyun's second Dunks came back resellable and are on sale again.
+  const refundDelivered = async (
+    buyer: (typeof buyers)[number],
+    seller: (typeof sellers)[number],
+    productId: string,
+  ) => {
+    const orderId = await buyAndPay(buyer, productId);
+    await move(seller.accessToken, orderId, "PREPARING", "SHIPPED", "DELIVERED");
+    await call("POST", "/refunds", {
+      token: buyer.accessToken,
+      expect: 201,
+      body: { orderId, reason: "Too narrow; sending them back" },
+    });
+    return orderId;
+  };
+  await refundDelivered(buyers[0], sellers[1], samba);
+  const returned = await refundDelivered(buyers[2], sellers[0], dunk);
+  await call("POST", `/orders/${returned}/returns`, {
+    token: sellers[0].accessToken,
+    expect: 201,
+    body: { items: [{ productId: dunk, quantity: 1, condition: "RESELLABLE" }] },
   });
 
   await ensureAdmin(DEMO_ADMIN_EMAIL, DEMO_PASSWORD);
