@@ -13,6 +13,7 @@ import { wireOutbox } from "./wiring/outbox";
 import { wirePayments } from "./wiring/payments";
 import { wireReturns } from "./wiring/returns";
 import { wireSales } from "./wiring/sales";
+import type { Services } from "./wiring/services";
 
 export type ContainerOptions = InfrastructureOptions;
 
@@ -39,7 +40,7 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
     coupons: coupons.couponRedemption,
     sales: sales.salesRecorder,
   });
-  const services = {
+  const services: Services = {
     ...accounts,
     ...catalogue,
     ...coupons,

@@ -1,4 +1,3 @@
-import { Counter } from "prom-client";
 import { BalanceService, jitteredBackoff } from "../domain/balances/balance-service";
 import { IdempotencyService } from "../domain/idempotency/idempotency-service";
 import { UserService } from "../domain/users/user-service";
@@ -6,17 +5,14 @@ import { JwtAccessTokens } from "../infra/auth/access-tokens";
 import { AdmissionLimitedHasher, argon2Passwords } from "../infra/auth/passwords";
 import { CachedTokenStates } from "../infra/auth/token-states";
 import { ClientAddresses } from "../infra/client-addresses";
-import { DrizzleBalanceRepository } from "../infra/db/repositories/balance-repository";
-import { DrizzleIdempotencyRepository } from "../infra/db/repositories/idempotency-repository";
-import { DrizzleUserRepository } from "../infra/db/repositories/user-repository";
+import { balanceMetrics } from "../infra/metrics/accounts";
 import { RedisInvalidations } from "../infra/redis/redis-invalidations";
 import type { Infrastructure } from "./infrastructure";
 
 /** Users, tokens, prepaid balances and idempotency keys: the foundation every other context uses. */
 export function wireAccounts(infra: Infrastructure) {
-  const { config, transactions, unitOfWork, counters, clock, newId, secret, metrics, redis, logger } = infra;
-  const balanceRepository = new DrizzleBalanceRepository(transactions);
-  const userRepository = new DrizzleUserRepository(transactions);
+  const { config, repositories, unitOfWork, counters, clock, newId, secret, metrics, redis, logger } = infra;
+  const { users: userRepository, balances: balanceRepository } = repositories;
   const tokens = new JwtAccessTokens(secret, config.JWT_EXPIRES_IN_SECONDS);
   // Revocations reach the other instances' copies through Redis; alone, there is nobody else to tell.
   const invalidations = redis
@@ -33,11 +29,7 @@ export function wireAccounts(infra: Infrastructure) {
     concurrency: config.PASSWORD_HASH_CONCURRENCY,
     queue: config.PASSWORD_HASH_QUEUE,
   });
-  const balanceRetries = new Counter({
-    name: "balance_update_conflicts_total",
-    help: "Optimistic balance updates that lost a race and were retried",
-    registers: [metrics.registry],
-  });
+  const balanceObserver = balanceMetrics(metrics.registry);
 
   return {
     tokens,
@@ -58,10 +50,10 @@ export function wireAccounts(infra: Infrastructure) {
       balances: balanceRepository,
       newId,
       backoff: (attempt) => {
-        balanceRetries.inc();
+        balanceObserver.conflict();
         return jitteredBackoff(attempt, clock);
       },
     }),
-    idempotency: new IdempotencyService(new DrizzleIdempotencyRepository(transactions), unitOfWork, clock),
+    idempotency: new IdempotencyService(repositories.idempotency, unitOfWork, clock),
   };
 }

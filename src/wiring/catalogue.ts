@@ -3,15 +3,14 @@ import { ListCursors } from "../domain/catalogue/list-cursor";
 import { StockService } from "../domain/catalogue/stock-service";
 import { CacheAside } from "../domain/shared/cache-aside";
 import { StorageBudget } from "../domain/shared/storage-budget";
-import { DrizzleProductRepository } from "../infra/db/repositories/product-repository";
 import { MemoryNearCache } from "../infra/memory/memory-near-cache";
-import { cacheObserver } from "./cache-observer";
+import { cacheObserver } from "../infra/metrics/cache";
 import type { Infrastructure } from "./infrastructure";
 
 /** Products, their cached reads and the stock movements orders and payments make. */
 export function wireCatalogue(infra: Infrastructure) {
-  const { config, transactions, unitOfWork, cache, counters, metrics, logger, newId, secret, redis } = infra;
-  const products = new DrizzleProductRepository(transactions);
+  const { config, repositories, unitOfWork, cache, counters, metrics, logger, newId, secret, redis } = infra;
+  const { products } = repositories;
   const catalogue = new CatalogueService({
     products,
     unitOfWork,

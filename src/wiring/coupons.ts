@@ -1,24 +1,20 @@
-import { Counter, Histogram } from "prom-client";
 import { CouponIssue, DEFAULT_ISSUE_TIMING } from "../domain/coupons/coupon-issue";
 import { CouponStateReconciliation } from "../domain/coupons/coupon-reconciliation";
 import { CouponRedemption } from "../domain/coupons/coupon-redemption";
 import { CouponService } from "../domain/coupons/coupon-service";
-import type { CouponClaims, CouponIssueObserver } from "../domain/coupons/ports";
-import { DrizzleCouponRepository } from "../infra/db/repositories/coupon-repository";
-import { DrizzleUserCouponRepository } from "../infra/db/repositories/user-coupon-repository";
-import { DrizzleUserRepository } from "../infra/db/repositories/user-repository";
+import type { CouponClaims } from "../domain/coupons/ports";
 import { MemoryCouponClaims } from "../infra/memory/memory-coupon-claims";
+import { couponIssueObserver } from "../infra/metrics/coupons";
 import { CLAIM_CONNECTION_OPTIONS, RedisCouponClaims } from "../infra/redis/coupons/redis-coupon-claims";
 import { createRedis } from "../infra/redis/redis-client";
 import type { Infrastructure } from "./infrastructure";
 
 /** Coupons: definitions and lifecycle, both issue paths, redemption for orders, reconciliation. */
 export function wireCoupons(infra: Infrastructure) {
-  const { transactions, unitOfWork, outbox, locks, clock, newId } = infra;
-  const coupons = new DrizzleCouponRepository(transactions);
-  const userCoupons = new DrizzleUserCouponRepository(transactions);
+  const { repositories, unitOfWork, outbox, locks, clock, newId, metrics, logger } = infra;
+  const { coupons, userCoupons } = repositories;
   const claims = couponClaims(infra);
-  const observer = couponObserver(infra);
+  const observer = couponIssueObserver(metrics.registry, logger);
   const reconciliation = new CouponStateReconciliation({
     coupons,
     claims,
@@ -29,7 +25,7 @@ export function wireCoupons(infra: Infrastructure) {
   return {
     coupons: new CouponService({
       coupons,
-      users: new DrizzleUserRepository(transactions),
+      users: repositories.users,
       userCoupons,
       claims,
       unitOfWork,
@@ -68,50 +64,4 @@ function couponClaims({ config, logger, closers }: Infrastructure): CouponClaims
     await redis.quit().catch(() => redis.disconnect());
   });
   return new RedisCouponClaims(redis);
-}
-
-function couponObserver({ metrics, logger }: Infrastructure): CouponIssueObserver {
-  const outcomes = new Counter({
-    name: "coupon_issue_total",
-    help: "Coupon issue requests by path (database, limited) and result",
-    labelNames: ["path", "result"] as const,
-    registers: [metrics.registry],
-  });
-  const compensations = new Counter({
-    name: "coupon_claim_compensations_total",
-    help: "Limited-issue claims given back, by reason, and whether giving back succeeded",
-    labelNames: ["reason", "outcome"] as const,
-    registers: [metrics.registry],
-  });
-  const builds = new Counter({
-    name: "coupon_state_builds_total",
-    help: "Limited-issue states built from PostgreSQL (first use, lost keys, drift)",
-    registers: [metrics.registry],
-  });
-  const batches = new Histogram({
-    name: "coupon_claim_batch_size",
-    help: "Limited-issue claims written per PostgreSQL transaction (group commit)",
-    buckets: [1, 2, 5, 10, 20, 50, 100, 200],
-    registers: [metrics.registry],
-  });
-  return {
-    issueOutcome: (path, result) => outcomes.inc({ path, result }),
-    claimsWritten(count, error) {
-      if (error === undefined) batches.observe(count);
-      else logger.warn({ err: error }, "a group of coupon claims failed; each is written on its own");
-    },
-    compensation(reason, error) {
-      compensations.inc({ reason, outcome: error === undefined ? "done" : "failed" });
-      if (error !== undefined) {
-        logger.warn({ err: error, reason }, "coupon claim not given back; it is recovered as an orphan later");
-      }
-    },
-    stateBuilt(couponId, holders) {
-      builds.inc();
-      logger.info({ couponId, holders }, "coupon issue state built from PostgreSQL");
-    },
-    stateUnreachable(couponId, change, error) {
-      logger.warn({ err: error, couponId, change }, "coupon issue state not updated; PostgreSQL still guards issues");
-    },
-  };
 }

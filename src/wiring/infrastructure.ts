@@ -11,11 +11,12 @@ import type { Logger } from "../infra/logger";
 import { MemoryCache } from "../infra/memory/memory-cache";
 import { MemoryCounters } from "../infra/memory/memory-counters";
 import { MemoryLocks } from "../infra/memory/memory-locks";
-import { Metrics } from "../infra/metrics";
+import { Metrics } from "../infra/metrics/registry";
 import { RedisCache } from "../infra/redis/redis-cache";
 import { createRedis } from "../infra/redis/redis-client";
 import { RedisCounters } from "../infra/redis/redis-counters";
 import { RedisLocks } from "../infra/redis/redis-locks";
+import { buildRepositories, type Repositories } from "./repositories";
 
 export interface InfrastructureOptions {
   /** Reuse an open database (tests share one per run); otherwise one is opened from config. */
@@ -38,6 +39,8 @@ export interface Infrastructure {
   redis: Redis | undefined;
   transactions: Transactions;
   unitOfWork: UnitOfWork;
+  /** Every table's repository, each built once. */
+  repositories: Repositories;
   outbox: DrizzleOutboxWriter;
   cache: Cache & VersionedCache;
   locks: LockManager;
@@ -84,6 +87,7 @@ export function buildInfrastructure(
     redis,
     transactions,
     unitOfWork: transactions,
+    repositories: buildRepositories(transactions),
     outbox: new DrizzleOutboxWriter(transactions, newId),
     cache: cacheRedis ? new RedisCache(cacheRedis) : new MemoryCache(),
     locks: redis ? new RedisLocks(redis) : new MemoryLocks(),

@@ -3,7 +3,6 @@ import type { StockService } from "../domain/catalogue/stock-service";
 import { OrderService } from "../domain/orders/order-service";
 import type { CouponRedemption } from "../domain/orders/ports";
 import type { RefundService } from "../domain/refunds/refund-service";
-import { DrizzleOrderRepository } from "../infra/db/repositories/order-repository";
 import type { Infrastructure } from "./infrastructure";
 
 /** Orders: placement (stock and coupon in one transaction), cancellation, expiry, fulfilment steps. */
@@ -16,10 +15,10 @@ export function wireOrdering(
     refunds: Pick<RefundService, "cancelPaid">;
   },
 ) {
-  const { config, transactions, unitOfWork, outbox, newId, clock } = infra;
+  const { config, repositories, unitOfWork, outbox, newId, clock } = infra;
   return {
     orders: new OrderService({
-      orders: new DrizzleOrderRepository(transactions),
+      orders: repositories.orders,
       catalogue: uses.catalogue,
       stock: uses.stock,
       coupons: uses.coupons,

@@ -1,6 +1,5 @@
 import { OutboxService } from "../domain/outbox/outbox-service";
-import { DrizzleOutboxEventRepository } from "../infra/db/repositories/outbox-repository";
-import { OutboxMetrics } from "../infra/outbox-metrics";
+import { OutboxMetrics } from "../infra/metrics/outbox";
 import type { Infrastructure } from "./infrastructure";
 
 /**
@@ -8,7 +7,7 @@ import type { Infrastructure } from "./infrastructure";
  * (every context appends through `infra.outbox`); the relay builds its own container (src/workers/outbox-relay).
  */
 export function wireOutbox(infra: Infrastructure) {
-  const events = new DrizzleOutboxEventRepository(infra.transactions);
+  const events = infra.repositories.outboxEvents;
   return {
     outbox: new OutboxService(events),
     outboxMetrics: new OutboxMetrics(infra.metrics.registry, () => events.backlog(), infra.logger),

@@ -6,7 +6,8 @@ import { DrizzleOutboxWriter } from "../../src/infra/db/repositories/outbox-repo
 import { outboxTables } from "../../src/infra/db/schema";
 import { Transactions } from "../../src/infra/db/transactions";
 import { createLogger } from "../../src/infra/logger";
-import { relayConfigOf, runOutboxRelay } from "../../src/workers/outbox-relay/run-relay";
+import { relayConfigOf } from "../../src/wiring/outbox-relay";
+import { runOutboxRelay } from "../../src/workers/outbox-relay/run-relay";
 import { testEnv } from "./harness";
 
 /** Short leases, polls and backoffs, so lease expiry and retries happen within a test. */

@@ -21,6 +21,10 @@ export const REFUND_LEASE_SECONDS = 60;
 
 export type RefundOutcome = "refunded" | "failed" | "manual";
 
+export interface RefundObserver {
+  outcome(outcome: RefundOutcome): void;
+}
+
 interface RefundServiceDeps {
   refunds: RefundRepository;
   orders: OrderRepository;
@@ -39,7 +43,7 @@ interface RefundServiceDeps {
   maxAttempts: number;
   retryBaseDelayMs: number;
   leaseSeconds: number;
-  observer?: { outcome(outcome: RefundOutcome): void };
+  observer?: RefundObserver;
   /** Extra work in the transaction that lands a refund (sales statistics). */
   onRefunded?: (order: Order, amount: number, fullyRefunded: boolean) => Promise<void>;
 }

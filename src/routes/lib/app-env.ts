@@ -1,10 +1,10 @@
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
-import type { Container } from "../../container";
 import type { Actor } from "../../domain/users/user";
+import type { Services } from "../../wiring/services";
 
 export interface AppEnv {
   Variables: {
-    services: Container["services"];
+    services: Services;
     requestId: string;
     /** Set by `authenticate` on protected routes. */
     actor: Actor;

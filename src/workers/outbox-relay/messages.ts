@@ -1,5 +1,5 @@
 import type { BatchReport } from "../../domain/outbox/ports";
-import type { RelayConfig } from "./run-relay";
+import type { RelayConfig } from "../../wiring/outbox-relay";
 
 /** Main thread → relay worker. */
 export type ToRelayWorker = { kind: "start"; config: RelayConfig } | { kind: "stop" };

@@ -1,8 +1,9 @@
 import type { Container } from "../../container";
 import type { RelayObserver } from "../../domain/outbox/ports";
 import type { Logger } from "../../infra/logger";
+import { type RelayConfig, relayConfigOf } from "../../wiring/outbox-relay";
 import type { FromRelayWorker, ToRelayWorker } from "./messages";
-import { type RelayConfig, relayConfigOf, runOutboxRelay } from "./run-relay";
+import { runOutboxRelay } from "./run-relay";
 
 /**
  * The worker's script. Under `bun` it sits beside this file. Inside a `bun build --compile` binary every

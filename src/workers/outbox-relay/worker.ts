@@ -2,8 +2,9 @@
 // needs: its own small pool, the queue, the publisher, alerts. It never imports the app.
 import { openDatabase } from "../../infra/db/client";
 import { createLogger } from "../../infra/logger";
+import type { RelayConfig } from "../../wiring/outbox-relay";
 import type { FromRelayWorker, ToRelayWorker } from "./messages";
-import { type RelayConfig, runOutboxRelay } from "./run-relay";
+import { runOutboxRelay } from "./run-relay";
 
 declare var self: Worker;
 

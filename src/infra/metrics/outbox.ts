@@ -6,8 +6,8 @@ import {
   type FailureKind,
   OUTBOX_TOPICS,
   type RelayObserver,
-} from "../domain/outbox/ports";
-import type { Logger } from "./logger";
+} from "../../domain/outbox/ports";
+import type { Logger } from "../logger";
 
 /** A scrape reads the backlog once for both gauges; a second scrape within this reuses the answer. */
 const BACKLOG_REUSE_MS = 1000;

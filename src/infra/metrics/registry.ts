@@ -3,7 +3,8 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client
 
 /**
  * One registry per container, so tests can build many apps without sharing counters. HTTP metrics live
- * here; each context registers its own in its wiring (src/wiring/<context>.ts).
+ * here; each context's metrics are defined beside this file (src/infra/metrics/<context>.ts) and registered by
+ * its wiring.
  */
 export class Metrics {
   readonly registry = new Registry();

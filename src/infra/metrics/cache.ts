@@ -1,7 +1,7 @@
 import { Counter } from "prom-client";
-import type { CacheObserver } from "../domain/shared/cache-aside";
-import type { Logger } from "../infra/logger";
-import type { Metrics } from "../infra/metrics";
+import type { CacheObserver } from "../../domain/shared/cache-aside";
+import type { Logger } from "../logger";
+import type { Metrics } from "./registry";
 
 const WARNING_INTERVAL_MS = 10_000;
 
