@@ -6,6 +6,7 @@ import { type Config, ConfigError, isSingleInstance, loadConfig } from "./infra/
 import { type DatabaseHandle, openDatabase } from "./infra/db/client";
 import { describeCreation } from "./infra/db/embedded/template";
 import { makeDataDirPrivate } from "./infra/db/private-data-dir";
+import { whenDatabaseAnswers } from "./infra/db/start-up-wait";
 import { createLogger } from "./infra/logger";
 import { scalarScript } from "./routes/operations/docs";
 import { startOutboxRelay } from "./workers/outbox-relay/start";
@@ -52,7 +53,7 @@ async function main() {
 
   announceCreation(database, (message) => logger.info({ dataDir: config.DATA_DIR }, message));
   logger.info({ database: database.kind }, "applying migrations");
-  await database.migrate();
+  await whenDatabaseAnswers("migrations", () => database.migrate(), logger);
   if (database.kind === "embedded") {
     // PGlite sets its files' modes itself (0666), whatever the umask: take group and other off them again.
     makeDataDirPrivate(config.DATA_DIR);
@@ -65,7 +66,12 @@ async function main() {
     logger.warn("single-instance mode: no REDIS_URL, so cache and locks are in-process; do not run several instances");
   }
   if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
-    const outcome = await services.users.ensureAdmin(config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+    const { ADMIN_EMAIL: email, ADMIN_PASSWORD: password } = config;
+    const outcome = await whenDatabaseAnswers(
+      "admin bootstrap",
+      () => services.users.ensureAdmin(email, password),
+      logger,
+    );
     if (outcome === "taken") {
       logger.error(
         { email: config.ADMIN_EMAIL },
