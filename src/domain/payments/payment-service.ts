@@ -26,12 +26,12 @@ export interface PaymentObserver {
   outcome(outcome: PaymentOutcome): void;
 }
 
-/** What a payment request ends as: the payment and the HTTP status that says how it stands. */
+/** What a payment request ends as: the payment and whether its outcome is known. */
 export interface PaymentResult {
   payment: PaymentView;
-  /** 200 final, 202 outcome not known yet. */
-  status: 200 | 202;
-  /** With 202 from confirm: when asking again may tell more. */
+  /** settled: the payment is final (COMPLETED or FAILED); pending: the gateway's answer is not known yet. */
+  outcome: "settled" | "pending";
+  /** With a pending outcome from confirm: when asking again may tell more. */
   retryAfterSeconds?: number;
 }
 
@@ -129,7 +129,7 @@ export class PaymentService {
     const payment = await this.#visible(actor, paymentId);
     if (payment.status !== "GATEWAY_REQUESTED") return result(payment);
     const settled = result(await this.#settle(payment.id, await this.deps.gateway.lookup(payment.id)));
-    return settled.status === 200 ? settled : { ...settled, retryAfterSeconds: this.#retryAfter(payment) };
+    return settled.outcome === "settled" ? settled : { ...settled, retryAfterSeconds: this.#retryAfter(payment) };
   }
 
   async get(actor: Actor, paymentId: string): Promise<PaymentView> {
@@ -337,7 +337,7 @@ export class PaymentService {
 
 const result = (payment: Payment): PaymentResult => ({
   payment: toPaymentView(payment),
-  status: isFinal(payment.status) ? 200 : 202,
+  outcome: isFinal(payment.status) ? "settled" : "pending",
 });
 
 function notPayable(order: Order): DomainError {
