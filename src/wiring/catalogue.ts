@@ -10,13 +10,13 @@ import type { Infrastructure } from "./infrastructure";
 
 /** Products, their cached reads and the stock movements orders and payments make. */
 export function wireCatalogue(infra: Infrastructure) {
-  const { config, transactions, unitOfWork, cache, counters, metrics, logger, newId, secret, redis } = infra;
+  const { config, transactions, unitOfWork, cache, counters, metrics, logger, newId, secret, redis, clock } = infra;
   const products = new DrizzleProductRepository(transactions);
   const catalogue = new CatalogueService({
     products,
     unitOfWork,
     // With Redis, list pages also keep a near copy in process (they may lag by the TTL anyway); details never.
-    reads: new CacheAside(cache, cacheObserver(metrics, logger), redis ? new MemoryNearCache() : undefined),
+    reads: new CacheAside(cache, cacheObserver(metrics, logger), clock, redis ? new MemoryNearCache() : undefined),
     cursors: new ListCursors(secret),
     ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS,
     listBudget: new StorageBudget(
