@@ -2,7 +2,9 @@ import { describe, expect, it } from "bun:test";
 import { unitsBackFrom } from "../../src/domain/orders/cancellation";
 import { ORDER_TRANSITIONS } from "../../src/domain/orders/order-status";
 
-const cancellableFrom = [...new Set(ORDER_TRANSITIONS.filter((t) => t.to === "CANCELLED").map((t) => t.from))];
+const cancellableFrom: string[] = [
+  ...new Set(ORDER_TRANSITIONS.filter((t) => t.to === "CANCELLED").map((t) => t.from)),
+];
 
 describe("where a cancelled order's units go", () => {
   it("releases an unpaid order's reserved units", () => {
