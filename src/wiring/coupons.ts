@@ -1,8 +1,9 @@
 import { Counter, Histogram } from "prom-client";
-import { CouponIssue, DEFAULT_ISSUE_TIMING } from "../domain/coupons/coupon-issue";
+import { CouponIssue } from "../domain/coupons/coupon-issue";
 import { CouponStateReconciliation } from "../domain/coupons/coupon-reconciliation";
 import { CouponRedemption } from "../domain/coupons/coupon-redemption";
 import { CouponService } from "../domain/coupons/coupon-service";
+import { DEFAULT_ISSUE_TIMING } from "../domain/coupons/issue-timing";
 import type { CouponClaims, CouponIssueObserver } from "../domain/coupons/ports";
 import { DrizzleCouponRepository } from "../infra/db/repositories/coupon-repository";
 import { DrizzleUserCouponRepository } from "../infra/db/repositories/user-coupon-repository";

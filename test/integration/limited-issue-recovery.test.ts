@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import type Redis from "ioredis";
-import { CouponIssue, DEFAULT_ISSUE_TIMING, type IssueTiming } from "../../src/domain/coupons/coupon-issue";
+import { CouponIssue } from "../../src/domain/coupons/coupon-issue";
 import { CouponStateReconciliation } from "../../src/domain/coupons/coupon-reconciliation";
+import { DEFAULT_ISSUE_TIMING, type IssueTiming } from "../../src/domain/coupons/issue-timing";
 import type { CompensationReason, CouponClaims, CouponIssueObserver } from "../../src/domain/coupons/ports";
 import { DrizzleCouponRepository } from "../../src/infra/db/repositories/coupon-repository";
 import { DrizzleOutboxWriter } from "../../src/infra/db/repositories/outbox-repository";
