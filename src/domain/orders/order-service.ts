@@ -10,7 +10,7 @@ import { assertActsFor, assertOwnerOrAdmin } from "../users/access";
 import type { Actor } from "../users/user";
 import { applyCancellation } from "./cancellation";
 import { type Order, type OrderLine, type OrderView, toOrderView } from "./order";
-import { CANCEL_BY_REFUND_STATUSES, type OrderParty, type OrderStatus, orderTransition } from "./order-status";
+import { CANCEL_BY_REFUND_STATUSES, ORDER_MACHINE, type OrderParty, type OrderStatus } from "./order-status";
 import type { CouponRedemption, OrderRepository } from "./ports";
 import { allocateDiscount } from "./pricing";
 
@@ -164,7 +164,7 @@ export class OrderService {
   /** Moves an order one step along fulfilment (PATCH …/status). */
   async advance(actor: Actor, orderId: string, to: OrderStatus): Promise<OrderView> {
     const order = await this.#visible(actor, orderId);
-    const transition = orderTransition(order.status, to, "advance");
+    const transition = ORDER_MACHINE.find(order.status, to, "advance");
     if (!transition) {
       throw new DomainError(
         "INVALID_ORDER_TRANSITION",

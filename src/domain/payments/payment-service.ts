@@ -11,7 +11,7 @@ import { assertOwnerOrAdmin } from "../users/access";
 import type { Actor } from "../users/user";
 import { type Payment, type PaymentView, toPaymentView } from "./payment";
 import type { PaymentReconciliation } from "./payment-reconciliation";
-import { isFinal, type PaymentStatus } from "./payment-status";
+import { PAYMENT_MACHINE, PAYMENT_MOVES, type PaymentStatus } from "./payment-status";
 import type { GatewayCharge, GatewayLookup, PaymentGateway, PaymentRepository } from "./ports";
 
 /** How long a payment may sit before the gateway step (its process died) before it is taken for abandoned. */
@@ -151,7 +151,7 @@ export class PaymentService {
     // payment that cannot be settled (it is reported after the rest) does not hold up the others.
     const outcomes = await Promise.allSettled(
       due.map(async (paymentId) =>
-        isFinal((await this.#settle(paymentId, await this.deps.gateway.lookup(paymentId))).status),
+        PAYMENT_MACHINE.isFinal((await this.#settle(paymentId, await this.deps.gateway.lookup(paymentId))).status),
       ),
     );
     const settled = outcomes.filter((outcome) => outcome.status === "fulfilled" && outcome.value).length;
@@ -160,7 +160,7 @@ export class PaymentService {
     for (const paymentId of await this.deps.payments.findAbandoned(ABANDON_BEFORE_GATEWAY_SECONDS, limit)) {
       // Only from before the debit: a payment that moved on meanwhile is not abandoned.
       const abandonedPayment = await this.deps.payments.move(paymentId, "FAILED", {
-        from: ["INITIATED", "VALIDATING"],
+        from: PAYMENT_MOVES.abandon.from,
         failureReason: "ABANDONED",
       });
       if (abandonedPayment) {
@@ -337,7 +337,7 @@ export class PaymentService {
 
 const result = (payment: Payment): PaymentResult => ({
   payment: toPaymentView(payment),
-  outcome: isFinal(payment.status) ? "settled" : "pending",
+  outcome: PAYMENT_MACHINE.isFinal(payment.status) ? "settled" : "pending",
 });
 
 function notPayable(order: Order): DomainError {
