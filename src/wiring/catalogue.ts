@@ -9,13 +9,13 @@ import type { Infrastructure } from "./infrastructure";
 
 /** Products, their cached reads and the stock movements orders and payments make. */
 export function wireCatalogue(infra: Infrastructure) {
-  const { config, repositories, unitOfWork, cache, counters, metrics, logger, newId, secret, redis } = infra;
+  const { config, repositories, unitOfWork, cache, counters, metrics, logger, newId, secret, redis, clock } = infra;
   const { products } = repositories;
   const catalogue = new CatalogueService({
     products,
     unitOfWork,
     // With Redis, list pages also keep a near copy in process (they may lag by the TTL anyway); details never.
-    reads: new CacheAside(cache, cacheObserver(metrics, logger), redis ? new MemoryNearCache() : undefined),
+    reads: new CacheAside(cache, cacheObserver(metrics, logger), clock, redis ? new MemoryNearCache() : undefined),
     cursors: new ListCursors(secret),
     ttlSeconds: config.PRODUCT_CACHE_TTL_SECONDS,
     listBudget: new StorageBudget(

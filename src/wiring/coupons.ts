@@ -1,7 +1,8 @@
-import { CouponIssue, DEFAULT_ISSUE_TIMING } from "../domain/coupons/coupon-issue";
+import { CouponIssue } from "../domain/coupons/coupon-issue";
 import { CouponStateReconciliation } from "../domain/coupons/coupon-reconciliation";
 import { CouponRedemption } from "../domain/coupons/coupon-redemption";
 import { CouponService } from "../domain/coupons/coupon-service";
+import { DEFAULT_ISSUE_TIMING } from "../domain/coupons/issue-timing";
 import type { CouponClaims } from "../domain/coupons/ports";
 import { MemoryCouponClaims } from "../infra/memory/memory-coupon-claims";
 import { couponIssueObserver } from "../infra/metrics/coupons";

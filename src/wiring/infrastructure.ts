@@ -1,5 +1,5 @@
 import type Redis from "ioredis";
-import { type Clock, systemClock } from "../domain/shared/clock";
+import type { Clock } from "../domain/shared/clock";
 import type { Cache, Counters, LockManager, VersionedCache } from "../domain/shared/ports";
 import type { UnitOfWork } from "../domain/shared/unit-of-work";
 import { embeddedJwtSecret } from "../infra/auth/jwt-secret";
@@ -16,6 +16,7 @@ import { RedisCache } from "../infra/redis/redis-cache";
 import { createRedis } from "../infra/redis/redis-client";
 import { RedisCounters } from "../infra/redis/redis-counters";
 import { RedisLocks } from "../infra/redis/redis-locks";
+import { systemClock } from "../infra/system-clock";
 import { buildRepositories, type Repositories } from "./repositories";
 
 export interface InfrastructureOptions {

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "bun:test";
-import { DomainError, type ErrorCode, errorCatalog } from "../../src/domain/shared/errors";
+import { DomainError } from "../../src/domain/shared/errors";
+import { type ErrorCode, errorCatalog } from "../../src/routes/lib/error-catalog";
 import { ProblemSchema, problemResponses } from "../../src/routes/lib/openapi-problems";
 import { problem } from "../../src/routes/lib/problem";
 import { createTestApp } from "../support/harness";

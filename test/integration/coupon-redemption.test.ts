@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import { asc, eq } from "drizzle-orm";
 import { CouponRedemption, type RedemptionRejection } from "../../src/domain/coupons/coupon-redemption";
-import { systemClock } from "../../src/domain/shared/clock";
 import { DrizzleOutboxWriter } from "../../src/infra/db/repositories/outbox-repository";
 import { DrizzleUserCouponRepository } from "../../src/infra/db/repositories/user-coupon-repository";
 import { couponEvents } from "../../src/infra/db/schema";
 import { Transactions } from "../../src/infra/db/transactions";
+import { systemClock } from "../../src/infra/system-clock";
 import { createCoupon } from "../support/coupons";
 import { createTestApp } from "../support/harness";
 import { anOrderOf } from "../support/orders";

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "bun:test";
 import { IdempotencyService } from "../../src/domain/idempotency/idempotency-service";
 import type { IdempotencyScope } from "../../src/domain/idempotency/ports";
-import { systemClock } from "../../src/domain/shared/clock";
 import { DrizzleIdempotencyRepository } from "../../src/infra/db/repositories/idempotency-repository";
 import { Transactions } from "../../src/infra/db/transactions";
 import { createLogger } from "../../src/infra/logger";
+import { systemClock } from "../../src/infra/system-clock";
 import { scheduleIdempotencyPurge } from "../../src/workers/idempotency-purge";
 import { openTestDatabase } from "../support/harness";
 

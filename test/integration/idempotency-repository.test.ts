@@ -6,6 +6,7 @@ import type { Clock } from "../../src/domain/shared/clock";
 import { DrizzleIdempotencyRepository } from "../../src/infra/db/repositories/idempotency-repository";
 import { idempotencyKeys } from "../../src/infra/db/schema";
 import { Transactions } from "../../src/infra/db/transactions";
+import { problemStatus } from "../../src/routes/lib/error-catalog";
 import { domainErrorOf } from "../support/domain-error";
 import { openTestDatabase } from "../support/harness";
 
@@ -253,7 +254,7 @@ describe("IdempotencyService", () => {
     await answer(service, id, "hash-1", chargeResponse());
     const error = await domainErrorOf(service.begin(id, "hash-2"));
     expect(error.code).toBe("IDEMPOTENCY_KEY_REUSED");
-    expect(error.status).toBe(422);
+    expect(problemStatus(error.code)).toBe(422);
   });
 
   it("answers IDEMPOTENCY_KEY_REUSED for a different body even while the first request is in flight", async () => {
@@ -271,7 +272,7 @@ describe("IdempotencyService", () => {
     clock.advance(IN_FLIGHT_LEASE_MS - SECOND);
     const error = await domainErrorOf(service.begin(id, "hash-1"));
     expect(error.code).toBe("IDEMPOTENCY_KEY_IN_USE");
-    expect(error.status).toBe(409);
+    expect(problemStatus(error.code)).toBe(409);
   });
 
   it("lets a retry proceed once the first request's lease has run out", async () => {

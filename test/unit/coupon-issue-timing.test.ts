@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { assertTimingAgrees, DEFAULT_ISSUE_TIMING } from "../../src/domain/coupons/coupon-issue";
+import { assertTimingAgrees, DEFAULT_ISSUE_TIMING } from "../../src/domain/coupons/issue-timing";
 import { IN_FLIGHT_LEASE_MS, isFinal } from "../../src/domain/idempotency/idempotency-service";
 
 describe("the orphan grace and the idempotency lease", () => {

@@ -1,10 +1,9 @@
 import { describe, expect, it } from "bun:test";
 import { type CouponAction, lifecycleAfter } from "../../src/domain/coupons/coupon-service";
 import {
-  assertCouponTransition,
+  COUPON_MACHINE,
   COUPON_STATUSES,
   type CouponStatus,
-  canMoveCoupon,
   couponStatus,
   type IssueRefusal,
   issueRefusal,
@@ -36,19 +35,19 @@ const pairs = COUPON_STATUSES.flatMap((from) => COUPON_STATUSES.map((to) => [fro
 describe("the coupon state machine", () => {
   it.each(pairs)("%s → %s is allowed exactly when the contract says so", async (from, to) => {
     const allowed = ALLOWED.has(`${from}>${to}`);
-    expect(canMoveCoupon(from, to)).toBe(allowed);
+    expect(COUPON_MACHINE.can(from, to)).toBe(allowed);
     if (allowed) {
-      expect(() => assertCouponTransition(from, to)).not.toThrow();
+      expect(() => COUPON_MACHINE.assert(from, to)).not.toThrow();
     } else {
-      const error = await domainErrorOf((async () => assertCouponTransition(from, to))());
+      const error = await domainErrorOf((async () => COUPON_MACHINE.assert(from, to))());
       expect(error.code).toBe("INVALID_COUPON_TRANSITION");
     }
   });
 
   it("has no way out of EXPIRED or CANCELLED", () => {
     for (const to of COUPON_STATUSES) {
-      expect(canMoveCoupon("EXPIRED", to)).toBe(false);
-      expect(canMoveCoupon("CANCELLED", to)).toBe(false);
+      expect(COUPON_MACHINE.can("EXPIRED", to)).toBe(false);
+      expect(COUPON_MACHINE.can("CANCELLED", to)).toBe(false);
     }
   });
 });

@@ -1,23 +1,13 @@
 import { describe, expect, it } from "bun:test";
-import {
-  canMovePayment,
-  isFinal,
-  PAYMENT_STATUSES,
-  paymentStatusesBefore,
-} from "../../src/domain/payments/payment-status";
-import {
-  canMoveRefund,
-  REFUND_STATUSES,
-  refundStatusesBefore,
-  UNFINISHED_REFUND_STATUSES,
-} from "../../src/domain/refunds/refund-status";
+import { PAYMENT_MACHINE, PAYMENT_STATUSES } from "../../src/domain/payments/payment-status";
+import { REFUND_MACHINE, REFUND_STATUSES, UNFINISHED_REFUND_STATUSES } from "../../src/domain/refunds/refund-status";
 
 const pairs = <T extends string>(statuses: readonly T[], can: (a: T, b: T) => boolean) =>
   statuses.flatMap((from) => statuses.filter((to) => can(from, to)).map((to) => `${from}→${to}`));
 
 describe("the payment machine", () => {
   it("allows each step in order, a failure before the outcome, and nothing after it", () => {
-    expect(pairs(PAYMENT_STATUSES, canMovePayment)).toEqual([
+    expect(pairs(PAYMENT_STATUSES, PAYMENT_MACHINE.can)).toEqual([
       "INITIATED→VALIDATING",
       "INITIATED→FAILED",
       "VALIDATING→LOCK_ACQUIRED",
@@ -32,22 +22,22 @@ describe("the payment machine", () => {
   });
 
   it("knows the final statuses and what each status may be reached from", () => {
-    expect(PAYMENT_STATUSES.filter(isFinal)).toEqual(["COMPLETED", "FAILED"]);
-    expect(paymentStatusesBefore("COMPLETED")).toEqual(["GATEWAY_REQUESTED"]);
-    expect(paymentStatusesBefore("FAILED")).toEqual([
+    expect(PAYMENT_STATUSES.filter(PAYMENT_MACHINE.isFinal)).toEqual(["COMPLETED", "FAILED"]);
+    expect(PAYMENT_MACHINE.sourcesOf("COMPLETED")).toEqual(["GATEWAY_REQUESTED"]);
+    expect(PAYMENT_MACHINE.sourcesOf("FAILED")).toEqual([
       "INITIATED",
       "VALIDATING",
       "LOCK_ACQUIRED",
       "DEBITED",
       "GATEWAY_REQUESTED",
     ]);
-    expect(paymentStatusesBefore("INITIATED")).toEqual([]);
+    expect(PAYMENT_MACHINE.sourcesOf("INITIATED")).toEqual([]);
   });
 });
 
 describe("the refund machine", () => {
   it("tries, lands or fails, retries a failure, and leaves nothing once REFUNDED or MANUAL", () => {
-    expect(pairs(REFUND_STATUSES, canMoveRefund)).toEqual([
+    expect(pairs(REFUND_STATUSES, REFUND_MACHINE.can)).toEqual([
       "REFUND_REQUESTED→PROCESSING",
       "REFUND_REQUESTED→REFUNDED",
       "PROCESSING→PROCESSING",
@@ -56,9 +46,9 @@ describe("the refund machine", () => {
       "PROCESSING→MANUAL",
       "FAILED→PROCESSING",
     ]);
-    expect(refundStatusesBefore("PROCESSING")).toEqual(["REFUND_REQUESTED", "PROCESSING", "FAILED"]);
-    expect(refundStatusesBefore("REFUNDED")).toEqual(["REFUND_REQUESTED", "PROCESSING"]);
-    expect(refundStatusesBefore("MANUAL")).toEqual(["PROCESSING"]);
+    expect(REFUND_MACHINE.sourcesOf("PROCESSING")).toEqual(["REFUND_REQUESTED", "PROCESSING", "FAILED"]);
+    expect(REFUND_MACHINE.sourcesOf("REFUNDED")).toEqual(["REFUND_REQUESTED", "PROCESSING"]);
+    expect(REFUND_MACHINE.sourcesOf("MANUAL")).toEqual(["PROCESSING"]);
     expect(UNFINISHED_REFUND_STATUSES).toEqual(["REFUND_REQUESTED", "PROCESSING", "FAILED"]);
   });
 });

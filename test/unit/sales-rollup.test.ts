@@ -1,7 +1,7 @@
 import { describe, expect, it } from "bun:test";
 import type { Order, OrderLine } from "../../src/domain/orders/order";
 import {
-  canMovePopularCache,
+  POPULAR_CACHE_MACHINE,
   POPULAR_CACHE_STATES,
   POPULAR_CACHE_TRANSITIONS,
 } from "../../src/domain/sales/popular-cache-state";
@@ -174,7 +174,7 @@ describe("the sales a refund takes back", () => {
 describe("the popular-products cache cycle", () => {
   it("allows the spec's cycle and the moves other instances make, nothing else", () => {
     const allowed = POPULAR_CACHE_STATES.flatMap((from) =>
-      POPULAR_CACHE_STATES.filter((to) => canMovePopularCache(from, to)).map((to) => `${from}→${to}`),
+      POPULAR_CACHE_STATES.filter((to) => POPULAR_CACHE_MACHINE.can(from, to)).map((to) => `${from}→${to}`),
     );
     expect(allowed.sort()).toEqual(
       [
@@ -192,6 +192,6 @@ describe("the popular-products cache cycle", () => {
       ].sort(),
     );
     expect(POPULAR_CACHE_TRANSITIONS.every((t) => t.why.length > 0)).toBe(true);
-    for (const state of POPULAR_CACHE_STATES) expect(canMovePopularCache(state, state)).toBe(false);
+    for (const state of POPULAR_CACHE_STATES) expect(POPULAR_CACHE_MACHINE.can(state, state)).toBe(false);
   });
 });

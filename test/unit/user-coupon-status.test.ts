@@ -1,7 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import {
-  canMoveUserCoupon,
-  statusesMovingTo,
+  USER_COUPON_MACHINE,
   USER_COUPON_STATUSES,
   userCouponStatus,
 } from "../../src/domain/coupons/user-coupon-status";
@@ -11,12 +10,12 @@ const pairs = USER_COUPON_STATUSES.flatMap((from) => USER_COUPON_STATUSES.map((t
 
 describe("the user coupon state machine", () => {
   it.each(pairs)("%s → %s is allowed exactly when the contract says so", (from, to) => {
-    expect(canMoveUserCoupon(from, to)).toBe(ALLOWED.has(`${from}>${to}`));
+    expect(USER_COUPON_MACHINE.can(from, to)).toBe(ALLOWED.has(`${from}>${to}`));
   });
 
   it("lets ISSUED and REFUNDED coupons be used, and only USED ones be given back", () => {
-    expect(statusesMovingTo("USED")).toEqual(["ISSUED", "REFUNDED"]);
-    expect(statusesMovingTo("REFUNDED")).toEqual(["USED"]);
+    expect(USER_COUPON_MACHINE.sourcesOf("USED")).toEqual(["ISSUED", "REFUNDED"]);
+    expect(USER_COUPON_MACHINE.sourcesOf("REFUNDED")).toEqual(["USED"]);
   });
 });
 

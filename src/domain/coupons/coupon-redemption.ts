@@ -4,7 +4,7 @@ import type { UnitOfWork } from "../shared/unit-of-work";
 import { couponStatus } from "./coupon-status";
 import { discountFor } from "./discount";
 import type { UserCouponRepository } from "./ports";
-import { canMoveUserCoupon, statusesMovingTo, userCouponStatus } from "./user-coupon-status";
+import { USER_COUPON_MACHINE, userCouponStatus } from "./user-coupon-status";
 
 /**
  * Why a coupon was not applied to an order (stable strings: orders show them as `couponRejectedReason`):
@@ -63,14 +63,14 @@ export class CouponRedemption {
       if (held.userId !== userId.toLowerCase()) return { applied: false, reason: "NOT_OWNED" };
       const status = userCouponStatus(held.status, held.coupon.validUntil, now);
       if (status === "EXPIRED") return { applied: false, reason: "EXPIRED" };
-      if (!canMoveUserCoupon(status, "USED")) return { applied: false, reason: "NOT_USABLE" };
+      if (!USER_COUPON_MACHINE.can(status, "USED")) return { applied: false, reason: "NOT_USABLE" };
       const coupon = couponStatus(held.coupon, now);
       // EXHAUSTED only means nobody else can get one; the units already issued stay usable.
       if (coupon !== "ACTIVE" && coupon !== "EXHAUSTED") return { applied: false, reason: "NOT_ACTIVE" };
       if (subtotal < held.coupon.minOrderAmount) return { applied: false, reason: "BELOW_MIN_ORDER_AMOUNT" };
       const discountAmount = discountFor(held.coupon, subtotal);
       // The conditional update decides between concurrent orders: exactly one moves it out of ISSUED/REFUNDED.
-      const used = await this.deps.userCoupons.markUsed(held.id, orderId, now, statusesMovingTo("USED"));
+      const used = await this.deps.userCoupons.markUsed(held.id, orderId, now);
       if (!used) return { applied: false, reason: "NOT_USABLE" };
       await this.deps.outbox.append("coupon", {
         aggregateId: used.id,
@@ -93,7 +93,7 @@ export class CouponRedemption {
   async restoreForOrder(orderId: string): Promise<Restoration> {
     const now = this.deps.clock.now();
     return this.deps.unitOfWork.withTransaction(async (): Promise<Restoration> => {
-      const restored = await this.deps.userCoupons.markRefunded(orderId, now, statusesMovingTo("REFUNDED"));
+      const restored = await this.deps.userCoupons.markRefunded(orderId, now);
       for (const userCoupon of restored) {
         await this.deps.outbox.append("coupon", {
           aggregateId: userCoupon.id,

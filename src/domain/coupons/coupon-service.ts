@@ -9,7 +9,7 @@ import type { Actor } from "../users/user";
 import { type Coupon, type CouponView, type HeldCouponView, MAX_DISCOUNT_KRW, type NewCoupon } from "./coupon";
 import { couponCreated } from "./coupon-events";
 import type { IssueRequest } from "./coupon-issue";
-import { assertCouponTransition, type CouponStatus, couponStatus } from "./coupon-status";
+import { COUPON_MACHINE, type CouponStatus, couponStatus } from "./coupon-status";
 import type { CouponClaims, CouponIssueObserver, CouponRepository, Lifecycle, UserCouponRepository } from "./ports";
 import type { UserCouponStatus } from "./user-coupon-status";
 import { toCouponView, toHeldCouponView } from "./views";
@@ -209,6 +209,6 @@ export function lifecycleAfter(action: CouponAction, coupon: Coupon, now: Date):
     suspendedAt: action === "suspend" ? now : action === "resume" ? null : coupon.suspendedAt,
     cancelledAt: action === "cancel" ? now : coupon.cancelledAt,
   };
-  assertCouponTransition(couponStatus(coupon, now), couponStatus({ ...coupon, ...lifecycle }, now), action);
+  COUPON_MACHINE.assert(couponStatus(coupon, now), couponStatus({ ...coupon, ...lifecycle }, now), { action });
   return lifecycle;
 }

@@ -1,4 +1,5 @@
 import { DomainError } from "../shared/errors";
+import { defineMachine, transitionsFrom } from "../shared/state-machine";
 import type { Coupon } from "./coupon";
 
 /**
@@ -15,23 +16,21 @@ export type CouponStatus = (typeof COUPON_STATUSES)[number];
  * the window and count say), cancel (→ CANCELLED). The clock moves CREATED → ACTIVE and anything still
  * open → EXPIRED; issuing the last unit moves ACTIVE → EXHAUSTED. EXPIRED and CANCELLED are final.
  */
-export const COUPON_TRANSITIONS: Record<CouponStatus, readonly CouponStatus[]> = {
-  CREATED: ["ACTIVE", "EXPIRED", "SUSPENDED", "CANCELLED"],
-  ACTIVE: ["EXHAUSTED", "EXPIRED", "SUSPENDED", "CANCELLED"],
-  EXHAUSTED: ["EXPIRED", "SUSPENDED", "CANCELLED"],
-  SUSPENDED: ["CREATED", "ACTIVE", "EXHAUSTED", "EXPIRED", "CANCELLED"],
-  EXPIRED: [],
-  CANCELLED: [],
-};
-
-export const canMoveCoupon = (from: CouponStatus, to: CouponStatus) => COUPON_TRANSITIONS[from].includes(to);
-
-/** The one check of the machine: refuses a move the table does not allow (`action` names it in the message). */
-export function assertCouponTransition(from: CouponStatus, to: CouponStatus, action = "change"): void {
-  if (!canMoveCoupon(from, to)) {
-    throw new DomainError("INVALID_COUPON_TRANSITION", `Cannot ${action} a coupon that is ${from}`);
-  }
-}
+export const COUPON_MACHINE = defineMachine({
+  name: "coupon",
+  statuses: COUPON_STATUSES,
+  transitions: transitionsFrom<CouponStatus>({
+    CREATED: ["ACTIVE", "EXPIRED", "SUSPENDED", "CANCELLED"],
+    ACTIVE: ["EXHAUSTED", "EXPIRED", "SUSPENDED", "CANCELLED"],
+    EXHAUSTED: ["EXPIRED", "SUSPENDED", "CANCELLED"],
+    SUSPENDED: ["CREATED", "ACTIVE", "EXHAUSTED", "EXPIRED", "CANCELLED"],
+    EXPIRED: [],
+    CANCELLED: [],
+  }),
+  // `action` names the issuer's move in the message ("Cannot suspend a coupon that is EXPIRED").
+  refuse: ({ from, action = "change" }) =>
+    new DomainError("INVALID_COUPON_TRANSITION", `Cannot ${action} a coupon that is ${from}`),
+});
 
 type StatusInputs = Pick<
   Coupon,

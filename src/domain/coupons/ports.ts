@@ -84,10 +84,10 @@ export interface UserCouponRepository {
   /** The holder's coupons with each coupon's row, newest first, in one statement (no query per coupon). */
   listHeld(userId: string, filter: HeldCouponFilter, page: PageRequest): Promise<Page<HeldCoupon>>;
   findHeld(id: string): Promise<HeldCoupon | undefined>;
-  /** `UPDATE … SET status = 'USED' WHERE id = $id AND status IN (from)`; undefined when it was not in one of them. */
-  markUsed(id: string, orderId: string, now: Date, from: UserCouponStatus[]): Promise<UserCoupon | undefined>;
+  /** USED, if the machine lets its status move there (`USER_COUPON_MOVES.use`); undefined when it did not. */
+  markUsed(id: string, orderId: string, now: Date): Promise<UserCoupon | undefined>;
   /** Gives back the coupons applied to `orderId`: USED → REFUNDED, order and use cleared. Returns those changed. */
-  markRefunded(orderId: string, now: Date, from: UserCouponStatus[]): Promise<UserCoupon[]>;
+  markRefunded(orderId: string, now: Date): Promise<UserCoupon[]>;
 }
 
 /** A limited-issue state outlives its coupon's window by this much, then expires by itself. */

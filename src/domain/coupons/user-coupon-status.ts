@@ -1,3 +1,5 @@
+import { defineMachine, transitionsFrom } from "../shared/state-machine";
+
 /**
  * The state machine of a coupon held by a user (contract: "Coupons"). ISSUED and REFUNDED can be applied to
  * an order (→ USED); cancelling or refunding that order gives it back (USED → REFUNDED, usable again).
@@ -7,23 +9,29 @@
 export const USER_COUPON_STATUSES = ["ISSUED", "USED", "EXPIRED", "REFUNDED"] as const;
 export type UserCouponStatus = (typeof USER_COUPON_STATUSES)[number];
 
-export const USER_COUPON_TRANSITIONS: Record<UserCouponStatus, readonly UserCouponStatus[]> = {
-  ISSUED: ["USED", "EXPIRED"],
-  USED: ["REFUNDED"],
-  REFUNDED: ["USED", "EXPIRED"],
-  EXPIRED: [],
-};
+export const USER_COUPON_MACHINE = defineMachine({
+  name: "user coupon",
+  statuses: USER_COUPON_STATUSES,
+  transitions: transitionsFrom<UserCouponStatus>({
+    ISSUED: ["USED", "EXPIRED"],
+    USED: ["REFUNDED"],
+    REFUNDED: ["USED", "EXPIRED"],
+    EXPIRED: [],
+  }),
+});
 
-/** The one check of the machine. */
-export const canMoveUserCoupon = (from: UserCouponStatus, to: UserCouponStatus) =>
-  USER_COUPON_TRANSITIONS[from].includes(to);
-
-/** The statuses that may move to `to`: what a conditional `UPDATE … WHERE status IN (…)` accepts. */
-export const statusesMovingTo = (to: UserCouponStatus): UserCouponStatus[] =>
-  USER_COUPON_STATUSES.filter((from) => canMoveUserCoupon(from, to));
+/** The user coupon repository's conditional updates, their source statuses from the machine. */
+export const USER_COUPON_MOVES = {
+  /** Applied to an order. */
+  use: USER_COUPON_MACHINE.move("USED"),
+  /** Its order cancelled or refunded in full: usable again. */
+  giveBack: USER_COUPON_MACHINE.move("REFUNDED"),
+  /** Read, not stored: an unused coupon past its window is EXPIRED on every read. */
+  expire: USER_COUPON_MACHINE.move("EXPIRED"),
+} as const;
 
 /** The status a holder sees: the stored one, or EXPIRED once the coupon's window has ended while unused. */
 export function userCouponStatus(stored: UserCouponStatus, validUntil: Date, now: Date): UserCouponStatus {
-  if (canMoveUserCoupon(stored, "EXPIRED") && now.getTime() >= validUntil.getTime()) return "EXPIRED";
+  if (USER_COUPON_MACHINE.can(stored, "EXPIRED") && now.getTime() >= validUntil.getTime()) return "EXPIRED";
   return stored;
 }

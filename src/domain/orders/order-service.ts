@@ -8,8 +8,9 @@ import type { Page, PageRequest } from "../shared/paging";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import { assertActsFor, assertOwnerOrAdmin } from "../users/access";
 import type { Actor } from "../users/user";
+import { applyCancellation } from "./cancellation";
 import { type Order, type OrderLine, type OrderView, toOrderView } from "./order";
-import { CANCEL_BY_REFUND_STATUSES, type OrderParty, type OrderStatus, orderTransition } from "./order-status";
+import { CANCEL_BY_REFUND_STATUSES, ORDER_MACHINE, type OrderParty, type OrderStatus } from "./order-status";
 import type { CouponRedemption, OrderRepository } from "./ports";
 import { allocateDiscount } from "./pricing";
 
@@ -155,7 +156,7 @@ export class OrderService {
     return this.deps.unitOfWork.withTransaction(async () => {
       const cancelled = await this.deps.orders.cancelUnpaid(orderId, reason);
       if (!cancelled) throw notCancellable((await this.deps.orders.find(orderId)) ?? order);
-      await this.#returnHoldings(cancelled);
+      await applyCancellation(this.deps, cancelled, "CREATED");
       return { order: toOrderView(cancelled), settled: true };
     });
   }
@@ -163,7 +164,7 @@ export class OrderService {
   /** Moves an order one step along fulfilment (PATCH …/status). */
   async advance(actor: Actor, orderId: string, to: OrderStatus): Promise<OrderView> {
     const order = await this.#visible(actor, orderId);
-    const transition = orderTransition(order.status, to, "advance");
+    const transition = ORDER_MACHINE.find(order.status, to, "advance");
     if (!transition) {
       throw new DomainError(
         "INVALID_ORDER_TRANSITION",
@@ -199,7 +200,7 @@ export class OrderService {
           await this.deps.unitOfWork.withTransaction(async () => {
             const cancelled = await this.deps.orders.cancelUnpaid(orderId, "EXPIRED");
             if (!cancelled) return;
-            await this.#returnHoldings(cancelled);
+            await applyCancellation(this.deps, cancelled, "CREATED");
             run.expired++;
           });
         } catch (error) {
@@ -217,17 +218,6 @@ export class OrderService {
   completeDeliveredDue(limit = 100): Promise<string[]> {
     const deliveredBy = new Date(this.deps.clock.now().getTime() - this.deps.autoCompleteDays * DAY_MS);
     return this.deps.orders.completeDelivered(deliveredBy, limit);
-  }
-
-  /** An unpaid order's reserved stock back on sale, its coupon back to its buyer, and the event. */
-  async #returnHoldings(order: Order): Promise<void> {
-    await this.deps.stock.release(order.items);
-    if (order.couponApplied) await this.deps.coupons.restoreForOrder(order.id);
-    await this.deps.outbox.append("order", {
-      aggregateId: order.id,
-      type: "ORDER_CANCELLED",
-      payload: toOrderView(order),
-    });
   }
 
   /** Reserves every line (product-id order), naming the line that could not be reserved. */

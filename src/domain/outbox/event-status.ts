@@ -1,3 +1,5 @@
+import { defineMachine, transitionsOfMoves } from "../shared/state-machine";
+
 /**
  * The outbox event's status machine (contract: "Outbox and data platform"), as data. Every status change the
  * relay or an admin makes is one of these steps; the SQL that makes it builds its `WHERE status IN (…)` from the
@@ -29,10 +31,11 @@ export const EVENT_TRANSITIONS = {
 
 export type EventTransition = keyof typeof EVENT_TRANSITIONS;
 
-/** Whether `transition` may be applied to an event in status `from`. */
-export function canTransition(transition: EventTransition, from: EventStatus): boolean {
-  return (EVENT_TRANSITIONS[transition].from as readonly EventStatus[]).includes(from);
-}
+export const EVENT_MACHINE = defineMachine({
+  name: "outbox event",
+  statuses: EVENT_STATUSES,
+  transitions: transitionsOfMoves<EventStatus, EventTransition>(EVENT_TRANSITIONS),
+});
 
 /** Statuses of events still waiting for (or in) delivery: what "pending" means for the oldest-age metric. */
 export const UNDELIVERED_STATUSES = ["PENDING", "PROCESSING", "FAILED"] as const satisfies readonly EventStatus[];

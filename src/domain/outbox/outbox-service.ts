@@ -1,6 +1,6 @@
 import { DomainError } from "../shared/errors";
 import type { Page, PageRequest } from "../shared/paging";
-import { canTransition, EVENT_TRANSITIONS } from "./event-status";
+import { EVENT_MACHINE, EVENT_TRANSITIONS } from "./event-status";
 import type { EventFilter, OutboxEventRecord, OutboxEventRepository, OutboxTopic } from "./ports";
 
 /** What admins do with the outbox: look at events, and send a failed or alerted one again. */
@@ -19,7 +19,7 @@ export class OutboxService {
   async retryEvent(topic: OutboxTopic, eventId: string): Promise<OutboxEventRecord> {
     let event = await this.events.find(topic, eventId);
     if (!event) throw new DomainError("EVENT_NOT_FOUND", `No ${topic} event ${eventId}`);
-    if (canTransition("retry", event.status)) {
+    if (EVENT_MACHINE.can(event.status, EVENT_TRANSITIONS.retry.to, "retry")) {
       const retried = await this.events.retry(topic, eventId);
       if (retried) return retried;
       event = (await this.events.find(topic, eventId)) ?? event;

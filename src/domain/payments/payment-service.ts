@@ -11,7 +11,7 @@ import { assertOwnerOrAdmin } from "../users/access";
 import type { Actor } from "../users/user";
 import { type Payment, type PaymentView, toPaymentView } from "./payment";
 import type { PaymentReconciliation } from "./payment-reconciliation";
-import { isFinal, type PaymentStatus } from "./payment-status";
+import { PAYMENT_MACHINE, PAYMENT_MOVES, type PaymentStatus } from "./payment-status";
 import type { GatewayCharge, GatewayLookup, PaymentGateway, PaymentRepository } from "./ports";
 
 /** How long a payment may sit before the gateway step (its process died) before it is taken for abandoned. */
@@ -26,12 +26,12 @@ export interface PaymentObserver {
   outcome(outcome: PaymentOutcome): void;
 }
 
-/** What a payment request ends as: the payment and the HTTP status that says how it stands. */
+/** What a payment request ends as: the payment and whether its outcome is known. */
 export interface PaymentResult {
   payment: PaymentView;
-  /** 200 final, 202 outcome not known yet. */
-  status: 200 | 202;
-  /** With 202 from confirm: when asking again may tell more. */
+  /** settled: the payment is final (COMPLETED or FAILED); pending: the gateway's answer is not known yet. */
+  outcome: "settled" | "pending";
+  /** With a pending outcome from confirm: when asking again may tell more. */
   retryAfterSeconds?: number;
 }
 
@@ -129,7 +129,7 @@ export class PaymentService {
     const payment = await this.#visible(actor, paymentId);
     if (payment.status !== "GATEWAY_REQUESTED") return result(payment);
     const settled = result(await this.#settle(payment.id, await this.deps.gateway.lookup(payment.id)));
-    return settled.status === 200 ? settled : { ...settled, retryAfterSeconds: this.#retryAfter(payment) };
+    return settled.outcome === "settled" ? settled : { ...settled, retryAfterSeconds: this.#retryAfter(payment) };
   }
 
   async get(actor: Actor, paymentId: string): Promise<PaymentView> {
@@ -151,7 +151,7 @@ export class PaymentService {
     // payment that cannot be settled (it is reported after the rest) does not hold up the others.
     const outcomes = await Promise.allSettled(
       due.map(async (paymentId) =>
-        isFinal((await this.#settle(paymentId, await this.deps.gateway.lookup(paymentId))).status),
+        PAYMENT_MACHINE.isFinal((await this.#settle(paymentId, await this.deps.gateway.lookup(paymentId))).status),
       ),
     );
     const settled = outcomes.filter((outcome) => outcome.status === "fulfilled" && outcome.value).length;
@@ -160,7 +160,7 @@ export class PaymentService {
     for (const paymentId of await this.deps.payments.findAbandoned(ABANDON_BEFORE_GATEWAY_SECONDS, limit)) {
       // Only from before the debit: a payment that moved on meanwhile is not abandoned.
       const abandonedPayment = await this.deps.payments.move(paymentId, "FAILED", {
-        from: ["INITIATED", "VALIDATING"],
+        from: PAYMENT_MOVES.abandon.from,
         failureReason: "ABANDONED",
       });
       if (abandonedPayment) {
@@ -337,7 +337,7 @@ export class PaymentService {
 
 const result = (payment: Payment): PaymentResult => ({
   payment: toPaymentView(payment),
-  status: isFinal(payment.status) ? 200 : 202,
+  outcome: PAYMENT_MACHINE.isFinal(payment.status) ? "settled" : "pending",
 });
 
 function notPayable(order: Order): DomainError {

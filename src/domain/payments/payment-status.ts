@@ -1,3 +1,5 @@
+import { defineMachine, transitionsFrom } from "../shared/state-machine";
+
 export const PAYMENT_STATUSES = [
   "INITIATED",
   "VALIDATING",
@@ -15,22 +17,25 @@ export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
  * committed before the gateway is called, so a crash at any point leaves a payment whose state says what
  * has happened. Any step before the outcome may fail.
  */
-export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = {
-  INITIATED: ["VALIDATING", "FAILED"],
-  VALIDATING: ["LOCK_ACQUIRED", "FAILED"],
-  LOCK_ACQUIRED: ["DEBITED", "FAILED"],
-  DEBITED: ["GATEWAY_REQUESTED", "FAILED"],
-  GATEWAY_REQUESTED: ["COMPLETED", "FAILED"],
-  COMPLETED: [],
-  FAILED: [],
-};
+export const PAYMENT_MACHINE = defineMachine({
+  name: "payment",
+  statuses: PAYMENT_STATUSES,
+  transitions: transitionsFrom<PaymentStatus>({
+    INITIATED: ["VALIDATING", "FAILED"],
+    VALIDATING: ["LOCK_ACQUIRED", "FAILED"],
+    LOCK_ACQUIRED: ["DEBITED", "FAILED"],
+    DEBITED: ["GATEWAY_REQUESTED", "FAILED"],
+    GATEWAY_REQUESTED: ["COMPLETED", "FAILED"],
+    COMPLETED: [],
+    FAILED: [],
+  }),
+});
 
-export const canMovePayment = (from: PaymentStatus, to: PaymentStatus) => PAYMENT_TRANSITIONS[from].includes(to);
-
-/** Statuses a payment may be moved to `to` from: the conditional update's `WHERE status IN (…)`. */
-export const paymentStatusesBefore = (to: PaymentStatus) => PAYMENT_STATUSES.filter((from) => canMovePayment(from, to));
-
-export const isFinal = (status: PaymentStatus) => PAYMENT_TRANSITIONS[status].length === 0;
+/** The payment repository's moves that the table alone does not name. */
+export const PAYMENT_MOVES = {
+  /** A payment whose process died before it touched the order or the balance: failed with nothing to undo. */
+  abandon: PAYMENT_MACHINE.move("FAILED", { only: ["INITIATED", "VALIDATING"] }),
+} as const;
 
 /** Payments that hold their order: only one such payment per order (a partial unique index). */
 export const HOLDING_STATUSES: readonly PaymentStatus[] = PAYMENT_STATUSES.filter((status) => status !== "FAILED");

@@ -1,7 +1,8 @@
 import type { BalanceService } from "../balances/balance-service";
 import type { StockService } from "../catalogue/stock-service";
+import { applyCancellation } from "../orders/cancellation";
 import { type Order, toOrderView } from "../orders/order";
-import { CANCEL_BY_REFUND_STATUSES, REFUNDABLE_STATUSES, UNITS_WITH_BUYER_STATUSES } from "../orders/order-status";
+import { CANCEL_BY_REFUND_STATUSES, REFUNDABLE_STATUSES } from "../orders/order-status";
 import type { CouponRedemption, OrderRepository } from "../orders/ports";
 import type { OutboxWriter } from "../outbox/ports";
 import type { PaymentGateway } from "../payments/ports";
@@ -239,17 +240,8 @@ export class RefundService {
       });
       const cancelled =
         order.refundedAmount === order.paidAmount ? await this.deps.orders.cancelRefunded(order.id) : undefined;
-      if (cancelled) {
-        // `order` is as it was before this cancel: shipped or later, the pairs are with the buyer (contract: Returns).
-        if (UNITS_WITH_BUYER_STATUSES.includes(order.status)) await this.deps.returns.awaitReturnOf(cancelled.id);
-        else await this.deps.stock.restock(cancelled.items);
-        if (cancelled.couponApplied) await this.deps.coupons.restoreForOrder(cancelled.id);
-        await this.deps.outbox.append("order", {
-          aggregateId: cancelled.id,
-          type: "ORDER_CANCELLED",
-          payload: toOrderView(cancelled),
-        });
-      }
+      // `order` is as it was before this cancel: shipped or later, the pairs are with the buyer (contract: Returns).
+      if (cancelled) await applyCancellation(this.deps, cancelled, order.status);
       // After the restock, as payments do it: product rows first, then the sales rows (one lock order).
       await this.deps.onRefunded?.(order, landed.amount, cancelled !== undefined);
       this.deps.observer?.outcome("refunded");

@@ -1,3 +1,5 @@
+import { defineMachine, type Transition } from "../shared/state-machine";
+
 /**
  * The popular-products cache of one window (days, limit), as the spec draws it: IDLE (nothing cached) →
  * AGGREGATING → CACHE_UPDATED → EXPIRED (its TTL ran out; the old value is still served while one instance
@@ -7,13 +9,11 @@
 export const POPULAR_CACHE_STATES = ["IDLE", "AGGREGATING", "CACHE_UPDATED", "EXPIRED"] as const;
 export type PopularCacheState = (typeof POPULAR_CACHE_STATES)[number];
 
-interface Transition {
-  from: PopularCacheState;
-  to: PopularCacheState;
+interface PopularCacheTransition extends Transition<PopularCacheState> {
   why: string;
 }
 
-export const POPULAR_CACHE_TRANSITIONS: readonly Transition[] = [
+export const POPULAR_CACHE_TRANSITIONS: readonly PopularCacheTransition[] = [
   { from: "IDLE", to: "AGGREGATING", why: "a read found nothing cached and took the aggregation lock" },
   { from: "EXPIRED", to: "AGGREGATING", why: "a read found the entry past its TTL and took the lock" },
   { from: "CACHE_UPDATED", to: "AGGREGATING", why: "the worker refreshes the entry ahead of its expiry" },
@@ -27,6 +27,8 @@ export const POPULAR_CACHE_TRANSITIONS: readonly Transition[] = [
   { from: "EXPIRED", to: "IDLE", why: "the expired value aged out of the cache" },
 ];
 
-export function canMovePopularCache(from: PopularCacheState, to: PopularCacheState): boolean {
-  return POPULAR_CACHE_TRANSITIONS.some((t) => t.from === from && t.to === to);
-}
+export const POPULAR_CACHE_MACHINE = defineMachine({
+  name: "popular cache",
+  statuses: POPULAR_CACHE_STATES,
+  transitions: POPULAR_CACHE_TRANSITIONS,
+});

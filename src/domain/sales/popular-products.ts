@@ -3,7 +3,7 @@ import { toProductView } from "../catalogue/product";
 import type { CacheObserver, NearCache } from "../shared/cache-aside";
 import type { Clock } from "../shared/clock";
 import type { Cache, LockManager } from "../shared/ports";
-import { canMovePopularCache, type PopularCacheState } from "./popular-cache-state";
+import { POPULAR_CACHE_MACHINE, type PopularCacheState } from "./popular-cache-state";
 import { type PopularWindow, PopularWindows } from "./popular-windows";
 import type { DayRange, SalesRepository } from "./ports";
 import { addDays, seoulDay } from "./seoul-days";
@@ -261,7 +261,7 @@ export class PopularProducts {
     if (from === to) return;
     this.#states.set(key, to);
     // A window first seen here, or a move whose middle happened on another instance, is taken as it is.
-    if (from === undefined ? to === "AGGREGATING" : canMovePopularCache(from, to)) {
+    if (from === undefined ? to === "AGGREGATING" : POPULAR_CACHE_MACHINE.can(from, to)) {
       this.deps.observer.moved(key, from ?? "IDLE", to);
     }
   }

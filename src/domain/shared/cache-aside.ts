@@ -1,3 +1,4 @@
+import type { Clock } from "./clock";
 import type { Cache, VersionedCache } from "./ports";
 
 /** What cache-aside reads report, per named cache (metrics and warnings live in the wiring). */
@@ -41,6 +42,8 @@ export class CacheAside {
   constructor(
     private readonly cache: Cache & VersionedCache,
     private readonly observer: CacheObserver,
+    /** Expiry of list entries is read from it (the shared entry carries its own expiry time). */
+    private readonly clock: Clock,
     /** Only in front of a shared (Redis) cache: in-process it would hold every entry twice. */
     private readonly near?: NearCache,
   ) {}
@@ -76,7 +79,7 @@ export class CacheAside {
     load: () => Promise<string>,
     admit?: (body: string) => Promise<boolean>,
   ): Promise<string> {
-    const now = Date.now();
+    const now = this.clock.now().getTime();
     const near = this.near?.get(key);
     if (near && near.expiresAt > now) {
       this.observer.hit(name);
@@ -96,7 +99,7 @@ export class CacheAside {
       async () => ({ version: 0, body: await load() }),
       async (result) => {
         if (admit && !(await this.#attempt(name, () => admit(result.body)))) return;
-        const expiresAt = Date.now() + ttlSeconds * 1000;
+        const expiresAt = this.clock.now().getTime() + ttlSeconds * 1000;
         this.near?.set(key, { body: result.body, expiresAt });
         await this.#attempt(name, () => this.cache.set(key, `${expiresAt}|${result.body}`, ttlSeconds));
       },

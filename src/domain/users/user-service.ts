@@ -192,7 +192,8 @@ export class UserService {
     await this.deps.counters.reset(attemptsKey);
     assertAcceptablePassword(newPassword, user.email, "newPassword");
     const hash = await this.deps.passwords.hash(newPassword);
-    if (!(await this.deps.users.changePassword(userId, hash, tokenId))) throw new DomainError("USER_NOT_FOUND");
+    if (!(await this.deps.users.changePassword(userId, hash, tokenId)))
+      throw new DomainError("USER_NOT_FOUND", "User not found");
     await this.deps.tokenStates.forget(userId);
   }
 
@@ -209,7 +210,7 @@ export class UserService {
       assertValidBrn(changes.businessRegistrationNumber);
     }
     const updated = await this.deps.users.update(id, changes);
-    if (!updated) throw new DomainError("USER_NOT_FOUND");
+    if (!updated) throw new DomainError("USER_NOT_FOUND", "User not found");
     return toPublicUser(updated);
   }
 

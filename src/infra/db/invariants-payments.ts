@@ -1,6 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import { REFUNDABLE_STATUSES } from "../../domain/orders/order-status";
-import { isFinal, PAYMENT_STATUSES } from "../../domain/payments/payment-status";
+import { PAYMENT_MACHINE, PAYMENT_STATUSES } from "../../domain/payments/payment-status";
 import { LEGACY_CHARGE_WINDOW_SECONDS } from "./repositories/payment-repository";
 
 /** How long after its send window a payment of unknown outcome may wait for the recovery job (contract: 30 s). */
@@ -18,7 +18,7 @@ const list = (values: readonly string[], type: string) =>
  */
 export function paymentRules(ordersInScope: SQL): [string, SQL][] {
   const final = list(
-    PAYMENT_STATUSES.filter((status) => isFinal(status)),
+    PAYMENT_STATUSES.filter((status) => PAYMENT_MACHINE.isFinal(status)),
     "payment_status",
   );
   const paid = list(REFUNDABLE_STATUSES, "order_status");

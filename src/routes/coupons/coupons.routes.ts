@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { CouponAction } from "../../domain/coupons/coupon-service";
-import type { ErrorCode } from "../../domain/shared/errors";
+import type { ErrorCode } from "../lib/error-catalog";
 import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
 import { IdempotencyKeyHeader, jsonBody, jsonResponse, UuidParam } from "../lib/schemas";
 import { requireRole, signedIn } from "../middleware/authenticate";

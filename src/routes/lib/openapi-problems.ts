@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { type ErrorCode, errorCatalog } from "../../domain/shared/errors";
+import { type ErrorCode, errorCatalog } from "./error-catalog";
 
 const errorCodes = Object.keys(errorCatalog) as [ErrorCode, ...ErrorCode[]];
 

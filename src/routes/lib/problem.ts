@@ -1,5 +1,6 @@
 import type { Context } from "hono";
-import { type ErrorCode, errorCatalog, type FieldError } from "../../domain/shared/errors";
+import type { FieldError } from "../../domain/shared/errors";
+import { type ErrorCode, errorCatalog } from "./error-catalog";
 
 export interface ProblemDocument {
   type: string;

@@ -2,16 +2,16 @@ import type { AppRouteHandler } from "../lib/app-env";
 import type { confirmPayment, getPayment, processPayment } from "./payments.routes";
 
 export const processPaymentHandler: AppRouteHandler<typeof processPayment> = async (c) => {
-  const { payment, status } = await c.var.services.payments.process(c.var.actor, c.req.valid("json").orderId);
-  return status === 200 ? c.json(payment, 200) : c.json(payment, 202);
+  const { payment, outcome } = await c.var.services.payments.process(c.var.actor, c.req.valid("json").orderId);
+  return outcome === "settled" ? c.json(payment, 200) : c.json(payment, 202);
 };
 
 export const confirmPaymentHandler: AppRouteHandler<typeof confirmPayment> = async (c) => {
-  const { payment, status, retryAfterSeconds } = await c.var.services.payments.confirm(
+  const { payment, outcome, retryAfterSeconds } = await c.var.services.payments.confirm(
     c.var.actor,
     c.req.valid("json").paymentId,
   );
-  if (status === 200) return c.json(payment, 200);
+  if (outcome === "settled") return c.json(payment, 200);
   // Not final: the idempotency layer releases the key of an answer with Retry-After (asked again, it settles).
   if (retryAfterSeconds !== undefined) c.header("Retry-After", String(retryAfterSeconds));
   return c.json(payment, 202);

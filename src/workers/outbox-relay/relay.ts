@@ -10,9 +10,10 @@ import {
   type RelayObserver,
 } from "../../domain/outbox/ports";
 import type { Alerts } from "../../domain/shared/alerts";
-import { type Clock, systemClock } from "../../domain/shared/clock";
+import type { Clock } from "../../domain/shared/clock";
 import { ConcurrencyLimit } from "../../infra/concurrency-limit";
 import type { Logger } from "../../infra/logger";
+import { systemClock } from "../../infra/system-clock";
 import { type BatchOutcome, deliverBatch } from "./deliver-batch";
 import { coalescedStarts } from "./try-starts";
 

@@ -1,6 +1,6 @@
 import { and, count, desc, eq, gt, inArray, isNull, lte, or, type SQL, sql } from "drizzle-orm";
 import type { CancelReason, Order } from "../../../domain/orders/order";
-import { ORDER_TRANSITIONS, type OrderStatus, REFUNDABLE_STATUSES } from "../../../domain/orders/order-status";
+import { ORDER_MOVES, type OrderStatus } from "../../../domain/orders/order-status";
 import type { NewOrder, OrderFilter, OrderRepository } from "../../../domain/orders/ports";
 import { DomainError } from "../../../domain/shared/errors";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
@@ -69,8 +69,10 @@ export class DrizzleOrderRepository implements OrderRepository {
   async cancelUnpaid(id: string, reason: CancelReason): Promise<Order | undefined> {
     const changed = await this.tx.current
       .update(orders)
-      .set({ status: "CANCELLED", cancelledAt: sql`now()`, cancelReason: reason, ...bump })
-      .where(and(eq(orders.id, id), eq(orders.status, "CREATED"), isNull(orders.paymentId)))
+      .set({ status: ORDER_MOVES.cancelUnpaid.to, cancelledAt: sql`now()`, cancelReason: reason, ...bump })
+      .where(
+        and(eq(orders.id, id), inArray(orders.status, [...ORDER_MOVES.cancelUnpaid.from]), isNull(orders.paymentId)),
+      )
       .returning({ id: orders.id });
     return changed.length === 1 ? this.find(id) : undefined;
   }
@@ -91,7 +93,7 @@ export class DrizzleOrderRepository implements OrderRepository {
       .where(
         and(
           eq(orders.id, orderId),
-          eq(orders.status, "CREATED"),
+          inArray(orders.status, [...ORDER_MOVES.pay.from]),
           isNull(orders.paymentId),
           gt(orders.expiresAt, sql`now()`),
         ),
@@ -104,14 +106,18 @@ export class DrizzleOrderRepository implements OrderRepository {
     await this.tx.current
       .update(orders)
       .set({ paymentId: null, ...bump })
-      .where(and(eq(orders.id, orderId), eq(orders.paymentId, paymentId), eq(orders.status, "CREATED")));
+      .where(
+        and(eq(orders.id, orderId), eq(orders.paymentId, paymentId), inArray(orders.status, [...ORDER_MOVES.pay.from])),
+      );
   }
 
   async confirmPaid(orderId: string, paymentId: string, amount: number): Promise<Order | undefined> {
     const changed = await this.tx.current
       .update(orders)
-      .set({ status: "CONFIRMED", paidAmount: amount, paidAt: sql`now()`, ...bump })
-      .where(and(eq(orders.id, orderId), eq(orders.paymentId, paymentId), eq(orders.status, "CREATED")))
+      .set({ status: ORDER_MOVES.pay.to, paidAmount: amount, paidAt: sql`now()`, ...bump })
+      .where(
+        and(eq(orders.id, orderId), eq(orders.paymentId, paymentId), inArray(orders.status, [...ORDER_MOVES.pay.from])),
+      )
       .returning({ id: orders.id });
     return changed.length === 1 ? this.find(orderId) : undefined;
   }
@@ -147,11 +153,11 @@ export class DrizzleOrderRepository implements OrderRepository {
   async cancelRefunded(orderId: string): Promise<Order | undefined> {
     const changed = await this.tx.current
       .update(orders)
-      .set({ status: "CANCELLED", cancelledAt: sql`now()`, cancelReason: "REFUNDED", ...bump })
+      .set({ status: ORDER_MOVES.cancelRefunded.to, cancelledAt: sql`now()`, cancelReason: "REFUNDED", ...bump })
       .where(
         and(
           eq(orders.id, orderId),
-          inArray(orders.status, [...REFUNDABLE_STATUSES]),
+          inArray(orders.status, [...ORDER_MOVES.cancelRefunded.from]),
           eq(orders.refundedAmount, orders.paidAmount),
         ),
       )
@@ -163,15 +169,15 @@ export class DrizzleOrderRepository implements OrderRepository {
     const due = this.tx.current
       .select({ id: orders.id })
       .from(orders)
-      .where(and(eq(orders.status, AUTO_COMPLETE_FROM), lte(orders.deliveredAt, deliveredBy)))
+      .where(and(inArray(orders.status, [...AUTO_COMPLETE.from]), lte(orders.deliveredAt, deliveredBy)))
       .orderBy(orders.deliveredAt)
       .limit(limit)
       .for("update", { skipLocked: true });
     const completed = await this.tx.current
       .update(orders)
-      .set({ status: AUTO_COMPLETE_TO, ...bump })
+      .set({ status: AUTO_COMPLETE.to, ...bump })
       // Re-checked on the locked row: a buyer's confirmation or a refund that got there first wins.
-      .where(and(inArray(orders.id, due), eq(orders.status, AUTO_COMPLETE_FROM)))
+      .where(and(inArray(orders.id, due), inArray(orders.status, [...AUTO_COMPLETE.from])))
       .returning({ id: orders.id });
     return completed.map((row) => row.id);
   }
@@ -180,7 +186,13 @@ export class DrizzleOrderRepository implements OrderRepository {
     const rows = await this.tx.current
       .select({ id: orders.id })
       .from(orders)
-      .where(and(eq(orders.status, "CREATED"), isNull(orders.paymentId), lte(orders.expiresAt, sql`now()`)))
+      .where(
+        and(
+          inArray(orders.status, [...ORDER_MOVES.cancelUnpaid.from]),
+          isNull(orders.paymentId),
+          lte(orders.expiresAt, sql`now()`),
+        ),
+      )
       .orderBy(orders.expiresAt)
       .limit(limit)
       .for("update", { skipLocked: true });
@@ -189,9 +201,7 @@ export class DrizzleOrderRepository implements OrderRepository {
 }
 
 // The one step the machine lets time take: its statuses, not a list written again here.
-const AUTO_COMPLETE = ORDER_TRANSITIONS.find((t) => t.by === "autoComplete") as { from: OrderStatus; to: OrderStatus };
-const AUTO_COMPLETE_FROM = AUTO_COMPLETE.from;
-const AUTO_COMPLETE_TO = AUTO_COMPLETE.to;
+const AUTO_COMPLETE = ORDER_MOVES.autoComplete;
 
 const bump = { version: sql`${orders.version} + 1`, updatedAt: sql`now()` };
 

@@ -1,10 +1,14 @@
 import { and, eq, getTableColumns, ne, sql } from "drizzle-orm";
 import type { Payment } from "../../../domain/payments/payment";
-import { isFinal, type PaymentStatus, paymentStatusesBefore } from "../../../domain/payments/payment-status";
+import { PAYMENT_MACHINE, PAYMENT_MOVES, type PaymentStatus } from "../../../domain/payments/payment-status";
 import type { NewPayment, PaymentRepository } from "../../../domain/payments/ports";
 import { rowsOf } from "../client";
 import { paymentStatusHistory, payments } from "../schema";
 import type { Transactions } from "../transactions";
+
+/** Written as literals (program constants), so the planner can match the partial index whatever plan it caches. */
+const statusLiterals = (statuses: readonly PaymentStatus[]) =>
+  sql.raw(statuses.map((status) => `'${status}'`).join(", "));
 
 const statusList = (statuses: readonly PaymentStatus[]) =>
   sql.join(
@@ -74,13 +78,13 @@ export class DrizzlePaymentRepository implements PaymentRepository {
       onlyAfterChargeWindow?: boolean;
     } = {},
   ): Promise<Payment | undefined> {
-    const allowed = paymentStatusesBefore(to).filter((status) => !fields.from || fields.from.includes(status));
+    const allowed = PAYMENT_MACHINE.sourcesOf(to).filter((status) => !fields.from || fields.from.includes(status));
     if (allowed.length === 0) return undefined;
     // A final payment has nothing left to ask about, unless it asks for one more look (see claimDueVerifications).
     const nextCheck =
       fields.nextCheckInSeconds !== undefined
         ? sql`clock_timestamp() + ${fields.nextCheckInSeconds} * interval '1 second'`
-        : isFinal(to)
+        : PAYMENT_MACHINE.isFinal(to)
           ? sql`null`
           : sql`next_check_at`;
     const window =
@@ -144,7 +148,7 @@ export class DrizzlePaymentRepository implements PaymentRepository {
   async findAbandoned(olderThanSeconds: number, limit: number): Promise<string[]> {
     const result = await this.tx.current.execute(sql`
       select id from ${payments}
-      where status in ('INITIATED', 'VALIDATING')
+      where status in (${statusLiterals(PAYMENT_MOVES.abandon.from)})
         and updated_at < clock_timestamp() - ${olderThanSeconds} * interval '1 second'
       order by updated_at limit ${limit}`);
     return rowsOf<{ id: string }>(result).map((row) => row.id);

@@ -1,10 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { NewRefund, Refund, RefundRepository, RefundTry } from "../../../domain/refunds/refund";
-import {
-  type RefundStatus,
-  refundStatusesBefore,
-  UNFINISHED_REFUND_STATUSES,
-} from "../../../domain/refunds/refund-status";
+import { REFUND_MOVES, type RefundStatus, UNFINISHED_REFUND_STATUSES } from "../../../domain/refunds/refund-status";
 import { rowsOf } from "../client";
 import { refunds } from "../schema";
 import type { Transactions } from "../transactions";
@@ -26,7 +22,7 @@ const statusIn = (statuses: readonly RefundStatus[]) =>
  * once its try's lease ran out).
  */
 const due = sql`(${refunds.nextAttemptAt} is null or ${refunds.nextAttemptAt} <= clock_timestamp())`;
-const startable = and(statusIn(refundStatusesBefore("PROCESSING")), due);
+const startable = and(statusIn(REFUND_MOVES.claim.from), due);
 
 export class DrizzleRefundRepository implements RefundRepository {
   constructor(private readonly tx: Transactions) {}
@@ -55,7 +51,7 @@ export class DrizzleRefundRepository implements RefundRepository {
     const [row] = await this.tx.current
       .update(refunds)
       .set({
-        status: "PROCESSING",
+        status: REFUND_MOVES.claim.to,
         attempts: sql`${refunds.attempts} + 1`,
         updatedAt: sql`clock_timestamp()`,
         nextAttemptAt: sql`clock_timestamp() + ${leaseSeconds} * interval '1 second'`,
@@ -80,13 +76,14 @@ export class DrizzleRefundRepository implements RefundRepository {
     to: "REFUNDED" | "FAILED" | "MANUAL",
     fields: { lastError?: string; retryInMs?: number } = {},
   ): Promise<Refund | undefined> {
+    const move = { REFUNDED: REFUND_MOVES.land, FAILED: REFUND_MOVES.fail, MANUAL: REFUND_MOVES.leaveToPerson }[to];
     const nextAttempt =
       to === "FAILED" ? sql`clock_timestamp() + ${fields.retryInMs ?? 0} * interval '1 millisecond'` : sql`null`;
     const result = await this.tx.current.execute(sql`
-      update ${refunds} set status = ${to}, updated_at = clock_timestamp(), next_attempt_at = ${nextAttempt},
+      update ${refunds} set status = ${move.to}, updated_at = clock_timestamp(), next_attempt_at = ${nextAttempt},
         last_error = coalesce(${fields.lastError ?? null}, last_error),
         refunded_at = ${to === "REFUNDED" ? sql`clock_timestamp()` : sql`refunded_at`}
-      where id = ${held.id} and attempts = ${held.attempts} and ${statusIn(refundStatusesBefore(to))}
+      where id = ${held.id} and attempts = ${held.attempts} and ${statusIn(move.from)}
       returning id`);
     return rowsOf(result).length === 1 ? this.find(held.id) : undefined;
   }

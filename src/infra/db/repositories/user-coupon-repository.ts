@@ -1,7 +1,11 @@
 import { and, count, desc, eq, gt, inArray, lte, or, type SQL, sql } from "drizzle-orm";
 import type { HeldCoupon, UserCoupon } from "../../../domain/coupons/coupon";
 import type { HeldCouponFilter, NewUserCoupon, UserCouponRepository } from "../../../domain/coupons/ports";
-import { canMoveUserCoupon, statusesMovingTo, type UserCouponStatus } from "../../../domain/coupons/user-coupon-status";
+import {
+  USER_COUPON_MACHINE,
+  USER_COUPON_MOVES,
+  type UserCouponStatus,
+} from "../../../domain/coupons/user-coupon-status";
 import { DomainError } from "../../../domain/shared/errors";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
 import { sqlState } from "../../dependency-errors";
@@ -12,11 +16,12 @@ import type { Transactions } from "../transactions";
 function statusIs(status: UserCouponStatus, now: Date): SQL | undefined {
   if (status === "EXPIRED") {
     return or(
-      eq(userCoupons.status, "EXPIRED"),
-      and(inArray(userCoupons.status, statusesMovingTo("EXPIRED")), lte(coupons.validUntil, now)),
+      eq(userCoupons.status, USER_COUPON_MOVES.expire.to),
+      and(inArray(userCoupons.status, [...USER_COUPON_MOVES.expire.from]), lte(coupons.validUntil, now)),
     );
   }
-  if (canMoveUserCoupon(status, "EXPIRED")) return and(eq(userCoupons.status, status), gt(coupons.validUntil, now));
+  if (USER_COUPON_MACHINE.can(status, "EXPIRED"))
+    return and(eq(userCoupons.status, status), gt(coupons.validUntil, now));
   return eq(userCoupons.status, status);
 }
 
@@ -93,20 +98,22 @@ export class DrizzleUserCouponRepository implements UserCouponRepository {
     return row && { ...row.userCoupon, coupon: row.coupon };
   }
 
-  async markUsed(id: string, orderId: string, now: Date, from: UserCouponStatus[]): Promise<UserCoupon | undefined> {
+  async markUsed(id: string, orderId: string, now: Date): Promise<UserCoupon | undefined> {
+    const { from, to } = USER_COUPON_MOVES.use;
     const [row] = await this.tx.current
       .update(userCoupons)
-      .set({ status: "USED", orderId, usedAt: now, updatedAt: now })
-      .where(and(eq(userCoupons.id, id), inArray(userCoupons.status, from)))
+      .set({ status: to, orderId, usedAt: now, updatedAt: now })
+      .where(and(eq(userCoupons.id, id), inArray(userCoupons.status, [...from])))
       .returning();
     return row;
   }
 
-  async markRefunded(orderId: string, now: Date, from: UserCouponStatus[]): Promise<UserCoupon[]> {
+  async markRefunded(orderId: string, now: Date): Promise<UserCoupon[]> {
+    const { from, to } = USER_COUPON_MOVES.giveBack;
     return this.tx.current
       .update(userCoupons)
-      .set({ status: "REFUNDED", orderId: null, usedAt: null, updatedAt: now })
-      .where(and(eq(userCoupons.orderId, orderId), inArray(userCoupons.status, from)))
+      .set({ status: to, orderId: null, usedAt: null, updatedAt: now })
+      .where(and(eq(userCoupons.orderId, orderId), inArray(userCoupons.status, [...from])))
       .returning();
   }
 }
