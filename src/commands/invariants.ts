@@ -1,5 +1,6 @@
 // `bun run invariants`: checks that the books balance on the configured database (stock, reservations, sales,
-// coupons, refunds held past their lease, one refund per keyed request), and with REDIS_URL that no coupon's
+// coupons, refunds held past their lease, one refund per keyed request, each landed refund credited once,
+// returns awaited exactly for orders refunded after they shipped), and with REDIS_URL that no coupon's
 // limited-issue state in Redis is behind PostgreSQL, printing each violation as a JSON line. Exit status 1 when
 // any is found, so a scheduler can alert; 2 when it could not check (see command.ts).
 import { loadConfig } from "../infra/config";

@@ -134,6 +134,27 @@ describe("the HTTP payment gateway", () => {
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
 
+  it("gives back a declined payment's debit even when the buyer topped up to the cap meanwhile", async () => {
+    gateway.charge = "error";
+    const { buyer, shoe, order } = await unpaidOrder();
+    const payment = (await pay(order.id, buyer)).body;
+    expect(payment.status).toBe("GATEWAY_REQUESTED");
+    // 60,000 left after the debit: top up to exactly the cap while the outcome is unknown.
+    await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 9_940_000 }, buyer);
+    for (let i = 0; i < 99; i++)
+      await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 10_000_000 }, buyer);
+    expect(await balanceOf(buyer)).toBe(1_000_000_000);
+    gateway.lookup = "declined";
+    const res = await confirm(payment.id, buyer);
+    expect([res.status, res.body.status]).toEqual([200, "FAILED"]);
+    expect(await balanceOf(buyer)).toBe(1_000_040_000);
+    const ledger = (await t.get(`/api/v1/balances/${buyer.user.id}/transactions`, buyer)).body.items;
+    expect(ledger[0]).toMatchObject({ type: "REVERSAL", amount: 40_000, referenceId: payment.id });
+    const topUp = await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 1 }, buyer);
+    expect([topUp.status, topUp.body.code]).toEqual([400, "BALANCE_LIMIT_EXCEEDED"]);
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+
   it("settles stuck payments in the recovery job, once, however many instances run it", async () => {
     gateway.charge = "error";
     const { buyer, shoe, order } = await unpaidOrder();

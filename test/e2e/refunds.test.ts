@@ -145,23 +145,27 @@ describe("POST /api/v1/refunds", () => {
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
 
-  it("leaves a refund the gateway made but the balance cannot take (at its cap) to a person, not stuck", async () => {
+  it("credits a refund that lifts a balance past the cap (the cap bounds top-ups only); the next charge is refused", async () => {
     const { buyer, shoe, order } = await paidOrder(25_000);
-    // The buyer tops the balance up to the 1,000,000,000 cap: the refund's credit would pass it.
+    // The buyer tops the balance up to the 1,000,000,000 cap: the refund's credit takes it past.
     for (let i = 0; i < 100; i++) {
       expect(
         (await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 10_000_000 }, buyer)).status,
       ).toBe(200);
     }
     const first = await refund(order.id, buyer, { amount: 5_000 });
-    expect(first.body).toMatchObject({ status: "FAILED", attempts: 1 });
-    expect(first.status).toBe(201);
-    for (let i = 1; i < MAX_ATTEMPTS; i++) await refundsDue();
-    const manual = (await t.get(`/api/v1/refunds/${first.body.id}`, buyer)).body;
-    expect(manual).toMatchObject({ status: "MANUAL", attempts: MAX_ATTEMPTS });
-    expect(manual.lastError).toContain("BALANCE_LIMIT_EXCEEDED");
-    expect(alerts.alerts.find((a) => a.details?.refundId === first.body.id)).toMatchObject({ kind: "REFUND_MANUAL" });
-    expect(await balanceOf(buyer)).toBe(1_000_000_000);
+    expect([first.status, first.body.status, first.body.attempts]).toEqual([201, "REFUNDED", 1]);
+    expect(await balanceOf(buyer)).toBe(1_000_005_000);
+    const ledger = (await t.get(`/api/v1/balances/${buyer.user.id}/transactions`, buyer)).body.items;
+    expect(ledger[0]).toMatchObject({
+      type: "REFUND",
+      amount: 5_000,
+      balanceAfter: 1_000_005_000,
+      referenceId: first.body.id,
+    });
+    const topUp = await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 1 }, buyer);
+    expect([topUp.status, topUp.body.code]).toEqual([400, "BALANCE_LIMIT_EXCEEDED"]);
+    expect(await balanceOf(buyer)).toBe(1_000_005_000);
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../src/infra/db/client";
 import { createTestApp, type TestApp } from "../support/harness";
 import { invariantViolations, payOrder, placeOrder } from "../support/orders";
 import { createProductVia } from "../support/products";
@@ -17,6 +18,10 @@ const admin = await t.registerUser("ADMIN");
 const product = async (id: string) => (await t.get(`/api/v1/products/${id}`)).body;
 const recordReturn = (orderId: string, who: Who, items: unknown[], headers: Record<string, string> = {}) =>
   t.post(`/api/v1/orders/${orderId}/returns`, { items }, { token: who.token, headers });
+const keysOf = async (userId: string, key: string) =>
+  rowsOf(
+    await t.container.database.db.execute(sql`select 1 from idempotency_keys where scope = ${userId} and key = ${key}`),
+  ).length;
 
 /** An order of `quantity` pairs (stock 10), paid, moved along by its seller to `status`. */
 async function orderAt(status: "CONFIRMED" | "PREPARING" | "SHIPPED" | "DELIVERED" | "COMPLETED", quantity = 2) {
@@ -186,6 +191,40 @@ describe("returns of orders refunded after they shipped", () => {
     expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
     expect(replay.body.id).toBe(first.body.id);
     expect(await product(shoe.id)).toMatchObject({ stock: 9, awaitingReturn: 1 });
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+
+  it("keeps no keyed refusal as the key's answer: a return refused before the full refund runs again after it", async () => {
+    const { buyer, shoe, order } = await orderAt("SHIPPED", 2);
+    await t.post("/api/v1/refunds", { orderId: order.id, amount: 100_000, reason: "one" }, buyer);
+    const key = { "Idempotency-Key": crypto.randomUUID() };
+    const items = [{ productId: shoe.id, quantity: 2, condition: "RESELLABLE" }];
+    // Nothing awaited yet (only half refunded): refused, and the refusal rests on state that will change.
+    const early = await recordReturn(order.id, seller, items, key);
+    expect([early.status, early.body.code]).toEqual([409, "ORDER_NOT_RETURNABLE"]);
+    expect(await keysOf(seller.user.id, key["Idempotency-Key"])).toBe(0);
+    // More than is awaited: refused before any effect, not kept either.
+    const overKey = { "Idempotency-Key": crypto.randomUUID() };
+    await refundAll(order.id, buyer);
+    const over = await recordReturn(
+      order.id,
+      seller,
+      [{ productId: shoe.id, quantity: 3, condition: "DAMAGED" }],
+      overKey,
+    );
+    expect([over.status, over.body.code]).toEqual([400, "RETURN_EXCEEDS_AWAITED"]);
+    expect(await keysOf(seller.user.id, overKey["Idempotency-Key"])).toBe(0);
+
+    const retried = await recordReturn(order.id, seller, items, key);
+    expect([retried.status, retried.headers.get("Idempotent-Replayed")]).toEqual([201, null]);
+    expect(retried.body.awaiting).toEqual([]);
+    const replay = await recordReturn(order.id, seller, items, key);
+    expect([replay.status, replay.headers.get("Idempotent-Replayed"), replay.body.id]).toEqual([
+      201,
+      "true",
+      retried.body.id,
+    ]);
+    expect(await product(shoe.id)).toMatchObject({ stock: 10, awaitingReturn: 0 });
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
 

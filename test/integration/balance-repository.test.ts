@@ -89,9 +89,18 @@ describe("DrizzleBalanceRepository", () => {
     expect(await balances.listLedger(userId, { page: 3, size: 1 })).toEqual({ items: [], page: 3, size: 1, total: 1 });
   });
 
-  it("is refused by the database past the cap even if a caller skipped the service's check", async () => {
+  // The cap bounds top-ups (CHARGE) only, in the service: a refund or a REVERSAL credits past it, so the
+  // database must not refuse a balance above it (it did, with the balances_within_cap check, until the migration balances_uncapped_credits).
+  it("lets a credit take a balance past the cap: the cap is the service's rule for top-ups, not the table's", async () => {
     const userId = await newBalance();
-    await expect(balances.changeWithinBounds(change(userId, 1_000_000_001), 0, 2_000_000_000)).rejects.toThrow();
+    expect(await balances.changeWithinBounds(change(userId, 1_000_000_001), 0, 2_000_000_000)).toMatchObject({
+      balance: 1_000_000_001,
+    });
+  });
+
+  it("is refused by the database below zero even if a caller skipped the service's check", async () => {
+    const userId = await newBalance();
+    await expect(balances.changeWithinBounds(change(userId, -1), -10, 10)).rejects.toThrow();
     expect(await balances.find(userId)).toMatchObject({ balance: 0, version: 0 });
   });
 });

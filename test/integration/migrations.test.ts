@@ -161,6 +161,69 @@ describe("upgrading a database that already has paid orders", () => {
   });
 });
 
+describe("upgrading a database that already has shipped orders", () => {
+  it("marks as shipped the orders that shipped before orders kept when, and only those", async () => {
+    const dataDir = join(scratch, "shipped-data");
+    const before = openDatabase({ poolSize: 1, dataDir, migrationsDir: migrationsUpTo("0026_order_shipped_at") });
+    await before.migrate();
+    const [seller, buyer, shoe] = Array.from({ length: 3 }, () => Bun.randomUUIDv7());
+    const run = (query: ReturnType<typeof sql>) => before.db.execute(query);
+    for (const [id, role] of [
+      [seller, "SELLER"],
+      [buyer, "BUYER"],
+    ] as const) {
+      await run(sql`insert into users (id, email, password_hash, name, role, business_registration_number)
+        values (${id}, ${`s-${id}@test.kicks`}, 'x', 'M', ${role}, ${role === "SELLER" ? "124-81-00998" : null})`);
+    }
+    await run(sql`insert into products (id, seller_id, name, brand, category, price, stock, units_stocked)
+      values (${shoe}, ${seller}, 'P', 'B', 'running', 10000, 100, 100)`);
+    // [status, delivered_at, awaiting return on its line, cancel reason]
+    const cases = {
+      shipped: ["SHIPPED", null, 0, null],
+      delivered: ["DELIVERED", "2026-11-30T10:00:00Z", 0, null],
+      completed: ["COMPLETED", "2026-11-29T10:00:00Z", 0, null],
+      confirmed: ["CONFIRMED", null, 0, null],
+      refundedAfterShipping: ["CANCELLED", null, 1, "REFUNDED"],
+      refundedBeforeShipping: ["CANCELLED", null, 0, "REFUNDED"],
+    } as const;
+    const ids = Object.fromEntries(Object.keys(cases).map((name) => [name, Bun.randomUUIDv7()]));
+    for (const [name, [status, deliveredAt, awaiting, reason]] of Object.entries(cases)) {
+      await run(sql`insert into orders (id, user_id, status, subtotal, discount_amount, total_amount, paid_amount,
+          refunded_amount, expires_at, paid_at, delivered_at, cancelled_at, cancel_reason, updated_at)
+        values (${ids[name]}, ${buyer}, ${status}, 10000, 0, 10000, 10000, ${status === "CANCELLED" ? 10000 : 0},
+          now(), now(), ${deliveredAt}, ${status === "CANCELLED" ? "2026-12-01T10:00:00Z" : null}, ${reason},
+          '2026-12-02T10:00:00Z')`);
+      await run(sql`insert into order_items (id, order_id, product_id, seller_id, product_name, category, unit_price,
+          quantity, line_total, awaiting_return)
+        values (${Bun.randomUUIDv7()}, ${ids[name]}, ${shoe}, ${seller}, 'P', 'running', 10000, 1, 10000, ${awaiting})`);
+    }
+    await before.close();
+
+    const upgraded = openDatabase({ poolSize: 1, dataDir, migrationsDir });
+    try {
+      await upgraded.migrate();
+      const rows = rowsOf<{ id: string; shipped_at: unknown }>(
+        await upgraded.db.execute(sql`select id, shipped_at from orders where user_id = ${buyer}`),
+      );
+      const shippedAt = (name: string) => {
+        const at = rows.find((row) => row.id === ids[name])?.shipped_at;
+        return at === null || at === undefined ? null : new Date(at as string).toISOString();
+      };
+      // Its delivery if it has one (it shipped by then), else its last change, or its cancel.
+      expect(Object.keys(cases).map((name) => [name, shippedAt(name)])).toEqual([
+        ["shipped", "2026-12-02T10:00:00.000Z"],
+        ["delivered", "2026-11-30T10:00:00.000Z"],
+        ["completed", "2026-11-29T10:00:00.000Z"],
+        ["confirmed", null],
+        ["refundedAfterShipping", "2026-12-01T10:00:00.000Z"],
+        ["refundedBeforeShipping", null],
+      ]);
+    } finally {
+      await upgraded.close();
+    }
+  });
+});
+
 describe("the migrations built into the program", () => {
   it("are drizzle/ exactly as drizzle's migrator reads it, every journal entry included", () => {
     const journal = JSON.parse(readFileSync(join(migrationsDir, "meta", "_journal.json"), "utf8"));

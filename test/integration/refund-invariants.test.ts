@@ -39,6 +39,9 @@ const rulesBroken = async (productId: string) =>
   (await checkInvariants(db, { productIds: [productId] })).map((v) => v.rule);
 
 const OVERDUE = "a refund not final is tried again by its due time (none held past its lease or backoff)";
+const CREDITED =
+  "a REFUNDED refund is credited once, exactly its amount, to its buyer; no refund not REFUNDED is credited";
+const REFUND_ROWS = "every REFUND in a buyer's ledger names a refund of theirs (or, before REVERSAL, a failed payment)";
 const ONE_PER_REQUEST =
   "one refund request (requester and Idempotency-Key) makes one refund, the one its stored answer names";
 
@@ -109,5 +112,27 @@ describe("the invariant checker on refunds", () => {
     );
     await db.execute(sql`update refunds set requested_by = null where id = ${first.body.id}`);
     expect(await rulesBroken(shoe.id)).toEqual([ONE_PER_REQUEST]);
+  });
+
+  it("reports a landed refund its buyer was never credited, and a REFUND row that names no refund", async () => {
+    const { buyer, shoe, order } = await paidOrder();
+    const landed = await refund(order.id, buyer, { amount: 4_000 });
+    expect(landed.body.status).toBe("REFUNDED");
+    expect(await rulesBroken(shoe.id)).toEqual([]);
+    // The credit lost its refund: the balance still adds up to its ledger, and the order to its refunds.
+    await db.execute(
+      sql`update balance_ledger set reference_id = ${crypto.randomUUID()} where reference_id = ${landed.body.id}`,
+    );
+    expect((await rulesBroken(shoe.id)).sort()).toEqual([CREDITED, REFUND_ROWS].sort());
+  });
+
+  it("reports a refund credited twice, or for another amount than it returned", async () => {
+    const { buyer, shoe, order } = await paidOrder();
+    const landed = await refund(order.id, buyer, { amount: 4_000 });
+    // The ledger row and the balance moved together (the balance still adds up to its ledger).
+    await db.execute(sql`update balance_ledger set amount = amount + 1, balance_after = balance_after + 1
+      where reference_id = ${landed.body.id}`);
+    await db.execute(sql`update balances set balance = balance + 1 where user_id = ${buyer.user.id}`);
+    expect(await rulesBroken(shoe.id)).toEqual([CREDITED]);
   });
 });

@@ -15,6 +15,8 @@ const seller = await t.registerUser("SELLER");
 const AWAITED = "units awaiting return = the awaited units of cancelled orders' lines";
 const WRITTEN_OFF = "units written off = the DAMAGED units of recorded returns";
 const LINE_RETURNS = "a line's returned and written-off units are those its order's recorded returns name";
+const SHIPPED_RETURNS =
+  "an order refunded in full after it shipped awaits, or has recorded, the return of every unit; one refunded before it shipped awaits none";
 const ONLY_CANCELLED = "only a cancelled order awaits returns, and then for every unit of its lines not yet recorded";
 
 /** A product and an order of 2 of it, paid and shipped; refunded in full unless `refund` is false. */
@@ -64,7 +66,8 @@ describe("the checker's return rules", () => {
     await db.execute(sql`update products set awaiting_return = awaiting_return - 1, stock = stock + 1
       where id = ${shoe.id}`);
     await db.execute(sql`update order_items set awaiting_return = awaiting_return - 1 where order_id = ${order.id}`);
-    expect(await rulesBroken(shoe.id)).toEqual([ONLY_CANCELLED]);
+    // The order shipped, so the rule on shipped orders' returns sees the lost unit too.
+    expect(await rulesBroken(shoe.id)).toEqual([ONLY_CANCELLED, SHIPPED_RETURNS].sort());
   });
 
   it("report units awaited of an order that is not cancelled", async () => {
@@ -75,5 +78,28 @@ describe("the checker's return rules", () => {
     const broken = await rulesBroken(shoe.id);
     expect(broken).toContain(ONLY_CANCELLED);
     expect(broken).not.toContain(AWAITED);
+  });
+
+  it("report an order refunded in full after it shipped whose units went back on sale instead of being awaited", async () => {
+    const { shoe, order } = await shipped();
+    // As if the landing had restocked a shipped order's pairs: every count agrees, but they are at the buyer's door.
+    await db.execute(sql`update products set awaiting_return = awaiting_return - 2, stock = stock + 2
+      where id = ${shoe.id}`);
+    await db.execute(sql`update order_items set awaiting_return = 0 where order_id = ${order.id}`);
+    expect(await rulesBroken(shoe.id)).toEqual([SHIPPED_RETURNS]);
+  });
+
+  it("report units awaited of an order refunded before it shipped (they never left the shop)", async () => {
+    const buyer = await t.registerUser("BUYER");
+    const shoe = await createProductVia(t, seller.token, { stock: 10 });
+    const order = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 2 }]);
+    await payOrder(t, buyer, order.id);
+    await t.patch(`/api/v1/orders/${order.id}/status`, { status: "PREPARING" }, seller);
+    await t.post("/api/v1/refunds", { orderId: order.id, reason: "checker" }, buyer);
+    expect(await rulesBroken(shoe.id)).toEqual([]);
+    await db.execute(sql`update products set stock = stock - 2, awaiting_return = awaiting_return + 2
+      where id = ${shoe.id}`);
+    await db.execute(sql`update order_items set awaiting_return = quantity where order_id = ${order.id}`);
+    expect(await rulesBroken(shoe.id)).toEqual([SHIPPED_RETURNS]);
   });
 });

@@ -72,6 +72,27 @@ describe("BalanceService.applyChange", () => {
     expect((await service(store.repository).applyChange(USER, 10, "CHARGE", null)).balance).toBe(MAX_BALANCE);
   });
 
+  it.each(["REFUND", "REVERSAL"] as const)(
+    "credits a %s past the cap: money owed back is never refused (the cap bounds top-ups only)",
+    async (type) => {
+      const store = balanceStore(MAX_BALANCE - 10);
+      expect((await service(store.repository).applyChange(USER, 5_000, type, "r-1")).balance).toBe(MAX_BALANCE + 4_990);
+    },
+  );
+
+  it.each(["REFUND", "REVERSAL"] as const)("credits a %s past the cap on the guarded path too", async (type) => {
+    const store = balanceStore(MAX_BALANCE, 100);
+    expect((await service(store.repository).applyChange(USER, 5_000, type, "r-1")).balance).toBe(MAX_BALANCE + 5_000);
+    expect(store.calls.at(-1)).toBe("changeWithinBounds");
+  });
+
+  it("refuses a top-up of a balance already past the cap (after a refund)", async () => {
+    const store = balanceStore(MAX_BALANCE + 5_000);
+    const error = await domainErrorOf(service(store.repository).applyChange(USER, 1, "CHARGE", null));
+    expect(error.code).toBe("BALANCE_LIMIT_EXCEEDED");
+    expect(store.calls).toEqual([]);
+  });
+
   it("refuses a debit larger than the balance with INSUFFICIENT_BALANCE", async () => {
     const store = balanceStore(100);
     expect((await domainErrorOf(service(store.repository).applyChange(USER, -101, "PAYMENT", "p-1"))).code).toBe(

@@ -5,6 +5,11 @@ import { assertActsFor } from "../users/access";
 import type { Actor } from "../users/user";
 import type { Balance, BalanceChange, BalanceRepository, LedgerEntry, LedgerEntryType } from "./ports";
 
+/**
+ * The most a top-up (CHARGE) may take a balance to. It bounds what a buyer puts in, never what the shop owes
+ * back: a REFUND or a REVERSAL credits past it (refusing one would hold the buyer's money forever), and the
+ * next CHARGE of such a balance is refused until it is spent below the cap.
+ */
 export const MAX_BALANCE = 1_000_000_000;
 export const MAX_CHARGE = 10_000_000;
 /** Optimistic tries before a writer lets the row lock order it instead; either way the change lands. */
@@ -58,16 +63,16 @@ export class BalanceService {
     const change: BalanceChange = { userId, delta, type, referenceId, ledgerEntryId: this.deps.newId() };
     for (let attempt = 1; attempt <= OPTIMISTIC_ATTEMPTS; attempt++) {
       const current = await this.#find(userId);
-      assertWithinLimits(current.balance, delta);
+      assertWithinLimits(current.balance, delta, type);
       const updated = await this.deps.balances.changeIfVersion(change, current.version);
       if (updated) return updated;
       await this.deps.backoff(attempt);
     }
     for (let attempt = 1; attempt <= BOUNDED_ATTEMPTS; attempt++) {
-      const updated = await this.deps.balances.changeWithinBounds(change, 0, MAX_BALANCE);
+      const updated = await this.deps.balances.changeWithinBounds(change, 0, ceilingOf(type));
       if (updated) return updated;
       // Refused at the bounds: say why, unless a concurrent change has made room meanwhile.
-      assertWithinLimits((await this.#find(userId)).balance, delta);
+      assertWithinLimits((await this.#find(userId)).balance, delta, type);
     }
     throw new Error(`balance of ${userId} kept moving across its bounds; change of ${delta} not applied`);
   }
@@ -79,12 +84,15 @@ export class BalanceService {
   }
 }
 
-function assertWithinLimits(balance: number, delta: number): void {
+/** Only a top-up is capped; money given back (REFUND, REVERSAL) and debits are bounded by zero alone. */
+const ceilingOf = (type: LedgerEntryType) => (type === "CHARGE" ? MAX_BALANCE : Number.MAX_SAFE_INTEGER);
+
+function assertWithinLimits(balance: number, delta: number, type: LedgerEntryType): void {
   const next = balance + delta;
   if (next < 0) {
     throw new DomainError("INSUFFICIENT_BALANCE", `Balance ${balance} KRW is less than ${-delta} KRW`);
   }
-  if (next > MAX_BALANCE) {
+  if (next > ceilingOf(type)) {
     throw new DomainError(
       "BALANCE_LIMIT_EXCEEDED",
       `A balance may not exceed ${MAX_BALANCE} KRW (now ${balance}, adding ${delta})`,

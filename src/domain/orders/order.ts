@@ -33,6 +33,7 @@ export interface Order {
   refundPendingAmount: number;
   expiresAt: Date;
   paidAt: Date | null;
+  shippedAt: Date | null;
   deliveredAt: Date | null;
   cancelledAt: Date | null;
   cancelReason: CancelReason | null;
@@ -65,6 +66,7 @@ export function toOrderView(order: Order) {
     refundedAmount: order.refundedAmount,
     ...(order.cancelReason ? { cancelReason: order.cancelReason } : {}),
     expiresAt: order.expiresAt.toISOString(),
+    ...(order.shippedAt ? { shippedAt: order.shippedAt.toISOString() } : {}),
     ...(order.deliveredAt ? { deliveredAt: order.deliveredAt.toISOString() } : {}),
     createdAt: order.createdAt.toISOString(),
     updatedAt: order.updatedAt.toISOString(),

@@ -31,7 +31,7 @@ export interface OrderRepository {
   list(filter: OrderFilter, page: PageRequest): Promise<Page<Order>>;
   /** CREATED → CANCELLED if no payment holds the order; undefined when that condition did not hold. */
   cancelUnpaid(id: string, reason: CancelReason): Promise<Order | undefined>;
-  /** One step of fulfilment, if the order is still in `from`; a step to DELIVERED records `at` as deliveredAt. */
+  /** One step of fulfilment, if the order is still in `from`; a step to SHIPPED records `at` as shippedAt, to DELIVERED as deliveredAt. */
   advance(id: string, from: OrderStatus, to: OrderStatus, at: Date): Promise<Order | undefined>;
   /**
    * DELIVERED → COMPLETED for up to `limit` orders delivered at or before `deliveredBy`, in one statement that

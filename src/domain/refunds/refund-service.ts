@@ -216,8 +216,9 @@ export class RefundService {
     try {
       return await this.#land(held);
     } catch (error) {
-      // The gateway refunded but the books cannot take it (a balance at its cap, say): retried like a
-      // gateway failure (the gateway answers a retry idempotently), then left to a person with an alert.
+      // The gateway refunded but the books could not take it (the database away, say; never the balance cap,
+      // which bounds top-ups only): retried like a gateway failure (the gateway answers a retry idempotently),
+      // then left to a person with an alert.
       const reason = error instanceof DomainError ? `${error.code}: ${error.message}` : String(error);
       return this.#failed(held, `the refund could not be credited: ${reason}`);
     }

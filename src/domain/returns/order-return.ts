@@ -42,6 +42,8 @@ export function toOrderReturnView(recorded: OrderReturn, stillAwaited: AwaitedLi
 export type OrderReturnView = ReturnType<typeof toOrderReturnView>;
 
 export interface ReturnRepository {
+  /** The order's lines with their awaited units as last committed, nothing locked; undefined: no such order. */
+  awaited(orderId: string): Promise<AwaitedLine[] | undefined>;
   /**
    * The order's lines with their awaited units, the order's row locked until the caller's transaction ends
    * (returns of one order are decided one at a time); undefined when there is no such order.

@@ -42,8 +42,13 @@ export class ReturnService {
 
   async record(actor: Actor, orderId: string, items: ReturnedUnits[]): Promise<OrderReturnView> {
     return this.deps.unitOfWork.withTransaction(async () => {
-      const lines = await this.deps.returns.lockAwaited(orderId);
-      if (!lines) throw new DomainError("ORDER_NOT_FOUND", `No order ${orderId}`);
+      // Refusals first, on the lines as they stand, before the order's row is locked: a refusal made before any
+      // effect (a row lock counts as one) is not kept as an Idempotency-Key's answer (contract: Idempotency), so
+      // a return refused before the order's full refund landed runs again when retried with its key after it.
+      planReturn(actor, await this.#lines(orderId, "read"), items);
+      const lines = await this.#lines(orderId, "lock");
+      // Decided again under the lock: a racing recording may have taken units meanwhile. Awaited units only
+      // fall once they are awaited, so a refusal here rests on state that will not come back.
       const byProduct = planReturn(actor, lines, items);
 
       // Lines in product-id order, as every stock movement locks products: no deadlock with an order or refund.
@@ -72,6 +77,12 @@ export class ReturnService {
       });
       return toOrderReturnView(recorded, after);
     });
+  }
+
+  async #lines(orderId: string, how: "read" | "lock"): Promise<AwaitedLine[]> {
+    const lines = await (how === "lock" ? this.deps.returns.lockAwaited(orderId) : this.deps.returns.awaited(orderId));
+    if (!lines) throw new DomainError("ORDER_NOT_FOUND", `No order ${orderId}`);
+    return lines;
   }
 }
 

@@ -36,5 +36,27 @@ export function refundRules(ordersInScope: SQL): [string, SQL][] {
           having count(distinct r.id) > 1
             or bool_or(k.response_body is not null and k.response_body::jsonb ->> 'id' <> r.id::text)`,
     ],
+    [
+      // What reconcile:payments calls REFUNDED_NOT_CREDITED, checked here too: a landed refund whose credit went
+      // missing (or went twice, or to someone else) leaves every balance equal to its ledger and every order
+      // equal to its refunds. A refund of 0 (an order paid in full by a coupon) credits nothing.
+      "a REFUNDED refund is credited once, exactly its amount, to its buyer; no refund not REFUNDED is credited",
+      sql`select r.id, r.status, r.amount, count(l.id) as credits, coalesce(sum(l.amount), 0) as credited
+          from refunds r join orders o on o.id = r.order_id
+          left join balance_ledger l on l.reference_id = r.id::text and l.type = 'REFUND' and l.user_id = r.user_id
+          where ${ordersInScope}
+          group by r.id, r.status, r.amount
+          having count(l.id) <> case when r.status = 'REFUNDED' and r.amount > 0 then 1 else 0 end
+            or coalesce(sum(l.amount), 0) <> case when r.status = 'REFUNDED' then r.amount else 0 end`,
+    ],
+    [
+      // Ledger rows written before REVERSAL existed gave a failed payment's debit back as a REFUND of it.
+      "every REFUND in a buyer's ledger names a refund of theirs (or, before REVERSAL, a failed payment)",
+      sql`select l.id, l.user_id, l.amount, l.reference_id from balance_ledger l
+          where l.type = 'REFUND' and l.user_id in (select o.user_id from orders o where ${ordersInScope})
+            and not exists (select 1 from refunds r where r.id::text = l.reference_id and r.user_id = l.user_id)
+            and not exists (select 1 from payments p where p.id::text = l.reference_id and p.user_id = l.user_id
+                              and p.status = 'FAILED')`,
+    ],
   ];
 }

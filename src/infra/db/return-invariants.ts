@@ -42,5 +42,22 @@ export function returnRules(inScope: SQL, ordersInScope: SQL): [string, SQL][] {
             and (o.status <> 'CANCELLED'
               or i.awaiting_return + i.returned_quantity + i.written_off_quantity <> i.quantity)`,
     ],
+    [
+      // Which of the two the landing chose is decided by whether the order had shipped (src/domain/refunds):
+      // restocking a shipped order's units sells pairs that are at the buyer's door; awaiting an unshipped
+      // one's holds pairs in the warehouse off sale for good. Every count agrees either way: only this sees it.
+      "an order refunded in full after it shipped awaits, or has recorded, the return of every unit; one refunded before it shipped awaits none",
+      sql`select o.id, o.shipped_at, i.product_id, i.quantity, i.awaiting_return, i.returned_quantity,
+                 i.written_off_quantity
+          from orders o join order_items i on i.order_id = o.id
+          where ${ordersInScope} and o.status = 'CANCELLED' and o.cancel_reason = 'REFUNDED'
+            and case when o.shipped_at is null then i.awaiting_return + i.returned_quantity + i.written_off_quantity > 0
+                     else i.awaiting_return + i.returned_quantity + i.written_off_quantity <> i.quantity end`,
+    ],
+    [
+      "an order that shipped records when (shipped_at)",
+      sql`select o.id, o.status from orders o
+          where ${ordersInScope} and o.status in ('SHIPPED', 'DELIVERED', 'COMPLETED') and o.shipped_at is null`,
+    ],
   ];
 }

@@ -14,7 +14,7 @@ export const chargeBalance = createRoute({
   tags: ["Balances"],
   summary: "Add money to a prepaid balance",
   description:
-    "Concurrent charges all land exactly once each (optimistic version update, retried). A user charges only its own balance; an ADMIN anyone's. Honours `Idempotency-Key`.",
+    "Concurrent charges all land exactly once each (optimistic version update, retried). A user charges only its own balance; an ADMIN anyone's. A charge that would take the balance above 1,000,000,000 is refused with 400 BALANCE_LIMIT_EXCEEDED (nothing charged). The cap bounds top-ups only: a refund or a REVERSAL of a failed payment is always credited, even past it, and the balance is then spent down before it can be charged again. Honours `Idempotency-Key`.",
   ...signedIn(idempotent),
   request: { headers: IdempotencyKeyHeader, body: jsonBody(ChargeSchema) },
   responses: {

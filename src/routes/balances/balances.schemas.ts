@@ -18,7 +18,10 @@ export const ChargeSchema = z
 export const BalanceSchema = z
   .object({
     userId: z.uuid(),
-    balance: Krw.openapi({ description: "KRW available (never above 1,000,000,000)" }),
+    balance: Krw.openapi({
+      description:
+        "KRW available. A CHARGE never takes it above 1,000,000,000; a REFUND or REVERSAL (money given back) may",
+    }),
     version: z.number().int().openapi({ description: "Increments with every change", example: 3 }),
     updatedAt: Timestamp,
   })

@@ -44,6 +44,10 @@ export const OrderSchema = z
       .optional()
       .openapi({ description: "Why a CANCELLED order was cancelled" }),
     expiresAt: Timestamp.openapi({ description: "An unpaid order is cancelled within 10 s after this" }),
+    shippedAt: Timestamp.optional().openapi({
+      description:
+        "When it became SHIPPED (kept after a refund cancels it): refunded in full after this, its units await their return",
+    }),
     deliveredAt: Timestamp.optional().openapi({
       description: "When it became DELIVERED; unless confirmed earlier, it completes ORDER_AUTO_COMPLETE_DAYS later",
     }),

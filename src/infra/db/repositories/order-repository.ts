@@ -80,7 +80,12 @@ export class DrizzleOrderRepository implements OrderRepository {
   async advance(id: string, from: OrderStatus, to: OrderStatus, at: Date): Promise<Order | undefined> {
     const changed = await this.tx.current
       .update(orders)
-      .set({ status: to, ...(to === "DELIVERED" ? { deliveredAt: at } : {}), ...bump })
+      .set({
+        status: to,
+        ...(to === "SHIPPED" ? { shippedAt: at } : {}),
+        ...(to === "DELIVERED" ? { deliveredAt: at } : {}),
+        ...bump,
+      })
       .where(and(eq(orders.id, id), eq(orders.status, from)))
       .returning({ id: orders.id });
     return changed.length === 1 ? this.find(id) : undefined;

@@ -8,14 +8,8 @@ import type { Transactions } from "../transactions";
 export class DrizzleReturnRepository implements ReturnRepository {
   constructor(private readonly tx: Transactions) {}
 
-  async lockAwaited(orderId: string): Promise<AwaitedLine[] | undefined> {
-    const [locked] = await this.tx.current
-      .select({ id: orders.id })
-      .from(orders)
-      .where(eq(orders.id, orderId))
-      .for("update");
-    if (!locked) return undefined;
-    return this.tx.current
+  async awaited(orderId: string): Promise<AwaitedLine[] | undefined> {
+    const lines = await this.tx.current
       .select({
         productId: orderItems.productId,
         sellerId: orderItems.sellerId,
@@ -24,6 +18,17 @@ export class DrizzleReturnRepository implements ReturnRepository {
       .from(orderItems)
       .where(eq(orderItems.orderId, orderId))
       .orderBy(orderItems.productId);
+    // Every order has a line: none means no such order.
+    return lines.length === 0 ? undefined : lines;
+  }
+
+  async lockAwaited(orderId: string): Promise<AwaitedLine[] | undefined> {
+    const [locked] = await this.tx.current
+      .select({ id: orders.id })
+      .from(orders)
+      .where(eq(orders.id, orderId))
+      .for("update");
+    return locked && this.awaited(orderId);
   }
 
   async awaitAll(orderId: string): Promise<StockLine[]> {

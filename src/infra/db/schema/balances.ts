@@ -15,8 +15,8 @@ export const balances = pgTable(
   },
   (t) => [
     check("balances_non_negative", sql`${t.balance} >= 0`),
-    // The service refuses earlier with BALANCE_LIMIT_EXCEEDED; this is the last line of defence.
-    check("balances_within_cap", sql`${t.balance} <= 1000000000`),
+    // No upper bound here: the 1,000,000,000 cap bounds top-ups only (BalanceService); a refund or a REVERSAL
+    // credits past it, and a check on the row would refuse them and hold the buyer's money forever.
   ],
 );
 

@@ -30,6 +30,11 @@ export const orders = pgTable(
     refundPendingAmount: krw().notNull().default(0),
     expiresAt: at().notNull(),
     paidAt: at(),
+    /**
+     * When it became SHIPPED: from then on its units are with the buyer, so a refund in full leaves them
+     * awaiting return (src/domain/returns) rather than back on sale; the invariant checker holds both to it.
+     */
+    shippedAt: at(),
     /** When it became DELIVERED: it completes by itself ORDER_AUTO_COMPLETE_DAYS later. */
     deliveredAt: at(),
     cancelledAt: at(),

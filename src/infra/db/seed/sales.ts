@@ -45,10 +45,11 @@ export async function seedPaidOrders(db: Database, count: number, passwordHash: 
       select order_id, sum(unit_price * quantity)::bigint as total from seed_lines group by order_id`);
 
     await run(sql`insert into orders (id, user_id, status, subtotal, discount_amount, total_amount, payment_id,
-        paid_amount, expires_at, paid_at, version, created_at, updated_at)
+        paid_amount, expires_at, paid_at, shipped_at, version, created_at, updated_at)
       select o.id, o.user_id,
              (case when o.paid_at < now() - interval '7 days' then 'COMPLETED' else 'CONFIRMED' end)::order_status,
-             t.total, 0, t.total, o.payment_id, t.total, o.paid_at + interval '9 minutes', o.paid_at, 2,
+             t.total, 0, t.total, o.payment_id, t.total, o.paid_at + interval '9 minutes', o.paid_at,
+             (case when o.paid_at < now() - interval '7 days' then o.paid_at + interval '1 day' end), 2,
              o.paid_at - interval '1 minute', o.paid_at
       from seed_orders o join seed_totals t on t.order_id = o.id`);
     await run(sql`insert into order_items (id, order_id, product_id, seller_id, product_name, category, unit_price,

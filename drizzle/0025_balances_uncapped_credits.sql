@@ -1,0 +1,1 @@
+ALTER TABLE "balances" DROP CONSTRAINT "balances_within_cap";
