@@ -1,21 +1,19 @@
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { requestId } from "hono/request-id";
-import { routePath } from "hono/route";
 import { PatternRouter } from "hono/router/pattern-router";
 import type { Container } from "./container";
 import { DomainError } from "./domain/shared/errors";
 import { isDependencyUnavailable } from "./infra/dependency-errors";
-import { type Logger, writeAccessLog } from "./infra/logger";
+import type { Logger } from "./infra/logger";
 import { authRouter } from "./routes/auth/auth.index";
 import { balancesRouter } from "./routes/balances/balances.index";
 import { couponsRouter } from "./routes/coupons/coupons.index";
 import { eventsRouter } from "./routes/events/events.index";
 import { createRouter } from "./routes/lib/create-router";
 import { problem, problemResponse } from "./routes/lib/problem";
-import { hardeningHeaders, noStoreByDefault } from "./routes/middleware/response-headers";
-import { requestTimeLimit } from "./routes/middleware/time-limit";
+import { StaticFirstRouter } from "./routes/lib/static-first-router";
+import { edge } from "./routes/middleware/edge";
 import { modelsRouter } from "./routes/models/models.index";
 import { docsRouter } from "./routes/operations/docs";
 import { operationsRouter } from "./routes/operations/operations.index";
@@ -40,41 +38,19 @@ const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 /** Builds the HTTP app from a container; no module-level state, so tests build as many as they like. */
 export function createApp(container: Container) {
   const { logger, services } = container;
-  const app = createRouter();
+  const app = createRouter({ router: new StaticFirstRouter() });
 
-  app.use(requestId());
-  // The fixed cost of every request: keep it small (c.get, not c.var, which copies every variable; no child
-  // logger per request: the access line and error logs name the request id themselves).
-  app.use(async (c, next) => {
-    const started = performance.now();
-    c.set("services", services);
-    await next();
-    const status = c.res.status;
-    const route = status === 404 && c.error === undefined ? "unmatched" : routePath(c, -1);
-    const seconds = (performance.now() - started) / 1000;
-    services.metrics.observeRequest(c.req.method, route, status, seconds);
-    writeAccessLog(logger, {
-      requestId: c.get("requestId"),
-      method: c.req.method,
-      path: c.req.path,
-      route,
-      status,
-      ms: Math.round(seconds * 1000),
-    });
-  });
-  app.use(hardeningHeaders);
-  app.use(noStoreByDefault);
-  app.use(requestTimeLimit(container.config.REQUEST_TIMEOUT_MS));
-  // A path that names a fixed route (`/payments/process`) is that route's, whatever the method: a wrong method
-  // is 405 with Allow, never a parameterised sibling (`GET /payments/{paymentId}`) refusing "process" as an id.
-  let fixedPaths: Map<string, string[]> | undefined;
-  app.use(async (c, next) => {
-    fixedPaths ??= fixedPathTable(app.routes);
-    const allowed = fixedPaths.get(c.req.path);
-    const method = c.req.method === "HEAD" ? "GET" : c.req.method;
-    if (allowed && !allowed.includes(method)) return methodNotAllowed(c, allowed);
-    await next();
-  });
+  // One middleware for what every request needs (request id, 405s of fixed paths, time limit, headers, metrics,
+  // access line): the fixed cost of a request, kept in one frame (src/routes/middleware/edge.ts).
+  app.use(
+    edge({
+      services,
+      logger,
+      timeLimitMs: container.config.REQUEST_TIMEOUT_MS,
+      fixedPaths: () => fixedPathTable(app.routes),
+      methodNotAllowed,
+    }),
+  );
   const limitBodies = (maxSize: number) =>
     bodyLimit({
       maxSize,

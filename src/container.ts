@@ -53,6 +53,8 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
     locks,
     counters,
     metrics,
+    /** How public reads may be kept by browsers and CDNs (src/routes/lib/public-read.ts). */
+    publicReads: { cacheControl: `public, max-age=${config.PUBLIC_CACHE_MAX_AGE_SECONDS}` },
     health: new HealthCheck(
       {
         database: () => database.ping(),

@@ -68,6 +68,9 @@ const envSchema = z
     // instances; canonical pages are always stored. Beyond it such pages are served from the database.
     PRODUCT_LIST_CACHE_BUDGET_BYTES: int(0, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
     POPULAR_CACHE_TTL_SECONDS: int(1, 24 * 3600).default(300),
+    // Public reads (product, list, popular, model) say `Cache-Control: public, max-age=<this>`: a browser or CDN may
+    // show a page this many seconds old (stock included) without asking. 0: they revalidate (ETag → 304) every time.
+    PUBLIC_CACHE_MAX_AGE_SECONDS: int(0, 3600).default(0),
     COUPON_RECONCILE_INTERVAL_SECONDS: int(1, 24 * 3600).default(30),
     OUTBOX_MAX_ATTEMPTS: int(1, 100).default(8),
     OUTBOX_BATCH_SIZE: int(1, 5000).default(500),

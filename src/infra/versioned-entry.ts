@@ -4,10 +4,11 @@
  */
 export const versionedEntry = (version: number, body: string) => `${version}|${body}`;
 
-export function parseVersioned(entry: string): { body: string } | { floor: number } {
+export function parseVersioned(entry: string): { body: string; version: number } | { floor: number } {
   const separator = entry.indexOf("|");
-  if (separator === entry.length - 1) return { floor: Number(entry.slice(0, separator)) };
-  return { body: entry.slice(separator + 1) };
+  const version = Number(entry.slice(0, separator));
+  if (separator === entry.length - 1) return { floor: version };
+  return { body: entry.slice(separator + 1), version };
 }
 
 export const versionOf = (entry: string) => Number(entry.slice(0, entry.indexOf("|")));

@@ -38,6 +38,8 @@ export interface Infrastructure {
   /** Whether `database` was opened here (and so is closed with the container). */
   ownsDatabase: boolean;
   redis: Redis | undefined;
+  /** The Redis the cache entries live on (REDIS_CACHE_URL, or REDIS_URL): their invalidations travel on it too. */
+  cacheRedis: Redis | undefined;
   transactions: Transactions;
   unitOfWork: UnitOfWork;
   /** Every table's repository, each built once. */
@@ -86,6 +88,7 @@ export function buildInfrastructure(
     database,
     ownsDatabase: !options.database,
     redis,
+    cacheRedis,
     transactions,
     unitOfWork: transactions,
     repositories: buildRepositories(transactions),

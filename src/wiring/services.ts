@@ -22,6 +22,7 @@ import type { ClientAddresses } from "../infra/client-addresses";
 import type { HealthCheck } from "../infra/health";
 import type { OutboxMetrics } from "../infra/metrics/outbox";
 import type { Metrics } from "../infra/metrics/registry";
+import type { RedisNearCache } from "../infra/redis/redis-near-cache";
 
 /**
  * What the routes and workers may use, context by context: the container builds exactly this (src/container.ts),
@@ -37,6 +38,10 @@ export interface Services {
   // Catalogue
   catalogue: CatalogueService;
   stock: StockService;
+  /** The product and model pages' near cache (with Redis): its channel state, for /metrics and tests. */
+  nearCache: RedisNearCache | undefined;
+  /** How public reads may be kept by browsers and CDNs (src/routes/lib/public-read.ts). */
+  publicReads: { cacheControl: string };
   // Coupons
   coupons: CouponService;
   couponIssue: CouponIssue;

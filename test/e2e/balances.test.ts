@@ -1,8 +1,14 @@
 import { afterAll, describe, expect, it } from "bun:test";
-import { createTestApp } from "../support/harness";
+import { createTestApp, openTestDatabase } from "../support/harness";
+import { countingDatabase } from "../support/query-counter";
 
 const t = await createTestApp();
-afterAll(() => t.close());
+const counting = countingDatabase(openTestDatabase());
+const counted = await createTestApp({ database: counting.database, env: { TOKEN_STATE_CACHE_MS: "60000" } });
+afterAll(async () => {
+  await t.close();
+  await counted.close();
+});
 
 const charge = (token: string, userId: string, amount: unknown, headers: Record<string, string> = {}) =>
   t.post("/api/v1/balances/charge", { userId, amount }, { token, headers });
@@ -91,6 +97,18 @@ describe("GET /api/v1/balances/{userId}", () => {
     const garbage = await t.get("/api/v1/balances/not-a-uuid", { token });
     expect(garbage.status).toBe(400);
     expect(garbage.body.errors[0].path).toBe("param.userId");
+  });
+
+  it("reads a balance with one statement, and the token's signature and state are not checked again", async () => {
+    const { user, token } = await counted.registerUser("BUYER");
+    await counted.post("/api/v1/balances/charge", { userId: user.id, amount: 1234 }, { token });
+    const read = () => counted.get(`/api/v1/balances/${user.id}`, { token });
+    await read();
+    for (let i = 0; i < 3; i++) {
+      const { statements, result } = await counting.count(read);
+      expect(result.body).toMatchObject({ userId: user.id, balance: 1234, version: 1 });
+      expect(statements).toBe(1);
+    }
   });
 
   it("forbids reading another user's balance", async () => {

@@ -69,3 +69,42 @@ describe("JwtAccessTokens claims", () => {
     await rejects(new JwtAccessTokens(SECRET, 3600).verify(await sign(claims)));
   });
 });
+
+describe("JwtAccessTokens' memory of verified tokens", () => {
+  const counting = () => {
+    const calls = { count: 0 };
+    const verifySignature: typeof import("hono/jwt").verify = async (...args) => {
+      calls.count++;
+      return (await import("hono/jwt")).verify(...args);
+    };
+    return { calls, verifySignature };
+  };
+
+  it("checks a token's signature once within its lifetime", async () => {
+    const { calls, verifySignature } = counting();
+    const tokens = new JwtAccessTokens(SECRET, 3600, { verifySignature });
+    const { accessToken } = await tokens.issue(actor);
+    for (let i = 0; i < 5; i++) expect(await tokens.verify(accessToken)).toEqual(actor);
+    expect(calls.count).toBe(1);
+  });
+
+  it("is bounded: the least recently used token is verified again after others pushed it out", async () => {
+    const { calls, verifySignature } = counting();
+    const tokens = new JwtAccessTokens(SECRET, 3600, { verifySignature, maxRemembered: 2 });
+    const [a, b, c] = await Promise.all([tokens.issue(actor), tokens.issue(actor), tokens.issue(actor)]);
+    for (const token of [a, b, a, c]) await tokens.verify(token!.accessToken);
+    expect(calls.count).toBe(3);
+    await tokens.verify(a!.accessToken); // still remembered: used after b
+    expect(calls.count).toBe(3);
+    await tokens.verify(b!.accessToken); // pushed out by c
+    expect(calls.count).toBe(4);
+  });
+
+  it("never takes a token for another that shares its start", async () => {
+    const tokens = new JwtAccessTokens(SECRET, 3600);
+    const { accessToken } = await tokens.issue(actor);
+    await tokens.verify(accessToken);
+    await rejects(tokens.verify(`${accessToken}x`));
+    await rejects(tokens.verify(accessToken.slice(0, -1)));
+  });
+});

@@ -10,6 +10,8 @@ export interface CacheObserver {
   load(cache: string): void;
   /** The cache could not answer or store (Redis down): the read went to the source. */
   unavailable(cache: string, error: unknown): void;
+  /** A hit answered by this process's near copy, without asking the shared cache. */
+  nearHit?(cache: string): void;
 }
 
 interface Loaded {
@@ -23,6 +25,23 @@ export interface NearCache {
   set(key: string, entry: { body: string; expiresAt: number }): void;
 }
 
+/**
+ * In-process copies of versioned entries (product and model pages) in front of a shared cache, kept exact by
+ * invalidations every instance pushes to every other: a hit asks nobody. A copy is kept only if nothing
+ * invalidated its key between the moment its read began (`ticket`) and now, and while the invalidations cannot
+ * reach this process the copies are dropped and none is kept or served: reads go to the shared cache.
+ */
+export interface VersionedNearCache {
+  get(key: string): string | undefined;
+  /** Taken before reading the shared cache or the source; undefined while copies may not be kept. */
+  ticket(key: string): object | undefined;
+  keep(key: string, version: number, body: string, ticket: object | undefined, ttlSeconds: number): void;
+  /** After a committed change made here, at once: this process's copy goes, reads in flight keep nothing. */
+  forget(key: string, version: number): void;
+  /** Then tells every other process (after the shared entry became a tombstone). */
+  announce(key: string, version: number): Promise<void>;
+}
+
 type Lookup<T> = () => Promise<T>;
 
 /**
@@ -34,6 +53,8 @@ type Lookup<T> = () => Promise<T>;
  * - A cache that cannot answer is skipped, never an error.
  * - Versioned reads never go back in time: a load older than the tombstone an invalidation left is not
  *   served, and `putIfNewer` refuses to store it.
+ * - With a versioned near cache, a versioned read this process has seen since the last change is answered from
+ *   memory, with no round trip; the change, made on any instance, removes the copy everywhere first.
  */
 export class CacheAside {
   readonly #flights = new Map<string, Promise<Loaded>>();
@@ -46,24 +67,40 @@ export class CacheAside {
     private readonly clock: Clock,
     /** Only in front of a shared (Redis) cache: in-process it would hold every entry twice. */
     private readonly near?: NearCache,
+    /** Near copies of versioned entries, only in front of a shared cache (as `near`). */
+    private readonly versionedNear?: VersionedNearCache,
   ) {}
 
   /** A body whose entry is invalidated by version when the thing it shows changes (a product). */
   async readVersioned(name: string, key: string, ttlSeconds: number, load: () => Promise<Loaded>): Promise<string> {
+    const near = this.versionedNear;
+    const copy = near?.get(key);
+    if (copy !== undefined) {
+      this.observer.hit(name);
+      this.observer.nearHit?.(name);
+      return copy;
+    }
+    const ticket = near?.ticket(key);
     const entry = await this.#lookup(name, key, () => this.cache.getVersioned(key));
     if (entry && "body" in entry) {
       this.observer.hit(name);
+      near?.keep(key, entry.version, entry.body, ticket, ttlSeconds);
       return entry.body;
     }
     this.observer.miss(name);
     const store = (loaded: Loaded) =>
       this.#attempt(name, () => this.cache.putIfNewer(key, loaded.version, loaded.body, ttlSeconds));
+    // A load already running may have begun before a change this reader's ticket postdates: its starter
+    // keeps the copy (its ticket predates the load), a reader that joins it does not.
+    const joined = this.#flights.has(key);
     const shared = await this.#singleFlight(name, key, load, store);
     // A load that began before the write which left this tombstone shows the old version: load anew.
     if (entry && shared.version < entry.floor) {
       const fresh = await this.#load(name, load, store);
+      near?.keep(key, fresh.version, fresh.body, ticket, ttlSeconds);
       return fresh.body;
     }
+    if (!joined) near?.keep(key, shared.version, shared.body, ticket, ttlSeconds);
     return shared.body;
   }
 
@@ -113,7 +150,11 @@ export class CacheAside {
    */
   async invalidate(name: string, key: string, version: number, ttlSeconds: number): Promise<void> {
     this.#flights.delete(key);
+    this.versionedNear?.forget(key, version);
     await this.#attempt(name, () => this.cache.invalidate(key, version, ttlSeconds));
+    // After the tombstone: another instance that drops its copy on this message then reads the tombstone.
+    const near = this.versionedNear;
+    if (near) await this.#attempt(name, () => near.announce(key, version));
   }
 
   /** One cache round trip per key per event-loop turn, sent once every lookup of the turn has arrived. */

@@ -19,8 +19,8 @@ export interface Cache {
  * committed cannot put that stale copy back after the writer invalidated it.
  */
 export interface VersionedCache {
-  /** The body, or the version floor a fresh load must reach (after an invalidation), or nothing. */
-  getVersioned(key: string): Promise<{ body: string } | { floor: number } | undefined>;
+  /** The body and its version, or the version floor a fresh load must reach (after an invalidation), or nothing. */
+  getVersioned(key: string): Promise<{ body: string; version: number } | { floor: number } | undefined>;
   /** Stores `body` unless the entry already holds a newer version (or a tombstone of one). */
   putIfNewer(key: string, version: number, body: string, ttlSeconds: number): Promise<boolean>;
   /** Replaces the entry with a tombstone of `version`, unless it already holds a newer one. */

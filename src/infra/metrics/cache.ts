@@ -45,8 +45,15 @@ function newCacheObserver(metrics: Metrics, logger: Logger): CacheObserver {
     labelNames: ["cache"] as const,
     registers: [metrics.registry],
   });
+  const nearHits = new Counter({
+    name: "cache_near_hits_total",
+    help: "Hits answered by this process's near copy without asking Redis, by cache (also counted as hits)",
+    labelNames: ["cache"] as const,
+    registers: [metrics.registry],
+  });
   let lastWarning = 0;
   return {
+    nearHit: (cache) => nearHits.inc({ cache }),
     hit: (cache) => requests.inc({ cache, result: "hit" }),
     miss: (cache) => requests.inc({ cache, result: "miss" }),
     coalesced: (cache) => coalesced.inc({ cache }),

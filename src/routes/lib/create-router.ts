@@ -1,4 +1,6 @@
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import type { Router } from "hono/router";
 import type { ZodError } from "zod";
 import type { FieldError } from "../../domain/shared/errors";
 import type { AppEnv } from "./app-env";
@@ -21,8 +23,21 @@ export function fieldErrors(error: ZodError, target?: string): FieldError[] {
   );
 }
 
-/** The query of a route that takes none: any parameter is a typo or a probe, refused like an unknown field. */
-const NoQuery = z.strictObject({});
+/**
+ * The query of a route that takes none: any parameter is a typo or a probe, refused like an unknown field of a
+ * strict query schema (the same 400, the same `errors`). Checked by hand: a request without a query (nearly all
+ * of them) costs one look at the URL instead of a schema parse.
+ */
+const refuseQuery: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const url = c.req.url;
+  const start = url.indexOf("?");
+  if (start === -1 || start === url.length - 1) return next();
+  const names = Object.keys(c.req.query());
+  if (names.length === 0) return next();
+  const errors = names.map((name) => ({ path: `query.${name}`, message: UNKNOWN.query }));
+  const detail = errors.map((e) => `${e.path}: ${e.message}`).join("; ");
+  return problemResponse(c, problem("VALIDATION_FAILED", detail, errors));
+};
 
 /**
  * Every router shares this hook: any failed request schema is a 400 VALIDATION_FAILED with paths.
@@ -31,8 +46,10 @@ const NoQuery = z.strictObject({});
  * service that is down) (bodies and queries are
  * strict objects where they are declared; test/e2e/input-rule.test.ts holds every route to that).
  */
-export function createRouter() {
+export function createRouter(options: { router?: Router<[unknown, unknown]> } = {}) {
   const router = new OpenAPIHono<AppEnv>({
+    // Hono types its router by its own handler tuple.
+    ...(options.router ? { router: options.router as never } : {}),
     defaultHook: (result, c) => {
       if (!result.success) {
         const errors = fieldErrors(result.error as ZodError, result.target);
@@ -46,7 +63,7 @@ export function createRouter() {
     register(
       {
         ...route,
-        request: { ...route.request, query: route.request?.query ?? NoQuery },
+        ...(route.request?.query ? {} : { middleware: [...[route.middleware ?? []].flat(), refuseQuery] }),
         // Any route may meet an unknown parameter (400), and any that reaches the database or Redis may find
         // it down (503 with Retry-After); a route's own entries for those statuses take precedence.
         responses: { ...problemResponses("VALIDATION_FAILED", "UNAVAILABLE"), ...route.responses },

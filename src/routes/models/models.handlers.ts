@@ -1,6 +1,6 @@
 import type { AppRouteHandler } from "../lib/app-env";
-import { serialisedJson } from "../lib/schemas";
+import { publicJson } from "../lib/public-read";
 import type { getModel } from "./models.routes";
 
 export const getModelHandler: AppRouteHandler<typeof getModel> = async (c) =>
-  serialisedJson(c, await c.var.services.catalogue.modelBody(c.req.valid("param").modelCode));
+  publicJson(c, await c.var.services.catalogue.modelBody(c.req.valid("param").modelCode));

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
+import { notModifiedResponse, PUBLIC_READ_CACHING, publicReadHeaders } from "../lib/public-read";
 import { jsonBody, jsonResponse } from "../lib/schemas";
 import { requireRole, signedIn } from "../middleware/authenticate";
 import {
@@ -25,11 +26,13 @@ export const listProducts = createRoute({
   tags: ["Products"],
   summary: "Search and filter the catalogue",
   description:
-    "Filters combine (AND); without `status`, DISCONTINUED products are left out. Paged by `page`/`size`, or by `cursor` (each page's `nextCursor`), which stays fast on deep pages. Cached for up to PRODUCT_CACHE_TTL_SECONDS: a list may lag behind stock changes by that long (a product's own page never does).",
+    "Filters combine (AND); without `status`, DISCONTINUED products are left out. Paged by `page`/`size`, or by `cursor` (each page's `nextCursor`), which stays fast on deep pages. Cached for up to PRODUCT_CACHE_TTL_SECONDS: a list may lag behind stock changes by that long (a product's own page never does), and, once sent, as long again as a client or CDN keeps it. " +
+    PUBLIC_READ_CACHING,
   security: [],
   request: { query: ProductListQuerySchema },
   responses: {
-    200: jsonResponse(ProductPageSchema, "One page of products"),
+    200: { ...jsonResponse(ProductPageSchema, "One page of products"), headers: z.object(publicReadHeaders) },
+    ...notModifiedResponse,
     ...problemResponses("VALIDATION_FAILED"),
   },
 });
@@ -40,11 +43,14 @@ export const getProduct = createRoute({
   operationId: "getProduct",
   tags: ["Products"],
   summary: "One product",
-  description: "Cached; always shows the stock and status after the latest committed order, payment or edit.",
+  description:
+    "Cached on the server; always served with the stock and status after the latest committed order, payment or edit. " +
+    PUBLIC_READ_CACHING,
   security: [],
   request: { params: ProductParams },
   responses: {
-    200: jsonResponse(ProductSchema, "The product"),
+    200: { ...jsonResponse(ProductSchema, "The product"), headers: z.object(publicReadHeaders) },
+    ...notModifiedResponse,
     ...problemResponses("PRODUCT_NOT_FOUND"),
   },
 });

@@ -1,12 +1,12 @@
 import type { AppRouteHandler } from "../lib/app-env";
-import { serialisedJson } from "../lib/schemas";
+import { publicJson } from "../lib/public-read";
 import type { getSalesStats, listPopularProducts } from "./sales.routes";
 
 export const listPopularProductsHandler: AppRouteHandler<typeof listPopularProducts> = async (c) => {
   const { days, limit } = c.req.valid("query");
   const popular = await c.get("services").popularProducts.read(days, limit);
   c.header("X-Cache", popular.cache);
-  return serialisedJson(c, popular.body);
+  return publicJson(c, popular.body);
 };
 
 export const getSalesStatsHandler: AppRouteHandler<typeof getSalesStats> = async (c) =>

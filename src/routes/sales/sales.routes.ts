@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { problemResponses } from "../lib/openapi-problems";
+import { notModifiedResponse, PUBLIC_READ_CACHING, publicReadHeaders } from "../lib/public-read";
 import { jsonResponse } from "../lib/schemas";
 import { requireRole, signedIn } from "../middleware/authenticate";
 import { PopularProductsSchema, PopularQuerySchema, SalesStatsQuerySchema, SalesStatsSchema } from "./sales.schemas";
@@ -11,18 +12,21 @@ export const listPopularProducts = createRoute({
   tags: ["Products"],
   summary: "Best sellers of the last days",
   description:
-    "Products ranked by units sold in paid, not refunded orders over the last `days` Seoul days (today included); ties go to the larger sales amount, then the smaller product id. Cached for POPULAR_CACHE_TTL_SECONDS (`X-Cache: HIT` or `MISS`): however many ask for a cold window at once, it is aggregated once.",
+    "Products ranked by units sold in paid, not refunded orders over the last `days` Seoul days (today included); ties go to the larger sales amount, then the smaller product id. Cached for POPULAR_CACHE_TTL_SECONDS (`X-Cache: HIT` or `MISS`): however many ask for a cold window at once, it is aggregated once. " +
+    PUBLIC_READ_CACHING,
   security: [],
   request: { query: PopularQuerySchema },
   responses: {
     200: {
       ...jsonResponse(PopularProductsSchema, "The ranking"),
       headers: z.object({
+        ...publicReadHeaders,
         "X-Cache": z
           .enum(["HIT", "MISS"])
           .openapi({ description: "HIT: served from the cache; MISS: aggregated (or waited for) now" }),
       }),
     },
+    ...notModifiedResponse,
     ...problemResponses("VALIDATION_FAILED"),
   },
 });

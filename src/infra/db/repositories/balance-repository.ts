@@ -14,14 +14,35 @@ interface BalanceRow {
 }
 
 export class DrizzleBalanceRepository implements BalanceRepository {
+  /** GET /balances/{userId}'s one statement, built once (see `find`). */
+  #findPrepared: ReturnType<typeof this.buildFind> | undefined;
+
   constructor(private readonly tx: Transactions) {}
+
+  private buildFind() {
+    return this.tx.current
+      .select()
+      .from(balances)
+      .where(eq(balances.userId, sql.placeholder("userId")))
+      .prepare("balance_by_user");
+  }
 
   async open(userId: string): Promise<void> {
     await this.tx.current.insert(balances).values({ userId }).onConflictDoNothing();
   }
 
+  /**
+   * Outside a transaction (the balance read, the first look of a charge) one prepared statement: the query is
+   * built and named once per process, and each call only binds the id (postgres.js keeps it prepared on every
+   * connection, so the server plans it once per connection too). Inside one, the transaction's own session.
+   */
   async find(userId: string): Promise<Balance | undefined> {
-    const [row] = await this.tx.current.select().from(balances).where(eq(balances.userId, userId));
+    if (this.tx.inTransaction()) {
+      const [row] = await this.tx.current.select().from(balances).where(eq(balances.userId, userId));
+      return row;
+    }
+    this.#findPrepared ??= this.buildFind();
+    const [row] = await this.#findPrepared.execute({ userId });
     return row;
   }
 

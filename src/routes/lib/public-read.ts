@@ -1,0 +1,63 @@
+import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "./app-env";
+
+/**
+ * The validator of a serialised body: weak (the same JSON may be sent compressed or not), derived from the
+ * bytes, so every instance names the same entry the same way without storing anything beside it.
+ */
+export function entityTag(body: string): string {
+  return `W/"${Bun.hash(body).toString(36)}-${body.length.toString(36)}"`;
+}
+
+/** RFC 9110 §13.1.2: `*`, or any listed tag equal to ours by weak comparison. */
+export function matchesEntityTag(ifNoneMatch: string, tag: string): boolean {
+  if (ifNoneMatch.trim() === "*") return true;
+  const opaque = tag.slice(2);
+  for (const listed of ifNoneMatch.split(",")) {
+    const candidate = listed.trim();
+    if ((candidate.startsWith("W/") ? candidate.slice(2) : candidate) === opaque) return true;
+  }
+  return false;
+}
+
+/**
+ * Answers a public read (product, list, popular, model) whose body is already serialised: with its ETag and
+ * the configured `Cache-Control`, and, when the client's `If-None-Match` names the same entity, with a 304 and
+ * no body (nothing is parsed or re-encoded either way).
+ */
+export function publicJson(c: Context<AppEnv>, body: string): never {
+  const tag = entityTag(body);
+  // `public, max-age=PUBLIC_CACHE_MAX_AGE_SECONDS`, made once by the container.
+  const cacheControl = c.var.services.publicReads.cacheControl;
+  const ifNoneMatch = c.req.header("If-None-Match");
+  if (ifNoneMatch !== undefined && matchesEntityTag(ifNoneMatch, tag)) {
+    return c.body(null, 304, { ETag: tag, "Cache-Control": cacheControl }) as never;
+  }
+  return c.body(body, 200, { "Content-Type": "application/json", ETag: tag, "Cache-Control": cacheControl }) as never;
+}
+
+/** The headers every public read's 200 documents. */
+export const publicReadHeaders = {
+  ETag: z.string().openapi({
+    description: "Names this version of the body; send it back in `If-None-Match` to get a 304 while it is current",
+    example: 'W/"1x2y3z-4f2"',
+  }),
+  "Cache-Control": z.string().openapi({
+    description: "`public, max-age=<PUBLIC_CACHE_MAX_AGE_SECONDS>` (default 0: revalidate every time)",
+    example: "public, max-age=0",
+  }),
+};
+
+/** The 304 of a public read, documented on each. */
+export const notModifiedResponse = {
+  304: {
+    description:
+      "Not Modified: the `If-None-Match` ETag names the current body; no body is sent (the cached copy is still right)",
+    headers: z.object(publicReadHeaders),
+  },
+};
+
+/** What a public read's description says about caching. */
+export const PUBLIC_READ_CACHING =
+  "HTTP caching: the answer carries an `ETag` and `Cache-Control: public, max-age=PUBLIC_CACHE_MAX_AGE_SECONDS` (default 0), so a browser or CDN may show it, stock and status included, up to that many seconds old without asking; `If-None-Match` with the current ETag is answered 304 without a body.";

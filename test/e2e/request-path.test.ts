@@ -1,0 +1,101 @@
+import { afterAll, describe, expect, it } from "bun:test";
+import { UnsupportedPathError } from "hono/router";
+import { RegExpRouter } from "hono/router/reg-exp-router";
+import { TrieRouter } from "hono/router/trie-router";
+import { StaticFirstRouter } from "../../src/routes/lib/static-first-router";
+import { createTestApp } from "../support/harness";
+
+// The fixed cost of a request (issue 20): a router that takes the whole route set, one app-level middleware.
+const t = await createTestApp();
+afterAll(() => t.close());
+const router = t.app.router as unknown as StaticFirstRouter<unknown>;
+const id = "01936b2c-7f00-7c3a-9d2e-5b1f0a4e8c11";
+
+/** Concrete paths for every route of the app, its parameters filled in. */
+const concretePaths = () =>
+  [...new Set(t.app.routes.map((route) => route.path))]
+    .filter((path) => !path.includes("*"))
+    .map((path) => path.replace(/:[^/]+/g, "x1"));
+
+describe("the router", () => {
+  it("is one that takes the whole route set (the RegExpRouter refuses it)", () => {
+    expect(router.name).toBe("StaticFirstRouter");
+    const regExp = new RegExpRouter<number>();
+    const build = () => {
+      for (const [index, route] of t.app.routes.entries()) regExp.add(route.method, route.path, index);
+      regExp.match("GET", "/healthz");
+    };
+    expect(build).toThrow(UnsupportedPathError);
+  });
+
+  it("matches every path of the app exactly as the trie does, fixed ones from its table", async () => {
+    await t.get("/healthz");
+    const trie = new TrieRouter<unknown>();
+    for (const route of t.app.routes) trie.add(route.method, route.path, route.handler);
+    for (const path of [...concretePaths(), "/api/v1/products/popular", `/api/v1/products/${id}`, "/nowhere"]) {
+      for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]) {
+        // The app's router holds [handler, route] pairs; the trie built here holds the handlers themselves.
+        const fromApp = (router.match(method, path)[0] as [[unknown, unknown], unknown][]).map(
+          ([[handler]]) => handler,
+        );
+        expect(fromApp).toEqual(trie.match(method, path)[0].map(([handler]) => handler));
+      }
+    }
+    expect(router.describe("GET", "/api/v1/products/popular")).toBe("fixed");
+    expect(router.describe("GET", "/healthz")).toBe("fixed");
+  });
+
+  it("remembers a parameterised path once asked, and the same params come back", async () => {
+    const path = `/api/v1/products/${crypto.randomUUID()}`;
+    expect(router.describe("GET", path)).toBe("trie");
+    expect((await t.get(path)).status).toBe(404);
+    expect(router.describe("GET", path)).toBe("recent");
+    const other = `/api/v1/products/${crypto.randomUUID()}`;
+    const res = await t.get(other);
+    expect(res.body.detail).toContain(other.split("/").at(-1));
+  });
+
+  it("keeps the remembered paths bounded", () => {
+    const small = new StaticFirstRouter<string>();
+    small.add("GET", "/items/:id", "item");
+    for (let i = 0; i < 5000; i++) small.match("GET", `/items/${i}`);
+    expect(small.describe("GET", "/items/0")).toBe("trie");
+    expect(small.describe("GET", "/items/4999")).toBe("recent");
+    expect(small.match("GET", "/items/42")[0]).toHaveLength(1);
+  });
+});
+
+describe("the middleware chain", () => {
+  it("is one app-level middleware before a route's own", () => {
+    const healthz = router.match("GET", "/healthz")[0];
+    // The edge middleware, the route's query check, the handler.
+    expect(healthz).toHaveLength(3);
+  });
+
+  it("still refuses a query parameter on a route that takes none, naming it", async () => {
+    const res = await t.get("/healthz?verbose=1&x=2");
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      { path: "query.verbose", message: "is not a parameter of this route" },
+      { path: "query.x", message: "is not a parameter of this route" },
+    ]);
+    expect((await t.get("/healthz?")).status).toBe(200);
+  });
+
+  it("answers within REQUEST_TIMEOUT_MS with 503 and Retry-After, with the request id and hardening headers", async () => {
+    const slow = await createTestApp({ env: { REQUEST_TIMEOUT_MS: "100", PAYMENT_GATEWAY_TIMEOUT_MS: "50" } });
+    try {
+      slow.app.get("/slow-for-test", async (c) => {
+        await Bun.sleep(400);
+        return c.text("late");
+      });
+      const res = await slow.get("/slow-for-test", { headers: { "X-Request-Id": "slow-1" } });
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("1");
+      expect(res.headers.get("x-request-id")).toBe("slow-1");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    } finally {
+      await slow.close();
+    }
+  });
+});
