@@ -1,5 +1,6 @@
 import { afterAll, beforeEach, describe, expect, it } from "bun:test";
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../src/infra/db/client";
 import { startGateway } from "../support/gateway";
 import { createTestApp, type TestApp } from "../support/harness";
 import { invariantViolations, placeOrder } from "../support/orders";
@@ -191,6 +192,34 @@ describe("the HTTP payment gateway", () => {
     expect(await balanceOf(buyer)).toBe(60_000);
     expect(gateway.requests.filter((r) => r.method === "POST" && r.body?.orderId === order.id)).toHaveLength(1);
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+
+  it("answers a keyed retry whose payment is still before the gateway step with 409 PAYMENT_IN_PROGRESS, kept for nothing", async () => {
+    gateway.charge = "error";
+    const { buyer, order } = await unpaidOrder();
+    const key = `pay-${crypto.randomUUID()}`;
+    const payKeyed = () =>
+      t.post(
+        "/api/v1/payments/process",
+        { orderId: order.id },
+        { token: buyer.token, headers: { "Idempotency-Key": key } },
+      );
+    const first = await payKeyed();
+    const db = t.container.database.db;
+    // As if the first request were still validating (or had died there) when its answer was lost.
+    await db.execute(sql`update payments set status = 'VALIDATING' where id = ${first.body.id}`);
+    await db.execute(sql`delete from idempotency_keys where key = ${key}`);
+    const retried = await payKeyed();
+    expect([retried.status, retried.body.code, retried.body.paymentId]).toEqual([
+      409,
+      "PAYMENT_IN_PROGRESS",
+      first.body.id,
+    ]);
+    expect(rowsOf(await db.execute(sql`select 1 from idempotency_keys where key = ${key}`))).toHaveLength(0);
+    // Put back as it was, so the shared books stay whole for the files after this one.
+    await db.execute(sql`update payments set status = 'GATEWAY_REQUESTED' where id = ${first.body.id}`);
+    gateway.lookup = "approved";
+    expect((await confirm(first.body.id, buyer)).body.status).toBe("COMPLETED");
   });
 
   it("answers a keyed retry of a declined payment with its decline (402 naming it), not a new attempt", async () => {

@@ -33,8 +33,6 @@ export interface PaymentResult {
   status: 200 | 202;
   /** With 202 from confirm: when asking again may tell more. */
   retryAfterSeconds?: number;
-  /** The answer rests on an attempt still under way (or dead before the gateway step): not one to keep for replays. */
-  provisional?: boolean;
 }
 
 /**
@@ -149,9 +147,14 @@ export class PaymentService {
         paymentId: payment.id,
       });
     }
-    // Before the gateway step: the first attempt is still running, or died there (the job fails it, debiting nothing).
-    const underWay = !isFinal(payment.status) && payment.status !== "GATEWAY_REQUESTED";
-    return underWay ? { ...result(payment), provisional: true } : result(payment);
+    if (!isFinal(payment.status) && payment.status !== "GATEWAY_REQUESTED") {
+      // Before the gateway step: the first attempt is still running, or died there (the job fails it as
+      // ABANDONED, nothing debited, and the key's next retry then tries afresh). A refusal: not kept for the key.
+      throw new DomainError("PAYMENT_IN_PROGRESS", "This request's payment is still under way", undefined, {
+        paymentId: payment.id,
+      });
+    }
+    return result(payment);
   }
 
   /** Asks the gateway about a payment whose outcome is unknown and settles it; final payments are returned as they are. */
