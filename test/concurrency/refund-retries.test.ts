@@ -179,3 +179,48 @@ describe("a try that lost its refund to another process", () => {
     ).toMatchObject({ status: "FAILED", attempts: 3 });
   });
 });
+
+describe.skipIf(!hasPostgres)("a refund racing the order's fulfilment, and itself, with a slow gateway", () => {
+  it("awaits the return of pairs shipped while the refund's gateway call was out; the checker agrees", async () => {
+    gateway.answer = "refund";
+    gateway.delayMs = 1_000;
+    const { buyer, shoe, order } = await paidOrder(9_000);
+    await a.patch(`/api/v1/orders/${order.id}/status`, { status: "PREPARING" }, seller);
+    const call = gateway.nextCall((c) => c.amount === 9_000);
+    const refunding = a.post("/api/v1/refunds", { orderId: order.id, reason: "changed my mind" }, buyer);
+    await call;
+    // The seller ships on the other instance while the gateway is still refunding.
+    expect((await b.patch(`/api/v1/orders/${order.id}/status`, { status: "SHIPPED" }, seller)).status).toBe(200);
+    expect((await refunding).body.status).toBe("REFUNDED");
+    const shipped = (await a.get(`/api/v1/orders/${order.id}`, buyer)).body;
+    expect(shipped).toMatchObject({ status: "CANCELLED", shippedAt: expect.any(String) });
+    // The pair is at the buyer's door: awaited, not back on sale.
+    expect((await a.get(`/api/v1/products/${shoe.id}`)).body).toMatchObject({ stock: 2, awaitingReturn: 1 });
+    expect(await invariantViolations(a, [shoe.id])).toEqual([]);
+  });
+
+  it("makes one refund and one gateway call when the same Idempotency-Key arrives twice at once", async () => {
+    gateway.answer = "refund";
+    gateway.delayMs = 500;
+    const { buyer, shoe, order } = await paidOrder(8_000);
+    const key = { "Idempotency-Key": crypto.randomUUID() };
+    const send = (app: TestApp) =>
+      app.post(
+        "/api/v1/refunds",
+        { orderId: order.id, amount: 3_000, reason: "twice" },
+        { token: buyer.token, headers: key },
+      );
+    const answers = await Promise.all([send(a), send(b)]);
+    const statuses = answers.map((res) => res.status).sort();
+    expect(statuses).toEqual([201, 409]);
+    expect(answers.find((res) => res.status === 409)?.body.code).toBe("IDEMPOTENCY_KEY_IN_USE");
+    const made = answers.find((res) => res.status === 201)?.body;
+    const replay = await send(b);
+    expect([replay.status, replay.body.id, replay.headers.get("Idempotent-Replayed")]).toEqual([201, made.id, "true"]);
+    const rows = rowsOf(await db.execute(sql`select id from refunds where order_id = ${order.id}`));
+    expect(rows).toHaveLength(1);
+    expect(gateway.calls.filter((c) => c.refundId === made.id)).toHaveLength(1);
+    expect(await ledgerRefunds(buyer)).toHaveLength(1);
+    expect(await invariantViolations(a, [shoe.id])).toEqual([]);
+  });
+});

@@ -1,5 +1,6 @@
 import { afterAll, beforeEach, describe, expect, it } from "bun:test";
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../src/infra/db/client";
 import { startGateway } from "../support/gateway";
 import { createTestApp, type TestApp } from "../support/harness";
 import { invariantViolations, placeOrder } from "../support/orders";
@@ -153,6 +154,97 @@ describe("the HTTP payment gateway", () => {
     const topUp = await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 1 }, buyer);
     expect([topUp.status, topUp.body.code]).toEqual([400, "BALANCE_LIMIT_EXCEEDED"]);
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+
+  it("answers a keyed retry whose stored answer was lost from the payment the first request made, never a 409", async () => {
+    // In flight: the first request's answer (202) is lost, as a 5xx after the commit releases the key.
+    gateway.charge = "error";
+    const { buyer, shoe, order } = await unpaidOrder();
+    const key = `pay-${crypto.randomUUID()}`;
+    const payKeyed = () =>
+      t.post(
+        "/api/v1/payments/process",
+        { orderId: order.id },
+        { token: buyer.token, headers: { "Idempotency-Key": key } },
+      );
+    const first = await payKeyed();
+    expect([first.status, first.body.status]).toEqual([202, "GATEWAY_REQUESTED"]);
+    const forgetKey = () => t.container.database.db.execute(sql`delete from idempotency_keys where key = ${key}`);
+    await forgetKey();
+    gateway.lookup = "pending";
+    const stillOut = await payKeyed();
+    expect([stillOut.status, stillOut.body.id, stillOut.body.status]).toEqual([
+      202,
+      first.body.id,
+      "GATEWAY_REQUESTED",
+    ]);
+    // Once the gateway approved, the retry finishes the payment it made and answers it.
+    await forgetKey();
+    gateway.lookup = "approved";
+    const finished = await payKeyed();
+    expect([finished.status, finished.body.id, finished.body.status]).toEqual([200, first.body.id, "COMPLETED"]);
+    await forgetKey();
+    const again = await payKeyed();
+    expect([again.status, again.body.id]).toEqual([200, first.body.id]);
+    // Another key is another request: the order is paid.
+    const other = await pay(order.id, buyer);
+    expect([other.status, other.body.code]).toEqual([409, "ORDER_NOT_PAYABLE"]);
+    expect(await balanceOf(buyer)).toBe(60_000);
+    expect(gateway.requests.filter((r) => r.method === "POST" && r.body?.orderId === order.id)).toHaveLength(1);
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+
+  it("answers a keyed retry whose payment is still before the gateway step with 409 PAYMENT_IN_PROGRESS, kept for nothing", async () => {
+    gateway.charge = "error";
+    const { buyer, order } = await unpaidOrder();
+    const key = `pay-${crypto.randomUUID()}`;
+    const payKeyed = () =>
+      t.post(
+        "/api/v1/payments/process",
+        { orderId: order.id },
+        { token: buyer.token, headers: { "Idempotency-Key": key } },
+      );
+    const first = await payKeyed();
+    const db = t.container.database.db;
+    // As if the first request were still validating (or had died there) when its answer was lost.
+    await db.execute(sql`update payments set status = 'VALIDATING' where id = ${first.body.id}`);
+    await db.execute(sql`delete from idempotency_keys where key = ${key}`);
+    const retried = await payKeyed();
+    expect([retried.status, retried.body.code, retried.body.paymentId]).toEqual([
+      409,
+      "PAYMENT_IN_PROGRESS",
+      first.body.id,
+    ]);
+    expect(rowsOf(await db.execute(sql`select 1 from idempotency_keys where key = ${key}`))).toHaveLength(0);
+    // Put back as it was, so the shared books stay whole for the files after this one.
+    await db.execute(sql`update payments set status = 'GATEWAY_REQUESTED' where id = ${first.body.id}`);
+    gateway.lookup = "approved";
+    expect((await confirm(first.body.id, buyer)).body.status).toBe("COMPLETED");
+  });
+
+  it("answers a keyed retry of a declined payment with its decline (402 naming it), not a new attempt", async () => {
+    gateway.charge = "decline";
+    const { buyer, order } = await unpaidOrder();
+    const key = `pay-${crypto.randomUUID()}`;
+    const payKeyed = () =>
+      t.post(
+        "/api/v1/payments/process",
+        { orderId: order.id },
+        { token: buyer.token, headers: { "Idempotency-Key": key } },
+      );
+    const first = await payKeyed();
+    expect([first.status, first.body.code]).toEqual([402, "PAYMENT_DECLINED"]);
+    await t.container.database.db.execute(sql`delete from idempotency_keys where key = ${key}`);
+    gateway.charge = "approve";
+    const retried = await payKeyed();
+    expect([retried.status, retried.body.code, retried.body.paymentId]).toEqual([
+      402,
+      "PAYMENT_DECLINED",
+      first.body.paymentId,
+    ]);
+    expect(gateway.requests.filter((r) => r.method === "POST" && r.body?.orderId === order.id)).toHaveLength(1);
+    // A new key is a new attempt.
+    expect((await pay(order.id, buyer)).status).toBe(200);
   });
 
   it("settles stuck payments in the recovery job, once, however many instances run it", async () => {

@@ -35,6 +35,12 @@ export interface PaymentResult {
   retryAfterSeconds?: number;
 }
 
+/**
+ * Failures of a keyed attempt that answered a refusal made before any effect (not kept for the key), or that
+ * died before the debit: a retry with the key decides afresh with a new attempt instead of answering from them.
+ */
+const RETRIED_AFRESH = new Set(["ABANDONED", "ORDER_NOT_PAYABLE", "PAYMENT_IN_PROGRESS"]);
+
 /** The timing rules of the charge's send window and the recovery job (validated together in the config). */
 export interface PaymentTimings {
   /** PAYMENT_GATEWAY_TIMEOUT_MS: how long a charge POST or a lookup may take. */
@@ -81,7 +87,16 @@ class Refusal {
 export class PaymentService {
   constructor(private readonly deps: PaymentServiceDeps) {}
 
-  async process(actor: Actor, orderId: string): Promise<PaymentResult> {
+  /**
+   * POST /payments/process. With an Idempotency-Key the payment carries the key: a retry of the request whose
+   * stored answer was lost (a 5xx after the commit released the key, or the process died) answers from the
+   * payment the first one made, finishing it if the gateway has spoken, instead of a 409 or a second attempt.
+   */
+  async process(actor: Actor, orderId: string, idempotencyKey?: string): Promise<PaymentResult> {
+    if (idempotencyKey !== undefined) {
+      const earlier = await this.deps.payments.findByRequest(actor.userId, idempotencyKey);
+      if (earlier && !RETRIED_AFRESH.has(earlier.failureReason ?? "")) return this.#answerFrom(earlier, orderId);
+    }
     const order = await this.#order(orderId);
     assertOwnerOrAdmin(actor, order.userId, "Only the order's buyer may pay for it");
     if (order.status !== "CREATED") throw notPayable(order);
@@ -93,6 +108,7 @@ export class PaymentService {
         orderId,
         userId: order.userId,
         amount: order.totalAmount,
+        ...(idempotencyKey === undefined ? {} : { requestedBy: actor.userId, idempotencyKey }),
       });
       if (!created) return undefined;
       return this.deps.payments.move(created.id, "VALIDATING");
@@ -111,17 +127,34 @@ export class PaymentService {
 
     const charge = await this.deps.gateway.charge({ paymentId: held.id, orderId, amount: held.amount }, sendBy);
     const settled = await this.#settle(held.id, charge);
-    if (settled.status === "FAILED") {
-      throw new DomainError(
-        "PAYMENT_DECLINED",
-        `The gateway declined the payment: ${settled.failureReason}`,
-        undefined,
-        {
-          paymentId: settled.id,
-        },
-      );
-    }
+    if (settled.status === "FAILED") throw declined(settled);
     return result(settled);
+  }
+
+  /** A keyed request's retry: the answer the first attempt gave, or would give now that the gateway has spoken. */
+  async #answerFrom(earlier: Payment, orderId: string): Promise<PaymentResult> {
+    if (earlier.orderId !== orderId) {
+      // Only once the key's stored answer is gone (24 h): within them the middleware compares the bodies.
+      throw new DomainError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used to pay another order");
+    }
+    const payment =
+      earlier.status === "GATEWAY_REQUESTED"
+        ? await this.#settle(earlier.id, await this.deps.gateway.lookup(earlier.id))
+        : earlier;
+    if (payment.status === "FAILED") {
+      if (payment.failureReason !== "INSUFFICIENT_BALANCE") throw declined(payment);
+      throw new DomainError("INSUFFICIENT_BALANCE", "The balance was too low for this payment", undefined, {
+        paymentId: payment.id,
+      });
+    }
+    if (!PAYMENT_MACHINE.isFinal(payment.status) && payment.status !== "GATEWAY_REQUESTED") {
+      // Before the gateway step: the first attempt is still running, or died there (the job fails it as
+      // ABANDONED, nothing debited, and the key's next retry then tries afresh). A refusal: not kept for the key.
+      throw new DomainError("PAYMENT_IN_PROGRESS", "This request's payment is still under way", undefined, {
+        paymentId: payment.id,
+      });
+    }
+    return result(payment);
   }
 
   /** Asks the gateway about a payment whose outcome is unknown and settles it; final payments are returned as they are. */
@@ -339,6 +372,12 @@ const result = (payment: Payment): PaymentResult => ({
   payment: toPaymentView(payment),
   outcome: PAYMENT_MACHINE.isFinal(payment.status) ? "settled" : "pending",
 });
+
+function declined(payment: Payment): DomainError {
+  return new DomainError("PAYMENT_DECLINED", `The gateway declined the payment: ${payment.failureReason}`, undefined, {
+    paymentId: payment.id,
+  });
+}
 
 function notPayable(order: Order): DomainError {
   return new DomainError(

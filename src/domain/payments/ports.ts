@@ -36,12 +36,17 @@ export interface NewPayment {
   orderId: string;
   userId: string;
   amount: number;
+  /** Who asked, and the Idempotency-Key of the request (if keyed): a retry of it finds this payment. */
+  requestedBy?: string;
+  idempotencyKey?: string;
 }
 
 export interface PaymentRepository {
   /** INITIATED, with its first history row; undefined when another payment already holds the order. */
   create(payment: NewPayment): Promise<Payment | undefined>;
   find(id: string): Promise<Payment | undefined>;
+  /** The newest payment a request with this Idempotency-Key (of this requester) made, if any. */
+  findByRequest(requestedBy: string, idempotencyKey: string): Promise<Payment | undefined>;
   /** The payment in flight or completed for the order, if any. */
   findHolding(orderId: string): Promise<Payment | undefined>;
   /**

@@ -2,7 +2,11 @@ import type { AppRouteHandler } from "../lib/app-env";
 import type { confirmPayment, getPayment, processPayment } from "./payments.routes";
 
 export const processPaymentHandler: AppRouteHandler<typeof processPayment> = async (c) => {
-  const { payment, outcome } = await c.var.services.payments.process(c.var.actor, c.req.valid("json").orderId);
+  const { payment, outcome } = await c.var.services.payments.process(
+    c.var.actor,
+    c.req.valid("json").orderId,
+    c.req.valid("header")["idempotency-key"],
+  );
   return outcome === "settled" ? c.json(payment, 200) : c.json(payment, 202);
 };
 

@@ -14,7 +14,7 @@ export const processPayment = createRoute({
   tags: ["Payments"],
   summary: "Pay a CREATED order from the buyer's balance, through the payment gateway",
   description:
-    "Each step is persisted before the next side effect (see `history`). 200: COMPLETED, the order CONFIRMED. 402 INSUFFICIENT_BALANCE (nothing debited) or PAYMENT_DECLINED (balance restored): the problem carries `paymentId`. 202: the gateway's answer is not known yet (timeout, 5xx): the payment stays GATEWAY_REQUESTED until POST /payments/confirm or the recovery job settles it; meanwhile the order cannot be paid again, cancelled or expire. Honours `Idempotency-Key`.",
+    "Each step is persisted before the next side effect (see `history`). 200: COMPLETED, the order CONFIRMED. 402 INSUFFICIENT_BALANCE (nothing debited) or PAYMENT_DECLINED (balance restored): the problem carries `paymentId`. 202: the gateway's answer is not known yet (timeout, 5xx): the payment stays GATEWAY_REQUESTED until POST /payments/confirm or the recovery job settles it; meanwhile the order cannot be paid again, cancelled or expire. Honours `Idempotency-Key`: the payment carries the key, so a retry whose stored answer was lost (a 5xx, a process that died) answers from the payment the first request made (settling it with the gateway if it is still GATEWAY_REQUESTED), never with a second attempt.",
   ...signedIn(idempotentAcrossCommits),
   request: { headers: IdempotencyKeyHeader, body: jsonBody(ProcessPaymentSchema) },
   responses: {

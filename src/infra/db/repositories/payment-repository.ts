@@ -1,4 +1,4 @@
-import { and, eq, getTableColumns, ne, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, ne, sql } from "drizzle-orm";
 import type { Payment } from "../../../domain/payments/payment";
 import { PAYMENT_MACHINE, PAYMENT_MOVES, type PaymentStatus } from "../../../domain/payments/payment-status";
 import type { NewPayment, PaymentRepository } from "../../../domain/payments/ports";
@@ -26,8 +26,9 @@ export class DrizzlePaymentRepository implements PaymentRepository {
     // The partial unique index (one holding payment per order) decides between concurrent attempts.
     const result = await this.tx.current.execute(sql`
       with created as (
-        insert into ${payments} (id, order_id, user_id, amount, status)
-        values (${payment.id}, ${payment.orderId}, ${payment.userId}, ${payment.amount}, 'INITIATED')
+        insert into ${payments} (id, order_id, user_id, amount, status, requested_by, idempotency_key)
+        values (${payment.id}, ${payment.orderId}, ${payment.userId}, ${payment.amount}, 'INITIATED',
+          ${payment.requestedBy ?? null}, ${payment.idempotencyKey ?? null})
         on conflict do nothing
         returning id, created_at
       ), logged as (
@@ -56,6 +57,16 @@ export class DrizzlePaymentRepository implements PaymentRepository {
     if (!row) return undefined;
     const { nextCheckAt: _next, checks: _checks, history, ...payment } = row;
     return { ...payment, history: history.map((step) => ({ status: step.status, at: new Date(Number(step.atMs)) })) };
+  }
+
+  async findByRequest(requestedBy: string, idempotencyKey: string): Promise<Payment | undefined> {
+    const [row] = await this.tx.current
+      .select({ id: payments.id })
+      .from(payments)
+      .where(and(eq(payments.requestedBy, requestedBy), eq(payments.idempotencyKey, idempotencyKey)))
+      .orderBy(desc(payments.createdAt), desc(payments.id))
+      .limit(1);
+    return row && this.find(row.id);
   }
 
   async findHolding(orderId: string): Promise<Payment | undefined> {

@@ -34,6 +34,12 @@ export const payments = pgTable(
      * the gateway, so its 404 means "not yet", not "never". Set with GATEWAY_REQUESTED, before the POST leaves.
      */
     chargeWindowEndsAt: at(),
+    /**
+     * Who asked and the Idempotency-Key of the request that made it (if keyed): a retry of that request whose
+     * stored answer was lost (a 5xx after the commit, a process that died) answers from this payment.
+     */
+    requestedBy: uuid(),
+    idempotencyKey: text(),
     createdAt: at().notNull().defaultNow(),
     updatedAt: at().notNull().defaultNow(),
   },
@@ -41,6 +47,9 @@ export const payments = pgTable(
     check("payments_amount", sql`${t.amount} >= 0`),
     // One order is paid once: at most one payment in flight or completed per order, whatever raced.
     uniqueIndex("payments_one_holding_per_order").on(t.orderId).where(sql`${t.status} <> 'FAILED'`),
+    // A keyed retry's lookup. Not unique: an attempt that died before the debit (ABANDONED) leaves its key for
+    // the retry's new attempt; one payment per order is the holding index's to guarantee.
+    index("payments_by_request").on(t.requestedBy, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
     // The recovery job's queues: outcomes to ask the gateway about, and attempts that never reached it.
     index("payments_awaiting_gateway").on(t.nextCheckAt).where(sql`${t.status} = 'GATEWAY_REQUESTED'`),
     index("payments_unfinished").on(t.updatedAt).where(sql`${t.status} in ('INITIATED', 'VALIDATING')`),
