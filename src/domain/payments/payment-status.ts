@@ -30,6 +30,13 @@ export const canMovePayment = (from: PaymentStatus, to: PaymentStatus) => PAYMEN
 /** Statuses a payment may be moved to `to` from: the conditional update's `WHERE status IN (…)`. */
 export const paymentStatusesBefore = (to: PaymentStatus) => PAYMENT_STATUSES.filter((from) => canMovePayment(from, to));
 
+/**
+ * Whether `steps` is a walk the machine allows, each step from the one before (the first from any status the
+ * machine allows it from): steps committed together are still each a legal move, recorded in order.
+ */
+export const isPaymentPath = (steps: readonly PaymentStatus[]) =>
+  steps.length > 0 && steps.every((step, i) => i === 0 || canMovePayment(steps[i - 1] as PaymentStatus, step));
+
 export const isFinal = (status: PaymentStatus) => PAYMENT_TRANSITIONS[status].length === 0;
 
 /** Payments that hold their order: only one such payment per order (a partial unique index). */

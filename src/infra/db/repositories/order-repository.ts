@@ -5,6 +5,8 @@ import type { NewOrder, OrderFilter, OrderRepository } from "../../../domain/ord
 import { DomainError } from "../../../domain/shared/errors";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
 import { sqlState } from "../../dependency-errors";
+import { rowsOf } from "../client";
+import { fromRow } from "../rows";
 import { orderItems, orders } from "../schema";
 import type { Transactions } from "../transactions";
 
@@ -108,12 +110,21 @@ export class DrizzleOrderRepository implements OrderRepository {
   }
 
   async confirmPaid(orderId: string, paymentId: string, amount: number): Promise<Order | undefined> {
-    const changed = await this.tx.current
-      .update(orders)
-      .set({ status: "CONFIRMED", paidAmount: amount, paidAt: sql`now()`, ...bump })
-      .where(and(eq(orders.id, orderId), eq(orders.paymentId, paymentId), eq(orders.status, "CREATED")))
-      .returning({ id: orders.id });
-    return changed.length === 1 ? this.find(orderId) : undefined;
+    // The order as confirmed and its lines in one statement (the lines never change before payment), so the
+    // payment's completion does not read the order back.
+    const result = await this.tx.current.execute(sql`
+      with confirmed as (
+        update ${orders}
+        set status = 'CONFIRMED', paid_amount = ${amount}, paid_at = now(), version = version + 1, updated_at = now()
+        where id = ${orderId} and payment_id = ${paymentId} and status = 'CREATED'
+        returning *
+      )
+      select confirmed.*, coalesce((select json_agg(line) from ${orderItems} line where line.order_id = confirmed.id),
+        '[]'::json) as items
+      from confirmed`);
+    const [row] = rowsOf<Record<string, unknown> & { items: Record<string, unknown>[] }>(result);
+    if (!row) return undefined;
+    return toOrder({ ...fromRow(orders, row), items: row.items.map((line) => fromRow(orderItems, line)) });
   }
 
   async lockForRefund(orderId: string): Promise<Order | undefined> {
