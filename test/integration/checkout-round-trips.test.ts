@@ -9,7 +9,7 @@ import { createProductVia } from "../support/products";
 // included) and every COMMIT. Each commit waits for a WAL flush and each statement for a round trip, so these
 // counts are the checkout's floor under load (docs/checkout-performance.md). The bounds are the figures
 // measured after the round-trip work; a change that adds a statement or a commit to the money path fails here.
-const MAX_ORDER_STATEMENTS = 10;
+const MAX_ORDER_STATEMENTS = 9;
 const MAX_ORDER_COMMITS = 2;
 const MAX_PAYMENT_STATEMENTS = 17;
 const MAX_PAYMENT_COMMITS = 4;
