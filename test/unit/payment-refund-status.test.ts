@@ -2,6 +2,7 @@ import { describe, expect, it } from "bun:test";
 import {
   canMovePayment,
   isFinal,
+  isPaymentPath,
   PAYMENT_STATUSES,
   paymentStatusesBefore,
 } from "../../src/domain/payments/payment-status";
@@ -42,6 +43,17 @@ describe("the payment machine", () => {
       "GATEWAY_REQUESTED",
     ]);
     expect(paymentStatusesBefore("INITIATED")).toEqual([]);
+  });
+
+  it("accepts steps taken together only as a walk of the machine, each from the one before", () => {
+    expect(isPaymentPath(["INITIATED", "VALIDATING"])).toBe(true);
+    expect(isPaymentPath(["LOCK_ACQUIRED", "DEBITED", "GATEWAY_REQUESTED"])).toBe(true);
+    expect(isPaymentPath(["LOCK_ACQUIRED", "FAILED"])).toBe(true);
+    expect(isPaymentPath(["COMPLETED"])).toBe(true);
+    expect(isPaymentPath(["LOCK_ACQUIRED", "GATEWAY_REQUESTED"])).toBe(false);
+    expect(isPaymentPath(["DEBITED", "LOCK_ACQUIRED"])).toBe(false);
+    expect(isPaymentPath(["FAILED", "COMPLETED"])).toBe(false);
+    expect(isPaymentPath([])).toBe(false);
   });
 });
 
