@@ -69,6 +69,20 @@ describe("Transactions", () => {
     });
   });
 
+  it("says nothing was written when every statement ran in savepoints that rolled back", async () => {
+    await transactions.withTransaction(async () => {
+      await transactions
+        .withTransaction(async () => {
+          await users.insert(newUser());
+          throw new Error("undone");
+        })
+        .catch(() => {});
+      expect(await transactions.hasWritten()).toBe(false);
+      await transactions.withTransaction(() => users.findById(Bun.randomUUIDv7()));
+      expect(await transactions.hasWritten()).toBe(true);
+    });
+  });
+
   it("returns what the work returned", async () => {
     const user = newUser();
     const inserted = await transactions.withTransaction(() => users.insert(user));

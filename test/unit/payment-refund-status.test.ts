@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test";
-import { PAYMENT_MACHINE, PAYMENT_STATUSES } from "../../src/domain/payments/payment-status";
+import { isPaymentPath, PAYMENT_MACHINE, PAYMENT_STATUSES } from "../../src/domain/payments/payment-status";
 import { REFUND_MACHINE, REFUND_STATUSES, UNFINISHED_REFUND_STATUSES } from "../../src/domain/refunds/refund-status";
 
 const pairs = <T extends string>(statuses: readonly T[], can: (a: T, b: T) => boolean) =>
@@ -32,6 +32,17 @@ describe("the payment machine", () => {
       "GATEWAY_REQUESTED",
     ]);
     expect(PAYMENT_MACHINE.sourcesOf("INITIATED")).toEqual([]);
+  });
+
+  it("accepts steps taken together only as a walk of the machine, each from the one before", () => {
+    expect(isPaymentPath(["INITIATED", "VALIDATING"])).toBe(true);
+    expect(isPaymentPath(["LOCK_ACQUIRED", "DEBITED", "GATEWAY_REQUESTED"])).toBe(true);
+    expect(isPaymentPath(["LOCK_ACQUIRED", "FAILED"])).toBe(true);
+    expect(isPaymentPath(["COMPLETED"])).toBe(true);
+    expect(isPaymentPath(["LOCK_ACQUIRED", "GATEWAY_REQUESTED"])).toBe(false);
+    expect(isPaymentPath(["DEBITED", "LOCK_ACQUIRED"])).toBe(false);
+    expect(isPaymentPath(["FAILED", "COMPLETED"])).toBe(false);
+    expect(isPaymentPath([])).toBe(false);
   });
 });
 

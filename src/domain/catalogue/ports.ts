@@ -101,8 +101,11 @@ export interface ProductRepository {
    * to one of them and with every new one, so it stamps a cached model page as a version stamps a product's.
    */
   modelVersions(modelCodes: string[]): Promise<Map<string, number>>;
-  /** stock → reserved, if `stock >= quantity` and the product is not discontinued. */
-  reserve(line: StockLine): Promise<Product | undefined>;
+  /**
+   * stock → reserved, if `stock >= quantity`, the product is not discontinued and (when given) its price is
+   * still `expectedPrice`.
+   */
+  reserve(line: StockLine & { expectedPrice?: number }): Promise<Product | undefined>;
   /** reserved → stock (an unpaid order cancelled or expired). */
   release(line: StockLine): Promise<Product | undefined>;
   /** reserved → sold (an order paid). */

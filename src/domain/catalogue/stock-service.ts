@@ -4,6 +4,13 @@ import type { CatalogueService } from "./catalogue-service";
 import type { ProductRepository, ReturnLine, StockLine } from "./ports";
 import type { Product } from "./product";
 
+/** A reservation refused because the product's price is no longer the one the order was priced at. */
+export class PriceChanged extends Error {
+  constructor(readonly productId: string) {
+    super(`the price of product ${productId} changed while the order was placed`);
+  }
+}
+
 type Movement = "reserve" | "release" | "sell" | "restock" | "awaitReturn" | "receiveReturn";
 
 /**
@@ -20,9 +27,10 @@ export class StockService {
   /**
    * Takes `lines` out of the orderable stock into reserved stock, all or nothing: an unknown or
    * discontinued product is 400 INVALID_PRODUCT, a short one 400 INSUFFICIENT_STOCK, and in both cases no
-   * line stays reserved.
+   * line stays reserved. A line with an `expectedPrice` (what the order was priced at) is reserved only while
+   * the product still costs that; else PriceChanged (not a client error: the caller prices the order again).
    */
-  reserve(lines: StockLine[]): Promise<Product[]> {
+  reserve(lines: (StockLine & { expectedPrice?: number })[]): Promise<Product[]> {
     return this.#move(
       lines,
       (line) => this.deps.products.reserve(line),
@@ -37,6 +45,9 @@ export class StockService {
               productId: line.productId,
             },
           );
+        }
+        if (product.stock >= line.quantity && line.expectedPrice !== undefined) {
+          throw new PriceChanged(line.productId);
         }
         throw new DomainError(
           "INSUFFICIENT_STOCK",
@@ -79,7 +90,7 @@ export class StockService {
     refused: (line: Line) => Promise<never>,
   ): Promise<Product[]> {
     const ordered = [...lines].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
-    return this.deps.unitOfWork.withTransaction(async () => {
+    const moveAll = async () => {
       const moved: Product[] = [];
       for (const line of ordered) {
         const product = await step(line);
@@ -88,7 +99,12 @@ export class StockService {
       }
       await this.deps.catalogue.invalidateAfterCommit(moved);
       return moved;
-    });
+    };
+    // One line is one conditional statement, all or nothing by itself: inside the caller's transaction it
+    // needs no savepoint of its own (one round trip fewer per order and per payment). Several lines do, so a
+    // refusal of a later line undoes the earlier ones even if the caller carries on.
+    if (ordered.length === 1 && this.deps.unitOfWork.inTransaction()) return moveAll();
+    return this.deps.unitOfWork.withTransaction(moveAll);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { CatalogueService } from "../catalogue/catalogue-service";
 import type { Product } from "../catalogue/product";
-import type { StockService } from "../catalogue/stock-service";
+import { PriceChanged, type StockService } from "../catalogue/stock-service";
 import type { OutboxWriter } from "../outbox/ports";
 import type { Clock } from "../shared/clock";
 import { DomainError, type FieldError } from "../shared/errors";
@@ -43,6 +43,8 @@ interface OrderServiceDeps {
 }
 
 const DAY_MS = 24 * 3600 * 1000;
+/** Tries at placing an order whose products' prices keep changing under it (a seller editing mid-drop). */
+const PLACE_ATTEMPTS = 3;
 
 /**
  * Orders from placement to fulfilment. Placing one reserves its stock, applies its coupon and records it
@@ -54,17 +56,40 @@ export class OrderService {
 
   async place(actor: Actor, request: PlaceOrder): Promise<OrderView> {
     assertActsFor(actor, request.userId);
-    // One query for every product: unknown, discontinued or plainly short lines fail before any lock is taken.
-    const found = new Map(
-      (await this.deps.catalogue.productsByIds(request.items.map((i) => i.productId))).map((p) => [p.id, p]),
-    );
-    assertOrderable(request.items, found);
     const orderId = this.deps.newId();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#placeAt(request, orderId);
+      } catch (error) {
+        // A price changed between the read and the reservation: priced again from the new row (all undone).
+        if (!(error instanceof PriceChanged) || attempt >= PLACE_ATTEMPTS) throw error;
+      }
+    }
+  }
 
+  /**
+   * One query for every product: unknown, discontinued or plainly short lines fail before anything is written.
+   * The order is priced from these rows; the reservation checks that the prices still hold.
+   */
+  async #orderable(items: PlaceOrder["items"]): Promise<Map<string, Product>> {
+    const found = new Map(
+      (await this.deps.catalogue.productsByIds(items.map((i) => i.productId))).map((p) => [p.id, p]),
+    );
+    assertOrderable(items, found);
+    return found;
+  }
+
+  /**
+   * The order, its coupon and ORDER_CREATED, then the stock reserved as the transaction's last statements:
+   * a hot product's row is locked for the reservation and the commit only, not for the rest of the order.
+   */
+  #placeAt(request: PlaceOrder, orderId: string): Promise<OrderView> {
+    // The read too runs in the order's transaction (savepoint): an order refused at its reservation has then
+    // done nothing outside a rolled-back savepoint, and its Idempotency-Key is released (see hasWritten).
     return this.deps.unitOfWork.withTransaction(async () => {
-      const reserved = await this.#reserve(request.items);
+      const products = await this.#orderable(request.items);
       const items: OrderLine[] = request.items.map(({ productId, quantity }) => {
-        const product = reserved.get(productId) as Product;
+        const product = products.get(productId) as Product;
         return {
           productId,
           sellerId: product.sellerId,
@@ -115,6 +140,7 @@ export class OrderService {
         type: "ORDER_CREATED",
         payload: toOrderView(order),
       });
+      await this.#reserve(items.map((line) => ({ ...line, expectedPrice: line.unitPrice })));
       return toOrderView(order);
     }, "read committed");
   }
@@ -221,10 +247,9 @@ export class OrderService {
   }
 
   /** Reserves every line (product-id order), naming the line that could not be reserved. */
-  async #reserve(items: PlaceOrder["items"]): Promise<Map<string, Product>> {
+  async #reserve(items: (PlaceOrder["items"][number] & { expectedPrice: number })[]): Promise<void> {
     try {
-      const reserved = await this.deps.stock.reserve(items);
-      return new Map(reserved.map((product) => [product.id, product]));
+      await this.deps.stock.reserve(items);
     } catch (error) {
       if (error instanceof DomainError && (error.code === "INSUFFICIENT_STOCK" || error.code === "INVALID_PRODUCT")) {
         const index = items.findIndex((item) => item.productId === error.extensions?.productId);

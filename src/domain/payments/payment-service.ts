@@ -54,7 +54,7 @@ export interface PaymentTimings {
 interface PaymentServiceDeps {
   payments: PaymentRepository;
   orders: OrderRepository;
-  balances: Pick<BalanceService, "applyChange">;
+  balances: Pick<BalanceService, "applyChange" | "debit">;
   stock: StockService;
   outbox: OutboxWriter;
   gateway: PaymentGateway;
@@ -76,13 +76,13 @@ class Refusal {
 }
 
 /**
- * Paying an order from the buyer's prepaid balance and the payment gateway. The steps commit as they go:
- * INITIATED + VALIDATING, then LOCK_ACQUIRED + DEBITED + GATEWAY_REQUESTED together (the order held, the
- * balance debited, the intent to ask the gateway recorded: all or nothing), then the gateway is asked, then
- * COMPLETED (order CONFIRMED, reserved units sold, PAYMENT_COMPLETED) or FAILED (balance restored) in one
- * transaction. An unknown outcome stays GATEWAY_REQUESTED for confirm() or the recovery job. At most one
- * payment holds an order (partial unique index, and the hold on the order row), so an order is never paid
- * twice, and a held order can neither be cancelled nor expire.
+ * Paying an order from the buyer's prepaid balance and the payment gateway, in two commits: every step before
+ * the gateway together (INITIATED, VALIDATING, the order held, the balance debited, LOCK_ACQUIRED, DEBITED and
+ * GATEWAY_REQUESTED, each with its history row: all or nothing, and all persisted before the gateway is asked),
+ * then the gateway is asked, then COMPLETED (order CONFIRMED, reserved units sold, PAYMENT_COMPLETED) or FAILED
+ * (balance restored) in one transaction. An unknown outcome stays GATEWAY_REQUESTED for confirm() or the
+ * recovery job. At most one payment holds an order (partial unique index, and the hold on the order row), so
+ * an order is never paid twice, and a held order can neither be cancelled nor expire.
  */
 export class PaymentService {
   constructor(private readonly deps: PaymentServiceDeps) {}
@@ -102,23 +102,14 @@ export class PaymentService {
     if (order.status !== "CREATED") throw notPayable(order);
     if (order.paymentId) throw new DomainError("PAYMENT_IN_PROGRESS", "A payment of this order is already in flight");
 
-    const started = await this.deps.unitOfWork.withTransaction(async () => {
-      const created = await this.deps.payments.create({
-        id: this.deps.newId(),
-        orderId,
-        userId: order.userId,
-        amount: order.totalAmount,
-        ...(idempotencyKey === undefined ? {} : { requestedBy: actor.userId, idempotencyKey }),
-      });
-      if (!created) return undefined;
-      return this.deps.payments.move(created.id, "VALIDATING");
-    });
-    if (!started) throw await this.#alreadyHeld(orderId);
-
     // Taken before the window is recorded (in the database's clock, a moment later), so a POST cut off at
     // `sendBy` ends at least half the margin before the window closes, however long the commit took.
     const holdStarted = this.deps.clock.now().getTime();
-    const held = await this.#holdAndDebit(started, order);
+    const held = await this.#start(
+      order,
+      idempotencyKey === undefined ? {} : { requestedBy: actor.userId, idempotencyKey },
+    );
+    if (held === undefined) throw await this.#alreadyHeld(orderId);
     if (held instanceof Refusal) {
       this.deps.observer?.outcome(held.error.code === "INSUFFICIENT_BALANCE" ? "insufficient_balance" : "refused");
       throw held.error;
@@ -223,11 +214,24 @@ export class PaymentService {
   }
 
   /**
-   * LOCK_ACQUIRED, DEBITED and GATEWAY_REQUESTED in one transaction. A refusal (the order moved on, or the
-   * balance is short) is recorded as FAILED in that same transaction, with nothing debited and the order let go.
+   * Every step before the gateway in one transaction, one commit: INITIATED and VALIDATING (the payment and
+   * its history rows, or undefined when another payment holds the order), the order held, the balance debited
+   * with its ledger row, then LOCK_ACQUIRED, DEBITED and GATEWAY_REQUESTED. Nothing outside the database
+   * happens between these steps, so committing them together loses nothing a crash could need: either all of
+   * them are there before the gateway is asked, or none (no payment, no hold, no debit). A refusal (the order
+   * moved on, or the balance is short) is recorded as FAILED in that same transaction, with nothing debited
+   * and the order let go.
    */
-  async #holdAndDebit(payment: Payment, order: Order): Promise<Payment | Refusal> {
+  async #start(
+    order: Order,
+    request: { requestedBy?: string; idempotencyKey?: string },
+  ): Promise<Payment | Refusal | undefined> {
     return this.deps.unitOfWork.withTransaction(async () => {
+      const payment = await this.deps.payments.create(
+        { id: this.deps.newId(), orderId: order.id, userId: order.userId, amount: order.totalAmount, ...request },
+        ["INITIATED", "VALIDATING"],
+      );
+      if (!payment) return undefined;
       if (!(await this.deps.orders.holdForPayment(order.id, payment.id))) {
         const current = (await this.deps.orders.find(order.id)) ?? order;
         const reason = current.status === "CREATED" && current.paymentId ? "PAYMENT_IN_PROGRESS" : "ORDER_NOT_PAYABLE";
@@ -238,21 +242,23 @@ export class PaymentService {
             : notPayable(current),
         );
       }
-      await this.#step(payment.id, "LOCK_ACQUIRED");
       try {
-        // Refused before it writes anything (the balance is checked first), so the transaction goes on.
-        await this.deps.balances.applyChange(payment.userId, -payment.amount, "PAYMENT", payment.id);
+        // One guarded statement; refused before it writes anything, so the transaction goes on.
+        await this.deps.balances.debit(payment.userId, payment.amount, "PAYMENT", payment.id);
       } catch (error) {
         if (!(error instanceof DomainError) || error.code !== "INSUFFICIENT_BALANCE") throw error;
         await this.deps.orders.releasePaymentHold(order.id, payment.id);
-        await this.#step(payment.id, "FAILED", { from: ["LOCK_ACQUIRED"], failureReason: "INSUFFICIENT_BALANCE" });
+        await this.#step(payment.id, ["LOCK_ACQUIRED", "FAILED"], {
+          from: ["VALIDATING"],
+          failureReason: "INSUFFICIENT_BALANCE",
+        });
         return new Refusal(
           new DomainError("INSUFFICIENT_BALANCE", error.message, undefined, { paymentId: payment.id }),
         );
       }
-      await this.#step(payment.id, "DEBITED");
       // The send window opens before the POST leaves: whoever later hears "404" knows until when it may lie.
-      return this.#step(payment.id, "GATEWAY_REQUESTED", {
+      return this.#step(payment.id, ["LOCK_ACQUIRED", "DEBITED", "GATEWAY_REQUESTED"], {
+        from: ["VALIDATING"],
         nextCheckInSeconds: this.deps.timings.recheckSeconds,
         chargeWindowMs: this.deps.timings.abandonAfterMs,
       });
@@ -279,13 +285,15 @@ export class PaymentService {
       const order = await this.deps.orders.confirmPaid(completed.orderId, completed.id, completed.amount);
       // The hold guarantees this: nothing else may move a held order.
       if (!order) throw new Error(`order ${completed.orderId} was not held by payment ${completed.id}`);
-      await this.deps.stock.sell(order.items);
-      await this.deps.onCompleted?.(order);
       await this.deps.outbox.append("order", {
         aggregateId: order.id,
         type: "PAYMENT_COMPLETED",
         payload: { ...toPaymentView(completed), orderStatus: order.status },
       });
+      // The products' rows (hot in a drop) locked as late as may be, and before the sales rollup's rows, the
+      // order every stock movement followed by a rollup write keeps (see SalesRecorder).
+      await this.deps.stock.sell(order.items);
+      await this.deps.onCompleted?.(order);
       this.deps.observer?.outcome("completed");
       return completed;
     });
@@ -320,10 +328,14 @@ export class PaymentService {
   }
 
   /**
-   * One step of the attempt under way; if the payment is not where this attempt left it (the recovery job
-   * took it for abandoned), the whole transaction rolls back: nothing is held, nothing debited.
+   * One step (or a walk of steps) of the attempt under way; if the payment is not where this attempt left it,
+   * the whole transaction rolls back: nothing is held, nothing debited.
    */
-  async #step(id: string, to: PaymentStatus, fields?: Parameters<PaymentRepository["move"]>[2]): Promise<Payment> {
+  async #step(
+    id: string,
+    to: PaymentStatus | readonly PaymentStatus[],
+    fields?: Parameters<PaymentRepository["move"]>[2],
+  ): Promise<Payment> {
     const moved = await this.deps.payments.move(id, to, fields);
     if (!moved) throw new Error(`payment ${id} was moved by someone else before ${to}; attempt abandoned`);
     return moved;

@@ -37,5 +37,12 @@ export const PAYMENT_MOVES = {
   abandon: PAYMENT_MACHINE.move("FAILED", { only: ["INITIATED", "VALIDATING"] }),
 } as const;
 
+/**
+ * Whether `steps` is a walk the machine allows, each step from the one before (the first from any status the
+ * machine allows it from): steps committed together are still each a legal move, recorded in order.
+ */
+export const isPaymentPath = (steps: readonly PaymentStatus[]) =>
+  steps.length > 0 && steps.every((step, i) => i === 0 || PAYMENT_MACHINE.can(steps[i - 1] as PaymentStatus, step));
+
 /** Payments that hold their order: only one such payment per order (a partial unique index). */
 export const HOLDING_STATUSES: readonly PaymentStatus[] = PAYMENT_STATUSES.filter((status) => status !== "FAILED");

@@ -42,8 +42,11 @@ export interface NewPayment {
 }
 
 export interface PaymentRepository {
-  /** INITIATED, with its first history row; undefined when another payment already holds the order. */
-  create(payment: NewPayment): Promise<Payment | undefined>;
+  /**
+   * A new payment that has taken `steps` (INITIATED by default; a walk of the machine from INITIATED), one
+   * history row each, in one statement; undefined when another payment already holds the order.
+   */
+  create(payment: NewPayment, steps?: readonly PaymentStatus[]): Promise<Payment | undefined>;
   find(id: string): Promise<Payment | undefined>;
   /** The newest payment a request with this Idempotency-Key (of this requester) made, if any. */
   findByRequest(requestedBy: string, idempotencyKey: string): Promise<Payment | undefined>;
@@ -52,11 +55,12 @@ export interface PaymentRepository {
   /**
    * Moves the payment to `to` if it is in one of the statuses the machine allows `to` from (or only those of
    * them in `from`), writing the history row in the same statement; undefined when it was not (another step
-   * or settler got there first).
+   * or settler got there first). `to` may be a walk of several steps taken together (each a legal move from
+   * the one before): one history row each, in order, the payment ending at the last.
    */
   move(
     id: string,
-    to: PaymentStatus,
+    to: PaymentStatus | readonly PaymentStatus[],
     fields?: {
       from?: readonly PaymentStatus[];
       failureReason?: string;

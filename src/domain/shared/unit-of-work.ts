@@ -19,8 +19,10 @@ export interface UnitOfWork {
   /** Whether work runs inside a transaction now (whose commit it must wait for). */
   inTransaction(): boolean;
   /**
-   * Whether the open transaction has written (or locked) anything so far, savepoints rolled back included:
-   * false means whatever ran in it had no effect on the database. False outside a transaction.
+   * Whether the open transaction may have written (or locked) anything so far: false means whatever ran in it
+   * had no effect on the database (nothing ran, only reads, or every statement ran in savepoints that rolled
+   * back). A rolled-back savepoint's write counts when the transaction also ran statements of its own or kept
+   * a savepoint (conservative: PostgreSQL cannot tell those apart). False outside a transaction.
    */
   hasWritten(): Promise<boolean>;
 }

@@ -14,6 +14,10 @@ interface OpenTransaction {
   afterCommit: Hook[];
   /** Undo steps for side effects outside the database, run if this level rolls back. */
   compensations: (() => Promise<void>)[];
+  /** Whether a statement ran at this level itself (`current` was taken while it was the innermost). */
+  ranOwn: boolean;
+  /** Whether a savepoint of this level was released into it (its statements now commit with it). */
+  keptNested: boolean;
 }
 
 /**
@@ -34,7 +38,10 @@ export class Transactions implements UnitOfWork {
   ) {}
 
   get current(): Database {
-    return this.#scope.getStore()?.tx ?? this.root;
+    const open = this.#scope.getStore();
+    if (!open) return this.root;
+    open.ranOwn = true;
+    return open.tx;
   }
 
   async withTransaction<T>(
@@ -51,6 +58,8 @@ export class Transactions implements UnitOfWork {
       isolationLevel: open?.isolationLevel ?? isolationLevel,
       afterCommit: [],
       compensations: [],
+      ranOwn: false,
+      keptNested: false,
     };
     let result: T;
     try {
@@ -67,6 +76,7 @@ export class Transactions implements UnitOfWork {
     }
     if (open) {
       // A released savepoint's effects now stand or fall with the transaction around it.
+      open.keptNested = true;
       open.compensations.push(...level.compensations);
       open.afterCommit.push(...level.afterCommit);
     } else {
@@ -92,6 +102,9 @@ export class Transactions implements UnitOfWork {
   async hasWritten(): Promise<boolean> {
     const open = this.#scope.getStore();
     if (!open) return false;
+    // Only savepoints that rolled back ran in it (an order refused at its reservation, after writing the order):
+    // nothing it did will commit, without asking (the transaction has an id since those writes all the same).
+    if (!open.ranOwn && !open.keptNested) return false;
     // PostgreSQL gives a transaction its id at its first write or row lock (a savepoint's too), never before.
     const [row] = rowsOf<{ wrote: boolean }>(
       await open.tx.execute(sql`select txid_current_if_assigned() is not null as wrote`),

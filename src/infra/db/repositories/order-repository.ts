@@ -5,6 +5,8 @@ import type { NewOrder, OrderFilter, OrderRepository } from "../../../domain/ord
 import { DomainError } from "../../../domain/shared/errors";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
 import { sqlState } from "../../dependency-errors";
+import { rowsOf } from "../client";
+import { fromRow } from "../rows";
 import { orderItems, orders } from "../schema";
 import type { Transactions } from "../transactions";
 
@@ -23,27 +25,47 @@ export class DrizzleOrderRepository implements OrderRepository {
 
   async insert(order: NewOrder): Promise<Order> {
     const { items, paymentTimeoutSeconds, ...fields } = order;
-    const db = this.tx.current;
+    const lines = sql.join(
+      items.map(
+        (
+          line,
+        ) => sql`(${Bun.randomUUIDv7()}::uuid, ${line.productId}::uuid, ${line.sellerId}::uuid, ${line.productName},
+          ${line.category}, ${line.unitPrice}::bigint, ${line.quantity}::int, ${line.lineTotal}::bigint,
+          ${line.discountShare}::bigint, ${line.refundedAmount}::bigint)`,
+      ),
+      sql`, `,
+    );
+    // The order and its lines in one statement, as written (RETURNING): no second insert, no reading back.
     // Both timestamps from the database's clock, which the expiry sweeper compares against.
-    // The inserted rows as written (RETURNING), instead of reading the order back: one statement fewer per order.
-    const [row] = await db
-      .insert(orders)
-      .values({
-        ...fields,
-        expiresAt: sql`now() + ${paymentTimeoutSeconds} * interval '1 second'`,
-      })
-      .returning()
+    const result = await this.tx.current
+      .execute(sql`
+        with placed as (
+          insert into ${orders} (id, user_id, subtotal, discount_amount, total_amount, user_coupon_id, coupon_applied,
+            coupon_rejected_reason, expires_at)
+          values (${fields.id}, ${fields.userId}, ${fields.subtotal}, ${fields.discountAmount}, ${fields.totalAmount},
+            ${fields.userCouponId}, ${fields.couponApplied}, ${fields.couponRejectedReason},
+            now() + ${paymentTimeoutSeconds} * interval '1 second')
+          returning *
+        ), lines as (
+          insert into ${orderItems} (id, order_id, product_id, seller_id, product_name, category, unit_price, quantity,
+            line_total, discount_share, refunded_amount)
+          select line.id, placed.id, line.product_id, line.seller_id, line.product_name, line.category, line.unit_price,
+            line.quantity, line.line_total, line.discount_share, line.refunded_amount
+          from placed, (values ${lines}) as line(id, product_id, seller_id, product_name, category, unit_price, quantity,
+            line_total, discount_share, refunded_amount)
+          returning *
+        )
+        select placed.*, (select json_agg(lines) from lines) as items from placed`)
       .catch((error: unknown) => {
-        // The buyer is the only foreign key of an order row: an admin ordering for a user who does not exist
-        // (or was deleted meanwhile). Caught here rather than read first: no extra query on the order path.
+        // The buyer is the only foreign key that can fail here (the lines' products and sellers were just read,
+        // and products are never deleted): an admin ordering for a user who does not exist (or was deleted
+        // meanwhile). Caught here rather than read first: no extra query on the order path.
         if (sqlState(error) === "23503") throw new DomainError("USER_NOT_FOUND", `No user ${order.userId}`);
         throw error;
       });
-    const lines = await db
-      .insert(orderItems)
-      .values(items.map((line) => ({ id: Bun.randomUUIDv7(), orderId: order.id, ...line })))
-      .returning();
-    return toOrder({ ...(row as typeof orders.$inferSelect), items: lines });
+    const [row] = rowsOf<Record<string, unknown> & { items: Record<string, unknown>[] }>(result);
+    if (!row) throw new Error(`order ${order.id} was not inserted`);
+    return toOrder({ ...fromRow(orders, row), items: row.items.map((line) => fromRow(orderItems, line)) });
   }
 
   async find(id: string): Promise<Order | undefined> {
@@ -117,14 +139,21 @@ export class DrizzleOrderRepository implements OrderRepository {
   }
 
   async confirmPaid(orderId: string, paymentId: string, amount: number): Promise<Order | undefined> {
-    const changed = await this.tx.current
-      .update(orders)
-      .set({ status: ORDER_MOVES.pay.to, paidAmount: amount, paidAt: sql`now()`, ...bump })
-      .where(
-        and(eq(orders.id, orderId), eq(orders.paymentId, paymentId), inArray(orders.status, [...ORDER_MOVES.pay.from])),
+    // The order as confirmed and its lines in one statement (the lines never change before payment), so the
+    // payment's completion does not read the order back.
+    const result = await this.tx.current.execute(sql`
+      with confirmed as (
+        update ${orders}
+        set status = ${ORDER_MOVES.pay.to}, paid_amount = ${amount}, paid_at = now(), version = version + 1, updated_at = now()
+        where id = ${orderId} and payment_id = ${paymentId} and ${inArray(orders.status, [...ORDER_MOVES.pay.from])}
+        returning *
       )
-      .returning({ id: orders.id });
-    return changed.length === 1 ? this.find(orderId) : undefined;
+      select confirmed.*, coalesce((select json_agg(line) from ${orderItems} line where line.order_id = confirmed.id),
+        '[]'::json) as items
+      from confirmed`);
+    const [row] = rowsOf<Record<string, unknown> & { items: Record<string, unknown>[] }>(result);
+    if (!row) return undefined;
+    return toOrder({ ...fromRow(orders, row), items: row.items.map((line) => fromRow(orderItems, line)) });
   }
 
   async lockForRefund(orderId: string): Promise<Order | undefined> {

@@ -1,8 +1,14 @@
-import { and, desc, eq, getTableColumns, ne, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, ne, type SQL, sql } from "drizzle-orm";
 import type { Payment } from "../../../domain/payments/payment";
-import { PAYMENT_MACHINE, PAYMENT_MOVES, type PaymentStatus } from "../../../domain/payments/payment-status";
+import {
+  isPaymentPath,
+  PAYMENT_MACHINE,
+  PAYMENT_MOVES,
+  type PaymentStatus,
+} from "../../../domain/payments/payment-status";
 import type { NewPayment, PaymentRepository } from "../../../domain/payments/ports";
 import { rowsOf } from "../client";
+import { fromRow } from "../rows";
 import { paymentStatusHistory, payments } from "../schema";
 import type { Transactions } from "../transactions";
 
@@ -16,26 +22,59 @@ const statusList = (statuses: readonly PaymentStatus[]) =>
     sql`, `,
   );
 
+type HistoryJson = { status: PaymentStatus; atMs: number | string }[];
+
+/** A payment's steps in the order taken, step times as epoch milliseconds (the column keeps milliseconds). */
+const historyOf = (paymentId: SQL) => sql<HistoryJson>`coalesce((
+  select json_agg(json_build_object(
+    'status', h.status, 'atMs', round(extract(epoch from h.at) * 1000)::bigint) order by h.id)
+  from ${paymentStatusHistory} h where h.payment_id = ${paymentId}), '[]'::json)`;
+
+const fromHistoryJson = (history: HistoryJson) =>
+  history.map((step) => ({ status: step.status, at: new Date(Number(step.atMs)) }));
+
+/** `steps` as rows (status, n) named `step`, to write one history row per step, in order. */
+const stepsTable = (steps: readonly PaymentStatus[]) =>
+  sql`(values ${sql.join(
+    steps.map((step, n) => sql`(${step}::payment_status, ${n})`),
+    sql`, `,
+  )}) as step(status, n)`;
+
+/**
+ * A payment from the row a statement returned, with `earlier` steps read before it and the `steps` it has
+ * just written (each at the row's updated_at: they were taken together).
+ */
+function toPayment(row: Record<string, unknown>, earlier: HistoryJson, steps: readonly PaymentStatus[]): Payment {
+  const { nextCheckAt: _next, checks: _checks, ...payment } = fromRow(payments, row);
+  return {
+    ...payment,
+    history: [...fromHistoryJson(earlier), ...steps.map((status) => ({ status, at: payment.updatedAt }))],
+  };
+}
+
 /** PAYMENT_GATEWAY_TIMEOUT_MS's upper bound plus a margin: the window of a charge sent before windows were kept. */
 export const LEGACY_CHARGE_WINDOW_SECONDS = 130;
 
 export class DrizzlePaymentRepository implements PaymentRepository {
   constructor(private readonly tx: Transactions) {}
 
-  async create(payment: NewPayment): Promise<Payment | undefined> {
+  async create(payment: NewPayment, steps: readonly PaymentStatus[] = ["INITIATED"]): Promise<Payment | undefined> {
+    if (steps[0] !== "INITIATED" || !isPaymentPath(steps)) throw new Error(`not a payment's first steps: ${steps}`);
     // The partial unique index (one holding payment per order) decides between concurrent attempts.
     const result = await this.tx.current.execute(sql`
       with created as (
         insert into ${payments} (id, order_id, user_id, amount, status, requested_by, idempotency_key)
-        values (${payment.id}, ${payment.orderId}, ${payment.userId}, ${payment.amount}, 'INITIATED',
+        values (${payment.id}, ${payment.orderId}, ${payment.userId}, ${payment.amount}, ${steps.at(-1)},
           ${payment.requestedBy ?? null}, ${payment.idempotencyKey ?? null})
         on conflict do nothing
-        returning id, created_at
+        returning *
       ), logged as (
-        insert into ${paymentStatusHistory} (payment_id, status, at) select id, 'INITIATED', created_at from created
+        insert into ${paymentStatusHistory} (payment_id, status, at)
+        select created.id, step.status, created.created_at from created, ${stepsTable(steps)} order by step.n
       )
-      select id from created`);
-    return rowsOf(result).length === 1 ? this.find(payment.id) : undefined;
+      select * from created`);
+    const [row] = rowsOf<Record<string, unknown>>(result);
+    return row && toPayment(row, [], steps);
   }
 
   /**
@@ -47,16 +86,13 @@ export class DrizzlePaymentRepository implements PaymentRepository {
       .select({
         ...getTableColumns(payments),
         // Step times as epoch milliseconds (the column keeps milliseconds), so JSON carries them exactly.
-        history: sql<{ status: PaymentStatus; atMs: number | string }[]>`coalesce((
-          select json_agg(json_build_object(
-            'status', h.status, 'atMs', round(extract(epoch from h.at) * 1000)::bigint) order by h.id)
-          from ${paymentStatusHistory} h where h.payment_id = ${payments}.id), '[]'::json)`,
+        history: historyOf(sql`${payments}.id`),
       })
       .from(payments)
       .where(eq(payments.id, id));
     if (!row) return undefined;
     const { nextCheckAt: _next, checks: _checks, history, ...payment } = row;
-    return { ...payment, history: history.map((step) => ({ status: step.status, at: new Date(Number(step.atMs)) })) };
+    return { ...payment, history: fromHistoryJson(history) };
   }
 
   async findByRequest(requestedBy: string, idempotencyKey: string): Promise<Payment | undefined> {
@@ -79,7 +115,7 @@ export class DrizzlePaymentRepository implements PaymentRepository {
 
   async move(
     id: string,
-    to: PaymentStatus,
+    to: PaymentStatus | readonly PaymentStatus[],
     fields: {
       from?: readonly PaymentStatus[];
       failureReason?: string;
@@ -89,13 +125,17 @@ export class DrizzlePaymentRepository implements PaymentRepository {
       onlyAfterChargeWindow?: boolean;
     } = {},
   ): Promise<Payment | undefined> {
-    const allowed = PAYMENT_MACHINE.sourcesOf(to).filter((status) => !fields.from || fields.from.includes(status));
+    const steps: readonly PaymentStatus[] = typeof to === "string" ? [to] : to;
+    if (!isPaymentPath(steps)) throw new Error(`not a walk the payment machine allows: ${steps}`);
+    const first = steps[0] as PaymentStatus;
+    const last = steps.at(-1) as PaymentStatus;
+    const allowed = PAYMENT_MACHINE.sourcesOf(first).filter((status) => !fields.from || fields.from.includes(status));
     if (allowed.length === 0) return undefined;
     // A final payment has nothing left to ask about, unless it asks for one more look (see claimDueVerifications).
     const nextCheck =
       fields.nextCheckInSeconds !== undefined
         ? sql`clock_timestamp() + ${fields.nextCheckInSeconds} * interval '1 second'`
-        : PAYMENT_MACHINE.isFinal(to)
+        : PAYMENT_MACHINE.isFinal(last)
           ? sql`null`
           : sql`next_check_at`;
     const window =
@@ -107,21 +147,25 @@ export class DrizzlePaymentRepository implements PaymentRepository {
     const windowClosed = fields.onlyAfterChargeWindow
       ? sql`and coalesce(charge_window_ends_at, updated_at + ${LEGACY_CHARGE_WINDOW_SECONDS} * interval '1 second') <= clock_timestamp()`
       : sql``;
-    // The step and its history row in one statement, so neither exists without the other.
+    // The steps and their history rows in one statement, so neither exists without the other; the payment as
+    // moved comes back from the same statement (its earlier steps from the statement's snapshot, which cannot
+    // see the rows it writes itself), not from a second read.
     const result = await this.tx.current.execute(sql`
       with moved as (
         update ${payments}
-        set status = ${to}, updated_at = clock_timestamp(), next_check_at = ${nextCheck},
+        set status = ${last}, updated_at = clock_timestamp(), next_check_at = ${nextCheck},
           charge_window_ends_at = ${window},
           failure_reason = coalesce(${fields.failureReason ?? null}, failure_reason),
           gateway_transaction_id = coalesce(${fields.gatewayTransactionId ?? null}, gateway_transaction_id)
         where id = ${id} and status in (${statusList(allowed)}) ${windowClosed}
-        returning id, status, updated_at
+        returning *
       ), logged as (
-        insert into ${paymentStatusHistory} (payment_id, status, at) select id, status, updated_at from moved
+        insert into ${paymentStatusHistory} (payment_id, status, at)
+        select moved.id, step.status, moved.updated_at from moved, ${stepsTable(steps)} order by step.n
       )
-      select id from moved`);
-    return rowsOf(result).length === 1 ? this.find(id) : undefined;
+      select moved.*, ${historyOf(sql`moved.id`)} as history from moved`);
+    const [row] = rowsOf<Record<string, unknown> & { history: HistoryJson }>(result);
+    return row && toPayment(row, row.history, steps);
   }
 
   async claimDueChecks(limit: number, leaseSeconds: number): Promise<string[]> {

@@ -181,11 +181,19 @@ export class DrizzleProductRepository implements ProductRepository {
     return new Map(rows.map((row) => [row.modelKey as string, row.version]));
   }
 
-  reserve({ productId, quantity }: StockLine): Promise<Product | undefined> {
+  reserve({
+    productId,
+    quantity,
+    expectedPrice,
+  }: StockLine & { expectedPrice?: number }): Promise<Product | undefined> {
     return this.#move(
       productId,
       { stock: sql`${products.stock} - ${quantity}`, reservedStock: sql`${products.reservedStock} + ${quantity}` },
-      and(gte(products.stock, quantity), isNull(products.discontinuedAt)),
+      and(
+        gte(products.stock, quantity),
+        isNull(products.discontinuedAt),
+        expectedPrice === undefined ? undefined : eq(products.price, expectedPrice),
+      ),
     );
   }
 

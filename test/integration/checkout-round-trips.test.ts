@@ -1,0 +1,116 @@
+import { afterAll, describe, expect, it } from "bun:test";
+import type { Sql } from "postgres";
+import { openDatabase } from "../../src/infra/db/client";
+import { createTestApp, hasPostgres, type TestApp } from "../support/harness";
+import { createProductVia } from "../support/products";
+
+// What one checkout (an order, then its payment, each POST with an Idempotency-Key, as the bench and a careful
+// client send them) costs the database: every statement postgres.js sends (BEGIN, savepoints and COMMIT
+// included) and every COMMIT. Each commit waits for a WAL flush and each statement for a round trip, so these
+// counts are the checkout's floor under load (docs/checkout-performance.md). The bounds are the figures
+// measured after the round-trip work; a change that adds a statement or a commit to the money path fails here.
+const MAX_ORDER_STATEMENTS = 9;
+const MAX_ORDER_COMMITS = 2;
+const MAX_PAYMENT_STATEMENTS = 17;
+const MAX_PAYMENT_COMMITS = 4;
+
+interface Tally {
+  statements: string[];
+  commits: number;
+}
+
+/** Whether a statement sent outside a transaction writes (it then commits on its own). */
+const writes = (query: string) => !/^\s*select\b/i.test(query);
+
+describe.skipIf(!hasPostgres)("the round trips of one checkout", () => {
+  let sent: { connection: number; query: string }[] = [];
+  const database = openDatabase({ url: globalThis.kicksTest.services.databaseUrl, poolSize: 10 });
+  // postgres.js reads its options' debug hook at every statement it sends, so setting it here counts them all.
+  const client = (database.db as unknown as { $client: Sql }).$client;
+  (client.options as { debug: unknown }).debug = (connection: number, query: string) =>
+    void sent.push({ connection, query: query.trim() });
+  let t: TestApp;
+
+  afterAll(async () => {
+    await t?.close();
+    await database.close();
+  });
+
+  async function tally(work: () => Promise<unknown>): Promise<Tally> {
+    sent = [];
+    await work();
+    const log = sent;
+    sent = [];
+    // A COMMIT ends a transaction; a writing statement outside one commits by itself (each waits for a flush).
+    const open = new Set<number>();
+    let commits = 0;
+    for (const { connection, query } of log) {
+      if (/^begin\b/i.test(query)) open.add(connection);
+      else if (/^(commit|rollback)$/i.test(query)) {
+        if (/^commit/i.test(query)) commits++;
+        open.delete(connection);
+      } else if (!open.has(connection) && writes(query)) commits++;
+    }
+    return { statements: log.map(({ connection, query }) => `[${connection}] ${query}`), commits };
+  }
+
+  async function checkout() {
+    t ??= await createTestApp({ database });
+    const seller = await t.registerUser("SELLER");
+    const buyer = await t.registerUser("BUYER");
+    await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 100_000 }, buyer);
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 5 });
+    let orderId = "";
+    const order = await tally(async () => {
+      const res = await t.post(
+        "/api/v1/orders",
+        { userId: buyer.user.id, items: [{ productId: shoe.id, quantity: 1 }] },
+        { token: buyer.token, headers: { "Idempotency-Key": crypto.randomUUID() } },
+      );
+      expect(res.status).toBe(201);
+      orderId = res.body.id;
+    });
+    const payment = await tally(async () => {
+      const res = await t.post(
+        "/api/v1/payments/process",
+        { orderId },
+        { token: buyer.token, headers: { "Idempotency-Key": crypto.randomUUID() } },
+      );
+      expect(res.status).toBe(200);
+      expect(res.body.status).toBe("COMPLETED");
+    });
+    return { order, payment };
+  }
+
+  it("places an order in at most the measured statements and commits", async () => {
+    const { order } = await checkout();
+    const figures = { statements: order.statements.length, commits: order.commits };
+    expect(figures, order.statements.join("\n")).toEqual({
+      statements: Math.min(figures.statements, MAX_ORDER_STATEMENTS),
+      commits: Math.min(figures.commits, MAX_ORDER_COMMITS),
+    });
+  });
+
+  it("pays for it in at most the measured statements and commits", async () => {
+    const { payment } = await checkout();
+    const figures = { statements: payment.statements.length, commits: payment.commits };
+    expect(figures, payment.statements.join("\n")).toEqual({
+      statements: Math.min(figures.statements, MAX_PAYMENT_STATEMENTS),
+      commits: Math.min(figures.commits, MAX_PAYMENT_COMMITS),
+    });
+  });
+
+  it("reports the figures of a whole checkout", async () => {
+    const { order, payment } = await checkout();
+    const total = {
+      statements: order.statements.length + payment.statements.length,
+      commits: order.commits + payment.commits,
+    };
+    console.log(
+      `checkout: order ${order.statements.length} statements / ${order.commits} commits, ` +
+        `payment ${payment.statements.length} / ${payment.commits}, total ${total.statements} / ${total.commits}`,
+    );
+    expect(total.statements).toBeLessThanOrEqual(MAX_ORDER_STATEMENTS + MAX_PAYMENT_STATEMENTS);
+    expect(total.commits).toBeLessThanOrEqual(MAX_ORDER_COMMITS + MAX_PAYMENT_COMMITS);
+  });
+});
