@@ -16,10 +16,6 @@ const read = (page: string) => readFileSync(join(root, page), "utf8");
 
 const README_MAX_LINES = 150;
 
-// Pages other branches are adding at the same time; a link to one is excused only while it is missing, so
-// once it exists its links and headings are checked like any other. Empty this list when they have landed.
-const ARRIVING_PAGES = new Set(["docs/checkout-performance.md"]);
-
 /** The text outside fenced code blocks. */
 const withoutFences = (markdown: string) => markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, "");
 
@@ -54,7 +50,7 @@ function brokenLink(page: string, markdown: string, target: string): string | un
   const [path = "", anchor] = target.split("#", 2);
   if (path === "") return headingAnchors(markdown).has(anchor ?? "") ? undefined : `${target}: no such heading`;
   const file = relative(root, resolve(dirname(join(root, page)), decodeURIComponent(path)));
-  if (!existsSync(join(root, file))) return ARRIVING_PAGES.has(file) ? undefined : `${target}: no file ${file}`;
+  if (!existsSync(join(root, file))) return `${target}: no file ${file}`;
   if (anchor === undefined || !file.endsWith(".md")) return undefined;
   return headingAnchors(read(file)).has(anchor) ? undefined : `${target}: no heading #${anchor} in ${file}`;
 }
