@@ -1,16 +1,9 @@
-import { afterAll, describe, expect, it } from "bun:test";
-import { createTestApp } from "../support/harness";
+import { describe, expect, it } from "bun:test";
+import { servedTestApp } from "../support/harness";
 
 // Real sockets: a Bun server on a free port and `fetch` from the test, so requests truly run in parallel
 // over separate connections and the database sees concurrent transactions.
-const t = await createTestApp();
-const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: t.app.fetch });
-afterAll(async () => {
-  await server.stop(true);
-  await t.close();
-});
-
-const base = `http://127.0.0.1:${server.port}`;
+const { t, base } = await servedTestApp();
 
 async function getJson(path: string, token: string): Promise<any> {
   return (await fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${token}` } })).json();

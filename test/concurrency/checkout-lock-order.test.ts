@@ -1,5 +1,5 @@
-import { afterAll, describe, expect, it } from "bun:test";
-import { createTestApp } from "../support/harness";
+import { describe, expect, it } from "bun:test";
+import { servedTestApp } from "../support/harness";
 import { invariantViolations } from "../support/orders";
 import { createProductVia } from "../support/products";
 import { cheapBuyers } from "../support/users";
@@ -8,13 +8,7 @@ import { cheapBuyers } from "../support/users";
 // its units after appending its event and before writing the sales rollup), while cancels and refunds lock the
 // products before the rollup too. Everything that touches one product's row, its rollup rows and the order rows
 // at once, over real sockets: no deadlock (a 5xx), and the books balance.
-const t = await createTestApp();
-const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: t.app.fetch });
-afterAll(async () => {
-  await server.stop(true);
-  await t.close();
-});
-const base = `http://127.0.0.1:${server.port}`;
+const { t, base } = await servedTestApp();
 const seller = await t.registerUser("SELLER");
 
 function send(method: string, path: string, token: string, body?: unknown) {

@@ -1,17 +1,11 @@
-import { afterAll, describe, expect, it } from "bun:test";
-import { createTestApp } from "../support/harness";
+import { describe, expect, it } from "bun:test";
+import { servedTestApp } from "../support/harness";
 import { invariantViolations } from "../support/orders";
 import { createProductVia } from "../support/products";
 import { cheapBuyers } from "../support/users";
 
 // Real sockets: every order is its own request, connection and transaction.
-const t = await createTestApp();
-const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: t.app.fetch });
-afterAll(async () => {
-  await server.stop(true);
-  await t.close();
-});
-const base = `http://127.0.0.1:${server.port}`;
+const { t, base } = await servedTestApp();
 const seller = await t.registerUser("SELLER");
 
 function post(path: string, token: string, body?: unknown) {

@@ -1,15 +1,9 @@
-import { afterAll, describe, expect, it } from "bun:test";
-import { createTestApp } from "../support/harness";
+import { describe, expect, it } from "bun:test";
+import { servedTestApp } from "../support/harness";
 import { createProductVia } from "../support/products";
 
 // Real sockets, so the edits truly race as separate requests and transactions.
-const t = await createTestApp();
-const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: t.app.fetch });
-afterAll(async () => {
-  await server.stop(true);
-  await t.close();
-});
-const base = `http://127.0.0.1:${server.port}`;
+const { t, base } = await servedTestApp();
 
 describe("concurrent product edits", () => {
   it("lets exactly one of 20 parallel edits based on the same version win; the rest get 409", async () => {

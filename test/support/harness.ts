@@ -119,6 +119,20 @@ let scratchDatabases = 0;
  * An empty database of its own on this run's PostgreSQL server (dropped after the file), for tests of what
  * happens to a database from its very first migration on. Only with a PostgreSQL server (`services.databaseUrl`).
  */
+/**
+ * A test app behind a real socket on 127.0.0.1 (every request its own connection, as under load), stopped and
+ * closed after the file.
+ */
+export async function servedTestApp(): Promise<{ t: TestApp; base: string }> {
+  const t = await createTestApp();
+  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: t.app.fetch });
+  afterAll(async () => {
+    await server.stop(true);
+    await t.close();
+  });
+  return { t, base: `http://127.0.0.1:${server.port}` };
+}
+
 export async function freshPostgresDatabase(): Promise<string> {
   if (!services.databaseUrl) throw new Error("freshPostgresDatabase needs this run's PostgreSQL server");
   const runUrl = new URL(services.databaseUrl);
