@@ -32,6 +32,9 @@ async function unpaidOrder(price = 40_000) {
 }
 const balanceOf = async (who: Who) => (await t.get(`/api/v1/balances/${who.user.id}`, who)).body.balance as number;
 const pay = (orderId: string, who: Who) => t.post("/api/v1/payments/process", { orderId }, who);
+/** The same request as `pay`, with an Idempotency-Key (its retries are the same request again). */
+const payWithKey = (orderId: string, who: { token: string }, key: string) =>
+  t.post("/api/v1/payments/process", { orderId }, { token: who.token, headers: { "Idempotency-Key": key } });
 const confirm = (paymentId: string, who: Who) => t.post("/api/v1/payments/confirm", { paymentId }, who);
 
 describe("the HTTP payment gateway", () => {
@@ -161,12 +164,7 @@ describe("the HTTP payment gateway", () => {
     gateway.charge = "error";
     const { buyer, shoe, order } = await unpaidOrder();
     const key = `pay-${crypto.randomUUID()}`;
-    const payKeyed = () =>
-      t.post(
-        "/api/v1/payments/process",
-        { orderId: order.id },
-        { token: buyer.token, headers: { "Idempotency-Key": key } },
-      );
+    const payKeyed = () => payWithKey(order.id, buyer, key);
     const first = await payKeyed();
     expect([first.status, first.body.status]).toEqual([202, "GATEWAY_REQUESTED"]);
     const forgetKey = () => t.container.database.db.execute(sql`delete from idempotency_keys where key = ${key}`);
@@ -198,12 +196,7 @@ describe("the HTTP payment gateway", () => {
     gateway.charge = "error";
     const { buyer, order } = await unpaidOrder();
     const key = `pay-${crypto.randomUUID()}`;
-    const payKeyed = () =>
-      t.post(
-        "/api/v1/payments/process",
-        { orderId: order.id },
-        { token: buyer.token, headers: { "Idempotency-Key": key } },
-      );
+    const payKeyed = () => payWithKey(order.id, buyer, key);
     const first = await payKeyed();
     const db = t.container.database.db;
     // As if the first request were still validating (or had died there) when its answer was lost.
@@ -226,12 +219,7 @@ describe("the HTTP payment gateway", () => {
     gateway.charge = "decline";
     const { buyer, order } = await unpaidOrder();
     const key = `pay-${crypto.randomUUID()}`;
-    const payKeyed = () =>
-      t.post(
-        "/api/v1/payments/process",
-        { orderId: order.id },
-        { token: buyer.token, headers: { "Idempotency-Key": key } },
-      );
+    const payKeyed = () => payWithKey(order.id, buyer, key);
     const first = await payKeyed();
     expect([first.status, first.body.code]).toEqual([402, "PAYMENT_DECLINED"]);
     await t.container.database.db.execute(sql`delete from idempotency_keys where key = ${key}`);
