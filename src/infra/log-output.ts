@@ -19,25 +19,24 @@ export interface LogOutput {
  * which costs more than the system call it saves.)
  */
 export function bufferedOutput(fd: number): LogOutput {
-  let pending: string[] = [];
-  let pendingBytes = 0;
+  // One string appended to (a rope in JavaScriptCore: appending is cheap, the bytes are copied once, by the
+  // write), rather than an array joined and copied into a Buffer before every write.
+  let pending = "";
   let scheduled = false;
 
   const flush = () => {
     scheduled = false;
     if (pending.length === 0) return;
-    const chunk = Buffer.from(pending.join(""));
-    pending = [];
-    pendingBytes = 0;
+    const chunk = pending;
+    pending = "";
     writeFully(fd, chunk);
   };
   process.on("exit", flush);
 
   return {
     write(line: string) {
-      pending.push(line);
-      pendingBytes += line.length;
-      if (pendingBytes >= MAX_PENDING_BYTES) flush();
+      pending += line;
+      if (pending.length >= MAX_PENDING_BYTES) flush();
       else if (!scheduled) {
         scheduled = true;
         setImmediate(flush);
@@ -48,8 +47,16 @@ export function bufferedOutput(fd: number): LogOutput {
 }
 
 /** A non-blocking pipe may take part of a chunk, or none for a moment (EAGAIN): keep writing the rest. */
-function writeFully(fd: number, chunk: Buffer): void {
+function writeFully(fd: number, text: string): void {
   let offset = 0;
+  // Nearly always the whole line batch goes in one write; only a short write needs its bytes (and their count).
+  try {
+    offset = writeSync(fd, text);
+    if (offset >= text.length && offset === Buffer.byteLength(text)) return;
+  } catch (error) {
+    if ((error as { code?: string }).code !== "EAGAIN") return;
+  }
+  const chunk = Buffer.from(text);
   while (offset < chunk.length) {
     try {
       offset += writeSync(fd, chunk, offset);

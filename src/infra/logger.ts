@@ -98,6 +98,27 @@ export function writeAccessLog(logger: Logger, entry: AccessLogEntry): void {
   }
   const { requestId, method, path, route, status, ms } = entry;
   target.destination.write(
-    `{"level":"info","time":"${new Date().toISOString()}"${target.prefix},"requestId":${JSON.stringify(requestId)},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"route":${JSON.stringify(route)},"status":${status},"ms":${ms},"msg":"request"}\n`,
+    `{"level":"info","time":"${isoNow()}"${target.prefix},"requestId":${jsonString(requestId)},"method":${jsonString(method)},"path":${jsonString(path)},"route":${jsonString(route)},"status":${status},"ms":${ms},"msg":"request"}\n`,
   );
+}
+
+/** Printable ASCII but `"` and `\`: a string of only these is its own JSON body. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** JSON.stringify of a string, without its work for the usual case (ids, methods, templates, plain paths). */
+function jsonString(value: string): string {
+  return PLAIN.test(value) ? `"${value}"` : JSON.stringify(value);
+}
+
+let isoMs = 0;
+let iso = "";
+
+/** `new Date().toISOString()`, made once per millisecond: a busy server logs many lines in the same one. */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoMs) {
+    isoMs = now;
+    iso = new Date(now).toISOString();
+  }
+  return iso;
 }

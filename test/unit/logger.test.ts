@@ -56,6 +56,15 @@ describe("writeAccessLog", () => {
     },
     // Paths are the client's: quotes, backslashes, controls, non-ASCII and lone surrogates must stay valid JSON.
     { requestId: "r=2_x", method: "POST", path: '/a"b\\c\u0001\u2028é\ud800', route: "unmatched", status: 404, ms: 0 },
+    // Every printable ASCII character but the two JSON escapes: written as they are.
+    {
+      requestId: "r-3",
+      method: "GET",
+      path: "/~!$&'()*+,;=:@%20[]{}^`|<>#?x y",
+      route: "unmatched",
+      status: 404,
+      ms: 7,
+    },
   ];
 
   it("writes exactly the line pino writes for the same fields, base fields included", () => {

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import { RequestMetrics } from "./request-metrics";
 
 /**
  * One registry per container, so tests can build many apps without sharing counters. HTTP metrics live
@@ -9,40 +10,12 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly httpRequests = new Counter({
-    name: "http_requests_total",
-    help: "HTTP requests by method, route template and status",
-    labelNames: ["method", "route", "status"] as const,
-    registers: [this.registry],
-  });
-
-  readonly httpDuration = new Histogram({
-    name: "http_request_duration_seconds",
-    help: "HTTP request latency by method and route template",
-    labelNames: ["method", "route"] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [this.registry],
-  });
-
-  /** Label children per (method, route, status), so a request costs no label hashing. */
-  readonly #requestSeries = new Map<
-    string,
-    { count: Counter.Internal; duration: Histogram.Internal<"method" | "route"> }
-  >();
+  /** `http_requests_total` and `http_request_duration_seconds` (see RequestMetrics for why not prom-client's). */
+  readonly #requests = new RequestMetrics(this.registry);
 
   /** Counts a request and its latency under its route template. */
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${status} ${route}`;
-    let series = this.#requestSeries.get(key);
-    if (!series) {
-      series = {
-        count: this.httpRequests.labels(method, route, String(status)),
-        duration: this.httpDuration.labels(method, route),
-      };
-      this.#requestSeries.set(key, series);
-    }
-    series.count.inc();
-    series.duration.observe(seconds);
+    this.#requests.observe(method, route, status, seconds);
   }
 
   readonly #token: Buffer | undefined;

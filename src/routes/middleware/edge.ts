@@ -5,6 +5,7 @@ import { writeAccessLog } from "../../infra/logger";
 import type { AppEnv } from "../lib/app-env";
 import { problem, problemResponse } from "../lib/problem";
 import { HARDENING_HEADERS, needsNoStore } from "./response-headers";
+import { TimeLimit } from "./time-limit";
 
 /** A client's request id is echoed when it is a plain token of at most 255 characters; else we make one. */
 const CLIENT_REQUEST_ID = /^[\w\-=]{1,255}$/;
@@ -36,6 +37,7 @@ export interface EdgeOptions {
  */
 export function edge(options: EdgeOptions): MiddlewareHandler<AppEnv> {
   const { services, logger, timeLimitMs, fixedPaths, methodNotAllowed } = options;
+  const timeLimit = new TimeLimit(timeLimitMs);
   let fixed: Map<string, string[]> | undefined;
   return async (c, next) => {
     const started = performance.now();
@@ -50,7 +52,7 @@ export function edge(options: EdgeOptions): MiddlewareHandler<AppEnv> {
     if (allowed && !allowed.includes(method === "HEAD" ? "GET" : method)) {
       c.res = methodNotAllowed(c, allowed);
     } else {
-      await withinTimeLimit(c, next, timeLimitMs);
+      await withinTimeLimit(c, next(), timeLimit, timeLimitMs);
     }
 
     const res = c.res;
@@ -71,15 +73,13 @@ export function edge(options: EdgeOptions): MiddlewareHandler<AppEnv> {
   };
 }
 
-async function withinTimeLimit(c: Context<AppEnv>, next: () => Promise<void>, limitMs: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(resolve, limitMs, false);
-  });
-  const work = next().then(() => true as const);
-  const answered = await Promise.race([work, expired]);
-  clearTimeout(timer);
-  if (answered) return;
+async function withinTimeLimit(
+  c: Context<AppEnv>,
+  work: Promise<void>,
+  timeLimit: TimeLimit,
+  limitMs: number,
+): Promise<void> {
+  if (await timeLimit.within(work)) return;
   // Whatever the abandoned work ends with has nobody to go to (its errors are logged by onError).
   work.catch(() => {});
   const seconds = Math.max(1, Math.ceil(limitMs / 1000));
