@@ -3,6 +3,7 @@ import { UnsupportedPathError } from "hono/router";
 import { RegExpRouter } from "hono/router/reg-exp-router";
 import { TrieRouter } from "hono/router/trie-router";
 import { StaticFirstRouter } from "../../src/routes/lib/static-first-router";
+import { HARDENING_HEADERS } from "../../src/routes/middleware/response-headers";
 import { createTestApp } from "../support/harness";
 
 // The fixed cost of a request (issue 20): a router that takes the whole route set, one app-level middleware.
@@ -96,6 +97,24 @@ describe("the middleware chain", () => {
       expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     } finally {
       await slow.close();
+    }
+  });
+
+  it("sends the same headers on answers made with their hardening headers as on every other answer", async () => {
+    // /healthz and public reads build their headers in one copy (hardenedJson); a 404 goes the general way.
+    const general = await t.get("/nowhere", { headers: { "X-Request-Id": "general-1" } });
+    const hardened = [
+      await t.get("/healthz", { headers: { "X-Request-Id": "hardened-1" } }),
+      await t.get("/api/v1/products", { headers: { "X-Request-Id": "hardened-1" } }),
+    ];
+    for (const res of hardened) {
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("application/json");
+      expect(res.headers.get("x-request-id")).toBe("hardened-1");
+      for (const [name, value] of HARDENING_HEADERS) {
+        expect(res.headers.get(name)).toBe(value);
+        expect(general.headers.get(name)).toBe(value);
+      }
     }
   });
 });

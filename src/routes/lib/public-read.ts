@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { hardenedJson } from "../middleware/response-headers";
 import type { AppEnv } from "./app-env";
 
 /**
@@ -24,17 +25,18 @@ export function matchesEntityTag(ifNoneMatch: string, tag: string): boolean {
 /**
  * Answers a public read (product, list, popular, model) whose body is already serialised: with its ETag and
  * the configured `Cache-Control`, and, when the client's `If-None-Match` names the same entity, with a 304 and
- * no body (nothing is parsed or re-encoded either way).
+ * no body (nothing is parsed or re-encoded either way). `headers`: the route's own (popular's `X-Cache`); headers
+ * set with `c.header()` do not reach the 200, whose headers are made in one go (hardenedJson).
  */
-export function publicJson(c: Context<AppEnv>, body: string): never {
+export function publicJson(c: Context<AppEnv>, body: string, headers: Record<string, string> = {}): never {
   const tag = entityTag(body);
   // `public, max-age=PUBLIC_CACHE_MAX_AGE_SECONDS`, made once by the container.
   const cacheControl = c.var.services.publicReads.cacheControl;
   const ifNoneMatch = c.req.header("If-None-Match");
   if (ifNoneMatch !== undefined && matchesEntityTag(ifNoneMatch, tag)) {
-    return c.body(null, 304, { ETag: tag, "Cache-Control": cacheControl }) as never;
+    return c.body(null, 304, { ...headers, ETag: tag, "Cache-Control": cacheControl }) as never;
   }
-  return c.body(body, 200, { "Content-Type": "application/json", ETag: tag, "Cache-Control": cacheControl }) as never;
+  return hardenedJson(body, 200, { ...headers, ETag: tag, "Cache-Control": cacheControl }) as never;
 }
 
 /** The headers every public read's 200 documents. */

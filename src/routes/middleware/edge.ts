@@ -4,7 +4,7 @@ import type { Logger } from "../../infra/logger";
 import { writeAccessLog } from "../../infra/logger";
 import type { AppEnv } from "../lib/app-env";
 import { problem, problemResponse } from "../lib/problem";
-import { HARDENING_HEADERS, needsNoStore } from "./response-headers";
+import { HARDENING_HEADERS, isHardened, needsNoStore } from "./response-headers";
 import { TimeLimit } from "./time-limit";
 
 /** A client's request id is echoed when it is a plain token of at most 255 characters; else we make one. */
@@ -58,10 +58,13 @@ export function edge(options: EdgeOptions): MiddlewareHandler<AppEnv> {
     const res = c.res;
     const headers = res.headers;
     headers.set("X-Request-Id", requestId);
-    if (headers.has("Content-Security-Policy")) {
-      for (const [name, value] of HARDENING_HEADERS) if (!headers.has(name)) headers.set(name, value);
-    } else {
-      for (const [name, value] of HARDENING_HEADERS) headers.set(name, value);
+    // A response made by hardenedJson has them all already.
+    if (!isHardened(res)) {
+      if (headers.has("Content-Security-Policy")) {
+        for (const [name, value] of HARDENING_HEADERS) if (!headers.has(name)) headers.set(name, value);
+      } else {
+        for (const [name, value] of HARDENING_HEADERS) headers.set(name, value);
+      }
     }
     if (needsNoStore(method, c.req.path) && !headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");
 

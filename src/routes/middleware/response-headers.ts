@@ -20,6 +20,30 @@ export const HARDENING_HEADERS: readonly (readonly [string, string])[] = [
   ["X-XSS-Protection", "0"],
 ];
 
+/** A JSON answer's headers before its own: Content-Type and every hardening header, copied in one go. */
+const HARDENED_JSON = new Headers([
+  ["Content-Type", "application/json"],
+  ...HARDENING_HEADERS.map(([name, value]): [string, string] => [name, value]),
+]);
+const hardened = new WeakSet<Response>();
+
+/**
+ * A JSON answer that carries the hardening headers from the start: its headers are one native copy of a
+ * constant set instead of a dozen `Headers.set` calls on the way out (about 1.5 µs of a cached read), for the
+ * answers a drop's traffic is made of (public reads, /healthz). The edge sees the mark and only adds the
+ * request id. If anything rebuilds the response on its way out, the mark is lost and the edge sets the headers
+ * as it does for every other answer: slower, never without them.
+ */
+export function hardenedJson(body: string, status: number, headers?: Record<string, string>): Response {
+  const res = new Response(body, { status, headers: HARDENED_JSON });
+  if (headers) for (const name in headers) res.headers.set(name, headers[name] as string);
+  hardened.add(res);
+  return res;
+}
+
+/** Whether a response was made by hardenedJson (and so carries every hardening header already). */
+export const isHardened = (res: Response): boolean => hardened.has(res);
+
 /** Catalogue reads anyone may make: not personal, cacheable by whoever sits in between. */
 const PUBLIC_READ = /^\/api\/v1\/(products|models)(\/|$)/;
 

@@ -5,8 +5,7 @@ import type { getSalesStats, listPopularProducts } from "./sales.routes";
 export const listPopularProductsHandler: AppRouteHandler<typeof listPopularProducts> = async (c) => {
   const { days, limit } = c.req.valid("query");
   const popular = await c.get("services").popularProducts.read(days, limit);
-  c.header("X-Cache", popular.cache);
-  return publicJson(c, popular.body);
+  return publicJson(c, popular.body, { "X-Cache": popular.cache });
 };
 
 export const getSalesStatsHandler: AppRouteHandler<typeof getSalesStats> = async (c) =>
