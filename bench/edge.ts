@@ -10,6 +10,7 @@
 //                            the balance, which reads the database)
 //   EDGE_WARMUP (20000)
 //   EDGE_ROUNDS (3)          each scenario is measured this many times, interleaved; the lowest is reported
+//   EDGE_PRODUCTS (2000)     products seeded (the uncached list's pages come from them)
 //   EDGE_ONLY                comma-separated scenario names (e.g. "healthz,product") to measure only those
 //   DATABASE_URL / REDIS_URL a throwaway database and key prefix (dropped at the end), as bun run bench
 //
@@ -23,6 +24,7 @@ import { Hono } from "hono";
 import { createApp } from "../src/app";
 import { buildContainer } from "../src/container";
 import { loadConfig } from "../src/infra/config";
+import { SEED_CATEGORIES } from "../src/infra/db/seed/catalogue";
 import { bufferedOutput } from "../src/infra/log-output";
 import { createLogger } from "../src/infra/logger";
 import { envInt, ROOT } from "./config";
@@ -32,6 +34,7 @@ import { cleanup } from "./processes";
 const REQUESTS = envInt("EDGE_REQUESTS", 200_000, 1, 100_000_000);
 const WARMUP = envInt("EDGE_WARMUP", 20_000, 0, 100_000_000);
 const ROUNDS = envInt("EDGE_ROUNDS", 3, 1, 100);
+const PRODUCTS = envInt("EDGE_PRODUCTS", 2000, 1, 100_000);
 const ONLY = process.env.EDGE_ONLY ? new Set(process.env.EDGE_ONLY.split(",")) : undefined;
 const BASE = "http://localhost";
 /** USER_HZ of /proc's tick counts: 100 on every Linux we run on. */
@@ -42,7 +45,8 @@ type Fetch = (request: Request) => Response | Promise<Response>;
 interface Scenario {
   name: string;
   fetch: Fetch;
-  path: string;
+  /** A function: a new path for each request. */
+  path: string | (() => string);
   headers?: Record<string, string>;
   status: number;
   /** A tenth of EDGE_REQUESTS for a read that goes to the database. */
@@ -77,14 +81,16 @@ function threadTicks(): Map<string, number> {
 async function measure(
   scenario: Scenario,
   count: number,
-): Promise<{ cpuUs: number; wallUs: number; threads: Map<string, number> }> {
-  const url = BASE + scenario.path;
+): Promise<{ cpuUs: number; wallUs: number; threads: Map<string, number>; peakRssMb: number }> {
+  const { path } = scenario;
   const init = scenario.headers ? { headers: scenario.headers } : undefined;
   const ticksBefore = threadTicks();
   const cpu = process.cpuUsage();
   const wall = performance.now();
+  let peakRss = 0;
   for (let i = 0; i < count; i++) {
-    const res = await scenario.fetch(new Request(url, init));
+    if (i % 4096 === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    const res = await scenario.fetch(new Request(BASE + (typeof path === "string" ? path : path()), init));
     // Bun.serve reads the body to send it: so do we.
     await res.arrayBuffer();
     if (res.status !== scenario.status) throw new Error(`${scenario.name}: ${res.status}, expected ${scenario.status}`);
@@ -95,7 +101,12 @@ async function measure(
     const us = ((ticks - (ticksBefore.get(name) ?? 0)) * 1e6) / TICKS_PER_SECOND / count;
     if (us > 0) threads.set(name, us);
   }
-  return { cpuUs: (used.user + used.system) / count, wallUs: ((performance.now() - wall) * 1000) / count, threads };
+  return {
+    cpuUs: (used.user + used.system) / count,
+    wallUs: ((performance.now() - wall) * 1000) / count,
+    threads,
+    peakRssMb: Math.round(peakRss / 1024 / 1024),
+  };
 }
 
 const rssMb = () => Math.round(process.memoryUsage().rss / 1024 / 1024);
@@ -120,7 +131,7 @@ async function main() {
   };
   console.log(`edge bench: ${REQUESTS} requests per scenario, best of ${ROUNDS}; bun ${Bun.version}`);
   console.log(`database: ${env.mode.database}; redis: ${env.mode.redis}`);
-  const seed = Bun.spawnSync(["bun", "src/commands/seed.ts", "--no-demo", "--products", "400"], {
+  const seed = Bun.spawnSync(["bun", "src/commands/seed.ts", "--no-demo", "--products", String(PRODUCTS)], {
     cwd: ROOT,
     env: kicksEnv,
   });
@@ -168,6 +179,16 @@ async function main() {
       status: 200,
       share: 0.1,
     },
+    {
+      // As bun run bench's uncached list: a new query each request (a page of 20 from the database), which
+      // also fills the near cache of lists with one-off pages: the memory figure to watch.
+      name: "uncached-list",
+      fetch: app.fetch,
+      path: () =>
+        `/api/v1/products?size=20&sort=price_asc&minPrice=${Math.floor(Math.random() * 300_001)}&category=${SEED_CATEGORIES[Math.floor(Math.random() * SEED_CATEGORIES.length)]}&page=${1 + Math.floor(Math.random() * 5)}`,
+      status: 200,
+      share: 0.1,
+    },
   ].filter((s) => s.name === "hello-world" || !ONLY || ONLY.has(s.name));
 
   Bun.gc(true);
@@ -185,14 +206,16 @@ async function main() {
     }
   }
   const baseline = best.get("hello-world")?.cpuUs ?? 1;
-  console.log("\nscenario        CPU µs/req  wall µs/req  vs hello-world (CPU)  by thread (µs/req, from /proc ticks)");
+  console.log(
+    "\nscenario        CPU µs/req  wall µs/req  vs hello-world (CPU)  peak RSS  by thread (µs/req, from /proc ticks)",
+  );
   for (const [name, figure] of best) {
     const threads = [...figure.threads]
       .sort((a, b) => b[1] - a[1])
       .map(([thread, us]) => `${thread} ${us.toFixed(1)}`)
       .join(", ");
     console.log(
-      `${name.padEnd(15)} ${figure.cpuUs.toFixed(2).padStart(10)}  ${figure.wallUs.toFixed(2).padStart(11)}  ${(baseline / figure.cpuUs).toFixed(3).padStart(8)}x  ${threads}`,
+      `${name.padEnd(15)} ${figure.cpuUs.toFixed(2).padStart(10)}  ${figure.wallUs.toFixed(2).padStart(11)}  ${(baseline / figure.cpuUs).toFixed(3).padStart(8)}x  ${String(figure.peakRssMb).padStart(12)} MB  ${threads}`,
     );
   }
   Bun.gc(true);
