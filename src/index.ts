@@ -8,7 +8,6 @@ import { describeCreation } from "./infra/db/embedded/template";
 import { makeDataDirPrivate } from "./infra/db/private-data-dir";
 import { whenDatabaseAnswers } from "./infra/db/start-up-wait";
 import { createLogger } from "./infra/logger";
-import { scalarScript } from "./routes/operations/docs";
 import { startOutboxRelay } from "./workers/outbox-relay/start";
 import { startSchedules } from "./workers/schedules";
 
@@ -89,8 +88,8 @@ async function main() {
   // is only a backstop against absurd uploads.
   const server = Bun.serve({ port: config.PORT, fetch: app.fetch, maxRequestBodySize: 64 * 1024 * 1024 });
   logger.info({ port: server.port, docs: `http://localhost:${server.port}/docs` }, "listening");
-  // Compress the /docs script now rather than make its first visitor wait for it.
-  scalarScript().catch((err) => logger.warn({ err }, "could not compress the /docs script"));
+  // The /docs script (4.35 MB) is compressed when /docs is first opened, not here: its copies (about 7 MB with
+  // the compressed ones) would otherwise sit in every instance's memory whether anyone reads the docs or not.
 
   const stopSchedules = startSchedules(container);
   const outboxRelay = await startOutboxRelay(container);

@@ -1,6 +1,7 @@
 import { LRUCache } from "lru-cache";
 import type { Cache, VersionedCache } from "../../domain/shared/ports";
 import { parseVersioned, versionedEntry, versionOf } from "../versioned-entry";
+import { stringBytes } from "./string-bytes";
 
 /** Bounds of the in-process cache: entries and bytes (list keys are chosen by clients, so both matter). */
 const MAX_ENTRIES = 50_000;
@@ -14,7 +15,7 @@ export class MemoryCache implements Cache, VersionedCache {
   readonly #entries = new LRUCache<string, string>({
     max: MAX_ENTRIES,
     maxSize: MAX_BYTES,
-    sizeCalculation: (value, key) => value.length + key.length,
+    sizeCalculation: (value, key) => stringBytes(value) + stringBytes(key),
   });
 
   get size(): number {

@@ -3,6 +3,7 @@ import { LRUCache } from "lru-cache";
 import type { VersionedNearCache } from "../../domain/shared/cache-aside";
 import { CacheUnavailable } from "../../domain/shared/ports";
 import type { Logger } from "../logger";
+import { stringBytes } from "../memory/string-bytes";
 
 /** Bounds of the copies: entries and bytes (a product page is ~1 kB, a model page a few). */
 export const NEAR_CACHE_MAX_ENTRIES = 10_000;
@@ -44,7 +45,7 @@ export class RedisNearCache implements VersionedNearCache {
   readonly #copies = new LRUCache<string, Copy>({
     max: NEAR_CACHE_MAX_ENTRIES,
     maxSize: NEAR_CACHE_MAX_BYTES,
-    sizeCalculation: (copy, key) => copy.body.length + key.length + 64,
+    sizeCalculation: (copy, key) => stringBytes(copy.body) + stringBytes(key) + 64,
   });
   readonly #stamps = new Uint32Array(STAMP_BUCKETS);
   readonly #subscriber: Redis;
