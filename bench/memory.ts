@@ -19,13 +19,19 @@ function step(label: string) {
   const rss = process.memoryUsage().rss;
   const heap = heapStats();
   console.log(
-    `${label.padEnd(44)} rss ${mb(rss)} MB (${rss >= previous ? "+" : "-"}${mb(Math.abs(rss - previous)).trim()})  JS heap ${mb(heap.heapSize)} MB, ${heap.objectCount} objects`,
+    `${label.padEnd(44)} rss ${mb(rss)} MB (${rss >= previous ? "+" : "-"}${mb(Math.abs(rss - previous)).trim()})  JS heap ${mb(heap.heapSize)} MB of ${mb(heap.heapCapacity).trim()}, extra ${mb(heap.extraMemorySize).trim()} MB, ${heap.objectCount} objects`,
   );
   previous = rss;
 }
 
 step("bun, nothing loaded");
 const env = await prepareEnvironment(`mem_${Date.now().toString(36)}`);
+// Whatever happens below, the throwaway database and keys go.
+process.on("uncaughtException", async (error) => {
+  console.error(error);
+  await cleanup();
+  process.exit(1);
+});
 step("bench environment (postgres.js, ioredis)");
 const { loadConfig } = await import("../src/infra/config");
 const { createLogger } = await import("../src/infra/logger");
@@ -62,7 +68,14 @@ step("outbox relay started");
 
 const seed = Bun.spawnSync(["bun", "src/commands/seed.ts", "--no-demo", "--products", "2000"], {
   cwd: join(import.meta.dir, ".."),
-  env: { ...process.env, DATABASE_URL: env.databaseUrl, REDIS_URL: env.redisUrl, REDIS_KEY_PREFIX: env.redisKeyPrefix },
+  env: {
+    ...process.env,
+    DATABASE_URL: env.databaseUrl,
+    REDIS_URL: env.redisUrl,
+    REDIS_KEY_PREFIX: env.redisKeyPrefix,
+    JWT_SECRET: env.jwtSecret,
+    DATA_DIR: join(env.workDir, "data"),
+  },
 });
 if (seed.exitCode !== 0) throw new Error(`seeding failed: ${seed.stderr.toString()}`);
 const server = Bun.serve({ port: 0, fetch: app.fetch });
