@@ -8,8 +8,23 @@ import type { AppEnv } from "./app-env";
  * bytes, so every instance names the same entry the same way without storing anything beside it.
  */
 export function entityTag(body: string): string {
-  return `W/"${Bun.hash(body).toString(36)}-${body.length.toString(36)}"`;
+  let tag = recentTags.get(body);
+  if (tag === undefined) {
+    tag = `W/"${Bun.hash(body).toString(36)}-${body.length.toString(36)}"`;
+    if (recentTags.size >= RECENT_TAGS) recentTags.clear();
+    recentTags.set(body, tag);
+  }
+  return tag;
 }
+
+/**
+ * The tags of the bodies served lately. A cached page is the same string every time it is served (the near
+ * copy's), and a string's hash is kept inside it once computed, so finding its tag here is a pointer
+ * comparison where hashing an 8 kB list page again cost ~0.7 µs per read. Bounded (started over when full), so
+ * one-off pages hold at most a few MB; the tag depends only on the body, so this is a plain memo.
+ */
+const RECENT_TAGS = 256;
+const recentTags = new Map<string, string>();
 
 /** RFC 9110 §13.1.2: `*`, or any listed tag equal to ours by weak comparison. */
 export function matchesEntityTag(ifNoneMatch: string, tag: string): boolean {
