@@ -71,6 +71,22 @@ describe("the outbox relay", () => {
     }
   });
 
+  it("gathers notifications before it claims, but a steady stream of them never puts the claim off", async () => {
+    const platform = sink();
+    const running = await relay({ DATA_PLATFORM_URL: platform.url, OUTBOX_POLL_INTERVAL_MS: "60000" });
+    // Commits notifying every millisecond, as on a drop day: each one must not restart the gathering delay.
+    const stream = setInterval(() => running.relay.wake("order"), 1);
+    try {
+      for (let n = 0; n < 3; n++) {
+        const order = Bun.randomUUIDv7();
+        await append("order", order, "ORDER_CREATED", "PAYMENT_COMPLETED");
+        await waitFor("delivery while notifications keep coming", allSent("order", order), 20_000);
+      }
+    } finally {
+      clearInterval(stream);
+    }
+  });
+
   it("retries a failing platform with growing backoff, never early, and marks the event SENT once it answers", async () => {
     const seen: { attempts: number; nextAttemptAt: number; at: number }[] = [];
     const platform = sink(async (receipt) => {

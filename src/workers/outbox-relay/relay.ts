@@ -22,6 +22,12 @@ export interface RelaySettings {
   leaseMs: number;
   /** Longest sleep between rounds when no notification arrives (the fallback to LISTEN/NOTIFY). */
   pollIntervalMs: number;
+  /**
+   * How long a lane gathers notifications before it claims: a burst of checkouts commits events many times a
+   * millisecond, and one claim for all of them costs what one claim for each would cost per event. 0 claims at
+   * once.
+   */
+  wakeDelayMs: number;
   maxAttempts: number;
   retryBaseDelayMs: number;
   /** The publisher's own time limit: a try starts only if it can end inside the lease. */
@@ -53,9 +59,10 @@ const MAX_ERROR_BACKOFF_MS = 30_000;
 
 interface Lane {
   topic: OutboxTopic;
-  /** A notification arrived while the lane was busy: go round again instead of sleeping. */
+  /** A notification arrived while the lane was busy: go round again (after the wake delay) instead of sleeping. */
   woken: boolean;
-  wakeUp?: () => void;
+  /** Ends the lane's sleep after `afterMs` (at once when 0); later calls while it waits do not push it back. */
+  wakeUp?: (afterMs: number) => void;
   running?: Promise<void>;
 }
 
@@ -87,7 +94,7 @@ export class OutboxRelay {
     for (const lane of this.#lanes) {
       if (topic !== undefined && lane.topic !== topic) continue;
       lane.woken = true;
-      lane.wakeUp?.();
+      lane.wakeUp?.(this.#stopping ? 0 : this.deps.settings.wakeDelayMs);
     }
   }
 
@@ -255,22 +262,33 @@ export class OutboxRelay {
         continue;
       }
       if (inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(inFlight);
-      else if (!moreToDo && !lane.woken) await this.#sleep(lane, settings.pollIntervalMs);
+      else if (moreToDo) continue;
+      // Woken meanwhile: more events are coming in, gather them for a moment rather than claim them one by one.
+      else if (lane.woken) await this.#sleep(lane, settings.wakeDelayMs);
+      else await this.#sleep(lane, settings.pollIntervalMs);
     }
     await Promise.all(inFlight);
   }
 
-  /** Until a wake-up or `ms`. */
+  /** Until `ms`, or a wake-up's own delay (whichever ends first; stopping ends it at once). */
   #sleep(lane: Lane, ms: number): Promise<void> {
     if (this.#stopping) return Promise.resolve();
+    if (ms <= 0) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      let timer = setTimeout(done, ms);
+      let endsAt = Date.now() + ms;
       function done() {
         clearTimeout(timer);
         lane.wakeUp = undefined;
         resolve();
       }
-      lane.wakeUp = done;
+      lane.wakeUp = (afterMs) => {
+        if (afterMs <= 0) return done();
+        if (Date.now() + afterMs >= endsAt) return; // already ending by then: gather until it does
+        clearTimeout(timer);
+        timer = setTimeout(done, afterMs);
+        endsAt = Date.now() + afterMs;
+      };
     });
   }
 }
