@@ -47,6 +47,13 @@ export const relayConfigOf = (config: Config): RelayConfig => ({
  */
 export const RELAY_WAKE_DELAY_MS = 100;
 export const RELAY_WAKE_AFTER_NOTIFICATIONS = 100;
+/**
+ * A claim of this many events makes the relay busy: it stops listening and claims every RELAY_WAKE_DELAY_MS,
+ * as often as a stream of notifications would make it, without a wake-up per commit. It listens again once
+ * every table's claims are below RELAY_QUIET_CLAIM (a notification then costs less than the polls would).
+ */
+export const RELAY_BUSY_CLAIM = 20;
+export const RELAY_QUIET_CLAIM = 5;
 
 export const relaySettingsOf = (config: RelayConfig): RelaySettings => ({
   batchSize: config.OUTBOX_BATCH_SIZE,
@@ -54,6 +61,8 @@ export const relaySettingsOf = (config: RelayConfig): RelaySettings => ({
   pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
   wakeDelayMs: Math.min(RELAY_WAKE_DELAY_MS, config.OUTBOX_POLL_INTERVAL_MS),
   wakeAfterNotifications: RELAY_WAKE_AFTER_NOTIFICATIONS,
+  busyClaim: RELAY_BUSY_CLAIM,
+  quietClaim: RELAY_QUIET_CLAIM,
   maxAttempts: config.OUTBOX_MAX_ATTEMPTS,
   retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
   publishTimeoutMs: config.DATA_PLATFORM_TIMEOUT_MS,

@@ -87,6 +87,27 @@ describe("the outbox relay", () => {
     }
   });
 
+  it("stops listening while busy, loses nothing meanwhile, and listens again once quiet", async () => {
+    const platform = sink();
+    const running = await relay({ DATA_PLATFORM_URL: platform.url, OUTBOX_POLL_INTERVAL_MS: "60000" });
+    const burst = Bun.randomUUIDv7();
+    // One claim of more than RELAY_BUSY_CLAIM events makes it busy.
+    await append("order", burst, ...Array.from({ length: 25 }, () => "ORDER_CREATED" as const));
+    const during = Bun.randomUUIDv7();
+    await append("order", during, "ORDER_CREATED");
+    await waitFor("the burst and the event after it delivered", async () => {
+      return (await allSent("order", burst)()) && allSent("order", during)();
+    });
+    const switches = () => running.logs.filter((line) => /^outbox relay (busy|quiet)/.test(line.msg)).map((l) => l.msg);
+    await waitFor("busy, then quiet again", () => switches().some((msg) => msg.startsWith("outbox relay quiet")));
+    expect(switches()[0]).toStartWith("outbox relay busy");
+    // Listening again: only a notification brings this one before the minute-long poll.
+    const after = Bun.randomUUIDv7();
+    await append("order", after, "ORDER_CREATED");
+    await waitFor("delivery after a notification", allSent("order", after), 20_000);
+    expect(platform.of((await eventsOf(database, "order", [after]))[0]!.id)).toHaveLength(1);
+  });
+
   it("retries a failing platform with growing backoff, never early, and marks the event SENT once it answers", async () => {
     const seen: { attempts: number; nextAttemptAt: number; at: number }[] = [];
     const platform = sink(async (receipt) => {

@@ -30,6 +30,13 @@ export interface RelaySettings {
   wakeDelayMs: number;
   /** A lane that has gathered this many notifications (about as many commits) claims without waiting longer. */
   wakeAfterNotifications: number;
+  /**
+   * Busy: a claim took at least `busyClaim` events. A busy relay goes round every `wakeDelayMs` without being
+   * told (there is always something to claim) and needs no notifications, which cost it a wake-up each, about
+   * one per event; it is quiet again once every table's last claim took fewer than `quietClaim`.
+   */
+  busyClaim: number;
+  quietClaim: number;
   maxAttempts: number;
   retryBaseDelayMs: number;
   /** The publisher's own time limit: a try starts only if it can end inside the lease. */
@@ -65,6 +72,8 @@ interface Lane {
   woken: boolean;
   /** Notifications since the lane last went round. */
   notifications: number;
+  /** Events its last claim took. */
+  lastClaimed: number;
   /** Ends the lane's sleep after `afterMs` (at once when 0); later calls while it waits do not push it back. */
   wakeUp?: (afterMs: number) => void;
   running?: Promise<void>;
@@ -78,12 +87,14 @@ const noFailures = (): BatchReport["failures"] => ({ retryable: 0, refused: 0, l
  * statements. It sleeps when there is nothing to do, until a notification (`wake`) or the poll interval.
  */
 export class OutboxRelay {
-  readonly #lanes: Lane[] = OUTBOX_TOPICS.map((topic) => ({ topic, woken: false, notifications: 0 }));
+  readonly #lanes: Lane[] = OUTBOX_TOPICS.map((topic) => ({ topic, woken: false, notifications: 0, lastClaimed: 0 }));
   readonly #alertsInFlight = new Set<Promise<void>>();
   readonly #publishing = new ConcurrencyLimit(MAX_CONCURRENT_TRIES);
   readonly #clock: Clock;
   #stopping = false;
   #batches = 0;
+  #busy = false;
+  #onBusy: (busy: boolean) => void = () => {};
 
   constructor(private readonly deps: RelayDeps) {
     this.#clock = deps.clock ?? systemClock;
@@ -102,6 +113,23 @@ export class OutboxRelay {
       const enough = ++lane.notifications >= wakeAfterNotifications;
       lane.wakeUp?.(this.#stopping || enough ? 0 : wakeDelayMs);
     }
+  }
+
+  /**
+   * `listener` hears when the relay becomes busy (it then polls every wake delay and needs no notifications)
+   * and when it is quiet again (it sleeps until notified or the poll interval).
+   */
+  onBusyChange(listener: (busy: boolean) => void): void {
+    this.#onBusy = listener;
+  }
+
+  #noteClaim(lane: Lane, claimed: number): void {
+    lane.lastClaimed = claimed;
+    const { busyClaim, quietClaim } = this.deps.settings;
+    const busy = this.#busy ? this.#lanes.some((each) => each.lastClaimed >= quietClaim) : claimed >= busyClaim;
+    if (busy === this.#busy) return;
+    this.#busy = busy;
+    this.#onBusy(busy);
   }
 
   /** Claims nothing more; tries in flight end (each within its timeout), untried events are released. */
@@ -247,6 +275,7 @@ export class OutboxRelay {
           lastRecovery = Date.now();
         }
         const { claimed, delivered } = await this.#claimBatch(lane.topic);
+        this.#noteClaim(lane, claimed);
         if (claimed > 0) {
           const tracked: Promise<void> = delivered
             .catch((err) =>
@@ -270,8 +299,9 @@ export class OutboxRelay {
       }
       if (inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(inFlight);
       else if (moreToDo) continue;
-      // Woken meanwhile: more events are coming in, gather them for a moment rather than claim them one by one.
-      else if (lane.woken) await this.#sleep(lane, settings.wakeDelayMs);
+      // Woken meanwhile, or busy: more events are coming in, gather them for a moment rather than claim them
+      // one by one.
+      else if (lane.woken || this.#busy) await this.#sleep(lane, settings.wakeDelayMs);
       else await this.#sleep(lane, settings.pollIntervalMs);
     }
     await Promise.all(inFlight);
