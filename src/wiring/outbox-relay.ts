@@ -61,8 +61,9 @@ export const relaySettingsOf = (config: RelayConfig): RelaySettings => ({
   pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
   wakeDelayMs: Math.min(RELAY_WAKE_DELAY_MS, config.OUTBOX_POLL_INTERVAL_MS),
   wakeAfterNotifications: RELAY_WAKE_AFTER_NOTIFICATIONS,
-  busyClaim: RELAY_BUSY_CLAIM,
-  quietClaim: RELAY_QUIET_CLAIM,
+  // A full batch is busy whatever its size: a relay configured with small batches would otherwise never be.
+  busyClaim: Math.min(RELAY_BUSY_CLAIM, config.OUTBOX_BATCH_SIZE),
+  quietClaim: Math.min(RELAY_QUIET_CLAIM, config.OUTBOX_BATCH_SIZE),
   maxAttempts: config.OUTBOX_MAX_ATTEMPTS,
   retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
   publishTimeoutMs: config.DATA_PLATFORM_TIMEOUT_MS,
