@@ -102,6 +102,24 @@ export function writeAccessLog(logger: Logger, entry: AccessLogEntry): void {
   );
 }
 
+/**
+ * An info line whose fields the caller has already serialised (`"a":1,"b":{…}`, no braces), written exactly as
+ * `logger.info({ a: 1, b: {…} }, msg)` would write it, without pino's per-line work (serializers, redaction of
+ * top-level paths none of these fields has, per-field checks): for lines written once per event in bulk.
+ * Loggers not made by createLogger go through pino.
+ */
+export function writeSerializedInfo(logger: Logger, fields: string, msg: string): void {
+  if (!logger.isLevelEnabled("info")) return;
+  const target = accessLines.get(logger);
+  if (!target) {
+    logger.info(JSON.parse(`{${fields}}`), msg);
+    return;
+  }
+  target.destination.write(
+    `{"level":"info","time":"${isoNow()}"${target.prefix},${fields},"msg":${JSON.stringify(msg)}}\n`,
+  );
+}
+
 /** Printable ASCII but `"` and `\`: a string of only these is its own JSON body. */
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
