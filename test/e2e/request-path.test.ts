@@ -73,6 +73,17 @@ describe("the middleware chain", () => {
     expect(healthz).toHaveLength(3);
   });
 
+  it("has no body limit on reads: a GET of a public list is the edge, its query's validation and its handler", async () => {
+    expect(router.match("GET", "/api/v1/products")[0]).toHaveLength(3);
+    // Writes keep theirs, and an unknown path under /api is still unknown whatever the method.
+    expect(router.match("POST", "/api/v1/products")[0].length).toBeGreaterThan(3);
+    for (const method of ["GET", "POST", "DELETE"]) {
+      const res = await t.request(method, "/api/v1/nowhere", method === "GET" ? undefined : {});
+      expect(res.status).toBe(404);
+      expect(res.body.code).toBe("ROUTE_NOT_FOUND");
+    }
+  });
+
   it("still refuses a query parameter on a route that takes none, naming it", async () => {
     const res = await t.get("/healthz?verbose=1&x=2");
     expect(res.status).toBe(400);
