@@ -13,7 +13,9 @@
 //
 // Printed: CPU µs per checkout (process.cpuUsage, user + system, every thread of the process: the app and the
 // few requests this script builds), statements per checkout (every statement postgres.js sends, BEGIN, SAVEPOINT
-// and COMMIT included, counted by its debug hook) and wall time per checkout (informational only).
+// and COMMIT included, counted by its debug hook), writes to PostgreSQL sockets per checkout (round trips, as the
+// statements go one at a time) and wall time per checkout (informational only).
+import { Socket } from "node:net";
 import Redis from "ioredis";
 import postgres, { type Sql } from "postgres";
 import { createApp } from "../src/app";
@@ -83,6 +85,15 @@ async function measure() {
   // postgres.js reads its options' debug hook at every statement it sends.
   const client = (database.db as unknown as { $client: Sql }).$client;
   (client.options as { debug: unknown }).debug = () => void statements++;
+  // Every write postgres.js makes to a PostgreSQL socket: one per round trip when statements go one at a time (an
+  // unprepared statement with parameters takes two: Parse/Describe, then Bind/Execute once the types are back).
+  let writes = 0;
+  const port = Number(new URL(databaseUrl).port || 5432);
+  const write = Socket.prototype.write;
+  Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
+    if (this.remotePort === port) writes++;
+    return (write as (...a: unknown[]) => boolean).apply(this, args);
+  } as typeof write;
 
   const config = loadConfig({
     DATABASE_URL: databaseUrl,
@@ -168,12 +179,14 @@ async function measure() {
   for (let i = 0; i < WARMUP; i++) await checkout();
   Bun.gc(true);
   statements = 0;
+  writes = 0;
   const startedCpu = process.cpuUsage();
   const startedAt = performance.now();
   for (let i = 0; i < CHECKOUTS; i++) await checkout();
   const wallMs = performance.now() - startedAt;
   const cpu = process.cpuUsage(startedCpu);
   const sent = statements;
+  const sentWrites = writes;
 
   await container.close();
   await database.close().catch(() => {});
@@ -186,5 +199,6 @@ async function measure() {
     `server CPU per checkout: ${cpuUs.toFixed(0)} µs (user ${(cpu.user / CHECKOUTS).toFixed(0)}, system ${(cpu.system / CHECKOUTS).toFixed(0)})`,
   );
   console.log(`statements per checkout: ${(sent / CHECKOUTS).toFixed(2)}`);
+  console.log(`writes to PostgreSQL sockets per checkout (≈ round trips): ${(sentWrites / CHECKOUTS).toFixed(2)}`);
   console.log(`wall time per checkout: ${((wallMs * 1000) / CHECKOUTS).toFixed(0)} µs (informational)`);
 }

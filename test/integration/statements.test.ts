@@ -49,38 +49,44 @@ describe("a statement built once", () => {
     expect(await productById.run({ id: Bun.randomUUIDv7() })).toEqual([]);
   });
 
+  // Rolled back at the end: an order whose units were never reserved must not outlive the test (the expiry job
+  // and the invariants of other files would meet it).
   it("maps a relational query (an order with its lines, as nested JSON) exactly as drizzle does", async () => {
     const product = await aProduct();
-    const [buyer] = rowsOf<{ id: string }>(
-      await db.execute(sql`insert into users (id, email, password_hash, name, role)
-        values (${Bun.randomUUIDv7()}, ${`buyer-${crypto.randomUUID()}@test.kicks`}, 'x', 'Buyer', 'BUYER') returning id`),
-    );
-    const orderId = Bun.randomUUIDv7();
-    await db.insert(orders).values({
-      id: orderId,
-      userId: buyer?.id as string,
-      subtotal: 246_912,
-      discountAmount: 0,
-      totalAmount: 246_912,
-      expiresAt: new Date(Date.now() + 60_000),
-    });
-    await db.insert(orderItems).values({
-      id: Bun.randomUUIDv7(),
-      orderId,
-      productId: product.id,
-      sellerId: product.sellerId,
-      productName: product.name,
-      category: product.category,
-      unitPrice: product.price,
-      quantity: 2,
-      lineTotal: 246_912,
-    });
     const orderById = new Statement("test_order_by_id", transactions, (current, $: Slots<{ id: string }>) =>
       current.query.orders.findFirst({ where: eq(orders.id, $.id), with: { items: true } }),
     );
-    const expected = await db.query.orders.findFirst({ where: eq(orders.id, orderId), with: { items: true } });
-    expect(await orderById.run({ id: orderId })).toEqual(expected);
-    expect(expected?.items[0]?.unitPrice).toBe(123_456);
+    const rolledBack = transactions.withTransaction(async (tx) => {
+      const [buyer] = rowsOf<{ id: string }>(
+        await tx.execute(sql`insert into users (id, email, password_hash, name, role)
+          values (${Bun.randomUUIDv7()}, ${`buyer-${crypto.randomUUID()}@test.kicks`}, 'x', 'Buyer', 'BUYER') returning id`),
+      );
+      const orderId = Bun.randomUUIDv7();
+      await tx.insert(orders).values({
+        id: orderId,
+        userId: buyer?.id as string,
+        subtotal: 246_912,
+        discountAmount: 0,
+        totalAmount: 246_912,
+        expiresAt: new Date(Date.now() + 60_000),
+      });
+      await tx.insert(orderItems).values({
+        id: Bun.randomUUIDv7(),
+        orderId,
+        productId: product.id,
+        sellerId: product.sellerId,
+        productName: product.name,
+        category: product.category,
+        unitPrice: product.price,
+        quantity: 2,
+        lineTotal: 246_912,
+      });
+      const expected = await tx.query.orders.findFirst({ where: eq(orders.id, orderId), with: { items: true } });
+      expect(expected?.items[0]?.unitPrice).toBe(123_456);
+      expect(await orderById.run({ id: orderId })).toEqual(expected);
+      throw new Rollback();
+    });
+    await expect(rolledBack).rejects.toBeInstanceOf(Rollback);
   });
 
   it("encodes a placeholder's value with its column's encoder (jsonb) and maps RETURNING rows", async () => {
@@ -102,10 +108,15 @@ describe("a statement built once", () => {
           .returning(),
     );
     const key = crypto.randomUUID();
-    const [row] = await claim.run({ key, headers: { "content-type": "application/json" } });
-    expect(row?.responseHeaders).toEqual({ "content-type": "application/json" });
-    const [read] = await db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key));
-    expect(row).toEqual(read);
+    // Rolled back at the end: nothing of it is left for other files to meet.
+    const rolledBack = transactions.withTransaction(async (tx) => {
+      const [row] = await claim.run({ key, headers: { "content-type": "application/json" } });
+      expect(row?.responseHeaders).toEqual({ "content-type": "application/json" });
+      const [read] = await tx.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, key));
+      expect(row).toEqual(read);
+      throw new Rollback();
+    });
+    await expect(rolledBack).rejects.toBeInstanceOf(Rollback);
   });
 
   it("gives a sql template's rows as the driver returns them, which fromRow maps as drizzle does", async () => {
