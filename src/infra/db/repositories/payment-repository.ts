@@ -58,8 +58,14 @@ const withHistory = { ...getTableColumns(payments), history: historyOf(sql`${pay
 
 type PaymentRow = Record<string, unknown> & { history: HistoryJson };
 
+/**
+ * A list of statuses as one parameter. Sent as text[] and cast in SQL: PGlite serialises arrays of built-in types
+ * only (an enum's array type is the database's own), postgres.js any.
+ */
+const statusArray = (statuses: unknown) => sql`${statuses}::text[]::payment_status[]`;
+
 /** The steps a statement writes, one history row each, in order: `unnest(steps) with ordinality`. */
-const stepsOf = (steps: unknown) => sql`unnest(${steps}::payment_status[]) with ordinality as step(status, n)`;
+const stepsOf = (steps: unknown) => sql`unnest(${statusArray(steps)}) with ordinality as step(status, n)`;
 
 /** The statements of the payment path, built once (statements.ts); the recovery job's stay on the builder. */
 function hotStatements(tx: Transactions) {
@@ -146,7 +152,7 @@ function hotStatements(tx: Transactions) {
               clock_timestamp() + ${$.chargeWindowMs}::double precision * interval '1 millisecond', charge_window_ends_at),
             failure_reason = coalesce(${$.failureReason}, failure_reason),
             gateway_transaction_id = coalesce(${$.gatewayTransactionId}, gateway_transaction_id)
-          where id = ${$.id} and status = any(${$.allowed}::payment_status[])
+          where id = ${$.id} and status = any(${statusArray($.allowed)})
             and (not ${$.onlyAfterChargeWindow}::boolean
               or coalesce(charge_window_ends_at, updated_at + ${LEGACY_CHARGE_WINDOW_SECONDS} * interval '1 second')
                 <= clock_timestamp())
