@@ -17,7 +17,7 @@ export interface DriverReport {
   iterationsPerSecond: number;
   /** ok iterations per second. */
   okPerSecond: number;
-  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  latencyMs: { mean: number; p50: number; p90: number; p99: number; max: number };
   statuses: Record<string, number>;
   /** Request errors (no answer: connection refused, timeout), by message. */
   errors: Record<string, number>;
@@ -25,14 +25,19 @@ export interface DriverReport {
   driverCpu: { coreShare: number; usPerIteration: number };
   /** CPU the server process used over the run, per ok iteration (from /proc), when its pid is known. */
   serverCpuUsPerIteration?: number;
+  /** The part of it its main thread used (the rest: the outbox relay's Worker, JIT, GC and runtime threads). */
+  serverMainThreadCpuUsPerIteration?: number;
 }
 
 const percentile = (sorted: number[], p: number) =>
   sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0);
 
-/** utime + stime of a process in µs, from /proc/<pid>/stat (clock ticks of 10 ms on Linux). */
-async function processCpuUs(pid: number): Promise<number | undefined> {
-  const stat = await Bun.file(`/proc/${pid}/stat`)
+/**
+ * utime + stime of a process in µs, from /proc/<pid>/stat (clock ticks of 10 ms on Linux); of its main thread
+ * alone with `mainThread` (/proc/<pid>/task/<pid>/stat).
+ */
+async function processCpuUs(pid: number, mainThread = false): Promise<number | undefined> {
+  const stat = await Bun.file(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`)
     .text()
     .catch(() => "");
   // The command name (2nd field) may hold spaces: count fields after its closing parenthesis.
@@ -57,6 +62,7 @@ export async function drive(
   let ok = 0;
   const cpuBefore = process.cpuUsage();
   const serverBefore = serverPid ? await processCpuUs(serverPid) : undefined;
+  const mainBefore = serverPid ? await processCpuUs(serverPid, true) : undefined;
   const started = performance.now();
   const until = started + seconds * 1000;
   await Promise.all(
@@ -79,6 +85,7 @@ export async function drive(
   const elapsed = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const serverAfter = serverPid ? await processCpuUs(serverPid) : undefined;
+  const mainAfter = serverPid ? await processCpuUs(serverPid, true) : undefined;
   latencies.sort((a, b) => a - b);
   const round = (ms: number) => Math.round(ms * 100) / 100;
   return {
@@ -88,6 +95,7 @@ export async function drive(
     iterationsPerSecond: latencies.length / elapsed,
     okPerSecond: ok / elapsed,
     latencyMs: {
+      mean: round(latencies.reduce((sum, ms) => sum + ms, 0) / Math.max(1, latencies.length)),
       p50: round(percentile(latencies, 50)),
       p90: round(percentile(latencies, 90)),
       p99: round(percentile(latencies, 99)),
@@ -101,5 +109,7 @@ export async function drive(
     },
     serverCpuUsPerIteration:
       serverBefore !== undefined && serverAfter !== undefined && ok > 0 ? (serverAfter - serverBefore) / ok : undefined,
+    serverMainThreadCpuUsPerIteration:
+      mainBefore !== undefined && mainAfter !== undefined && ok > 0 ? (mainAfter - mainBefore) / ok : undefined,
   };
 }

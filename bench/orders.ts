@@ -1,8 +1,11 @@
-// Orders and checkout (issues 8 and 9): orders placed per second by CONNECTIONS buyers in parallel, (a) all on
-// one hot product with deep stock, (b) spread over ORDER_PRODUCTS products, and (c) checkouts per second (the
-// order, then POST /payments/process for it), each as a ratio against pgbench's TPC-B-like transactions per
-// second on the same PostgreSQL in the same run. Then the books: every answer the driver saw is in the
-// database exactly once, and the invariant checker (src/infra/db/invariants.ts) finds nothing.
+// Orders and checkout (issues 8, 9 and 18): orders placed per second by CONNECTIONS buyers in parallel, (a) all on
+// one hot product with deep stock, (b) spread over ORDER_PRODUCTS products, then checkouts per second (the order,
+// then POST /payments/process for it), (c) on the hot product and (d) spread; each as a ratio against pgbench's
+// TPC-B-like transactions per second on the same PostgreSQL in the same run with as many clients: the hot
+// scenarios against scale 1 (one branch row every transaction updates, as every buyer of a drop updates one
+// product row), the spread ones against scale BENCH_PGBENCH_SCALE. The same again with SMALL_BUYERS buyers
+// against pgbench with as many clients. Then the books: every answer the driver saw is in the database exactly
+// once, and the invariant checker (src/infra/db/invariants.ts) finds nothing.
 //
 // Needs DATABASE_URL (the bench reads and writes Kicks' database from this process; embedded mode cannot).
 // Buyers are inserted straight into the run's throwaway database and their tokens signed with the run's
@@ -17,9 +20,11 @@ import type { Invariant } from "./checks";
 import { CONNECTIONS, envInt, SECONDS, WARMUP_SECONDS } from "./config";
 import type { BenchEnvironment } from "./environment";
 import { type DriverReport, drive, type IterationOutcome } from "./load-driver";
-import { type PgbenchResult, runPgbench } from "./pgbench";
+import { PGBENCH_SCALE, type PgbenchResult, type PgbenchShape, runPgbench } from "./pgbench";
 
 export const ORDER_PRODUCTS = envInt("BENCH_ORDER_PRODUCTS", 1000, 1, 100_000);
+/** The second, smaller crowd (issue 18: 16 buyers against pgbench -c 16); 0 or CONNECTIONS runs only the first. */
+export const SMALL_BUYERS = envInt("BENCH_SMALL_BUYERS", 16, 0, 10_000);
 const PRICE = 1_000;
 const HOT_STOCK = 1_000_000;
 const SPREAD_STOCK = 100_000;
@@ -30,12 +35,17 @@ export type OrderModule = "orders" | "checkout";
 
 export interface OrderScenarioResult {
   name: string;
+  /** What it measures, for the targets: orders or checkouts, on the hot product or spread. */
+  kind: { flow: OrderModule; hot: boolean };
+  buyers: number;
   report: DriverReport;
+  /** The pgbench run it is compared with (same clients; scale 1 when hot). */
+  ceiling?: PgbenchResult;
   ratioVsPgbench?: number;
 }
 
 export interface OrderBenchResult {
-  pgbench?: PgbenchResult;
+  pgbench: PgbenchResult[];
   scenarios: OrderScenarioResult[];
   invariants: Invariant[];
 }
@@ -136,7 +146,11 @@ export async function runOrderBench(run: OrderBenchRun): Promise<OrderBenchResul
     return undefined;
   }
   console.log();
-  const pgbench = await runPgbench(adminUrl, run.runId);
+  const widths = [CONNECTIONS, ...(SMALL_BUYERS > 0 && SMALL_BUYERS < CONNECTIONS ? [SMALL_BUYERS] : [])];
+  const shapes: PgbenchShape[] = [1, PGBENCH_SCALE].flatMap((scale) => widths.map((clients) => ({ scale, clients })));
+  const pgbench = await runPgbench(adminUrl, run.runId, shapes);
+  const ceilingOf = (hot: boolean, clients: number) =>
+    pgbench.find((r) => r.scale === (hot ? 1 : PGBENCH_SCALE) && r.clients === clients);
 
   const { accessToken: adminToken } = await expectOk(
     fetch(`${kicksUrl}/api/v1/auth/login`, {
@@ -208,44 +222,69 @@ export async function runOrderBench(run: OrderBenchRun): Promise<OrderBenchResul
       const res = await placeOrder(buyers[loop] as Buyer, productOf());
       return { ok: res.status === 201, statuses: String(res.status) };
     };
-  const checkout = async (loop: number): Promise<IterationOutcome> => {
-    const buyer = buyers[loop] as Buyer;
-    const order = await placeOrder(buyer, pick());
-    if (order.status !== 201) return { ok: false, statuses: String(order.status) };
-    const { id } = JSON.parse(order.text) as { id: string };
-    const payment = await call(
-      kicksUrl,
-      "POST",
-      "/api/v1/payments/process",
-      { orderId: id },
-      buyer.token,
-      crypto.randomUUID(),
-    );
-    const completed = payment.status === 200 && (JSON.parse(payment.text) as { status: string }).status === "COMPLETED";
-    if (completed) paid++;
-    return { ok: completed, statuses: `${order.status} ${payment.status}` };
-  };
+  const checkoutOn =
+    (productOf: () => string) =>
+    async (loop: number): Promise<IterationOutcome> => {
+      const buyer = buyers[loop] as Buyer;
+      const order = await placeOrder(buyer, productOf());
+      if (order.status !== 201) return { ok: false, statuses: String(order.status) };
+      const { id } = JSON.parse(order.text) as { id: string };
+      const payment = await call(
+        kicksUrl,
+        "POST",
+        "/api/v1/payments/process",
+        { orderId: id },
+        buyer.token,
+        crypto.randomUUID(),
+      );
+      const completed =
+        payment.status === 200 && (JSON.parse(payment.text) as { status: string }).status === "COMPLETED";
+      if (completed) paid++;
+      return { ok: completed, statuses: `${order.status} ${payment.status}` };
+    };
 
   const scenarios: OrderScenarioResult[] = [];
-  const measure = async (name: string, iterate: (loop: number) => Promise<IterationOutcome>) => {
-    if (WARMUP_SECONDS > 0) await drive(CONNECTIONS, WARMUP_SECONDS, iterate);
-    process.stdout.write(`  ${name} ... `);
-    const report = await drive(CONNECTIONS, SECONDS, iterate, run.kicksPid);
+  const measure = async (
+    name: string,
+    kind: OrderScenarioResult["kind"],
+    width: number,
+    iterate: (loop: number) => Promise<IterationOutcome>,
+  ) => {
+    if (WARMUP_SECONDS > 0) await drive(width, WARMUP_SECONDS, iterate);
+    process.stdout.write(`  ${name}, ${width} buyers ... `);
+    const report = await drive(width, SECONDS, iterate, run.kicksPid);
     console.log(`${Math.round(report.okPerSecond)}/s`);
+    const ceiling = ceilingOf(kind.hot, width);
     scenarios.push({
       name,
+      kind,
+      buyers: width,
       report,
-      ratioVsPgbench: pgbench && report.okPerSecond / pgbench.transactionsPerSecond,
+      ceiling,
+      ratioVsPgbench: ceiling && report.okPerSecond / ceiling.transactionsPerSecond,
     });
   };
-  if (modules.includes("orders")) {
-    await measure(
-      "orders, one hot product",
-      orderOn(() => hot),
-    );
-    await measure(`orders, spread over ${ORDER_PRODUCTS} products`, orderOn(pick));
+  const spreadName = `spread over ${ORDER_PRODUCTS} products`;
+  for (const width of widths) {
+    if (modules.includes("orders")) {
+      await measure(
+        "orders, one hot product",
+        { flow: "orders", hot: true },
+        width,
+        orderOn(() => hot),
+      );
+      await measure(`orders, ${spreadName}`, { flow: "orders", hot: false }, width, orderOn(pick));
+    }
+    if (modules.includes("checkout")) {
+      await measure(
+        "checkout (order + pay), one hot product",
+        { flow: "checkout", hot: true },
+        width,
+        checkoutOn(() => hot),
+      );
+      await measure(`checkout (order + pay), ${spreadName}`, { flow: "checkout", hot: false }, width, checkoutOn(pick));
+    }
   }
-  if (modules.includes("checkout")) await measure(`checkout (order + pay), ${ORDER_PRODUCTS} products`, checkout);
 
   const counts = await countsOf(env.databaseUrl, buyers);
   const database = openDatabase({ url: env.databaseUrl, poolSize: 1 });
@@ -258,9 +297,11 @@ export async function runOrderBench(run: OrderBenchRun): Promise<OrderBenchResul
   const unexpected = scenarios.flatMap((s) =>
     Object.entries(s.report.statuses)
       .filter(([status]) => status !== "201" && status !== "201 200")
-      .map(([status, n]) => `${s.name}: ${n} x ${status}`),
+      .map(([status, n]) => `${s.name} (${s.buyers} buyers): ${n} x ${status}`),
   );
-  const failures = scenarios.flatMap((s) => Object.entries(s.report.errors).map(([m, n]) => `${s.name}: ${n} x ${m}`));
+  const failures = scenarios.flatMap((s) =>
+    Object.entries(s.report.errors).map(([m, n]) => `${s.name} (${s.buyers} buyers): ${n} x ${m}`),
+  );
   const invariants: Invariant[] = [
     {
       name: "orders: only 201 (and 200 COMPLETED payments) answered, no request failed",

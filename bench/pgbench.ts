@@ -1,11 +1,13 @@
-// The database ceiling the order and checkout figures are compared with: pgbench's built-in TPC-B-like script
-// (five statements and a commit per transaction) on the same PostgreSQL, in a throwaway database of its own,
-// with as many clients as the HTTP drivers have buyers, measured in the same run.
+// The database ceilings the order and checkout figures are compared with: pgbench's built-in TPC-B-like script
+// (five statements and a commit per transaction) on the same PostgreSQL, in throwaway databases of its own,
+// with as many clients as the HTTP drivers have buyers, measured in the same run. Two shapes: scale 1 (one
+// branch row that every transaction updates: the ceiling of one hot product) and scale 10 (the spread one).
 import { existsSync, readdirSync } from "node:fs";
-import { CONNECTIONS, envInt, SECONDS, THREADS } from "./config";
+import { envInt, SECONDS, THREADS } from "./config";
 import { runAdminStatement } from "./environment";
 import { onCleanup, track } from "./processes";
 
+/** pgbench -i -s of the spread ceiling (the hot one is always scale 1: one branch row every transaction updates). */
 export const PGBENCH_SCALE = envInt("BENCH_PGBENCH_SCALE", 10, 1, 1000);
 
 export interface PgbenchResult {
@@ -18,6 +20,13 @@ export interface PgbenchResult {
   seconds: number;
 }
 
+/** One pgbench shape: its scale and its clients. */
+export interface PgbenchShape {
+  scale: number;
+  clients: number;
+}
+
+export const shapeName = (shape: PgbenchShape) => `scale ${shape.scale}, -c ${shape.clients}`;
 /** pgbench on PATH, else the newest PostgreSQL's under /usr/lib/postgresql (Debian keeps it off PATH). */
 function findPgbench(): string | undefined {
   const explicit = process.env.BENCH_PGBENCH;
@@ -43,17 +52,17 @@ async function run(args: string[], env: Record<string, string>, timeoutMs: numbe
 }
 
 /**
- * `pgbench -i -s PGBENCH_SCALE` into `<database>_pgbench` (dropped at the end), then `-c CONNECTIONS -j THREADS
- * -T SECONDS`. Undefined (with a message) when pgbench is not installed.
+ * For each scale among `shapes`, `pgbench -i -s <scale>` into `<database>_pgbench_s<scale>` (dropped at the end),
+ * then each shape as `-c <clients> -j THREADS -T SECONDS`, one after the other. Empty (with a message) when
+ * pgbench is not installed.
  */
-export async function runPgbench(adminUrl: string, runId: string): Promise<PgbenchResult | undefined> {
+export async function runPgbench(adminUrl: string, runId: string, shapes: PgbenchShape[]): Promise<PgbenchResult[]> {
   const pgbench = findPgbench();
   if (!pgbench) {
     console.log("  pgbench not found (apt-get install -y postgresql-contrib, or BENCH_PGBENCH=<path>): no ratio");
-    return undefined;
+    return [];
   }
   const url = new URL(adminUrl);
-  const database = `kicks_bench_${runId}_pgbench`;
   const connection = [
     "-h",
     url.hostname,
@@ -63,30 +72,40 @@ export async function runPgbench(adminUrl: string, runId: string): Promise<Pgben
     decodeURIComponent(url.username || "postgres"),
   ];
   const env: Record<string, string> = url.password ? { PGPASSWORD: decodeURIComponent(url.password) } : {};
-  await runAdminStatement(adminUrl, `create database ${database}`);
-  onCleanup(`drop database ${database}`, () =>
-    runAdminStatement(adminUrl, `drop database if exists ${database} with (force)`),
-  );
-  process.stdout.write(`  pgbench -i -s ${PGBENCH_SCALE} ... `);
-  const started = performance.now();
-  await run([pgbench, ...connection, "-i", "-q", "-s", String(PGBENCH_SCALE), database], env, 300_000);
-  console.log(`${((performance.now() - started) / 1000).toFixed(1)} s`);
-  process.stdout.write(`  pgbench TPC-B-like, ${CONNECTIONS} clients, ${THREADS} threads, ${SECONDS} s ... `);
-  const out = await run(
-    [pgbench, ...connection, "-c", String(CONNECTIONS), "-j", String(THREADS), "-T", String(SECONDS), database],
-    env,
-    (SECONDS + 60) * 1000,
-  );
-  const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(out)?.[1]);
-  const latency = Number(/latency average = ([\d.]+) ms/.exec(out)?.[1]);
-  if (!Number.isFinite(tps)) throw new Error(`pgbench printed no tps:\n${out}`);
-  console.log(`${Math.round(tps)} tps`);
-  return {
-    transactionsPerSecond: Math.round(tps),
-    latencyAverageMs: latency,
-    clients: CONNECTIONS,
-    threads: THREADS,
-    scale: PGBENCH_SCALE,
-    seconds: SECONDS,
-  };
+  const results: PgbenchResult[] = [];
+  for (const scale of [...new Set(shapes.map((shape) => shape.scale))]) {
+    const database = `kicks_bench_${runId}_pgbench_s${scale}`;
+    await runAdminStatement(adminUrl, `create database ${database}`);
+    onCleanup(`drop database ${database}`, () =>
+      runAdminStatement(adminUrl, `drop database if exists ${database} with (force)`),
+    );
+    process.stdout.write(`  pgbench -i -s ${scale} ... `);
+    const started = performance.now();
+    await run([pgbench, ...connection, "-i", "-q", "-s", String(scale), database], env, 300_000);
+    console.log(`${((performance.now() - started) / 1000).toFixed(1)} s`);
+    for (const { clients } of shapes.filter((shape) => shape.scale === scale)) {
+      const threads = Math.min(THREADS, clients);
+      process.stdout.write(
+        `  pgbench TPC-B-like, scale ${scale}, ${clients} clients, ${threads} threads, ${SECONDS} s ... `,
+      );
+      const out = await run(
+        [pgbench, ...connection, "-c", String(clients), "-j", String(threads), "-T", String(SECONDS), database],
+        env,
+        (SECONDS + 60) * 1000,
+      );
+      const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(out)?.[1]);
+      const latency = Number(/latency average = ([\d.]+) ms/.exec(out)?.[1]);
+      if (!Number.isFinite(tps)) throw new Error(`pgbench printed no tps:\n${out}`);
+      console.log(`${Math.round(tps)} tps`);
+      results.push({
+        transactionsPerSecond: Math.round(tps),
+        latencyAverageMs: latency,
+        clients,
+        threads,
+        scale,
+        seconds: SECONDS,
+      });
+    }
+  }
+  return results;
 }

@@ -20,7 +20,10 @@
 //   BENCH_MODULES (all)           comma-separated subset of http,coupons,outbox,orders,checkout,sales: "http" is the wrk
 //                                 scenarios (health, balance, products, charge); the hello-world baseline always runs
 //   BENCH_ORDER_PRODUCTS (1000)   products the spread orders and the checkouts draw from (see bench/orders.ts)
-//   BENCH_PGBENCH_SCALE (10)      pgbench -i -s for the orders' and checkout's database ceiling
+//   BENCH_PGBENCH_SCALE (10)      pgbench -i -s of the spread orders' and checkouts' database ceiling (the hot
+//                                 product's is always scale 1: one row every transaction updates)
+//   BENCH_SMALL_BUYERS (16)       the orders and checkouts again with this many buyers, against pgbench -c as many
+//                                 (0 skips)
 //   BENCH_KICKS_BUN_ARGS          extra arguments for Kicks' `bun`, split on spaces: e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
 //                                 profiles the server under the bench's load (written when it stops)
 //   BENCH_PGBENCH                 the pgbench binary (default: PATH, else /usr/lib/postgresql/<newest>/bin/pgbench)

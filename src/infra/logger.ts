@@ -101,3 +101,21 @@ export function writeAccessLog(logger: Logger, entry: AccessLogEntry): void {
     `{"level":"info","time":"${new Date().toISOString()}"${target.prefix},"requestId":${JSON.stringify(requestId)},"method":${JSON.stringify(method)},"path":${JSON.stringify(path)},"route":${JSON.stringify(route)},"status":${status},"ms":${ms},"msg":"request"}\n`,
   );
 }
+
+/**
+ * An info line whose fields the caller has already serialised (`"a":1,"b":{…}`, no braces), written exactly as
+ * `logger.info({ a: 1, b: {…} }, msg)` would write it, without pino's per-line work (serializers, redaction of
+ * top-level paths none of these fields has, per-field checks): for lines written once per event in bulk.
+ * Loggers not made by createLogger go through pino.
+ */
+export function writeSerializedInfo(logger: Logger, fields: string, msg: string): void {
+  if (!logger.isLevelEnabled("info")) return;
+  const target = accessLines.get(logger);
+  if (!target) {
+    logger.info(JSON.parse(`{${fields}}`), msg);
+    return;
+  }
+  target.destination.write(
+    `{"level":"info","time":"${new Date().toISOString()}"${target.prefix},${fields},"msg":${JSON.stringify(msg)}}\n`,
+  );
+}

@@ -329,9 +329,9 @@ describe("a claim inside a keyed request whose transaction rolls back", () => {
     const coupon = await createCoupon(t, seller.token, { totalQuantity: 1 });
     const { user, token } = await t.registerUser("BUYER");
     const repository = (t.container.services.idempotency as any).repository;
-    const complete = repository.complete;
+    const claimAnswered = repository.claimAnswered;
     // The claim and the PostgreSQL write succeed; storing the response then fails: everything rolls back.
-    repository.complete = async () => {
+    repository.claimAnswered = async () => {
       throw new Error("could not store the response");
     };
     const key = crypto.randomUUID();
@@ -347,7 +347,7 @@ describe("a claim inside a keyed request whose transaction rolls back", () => {
     try {
       expect((await keyedClaim()).status).toBe(500);
     } finally {
-      repository.complete = complete;
+      repository.claimAnswered = claimAnswered;
     }
     expect((await t.get(`/api/v1/coupons/${coupon.id}`, { token })).body.issuedQuantity).toBe(0);
     const retried = await keyedClaim();

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from "bun:test";
 import { eq } from "drizzle-orm";
 import { idempotencyKeys } from "../../src/infra/db/schema";
 import { createTestApp } from "../support/harness";
+import { createProductVia } from "../support/products";
 
 const t = await createTestApp();
 const embedded = t.container.database.kind === "embedded";
@@ -168,6 +169,27 @@ describe("Idempotency-Key on POST /api/v1/balances/charge", () => {
     expect(again.body.code).toBe("BALANCE_LIMIT_EXCEEDED");
     expect(await balanceOf(token, user.id)).toBe(1_000_000_000);
     expect(await keysOf(user.id)).toBe(0);
+  });
+
+  it("keeps no key for an order refused before any effect: the retry, once stock is back, places it", async () => {
+    const seller = await t.registerUser("SELLER");
+    const { user, token } = await t.registerUser("BUYER");
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 1 });
+    const key = crypto.randomUUID();
+    const body = { userId: user.id, items: [{ productId: shoe.id, quantity: 2 }] };
+    const order = () => t.post("/api/v1/orders", body, { token, headers: { "Idempotency-Key": key } });
+    const refused = await order();
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe("INSUFFICIENT_STOCK");
+    // The key's claim lives in the order's transaction: the refusal rolled it back with everything else.
+    expect(await keysOf(user.id)).toBe(0);
+    const restocked = await t.patch(`/api/v1/products/${shoe.id}`, { stock: 5, version: shoe.version }, seller);
+    expect(restocked.status).toBe(200);
+    const placed = await order();
+    expect(placed.status).toBe(201);
+    expect(placed.headers.get("Idempotent-Replayed")).toBeNull();
+    expect((await order()).headers.get("Idempotent-Replayed")).toBe("true");
+    expect(await keysOf(user.id)).toBe(1);
   });
 
   it("refuses a key longer than 255 characters", async () => {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import type { OutboxEvent } from "../../src/domain/outbox/ports";
-import { HttpEventPublisher } from "../../src/infra/data-platform/http-event-publisher";
+import { HttpEventPublisher, toWireEvent } from "../../src/infra/data-platform/http-event-publisher";
 import { LogEventPublisher } from "../../src/infra/data-platform/log-event-publisher";
 import { createLogger } from "../../src/infra/logger";
 import { startSink } from "../support/event-sink";
@@ -97,5 +97,23 @@ describe("LogEventPublisher", () => {
     const logged = JSON.parse(lines[0] ?? "{}");
     expect(logged.event).toMatchObject({ id: event.id, type: "ORDER_CREATED", createdAt: "2026-11-25T10:00:00.000Z" });
     expect(sink.of(event.id)).toEqual([]);
+  });
+
+  it("writes the line pino would write for the same fields, built by hand", async () => {
+    const lines: string[] = [];
+    const logger = createLogger("info", { thread: "outbox-relay" }, { write: (line: string) => lines.push(line) });
+    const event = { ...newEvent(), payload: { note: 'a "quoted" \\ line\nbreak', amount: 1200, nested: [1, null] } };
+    await new LogEventPublisher(logger).publish(event);
+    logger.info({ event: toWireEvent(event) }, "outbox event (no DATA_PLATFORM_URL: logged, not sent)");
+    const [byHand, byPino] = lines.map((line) => line.replace(/"time":"[^"]+"/, '"time":"T"'));
+    expect(byHand).toBe(byPino!);
+    expect(byHand!.endsWith("}\n")).toBe(true);
+  });
+
+  it("writes nothing below its level, and still accepts the event", async () => {
+    const lines: string[] = [];
+    const logger = createLogger("warn", {}, { write: (line: string) => lines.push(line) });
+    expect(await new LogEventPublisher(logger).publish(newEvent())).toEqual({ kind: "accepted" });
+    expect(lines).toEqual([]);
   });
 });

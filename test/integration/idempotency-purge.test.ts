@@ -44,6 +44,6 @@ describe("scheduleIdempotencyPurge", () => {
       stop();
     }
     expect(await repository.find(expired)).toBeUndefined();
-    expect(await repository.find(live)).toEqual({ requestHash: "h", response: undefined });
+    expect(await repository.find(live)).toMatchObject({ requestHash: "h", response: undefined });
   });
 });

@@ -71,6 +71,43 @@ describe("the outbox relay", () => {
     }
   });
 
+  it("gathers notifications before it claims, but a steady stream of them never puts the claim off", async () => {
+    const platform = sink();
+    const running = await relay({ DATA_PLATFORM_URL: platform.url, OUTBOX_POLL_INTERVAL_MS: "60000" });
+    // Commits notifying every millisecond, as on a drop day: each one must not restart the gathering delay.
+    const stream = setInterval(() => running.relay.wake("order"), 1);
+    try {
+      for (let n = 0; n < 3; n++) {
+        const order = Bun.randomUUIDv7();
+        await append("order", order, "ORDER_CREATED", "PAYMENT_COMPLETED");
+        await waitFor("delivery while notifications keep coming", allSent("order", order), 20_000);
+      }
+    } finally {
+      clearInterval(stream);
+    }
+  });
+
+  it("stops listening while busy, loses nothing meanwhile, and listens again once quiet", async () => {
+    const platform = sink();
+    const running = await relay({ DATA_PLATFORM_URL: platform.url, OUTBOX_POLL_INTERVAL_MS: "60000" });
+    const burst = Bun.randomUUIDv7();
+    // One claim of more than RELAY_BUSY_CLAIM events makes it busy.
+    await append("order", burst, ...Array.from({ length: 25 }, () => "ORDER_CREATED" as const));
+    const during = Bun.randomUUIDv7();
+    await append("order", during, "ORDER_CREATED");
+    await waitFor("the burst and the event after it delivered", async () => {
+      return (await allSent("order", burst)()) && allSent("order", during)();
+    });
+    const switches = () => running.logs.filter((line) => /^outbox relay (busy|quiet)/.test(line.msg)).map((l) => l.msg);
+    await waitFor("busy, then quiet again", () => switches().some((msg) => msg.startsWith("outbox relay quiet")));
+    expect(switches()[0]).toStartWith("outbox relay busy");
+    // Listening again: only a notification brings this one before the minute-long poll.
+    const after = Bun.randomUUIDv7();
+    await append("order", after, "ORDER_CREATED");
+    await waitFor("delivery after a notification", allSent("order", after), 20_000);
+    expect(platform.of((await eventsOf(database, "order", [after]))[0]!.id)).toHaveLength(1);
+  });
+
   it("retries a failing platform with growing backoff, never early, and marks the event SENT once it answers", async () => {
     const seen: { attempts: number; nextAttemptAt: number; at: number }[] = [];
     const platform = sink(async (receipt) => {

@@ -1,19 +1,35 @@
 import type { Clock } from "../shared/clock";
 import { DomainError } from "../shared/errors";
-import type { UnitOfWork } from "../shared/unit-of-work";
-import type { IdempotencyRepository, IdempotencyScope, StoredResponse } from "./ports";
+import type { OpeningStep, UnitOfWork } from "../shared/unit-of-work";
+import type { IdempotencyRecord, IdempotencyRepository, IdempotencyScope, StoredResponse } from "./ports";
 
 export const KEY_TTL_MS = 24 * 3600 * 1000;
 /** How long a request may hold its key before a retry of it may assume its process died. */
 export const IN_FLIGHT_LEASE_MS = 60 * 1000;
 
+/**
+ * What a key's record says about a new request with it. `proceed`: nobody holds the key (never used, past its
+ * 24 h, or held by a request whose process died: its lease ran out); `replay`: the stored answer; `in flight`:
+ * another request holds it now (its caller may answer from what that request recorded, else 409).
+ */
 export type IdempotencyDecision =
-  | { kind: "proceed"; claimToken: string }
-  | { kind: "replay"; response: StoredResponse };
+  | { kind: "proceed" }
+  | { kind: "replay"; response: StoredResponse }
+  | { kind: "in flight"; abandoned: boolean };
+
+/** What a request kept with its key's claim: the claim's fencing token, and whether the claim has committed. */
+export interface KeyClaim extends OpeningStep {
+  claimToken: string;
+  /** Set when the claim found the key held by another request (it threw 409). */
+  refused?: boolean;
+}
+
+const inUse = () =>
+  new DomainError("IDEMPOTENCY_KEY_IN_USE", "A request with this Idempotency-Key is still in progress");
 
 /** Thrown inside the transaction to roll back a request's writes. */
 class Discard extends Error {
-  constructor(readonly reason: "not final" | "refused" | "key lost") {
+  constructor(readonly reason: "not final" | "refused" | "key lost" | "replay" | "in flight") {
     super(reason);
   }
 }
@@ -41,6 +57,11 @@ export function keepsAnswer(response: StoredResponse, request: { wrote: boolean;
  * Stripe-style idempotency keys: the first request with a key runs and its response is stored;
  * the same key and body later gets that response again, a different body gets 422, and a request
  * arriving while the first is still running gets 409.
+ *
+ * A key costs no commit of its own: it is claimed in the request's first transaction and, for a request whose
+ * work is one transaction, stored with its answer in that same one (docs/checkout-performance.md). A request
+ * that has not committed yet holds the key's transaction-scoped lock in PostgreSQL, so a second request with the
+ * key, on any instance, is answered 409 without waiting for it; one that died before its commit left nothing.
  */
 export class IdempotencyService {
   constructor(
@@ -49,77 +70,142 @@ export class IdempotencyService {
     private readonly clock: Clock,
   ) {}
 
-  async begin(id: IdempotencyScope, requestHash: string): Promise<IdempotencyDecision> {
+  /** What the key's committed record says about a request with `requestHash`; 422 for another body. */
+  decide(record: IdempotencyRecord | undefined, requestHash: string): IdempotencyDecision {
     const now = this.clock.now();
-    const claimToken = crypto.randomUUID();
-    const claimed = await this.repository.claim(id, {
-      requestHash,
-      claimToken,
-      now,
-      leaseUntil: new Date(now.getTime() + IN_FLIGHT_LEASE_MS),
-      expiresAt: new Date(now.getTime() + KEY_TTL_MS),
-    });
-    if (claimed) return { kind: "proceed", claimToken };
-    const existing = await this.repository.find(id);
-    // Gone between the two statements (released by a failed first try): the client may simply retry.
-    if (!existing) throw new DomainError("IDEMPOTENCY_KEY_IN_USE", "The key was just released; retry the request");
-    if (existing.requestHash !== requestHash) {
+    if (!record || record.expiresAt < now) return { kind: "proceed" };
+    if (record.requestHash !== requestHash) {
       throw new DomainError("IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request");
     }
-    if (!existing.response) {
-      throw new DomainError("IDEMPOTENCY_KEY_IN_USE", "A request with this Idempotency-Key is still in progress");
-    }
-    return { kind: "replay", response: existing.response };
+    if (record.response) return { kind: "replay", response: record.response };
+    // In flight: its process died if its lease ran out (a retry may take it over), else it is still running.
+    return { kind: "in flight", abandoned: record.lockedUntil !== null && record.lockedUntil < now };
+  }
+
+  /** The decision for a request about to run, from the key's record as committed now (one read, no write). */
+  async begin(id: IdempotencyScope, requestHash: string): Promise<IdempotencyDecision> {
+    return this.decide(await this.repository.find(id), requestHash);
   }
 
   /**
-   * Runs a claimed request in one transaction with the storing of its response, so a crash or a failed
-   * write in between can never leave a change without its stored answer (a retry would repeat it).
-   * Answers below 500 are stored and committed with what the request wrote: its services have already
-   * undone their own failed units of work (savepoints), exactly as without a key. But a refusal (4xx) made
-   * before the request wrote anything is not stored (contract: Idempotency): the key is released and a
-   * retry is decided again, so refusals never pile up as rows and one based on passing state is never
-   * kept for 24 h. A 5xx, or an answer to ask again later (Retry-After, see isFinal), rolls everything back and
-   * releases the key, so the client's retry runs again.
-   * Returns false, with everything rolled back, if the key was taken over meanwhile (this request outlived
-   * its lease).
+   * The claim of a request that commits step by step (see UnitOfWork.withOpening): run as the first statement
+   * of its first transaction, it takes the key in flight with a lease, committed with that transaction's work
+   * (a rollback, a refusal before any effect, leaves no key behind). It throws 409 when another request holds
+   * the key (its transaction is open, or its committed claim is live), so that transaction does nothing.
    */
-  async runClaimed(id: IdempotencyScope, claimToken: string, request: () => Promise<StoredResponse>): Promise<boolean> {
+  claimInFirstTransaction(id: IdempotencyScope, requestHash: string): KeyClaim {
+    const claim: KeyClaim = {
+      claimToken: crypto.randomUUID(),
+      committed: false,
+      run: async () => {
+        const now = this.clock.now();
+        const claimed = await this.repository.claim(id, {
+          requestHash,
+          claimToken: claim.claimToken,
+          now,
+          leaseUntil: new Date(now.getTime() + IN_FLIGHT_LEASE_MS),
+          expiresAt: new Date(now.getTime() + KEY_TTL_MS),
+        });
+        if (!claimed) {
+          claim.refused = true;
+          throw inUse();
+        }
+      },
+    };
+    return claim;
+  }
+
+  /** Runs `work` (a request's handler) so that its first transaction begins with `claim` (see above). */
+  runClaiming<T>(claim: KeyClaim, work: () => Promise<T>): Promise<T> {
+    return this.unitOfWork.withOpening(claim, work);
+  }
+
+  /**
+   * Runs a request whose work is one unit in one transaction that begins with the key's lock and ends with its
+   * stored answer: one commit for the work, the key and the answer, so a crash can never leave the change
+   * without its answer (nor the key without the change). The first statement takes the key's lock without
+   * waiting and reads its record: held by another open transaction, or by a live request in flight → 409;
+   * answered → the replay (nothing runs); another body → 422. Answers below 500 are stored and committed with
+   * what the request wrote: its services have already undone their own failed units of work (savepoints),
+   * exactly as without a key. But a refusal (4xx) made before the request wrote anything is not stored
+   * (contract: Idempotency): the transaction rolls back and the key stays free, so refusals never pile up as
+   * rows and one based on passing state is never kept for 24 h. A 5xx, or an answer to ask again later
+   * (Retry-After, see isFinal), rolls everything back too, so the client's retry runs again.
+   * Returns the replay to answer, or undefined when `request` ran and its answer stands.
+   */
+  async runKeyed(
+    id: IdempotencyScope,
+    requestHash: string,
+    request: () => Promise<StoredResponse>,
+  ): Promise<StoredResponse | undefined> {
+    let replay: StoredResponse | undefined;
     try {
-      return await this.unitOfWork.withTransaction(async () => {
+      await this.unitOfWork.withTransaction(async () => {
+        const { free, record } = await this.repository.lockAndFind(id);
+        if (!free) throw new Discard("in flight");
+        const decision = this.decide(record, requestHash);
+        // An abandoned in-flight row (a request that commits step by step, of an older release) is taken over.
+        if (decision.kind === "in flight" && !decision.abandoned) throw new Discard("in flight");
+        if (decision.kind === "replay") {
+          replay = decision.response;
+          throw new Discard("replay");
+        }
         const response = await request();
         const wrote = response.status < 400 || (await this.unitOfWork.hasWritten());
         if (!keepsAnswer(response, { wrote })) throw new Discard(isFinal(response) ? "refused" : "not final");
-        if (!(await this.repository.complete(id, claimToken, response))) throw new Discard("key lost");
-        return true;
+        const now = this.clock.now();
+        const stored = await this.repository.claimAnswered(
+          id,
+          { requestHash, claimToken: crypto.randomUUID(), now, expiresAt: new Date(now.getTime() + KEY_TTL_MS) },
+          response,
+        );
+        if (!stored) throw new Discard("key lost");
       });
     } catch (error) {
-      if (error instanceof Discard && error.reason === "key lost") return false;
-      await this.repository.release(id, claimToken);
-      if (error instanceof Discard) return true;
-      throw error;
+      if (!(error instanceof Discard)) throw error;
+      if (error.reason === "in flight") throw inUse();
+      if (error.reason === "key lost") {
+        // Another request with the key committed its answer between this one's first look and its lock (the
+        // look's snapshot predates that commit): this one's work is rolled back; answer as that one did.
+        const decision = await this.begin(id, requestHash);
+        if (decision.kind === "replay") return decision.response;
+        throw inUse();
+      }
     }
+    return replay;
   }
 
   /**
-   * Stores the answer of a claimed request that committed its own work (see idempotentAcrossCommits) for
-   * replays, or releases the key so that the client's retry runs again: after a 5xx or an answer to ask again later (Retry-After), after a refusal made
-   * before any effect (every 4xx but 402, which a payment answers after recording its failure), and when
-   * the answer is provisional (it rests on state still being repaired).
+   * Stores the answer of a request that committed its own work step by step (see idempotentAcrossCommits) for
+   * replays, or releases its key so that the client's retry runs again: after a 5xx or an answer to ask again
+   * later (Retry-After), after a refusal made before any effect (every 4xx but 402, which a payment answers
+   * after recording its failure), and when the answer is provisional (it rests on state still being repaired).
+   * A key claimed by no committed transaction (the request wrote nothing, or it answered from what an earlier
+   * request recorded) has nothing to release; its answer is stored if it is to be kept and the key is free.
+   * `answeredByRecord`: the route answers replays of this answer from the request's own record (a payment
+   * carries its key), so the key stays in flight and the answer costs no commit of its own.
    */
   async recordOutcome(
     id: IdempotencyScope,
-    claimToken: string,
+    requestHash: string,
+    claim: KeyClaim,
     response: StoredResponse,
-    options: { provisional?: boolean } = {},
+    options: { provisional?: boolean; answeredByRecord?: boolean } = {},
   ): Promise<void> {
     // These handlers commit as they go; of their refusals only a 402 comes after an effect (a payment answers it
     // once its failure is recorded).
     const wrote = response.status === 402;
-    if (keepsAnswer(response, { wrote, provisional: options.provisional })) {
-      await this.repository.complete(id, claimToken, response);
+    const keep = keepsAnswer(response, { wrote, provisional: options.provisional });
+    if (keep && options.answeredByRecord) return;
+    if (!claim.committed) {
+      if (!keep) return;
+      const now = this.clock.now();
+      const expiresAt = new Date(now.getTime() + KEY_TTL_MS);
+      await this.repository.claimAnswered(id, { requestHash, claimToken: claim.claimToken, now, expiresAt }, response);
+    } else if (keep) {
+      await this.repository.complete(id, claim.claimToken, response);
     } else {
-      await this.repository.release(id, claimToken);
+      await this.repository.release(id, claim.claimToken);
     }
   }
 

@@ -122,6 +122,15 @@ export class PaymentService {
     return result(settled);
   }
 
+  /**
+   * The payment a keyed request completed, if it did: the answer a replay of that request gets (its key keeps
+   * no copy of it, see idempotentAcrossCommits). Undefined while it is under way, and for one that failed.
+   */
+  async completedByRequest(actor: Actor, idempotencyKey: string): Promise<PaymentView | undefined> {
+    const payment = await this.deps.payments.findByRequest(actor.userId, idempotencyKey);
+    return payment?.status === "COMPLETED" ? toPaymentView(payment) : undefined;
+  }
+
   /** A keyed request's retry: the answer the first attempt gave, or would give now that the gateway has spoken. */
   async #answerFrom(earlier: Payment, orderId: string): Promise<PaymentResult> {
     if (earlier.orderId !== orderId) {

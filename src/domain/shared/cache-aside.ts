@@ -1,5 +1,5 @@
 import type { Clock } from "./clock";
-import type { Cache, VersionedCache } from "./ports";
+import type { Announcement, Cache, VersionedCache } from "./ports";
 
 /** What cache-aside reads report, per named cache (metrics and warnings live in the wiring). */
 export interface CacheObserver {
@@ -40,6 +40,8 @@ export interface VersionedNearCache {
   forget(key: string, version: number): void;
   /** Then tells every other process (after the shared entry became a tombstone). */
   announce(key: string, version: number): Promise<void>;
+  /** The same message, for the shared cache to send with the tombstone; undefined when it cannot be sent now. */
+  announcement?(key: string, version: number): Announcement | undefined;
 }
 
 type Lookup<T> = () => Promise<T>;
@@ -151,10 +153,12 @@ export class CacheAside {
   async invalidate(name: string, key: string, version: number, ttlSeconds: number): Promise<void> {
     this.#flights.delete(key);
     this.versionedNear?.forget(key, version);
-    await this.#attempt(name, () => this.cache.invalidate(key, version, ttlSeconds));
-    // After the tombstone: another instance that drops its copy on this message then reads the tombstone.
     const near = this.versionedNear;
-    if (near) await this.#attempt(name, () => near.announce(key, version));
+    // After the tombstone: another instance that drops its copy on this message then reads the tombstone. The
+    // shared cache sends both in one round trip when it can (Redis: one script), else they go one after the other.
+    const announcement = near?.announcement?.(key, version);
+    const announced = await this.#attempt(name, () => this.cache.invalidate(key, version, ttlSeconds, announcement));
+    if (near && announced !== true) await this.#attempt(name, () => near.announce(key, version));
   }
 
   /** One cache round trip per key per event-loop turn, sent once every lookup of the turn has arrived. */

@@ -23,8 +23,23 @@ export interface VersionedCache {
   getVersioned(key: string): Promise<{ body: string; version: number } | { floor: number } | undefined>;
   /** Stores `body` unless the entry already holds a newer version (or a tombstone of one). */
   putIfNewer(key: string, version: number, body: string, ttlSeconds: number): Promise<boolean>;
-  /** Replaces the entry with a tombstone of `version`, unless it already holds a newer one. */
-  invalidate(key: string, version: number, ttlSeconds: number): Promise<void>;
+  /**
+   * Replaces the entry with a tombstone of `version`, unless it already holds a newer one. With an
+   * `announcement` this cache can send (see Announcement), sends it right after, in the same round trip, and
+   * answers true; otherwise the caller announces on its own.
+   */
+  invalidate(key: string, version: number, ttlSeconds: number, announcement?: Announcement): Promise<boolean>;
+}
+
+/**
+ * A near cache's message telling the other instances that an entry changed, for the shared cache to send with
+ * the tombstone (one round trip instead of two). `via` names the connection it must go out on: a cache on
+ * another connection (another server) does not send it.
+ */
+export interface Announcement {
+  channel: string;
+  message: string;
+  via: unknown;
 }
 
 export class CacheUnavailable extends Error {

@@ -1,3 +1,12 @@
+/**
+ * A step that must commit with the first of a request's work (an Idempotency-Key's claim): see
+ * UnitOfWork.withOpening. `committed` turns true once a transaction that began with it has committed.
+ */
+export interface OpeningStep {
+  run(): Promise<void>;
+  committed: boolean;
+}
+
 export type IsolationLevel = "read committed" | "repeatable read" | "serializable";
 
 /** Runs work in one database transaction, joining the caller's when one is already open. */
@@ -25,4 +34,10 @@ export interface UnitOfWork {
    * a savepoint (conservative: PostgreSQL cannot tell those apart). False outside a transaction.
    */
   hasWritten(): Promise<boolean>;
+  /**
+   * Runs `work` so that the first transaction it opens (not a savepoint) begins with `step.run()`, which then
+   * commits with that transaction's work or not at all; if that transaction rolls back, the next one `work`
+   * opens begins with the step again. An error thrown by the step rolls its transaction back like any other.
+   */
+  withOpening<T>(step: OpeningStep, work: () => Promise<T>): Promise<T>;
 }

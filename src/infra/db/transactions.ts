@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { sql } from "drizzle-orm";
-import type { IsolationLevel, UnitOfWork } from "../../domain/shared/unit-of-work";
+import type { IsolationLevel, OpeningStep, UnitOfWork } from "../../domain/shared/unit-of-work";
 import { type Database, rowsOf } from "./client";
 
 const STRICTNESS: Record<IsolationLevel, number> = { "read committed": 0, "repeatable read": 1, serializable: 2 };
@@ -30,6 +30,8 @@ interface OpenTransaction {
  */
 export class Transactions implements UnitOfWork {
   readonly #scope = new AsyncLocalStorage<OpenTransaction>();
+  /** The opening step of the work running now (withOpening), while no transaction that began with it committed. */
+  readonly #opening = new AsyncLocalStorage<OpeningStep & { running?: boolean }>();
 
   constructor(
     private readonly root: Database,
@@ -61,12 +63,26 @@ export class Transactions implements UnitOfWork {
       ranOwn: false,
       keptNested: false,
     };
+    // A root transaction of work with an opening step still to commit begins with it (one at a time).
+    const opening = open ? undefined : this.#opening.getStore();
+    const opens = opening !== undefined && !opening.committed && !opening.running;
+    const begin = opens
+      ? async (tx: Database) => {
+          opening.running = true;
+          try {
+            await opening.run();
+          } finally {
+            opening.running = false;
+          }
+          return work(tx);
+        }
+      : work;
     let result: T;
     try {
       result = open
         ? await open.tx.transaction((savepoint) => this.#run(savepoint, level, work))
         : await this.root.transaction(
-            (tx) => this.#run(tx, level, work),
+            (tx) => this.#run(tx, level, begin),
             // At the sessions' own level a SET TRANSACTION would only cost a round trip (every order has one).
             isolationLevel === this.sessionIsolation ? undefined : { isolationLevel },
           );
@@ -80,9 +96,14 @@ export class Transactions implements UnitOfWork {
       open.compensations.push(...level.compensations);
       open.afterCommit.push(...level.afterCommit);
     } else {
+      if (opens) opening.committed = true;
       for (const hook of level.afterCommit) await hook();
     }
     return result;
+  }
+
+  withOpening<T>(step: OpeningStep, work: () => Promise<T>): Promise<T> {
+    return this.#opening.run(step, work);
   }
 
   afterCommit(hook: Hook): Promise<void> | void {

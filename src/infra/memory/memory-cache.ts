@@ -44,9 +44,11 @@ export class MemoryCache implements Cache, VersionedCache {
     return true;
   }
 
-  async invalidate(key: string, version: number, ttlSeconds: number): Promise<void> {
-    if (this.#heldVersion(key) > version) return;
-    this.#entries.set(key, versionedEntry(version, ""), { ttl: ttlSeconds * 1000 });
+  /** One process: there is no other instance to announce to (false: the caller's near cache does its own). */
+  async invalidate(key: string, version: number, ttlSeconds: number): Promise<boolean> {
+    if (this.#heldVersion(key) <= version)
+      this.#entries.set(key, versionedEntry(version, ""), { ttl: ttlSeconds * 1000 });
+    return false;
   }
 
   #heldVersion(key: string): number {

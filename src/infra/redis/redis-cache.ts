@@ -1,10 +1,16 @@
 import type Redis from "ioredis";
-import { type Cache, CacheUnavailable, type VersionedCache } from "../../domain/shared/ports";
+import { type Announcement, type Cache, CacheUnavailable, type VersionedCache } from "../../domain/shared/ports";
 import { parseVersioned } from "../versioned-entry";
 import putIfNewerScript from "./put-if-newer.lua" with { type: "text" };
 
 interface CacheCommands {
-  putIfNewer(key: string, version: number, body: string, ttlSeconds: number): Promise<number>;
+  putIfNewer(
+    key: string,
+    version: number,
+    body: string,
+    ttlSeconds: number,
+    ...announcement: [channel: string, message: string] | []
+  ): Promise<number>;
 }
 
 /** Connection states in which a command would only wait in ioredis' queue for a reconnect. */
@@ -45,8 +51,12 @@ export class RedisCache implements Cache, VersionedCache {
     return (await this.#ready().putIfNewer(`cache:${key}`, version, body, ttlSeconds)) === 1;
   }
 
-  async invalidate(key: string, version: number, ttlSeconds: number): Promise<void> {
-    await this.#ready().putIfNewer(`cache:${key}`, version, "", ttlSeconds);
+  async invalidate(key: string, version: number, ttlSeconds: number, announcement?: Announcement): Promise<boolean> {
+    // The announcement goes out on this connection only if it is the one the near cache listens through.
+    const announce = announcement?.via === this.#redis;
+    const publish: [string, string] | [] = announce && announcement ? [announcement.channel, announcement.message] : [];
+    await this.#ready().putIfNewer(`cache:${key}`, version, "", ttlSeconds, ...publish);
+    return announce;
   }
 
   #ready(): Redis & CacheCommands {

@@ -1,7 +1,7 @@
 import type Redis from "ioredis";
 import { LRUCache } from "lru-cache";
 import type { VersionedNearCache } from "../../domain/shared/cache-aside";
-import { CacheUnavailable } from "../../domain/shared/ports";
+import { type Announcement, CacheUnavailable } from "../../domain/shared/ports";
 import type { Logger } from "../logger";
 
 /** Bounds of the copies: entries and bytes (a product page is ~1 kB, a model page a few). */
@@ -129,6 +129,11 @@ export class RedisNearCache implements VersionedNearCache {
     // could not be written either, and the other instances, cut off too, have dropped their copies.
     if (this.redis.status !== "ready") throw new CacheUnavailable(`Redis connection is ${this.redis.status}`);
     await this.redis.publish(this.channel, `${version} ${key}`);
+  }
+
+  announcement(key: string, version: number): Announcement | undefined {
+    if (this.redis.status !== "ready") return undefined;
+    return { channel: this.channel, message: `${version} ${key}`, via: this.redis };
   }
 
   async close(): Promise<void> {

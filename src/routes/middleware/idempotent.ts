@@ -1,4 +1,4 @@
-import type { Context, Next } from "hono";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { IdempotencyScope, StoredResponse } from "../../domain/idempotency/ports";
 import { DomainError, validationFailed } from "../../domain/shared/errors";
@@ -22,64 +22,105 @@ async function snapshot(res: Response): Promise<StoredResponse> {
   return { status: res.status, body: await res.clone().text(), headers };
 }
 
-type RunClaimed = (c: Context<AppEnv>, next: Next, id: IdempotencyScope, claimToken: string) => Promise<void>;
+/** The key of a keyed POST (after `authenticate`: keys are per user) and its body's hash; undefined without one. */
+async function keyOf(c: Context<AppEnv>): Promise<{ id: IdempotencyScope; requestHash: string } | undefined> {
+  const key = c.req.header("Idempotency-Key");
+  if (key === undefined) return undefined;
+  if (key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX_LENGTH) {
+    throw validationFailed("header.idempotency-key", `must be 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} characters`);
+  }
+  const id: IdempotencyScope = { scope: c.var.actor.userId, method: c.req.method, path: c.req.path, key };
+  // Hono caches the body text, so the validator after us can still parse it.
+  return { id, requestHash: bodyHash(await c.req.text()) };
+}
 
-/**
- * `Idempotency-Key` on a money-moving POST: runs after `authenticate` (keys are per user) and before
- * validation. The first request with a key runs (`runClaimed` decides whether its answer is stored: a
- * refusal made before any effect is not, so a user's keys grow only with what their requests did); a
- * replay gets the stored answer with `Idempotent-Replayed: true`; a different body 422; a request while
- * the first is in flight 409.
- */
-function idempotencyMiddleware(runClaimed: RunClaimed) {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    const key = c.req.header("Idempotency-Key");
-    if (key === undefined) return next();
-    if (key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX_LENGTH) {
-      throw validationFailed("header.idempotency-key", `must be 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} characters`);
-    }
-    const id: IdempotencyScope = { scope: c.var.actor.userId, method: c.req.method, path: c.req.path, key };
-    // Hono caches the body text, so the validator after us can still parse it.
-    const decision = await c.var.services.idempotency.begin(id, bodyHash(await c.req.text()));
-    if (decision.kind === "replay") {
-      const { status, body, headers } = decision.response;
-      return c.body(body, status as 200, { ...headers, "Idempotent-Replayed": "true" });
-    }
-    await runClaimed(c, next, id, decision.claimToken);
+/** `answer` as the key's replay, in place of whatever the request answered. */
+function replay(c: Context<AppEnv>, answer: { status: number; body: string; headers: Record<string, string> }) {
+  c.res = undefined;
+  c.res = new Response(answer.body, {
+    status: answer.status,
+    headers: { ...answer.headers, "Idempotent-Replayed": "true" },
   });
 }
 
 /**
- * For handlers whose work is one unit (charge, order, coupon issue): the handler runs in one transaction with
- * the storing of its response (see IdempotencyService.runClaimed), so a crash can never leave the change
- * without its stored answer.
+ * `Idempotency-Key` on a money-moving POST whose work is one unit (charge, order, coupon issue, returns): runs
+ * after `authenticate` (keys are per user) and before validation. The handler runs in one transaction that
+ * begins with the key's lock and ends with its stored answer (see IdempotencyService.runKeyed): the key costs no
+ * commit of its own, and a crash can never leave the change without its stored answer. A replay gets the stored
+ * answer with `Idempotent-Replayed: true`; a different body 422; a request while the first is in flight 409.
  */
-export const idempotent = idempotencyMiddleware(async (c, next, id, claimToken) => {
+export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
+  const keyed = await keyOf(c);
+  if (!keyed) return next();
   // Hono turns a thrown error into its problem response before `next()` returns, so `c.res` is the answer.
-  const kept = await c.var.services.idempotency.runClaimed(id, claimToken, async () => {
+  const stored = await c.var.services.idempotency.runKeyed(keyed.id, keyed.requestHash, async () => {
     await next();
     return snapshot(c.res);
   });
-  if (!kept) {
-    throw new DomainError(
-      "IDEMPOTENCY_KEY_IN_USE",
-      "This request outlived its claim on the Idempotency-Key and was rolled back; a retry of it holds the key now",
-    );
-  }
+  if (stored) replay(c, stored);
 });
 
 /**
- * For handlers that commit step by step (payments persist each state before calling the gateway, refunds
- * before theirs): they cannot run inside one transaction, so the response is stored after the handler's own
- * commits. If the process dies in between (or a 5xx releases the key), the key stays in flight until its
- * lease runs out and a retry runs the handler again: safe, because these handlers find what the first run
- * recorded (a paid order is not paid again, the gateway gets the same payment id; a refund carries its
- * request's key, so the retry answers with that refund). An answer the handler marks provisional (built on
- * state still being repaired) is not stored.
+ * How a route answers a replay from its own record while the key is in flight (a payment carries its key):
+ * the answer the first request gave, if its record shows it finished; undefined if it is still under way.
  */
-export const idempotentAcrossCommits = idempotencyMiddleware(async (c, next, id, claimToken) => {
-  await next();
-  await c.var.services.idempotency.recordOutcome(id, claimToken, await snapshot(c.res), {
-    provisional: c.var.provisionalAnswer === true,
+export type RecordAnswer = (c: Context<AppEnv>, key: string) => Promise<Response | undefined>;
+
+/**
+ * For handlers that commit step by step (payments persist each state before calling the gateway, refunds
+ * before theirs): the key is claimed, in flight with a lease, by the first statement of the handler's first
+ * transaction, so it commits with the first of the request's work (UnitOfWork.withOpening) and a request that
+ * commits nothing leaves no key. The answer is stored after the handler's own commits, except a success the
+ * route answers from its own record (`recordAnswer`): the record is the answer then, and storing a copy would
+ * cost a commit of its own. If the process dies in between (or a 5xx releases the key), the key stays in
+ * flight until its lease runs out and a retry runs the handler again: safe, because these handlers find what
+ * the first run recorded (a paid order is not paid again, the gateway gets the same payment id; a refund
+ * carries its request's key, so the retry answers with that refund). An answer the handler marks
+ * provisional (built on state still being repaired) is not stored.
+ */
+export function idempotentAcrossCommits(recordAnswer?: RecordAnswer) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const keyed = await keyOf(c);
+    if (!keyed) return next();
+    const { idempotency } = c.var.services;
+    const { id, requestHash } = keyed;
+    const decided = await answerOf(c, id, requestHash, recordAnswer);
+    if (decided === "proceed") {
+      const claim = idempotency.claimInFirstTransaction(id, requestHash);
+      await idempotency.runClaiming(claim, next);
+      if (claim.refused) {
+        // Another request held the key at this one's first commit: answer as it did, if it is done now.
+        const after = await answerOf(c, id, requestHash, recordAnswer);
+        if (after !== "proceed") replay(c, after);
+        return;
+      }
+      const response = await snapshot(c.res);
+      await idempotency.recordOutcome(id, requestHash, claim, response, {
+        provisional: c.var.provisionalAnswer === true,
+        answeredByRecord: recordAnswer !== undefined && response.status === 200,
+      });
+      return;
+    }
+    replay(c, decided);
   });
-});
+}
+
+/**
+ * The answer a request with the key gets without running: the stored one, or the one the route's record gives
+ * for a key in flight; "proceed" when it is to run; 409 while another request holds the key.
+ */
+async function answerOf(
+  c: Context<AppEnv>,
+  id: IdempotencyScope,
+  requestHash: string,
+  recordAnswer: RecordAnswer | undefined,
+): Promise<StoredResponse | "proceed"> {
+  const decision = await c.var.services.idempotency.begin(id, requestHash);
+  if (decision.kind === "proceed") return "proceed";
+  if (decision.kind === "replay") return decision.response;
+  const recorded = await recordAnswer?.(c, id.key);
+  if (recorded) return snapshot(recorded);
+  if (decision.abandoned) return "proceed";
+  throw new DomainError("IDEMPOTENCY_KEY_IN_USE", "A request with this Idempotency-Key is still in progress");
+}

@@ -15,7 +15,13 @@ export const processPayment = createRoute({
   summary: "Pay a CREATED order from the buyer's balance, through the payment gateway",
   description:
     "Each step is persisted before the next side effect (see `history`). 200: COMPLETED, the order CONFIRMED. 402 INSUFFICIENT_BALANCE (nothing debited) or PAYMENT_DECLINED (balance restored): the problem carries `paymentId`. 202: the gateway's answer is not known yet (timeout, 5xx): the payment stays GATEWAY_REQUESTED until POST /payments/confirm or the recovery job settles it; meanwhile the order cannot be paid again, cancelled or expire. Honours `Idempotency-Key`: the payment carries the key, so a retry whose stored answer was lost (a 5xx, a process that died) answers from the payment the first request made (settling it with the gateway if it is still GATEWAY_REQUESTED), never with a second attempt.",
-  ...signedIn(idempotentAcrossCommits),
+  // A COMPLETED payment is its keyed request's answer: a replay answers from it (the key keeps no copy).
+  ...signedIn(
+    idempotentAcrossCommits(async (c, key) => {
+      const payment = await c.var.services.payments.completedByRequest(c.var.actor, key);
+      return payment && c.json(payment, 200);
+    }),
+  ),
   request: { headers: IdempotencyKeyHeader, body: jsonBody(ProcessPaymentSchema) },
   responses: {
     200: jsonResponse(PaymentSchema, "The payment, COMPLETED"),
@@ -42,7 +48,7 @@ export const confirmPayment = createRoute({
   summary: "Ask the gateway for the outcome of a payment whose outcome is not known, and settle it",
   description:
     "200 with the payment once it is final: COMPLETED (order CONFIRMED) or FAILED (balance restored; also when the gateway never received it). A payment already final is returned unchanged (200). 202 with the payment unchanged and a `Retry-After` (seconds) while the gateway still says PENDING (or cannot be asked), and while it answers 404 inside the charge's send window: until `PAYMENT_ABANDON_AFTER_MS` after the charge POST started (the gateway timeout plus a safety margin) our own charge may still reach the gateway, so a payment is never failed while the gateway can still approve it. Honours `Idempotency-Key`; a 202 is not stored as final (the same key asks again).",
-  ...signedIn(idempotentAcrossCommits),
+  ...signedIn(idempotentAcrossCommits()),
   request: { headers: IdempotencyKeyHeader, body: jsonBody(ConfirmPaymentSchema) },
   responses: {
     200: jsonResponse(PaymentSchema, "The payment, final"),

@@ -22,6 +22,21 @@ export interface RelaySettings {
   leaseMs: number;
   /** Longest sleep between rounds when no notification arrives (the fallback to LISTEN/NOTIFY). */
   pollIntervalMs: number;
+  /**
+   * How long at most a notified lane gathers further notifications before it claims: checkouts commit their
+   * events in transactions of their own, and a claim (with its try counts and its SENT) costs about the same
+   * for one event as for a hundred. 0 claims at once.
+   */
+  wakeDelayMs: number;
+  /** A lane that has gathered this many notifications (about as many commits) claims without waiting longer. */
+  wakeAfterNotifications: number;
+  /**
+   * Busy: a claim took at least `busyClaim` events. A busy relay goes round every `wakeDelayMs` without being
+   * told (there is always something to claim) and needs no notifications, which cost it a wake-up each, about
+   * one per event; it is quiet again once every table's last claim took fewer than `quietClaim`.
+   */
+  busyClaim: number;
+  quietClaim: number;
   maxAttempts: number;
   retryBaseDelayMs: number;
   /** The publisher's own time limit: a try starts only if it can end inside the lease. */
@@ -53,9 +68,14 @@ const MAX_ERROR_BACKOFF_MS = 30_000;
 
 interface Lane {
   topic: OutboxTopic;
-  /** A notification arrived while the lane was busy: go round again instead of sleeping. */
+  /** A notification arrived while the lane was busy: go round again (after the wake delay) instead of sleeping. */
   woken: boolean;
-  wakeUp?: () => void;
+  /** Notifications since the lane last went round. */
+  notifications: number;
+  /** Events its last claim took. */
+  lastClaimed: number;
+  /** Ends the lane's sleep after `afterMs` (at once when 0); later calls while it waits do not push it back. */
+  wakeUp?: (afterMs: number) => void;
   running?: Promise<void>;
 }
 
@@ -67,12 +87,14 @@ const noFailures = (): BatchReport["failures"] => ({ retryable: 0, refused: 0, l
  * statements. It sleeps when there is nothing to do, until a notification (`wake`) or the poll interval.
  */
 export class OutboxRelay {
-  readonly #lanes: Lane[] = OUTBOX_TOPICS.map((topic) => ({ topic, woken: false }));
+  readonly #lanes: Lane[] = OUTBOX_TOPICS.map((topic) => ({ topic, woken: false, notifications: 0, lastClaimed: 0 }));
   readonly #alertsInFlight = new Set<Promise<void>>();
   readonly #publishing = new ConcurrencyLimit(MAX_CONCURRENT_TRIES);
   readonly #clock: Clock;
   #stopping = false;
   #batches = 0;
+  #busy = false;
+  #onBusy: (busy: boolean) => void = () => {};
 
   constructor(private readonly deps: RelayDeps) {
     this.#clock = deps.clock ?? systemClock;
@@ -87,8 +109,27 @@ export class OutboxRelay {
     for (const lane of this.#lanes) {
       if (topic !== undefined && lane.topic !== topic) continue;
       lane.woken = true;
-      lane.wakeUp?.();
+      const { wakeDelayMs, wakeAfterNotifications } = this.deps.settings;
+      const enough = ++lane.notifications >= wakeAfterNotifications;
+      lane.wakeUp?.(this.#stopping || enough ? 0 : wakeDelayMs);
     }
+  }
+
+  /**
+   * `listener` hears when the relay becomes busy (it then polls every wake delay and needs no notifications)
+   * and when it is quiet again (it sleeps until notified or the poll interval).
+   */
+  onBusyChange(listener: (busy: boolean) => void): void {
+    this.#onBusy = listener;
+  }
+
+  #noteClaim(lane: Lane, claimed: number): void {
+    lane.lastClaimed = claimed;
+    const { busyClaim, quietClaim } = this.deps.settings;
+    const busy = this.#busy ? this.#lanes.some((each) => each.lastClaimed >= quietClaim) : claimed >= busyClaim;
+    if (busy === this.#busy) return;
+    this.#busy = busy;
+    this.#onBusy(busy);
   }
 
   /** Claims nothing more; tries in flight end (each within its timeout), untried events are released. */
@@ -226,6 +267,7 @@ export class OutboxRelay {
     let consecutiveErrors = 0;
     while (!this.#stopping) {
       lane.woken = false;
+      lane.notifications = 0;
       let moreToDo = false;
       try {
         if (Date.now() - lastRecovery >= recoveryEveryMs) {
@@ -233,6 +275,7 @@ export class OutboxRelay {
           lastRecovery = Date.now();
         }
         const { claimed, delivered } = await this.#claimBatch(lane.topic);
+        this.#noteClaim(lane, claimed);
         if (claimed > 0) {
           const tracked: Promise<void> = delivered
             .catch((err) =>
@@ -255,22 +298,34 @@ export class OutboxRelay {
         continue;
       }
       if (inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(inFlight);
-      else if (!moreToDo && !lane.woken) await this.#sleep(lane, settings.pollIntervalMs);
+      else if (moreToDo) continue;
+      // Woken meanwhile, or busy: more events are coming in, gather them for a moment rather than claim them
+      // one by one.
+      else if (lane.woken || this.#busy) await this.#sleep(lane, settings.wakeDelayMs);
+      else await this.#sleep(lane, settings.pollIntervalMs);
     }
     await Promise.all(inFlight);
   }
 
-  /** Until a wake-up or `ms`. */
+  /** Until `ms`, or a wake-up's own delay (whichever ends first; stopping ends it at once). */
   #sleep(lane: Lane, ms: number): Promise<void> {
     if (this.#stopping) return Promise.resolve();
+    if (ms <= 0) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      let timer = setTimeout(done, ms);
+      let endsAt = Date.now() + ms;
       function done() {
         clearTimeout(timer);
         lane.wakeUp = undefined;
         resolve();
       }
-      lane.wakeUp = done;
+      lane.wakeUp = (afterMs) => {
+        if (afterMs <= 0) return done();
+        if (Date.now() + afterMs >= endsAt) return; // already ending by then: gather until it does
+        clearTimeout(timer);
+        timer = setTimeout(done, afterMs);
+        endsAt = Date.now() + afterMs;
+      };
     });
   }
 }

@@ -15,18 +15,40 @@ export interface RunningRelay {
 export async function runOutboxRelay(runtime: RelayRuntime): Promise<RunningRelay> {
   const { config, logger, database } = runtime;
   const relay = wireOutboxRelay(runtime);
-  let unlisten = async () => {};
-  try {
-    unlisten = await listenForOutboxEvents(database, {
-      onEvents: (topic) => relay.wake(topic),
-      onListening: () => relay.wake(),
+  let unlisten: (() => Promise<void>) | undefined;
+  let stopped = false;
+  const listen = async () => {
+    try {
+      unlisten = await listenForOutboxEvents(database, {
+        onEvents: (topic) => relay.wake(topic),
+        onListening: () => relay.wake(),
+      });
+    } catch (err) {
+      logger.warn(
+        { err, pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS },
+        "outbox relay could not LISTEN; it polls instead",
+      );
+    }
+  };
+  const stopListening = async () => {
+    const listening = unlisten;
+    unlisten = undefined;
+    await listening?.().catch((err: unknown) => logger.warn({ err }, "outbox relay could not UNLISTEN"));
+  };
+  await listen();
+  // Busy, the relay claims on its own every wake delay: a notification per commit would only wake it for
+  // nothing. Quiet again, it listens again (and, told it is listening, looks for work at once).
+  let switching = Promise.resolve();
+  relay.onBusyChange((busy) => {
+    switching = switching.then(async () => {
+      if (stopped) return;
+      if (busy) await stopListening();
+      else if (!unlisten) await listen();
+      logger.info(
+        busy ? "outbox relay busy: claims every wake delay, not listening" : "outbox relay quiet: listening again",
+      );
     });
-  } catch (err) {
-    logger.warn(
-      { err, pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS },
-      "outbox relay could not LISTEN; it polls instead",
-    );
-  }
+  });
   relay.start();
   logger.info(
     { dataPlatform: config.DATA_PLATFORM_URL ? "http" : "log", batchSize: config.OUTBOX_BATCH_SIZE },
@@ -37,7 +59,8 @@ export async function runOutboxRelay(runtime: RelayRuntime): Promise<RunningRela
     async stop() {
       logger.info("outbox relay stopping: finishing tries in flight, releasing the rest");
       // relay.stop() says "no new tries" before its first await, so nothing starts while we unlisten.
-      await Promise.all([relay.stop(), unlisten().catch(() => {})]);
+      stopped = true;
+      await Promise.all([relay.stop(), switching.then(stopListening)]);
       logger.info("outbox relay stopped");
     },
   };

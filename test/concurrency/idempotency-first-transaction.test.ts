@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { and, count, eq } from "drizzle-orm";
+import { idempotencyKeys, orders, payments } from "../../src/infra/db/schema";
+import { createTestApp, hasPostgres, openTestDatabase, type TestApp } from "../support/harness";
+import { placeOrder } from "../support/orders";
+import { createProductVia } from "../support/products";
+import { answersWithoutWaiting, holdRowLock } from "../support/row-locks";
+
+// An Idempotency-Key costs no commit of its own: it is claimed in the request's first transaction (and, for an
+// order, stored with its answer there). Two instances on one PostgreSQL: while the first request's transaction
+// is open (held at a row lock of the test's own), the same key on the other instance must be answered 409 at
+// once, not queue behind that transaction; once the first commits, the key replays its answer, and there is
+// one order, one payment, one debit.
+const url = globalThis.kicksTest.services.databaseUrl as string;
+
+describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first transaction, two instances", () => {
+  let one: TestApp;
+  let other: TestApp;
+  // Its own pool: another instance of the app on the same database.
+  const otherDatabase = hasPostgres ? openTestDatabase() : undefined;
+  beforeAll(async () => {
+    one = await createTestApp();
+    other = await createTestApp({ database: otherDatabase });
+  });
+  afterAll(async () => {
+    await one?.close();
+    await other?.close();
+  });
+
+  const keyed = (token: string, key: string) => ({ token, headers: { "Idempotency-Key": key } });
+
+  it("answers an order's key 409 on the other instance while the first is in its transaction, then replays it", async () => {
+    const seller = await one.registerUser("SELLER");
+    const buyer = await one.registerUser("BUYER");
+    const shoe = await createProductVia(one, seller.token, { price: 10_000, stock: 5 });
+    const body = { userId: buyer.user.id, items: [{ productId: shoe.id, quantity: 1 }] };
+    const key = crypto.randomUUID();
+
+    // The order reserves its units as its transaction's last statement: it waits there, key claimed, uncommitted.
+    const lock = await holdRowLock(url, (sql) => sql`select 1 from products where id = ${shoe.id} for update`);
+    try {
+      const first = one.post("/api/v1/orders", body, keyed(buyer.token, key));
+      const [firstBackend] = await waitForWaiters(() => lock.waitingFor());
+      const second = await answersWithoutWaiting(
+        other.post("/api/v1/orders", body, keyed(buyer.token, key)),
+        async () => (await lock.waitingFor(firstBackend)).length > 0,
+      );
+      expect(second).not.toBe("waits");
+      if (second === "waits") return;
+      expect(second.status).toBe(409);
+      expect(second.body.code).toBe("IDEMPOTENCY_KEY_IN_USE");
+
+      await lock.release();
+      const placed = await first;
+      expect(placed.status).toBe(201);
+      const again = await other.post("/api/v1/orders", body, keyed(buyer.token, key));
+      expect(again.status).toBe(201);
+      expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+      expect(again.body).toEqual(placed.body);
+    } finally {
+      await lock.end();
+    }
+    const [placedOrders] = await one.container.database.db
+      .select({ n: count() })
+      .from(orders)
+      .where(eq(orders.userId, buyer.user.id));
+    expect(placedOrders?.n).toBe(1);
+  });
+
+  it("answers a payment's key 409 on the other instance while the first is before its first commit, then replays it from the payment", async () => {
+    const seller = await one.registerUser("SELLER");
+    const buyer = await one.registerUser("BUYER");
+    await one.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 50_000 }, buyer);
+    const shoe = await createProductVia(one, seller.token, { price: 20_000, stock: 5 });
+    const order = await placeOrder(one, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 1 }]);
+    const key = crypto.randomUUID();
+
+    // The payment's first transaction claims the key, then waits at the debit (the balance row).
+    const lock = await holdRowLock(
+      url,
+      (sql) => sql`select 1 from balances where user_id = ${buyer.user.id} for update`,
+    );
+    let paid: { status: number; body: any; headers: Headers } | undefined;
+    try {
+      const first = one.post("/api/v1/payments/process", { orderId: order.id }, keyed(buyer.token, key));
+      const [firstBackend] = await waitForWaiters(() => lock.waitingFor());
+      const second = await answersWithoutWaiting(
+        other.post("/api/v1/payments/process", { orderId: order.id }, keyed(buyer.token, key)),
+        async () => (await lock.waitingFor(firstBackend)).length > 0,
+      );
+      expect(second).not.toBe("waits");
+      if (second === "waits") return;
+      expect(second.status).toBe(409);
+      expect(second.body.code).toBe("IDEMPOTENCY_KEY_IN_USE");
+
+      await lock.release();
+      paid = await first;
+      expect(paid.status).toBe(200);
+      expect(paid.body.status).toBe("COMPLETED");
+    } finally {
+      await lock.end();
+    }
+
+    const replayed = await other.post("/api/v1/payments/process", { orderId: order.id }, keyed(buyer.token, key));
+    expect(replayed.status).toBe(200);
+    expect(replayed.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(replayed.body).toEqual(paid?.body);
+    expect(replayed.headers.get("content-type")).toBe(paid?.headers.get("content-type") ?? null);
+
+    // The key keeps no copy of a completed payment's answer: the payment answers, long after the key's lease too.
+    const id = { scope: buyer.user.id, key };
+    await one.container.database.db
+      .update(idempotencyKeys)
+      .set({ lockedUntil: new Date(Date.now() - 3_600_000) })
+      .where(and(eq(idempotencyKeys.scope, id.scope), eq(idempotencyKeys.key, id.key)));
+    const later = await one.post("/api/v1/payments/process", { orderId: order.id }, keyed(buyer.token, key));
+    expect(later.status).toBe(200);
+    expect(later.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(later.body).toEqual(paid?.body);
+
+    const [made] = await one.container.database.db
+      .select({ n: count() })
+      .from(payments)
+      .where(eq(payments.orderId, order.id));
+    expect(made?.n).toBe(1);
+    expect((await one.get(`/api/v1/balances/${buyer.user.id}`, buyer)).body.balance).toBe(30_000);
+  });
+});
+
+/** The backends waiting for the test's lock, once there is one. */
+async function waitForWaiters(waiting: () => Promise<number[]>): Promise<number[]> {
+  for (;;) {
+    const pids = await waiting();
+    if (pids.length > 0) return pids;
+    await Bun.sleep(25);
+  }
+}
