@@ -17,6 +17,8 @@ import * as schema from "./schema";
 export type Schema = typeof schema;
 /** What both drivers share: repositories only ever see this type. */
 export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+/** How drizzle names columns on both drivers (and in statements built once, statements.ts). */
+export const CASING = "snake_case";
 
 /** The rows of a raw `db.execute(sql…)`: postgres.js returns them as the result, PGlite inside `rows`. */
 export function rowsOf<Row>(result: unknown): Row[] {
@@ -78,7 +80,7 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
     onnotice: () => {},
     connection: { TimeZone: "UTC", ...SESSION_LIMITS, default_transaction_isolation: SESSION_ISOLATION },
   });
-  const db = drizzlePostgres({ client, schema, casing: "snake_case" }) as unknown as Database;
+  const db = drizzlePostgres({ client, schema, casing: CASING }) as unknown as Database;
   return {
     db,
     kind: "postgres",
@@ -89,7 +91,7 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
       try {
         await migrationClient`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
         await applyMigrations(
-          drizzlePostgres({ client: migrationClient, casing: "snake_case" }),
+          drizzlePostgres({ client: migrationClient, casing: CASING }),
           loadMigrations(options.migrationsDir),
         );
         await migrationClient`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
@@ -125,13 +127,13 @@ function openEmbedded(options: DatabaseOptions): DatabaseHandle {
     }
   }
   const client = new PGlite({ ...engine.options, dataDir });
-  const db = drizzlePglite({ client, schema, casing: "snake_case" }) as unknown as Database;
+  const db = drizzlePglite({ client, schema, casing: CASING }) as unknown as Database;
   return {
     db,
     kind: "embedded",
     creation: prepared?.creation,
     async migrate() {
-      await applyMigrations(drizzlePglite({ client, casing: "snake_case" }), migrations);
+      await applyMigrations(drizzlePglite({ client, casing: CASING }), migrations);
       prepared?.created();
     },
     async ping() {

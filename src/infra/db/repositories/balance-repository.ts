@@ -1,9 +1,9 @@
 import { desc, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
 import type { Balance, BalanceChange, BalanceRepository, LedgerEntry } from "../../../domain/balances/ports";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
-import { rowsOf } from "../client";
 import { pageFrom, totalOfAll } from "../paging";
 import { balanceLedger, balances } from "../schema";
+import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
 
 interface BalanceRow {
@@ -13,74 +13,85 @@ interface BalanceRow {
   updated_at: string | Date;
 }
 
+/**
+ * The update and its ledger row in one statement (a data-modifying CTE): atomic without an explicit
+ * transaction, and the row lock is held for a single round trip, which is what a hot balance needs.
+ */
+const change =
+  <Params extends BalanceChange>(condition: ($: Slots<Params>) => SQL) =>
+  ($: Slots<Params>) =>
+    sql`
+  with updated as (
+    update ${balances}
+    -- clock_timestamp(): the moment the row changed (after any lock wait), not the statement's start.
+    set balance = balance + ${$.delta}::bigint, version = version + 1, updated_at = clock_timestamp()
+    where ${balances.userId} = ${$.userId} and ${condition($)}
+    returning user_id, balance, version, updated_at
+  ), ledger as (
+    insert into ${balanceLedger} (id, user_id, type, amount, balance_after, balance_version, reference_id, created_at)
+    select ${$.ledgerEntryId}, user_id, ${$.type}, ${$.delta}::bigint, balance, version, ${$.referenceId}, updated_at
+    from updated
+  )
+  select user_id, balance, version, updated_at from updated`;
+
+type WithinBounds = BalanceChange & { min: number; max: number };
+type IfVersion = BalanceChange & { expectedVersion: number };
+
+/** The statements of charges and payments, built once (statements.ts). */
+function hotStatements(tx: Transactions) {
+  return {
+    /** GET /balances/{userId}'s one statement, and a refused debit's look at the balance. */
+    byUser: new Statement("balance_by_user", tx, (db, $: Slots<{ userId: string }>) =>
+      db.select().from(balances).where(eq(balances.userId, $.userId)),
+    ),
+    changeWithinBounds: new SqlStatement<WithinBounds, BalanceRow>(
+      "balance_change_within_bounds",
+      tx,
+      change<WithinBounds>(
+        ($) => sql`${balances.balance} + ${$.delta}::bigint between ${$.min}::bigint and ${$.max}::bigint`,
+      ),
+    ),
+    changeIfVersion: new SqlStatement<IfVersion, BalanceRow>(
+      "balance_change_if_version",
+      tx,
+      change<IfVersion>(($) => sql`${balances.version} = ${$.expectedVersion}::int`),
+    ),
+  };
+}
+
+const toBalance = (row: BalanceRow): Balance => ({
+  // int8 comes back as text (postgres.js) or bigint (PGlite).
+  userId: row.user_id,
+  balance: Number(row.balance),
+  version: Number(row.version),
+  updatedAt: new Date(row.updated_at),
+});
+
 export class DrizzleBalanceRepository implements BalanceRepository {
-  /** GET /balances/{userId}'s one statement, built once (see `find`). */
-  #findPrepared: ReturnType<typeof this.buildFind> | undefined;
+  readonly #hot: ReturnType<typeof hotStatements>;
 
-  constructor(private readonly tx: Transactions) {}
-
-  private buildFind() {
-    return this.tx.current
-      .select()
-      .from(balances)
-      .where(eq(balances.userId, sql.placeholder("userId")))
-      .prepare("balance_by_user");
+  constructor(private readonly tx: Transactions) {
+    this.#hot = hotStatements(tx);
   }
 
   async open(userId: string): Promise<void> {
     await this.tx.current.insert(balances).values({ userId }).onConflictDoNothing();
   }
 
-  /**
-   * Outside a transaction (the balance read, the first look of a charge) one prepared statement: the query is
-   * built and named once per process, and each call only binds the id (postgres.js keeps it prepared on every
-   * connection, so the server plans it once per connection too). Inside one, the transaction's own session.
-   */
+  /** One statement built once, on the pool or on the transaction that is open. */
   async find(userId: string): Promise<Balance | undefined> {
-    if (this.tx.inTransaction()) {
-      const [row] = await this.tx.current.select().from(balances).where(eq(balances.userId, userId));
-      return row;
-    }
-    this.#findPrepared ??= this.buildFind();
-    const [row] = await this.#findPrepared.execute({ userId });
+    const [row] = await this.#hot.byUser.run({ userId });
     return row;
   }
 
-  changeIfVersion(change: BalanceChange, expectedVersion: number): Promise<Balance | undefined> {
-    return this.#change(change, sql`${balances.version} = ${expectedVersion}`);
+  async changeIfVersion(change: BalanceChange, expectedVersion: number): Promise<Balance | undefined> {
+    const [row] = await this.#hot.changeIfVersion.run({ ...change, expectedVersion });
+    return row && toBalance(row);
   }
 
-  changeWithinBounds(change: BalanceChange, min: number, max: number): Promise<Balance | undefined> {
-    return this.#change(change, sql`${balances.balance} + ${change.delta} between ${min} and ${max}`);
-  }
-
-  /**
-   * The update and its ledger row in one statement (a data-modifying CTE): atomic without an explicit
-   * transaction, and the row lock is held for a single round trip, which is what a hot balance needs.
-   */
-  async #change(change: BalanceChange, condition: SQL): Promise<Balance | undefined> {
-    const result = await this.tx.current.execute(sql`
-      with updated as (
-        update ${balances}
-        -- clock_timestamp(): the moment the row changed (after any lock wait), not the statement's start.
-        set balance = balance + ${change.delta}, version = version + 1, updated_at = clock_timestamp()
-        where ${balances.userId} = ${change.userId} and ${condition}
-        returning user_id, balance, version, updated_at
-      ), ledger as (
-        insert into ${balanceLedger} (id, user_id, type, amount, balance_after, balance_version, reference_id, created_at)
-        select ${change.ledgerEntryId}, user_id, ${change.type}, ${change.delta}, balance, version, ${change.referenceId}, updated_at
-        from updated
-      )
-      select user_id, balance, version, updated_at from updated`);
-    // int8 comes back as text (postgres.js) or bigint (PGlite).
-    const [row] = rowsOf<BalanceRow>(result);
-    if (!row) return undefined;
-    return {
-      userId: row.user_id,
-      balance: Number(row.balance),
-      version: Number(row.version),
-      updatedAt: new Date(row.updated_at),
-    };
+  async changeWithinBounds(change: BalanceChange, min: number, max: number): Promise<Balance | undefined> {
+    const [row] = await this.#hot.changeWithinBounds.run({ ...change, min, max });
+    return row && toBalance(row);
   }
 
   /** Newest first by balance version; the page and its total come from one snapshot (one statement). */

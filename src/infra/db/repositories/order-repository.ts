@@ -5,9 +5,9 @@ import type { NewOrder, OrderFilter, OrderRepository } from "../../../domain/ord
 import { DomainError } from "../../../domain/shared/errors";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
 import { sqlState } from "../../dependency-errors";
-import { rowsOf } from "../client";
 import { fromRow } from "../rows";
 import { orderItems, orders } from "../schema";
+import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
 
 type OrderRow = typeof orders.$inferSelect & { items: (typeof orderItems.$inferSelect)[] };
@@ -20,56 +20,132 @@ const toOrder = ({ items, cancelReason, ...order }: OrderRow): Order => ({
     .sort((a, b) => (a.productId < b.productId ? -1 : 1)),
 });
 
-export class DrizzleOrderRepository implements OrderRepository {
-  constructor(private readonly tx: Transactions) {}
+type OrderWithItemsRow = Record<string, unknown> & { items: Record<string, unknown>[] };
 
-  async insert(order: NewOrder): Promise<Order> {
-    const { items, paymentTimeoutSeconds, ...fields } = order;
-    const lines = sql.join(
-      items.map(
-        (
-          line,
-        ) => sql`(${Bun.randomUUIDv7()}::uuid, ${line.productId}::uuid, ${line.sellerId}::uuid, ${line.productName},
-          ${line.category}, ${line.unitPrice}::bigint, ${line.quantity}::int, ${line.lineTotal}::bigint,
-          ${line.discountShare}::bigint, ${line.refundedAmount}::bigint)`,
-      ),
-      sql`, `,
-    );
-    // The order and its lines in one statement, as written (RETURNING): no second insert, no reading back.
-    // Both timestamps from the database's clock, which the expiry sweeper compares against.
-    const result = await this.tx.current
-      .execute(sql`
+/** The statements of the order and payment path, built once (statements.ts); the rest stays on the builder. */
+function hotStatements(tx: Transactions) {
+  return {
+    /**
+     * The order and its lines in one statement, as written (RETURNING): no second insert, no reading back. The
+     * lines come as one JSON array (any number of lines, one statement text). Both timestamps from the database's
+     * clock, which the expiry sweeper compares against.
+     */
+    insert: new SqlStatement<Omit<NewOrder, "items"> & { lines: string }, OrderWithItemsRow>(
+      "order_insert",
+      tx,
+      ($) => sql`
         with placed as (
           insert into ${orders} (id, user_id, subtotal, discount_amount, total_amount, user_coupon_id, coupon_applied,
             coupon_rejected_reason, expires_at)
-          values (${fields.id}, ${fields.userId}, ${fields.subtotal}, ${fields.discountAmount}, ${fields.totalAmount},
-            ${fields.userCouponId}, ${fields.couponApplied}, ${fields.couponRejectedReason},
-            now() + ${paymentTimeoutSeconds} * interval '1 second')
+          values (${$.id}, ${$.userId}, ${$.subtotal}, ${$.discountAmount}, ${$.totalAmount},
+            ${$.userCouponId}, ${$.couponApplied}, ${$.couponRejectedReason},
+            now() + ${$.paymentTimeoutSeconds}::int * interval '1 second')
           returning *
         ), lines as (
           insert into ${orderItems} (id, order_id, product_id, seller_id, product_name, category, unit_price, quantity,
             line_total, discount_share, refunded_amount)
           select line.id, placed.id, line.product_id, line.seller_id, line.product_name, line.category, line.unit_price,
             line.quantity, line.line_total, line.discount_share, line.refunded_amount
-          from placed, (values ${lines}) as line(id, product_id, seller_id, product_name, category, unit_price, quantity,
-            line_total, discount_share, refunded_amount)
+          from placed, json_to_recordset(${$.lines}::json) as line(id uuid, product_id uuid, seller_id uuid,
+            product_name text, category text, unit_price bigint, quantity int, line_total bigint, discount_share bigint,
+            refunded_amount bigint)
           returning *
         )
-        select placed.*, (select json_agg(lines) from lines) as items from placed`)
-      .catch((error: unknown) => {
-        // The buyer is the only foreign key that can fail here (the lines' products and sellers were just read,
-        // and products are never deleted): an admin ordering for a user who does not exist (or was deleted
-        // meanwhile). Caught here rather than read first: no extra query on the order path.
-        if (sqlState(error) === "23503") throw new DomainError("USER_NOT_FOUND", `No user ${order.userId}`);
-        throw error;
-      });
-    const [row] = rowsOf<Record<string, unknown> & { items: Record<string, unknown>[] }>(result);
+        select placed.*, (select json_agg(lines) from lines) as items from placed`,
+    ),
+    byId: new Statement("order_by_id", tx, (db, $: Slots<{ id: string }>) =>
+      db.query.orders.findFirst({ where: eq(orders.id, $.id), with: { items: true } }),
+    ),
+    holdForPayment: new Statement("order_hold_for_payment", tx, (db, $: Slots<{ id: string; paymentId: string }>) =>
+      db
+        .update(orders)
+        .set({ paymentId: sql`${$.paymentId}`, ...bump })
+        .where(
+          and(
+            eq(orders.id, $.id),
+            inArray(orders.status, [...ORDER_MOVES.pay.from]),
+            isNull(orders.paymentId),
+            gt(orders.expiresAt, sql`now()`),
+          ),
+        )
+        .returning({ id: orders.id }),
+    ),
+    releasePaymentHold: new Statement(
+      "order_release_payment_hold",
+      tx,
+      (db, $: Slots<{ id: string; paymentId: string }>) =>
+        db
+          .update(orders)
+          .set({ paymentId: null, ...bump })
+          .where(
+            and(
+              eq(orders.id, $.id),
+              eq(orders.paymentId, $.paymentId),
+              inArray(orders.status, [...ORDER_MOVES.pay.from]),
+            ),
+          )
+          .returning({ id: orders.id }),
+    ),
+    /**
+     * The order as confirmed and its lines in one statement (the lines never change before payment), so the
+     * payment's completion does not read the order back.
+     */
+    confirmPaid: new SqlStatement<{ id: string; paymentId: string; amount: number }, OrderWithItemsRow>(
+      "order_confirm_paid",
+      tx,
+      ($) => sql`
+        with confirmed as (
+          update ${orders}
+          set status = ${ORDER_MOVES.pay.to}, paid_amount = ${$.amount}, paid_at = now(), version = version + 1,
+            updated_at = now()
+          where id = ${$.id} and payment_id = ${$.paymentId} and ${inArray(orders.status, [...ORDER_MOVES.pay.from])}
+          returning *
+        )
+        select confirmed.*, coalesce((select json_agg(line) from ${orderItems} line where line.order_id = confirmed.id),
+          '[]'::json) as items
+        from confirmed`,
+    ),
+  };
+}
+
+const fromOrderRow = (row: OrderWithItemsRow): Order =>
+  toOrder({ ...fromRow(orders, row), items: row.items.map((line) => fromRow(orderItems, line)) });
+
+export class DrizzleOrderRepository implements OrderRepository {
+  readonly #hot: ReturnType<typeof hotStatements>;
+
+  constructor(private readonly tx: Transactions) {
+    this.#hot = hotStatements(tx);
+  }
+
+  async insert(order: NewOrder): Promise<Order> {
+    const { items, ...fields } = order;
+    const lines = items.map((line) => ({
+      id: Bun.randomUUIDv7(),
+      product_id: line.productId,
+      seller_id: line.sellerId,
+      product_name: line.productName,
+      category: line.category,
+      unit_price: line.unitPrice,
+      quantity: line.quantity,
+      line_total: line.lineTotal,
+      discount_share: line.discountShare,
+      refunded_amount: line.refundedAmount,
+    }));
+    const rows = await this.#hot.insert.run({ ...fields, lines: JSON.stringify(lines) }).catch((error: unknown) => {
+      // The buyer is the only foreign key that can fail here (the lines' products and sellers were just read,
+      // and products are never deleted): an admin ordering for a user who does not exist (or was deleted
+      // meanwhile). Caught here rather than read first: no extra query on the order path.
+      if (sqlState(error) === "23503") throw new DomainError("USER_NOT_FOUND", `No user ${order.userId}`);
+      throw error;
+    });
+    const [row] = rows;
     if (!row) throw new Error(`order ${order.id} was not inserted`);
-    return toOrder({ ...fromRow(orders, row), items: row.items.map((line) => fromRow(orderItems, line)) });
+    return fromOrderRow(row);
   }
 
   async find(id: string): Promise<Order | undefined> {
-    const row = await this.tx.current.query.orders.findFirst({ where: eq(orders.id, id), with: { items: true } });
+    const row = await this.#hot.byId.run({ id });
     return row && toOrder(row);
   }
 
@@ -114,46 +190,17 @@ export class DrizzleOrderRepository implements OrderRepository {
   }
 
   async holdForPayment(orderId: string, paymentId: string): Promise<boolean> {
-    const held = await this.tx.current
-      .update(orders)
-      .set({ paymentId, ...bump })
-      .where(
-        and(
-          eq(orders.id, orderId),
-          inArray(orders.status, [...ORDER_MOVES.pay.from]),
-          isNull(orders.paymentId),
-          gt(orders.expiresAt, sql`now()`),
-        ),
-      )
-      .returning({ id: orders.id });
+    const held = await this.#hot.holdForPayment.run({ id: orderId, paymentId });
     return held.length === 1;
   }
 
   async releasePaymentHold(orderId: string, paymentId: string): Promise<void> {
-    await this.tx.current
-      .update(orders)
-      .set({ paymentId: null, ...bump })
-      .where(
-        and(eq(orders.id, orderId), eq(orders.paymentId, paymentId), inArray(orders.status, [...ORDER_MOVES.pay.from])),
-      );
+    await this.#hot.releasePaymentHold.run({ id: orderId, paymentId });
   }
 
   async confirmPaid(orderId: string, paymentId: string, amount: number): Promise<Order | undefined> {
-    // The order as confirmed and its lines in one statement (the lines never change before payment), so the
-    // payment's completion does not read the order back.
-    const result = await this.tx.current.execute(sql`
-      with confirmed as (
-        update ${orders}
-        set status = ${ORDER_MOVES.pay.to}, paid_amount = ${amount}, paid_at = now(), version = version + 1, updated_at = now()
-        where id = ${orderId} and payment_id = ${paymentId} and ${inArray(orders.status, [...ORDER_MOVES.pay.from])}
-        returning *
-      )
-      select confirmed.*, coalesce((select json_agg(line) from ${orderItems} line where line.order_id = confirmed.id),
-        '[]'::json) as items
-      from confirmed`);
-    const [row] = rowsOf<Record<string, unknown> & { items: Record<string, unknown>[] }>(result);
-    if (!row) return undefined;
-    return toOrder({ ...fromRow(orders, row), items: row.items.map((line) => fromRow(orderItems, line)) });
+    const [row] = await this.#hot.confirmPaid.run({ id: orderId, paymentId, amount });
+    return row && fromOrderRow(row);
   }
 
   async lockForRefund(orderId: string): Promise<Order | undefined> {

@@ -14,21 +14,48 @@ import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/pa
 import { rowsOf } from "../client";
 import { pageFrom, totalOfAll } from "../paging";
 import { outboxTables } from "../schema";
+import { SqlStatement } from "../statements";
 import type { Transactions } from "../transactions";
 import { statusLiterals } from "./outbox-queue";
 
 // Both tables share one shape; the union of their types is too wide for drizzle's overloads.
 const tableOf = (topic: OutboxTopic) => outboxTables[topic] as (typeof outboxTables)["order"];
 
+/**
+ * One statement per topic, built once, for any number of events: they come as one JSON array, inserted in its
+ * order (so `seq` follows the order they were appended in).
+ */
+const appendTo = (tx: Transactions, topic: OutboxTopic) =>
+  new SqlStatement<{ events: string }>(
+    `outbox_append_${topic}`,
+    tx,
+    ($) => sql`
+      insert into ${outboxTables[topic]} (id, aggregate_id, type, payload)
+      select e.id, e.aggregate_id, e.type, e.payload
+      from rows from (json_to_recordset(${$.events}::json) as (id uuid, aggregate_id uuid, type text, payload jsonb))
+        with ordinality as e(id, aggregate_id, type, payload, n)
+      order by e.n`,
+  );
+
 export class DrizzleOutboxWriter implements OutboxWriter {
+  readonly #append: Record<OutboxTopic, SqlStatement<{ events: string }>>;
+
   constructor(
-    private readonly tx: Transactions,
+    tx: Transactions,
     private readonly newId: () => string,
-  ) {}
+  ) {
+    this.#append = { order: appendTo(tx, "order"), coupon: appendTo(tx, "coupon") };
+  }
 
   async append<T extends OutboxTopic>(topic: T, ...events: NewOutboxEvent<T>[]): Promise<void> {
     if (events.length === 0) return;
-    await this.tx.current.insert(tableOf(topic)).values(events.map((event) => ({ id: this.newId(), ...event })));
+    const rows = events.map((event) => ({
+      id: this.newId(),
+      aggregate_id: event.aggregateId,
+      type: event.type,
+      payload: event.payload,
+    }));
+    await this.#append[topic].run({ events: JSON.stringify(rows) });
   }
 }
 

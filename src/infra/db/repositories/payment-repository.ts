@@ -10,17 +10,12 @@ import type { NewPayment, PaymentRepository } from "../../../domain/payments/por
 import { rowsOf } from "../client";
 import { fromRow } from "../rows";
 import { paymentStatusHistory, payments } from "../schema";
+import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
 
 /** Written as literals (program constants), so the planner can match the partial index whatever plan it caches. */
 const statusLiterals = (statuses: readonly PaymentStatus[]) =>
   sql.raw(statuses.map((status) => `'${status}'`).join(", "));
-
-const statusList = (statuses: readonly PaymentStatus[]) =>
-  sql.join(
-    statuses.map((status) => sql`${status}::payment_status`),
-    sql`, `,
-  );
 
 type HistoryJson = { status: PaymentStatus; atMs: number | string }[];
 
@@ -33,12 +28,15 @@ const historyOf = (paymentId: SQL) => sql<HistoryJson>`coalesce((
 const fromHistoryJson = (history: HistoryJson) =>
   history.map((step) => ({ status: step.status, at: new Date(Number(step.atMs)) }));
 
-/** `steps` as rows (status, n) named `step`, to write one history row per step, in order. */
-const stepsTable = (steps: readonly PaymentStatus[]) =>
-  sql`(values ${sql.join(
-    steps.map((step, n) => sql`(${step}::payment_status, ${n})`),
-    sql`, `,
-  )}) as step(status, n)`;
+/** A payment as read with its history (`withHistory`), without the recovery job's bookkeeping. */
+function fromRead({
+  nextCheckAt: _next,
+  checks: _checks,
+  history,
+  ...payment
+}: typeof payments.$inferSelect & { history: HistoryJson }): Payment {
+  return { ...payment, history: fromHistoryJson(history) };
+}
 
 /**
  * A payment from the row a statement returned, with `earlier` steps read before it and the `steps` it has
@@ -55,54 +53,146 @@ function toPayment(row: Record<string, unknown>, earlier: HistoryJson, steps: re
 /** PAYMENT_GATEWAY_TIMEOUT_MS's upper bound plus a margin: the window of a charge sent before windows were kept. */
 export const LEGACY_CHARGE_WINDOW_SECONDS = 130;
 
+/** A payment and its history, as one statement reads it: every column, step times as epoch milliseconds. */
+const withHistory = { ...getTableColumns(payments), history: historyOf(sql`${payments}.id`) };
+
+type PaymentRow = Record<string, unknown> & { history: HistoryJson };
+
+/**
+ * A list of statuses as one parameter. Sent as text[] and cast in SQL: PGlite serialises arrays of built-in types
+ * only (an enum's array type is the database's own), postgres.js any.
+ */
+const statusArray = (statuses: unknown) => sql`${statuses}::text[]::payment_status[]`;
+
+/** The steps a statement writes, one history row each, in order: `unnest(steps) with ordinality`. */
+const stepsOf = (steps: unknown) => sql`unnest(${statusArray(steps)}) with ordinality as step(status, n)`;
+
+/** The statements of the payment path, built once (statements.ts); the recovery job's stay on the builder. */
+function hotStatements(tx: Transactions) {
+  return {
+    /** The partial unique index (one holding payment per order) decides between concurrent attempts. */
+    create: new SqlStatement<
+      Omit<NewPayment, "requestedBy" | "idempotencyKey"> & {
+        status: PaymentStatus;
+        steps: PaymentStatus[];
+        requestedBy: string | null;
+        idempotencyKey: string | null;
+      }
+    >(
+      "payment_create",
+      tx,
+      ($) => sql`
+        with created as (
+          insert into ${payments} (id, order_id, user_id, amount, status, requested_by, idempotency_key)
+          values (${$.id}, ${$.orderId}, ${$.userId}, ${$.amount}, ${$.status}, ${$.requestedBy}, ${$.idempotencyKey})
+          on conflict do nothing
+          returning *
+        ), logged as (
+          insert into ${paymentStatusHistory} (payment_id, status, at)
+          select created.id, step.status, created.created_at from created, ${stepsOf($.steps)} order by step.n
+        )
+        select * from created`,
+    ),
+    /**
+     * The payment with its steps, in one statement (one snapshot, one round trip): every step of a checkout
+     * reads the payment back, so a second query for the history cost six round trips per checkout.
+     */
+    byId: new Statement("payment_by_id", tx, (db, $: Slots<{ id: string }>) =>
+      db.select(withHistory).from(payments).where(eq(payments.id, $.id)),
+    ),
+    /** The newest payment a keyed request made, with its history: one statement whether or not there is one. */
+    byRequest: new Statement(
+      "payment_by_request",
+      tx,
+      (db, $: Slots<{ requestedBy: string; idempotencyKey: string }>) =>
+        db
+          .select(withHistory)
+          .from(payments)
+          .where(and(eq(payments.requestedBy, $.requestedBy), eq(payments.idempotencyKey, $.idempotencyKey)))
+          .orderBy(desc(payments.createdAt), desc(payments.id))
+          .limit(1),
+    ),
+    /**
+     * The steps and their history rows in one statement, so neither exists without the other; the payment as
+     * moved comes back from the same statement (its earlier steps from the statement's snapshot, which cannot
+     * see the rows it writes itself), not from a second read. One text for every move: what varies between
+     * moves is a parameter (null leaves a column as it is).
+     */
+    move: new SqlStatement<
+      {
+        id: string;
+        status: PaymentStatus;
+        steps: readonly PaymentStatus[];
+        allowed: readonly PaymentStatus[];
+        nextCheckInSeconds: number | null;
+        clearNextCheck: boolean;
+        chargeWindowMs: number | null;
+        onlyAfterChargeWindow: boolean;
+        failureReason: string | null;
+        gatewayTransactionId: string | null;
+      },
+      PaymentRow
+    >(
+      "payment_move",
+      tx,
+      // A final payment has nothing left to ask about, unless it asks for one more look (claimDueVerifications).
+      // The charge window is decided by the database's clock in the statement that fails the payment, whoever
+      // asks; a payment sent before the window was recorded (older releases) is given the longest timeout any
+      // release allowed.
+      ($) => sql`
+        with moved as (
+          update ${payments}
+          set status = ${$.status}, updated_at = clock_timestamp(),
+            next_check_at = case
+              when ${$.nextCheckInSeconds}::double precision is not null
+                then clock_timestamp() + ${$.nextCheckInSeconds}::double precision * interval '1 second'
+              when ${$.clearNextCheck}::boolean then null
+              else next_check_at end,
+            charge_window_ends_at = coalesce(
+              clock_timestamp() + ${$.chargeWindowMs}::double precision * interval '1 millisecond', charge_window_ends_at),
+            failure_reason = coalesce(${$.failureReason}, failure_reason),
+            gateway_transaction_id = coalesce(${$.gatewayTransactionId}, gateway_transaction_id)
+          where id = ${$.id} and status = any(${statusArray($.allowed)})
+            and (not ${$.onlyAfterChargeWindow}::boolean
+              or coalesce(charge_window_ends_at, updated_at + ${LEGACY_CHARGE_WINDOW_SECONDS} * interval '1 second')
+                <= clock_timestamp())
+          returning *
+        ), logged as (
+          insert into ${paymentStatusHistory} (payment_id, status, at)
+          select moved.id, step.status, moved.updated_at from moved, ${stepsOf($.steps)} order by step.n
+        )
+        select moved.*, ${historyOf(sql`moved.id`)} as history from moved`,
+    ),
+  };
+}
+
 export class DrizzlePaymentRepository implements PaymentRepository {
-  constructor(private readonly tx: Transactions) {}
+  readonly #hot: ReturnType<typeof hotStatements>;
+
+  constructor(private readonly tx: Transactions) {
+    this.#hot = hotStatements(tx);
+  }
 
   async create(payment: NewPayment, steps: readonly PaymentStatus[] = ["INITIATED"]): Promise<Payment | undefined> {
     if (steps[0] !== "INITIATED" || !isPaymentPath(steps)) throw new Error(`not a payment's first steps: ${steps}`);
-    // The partial unique index (one holding payment per order) decides between concurrent attempts.
-    const result = await this.tx.current.execute(sql`
-      with created as (
-        insert into ${payments} (id, order_id, user_id, amount, status, requested_by, idempotency_key)
-        values (${payment.id}, ${payment.orderId}, ${payment.userId}, ${payment.amount}, ${steps.at(-1)},
-          ${payment.requestedBy ?? null}, ${payment.idempotencyKey ?? null})
-        on conflict do nothing
-        returning *
-      ), logged as (
-        insert into ${paymentStatusHistory} (payment_id, status, at)
-        select created.id, step.status, created.created_at from created, ${stepsTable(steps)} order by step.n
-      )
-      select * from created`);
-    const [row] = rowsOf<Record<string, unknown>>(result);
+    const [row] = await this.#hot.create.run({
+      ...payment,
+      status: steps.at(-1) as PaymentStatus,
+      steps: [...steps],
+      requestedBy: payment.requestedBy ?? null,
+      idempotencyKey: payment.idempotencyKey ?? null,
+    });
     return row && toPayment(row, [], steps);
   }
 
-  /**
-   * The payment with its steps, in one statement (one snapshot, one round trip): every step of a checkout
-   * reads the payment back, so a second query for the history cost six round trips per checkout.
-   */
   async find(id: string): Promise<Payment | undefined> {
-    const [row] = await this.tx.current
-      .select({
-        ...getTableColumns(payments),
-        // Step times as epoch milliseconds (the column keeps milliseconds), so JSON carries them exactly.
-        history: historyOf(sql`${payments}.id`),
-      })
-      .from(payments)
-      .where(eq(payments.id, id));
-    if (!row) return undefined;
-    const { nextCheckAt: _next, checks: _checks, history, ...payment } = row;
-    return { ...payment, history: fromHistoryJson(history) };
+    const [row] = await this.#hot.byId.run({ id });
+    return row && fromRead(row);
   }
 
   async findByRequest(requestedBy: string, idempotencyKey: string): Promise<Payment | undefined> {
-    const [row] = await this.tx.current
-      .select({ id: payments.id })
-      .from(payments)
-      .where(and(eq(payments.requestedBy, requestedBy), eq(payments.idempotencyKey, idempotencyKey)))
-      .orderBy(desc(payments.createdAt), desc(payments.id))
-      .limit(1);
-    return row && this.find(row.id);
+    const [row] = await this.#hot.byRequest.run({ requestedBy, idempotencyKey });
+    return row && fromRead(row);
   }
 
   async findHolding(orderId: string): Promise<Payment | undefined> {
@@ -131,40 +221,18 @@ export class DrizzlePaymentRepository implements PaymentRepository {
     const last = steps.at(-1) as PaymentStatus;
     const allowed = PAYMENT_MACHINE.sourcesOf(first).filter((status) => !fields.from || fields.from.includes(status));
     if (allowed.length === 0) return undefined;
-    // A final payment has nothing left to ask about, unless it asks for one more look (see claimDueVerifications).
-    const nextCheck =
-      fields.nextCheckInSeconds !== undefined
-        ? sql`clock_timestamp() + ${fields.nextCheckInSeconds} * interval '1 second'`
-        : PAYMENT_MACHINE.isFinal(last)
-          ? sql`null`
-          : sql`next_check_at`;
-    const window =
-      fields.chargeWindowMs === undefined
-        ? sql`charge_window_ends_at`
-        : sql`clock_timestamp() + ${fields.chargeWindowMs} * interval '1 millisecond'`;
-    // Decided by the database's clock in the statement that fails the payment, whoever asks. A payment sent
-    // before the window was recorded (older releases) is given the longest timeout any release allowed.
-    const windowClosed = fields.onlyAfterChargeWindow
-      ? sql`and coalesce(charge_window_ends_at, updated_at + ${LEGACY_CHARGE_WINDOW_SECONDS} * interval '1 second') <= clock_timestamp()`
-      : sql``;
-    // The steps and their history rows in one statement, so neither exists without the other; the payment as
-    // moved comes back from the same statement (its earlier steps from the statement's snapshot, which cannot
-    // see the rows it writes itself), not from a second read.
-    const result = await this.tx.current.execute(sql`
-      with moved as (
-        update ${payments}
-        set status = ${last}, updated_at = clock_timestamp(), next_check_at = ${nextCheck},
-          charge_window_ends_at = ${window},
-          failure_reason = coalesce(${fields.failureReason ?? null}, failure_reason),
-          gateway_transaction_id = coalesce(${fields.gatewayTransactionId ?? null}, gateway_transaction_id)
-        where id = ${id} and status in (${statusList(allowed)}) ${windowClosed}
-        returning *
-      ), logged as (
-        insert into ${paymentStatusHistory} (payment_id, status, at)
-        select moved.id, step.status, moved.updated_at from moved, ${stepsTable(steps)} order by step.n
-      )
-      select moved.*, ${historyOf(sql`moved.id`)} as history from moved`);
-    const [row] = rowsOf<Record<string, unknown> & { history: HistoryJson }>(result);
+    const [row] = await this.#hot.move.run({
+      id,
+      status: last,
+      steps,
+      allowed,
+      nextCheckInSeconds: fields.nextCheckInSeconds ?? null,
+      clearNextCheck: PAYMENT_MACHINE.isFinal(last),
+      chargeWindowMs: fields.chargeWindowMs ?? null,
+      onlyAfterChargeWindow: fields.onlyAfterChargeWindow === true,
+      failureReason: fields.failureReason ?? null,
+      gatewayTransactionId: fields.gatewayTransactionId ?? null,
+    });
     return row && toPayment(row, row.history, steps);
   }
 

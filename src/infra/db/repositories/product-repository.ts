@@ -29,6 +29,7 @@ import { ON_SALE_STATUSES, type Product } from "../../../domain/catalogue/produc
 import { DomainError } from "../../../domain/shared/errors";
 import { isUniqueViolation } from "../../dependency-errors";
 import { products } from "../schema";
+import { type Slots, Statement } from "../statements";
 import type { Transactions } from "../transactions";
 
 type Row = typeof products.$inferSelect;
@@ -84,8 +85,69 @@ const ORDERINGS: Record<ProductSort, { orderBy: SQL[]; after: (position: KeysetP
   },
 };
 
+type Movement = Slots<{ id: string; quantity: number }>;
+
+/** The statements of the order and payment path, built once (statements.ts); the rest stays on the builder. */
+function hotStatements(tx: Transactions) {
+  /** One conditional UPDATE: the counters move and the version bumps only if `condition` holds. */
+  const movement = <Params extends { id: string; quantity: number }>(
+    name: string,
+    counters: ($: Slots<Params>) => Partial<Record<StockCounter, SQL>>,
+    condition: ($: Slots<Params>) => SQL | undefined,
+  ) =>
+    new Statement(name, tx, (db, $: Slots<Params>) =>
+      db
+        .update(products)
+        .set({ ...counters($), version: sql`${products.version} + 1`, updatedAt: sql`now()` })
+        .where(and(eq(products.id, $.id), condition($)))
+        .returning(),
+    );
+  return {
+    byId: new Statement("product_by_id", tx, (db, $: Slots<{ id: string }>) =>
+      db.select().from(products).where(eq(products.id, $.id)),
+    ),
+    byIds: new Statement("products_by_ids", tx, (db, $: Slots<{ ids: string[] }>) =>
+      db.select().from(products).where(sql`${products.id} = any(${$.ids}::uuid[])`),
+    ),
+    /** Reserved only while the product still costs `expectedPrice` (null: whatever it costs). */
+    reserve: movement<{ id: string; quantity: number; expectedPrice: number | null }>(
+      "product_reserve",
+      ($) => ({
+        stock: sql`${products.stock} - ${$.quantity}`,
+        reservedStock: sql`${products.reservedStock} + ${$.quantity}`,
+      }),
+      ($) =>
+        and(
+          gte(products.stock, $.quantity),
+          isNull(products.discontinuedAt),
+          sql`(${$.expectedPrice}::bigint is null or ${products.price} = ${$.expectedPrice}::bigint)`,
+        ),
+    ),
+    release: movement(
+      "product_release",
+      ($: Movement) => ({
+        reservedStock: sql`${products.reservedStock} - ${$.quantity}`,
+        stock: sql`${products.stock} + ${$.quantity}`,
+      }),
+      ($) => gte(products.reservedStock, $.quantity),
+    ),
+    sell: movement(
+      "product_sell",
+      ($: Movement) => ({
+        reservedStock: sql`${products.reservedStock} - ${$.quantity}`,
+        soldQuantity: sql`${products.soldQuantity} + ${$.quantity}`,
+      }),
+      ($) => gte(products.reservedStock, $.quantity),
+    ),
+  };
+}
+
 export class DrizzleProductRepository implements ProductRepository {
-  constructor(private readonly tx: Transactions) {}
+  readonly #hot: ReturnType<typeof hotStatements>;
+
+  constructor(private readonly tx: Transactions) {
+    this.#hot = hotStatements(tx);
+  }
 
   async insert(product: NewProduct): Promise<Product> {
     try {
@@ -108,13 +170,13 @@ export class DrizzleProductRepository implements ProductRepository {
   }
 
   async find(id: string): Promise<Product | undefined> {
-    const [row] = await this.tx.current.select().from(products).where(eq(products.id, id));
+    const [row] = await this.#hot.byId.run({ id });
     return row && toProduct(row);
   }
 
   async findMany(ids: string[]): Promise<Product[]> {
     if (ids.length === 0) return [];
-    const rows = await this.tx.current.select().from(products).where(inArray(products.id, ids));
+    const rows = await this.#hot.byIds.run({ ids });
     return rows.map(toProduct);
   }
 
@@ -181,39 +243,23 @@ export class DrizzleProductRepository implements ProductRepository {
     return new Map(rows.map((row) => [row.modelKey as string, row.version]));
   }
 
-  reserve({
+  async reserve({
     productId,
     quantity,
     expectedPrice,
   }: StockLine & { expectedPrice?: number }): Promise<Product | undefined> {
-    return this.#move(
-      productId,
-      { stock: sql`${products.stock} - ${quantity}`, reservedStock: sql`${products.reservedStock} + ${quantity}` },
-      and(
-        gte(products.stock, quantity),
-        isNull(products.discontinuedAt),
-        expectedPrice === undefined ? undefined : eq(products.price, expectedPrice),
-      ),
-    );
+    const [row] = await this.#hot.reserve.run({ id: productId, quantity, expectedPrice: expectedPrice ?? null });
+    return row && toProduct(row);
   }
 
-  release({ productId, quantity }: StockLine): Promise<Product | undefined> {
-    return this.#move(
-      productId,
-      { reservedStock: sql`${products.reservedStock} - ${quantity}`, stock: sql`${products.stock} + ${quantity}` },
-      gte(products.reservedStock, quantity),
-    );
+  async release({ productId, quantity }: StockLine): Promise<Product | undefined> {
+    const [row] = await this.#hot.release.run({ id: productId, quantity });
+    return row && toProduct(row);
   }
 
-  sell({ productId, quantity }: StockLine): Promise<Product | undefined> {
-    return this.#move(
-      productId,
-      {
-        reservedStock: sql`${products.reservedStock} - ${quantity}`,
-        soldQuantity: sql`${products.soldQuantity} + ${quantity}`,
-      },
-      gte(products.reservedStock, quantity),
-    );
+  async sell({ productId, quantity }: StockLine): Promise<Product | undefined> {
+    const [row] = await this.#hot.sell.run({ id: productId, quantity });
+    return row && toProduct(row);
   }
 
   restock({ productId, quantity }: StockLine): Promise<Product | undefined> {

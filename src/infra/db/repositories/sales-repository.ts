@@ -2,6 +2,7 @@ import { type AnyColumn, and, asc, between, desc, eq, type SQL, sql } from "driz
 import type { DayRange, ProductSales, SalesRepository, SalesTotal, StoredGrouping } from "../../../domain/sales/ports";
 import type { SalesDelta } from "../../../domain/sales/sales-deltas";
 import { productSalesDaily as daily, orderItems } from "../schema";
+import { SqlStatement } from "../statements";
 import type { Transactions } from "../transactions";
 
 const total = (column: AnyColumn) => sql<number>`coalesce(sum(${column}), 0)`.mapWith(Number);
@@ -15,8 +16,40 @@ const GROUPINGS: Record<StoredGrouping, { key: SQL; orders: AnyColumn; sellerOrd
   seller: { key: sql`${daily.sellerId}::text`, orders: daily.sellerOrders, sellerOrders: daily.sellerOrders },
 };
 
+const COUNTERS = [
+  "quantity",
+  "sales_amount",
+  "order_lines",
+  "orders",
+  "seller_orders",
+  "category_orders",
+  "seller_category_orders",
+] as const;
+
+/**
+ * A payment's sales added to their days' rows, in one statement built once for any number of lines: the deltas
+ * come as one JSON array (one row per product of the order, so no row is met twice).
+ */
+const addSales = (tx: Transactions) =>
+  new SqlStatement<{ deltas: string }>(
+    "sales_add",
+    tx,
+    ($) => sql`
+      insert into ${daily} (sales_day, product_id, category, seller_id, ${sql.raw(COUNTERS.join(", "))})
+      select d.sales_day, d.product_id, d.category, d.seller_id, ${sql.raw(COUNTERS.map((c) => `d.${c}`).join(", "))}
+      from json_to_recordset(${$.deltas}::json) as d(sales_day date, product_id uuid, category text, seller_id uuid,
+        quantity int, sales_amount bigint, order_lines int, orders int, seller_orders int, category_orders int,
+        seller_category_orders int)
+      on conflict (sales_day, product_id, category) do update set
+        ${sql.raw(COUNTERS.map((c) => `${c} = "product_sales_daily".${c} + excluded.${c}`).join(", "))}`,
+  );
+
 export class DrizzleSalesRepository implements SalesRepository {
-  constructor(private readonly tx: Transactions) {}
+  readonly #add: ReturnType<typeof addSales>;
+
+  constructor(private readonly tx: Transactions) {
+    this.#add = addSales(tx);
+  }
 
   async add(deltas: SalesDelta[]): Promise<void> {
     if (deltas.length === 0) return;
@@ -25,22 +58,20 @@ export class DrizzleSalesRepository implements SalesRepository {
       for (const delta of deltas) await this.#takeBack(delta);
       return;
     }
-    const plus = (column: string) => sql.raw(`"product_sales_daily"."${column}" + excluded."${column}"`);
-    await this.tx.current
-      .insert(daily)
-      .values(deltas)
-      .onConflictDoUpdate({
-        target: [daily.salesDay, daily.productId, daily.category],
-        set: {
-          quantity: plus("quantity"),
-          salesAmount: plus("sales_amount"),
-          orderLines: plus("order_lines"),
-          orders: plus("orders"),
-          sellerOrders: plus("seller_orders"),
-          categoryOrders: plus("category_orders"),
-          sellerCategoryOrders: plus("seller_category_orders"),
-        },
-      });
+    const rows = deltas.map((delta) => ({
+      sales_day: delta.salesDay,
+      product_id: delta.productId,
+      category: delta.category,
+      seller_id: delta.sellerId,
+      quantity: delta.quantity,
+      sales_amount: delta.salesAmount,
+      order_lines: delta.orderLines,
+      orders: delta.orders,
+      seller_orders: delta.sellerOrders,
+      category_orders: delta.categoryOrders,
+      seller_category_orders: delta.sellerCategoryOrders,
+    }));
+    await this.#add.run({ deltas: JSON.stringify(rows) });
   }
 
   async refundLines(orderId: string, shares: { productId: string; amount: number }[]): Promise<void> {

@@ -1,0 +1,204 @@
+// `bun run bench:cpu`: the server's CPU time and the statements it sends per checkout (POST /orders, then POST
+// /payments/process, each with an Idempotency-Key), measured in-process: the app is driven through `app.fetch`
+// (no sockets, no HTTP parsing) one checkout at a time, so the figure is the server's own work per checkout and
+// holds on a busy machine (CPU time, not throughput: a shared machine's noise stays out of it).
+//
+// Needs DATABASE_URL and REDIS_URL (a throwaway database `kicks_cpu_<random>` is made on that server and dropped
+// at the end; the Redis keys live under a prefix of their own and are deleted too).
+//
+// Environment:
+//   BENCH_CPU_CHECKOUTS (2000)  measured checkouts
+//   BENCH_CPU_WARMUP (300)      unmeasured checkouts before (JIT, connection pool, prepared statements)
+//   BENCH_CPU_PRODUCTS (100)    products the checkouts go round (a buyer's sequential checkouts never contend)
+//
+// Printed: CPU µs per checkout (process.cpuUsage, user + system, every thread of the process: the app and the
+// few requests this script builds), statements per checkout (every statement postgres.js sends, BEGIN, SAVEPOINT
+// and COMMIT included, counted by its debug hook), writes to PostgreSQL sockets per checkout (round trips, as the
+// statements go one at a time) and wall time per checkout (informational only).
+import { Socket } from "node:net";
+import Redis from "ioredis";
+import postgres, { type Sql } from "postgres";
+import { createApp } from "../src/app";
+import { buildContainer } from "../src/container";
+import { loadConfig } from "../src/infra/config";
+import { openDatabase } from "../src/infra/db/client";
+import { createLogger } from "../src/infra/logger";
+import { envInt } from "./config";
+
+const CHECKOUTS = envInt("BENCH_CPU_CHECKOUTS", 2000, 1, 1_000_000);
+const WARMUP = envInt("BENCH_CPU_WARMUP", 300, 0, 1_000_000);
+const PRODUCTS = envInt("BENCH_CPU_PRODUCTS", 100, 1, 10_000);
+const PRICE = 1_000;
+
+const adminUrl = process.env.DATABASE_URL;
+const redisUrl = process.env.REDIS_URL;
+if (!adminUrl || !redisUrl) {
+  console.error("bench:cpu needs DATABASE_URL and REDIS_URL");
+  process.exit(2);
+}
+
+const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+const databaseName = `kicks_cpu_${runId}`;
+const redisKeyPrefix = `kicks_cpu_${runId}:`;
+const databaseUrl = (() => {
+  const url = new URL(adminUrl);
+  url.pathname = `/${databaseName}`;
+  return url.toString();
+})();
+
+async function admin(statement: string) {
+  const sql = postgres(adminUrl as string, { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe(statement);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+async function deleteRedisKeys() {
+  const redis = new Redis(redisUrl as string, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${redisKeyPrefix}*`, "COUNT", 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+}
+
+await admin(`create database ${databaseName}`);
+try {
+  await measure();
+} finally {
+  await admin(`drop database if exists ${databaseName} with (force)`);
+  await deleteRedisKeys();
+}
+
+async function measure() {
+  const database = openDatabase({ url: databaseUrl, poolSize: 10 });
+  await database.migrate();
+  let statements = 0;
+  // postgres.js reads its options' debug hook at every statement it sends.
+  const client = (database.db as unknown as { $client: Sql }).$client;
+  (client.options as { debug: unknown }).debug = () => void statements++;
+  // Every write postgres.js makes to a PostgreSQL socket: one per round trip when statements go one at a time (an
+  // unprepared statement with parameters takes two: Parse/Describe, then Bind/Execute once the types are back).
+  let writes = 0;
+  const port = Number(new URL(databaseUrl).port || 5432);
+  const write = Socket.prototype.write;
+  Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
+    if (this.remotePort === port) writes++;
+    return (write as (...a: unknown[]) => boolean).apply(this, args);
+  } as typeof write;
+
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: redisKeyPrefix,
+    JWT_SECRET: "bench-cpu-secret-that-is-at-least-32-characters",
+    DATABASE_POOL_SIZE: "10",
+    LOG_LEVEL: "silent",
+  });
+  const container = buildContainer(config, createLogger("silent"), { database });
+  const app = createApp(container);
+
+  const call = async (method: string, path: string, body?: unknown, token?: string, key?: string) => {
+    const headers: Record<string, string> = { "Content-Type": "application/json" };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (key) headers["Idempotency-Key"] = key;
+    const res = await app.fetch(
+      new Request(`http://kicks.local${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    );
+    return { status: res.status, body: (await res.json().catch(() => undefined)) as Record<string, any> };
+  };
+  const account = async (role: "BUYER" | "SELLER") => {
+    const email = `${role.toLowerCase()}-${runId}@bench.kicks`;
+    const password = "bench-password-1";
+    const signup = await call("POST", "/api/v1/auth/signup", {
+      email,
+      password,
+      name: `Bench ${role}`,
+      role,
+      ...(role === "SELLER" ? { businessRegistrationNumber: "124-81-00998" } : {}),
+    });
+    if (signup.status !== 201) throw new Error(`signup: ${signup.status} ${JSON.stringify(signup.body)}`);
+    const login = await call("POST", "/api/v1/auth/login", { email, password });
+    return { userId: login.body.user.id as string, token: login.body.accessToken as string };
+  };
+
+  const seller = await account("SELLER");
+  const buyer = await account("BUYER");
+  const products: string[] = [];
+  for (let i = 0; i < PRODUCTS; i++) {
+    const res = await call(
+      "POST",
+      "/api/v1/products",
+      { name: `Bench Sneaker ${i}`, brand: "Bench", category: "bench", price: PRICE, stock: 100_000 },
+      seller.token,
+    );
+    if (res.status !== 201) throw new Error(`product: ${res.status} ${JSON.stringify(res.body)}`);
+    products.push(res.body.id);
+  }
+  const needed = (WARMUP + CHECKOUTS) * PRICE;
+  for (let charged = 0; charged < needed; charged += 1_000_000) {
+    const res = await call("POST", "/api/v1/balances/charge", { userId: buyer.userId, amount: 1_000_000 }, buyer.token);
+    if (res.status !== 200) throw new Error(`charge: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+
+  let n = 0;
+  const checkout = async () => {
+    const productId = products[n++ % products.length] as string;
+    const order = await call(
+      "POST",
+      "/api/v1/orders",
+      { userId: buyer.userId, items: [{ productId, quantity: 1 }] },
+      buyer.token,
+      crypto.randomUUID(),
+    );
+    if (order.status !== 201) throw new Error(`order: ${order.status} ${JSON.stringify(order.body)}`);
+    const payment = await call(
+      "POST",
+      "/api/v1/payments/process",
+      { orderId: order.body.id },
+      buyer.token,
+      crypto.randomUUID(),
+    );
+    if (payment.status !== 200 || payment.body.status !== "COMPLETED") {
+      throw new Error(`payment: ${payment.status} ${JSON.stringify(payment.body)}`);
+    }
+  };
+
+  for (let i = 0; i < WARMUP; i++) await checkout();
+  Bun.gc(true);
+  statements = 0;
+  writes = 0;
+  const startedCpu = process.cpuUsage();
+  const startedAt = performance.now();
+  for (let i = 0; i < CHECKOUTS; i++) await checkout();
+  const wallMs = performance.now() - startedAt;
+  const cpu = process.cpuUsage(startedCpu);
+  const sent = statements;
+  const sentWrites = writes;
+
+  await container.close();
+  await database.close().catch(() => {});
+
+  const cpuUs = (cpu.user + cpu.system) / CHECKOUTS;
+  console.log(
+    `checkouts ${CHECKOUTS} (after ${WARMUP} warm-up) over ${PRODUCTS} products, one buyer, sequential, through app.fetch`,
+  );
+  console.log(
+    `server CPU per checkout: ${cpuUs.toFixed(0)} µs (user ${(cpu.user / CHECKOUTS).toFixed(0)}, system ${(cpu.system / CHECKOUTS).toFixed(0)})`,
+  );
+  console.log(`statements per checkout: ${(sent / CHECKOUTS).toFixed(2)}`);
+  console.log(`writes to PostgreSQL sockets per checkout (≈ round trips): ${(sentWrites / CHECKOUTS).toFixed(2)}`);
+  console.log(`wall time per checkout: ${((wallMs * 1000) / CHECKOUTS).toFixed(0)} µs (informational)`);
+}

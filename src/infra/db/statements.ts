@@ -1,0 +1,167 @@
+import { type Placeholder, type SQL, sql } from "drizzle-orm";
+import { PgDialect, type PgPreparedQuery, type PreparedQueryConfig } from "drizzle-orm/pg-core";
+import { CASING, type Database, rowsOf } from "./client";
+import type { Transactions } from "./transactions";
+
+/**
+ * Statements built once (issue 18). A hot statement is written with drizzle's builder (or, for a data-modifying
+ * CTE, a `sql` template) over placeholders, one per parameter. Its SQL text, its parameter order and its row
+ * mapping are computed the first time it runs and kept; every run after that only binds the values and sends
+ * the statement to whatever `transactions.current` is (the pool, a transaction or a savepoint), as a prepared
+ * statement: postgres.js prepares it once per connection (Parse once, then Bind/Execute only, no describe round
+ * trip), PGlite runs it through its own session. Rows are mapped by drizzle's own code, as `.execute()` would.
+ *
+ * drizzle's `.prepare()` alone does not fit: its prepared query is bound to the session it was built on, so it
+ * cannot run inside a transaction opened later. Here the built query is handed to each session's public
+ * `prepareQuery` (what `.prepare()` itself calls), once per session.
+ */
+
+/** A statement's parameters as drizzle placeholders, written where the builder takes a value (`$.orderId`). */
+export type Slots<Params> = { readonly [K in keyof Params & string]: Placeholder<K, Params[K]> };
+
+/** What a builder's `.prepare()` gives: anything drizzle can prepare (select, insert, update, relational query). */
+interface Preparable<Result> {
+  prepare(name: string): PgPreparedQuery<PreparedQueryConfig & { execute: Result }>;
+}
+
+type AnyPrepared = PgPreparedQuery<PreparedQueryConfig>;
+
+/**
+ * What drizzle computed for a query, to prepare it again on another session. `fields`, `customResultMapper` and
+ * `joinsNotNullableMap` are what the builders' `_prepare` hands the session and the driver's prepared query keeps
+ * as its own properties (drizzle 0.45, both drivers): read from there, in this one place, and checked by
+ * test/integration/statements.test.ts against drizzle's own results, so an upgrade that moves them fails there.
+ */
+interface Built {
+  query: { sql: string; params: unknown[] };
+  fields: unknown;
+  arrayMode: boolean;
+  customResultMapper: unknown;
+  joinsNotNullableMap: unknown;
+}
+
+function builtFrom(prepared: AnyPrepared): Built {
+  const internals = prepared as unknown as {
+    fields?: unknown;
+    customResultMapper?: unknown;
+    joinsNotNullableMap?: unknown;
+    isResponseInArrayMode(): boolean;
+  };
+  if (!("fields" in internals) || !("customResultMapper" in internals)) {
+    throw new Error(
+      "drizzle's prepared query no longer keeps fields/customResultMapper: see src/infra/db/statements.ts",
+    );
+  }
+  return {
+    query: prepared.getQuery(),
+    fields: internals.fields,
+    arrayMode: internals.isResponseInArrayMode(),
+    customResultMapper: internals.customResultMapper,
+    joinsNotNullableMap: internals.joinsNotNullableMap,
+  };
+}
+
+function prepareOn(session: AnySession, name: string, built: Built): AnyPrepared {
+  const prepared = session.prepareQuery(
+    built.query,
+    built.fields as never,
+    name,
+    built.arrayMode,
+    built.customResultMapper as never,
+  );
+  if (built.joinsNotNullableMap !== undefined) {
+    (prepared as unknown as { joinsNotNullableMap: unknown }).joinsNotNullableMap = built.joinsNotNullableMap;
+  }
+  return prepared;
+}
+
+type AnySession = Database["_"]["session"];
+const sessionOf = (db: Database): AnySession => db._.session;
+
+const slots = <Params>(): Slots<Params> =>
+  new Proxy({} as Slots<Params>, {
+    get: (_target, key) => (typeof key === "string" ? sql.placeholder(key) : undefined),
+  });
+
+/** The dialect the clients are made with (client.ts), for statements written as `sql` templates. */
+const dialect = new PgDialect({ casing: CASING });
+
+abstract class BuiltOnce<Params> {
+  #built: Built | undefined;
+  /** One prepared query per session: the pool's for good, a transaction's (or savepoint's) while it is open. */
+  readonly #bySession = new WeakMap<AnySession, AnyPrepared>();
+
+  constructor(
+    /** The statement's name (postgres.js: prepared by name; both: in errors and traces). */
+    readonly name: string,
+    private readonly transactions: Transactions,
+  ) {}
+
+  protected abstract build(db: Database): Built;
+
+  protected execute(params: Params): Promise<unknown> {
+    const db = this.transactions.current;
+    const session = sessionOf(db);
+    let prepared = this.#bySession.get(session);
+    if (!prepared) {
+      this.#built ??= this.build(db);
+      prepared = prepareOn(session, this.name, this.#built);
+      this.#bySession.set(session, prepared);
+    }
+    return prepared.execute(params as Record<string, unknown>);
+  }
+
+  /** The SQL text sent (tests, docs). */
+  text(): string {
+    this.#built ??= this.build(this.transactions.current);
+    return this.#built.query.sql;
+  }
+}
+
+/** A statement written with drizzle's builder: its rows mapped exactly as the builder's `.execute()` maps them. */
+export class Statement<Params, Result> extends BuiltOnce<Params> {
+  constructor(
+    name: string,
+    transactions: Transactions,
+    private readonly write: (db: Database, $: Slots<Params>) => Preparable<Result>,
+  ) {
+    super(name, transactions);
+  }
+
+  protected build(db: Database): Built {
+    return builtFrom(this.write(db, slots<Params>()).prepare(this.name) as unknown as AnyPrepared);
+  }
+
+  run(params: Params): Promise<Result> {
+    return this.execute(params) as Promise<Result>;
+  }
+}
+
+/**
+ * A statement written as a `sql` template (a data-modifying CTE the builder cannot express): its rows as the
+ * driver returns them (snake_case names; map them with `fromRow`, which maps each column as drizzle does).
+ */
+export class SqlStatement<Params, Row = Record<string, unknown>> extends BuiltOnce<Params> {
+  constructor(
+    name: string,
+    transactions: Transactions,
+    private readonly write: ($: Slots<Params>) => SQL,
+  ) {
+    super(name, transactions);
+  }
+
+  protected build(): Built {
+    const { sql: text, params } = dialect.sqlToQuery(this.write(slots<Params>()));
+    return {
+      query: { sql: text, params },
+      fields: undefined,
+      arrayMode: false,
+      customResultMapper: undefined,
+      joinsNotNullableMap: undefined,
+    };
+  }
+
+  async run(params: Params): Promise<Row[]> {
+    return rowsOf<Row>(await this.execute(params));
+  }
+}
