@@ -1,4 +1,4 @@
-import { and, eq, isNull, lt, type SQL, sql } from "drizzle-orm";
+import { lt, sql } from "drizzle-orm";
 import type {
   Claim,
   IdempotencyRecord,
@@ -7,40 +7,47 @@ import type {
   KeyLook,
   StoredResponse,
 } from "../../../domain/idempotency/ports";
-import { rowsOf } from "../client";
 import { fromRow } from "../rows";
 import { idempotencyKeys } from "../schema";
+import { type Slots, SqlStatement } from "../statements";
 import type { Transactions } from "../transactions";
 
-const byId = (id: IdempotencyScope) =>
-  and(
-    eq(idempotencyKeys.scope, id.scope),
-    eq(idempotencyKeys.method, id.method),
-    eq(idempotencyKeys.path, id.path),
-    eq(idempotencyKeys.key, id.key),
-  );
+/** A key's identity as a statement's parameters, and the text its advisory lock is hashed from. */
+type KeyParams = { scope: string; method: string; path: string; key: string };
 
-const heldBy = (id: IdempotencyScope, claimToken: string) =>
-  and(byId(id), eq(idempotencyKeys.claimToken, claimToken), isNull(idempotencyKeys.responseStatus));
+const keyParams = (id: IdempotencyScope): KeyParams => ({
+  scope: id.scope,
+  method: id.method,
+  path: id.path,
+  key: id.key,
+});
 
 /**
  * The key's transaction-scoped advisory lock, tried without waiting: whoever holds it has a transaction open
  * that may be writing the key's row. The lock's id is a 64-bit hash of the key (newlines cannot occur in any of
  * its parts); two live keys sharing one would only make one of them answer 409 for the other's transaction.
+ * Hashed from the key's parameters in SQL, so the statement's text is one for every key.
  */
-const tryKeyLock = (id: IdempotencyScope) =>
-  sql`pg_try_advisory_xact_lock(hashtextextended(${`${id.scope}\n${id.method}\n${id.path}\n${id.key}`}, 0))`;
+const tryKeyLock = ($: Slots<KeyParams>) =>
+  sql`pg_try_advisory_xact_lock(hashtextextended(${$.scope}::text || E'\n' || ${$.method}::text || E'\n' || ${$.path}::text || E'\n' || ${$.key}::text, 0))`;
 
-const timestamp = (at: Date) => sql`${at.toISOString()}::timestamptz`;
+const sameKey = ($: Slots<KeyParams>, table = sql`${idempotencyKeys}`) =>
+  sql`${table}.scope = ${$.scope} and ${table}.method = ${$.method} and ${table}.path = ${$.path} and ${table}.key = ${$.key}`;
 
 /**
  * Who may write over a conflicting row: a key past its 24 h, or an abandoned in-flight request of the same body
  * (its lease ran out: its process died). A live row, answered or in flight, is never written over.
  */
-const mayTakeOver = (now: Date) => sql`
-  idempotency_keys.expires_at < ${timestamp(now)}
-  or (idempotency_keys.response_status is null and idempotency_keys.locked_until < ${timestamp(now)}
-    and idempotency_keys.request_hash = excluded.request_hash)`;
+const upsertTail = ($: Slots<{ now: string }>) => sql`
+  on conflict (scope, method, path, key) do update set
+    request_hash = excluded.request_hash, response_status = excluded.response_status,
+    response_body = excluded.response_body, response_headers = excluded.response_headers,
+    locked_until = excluded.locked_until, claim_token = excluded.claim_token,
+    created_at = excluded.created_at, expires_at = excluded.expires_at
+  where idempotency_keys.expires_at < ${$.now}::timestamptz
+    or (idempotency_keys.response_status is null and idempotency_keys.locked_until < ${$.now}::timestamptz
+      and idempotency_keys.request_hash = excluded.request_hash)
+  returning key`;
 
 const toRecord = (row: Record<string, unknown>): IdempotencyRecord => {
   const key = fromRow(idempotencyKeys, row);
@@ -51,34 +58,101 @@ const toRecord = (row: Record<string, unknown>): IdempotencyRecord => {
   return { requestHash: key.requestHash, response, lockedUntil: key.lockedUntil, expiresAt: key.expiresAt };
 };
 
+type ClaimParams = KeyParams & {
+  requestHash: string;
+  claimToken: string;
+  /** Timestamps as ISO text, cast in SQL: one form both drivers bind alike. */
+  now: string;
+  expiresAt: string;
+};
+
+/** The key's statements, built once (statements.ts): every keyed POST sends two or three of them. */
+function hotStatements(tx: Transactions) {
+  return {
+    /** The lock, tried, and the key's committed row, in one statement that writes nothing. */
+    lockAndFind: new SqlStatement<KeyParams, Record<string, unknown> & { free: boolean | string }>(
+      "idempotency_lock_and_find",
+      tx,
+      ($) => sql`
+        select ${tryKeyLock($)} as free, k.*
+        from (select 1) as one
+        left join ${idempotencyKeys} k on ${sameKey($, sql`k`)}`,
+    ),
+    /**
+     * One statement decides the race: the key's lock (so a claim never waits for another request's open
+     * transaction), then insert, or take over an expired key or an abandoned in-flight request.
+     */
+    claim: new SqlStatement<ClaimParams & { leaseUntil: string }>(
+      "idempotency_claim",
+      tx,
+      ($) => sql`
+        with lock as (select ${tryKeyLock($)} as free)
+        insert into ${idempotencyKeys} (scope, method, path, key, request_hash, response_status, response_body,
+          response_headers, locked_until, claim_token, created_at, expires_at)
+        select ${$.scope}, ${$.method}, ${$.path}, ${$.key}, ${$.requestHash}, null::int, null::text, null::jsonb,
+          ${$.leaseUntil}::timestamptz, ${$.claimToken}, ${$.now}::timestamptz, ${$.expiresAt}::timestamptz
+        from lock where lock.free
+        ${upsertTail($)}`,
+    ),
+    claimAnswered: new SqlStatement<ClaimParams & { status: number; body: string; headers: string }>(
+      "idempotency_claim_answered",
+      tx,
+      ($) => sql`
+        insert into ${idempotencyKeys} (scope, method, path, key, request_hash, response_status, response_body,
+          response_headers, locked_until, claim_token, created_at, expires_at)
+        values (${$.scope}, ${$.method}, ${$.path}, ${$.key}, ${$.requestHash}, ${$.status}::int, ${$.body}::text,
+          ${$.headers}::jsonb, null, ${$.claimToken}, ${$.now}::timestamptz, ${$.expiresAt}::timestamptz)
+        ${upsertTail($)}`,
+    ),
+    find: new SqlStatement<KeyParams>(
+      "idempotency_find",
+      tx,
+      ($) => sql`select * from ${idempotencyKeys} where ${sameKey($)}`,
+    ),
+    /** Stores the answer if `claimToken` still holds the key in flight. */
+    complete: new SqlStatement<KeyParams & { claimToken: string; status: number; body: string; headers: string }>(
+      "idempotency_complete",
+      tx,
+      ($) => sql`
+        update ${idempotencyKeys}
+        set response_status = ${$.status}::int, response_body = ${$.body}::text,
+          response_headers = ${$.headers}::jsonb, locked_until = null
+        where ${sameKey($)} and claim_token = ${$.claimToken} and response_status is null
+        returning key`,
+    ),
+    release: new SqlStatement<KeyParams & { claimToken: string }>(
+      "idempotency_release",
+      tx,
+      ($) => sql`
+        delete from ${idempotencyKeys}
+        where ${sameKey($)} and claim_token = ${$.claimToken} and response_status is null`,
+    ),
+  };
+}
+
 export class DrizzleIdempotencyRepository implements IdempotencyRepository {
-  constructor(private readonly tx: Transactions) {}
+  readonly #hot: ReturnType<typeof hotStatements>;
+
+  constructor(private readonly tx: Transactions) {
+    this.#hot = hotStatements(tx);
+  }
 
   async lockAndFind(id: IdempotencyScope): Promise<KeyLook> {
-    const [row] = rowsOf<Record<string, unknown>>(
-      await this.tx.current.execute(sql`
-        select ${tryKeyLock(id)} as free, k.*
-        from (select 1) as one
-        left join ${idempotencyKeys} k
-          on k.scope = ${id.scope} and k.method = ${id.method} and k.path = ${id.path} and k.key = ${id.key}`),
-    );
+    const [row] = await this.#hot.lockAndFind.run(keyParams(id));
     const free = row?.free === true || row?.free === "t";
     return { free, record: row?.request_hash == null ? undefined : toRecord(row) };
   }
 
   async claim(id: IdempotencyScope, claim: Claim): Promise<boolean> {
-    // One statement decides the race: the key's lock (so a claim never waits for another request's open
-    // transaction), then insert, or take over an expired key or an abandoned in-flight request.
-    return this.#upsert(
-      sql`with lock as (select ${tryKeyLock(id)} as free)
-        insert into ${idempotencyKeys} (scope, method, path, key, request_hash, response_status, response_body,
-          response_headers, locked_until, claim_token, created_at, expires_at)
-        select ${id.scope}, ${id.method}, ${id.path}, ${id.key}, ${claim.requestHash}, null::int, null::text,
-          null::jsonb, ${timestamp(claim.leaseUntil)}, ${claim.claimToken}, ${timestamp(claim.now)},
-          ${timestamp(claim.expiresAt)}
-        from lock where lock.free`,
-      claim.now,
-    );
+    const rows = await this.#hot.claim.run({
+      ...keyParams(id),
+      requestHash: claim.requestHash,
+      claimToken: claim.claimToken,
+      now: claim.now.toISOString(),
+      leaseUntil: claim.leaseUntil.toISOString(),
+      expiresAt: claim.expiresAt.toISOString(),
+    });
+    return rows.length === 1;
   }
 
   async claimAnswered(
@@ -86,56 +160,37 @@ export class DrizzleIdempotencyRepository implements IdempotencyRepository {
     claim: Omit<Claim, "leaseUntil">,
     response: StoredResponse,
   ): Promise<boolean> {
-    return this.#upsert(
-      sql`insert into ${idempotencyKeys} (scope, method, path, key, request_hash, response_status, response_body,
-          response_headers, locked_until, claim_token, created_at, expires_at)
-        values (${id.scope}, ${id.method}, ${id.path}, ${id.key}, ${claim.requestHash}, ${response.status}::int,
-          ${response.body}::text, ${JSON.stringify(response.headers)}::jsonb, null, ${claim.claimToken},
-          ${timestamp(claim.now)}, ${timestamp(claim.expiresAt)})`,
-      claim.now,
-    );
-  }
-
-  async #upsert(insert: SQL, now: Date): Promise<boolean> {
-    const rows = rowsOf(
-      await this.tx.current.execute(sql`${insert}
-        on conflict (scope, method, path, key) do update set
-          request_hash = excluded.request_hash, response_status = excluded.response_status,
-          response_body = excluded.response_body, response_headers = excluded.response_headers,
-          locked_until = excluded.locked_until, claim_token = excluded.claim_token,
-          created_at = excluded.created_at, expires_at = excluded.expires_at
-        where ${mayTakeOver(now)}
-        returning key`),
-    );
+    const rows = await this.#hot.claimAnswered.run({
+      ...keyParams(id),
+      requestHash: claim.requestHash,
+      claimToken: claim.claimToken,
+      now: claim.now.toISOString(),
+      expiresAt: claim.expiresAt.toISOString(),
+      status: response.status,
+      body: response.body,
+      headers: JSON.stringify(response.headers),
+    });
     return rows.length === 1;
   }
 
   async find(id: IdempotencyScope): Promise<IdempotencyRecord | undefined> {
-    const [row] = await this.tx.current.select().from(idempotencyKeys).where(byId(id));
-    if (!row) return undefined;
-    const response =
-      row.responseStatus === null
-        ? undefined
-        : { status: row.responseStatus, body: row.responseBody ?? "", headers: row.responseHeaders ?? {} };
-    return { requestHash: row.requestHash, response, lockedUntil: row.lockedUntil, expiresAt: row.expiresAt };
+    const [row] = await this.#hot.find.run(keyParams(id));
+    return row && toRecord(row);
   }
 
   async complete(id: IdempotencyScope, claimToken: string, response: StoredResponse): Promise<boolean> {
-    const rows = await this.tx.current
-      .update(idempotencyKeys)
-      .set({
-        responseStatus: response.status,
-        responseBody: response.body,
-        responseHeaders: response.headers,
-        lockedUntil: null,
-      })
-      .where(heldBy(id, claimToken))
-      .returning({ key: idempotencyKeys.key });
+    const rows = await this.#hot.complete.run({
+      ...keyParams(id),
+      claimToken,
+      status: response.status,
+      body: response.body,
+      headers: JSON.stringify(response.headers),
+    });
     return rows.length === 1;
   }
 
   async release(id: IdempotencyScope, claimToken: string): Promise<void> {
-    await this.tx.current.delete(idempotencyKeys).where(heldBy(id, claimToken));
+    await this.#hot.release.run({ ...keyParams(id), claimToken });
   }
 
   async purgeExpired(now: Date): Promise<number> {
