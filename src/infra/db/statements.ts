@@ -1,7 +1,7 @@
 import { type Placeholder, type SQL, sql } from "drizzle-orm";
 import { PgDialect, type PgPreparedQuery, type PreparedQueryConfig } from "drizzle-orm/pg-core";
 import { CASING, type Database, rowsOf } from "./client";
-import type { Transactions } from "./transactions";
+import type { Deferred, Transactions } from "./transactions";
 
 /**
  * Statements built once (issue 18). A hot statement is written with drizzle's builder (or, for a data-modifying
@@ -86,22 +86,58 @@ const slots = <Params>(): Slots<Params> =>
 /** The dialect the clients are made with (client.ts), for statements written as `sql` templates. */
 const dialect = new PgDialect({ casing: CASING });
 
+/**
+ * Rows deferred in a transaction (Transactions.defer: the outbox's events) that a statement may carry: `ctes`
+ * are data-modifying CTEs writing them from the parameters `bind` gives (placeholders of their own names), put
+ * in front of the statement's own text. A statement so built has a second text, with the CTEs, used when
+ * there are rows to carry; the rows commit or roll back with the statement's own write, one statement fewer.
+ */
+export interface Carrier {
+  ctes: SQL;
+  bind(rows: Deferred[]): Record<string, unknown>;
+}
+
+/** `built` with the carrier's CTEs in front (merged into its own WITH if it has one), their parameters after its own. */
+function carrying(built: Built, carrier: Carrier): Built {
+  const extra = dialect.sqlToQuery(carrier.ctes);
+  const offset = built.query.params.length;
+  const ctes = extra.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+  const own = built.query.sql.trimStart();
+  const text = /^with\s/i.test(own) ? `with ${ctes}, ${own.slice(4).trimStart()}` : `with ${ctes} ${own}`;
+  return { ...built, query: { sql: text, params: [...built.query.params, ...extra.params] } };
+}
+
 abstract class BuiltOnce<Params> {
   #built: Built | undefined;
+  #builtCarrying: Built | undefined;
   /** One prepared query per session: the pool's for good, a transaction's (or savepoint's) while it is open. */
   readonly #bySession = new WeakMap<AnySession, AnyPrepared>();
+  readonly #carryingBySession = new WeakMap<AnySession, AnyPrepared>();
 
   constructor(
     /** The statement's name (postgres.js: prepared by name; both: in errors and traces). */
     readonly name: string,
     private readonly transactions: Transactions,
+    /** Deferred rows this statement writes along with its own, when there are some at its level. */
+    private readonly carrier?: Carrier,
   ) {}
 
   protected abstract build(db: Database): Built;
 
   protected execute(params: Params): Promise<unknown> {
+    const rows = this.carrier && this.transactions.take();
     const db = this.transactions.current;
     const session = sessionOf(db);
+    if (rows && this.carrier) {
+      let prepared = this.#carryingBySession.get(session);
+      if (!prepared) {
+        this.#built ??= this.build(db);
+        this.#builtCarrying ??= carrying(this.#built, this.carrier);
+        prepared = prepareOn(session, `${this.name}_carrying`, this.#builtCarrying);
+        this.#carryingBySession.set(session, prepared);
+      }
+      return prepared.execute({ ...(params as Record<string, unknown>), ...this.carrier.bind(rows) });
+    }
     let prepared = this.#bySession.get(session);
     if (!prepared) {
       this.#built ??= this.build(db);
@@ -124,8 +160,9 @@ export class Statement<Params, Result> extends BuiltOnce<Params> {
     name: string,
     transactions: Transactions,
     private readonly write: (db: Database, $: Slots<Params>) => Preparable<Result>,
+    carrier?: Carrier,
   ) {
-    super(name, transactions);
+    super(name, transactions, carrier);
   }
 
   protected build(db: Database): Built {
@@ -146,8 +183,9 @@ export class SqlStatement<Params, Row = Record<string, unknown>> extends BuiltOn
     name: string,
     transactions: Transactions,
     private readonly write: ($: Slots<Params>) => SQL,
+    carrier?: Carrier,
   ) {
-    super(name, transactions);
+    super(name, transactions, carrier);
   }
 
   protected build(): Built {

@@ -7,6 +7,15 @@ const STRICTNESS: Record<IsolationLevel, number> = { "read committed": 0, "repea
 
 type Hook = () => Promise<void> | void;
 
+/** A row some table's writer deferred to the transaction's next carrying statement (see `defer`). */
+export interface Deferred {
+  topic: string;
+  row: Record<string, unknown>;
+}
+
+/** Writes deferred rows that no statement carried, as the transaction's last statement before COMMIT. */
+export type DeferredWriter = (rows: Deferred[]) => Promise<void>;
+
 interface OpenTransaction {
   tx: Database;
   isolationLevel: IsolationLevel;
@@ -18,6 +27,9 @@ interface OpenTransaction {
   ranOwn: boolean;
   /** Whether a savepoint of this level was released into it (its statements now commit with it). */
   keptNested: boolean;
+  /** Rows deferred at this level (or by its released savepoints), in the order they were deferred. */
+  deferred: Deferred[];
+  parent: OpenTransaction | undefined;
 }
 
 /**
@@ -32,6 +44,7 @@ export class Transactions implements UnitOfWork {
   readonly #scope = new AsyncLocalStorage<OpenTransaction>();
   /** The opening step of the work running now (withOpening), while no transaction that began with it committed. */
   readonly #opening = new AsyncLocalStorage<OpeningStep & { running?: boolean }>();
+  #writeDeferred: DeferredWriter | undefined;
 
   constructor(
     private readonly root: Database,
@@ -62,6 +75,8 @@ export class Transactions implements UnitOfWork {
       compensations: [],
       ranOwn: false,
       keptNested: false,
+      deferred: [],
+      parent: open,
     };
     // A root transaction of work with an opening step still to commit begins with it (one at a time).
     const opening = open ? undefined : this.#opening.getStore();
@@ -93,6 +108,7 @@ export class Transactions implements UnitOfWork {
     if (open) {
       // A released savepoint's effects now stand or fall with the transaction around it.
       open.keptNested = true;
+      open.deferred.push(...level.deferred);
       open.compensations.push(...level.compensations);
       open.afterCommit.push(...level.afterCommit);
     } else {
@@ -120,9 +136,44 @@ export class Transactions implements UnitOfWork {
     return this.#scope.getStore() !== undefined;
   }
 
+  /**
+   * Defers `rows` to the transaction's next statement that carries deferred rows at this level (see `take`),
+   * or else to one statement written just before COMMIT: they commit or roll back with this level all the same,
+   * one statement fewer when a carrier comes. False outside a transaction (the caller writes them now).
+   */
+  defer(rows: Deferred[]): boolean {
+    const open = this.#scope.getStore();
+    if (!open || !this.#writeDeferred) return false;
+    open.deferred.push(...rows);
+    return true;
+  }
+
+  /** Who writes the rows no statement carried (the outbox writer). */
+  writeDeferredWith(writer: DeferredWriter): void {
+    this.#writeDeferred = writer;
+  }
+
+  /**
+   * The deferred rows a statement about to run at the innermost level is to carry, taken from the queue.
+   * Only this level's own, and only when no enclosing level has rows waiting: a carried row then commits or
+   * rolls back exactly with the level that deferred it, and rows reach their tables in the order deferred.
+   */
+  take(): Deferred[] | undefined {
+    const open = this.#scope.getStore();
+    if (!open || open.deferred.length === 0) return undefined;
+    for (let up = open.parent; up; up = up.parent) if (up.deferred.length > 0) return undefined;
+    const rows = open.deferred;
+    open.deferred = [];
+    return rows;
+  }
+
   async hasWritten(): Promise<boolean> {
     const open = this.#scope.getStore();
     if (!open) return false;
+    // A deferred row is a write not sent yet (it commits with the transaction).
+    for (let level: OpenTransaction | undefined = open; level; level = level.parent) {
+      if (level.deferred.length > 0) return true;
+    }
     // Only savepoints that rolled back ran in it (an order refused at its reservation, after writing the order):
     // nothing it did will commit, without asking (the transaction has an id since those writes all the same).
     if (!open.ranOwn && !open.keptNested) return false;
@@ -135,6 +186,15 @@ export class Transactions implements UnitOfWork {
 
   #run<T>(tx: unknown, level: OpenTransaction, work: (tx: Database) => Promise<T>): Promise<T> {
     level.tx = tx as Database;
-    return this.#scope.run(level, () => work(level.tx));
+    return this.#scope.run(level, async () => {
+      const result = await work(level.tx);
+      // The root's rows no statement carried: written now, before COMMIT (a savepoint hands its own up).
+      if (!level.parent && level.deferred.length > 0) {
+        const rows = level.deferred;
+        level.deferred = [];
+        await (this.#writeDeferred as DeferredWriter)(rows);
+      }
+      return result;
+    });
   }
 }

@@ -11,6 +11,7 @@ import { fromRow } from "../rows";
 import { idempotencyKeys } from "../schema";
 import { type Slots, SqlStatement } from "../statements";
 import type { Transactions } from "../transactions";
+import { carriesOutboxEvents } from "./outbox-repository";
 
 /** A key's identity as a statement's parameters, and the text its advisory lock is hashed from. */
 type KeyParams = { scope: string; method: string; path: string; key: string };
@@ -103,6 +104,8 @@ function hotStatements(tx: Transactions) {
         values (${$.scope}, ${$.method}, ${$.path}, ${$.key}, ${$.requestHash}, ${$.status}::int, ${$.body}::text,
           ${$.headers}::jsonb, null, ${$.claimToken}, ${$.now}::timestamptz, ${$.expiresAt}::timestamptz)
         ${upsertTail($)}`,
+      // The keyed transaction's last statement: events its request appended and no write carried ride on it.
+      carriesOutboxEvents,
     ),
     find: new SqlStatement<KeyParams>(
       "idempotency_find",

@@ -14,8 +14,8 @@ import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/pa
 import { rowsOf } from "../client";
 import { pageFrom, totalOfAll } from "../paging";
 import { outboxTables } from "../schema";
-import { SqlStatement } from "../statements";
-import type { Transactions } from "../transactions";
+import { type Carrier, SqlStatement } from "../statements";
+import type { Deferred, Transactions } from "../transactions";
 import { statusLiterals } from "./outbox-queue";
 
 // Both tables share one shape; the union of their types is too wide for drizzle's overloads.
@@ -37,16 +37,55 @@ const appendTo = (tx: Transactions, topic: OutboxTopic) =>
       order by e.n`,
   );
 
+const carriedParam = (topic: OutboxTopic) => `__carried_${topic}_events`;
+
+const eventsOf = (rows: Deferred[], topic: OutboxTopic) =>
+  JSON.stringify(rows.filter((deferred) => deferred.topic === topic).map((deferred) => deferred.row));
+
+/**
+ * The outbox's events deferred in a transaction (DrizzleOutboxWriter.append), written by a statement of the same
+ * level as data-modifying CTEs in front of its own write (statements.ts, Carrier): the product's stock movements
+ * and the Idempotency-Key's stored answer carry them, so an event costs no statement of its own on the checkout
+ * path. Same columns and order as `appendTo`.
+ */
+export const carriesOutboxEvents: Carrier = {
+  ctes: sql.join(
+    OUTBOX_TOPICS.map(
+      (topic) => sql`${sql.raw(`carried_${topic}_events`)} as (
+        insert into ${outboxTables[topic]} (id, aggregate_id, type, payload)
+        select e.id, e.aggregate_id, e.type, e.payload
+        from rows from (json_to_recordset(${sql.placeholder(carriedParam(topic))}::json)
+            as (id uuid, aggregate_id uuid, type text, payload jsonb))
+          with ordinality as e(id, aggregate_id, type, payload, n)
+        order by e.n)`,
+    ),
+    sql`, `,
+  ),
+  bind: (rows) => Object.fromEntries(OUTBOX_TOPICS.map((topic) => [carriedParam(topic), eventsOf(rows, topic)])),
+};
+
 export class DrizzleOutboxWriter implements OutboxWriter {
   readonly #append: Record<OutboxTopic, SqlStatement<{ events: string }>>;
 
   constructor(
-    tx: Transactions,
+    private readonly tx: Transactions,
     private readonly newId: () => string,
   ) {
     this.#append = { order: appendTo(tx, "order"), coupon: appendTo(tx, "coupon") };
+    tx.writeDeferredWith(async (rows) => {
+      for (const topic of OUTBOX_TOPICS) {
+        if (rows.some((deferred) => deferred.topic === topic)) {
+          await this.#append[topic].run({ events: eventsOf(rows, topic) });
+        }
+      }
+    });
   }
 
+  /**
+   * Inside a transaction the events are deferred to the next statement of the same level that carries them
+   * (carriesOutboxEvents), else written just before COMMIT: they commit or roll back with the change all the
+   * same. Outside one, written now.
+   */
   async append<T extends OutboxTopic>(topic: T, ...events: NewOutboxEvent<T>[]): Promise<void> {
     if (events.length === 0) return;
     const rows = events.map((event) => ({
@@ -55,6 +94,7 @@ export class DrizzleOutboxWriter implements OutboxWriter {
       type: event.type,
       payload: event.payload,
     }));
+    if (this.tx.defer(rows.map((row) => ({ topic, row })))) return;
     await this.#append[topic].run({ events: JSON.stringify(rows) });
   }
 }

@@ -31,6 +31,7 @@ import { isUniqueViolation } from "../../dependency-errors";
 import { products } from "../schema";
 import { type Slots, Statement } from "../statements";
 import type { Transactions } from "../transactions";
+import { carriesOutboxEvents } from "./outbox-repository";
 
 type Row = typeof products.$inferSelect;
 type StockCounter = "stock" | "reservedStock" | "soldQuantity" | "awaitingReturn" | "writtenOff";
@@ -95,12 +96,17 @@ function hotStatements(tx: Transactions) {
     counters: ($: Slots<Params>) => Partial<Record<StockCounter, SQL>>,
     condition: ($: Slots<Params>) => SQL | undefined,
   ) =>
-    new Statement(name, tx, (db, $: Slots<Params>) =>
-      db
-        .update(products)
-        .set({ ...counters($), version: sql`${products.version} + 1`, updatedAt: sql`now()` })
-        .where(and(eq(products.id, $.id), condition($)))
-        .returning(),
+    new Statement(
+      name,
+      tx,
+      (db, $: Slots<Params>) =>
+        db
+          .update(products)
+          .set({ ...counters($), version: sql`${products.version} + 1`, updatedAt: sql`now()` })
+          .where(and(eq(products.id, $.id), condition($)))
+          .returning(),
+      // The last write of an order and of a payment's completion: the events they appended ride on it.
+      carriesOutboxEvents,
     );
   return {
     byId: new Statement("product_by_id", tx, (db, $: Slots<{ id: string }>) =>
