@@ -289,9 +289,10 @@ export class PaymentService {
 
   async #complete(paymentId: string, transactionId: string): Promise<Payment> {
     const settled = await this.deps.unitOfWork.withTransaction(async () => {
-      const completed = await this.deps.payments.move(paymentId, "COMPLETED", { gatewayTransactionId: transactionId });
-      if (!completed) return (await this.deps.payments.find(paymentId)) as Payment;
-      const order = await this.deps.orders.confirmPaid(completed.orderId, completed.id, completed.amount);
+      // COMPLETED and the order confirmed in one statement (the payment's row locked first, then the order's).
+      const done = await this.deps.payments.complete(paymentId, transactionId);
+      if (!done) return (await this.deps.payments.find(paymentId)) as Payment;
+      const { payment: completed, order } = done;
       // The hold guarantees this: nothing else may move a held order.
       if (!order) throw new Error(`order ${completed.orderId} was not held by payment ${completed.id}`);
       await this.deps.outbox.append("order", {

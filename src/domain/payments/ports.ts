@@ -1,3 +1,4 @@
+import type { Order } from "../orders/order";
 import type { Payment } from "./payment";
 import type { PaymentStatus } from "./payment-status";
 
@@ -72,6 +73,16 @@ export interface PaymentRepository {
       onlyAfterChargeWindow?: boolean;
     },
   ): Promise<Payment | undefined>;
+  /**
+   * COMPLETED (as `move` to it would) and, in the same statement, the order the payment holds confirmed
+   * (ORDER_MOVES.pay: CREATED → CONFIRMED, what was paid recorded): the payment's row is locked first, then the
+   * order's, the order every completion keeps. Undefined when the payment could not move; `order` undefined when
+   * the payment moved but held no order that could be confirmed (the caller rolls back).
+   */
+  complete(
+    id: string,
+    gatewayTransactionId: string,
+  ): Promise<{ payment: Payment; order: Order | undefined } | undefined>;
   /**
    * GATEWAY_REQUESTED payments due for a check, their next check pushed `leaseSeconds` ahead in the same
    * statement (SKIP LOCKED): several instances never ask about one payment at once.

@@ -20,7 +20,7 @@ const toOrder = ({ items, cancelReason, ...order }: OrderRow): Order => ({
     .sort((a, b) => (a.productId < b.productId ? -1 : 1)),
 });
 
-type OrderWithItemsRow = Record<string, unknown> & { items: Record<string, unknown>[] };
+export type OrderWithItemsRow = Record<string, unknown> & { items: Record<string, unknown>[] };
 
 /** The statements of the order and payment path, built once (statements.ts); the rest stays on the builder. */
 function hotStatements(tx: Transactions) {
@@ -108,7 +108,8 @@ function hotStatements(tx: Transactions) {
   };
 }
 
-const fromOrderRow = (row: OrderWithItemsRow): Order =>
+/** An order from a row of `orders` (driver values or row_to_json) and its lines as JSON. */
+export const fromOrderRow = (row: OrderWithItemsRow): Order =>
   toOrder({ ...fromRow(orders, row), items: row.items.map((line) => fromRow(orderItems, line)) });
 
 export class DrizzleOrderRepository implements OrderRepository {

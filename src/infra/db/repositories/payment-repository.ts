@@ -1,4 +1,6 @@
 import { and, desc, eq, getTableColumns, ne, type SQL, sql } from "drizzle-orm";
+import type { Order } from "../../../domain/orders/order";
+import { ORDER_MOVES } from "../../../domain/orders/order-status";
 import type { Payment } from "../../../domain/payments/payment";
 import {
   isPaymentPath,
@@ -9,9 +11,10 @@ import {
 import type { NewPayment, PaymentRepository } from "../../../domain/payments/ports";
 import { rowsOf } from "../client";
 import { fromRow } from "../rows";
-import { paymentStatusHistory, payments } from "../schema";
+import { orderItems, orders, paymentStatusHistory, payments } from "../schema";
 import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
+import { fromOrderRow, type OrderWithItemsRow } from "./order-repository";
 
 /** Written as literals (program constants), so the planner can match the partial index whatever plan it caches. */
 const statusLiterals = (statuses: readonly PaymentStatus[]) =>
@@ -67,6 +70,48 @@ const statusArray = (statuses: unknown) => sql`${statuses}::text[]::payment_stat
 /** The steps a statement writes, one history row each, in order: `unnest(steps) with ordinality`. */
 const stepsOf = (steps: unknown) => sql`unnest(${statusArray(steps)}) with ordinality as step(status, n)`;
 
+interface MoveParams {
+  id: string;
+  status: PaymentStatus;
+  steps: readonly PaymentStatus[];
+  allowed: readonly PaymentStatus[];
+  nextCheckInSeconds: number | null;
+  clearNextCheck: boolean;
+  chargeWindowMs: number | null;
+  onlyAfterChargeWindow: boolean;
+  failureReason: string | null;
+  gatewayTransactionId: string | null;
+}
+
+/**
+ * The move and its history rows (CTEs `moved` and `logged`). A final payment has nothing left to ask about,
+ * unless it asks for one more look (claimDueVerifications). The charge window is decided by the database's clock
+ * in the statement that fails the payment, whoever asks; a payment sent before the window was recorded (older
+ * releases) is given the longest timeout any release allowed.
+ */
+const moveCtes = ($: Slots<MoveParams>) => sql`
+        moved as (
+          update ${payments}
+          set status = ${$.status}, updated_at = clock_timestamp(),
+            next_check_at = case
+              when ${$.nextCheckInSeconds}::double precision is not null
+                then clock_timestamp() + ${$.nextCheckInSeconds}::double precision * interval '1 second'
+              when ${$.clearNextCheck}::boolean then null
+              else next_check_at end,
+            charge_window_ends_at = coalesce(
+              clock_timestamp() + ${$.chargeWindowMs}::double precision * interval '1 millisecond', charge_window_ends_at),
+            failure_reason = coalesce(${$.failureReason}, failure_reason),
+            gateway_transaction_id = coalesce(${$.gatewayTransactionId}, gateway_transaction_id)
+          where id = ${$.id} and status = any(${statusArray($.allowed)})
+            and (not ${$.onlyAfterChargeWindow}::boolean
+              or coalesce(charge_window_ends_at, updated_at + ${LEGACY_CHARGE_WINDOW_SECONDS} * interval '1 second')
+                <= clock_timestamp())
+          returning *
+        ), logged as (
+          insert into ${paymentStatusHistory} (payment_id, status, at)
+          select moved.id, step.status, moved.updated_at from moved, ${stepsOf($.steps)} order by step.n
+        )`;
+
 /** The statements of the payment path, built once (statements.ts); the recovery job's stay on the builder. */
 function hotStatements(tx: Transactions) {
   return {
@@ -118,50 +163,38 @@ function hotStatements(tx: Transactions) {
      * see the rows it writes itself), not from a second read. One text for every move: what varies between
      * moves is a parameter (null leaves a column as it is).
      */
-    move: new SqlStatement<
-      {
-        id: string;
-        status: PaymentStatus;
-        steps: readonly PaymentStatus[];
-        allowed: readonly PaymentStatus[];
-        nextCheckInSeconds: number | null;
-        clearNextCheck: boolean;
-        chargeWindowMs: number | null;
-        onlyAfterChargeWindow: boolean;
-        failureReason: string | null;
-        gatewayTransactionId: string | null;
-      },
-      PaymentRow
-    >(
+    move: new SqlStatement<MoveParams, PaymentRow>(
       "payment_move",
       tx,
-      // A final payment has nothing left to ask about, unless it asks for one more look (claimDueVerifications).
-      // The charge window is decided by the database's clock in the statement that fails the payment, whoever
-      // asks; a payment sent before the window was recorded (older releases) is given the longest timeout any
-      // release allowed.
       ($) => sql`
-        with moved as (
-          update ${payments}
-          set status = ${$.status}, updated_at = clock_timestamp(),
-            next_check_at = case
-              when ${$.nextCheckInSeconds}::double precision is not null
-                then clock_timestamp() + ${$.nextCheckInSeconds}::double precision * interval '1 second'
-              when ${$.clearNextCheck}::boolean then null
-              else next_check_at end,
-            charge_window_ends_at = coalesce(
-              clock_timestamp() + ${$.chargeWindowMs}::double precision * interval '1 millisecond', charge_window_ends_at),
-            failure_reason = coalesce(${$.failureReason}, failure_reason),
-            gateway_transaction_id = coalesce(${$.gatewayTransactionId}, gateway_transaction_id)
-          where id = ${$.id} and status = any(${statusArray($.allowed)})
-            and (not ${$.onlyAfterChargeWindow}::boolean
-              or coalesce(charge_window_ends_at, updated_at + ${LEGACY_CHARGE_WINDOW_SECONDS} * interval '1 second')
-                <= clock_timestamp())
-          returning *
-        ), logged as (
-          insert into ${paymentStatusHistory} (payment_id, status, at)
-          select moved.id, step.status, moved.updated_at from moved, ${stepsOf($.steps)} order by step.n
-        )
+        with ${moveCtes($)}
         select moved.*, ${historyOf(sql`moved.id`)} as history from moved`,
+    ),
+    /**
+     * The move to COMPLETED and the order it holds confirmed, in one statement. The order's update joins the
+     * moved payment, so it runs (and locks the order's row) only after the payment's row is locked and moved.
+     */
+    complete: new SqlStatement<
+      MoveParams,
+      PaymentRow & { confirmed: Record<string, unknown> | null; items: Record<string, unknown>[] }
+    >(
+      "payment_complete",
+      tx,
+      ($) => sql`
+        with ${moveCtes($)}, confirmed as (
+          update ${orders} o
+          set status = ${ORDER_MOVES.pay.to}, paid_amount = moved.amount, paid_at = now(), version = o.version + 1,
+            updated_at = now()
+          from moved
+          where o.id = moved.order_id and o.payment_id = moved.id
+            and o.status = any(${sql.raw(`array[${ORDER_MOVES.pay.from.map((status) => `'${status}'`).join(", ")}]::order_status[]`)})
+          returning o.*
+        )
+        select moved.*, ${historyOf(sql`moved.id`)} as history,
+          (select row_to_json(confirmed) from confirmed) as confirmed,
+          coalesce((select json_agg(line) from ${orderItems} line where line.order_id = moved.order_id), '[]'::json)
+            as items
+        from moved`,
     ),
   };
 }
@@ -218,10 +251,20 @@ export class DrizzlePaymentRepository implements PaymentRepository {
     const steps: readonly PaymentStatus[] = typeof to === "string" ? [to] : to;
     if (!isPaymentPath(steps)) throw new Error(`not a walk the payment machine allows: ${steps}`);
     const first = steps[0] as PaymentStatus;
-    const last = steps.at(-1) as PaymentStatus;
     const allowed = PAYMENT_MACHINE.sourcesOf(first).filter((status) => !fields.from || fields.from.includes(status));
     if (allowed.length === 0) return undefined;
-    const [row] = await this.#hot.move.run({
+    const [row] = await this.#hot.move.run(this.#moveParams(id, steps, allowed, fields));
+    return row && toPayment(row, row.history, steps);
+  }
+
+  #moveParams(
+    id: string,
+    steps: readonly PaymentStatus[],
+    allowed: readonly PaymentStatus[],
+    fields: Parameters<DrizzlePaymentRepository["move"]>[2] & {},
+  ): MoveParams {
+    const last = steps.at(-1) as PaymentStatus;
+    return {
       id,
       status: last,
       steps,
@@ -232,8 +275,22 @@ export class DrizzlePaymentRepository implements PaymentRepository {
       onlyAfterChargeWindow: fields.onlyAfterChargeWindow === true,
       failureReason: fields.failureReason ?? null,
       gatewayTransactionId: fields.gatewayTransactionId ?? null,
-    });
-    return row && toPayment(row, row.history, steps);
+    };
+  }
+
+  async complete(
+    id: string,
+    gatewayTransactionId: string,
+  ): Promise<{ payment: Payment; order: Order | undefined } | undefined> {
+    const [row] = await this.#hot.complete.run(
+      this.#moveParams(id, ["COMPLETED"], PAYMENT_MACHINE.sourcesOf("COMPLETED"), { gatewayTransactionId }),
+    );
+    if (!row) return undefined;
+    const { confirmed, items, ...moved } = row;
+    return {
+      payment: toPayment(moved, row.history, ["COMPLETED"]),
+      order: confirmed ? fromOrderRow({ ...confirmed, items } as OrderWithItemsRow) : undefined,
+    };
   }
 
   async claimDueChecks(limit: number, leaseSeconds: number): Promise<string[]> {
