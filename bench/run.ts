@@ -47,7 +47,7 @@ import {
   WARMUP_SECONDS,
 } from "./config";
 import { printCouponSummary, runCouponScenario } from "./coupons";
-import { prepareEnvironment } from "./environment";
+import { prepareEnvironment, stateEnv } from "./environment";
 import { readCatalogue, seedCatalogue, signUpBuyer } from "./kicks-api";
 import { type OrderBenchResult, type OrderModule, runOrderBench } from "./orders";
 import { checkOutboxRun, type OutboxBenchResult, runOutboxBench, startOutboxSink } from "./outbox";
@@ -111,11 +111,7 @@ async function main() {
   const kicksEnv = {
     ...defaults,
     NODE_ENV: "production",
-    DATABASE_URL: env.databaseUrl,
-    REDIS_URL: env.redisUrl,
-    REDIS_KEY_PREFIX: env.redisKeyPrefix,
-    JWT_SECRET: env.jwtSecret,
-    DATA_DIR: join(env.workDir, "data"),
+    ...stateEnv(env),
     DATA_PLATFORM_URL: outboxSink?.eventsUrl,
     ADMIN_EMAIL: admin.email,
     ADMIN_PASSWORD: admin.password,

@@ -40,15 +40,7 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
     const lock = await holdRowLock(url, (sql) => sql`select 1 from products where id = ${shoe.id} for update`);
     try {
       const first = one.post("/api/v1/orders", body, keyed(buyer.token, key));
-      const [firstBackend] = await waitForWaiters(() => lock.waitingFor());
-      const second = await answersWithoutWaiting(
-        other.post("/api/v1/orders", body, keyed(buyer.token, key)),
-        async () => (await lock.waitingFor(firstBackend)).length > 0,
-      );
-      expect(second).not.toBe("waits");
-      if (second === "waits") return;
-      expect(second.status).toBe(409);
-      expect(second.body.code).toBe("IDEMPOTENCY_KEY_IN_USE");
+      await expectInUseWhileFirstWaits(lock, () => other.post("/api/v1/orders", body, keyed(buyer.token, key)));
 
       await lock.release();
       const placed = await first;
@@ -83,15 +75,9 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
     let paid: { status: number; body: any; headers: Headers } | undefined;
     try {
       const first = one.post("/api/v1/payments/process", { orderId: order.id }, keyed(buyer.token, key));
-      const [firstBackend] = await waitForWaiters(() => lock.waitingFor());
-      const second = await answersWithoutWaiting(
+      await expectInUseWhileFirstWaits(lock, () =>
         other.post("/api/v1/payments/process", { orderId: order.id }, keyed(buyer.token, key)),
-        async () => (await lock.waitingFor(firstBackend)).length > 0,
       );
-      expect(second).not.toBe("waits");
-      if (second === "waits") return;
-      expect(second.status).toBe(409);
-      expect(second.body.code).toBe("IDEMPOTENCY_KEY_IN_USE");
 
       await lock.release();
       paid = await first;
@@ -126,6 +112,22 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
     expect((await one.get(`/api/v1/balances/${buyer.user.id}`, buyer)).body.balance).toBe(30_000);
   });
 });
+
+/**
+ * With the first request waiting at the test's lock (inside its transaction, after its claim), the second request
+ * with the same key, sent to the other instance, answers 409 IDEMPOTENCY_KEY_IN_USE without waiting for the lock
+ * itself.
+ */
+async function expectInUseWhileFirstWaits(
+  lock: Awaited<ReturnType<typeof holdRowLock>>,
+  send: () => Promise<{ status: number; body: any }>,
+): Promise<void> {
+  const [firstBackend] = await waitForWaiters(() => lock.waitingFor());
+  const second = await answersWithoutWaiting(send(), async () => (await lock.waitingFor(firstBackend)).length > 0);
+  if (second === "waits") throw new Error("the second request waited for the first one's lock instead of answering");
+  expect(second.status).toBe(409);
+  expect(second.body.code).toBe("IDEMPOTENCY_KEY_IN_USE");
+}
 
 /** The backends waiting for the test's lock, once there is one. */
 async function waitForWaiters(waiting: () => Promise<number[]>): Promise<number[]> {
