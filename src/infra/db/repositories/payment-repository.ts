@@ -8,7 +8,7 @@ import {
 } from "../../../domain/payments/payment-status";
 import type { NewPayment, PaymentRepository } from "../../../domain/payments/ports";
 import { rowsOf } from "../client";
-import { fromRow } from "../rows";
+import { columnsOf, fromRow } from "../rows";
 import { paymentStatusHistory, payments } from "../schema";
 import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
@@ -91,7 +91,7 @@ function hotStatements(tx: Transactions) {
           insert into ${paymentStatusHistory} (payment_id, status, at)
           select created.id, step.status, created.created_at from created, ${stepsOf($.steps)} order by step.n
         )
-        select * from created`,
+        select ${columnsOf(payments, "created")} from created`,
     ),
     /**
      * The payment with its steps, in one statement (one snapshot, one round trip): every step of a checkout
@@ -161,7 +161,7 @@ function hotStatements(tx: Transactions) {
           insert into ${paymentStatusHistory} (payment_id, status, at)
           select moved.id, step.status, moved.updated_at from moved, ${stepsOf($.steps)} order by step.n
         )
-        select moved.*, ${historyOf(sql`moved.id`)} as history from moved`,
+        select ${columnsOf(payments, "moved")}, ${historyOf(sql`moved.id`)} as history from moved`,
     ),
   };
 }
