@@ -59,6 +59,50 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
     expect(placedOrders?.n).toBe(1);
   });
 
+  // The key's lock is the transaction's own first statement; the order's work runs in a savepoint. An order that
+  // passed its stock check on read but is refused at its reservation (another sale took the last unit meanwhile)
+  // has written only inside that rolled-back savepoint: a refusal before any effect, whose key is not kept
+  // (contract: Idempotency), so the retry, once stock is back, places the order.
+  it("keeps no key for an order refused at its reservation after its read saw stock: the retry places it", async () => {
+    const seller = await one.registerUser("SELLER");
+    const buyer = await one.registerUser("BUYER");
+    const shoe = await createProductVia(one, seller.token, { price: 10_000, stock: 1 });
+    const body = { userId: buyer.user.id, items: [{ productId: shoe.id, quantity: 1 }] };
+    const key = crypto.randomUUID();
+
+    // The order reads stock 1, writes itself, then waits at the reservation; meanwhile the last unit is taken off
+    // sale (units stocked with it, so the books balance).
+    const lock = await holdRowLock(url, (sql) => sql`select 1 from products where id = ${shoe.id} for update`);
+    let refused: { status: number; body: any };
+    try {
+      const first = one.post("/api/v1/orders", body, keyed(buyer.token, key));
+      await waitForWaiters(() => lock.waitingFor());
+      await lock.take(
+        (sql) =>
+          sql`update products set stock = stock - 1, units_stocked = units_stocked - 1, version = version + 1
+            where id = ${shoe.id}`,
+      );
+      await lock.release();
+      refused = await first;
+    } finally {
+      await lock.end();
+    }
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe("INSUFFICIENT_STOCK");
+    const kept = await one.container.database.db
+      .select({ n: count() })
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.scope, buyer.user.id), eq(idempotencyKeys.key, key)));
+    expect(kept[0]?.n).toBe(0);
+
+    const current = (await one.get(`/api/v1/products/${shoe.id}`)).body;
+    const restocked = await one.patch(`/api/v1/products/${shoe.id}`, { stock: 3, version: current.version }, seller);
+    expect(restocked.status).toBe(200);
+    const placed = await other.post("/api/v1/orders", body, keyed(buyer.token, key));
+    expect(placed.status).toBe(201);
+    expect(placed.headers.get("Idempotent-Replayed")).toBeNull();
+  });
+
   it("answers a payment's key 409 on the other instance while the first is before its first commit, then replays it from the payment", async () => {
     const seller = await one.registerUser("SELLER");
     const buyer = await one.registerUser("BUYER");

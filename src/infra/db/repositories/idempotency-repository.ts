@@ -56,7 +56,8 @@ export class DrizzleIdempotencyRepository implements IdempotencyRepository {
 
   async lockAndFind(id: IdempotencyScope): Promise<KeyLook> {
     const [row] = rowsOf<Record<string, unknown>>(
-      await this.tx.current.execute(sql`
+      // Writes nothing: not the transaction's own statement for hasWritten (see Transactions.currentWithoutWrites).
+      await this.tx.currentWithoutWrites.execute(sql`
         select ${tryKeyLock(id)} as free, k.*
         from (select 1) as one
         left join ${idempotencyKeys} k
