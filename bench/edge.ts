@@ -28,7 +28,7 @@ import { SEED_CATEGORIES } from "../src/infra/db/seed/catalogue";
 import { bufferedOutput } from "../src/infra/log-output";
 import { createLogger } from "../src/infra/logger";
 import { envInt, ROOT } from "./config";
-import { prepareEnvironment } from "./environment";
+import { prepareEnvironment, stateEnv } from "./environment";
 import { cleanup } from "./processes";
 
 const REQUESTS = envInt("EDGE_REQUESTS", 200_000, 1, 100_000_000);
@@ -125,11 +125,7 @@ async function main() {
     ADMIN_EMAIL: undefined,
     ADMIN_PASSWORD: undefined,
     NODE_ENV: "production",
-    DATABASE_URL: env.databaseUrl,
-    REDIS_URL: env.redisUrl,
-    REDIS_KEY_PREFIX: env.redisKeyPrefix,
-    JWT_SECRET: env.jwtSecret,
-    DATA_DIR: join(env.workDir, "data"),
+    ...stateEnv(env),
   };
   console.log(`edge bench: ${REQUESTS} requests per scenario, best of ${ROUNDS}; bun ${Bun.version}`);
   console.log(`database: ${env.mode.database}; redis: ${env.mode.redis}`);

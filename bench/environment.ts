@@ -93,3 +93,14 @@ export async function prepareEnvironment(runId: string): Promise<BenchEnvironmen
     },
   };
 }
+
+/** Where the run keeps Kicks' state, as Kicks' environment: its database, Redis prefix, JWT secret and data dir. */
+export function stateEnv(env: BenchEnvironment) {
+  return {
+    DATABASE_URL: env.databaseUrl,
+    REDIS_URL: env.redisUrl,
+    REDIS_KEY_PREFIX: env.redisKeyPrefix,
+    JWT_SECRET: env.jwtSecret,
+    DATA_DIR: join(env.workDir, "data"),
+  };
+}

@@ -9,7 +9,7 @@
 import { heapStats } from "bun:jsc";
 import { openSync } from "node:fs";
 import { join } from "node:path";
-import { prepareEnvironment } from "./environment";
+import { prepareEnvironment, stateEnv } from "./environment";
 import { cleanup } from "./processes";
 
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1).padStart(6);
@@ -41,11 +41,7 @@ const { createApp } = await import("../src/app");
 step("the app's modules imported");
 const config = loadConfig({
   ...process.env,
-  DATABASE_URL: env.databaseUrl,
-  REDIS_URL: env.redisUrl,
-  REDIS_KEY_PREFIX: env.redisKeyPrefix,
-  JWT_SECRET: env.jwtSecret,
-  DATA_DIR: join(env.workDir, "data"),
+  ...stateEnv(env),
   LOG_LEVEL: undefined,
 });
 // The default level, so every request writes its access line (to /dev/null, through the same buffered output).
@@ -70,11 +66,7 @@ const seed = Bun.spawnSync(["bun", "src/commands/seed.ts", "--no-demo", "--produ
   cwd: join(import.meta.dir, ".."),
   env: {
     ...process.env,
-    DATABASE_URL: env.databaseUrl,
-    REDIS_URL: env.redisUrl,
-    REDIS_KEY_PREFIX: env.redisKeyPrefix,
-    JWT_SECRET: env.jwtSecret,
-    DATA_DIR: join(env.workDir, "data"),
+    ...stateEnv(env),
   },
 });
 if (seed.exitCode !== 0) throw new Error(`seeding failed: ${seed.stderr.toString()}`);

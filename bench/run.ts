@@ -18,7 +18,9 @@
 //   BENCH_COUPON_BUYERS (100000)  distinct buyers inserted for the drop
 //   BENCH_REDIS_REQUESTS (300000) EVALSHA calls by redis-benchmark for the Redis ceiling
 //   BENCH_MODULES (all)           comma-separated subset of http,coupons,outbox,orders,checkout,sales: "http" is the wrk
-//                                 scenarios (health, balance, products, charge); the hello-world baseline always runs
+//                                 scenarios (health, balance, products, charge) and, with DATABASE_URL, one
+//                                 `pgbench -S` run (scale BENCH_PGBENCH_SCALE, -c BENCH_CONNECTIONS) that GET balance is
+//                                 compared with; the hello-world baseline always runs
 //   BENCH_ORDER_PRODUCTS (1000)   products the spread orders and the checkouts draw from (see bench/orders.ts)
 //   BENCH_PGBENCH_SCALE (10)      pgbench -i -s of the spread orders' and checkouts' database ceiling (the hot
 //                                 product's is always scale 1: one row every transaction updates)
@@ -47,10 +49,11 @@ import {
   WARMUP_SECONDS,
 } from "./config";
 import { printCouponSummary, runCouponScenario } from "./coupons";
-import { prepareEnvironment } from "./environment";
+import { prepareEnvironment, stateEnv } from "./environment";
 import { readCatalogue, seedCatalogue, signUpBuyer } from "./kicks-api";
 import { type OrderBenchResult, type OrderModule, runOrderBench } from "./orders";
 import { checkOutboxRun, type OutboxBenchResult, runOutboxBench, startOutboxSink } from "./outbox";
+import { runPgbenchSelectOnly } from "./pgbench";
 import { abort, cleanup, isCleaningUp, startServer, stopServer, waitHealthy } from "./processes";
 import { printOrderSummary, printOutboxSummary, printSummary, writeResults } from "./report";
 import { keepPrintedOutput, recordRun } from "./results-file";
@@ -64,6 +67,8 @@ const DEADLINE_MS =
   deadlineMs(SCENARIOS.length + 4) +
   OUTBOX_BUDGET_MS +
   ORDERS_BUDGET_MS +
+  // The http module's pgbench -S: the scale's initialisation (shared with the orders module) and one run.
+  (MODULES.has("http") ? 300_000 + (SECONDS + 60) * 1000 : 0) +
   (MODULES.has("sales") ? SALES_ORDERS * 0.4 : 0);
 
 process.on("SIGINT", () => void abort(130, "interrupted; cleaning up"));
@@ -111,11 +116,7 @@ async function main() {
   const kicksEnv = {
     ...defaults,
     NODE_ENV: "production",
-    DATABASE_URL: env.databaseUrl,
-    REDIS_URL: env.redisUrl,
-    REDIS_KEY_PREFIX: env.redisKeyPrefix,
-    JWT_SECRET: env.jwtSecret,
-    DATA_DIR: join(env.workDir, "data"),
+    ...stateEnv(env),
     DATA_PLATFORM_URL: outboxSink?.eventsUrl,
     ADMIN_EMAIL: admin.email,
     ADMIN_PASSWORD: admin.password,
@@ -148,7 +149,22 @@ async function main() {
     : undefined;
   if (coupon) results.push(coupon.result);
   const invariants = [...(charge ? checkChargeRun(charge) : []), ...(coupon?.invariants ?? [])];
+  // Issue 20: GET balance (a token and one indexed read) against pgbench -S (one indexed read) on the same
+  // PostgreSQL with as many clients. One pgbench run; its scale-10 database is the orders module's too.
+  const balanceRead = results.find((r) => r.name === "kicks GET balance");
+  const selectOnly =
+    balanceRead && process.env.DATABASE_URL
+      ? await runPgbenchSelectOnly(process.env.DATABASE_URL, runId, CONNECTIONS)
+      : undefined;
   printSummary(results, invariants, charge?.metrics);
+  if (balanceRead && selectOnly) {
+    const balanceVsSelectOnly = balanceRead.requestsPerSecond / selectOnly.transactionsPerSecond;
+    console.log(
+      `${balanceVsSelectOnly >= 0.3 ? "met " : "MISS"} GET balance ≥ 0.3x pgbench -S (scale ${selectOnly.scale}, -c ${selectOnly.clients}): ${balanceVsSelectOnly.toFixed(2)}x (${balanceRead.requestsPerSecond} req/s vs ${selectOnly.transactionsPerSecond} tps)`,
+    );
+  } else if (balanceRead) {
+    console.log("GET balance vs pgbench -S: not measured (needs DATABASE_URL and pgbench)");
+  }
   if (coupon) printCouponSummary(coupon);
 
   let outbox: OutboxBenchResult | undefined;
@@ -215,6 +231,9 @@ async function main() {
     threads: THREADS,
     mode: env.mode,
     scenarios: results,
+    pgbenchSelectOnly: selectOnly,
+    balanceVsPgbenchSelectOnly:
+      balanceRead && selectOnly && balanceRead.requestsPerSecond / selectOnly.transactionsPerSecond,
     invariants,
     chargeMetrics: charge?.metrics,
     outbox,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { IN_FLIGHT_LEASE_MS } from "../domain/idempotency/idempotency-service";
 import { parseTrustedProxies } from "./client-addresses";
 
 /** Whole decimal numbers only: no " ", "0x50" or "1e3" slipping through a numeric coercion. */
@@ -12,6 +13,8 @@ const emptyAsUnset = (env: Record<string, string | undefined>) =>
 
 /** The least margin beyond PAYMENT_GATEWAY_TIMEOUT_MS before a gateway 404 may be taken as final. */
 export const PAYMENT_SEND_MARGIN_MIN_MS = 1000;
+/** What a request's time limit leaves of its Idempotency-Key's lease: the answer's own commit, a paused process. */
+const REQUEST_LEASE_MARGIN_MS = 10_000;
 
 const envSchema = z
   .object({
@@ -136,6 +139,14 @@ const envSchema = z
         code: "custom",
         path: ["REQUEST_TIMEOUT_MS"],
         message: `must be more than PAYMENT_GATEWAY_TIMEOUT_MS (${env.PAYMENT_GATEWAY_TIMEOUT_MS} ms)`,
+      });
+    }
+    // A keyed request must end inside its key's in-flight lease, or a retry could take the key over while it runs.
+    if (env.REQUEST_TIMEOUT_MS > IN_FLIGHT_LEASE_MS - REQUEST_LEASE_MARGIN_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["REQUEST_TIMEOUT_MS"],
+        message: `must be at most ${IN_FLIGHT_LEASE_MS - REQUEST_LEASE_MARGIN_MS} ms (an Idempotency-Key's in-flight lease, ${IN_FLIGHT_LEASE_MS} ms, less ${REQUEST_LEASE_MARGIN_MS} ms)`,
       });
     }
     if (env.REDIS_CACHE_URL && !env.REDIS_URL) {

@@ -40,15 +40,7 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
     const lock = await holdRowLock(url, (sql) => sql`select 1 from products where id = ${shoe.id} for update`);
     try {
       const first = one.post("/api/v1/orders", body, keyed(buyer.token, key));
-      const [firstBackend] = await waitForWaiters(() => lock.waitingFor());
-      const second = await answersWithoutWaiting(
-        other.post("/api/v1/orders", body, keyed(buyer.token, key)),
-        async () => (await lock.waitingFor(firstBackend)).length > 0,
-      );
-      expect(second).not.toBe("waits");
-      if (second === "waits") return;
-      expect(second.status).toBe(409);
-      expect(second.body.code).toBe("IDEMPOTENCY_KEY_IN_USE");
+      await expectInUseWhileFirstWaits(lock, () => other.post("/api/v1/orders", body, keyed(buyer.token, key)));
 
       await lock.release();
       const placed = await first;
@@ -67,6 +59,50 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
     expect(placedOrders?.n).toBe(1);
   });
 
+  // The key's lock is the transaction's own first statement; the order's work runs in a savepoint. An order that
+  // passed its stock check on read but is refused at its reservation (another sale took the last unit meanwhile)
+  // has written only inside that rolled-back savepoint: a refusal before any effect, whose key is not kept
+  // (contract: Idempotency), so the retry, once stock is back, places the order.
+  it("keeps no key for an order refused at its reservation after its read saw stock: the retry places it", async () => {
+    const seller = await one.registerUser("SELLER");
+    const buyer = await one.registerUser("BUYER");
+    const shoe = await createProductVia(one, seller.token, { price: 10_000, stock: 1 });
+    const body = { userId: buyer.user.id, items: [{ productId: shoe.id, quantity: 1 }] };
+    const key = crypto.randomUUID();
+
+    // The order reads stock 1, writes itself, then waits at the reservation; meanwhile the last unit is taken off
+    // sale (units stocked with it, so the books balance).
+    const lock = await holdRowLock(url, (sql) => sql`select 1 from products where id = ${shoe.id} for update`);
+    let refused: { status: number; body: any };
+    try {
+      const first = one.post("/api/v1/orders", body, keyed(buyer.token, key));
+      await waitForWaiters(() => lock.waitingFor());
+      await lock.take(
+        (sql) =>
+          sql`update products set stock = stock - 1, units_stocked = units_stocked - 1, version = version + 1
+            where id = ${shoe.id}`,
+      );
+      await lock.release();
+      refused = await first;
+    } finally {
+      await lock.end();
+    }
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe("INSUFFICIENT_STOCK");
+    const kept = await one.container.database.db
+      .select({ n: count() })
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.scope, buyer.user.id), eq(idempotencyKeys.key, key)));
+    expect(kept[0]?.n).toBe(0);
+
+    const current = (await one.get(`/api/v1/products/${shoe.id}`)).body;
+    const restocked = await one.patch(`/api/v1/products/${shoe.id}`, { stock: 3, version: current.version }, seller);
+    expect(restocked.status).toBe(200);
+    const placed = await other.post("/api/v1/orders", body, keyed(buyer.token, key));
+    expect(placed.status).toBe(201);
+    expect(placed.headers.get("Idempotent-Replayed")).toBeNull();
+  });
+
   it("answers a payment's key 409 on the other instance while the first is before its first commit, then replays it from the payment", async () => {
     const seller = await one.registerUser("SELLER");
     const buyer = await one.registerUser("BUYER");
@@ -83,15 +119,9 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
     let paid: { status: number; body: any; headers: Headers } | undefined;
     try {
       const first = one.post("/api/v1/payments/process", { orderId: order.id }, keyed(buyer.token, key));
-      const [firstBackend] = await waitForWaiters(() => lock.waitingFor());
-      const second = await answersWithoutWaiting(
+      await expectInUseWhileFirstWaits(lock, () =>
         other.post("/api/v1/payments/process", { orderId: order.id }, keyed(buyer.token, key)),
-        async () => (await lock.waitingFor(firstBackend)).length > 0,
       );
-      expect(second).not.toBe("waits");
-      if (second === "waits") return;
-      expect(second.status).toBe(409);
-      expect(second.body.code).toBe("IDEMPOTENCY_KEY_IN_USE");
 
       await lock.release();
       paid = await first;
@@ -126,6 +156,22 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
     expect((await one.get(`/api/v1/balances/${buyer.user.id}`, buyer)).body.balance).toBe(30_000);
   });
 });
+
+/**
+ * With the first request waiting at the test's lock (inside its transaction, after its claim), the second request
+ * with the same key, sent to the other instance, answers 409 IDEMPOTENCY_KEY_IN_USE without waiting for the lock
+ * itself.
+ */
+async function expectInUseWhileFirstWaits(
+  lock: Awaited<ReturnType<typeof holdRowLock>>,
+  send: () => Promise<{ status: number; body: any }>,
+): Promise<void> {
+  const [firstBackend] = await waitForWaiters(() => lock.waitingFor());
+  const second = await answersWithoutWaiting(send(), async () => (await lock.waitingFor(firstBackend)).length > 0);
+  if (second === "waits") throw new Error("the second request waited for the first one's lock instead of answering");
+  expect(second.status).toBe(409);
+  expect(second.body.code).toBe("IDEMPOTENCY_KEY_IN_USE");
+}
 
 /** The backends waiting for the test's lock, once there is one. */
 async function waitForWaiters(waiting: () => Promise<number[]>): Promise<number[]> {

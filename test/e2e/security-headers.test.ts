@@ -35,13 +35,39 @@ describe("Cache-Control: no-store", () => {
 
 describe("hardening headers", () => {
   it("sends nosniff, a referrer policy, HSTS and a deny-all CSP with frame-ancestors 'none' on API answers", async () => {
-    for (const res of [await t.get("/api/v1/products"), await t.get("/api/v1/users/me"), await t.get("/nowhere")]) {
+    const balance = await t.get(`/api/v1/balances/${buyer.user.id}`, { token: buyer.token });
+    for (const res of [
+      await t.get("/api/v1/products"),
+      await t.get("/api/v1/users/me"),
+      await t.get("/nowhere"),
+      balance,
+    ]) {
       expect(res.headers.get("x-content-type-options")).toBe("nosniff");
       expect(res.headers.get("referrer-policy")).toBe("no-referrer");
       expect(res.headers.get("strict-transport-security")).toContain("max-age=");
       expect(res.headers.get("x-frame-options")).toBe("DENY");
       expect(res.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
     }
+  });
+
+  it("sends them on a balance, made with its headers in one go (personalJson): each once, JSON, no-store", async () => {
+    const res = await t.app.request(`/api/v1/balances/${buyer.user.id}`, {
+      headers: { Authorization: `Bearer ${buyer.token}`, "X-Request-Id": "balance-headers-1" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("x-request-id")).toBe("balance-headers-1");
+    const names = [...res.headers.keys()];
+    expect(names.length).toBe(new Set(names).size);
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    expect(res.headers.get("cross-origin-resource-policy")).toBe("same-origin");
+    expect(await res.json()).toEqual({
+      userId: buyer.user.id,
+      balance: 0,
+      version: expect.any(Number),
+      updatedAt: expect.any(String),
+    });
   });
 
   it("puts /docs under a CSP of its own: scripts from itself and the page's one inline script, never framed", async () => {

@@ -15,12 +15,9 @@ const transactions = new Transactions(database.db, database.sessionIsolation);
 const outbox = new DrizzleOutboxWriter(transactions, () => Bun.randomUUIDv7());
 
 /** A statement of its own that carries deferred events (its own work: a constant). */
-const carrier = new SqlStatement<{ n: number }>(
-  "test_carrier",
-  transactions,
-  ($) => sql`select ${$.n}::int as n`,
-  carriesOutboxEvents,
-);
+const carrier = new SqlStatement<{ n: number }>("test_carrier", transactions, ($) => sql`select ${$.n}::int as n`, {
+  carrier: carriesOutboxEvents,
+});
 
 /** The events of an aggregate as the current level sees them (inside the transaction: before it commits). */
 const typesOf = async (aggregateId: string) =>

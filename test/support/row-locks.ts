@@ -21,6 +21,10 @@ export async function holdRowLock(url: string, lockStatement: (sql: postgres.Sql
   };
   return {
     pid,
+    /** Runs `statement` in the session holding the lock, before it lets go (its effect commits with the release). */
+    async take(statement: (sql: postgres.Sql) => Promise<unknown>) {
+      await statement(session as unknown as postgres.Sql);
+    },
     /** Lets the waiting requests go on (the session stays open for waitingFor and connected). */
     release,
     /** Closes the test's sessions (releasing the lock first if it is still held). */

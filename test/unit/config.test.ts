@@ -193,6 +193,14 @@ describe("loadConfig payment timings (the charge's send window)", () => {
     });
   });
 
+  it("refuses a request time limit that outlives an Idempotency-Key's in-flight lease", () => {
+    // A keyed request still running past its key's lease (60 s), e.g. a payment waiting on locks, would let a
+    // retry take the key over: the retry could store its own answer (202) while the first went on to 200.
+    const { message } = configError({ REQUEST_TIMEOUT_MS: "90000" });
+    expect(message).toContain("REQUEST_TIMEOUT_MS: must be at most 50000 ms");
+    expect(loadConfig({ REQUEST_TIMEOUT_MS: "50000" })).toMatchObject({ REQUEST_TIMEOUT_MS: 50000 });
+  });
+
   it("refuses a send window that leaves less than a second beyond the gateway timeout", () => {
     const { message } = configError({ PAYMENT_GATEWAY_TIMEOUT_MS: "5000", PAYMENT_ABANDON_AFTER_MS: "5500" });
     expect(message).toContain(

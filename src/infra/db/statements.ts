@@ -97,6 +97,17 @@ export interface Carrier {
   bind(rows: Deferred[]): Record<string, unknown>;
 }
 
+/** How a statement runs besides its text. */
+export interface StatementOptions {
+  /** Deferred rows this statement writes along with its own, when there are some at its level. */
+  carrier?: Carrier;
+  /**
+   * It writes nothing and locks no row (an Idempotency-Key's advisory lock and read): run on
+   * `currentWithoutWrites`, so it does not count as its level's own statement for hasWritten.
+   */
+  writesNothing?: boolean;
+}
+
 /** `built` with the carrier's CTEs in front (merged into its own WITH if it has one), their parameters after its own. */
 function carrying(built: Built, carrier: Carrier): Built {
   const extra = dialect.sqlToQuery(carrier.ctes);
@@ -118,25 +129,25 @@ abstract class BuiltOnce<Params> {
     /** The statement's name (postgres.js: prepared by name; both: in errors and traces). */
     readonly name: string,
     private readonly transactions: Transactions,
-    /** Deferred rows this statement writes along with its own, when there are some at its level. */
-    private readonly carrier?: Carrier,
+    private readonly options: StatementOptions = {},
   ) {}
 
   protected abstract build(db: Database): Built;
 
   protected execute(params: Params): Promise<unknown> {
-    const rows = this.carrier && this.transactions.take();
-    const db = this.transactions.current;
+    const { carrier } = this.options;
+    const rows = carrier && this.transactions.take();
+    const db = this.options.writesNothing ? this.transactions.currentWithoutWrites : this.transactions.current;
     const session = sessionOf(db);
-    if (rows && this.carrier) {
+    if (rows && carrier) {
       let prepared = this.#carryingBySession.get(session);
       if (!prepared) {
         this.#built ??= this.build(db);
-        this.#builtCarrying ??= carrying(this.#built, this.carrier);
+        this.#builtCarrying ??= carrying(this.#built, carrier);
         prepared = prepareOn(session, `${this.name}_carrying`, this.#builtCarrying);
         this.#carryingBySession.set(session, prepared);
       }
-      return prepared.execute({ ...(params as Record<string, unknown>), ...this.carrier.bind(rows) });
+      return prepared.execute({ ...(params as Record<string, unknown>), ...carrier.bind(rows) });
     }
     let prepared = this.#bySession.get(session);
     if (!prepared) {
@@ -160,9 +171,9 @@ export class Statement<Params, Result> extends BuiltOnce<Params> {
     name: string,
     transactions: Transactions,
     private readonly write: (db: Database, $: Slots<Params>) => Preparable<Result>,
-    carrier?: Carrier,
+    options?: StatementOptions,
   ) {
-    super(name, transactions, carrier);
+    super(name, transactions, options);
   }
 
   protected build(db: Database): Built {
@@ -183,9 +194,9 @@ export class SqlStatement<Params, Row = Record<string, unknown>> extends BuiltOn
     name: string,
     transactions: Transactions,
     private readonly write: ($: Slots<Params>) => SQL,
-    carrier?: Carrier,
+    options?: StatementOptions,
   ) {
-    super(name, transactions, carrier);
+    super(name, transactions, options);
   }
 
   protected build(): Built {

@@ -59,6 +59,17 @@ export class Transactions implements UnitOfWork {
     return open.tx;
   }
 
+  /**
+   * The same session as `current`, for a statement that writes nothing and locks no row (an Idempotency-Key's
+   * advisory lock and read, the first statement of a keyed transaction): it does not count as the level's own
+   * statement for hasWritten, so a request whose only writes were in savepoints that rolled back still reads as
+   * having written nothing without asking PostgreSQL (which would say it had: a savepoint's write gives the
+   * transaction its id for good).
+   */
+  get currentWithoutWrites(): Database {
+    return this.#scope.getStore()?.tx ?? this.root;
+  }
+
   async withTransaction<T>(
     work: (tx: Database) => Promise<T>,
     isolationLevel: IsolationLevel = "read committed",

@@ -15,8 +15,10 @@ const BEARER = /^Bearer\s+(\S+)$/i;
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   const match = BEARER.exec(c.req.header("Authorization") ?? "");
   if (!match?.[1]) throw new DomainError("UNAUTHENTICATED", "Send Authorization: Bearer <access token>");
-  const claims = await c.var.services.tokens.claims(match[1]);
-  c.set("actor", await c.var.services.users.authenticate(claims));
+  // c.get, not c.var: Hono's c.var copies every variable into a new object on each access.
+  const services = c.get("services");
+  const claims = await services.tokens.claims(match[1]);
+  c.set("actor", await services.users.authenticate(claims));
   c.set("tokenId", claims.tokenId);
   await next();
 });

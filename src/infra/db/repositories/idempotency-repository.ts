@@ -7,7 +7,7 @@ import type {
   KeyLook,
   StoredResponse,
 } from "../../../domain/idempotency/ports";
-import { fromRow } from "../rows";
+import { columnsOf, fromRow } from "../rows";
 import { idempotencyKeys } from "../schema";
 import { type Slots, SqlStatement } from "../statements";
 import type { Transactions } from "../transactions";
@@ -75,9 +75,11 @@ function hotStatements(tx: Transactions) {
       "idempotency_lock_and_find",
       tx,
       ($) => sql`
-        select ${tryKeyLock($)} as free, k.*
+        select ${tryKeyLock($)} as free, ${columnsOf(idempotencyKeys, "k")}
         from (select 1) as one
         left join ${idempotencyKeys} k on ${sameKey($, sql`k`)}`,
+      // Writes nothing: not the transaction's own statement for hasWritten (see Transactions.currentWithoutWrites).
+      { writesNothing: true },
     ),
     /**
      * One statement decides the race: the key's lock (so a claim never waits for another request's open
@@ -105,12 +107,12 @@ function hotStatements(tx: Transactions) {
           ${$.headers}::jsonb, null, ${$.claimToken}, ${$.now}::timestamptz, ${$.expiresAt}::timestamptz)
         ${upsertTail($)}`,
       // The keyed transaction's last statement: events its request appended and no write carried ride on it.
-      carriesOutboxEvents,
+      { carrier: carriesOutboxEvents },
     ),
     find: new SqlStatement<KeyParams>(
       "idempotency_find",
       tx,
-      ($) => sql`select * from ${idempotencyKeys} where ${sameKey($)}`,
+      ($) => sql`select ${columnsOf(idempotencyKeys, "k")} from ${idempotencyKeys} k where ${sameKey($, sql`k`)}`,
     ),
     /** Stores the answer if `claimToken` still holds the key in flight. */
     complete: new SqlStatement<KeyParams & { claimToken: string; status: number; body: string; headers: string }>(

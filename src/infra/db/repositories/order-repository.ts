@@ -5,7 +5,7 @@ import type { NewOrder, OrderFilter, OrderRepository } from "../../../domain/ord
 import { DomainError } from "../../../domain/shared/errors";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
 import { sqlState } from "../../dependency-errors";
-import { fromRow } from "../rows";
+import { columnsOf, fromRow } from "../rows";
 import { orderItems, orders } from "../schema";
 import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
@@ -51,7 +51,7 @@ function hotStatements(tx: Transactions) {
             refunded_amount bigint)
           returning *
         )
-        select placed.*, (select json_agg(lines) from lines) as items from placed`,
+        select ${columnsOf(orders, "placed")}, (select json_agg(lines) from lines) as items from placed`,
     ),
     byId: new Statement("order_by_id", tx, (db, $: Slots<{ id: string }>) =>
       db.query.orders.findFirst({ where: eq(orders.id, $.id), with: { items: true } }),
@@ -101,7 +101,7 @@ function hotStatements(tx: Transactions) {
           where id = ${$.id} and payment_id = ${$.paymentId} and ${inArray(orders.status, [...ORDER_MOVES.pay.from])}
           returning *
         )
-        select confirmed.*, coalesce((select json_agg(line) from ${orderItems} line where line.order_id = confirmed.id),
+        select ${columnsOf(orders, "confirmed")}, coalesce((select json_agg(line) from ${orderItems} line where line.order_id = confirmed.id),
           '[]'::json) as items
         from confirmed`,
     ),

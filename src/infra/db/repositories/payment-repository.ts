@@ -10,7 +10,7 @@ import {
 } from "../../../domain/payments/payment-status";
 import type { NewPayment, PaymentRepository } from "../../../domain/payments/ports";
 import { rowsOf } from "../client";
-import { fromRow } from "../rows";
+import { columnsOf, fromRow } from "../rows";
 import { orderItems, orders, paymentStatusHistory, payments } from "../schema";
 import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
@@ -136,7 +136,7 @@ function hotStatements(tx: Transactions) {
           insert into ${paymentStatusHistory} (payment_id, status, at)
           select created.id, step.status, created.created_at from created, ${stepsOf($.steps)} order by step.n
         )
-        select * from created`,
+        select ${columnsOf(payments, "created")} from created`,
     ),
     /**
      * The payment with its steps, in one statement (one snapshot, one round trip): every step of a checkout
@@ -168,7 +168,7 @@ function hotStatements(tx: Transactions) {
       tx,
       ($) => sql`
         with ${moveCtes($)}
-        select moved.*, ${historyOf(sql`moved.id`)} as history from moved`,
+        select ${columnsOf(payments, "moved")}, ${historyOf(sql`moved.id`)} as history from moved`,
     ),
     /**
      * The move to COMPLETED and the order it holds confirmed, in one statement. The order's update joins the
@@ -190,7 +190,7 @@ function hotStatements(tx: Transactions) {
             and o.status = any(${sql.raw(`array[${ORDER_MOVES.pay.from.map((status) => `'${status}'`).join(", ")}]::order_status[]`)})
           returning o.*
         )
-        select moved.*, ${historyOf(sql`moved.id`)} as history,
+        select ${columnsOf(payments, "moved")}, ${historyOf(sql`moved.id`)} as history,
           (select row_to_json(confirmed) from confirmed) as confirmed,
           coalesce((select json_agg(line) from ${orderItems} line where line.order_id = moved.order_id), '[]'::json)
             as items

@@ -106,7 +106,7 @@ function hotStatements(tx: Transactions) {
           .where(and(eq(products.id, $.id), condition($)))
           .returning(),
       // The last write of an order and of a payment's completion: the events they appended ride on it.
-      carriesOutboxEvents,
+      { carrier: carriesOutboxEvents },
     );
   return {
     byId: new Statement("product_by_id", tx, (db, $: Slots<{ id: string }>) =>
