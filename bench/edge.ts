@@ -19,7 +19,6 @@
 
 import { heapStats } from "bun:jsc";
 import { openSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { Hono } from "hono";
 import { createApp } from "../src/app";
 import { buildContainer } from "../src/container";

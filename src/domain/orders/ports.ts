@@ -49,8 +49,6 @@ export interface OrderRepository {
   holdForPayment(orderId: string, paymentId: string): Promise<boolean>;
   /** Lets go of an order this payment held (the payment failed). */
   releasePaymentHold(orderId: string, paymentId: string): Promise<void>;
-  /** CREATED → CONFIRMED for the payment holding the order, recording what was paid. */
-  confirmPaid(orderId: string, paymentId: string, amount: number): Promise<Order | undefined>;
   /** The order, its row locked until the caller's transaction ends (refund amounts are decided under it). */
   lockForRefund(orderId: string): Promise<Order | undefined>;
   /** Holds `amount` of the refundable remainder for a refund in progress. */

@@ -86,25 +86,6 @@ function hotStatements(tx: Transactions) {
           )
           .returning({ id: orders.id }),
     ),
-    /**
-     * The order as confirmed and its lines in one statement (the lines never change before payment), so the
-     * payment's completion does not read the order back.
-     */
-    confirmPaid: new SqlStatement<{ id: string; paymentId: string; amount: number }, OrderWithItemsRow>(
-      "order_confirm_paid",
-      tx,
-      ($) => sql`
-        with confirmed as (
-          update ${orders}
-          set status = ${ORDER_MOVES.pay.to}, paid_amount = ${$.amount}, paid_at = now(), version = version + 1,
-            updated_at = now()
-          where id = ${$.id} and payment_id = ${$.paymentId} and ${inArray(orders.status, [...ORDER_MOVES.pay.from])}
-          returning *
-        )
-        select ${columnsOf(orders, "confirmed")}, coalesce((select json_agg(line) from ${orderItems} line where line.order_id = confirmed.id),
-          '[]'::json) as items
-        from confirmed`,
-    ),
   };
 }
 
@@ -197,11 +178,6 @@ export class DrizzleOrderRepository implements OrderRepository {
 
   async releasePaymentHold(orderId: string, paymentId: string): Promise<void> {
     await this.#hot.releasePaymentHold.run({ id: orderId, paymentId });
-  }
-
-  async confirmPaid(orderId: string, paymentId: string, amount: number): Promise<Order | undefined> {
-    const [row] = await this.#hot.confirmPaid.run({ id: orderId, paymentId, amount });
-    return row && fromOrderRow(row);
   }
 
   async lockForRefund(orderId: string): Promise<Order | undefined> {
