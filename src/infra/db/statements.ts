@@ -90,7 +90,10 @@ const dialect = new PgDialect({ casing: CASING });
  * Rows deferred in a transaction (Transactions.defer: the outbox's events) that a statement may carry: `ctes`
  * are data-modifying CTEs writing them from the parameters `bind` gives (placeholders of their own names), put
  * in front of the statement's own text. A statement so built has a second text, with the CTEs, used when
- * there are rows to carry; the rows commit or roll back with the statement's own write, one statement fewer.
+ * there are rows to carry: one statement fewer. The CTEs run whether or not the statement's own write matches
+ * a row, so the rows commit or roll back with the statement's level, not with its write: a carrier whose write
+ * is refused (a conditional stock movement that matched nothing) must end its level, as every refusal of the
+ * stock movements does by throwing out of the order's or payment's unit.
  */
 export interface Carrier {
   ctes: SQL;
