@@ -35,28 +35,36 @@ export class StockService {
       lines,
       (line) => this.deps.products.reserve(line),
       async (line) => {
-        const product = await this.deps.products.find(line.productId);
-        if (!product || product.discontinuedAt) {
-          throw new DomainError(
-            "INVALID_PRODUCT",
-            `Product ${line.productId} does not exist or is discontinued`,
-            undefined,
-            {
-              productId: line.productId,
-            },
-          );
-        }
-        if (product.stock >= line.quantity && line.expectedPrice !== undefined) {
-          throw new PriceChanged(line.productId);
-        }
-        throw new DomainError(
-          "INSUFFICIENT_STOCK",
-          `Only ${product.stock} of ${product.name} left; ${line.quantity} requested`,
-          undefined,
-          { productId: line.productId, available: product.stock, requested: line.quantity },
-        );
+        throw refusalOf(line, await this.deps.products.find(line.productId));
       },
     );
+  }
+
+  /**
+   * Products whose stock a statement of another repository moved (an order's placing, OrderRepository.place):
+   * their cached details are dropped once the transaction commits, as after the movements here.
+   */
+  movedElsewhere(products: Product[]): Promise<void> | void {
+    return this.deps.catalogue.invalidateAfterCommit(products);
+  }
+
+  /**
+   * Why a reservation of `lines` made elsewhere (an order's own statement, OrderRepository.place) was refused, as
+   * `reserve` would say it: the products read again, the first line in product-id order that cannot be reserved
+   * now. A line refused under a stock or price that is back by now is PriceChanged too: the order is priced again.
+   */
+  async refusalOf(lines: (StockLine & { expectedPrice: number })[]): Promise<Error> {
+    const found = new Map(
+      (await this.deps.products.findMany(lines.map((line) => line.productId))).map((p) => [p.id, p]),
+    );
+    const ordered = [...lines].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+    for (const line of ordered) {
+      const product = found.get(line.productId);
+      if (!product || product.discontinuedAt || product.stock < line.quantity || product.price !== line.expectedPrice) {
+        return refusalOf(line, product);
+      }
+    }
+    return new PriceChanged((ordered[0] as StockLine).productId);
   }
 
   /** Reserved units back to orderable stock (an unpaid order cancelled or expired). */
@@ -106,6 +114,27 @@ export class StockService {
     if (ordered.length === 1 && this.deps.unitOfWork.inTransaction()) return moveAll();
     return this.deps.unitOfWork.withTransaction(moveAll);
   }
+}
+
+/** Why `line` cannot be reserved from `product` as it is now (see reserve). */
+function refusalOf(line: StockLine & { expectedPrice?: number }, product: Product | undefined): Error {
+  if (!product || product.discontinuedAt) {
+    return new DomainError(
+      "INVALID_PRODUCT",
+      `Product ${line.productId} does not exist or is discontinued`,
+      undefined,
+      {
+        productId: line.productId,
+      },
+    );
+  }
+  if (product.stock >= line.quantity && line.expectedPrice !== undefined) return new PriceChanged(line.productId);
+  return new DomainError(
+    "INSUFFICIENT_STOCK",
+    `Only ${product.stock} of ${product.name} left; ${line.quantity} requested`,
+    undefined,
+    { productId: line.productId, available: product.stock, requested: line.quantity },
+  );
 }
 
 /** Releasing, selling or restocking units that are not there means our books are wrong: a bug, not a 4xx. */

@@ -80,69 +80,74 @@ export class OrderService {
   }
 
   /**
-   * The order, its coupon and ORDER_CREATED, then the stock reserved as the transaction's last statements:
-   * a hot product's row is locked for the reservation and the commit only, not for the rest of the order.
+   * The order priced from its products as read, its coupon, then the order written with its stock reserved in one
+   * statement (OrderRepository.place) as the order's last write, and ORDER_CREATED: a hot product's row is locked
+   * for that statement and the commit only, not for the rest of the order.
    */
   #placeAt(request: PlaceOrder, orderId: string): Promise<OrderView> {
-    // The read too runs in the order's transaction (savepoint): an order refused at its reservation has then
-    // done nothing outside a rolled-back savepoint, and its Idempotency-Key is released (see hasWritten).
-    return this.deps.unitOfWork.withTransaction(async () => {
-      const products = await this.#orderable(request.items);
-      const items: OrderLine[] = request.items.map(({ productId, quantity }) => {
-        const product = products.get(productId) as Product;
-        return {
-          productId,
-          sellerId: product.sellerId,
-          productName: product.name,
-          category: product.category,
-          unitPrice: product.price,
-          quantity,
-          lineTotal: product.price * quantity,
-          discountShare: 0,
-          refundedAmount: 0,
-        };
-      });
-      const subtotal = items.reduce((sum, line) => sum + line.lineTotal, 0);
+    // Placing writes in one statement, all or nothing: inside the caller's transaction (an Idempotency-Key's) it
+    // needs no savepoint, since a refusal writes nothing and leaves the key free (see hasWritten). A coupon's
+    // redemption writes before it, so an order with a coupon keeps its own unit (a savepoint), as an order placed
+    // outside a transaction opens one: ORDER_CREATED commits with the order.
+    const inUnit = request.userCouponId !== undefined || !this.deps.unitOfWork.inTransaction();
+    const place = () => this.#placeIn(request, orderId);
+    return inUnit ? this.deps.unitOfWork.withTransaction(place, "read committed") : place();
+  }
 
-      let discountAmount = 0;
-      let couponRejectedReason: string | null = null;
-      if (request.userCouponId) {
-        const redemption = await this.deps.coupons.redeemForOrder({
-          userCouponId: request.userCouponId,
-          userId: request.userId,
-          orderId,
-          subtotal,
-        });
-        if (redemption.applied) discountAmount = Math.min(redemption.discountAmount, subtotal);
-        else couponRejectedReason = redemption.reason;
-      }
-      allocateDiscount(
-        items.map((line) => line.lineTotal),
-        discountAmount,
-      ).forEach((share, i) => {
-        (items[i] as OrderLine).discountShare = share;
-      });
+  async #placeIn(request: PlaceOrder, orderId: string): Promise<OrderView> {
+    const products = await this.#orderable(request.items);
+    const items: OrderLine[] = request.items.map(({ productId, quantity }) => {
+      const product = products.get(productId) as Product;
+      return {
+        productId,
+        sellerId: product.sellerId,
+        productName: product.name,
+        category: product.category,
+        unitPrice: product.price,
+        quantity,
+        lineTotal: product.price * quantity,
+        discountShare: 0,
+        refundedAmount: 0,
+      };
+    });
+    const subtotal = items.reduce((sum, line) => sum + line.lineTotal, 0);
 
-      const order = await this.deps.orders.insert({
-        id: orderId,
+    let discountAmount = 0;
+    let couponRejectedReason: string | null = null;
+    if (request.userCouponId) {
+      const redemption = await this.deps.coupons.redeemForOrder({
+        userCouponId: request.userCouponId,
         userId: request.userId,
-        items,
+        orderId,
         subtotal,
-        discountAmount,
-        totalAmount: subtotal - discountAmount,
-        userCouponId: request.userCouponId ?? null,
-        couponApplied: request.userCouponId !== undefined && couponRejectedReason === null,
-        couponRejectedReason,
-        paymentTimeoutSeconds: this.deps.paymentTimeoutSeconds,
       });
-      await this.deps.outbox.append("order", {
-        aggregateId: order.id,
-        type: "ORDER_CREATED",
-        payload: toOrderView(order),
-      });
-      await this.#reserve(items.map((line) => ({ ...line, expectedPrice: line.unitPrice })));
-      return toOrderView(order);
-    }, "read committed");
+      if (redemption.applied) discountAmount = Math.min(redemption.discountAmount, subtotal);
+      else couponRejectedReason = redemption.reason;
+    }
+    allocateDiscount(
+      items.map((line) => line.lineTotal),
+      discountAmount,
+    ).forEach((share, i) => {
+      (items[i] as OrderLine).discountShare = share;
+    });
+
+    const placed = await this.deps.orders.place({
+      id: orderId,
+      userId: request.userId,
+      items,
+      subtotal,
+      discountAmount,
+      totalAmount: subtotal - discountAmount,
+      userCouponId: request.userCouponId ?? null,
+      couponApplied: request.userCouponId !== undefined && couponRejectedReason === null,
+      couponRejectedReason,
+      paymentTimeoutSeconds: this.deps.paymentTimeoutSeconds,
+    });
+    if (!placed) throw await this.#refusal(items);
+    await this.deps.stock.movedElsewhere(placed.reserved);
+    const view = toOrderView(placed.order);
+    await this.deps.outbox.append("order", { aggregateId: view.id, type: "ORDER_CREATED", payload: view });
+    return view;
   }
 
   async get(actor: Actor, orderId: string): Promise<OrderView> {
@@ -246,18 +251,17 @@ export class OrderService {
     return this.deps.orders.completeDelivered(deliveredBy, limit);
   }
 
-  /** Reserves every line (product-id order), naming the line that could not be reserved. */
-  async #reserve(items: (PlaceOrder["items"][number] & { expectedPrice: number })[]): Promise<void> {
-    try {
-      await this.deps.stock.reserve(items);
-    } catch (error) {
-      if (error instanceof DomainError && (error.code === "INSUFFICIENT_STOCK" || error.code === "INVALID_PRODUCT")) {
-        const index = items.findIndex((item) => item.productId === error.extensions?.productId);
-        const field = error.code === "INSUFFICIENT_STOCK" ? "quantity" : "productId";
-        throw new DomainError(error.code, error.message, [{ path: `items.${index}.${field}`, message: error.message }]);
-      }
-      throw error;
+  /** Why the order's lines could not be reserved, naming the line (product-id order) as the request gave it. */
+  async #refusal(items: OrderLine[]): Promise<Error> {
+    const error = await this.deps.stock.refusalOf(
+      items.map(({ productId, quantity, unitPrice }) => ({ productId, quantity, expectedPrice: unitPrice })),
+    );
+    if (error instanceof DomainError && (error.code === "INSUFFICIENT_STOCK" || error.code === "INVALID_PRODUCT")) {
+      const index = items.findIndex((item) => item.productId === error.extensions?.productId);
+      const field = error.code === "INSUFFICIENT_STOCK" ? "quantity" : "productId";
+      return new DomainError(error.code, error.message, [{ path: `items.${index}.${field}`, message: error.message }]);
     }
+    return error;
   }
 
   async #visible(actor: Actor, orderId: string): Promise<Order> {

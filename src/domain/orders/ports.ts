@@ -1,3 +1,4 @@
+import type { Product } from "../catalogue/product";
 import type { Page, PageRequest } from "../shared/paging";
 import type { CancelReason, Order } from "./order";
 import type { OrderStatus } from "./order-status";
@@ -18,6 +19,12 @@ export type NewOrder = Pick<
   paymentTimeoutSeconds: number;
 };
 
+/** An order as placed, and its products as its reservation left them. */
+export interface PlacedOrder {
+  order: Order;
+  reserved: Product[];
+}
+
 export interface OrderFilter {
   userId?: string;
   status?: OrderStatus;
@@ -26,7 +33,12 @@ export interface OrderFilter {
 }
 
 export interface OrderRepository {
-  insert(order: NewOrder): Promise<Order>;
+  /**
+   * Reserves every line's stock at the price charged (`unitPrice`) and records the order with its lines, in one
+   * statement, all or nothing: undefined, having written nothing, when a line could not be reserved (short,
+   * discontinued or repriced; the caller reads the products to say which).
+   */
+  place(order: NewOrder): Promise<PlacedOrder | undefined>;
   find(id: string): Promise<Order | undefined>;
   list(filter: OrderFilter, page: PageRequest): Promise<Page<Order>>;
   /** CREATED → CANCELLED if no payment holds the order; undefined when that condition did not hold. */

@@ -109,6 +109,13 @@ export interface StatementOptions {
    * `currentWithoutWrites`, so it does not count as its level's own statement for hasWritten.
    */
   writesNothing?: boolean;
+  /**
+   * All or nothing, and it writes only when it returns rows (an order placed with its reservation: a refusal
+   * matches no row and writes nothing): run on `currentWithoutWrites`, and counted as its level's own statement
+   * only when it returned rows. So a refusal leaves hasWritten as it was, without asking PostgreSQL, which would
+   * say "written" once the refused write waited for a row's lock (that gives the transaction its id).
+   */
+  writesOnlyWithRows?: boolean;
 }
 
 /** `built` with the carrier's CTEs in front (merged into its own WITH if it has one), their parameters after its own. */
@@ -131,8 +138,8 @@ abstract class BuiltOnce<Params> {
   constructor(
     /** The statement's name (postgres.js: prepared by name; both: in errors and traces). */
     readonly name: string,
-    private readonly transactions: Transactions,
-    private readonly options: StatementOptions = {},
+    protected readonly transactions: Transactions,
+    protected readonly options: StatementOptions = {},
   ) {}
 
   protected abstract build(db: Database): Built;
@@ -140,7 +147,8 @@ abstract class BuiltOnce<Params> {
   protected execute(params: Params): Promise<unknown> {
     const { carrier } = this.options;
     const rows = carrier && this.transactions.take();
-    const db = this.options.writesNothing ? this.transactions.currentWithoutWrites : this.transactions.current;
+    const { writesNothing, writesOnlyWithRows } = this.options;
+    const db = writesNothing || writesOnlyWithRows ? this.transactions.currentWithoutWrites : this.transactions.current;
     const session = sessionOf(db);
     if (rows && carrier) {
       let prepared = this.#carryingBySession.get(session);
@@ -214,6 +222,8 @@ export class SqlStatement<Params, Row = Record<string, unknown>> extends BuiltOn
   }
 
   async run(params: Params): Promise<Row[]> {
-    return rowsOf<Row>(await this.execute(params));
+    const rows = rowsOf<Row>(await this.execute(params));
+    if (this.options.writesOnlyWithRows && rows.length > 0) this.transactions.countOwnWrite();
+    return rows;
   }
 }

@@ -70,6 +70,15 @@ export class Transactions implements UnitOfWork {
     return this.#scope.getStore()?.tx ?? this.root;
   }
 
+  /**
+   * A statement run on `currentWithoutWrites` wrote after all (one that writes only when it returns rows, see
+   * StatementOptions.writesOnlyWithRows): it counts as the innermost level's own statement, as `current` would.
+   */
+  countOwnWrite(): void {
+    const open = this.#scope.getStore();
+    if (open) open.ranOwn = true;
+  }
+
   async withTransaction<T>(
     work: (tx: Database) => Promise<T>,
     isolationLevel: IsolationLevel = "read committed",

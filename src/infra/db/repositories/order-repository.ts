@@ -1,7 +1,7 @@
 import { and, count, desc, eq, gt, inArray, isNull, lte, or, type SQL, sql } from "drizzle-orm";
 import type { CancelReason, Order } from "../../../domain/orders/order";
 import { ORDER_MOVES, type OrderStatus } from "../../../domain/orders/order-status";
-import type { NewOrder, OrderFilter, OrderRepository } from "../../../domain/orders/ports";
+import type { NewOrder, OrderFilter, OrderRepository, PlacedOrder } from "../../../domain/orders/ports";
 import { DomainError } from "../../../domain/shared/errors";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
 import { sqlState } from "../../dependency-errors";
@@ -9,6 +9,7 @@ import { columnsOf, fromRow } from "../rows";
 import { orderItems, orders } from "../schema";
 import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
+import { fromProductRow, reservationCtes } from "./product-repository";
 
 type OrderRow = typeof orders.$inferSelect & { items: (typeof orderItems.$inferSelect)[] };
 
@@ -21,37 +22,49 @@ const toOrder = ({ items, cancelReason, ...order }: OrderRow): Order => ({
 });
 
 export type OrderWithItemsRow = Record<string, unknown> & { items: Record<string, unknown>[] };
+type PlacedRow = OrderWithItemsRow & { products: Record<string, unknown>[] };
 
 /** The statements of the order and payment path, built once (statements.ts); the rest stays on the builder. */
 function hotStatements(tx: Transactions) {
   return {
     /**
-     * The order and its lines in one statement, as written (RETURNING): no second insert, no reading back. The
-     * lines come as one JSON array (any number of lines, one statement text). Both timestamps from the database's
-     * clock, which the expiry sweeper compares against.
+     * The order placed in one statement: its lines' stock reserved first (the products' rows locked in product-id
+     * order, reservationCtes in product-repository.ts), then the order and its lines inserted only if every line
+     * was reserved. A refusal (short stock, a product discontinued or repriced meanwhile) matches no row and writes
+     * nothing, so the order needs no savepoint of its own to leave nothing behind (its Idempotency-Key stays free),
+     * and the hot product's row is locked only by this, the order's last write. The lines come as one JSON array
+     * (any number of lines, one statement text); both timestamps from the database's clock, which the expiry
+     * sweeper compares against. Returns the order as written, its lines, and the products as reserved.
      */
-    insert: new SqlStatement<Omit<NewOrder, "items"> & { lines: string }, OrderWithItemsRow>(
-      "order_insert",
+    place: new SqlStatement<Omit<NewOrder, "items"> & { lines: string }, PlacedRow>(
+      "order_place",
       tx,
       ($) => sql`
-        with placed as (
+        with line as (
+          select * from json_to_recordset(${$.lines}::json) as line(id uuid, product_id uuid, seller_id uuid,
+            product_name text, category text, unit_price bigint, quantity int, line_total bigint, discount_share bigint,
+            refunded_amount bigint)
+        ), ${reservationCtes("line")}, placed as (
           insert into ${orders} (id, user_id, subtotal, discount_amount, total_amount, user_coupon_id, coupon_applied,
             coupon_rejected_reason, expires_at)
-          values (${$.id}, ${$.userId}, ${$.subtotal}, ${$.discountAmount}, ${$.totalAmount},
+          select ${$.id}, ${$.userId}, ${$.subtotal}, ${$.discountAmount}, ${$.totalAmount},
             ${$.userCouponId}, ${$.couponApplied}, ${$.couponRejectedReason},
-            now() + ${$.paymentTimeoutSeconds}::int * interval '1 second')
+            now() + ${$.paymentTimeoutSeconds}::int * interval '1 second'
+          where (select count(*) from reserved) = (select count(*) from line)
           returning *
         ), lines as (
           insert into ${orderItems} (id, order_id, product_id, seller_id, product_name, category, unit_price, quantity,
             line_total, discount_share, refunded_amount)
-          select line.id, placed.id, line.product_id, line.seller_id, line.product_name, line.category, line.unit_price,
-            line.quantity, line.line_total, line.discount_share, line.refunded_amount
-          from placed, json_to_recordset(${$.lines}::json) as line(id uuid, product_id uuid, seller_id uuid,
-            product_name text, category text, unit_price bigint, quantity int, line_total bigint, discount_share bigint,
-            refunded_amount bigint)
+          select line.id, placed.id, line.product_id, line.seller_id, line.product_name, line.category,
+            line.unit_price, line.quantity, line.line_total, line.discount_share, line.refunded_amount
+          from placed, line
           returning *
         )
-        select ${columnsOf(orders, "placed")}, (select json_agg(lines) from lines) as items from placed`,
+        select ${columnsOf(orders, "placed")}, (select json_agg(lines) from lines) as items,
+          (select json_agg(reserved) from reserved) as products
+        from placed`,
+      // Counted as a write only when it placed the order: a refusal leaves hasWritten as it was.
+      { writesOnlyWithRows: true },
     ),
     byId: new Statement("order_by_id", tx, (db, $: Slots<{ id: string }>) =>
       db.query.orders.findFirst({ where: eq(orders.id, $.id), with: { items: true } }),
@@ -100,7 +113,7 @@ export class DrizzleOrderRepository implements OrderRepository {
     this.#hot = hotStatements(tx);
   }
 
-  async insert(order: NewOrder): Promise<Order> {
+  async place(order: NewOrder): Promise<PlacedOrder | undefined> {
     const { items, ...fields } = order;
     const lines = items.map((line) => ({
       id: Bun.randomUUIDv7(),
@@ -114,7 +127,7 @@ export class DrizzleOrderRepository implements OrderRepository {
       discount_share: line.discountShare,
       refunded_amount: line.refundedAmount,
     }));
-    const rows = await this.#hot.insert.run({ ...fields, lines: JSON.stringify(lines) }).catch((error: unknown) => {
+    const rows = await this.#hot.place.run({ ...fields, lines: JSON.stringify(lines) }).catch((error: unknown) => {
       // The buyer is the only foreign key that can fail here (the lines' products and sellers were just read,
       // and products are never deleted): an admin ordering for a user who does not exist (or was deleted
       // meanwhile). Caught here rather than read first: no extra query on the order path.
@@ -122,8 +135,7 @@ export class DrizzleOrderRepository implements OrderRepository {
       throw error;
     });
     const [row] = rows;
-    if (!row) throw new Error(`order ${order.id} was not inserted`);
-    return fromOrderRow(row);
+    return row && { order: fromOrderRow(row), reserved: row.products.map(fromProductRow) };
   }
 
   async find(id: string): Promise<Order | undefined> {

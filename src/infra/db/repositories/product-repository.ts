@@ -28,6 +28,7 @@ import type {
 import { ON_SALE_STATUSES, type Product } from "../../../domain/catalogue/product";
 import { DomainError } from "../../../domain/shared/errors";
 import { isUniqueViolation } from "../../dependency-errors";
+import { columnsOf, fromRow } from "../rows";
 import { products } from "../schema";
 import { type Slots, Statement } from "../statements";
 import type { Transactions } from "../transactions";
@@ -44,6 +45,36 @@ const toProduct = ({
   modelKey: _m,
   ...product
 }: Row): Product => product;
+
+/** A product from a row of `products` as a raw statement or `row_to_json` returns it (snake_case names). */
+export const fromProductRow = (row: Record<string, unknown>): Product => toProduct(fromRow(products, row));
+
+/**
+ * An order's reservation, the first part of the one statement that places an order (order-repository.ts,
+ * `order_place`), over `line` (a CTE of the order's lines: product_id, quantity, unit_price). `locked_products`
+ * locks every line's product in product-id order (the lock order of every stock movement), all of them whether
+ * reservable or not, so that a retry in the same transaction (PriceChanged) never takes a lock out of that order.
+ * `reserved` then moves each line's units from stock to reserved stock only where the product is still in stock,
+ * on sale and at the price charged (re-checked under the lock), and returns the products as moved. The caller
+ * compares its row count with its lines: the order is written only if every line was reserved.
+ */
+export const reservationCtes = (line: string) => sql`
+  locked_products as materialized (
+    select ${products.id} from ${products}
+    where ${products.id} in (select product_id from ${sql.raw(line)})
+    order by ${products.id}
+    for update
+  ), reserved as (
+    update ${products}
+    set stock = ${products.stock} - ${sql.raw(line)}.quantity,
+      reserved_stock = ${products.reservedStock} + ${sql.raw(line)}.quantity,
+      version = ${products.version} + 1, updated_at = now()
+    from ${sql.raw(line)}, locked_products
+    where ${products.id} = ${sql.raw(line)}.product_id and locked_products.id = ${products.id}
+      and ${products.stock} >= ${sql.raw(line)}.quantity and ${products.discontinuedAt} is null
+      and ${products.price} = ${sql.raw(line)}.unit_price
+    returning ${columnsOf(products, "products")}
+  )`;
 
 /** LIKE's wildcards in a client's search text are literal characters, not patterns. */
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`);
@@ -109,11 +140,20 @@ function hotStatements(tx: Transactions) {
       { carrier: carriesOutboxEvents },
     );
   return {
-    byId: new Statement("product_by_id", tx, (db, $: Slots<{ id: string }>) =>
-      db.select().from(products).where(eq(products.id, $.id)),
+    // Reads: they write nothing and lock no row, so they do not make hasWritten ask PostgreSQL (an order refused
+    // at its reservation reads its products again to say why, and must still read as having written nothing).
+    byId: new Statement(
+      "product_by_id",
+      tx,
+      (db, $: Slots<{ id: string }>) => db.select().from(products).where(eq(products.id, $.id)),
+      { writesNothing: true },
     ),
-    byIds: new Statement("products_by_ids", tx, (db, $: Slots<{ ids: string[] }>) =>
-      db.select().from(products).where(sql`${products.id} = any(${$.ids}::uuid[])`),
+    byIds: new Statement(
+      "products_by_ids",
+      tx,
+      (db, $: Slots<{ ids: string[] }>) =>
+        db.select().from(products).where(sql`${products.id} = any(${$.ids}::uuid[])`),
+      { writesNothing: true },
     ),
     /** Reserved only while the product still costs `expectedPrice` (null: whatever it costs). */
     reserve: movement<{ id: string; quantity: number; expectedPrice: number | null }>(
