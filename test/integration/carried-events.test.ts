@@ -9,7 +9,7 @@ import { openTestDatabase } from "../support/harness";
 // Outbox events appended inside a transaction are deferred to the next statement of the same level that carries
 // them (a stock movement, the Idempotency-Key's stored answer: docs/checkout-performance.md), else written just
 // before COMMIT. Either way they commit or roll back exactly with the level that appended them, in the order
-// appended. On whichever driver this run uses.
+// appended; a carrier writes them only if its own write matched a row. On whichever driver this run uses.
 const database = openTestDatabase();
 const transactions = new Transactions(database.db, database.sessionIsolation);
 const outbox = new DrizzleOutboxWriter(transactions, () => Bun.randomUUIDv7());
@@ -28,6 +28,14 @@ const typesOf = async (aggregateId: string) =>
       .where(eq(orderEvents.aggregateId, aggregateId))
       .orderBy(asc(orderEvents.seq))
   ).map((row) => row.type);
+
+/** A carrier whose own write is conditional: it matches a row (returns it) only when `n` is positive. */
+const conditional = new SqlStatement<{ n: number }>(
+  "test_conditional_carrier",
+  transactions,
+  ($) => sql`select n from (select ${$.n}::int as n) given where n > 0`,
+  { carrier: carriesOutboxEvents },
+);
 
 class Rollback extends Error {}
 
@@ -85,6 +93,51 @@ describe("outbox events carried by a statement", () => {
       await outbox.append("order", { aggregateId: orderId, type: "ORDER_CREATED", payload: {} });
       await carrier.run({ n: 1 });
       await outbox.append("order", { aggregateId: orderId, type: "ORDER_CANCELLED", payload: {} });
+      throw new Rollback();
+    });
+    await expect(failed).rejects.toBeInstanceOf(Rollback);
+    expect(await typesOf(orderId)).toEqual([]);
+  });
+
+  // A refusal caught at the carrier's own level, which then commits: the refused write carried nothing (before,
+  // its CTEs wrote the events whether or not it matched), and the level's events, deferred for changes it made
+  // before, are not lost: written once, at its next carrier or its COMMIT.
+  it("are not written by a carrier whose own write matched nothing: its level keeps them, written once if it commits", async () => {
+    const orderId = Bun.randomUUIDv7();
+    const couponId = Bun.randomUUIDv7();
+    await transactions.withTransaction(async () => {
+      await outbox.append("order", { aggregateId: orderId, type: "ORDER_CREATED", payload: {} });
+      await outbox.append("coupon", { aggregateId: couponId, type: "COUPON_USED", payload: {} });
+      expect(await conditional.run({ n: 0 })).toEqual([]);
+      expect(await typesOf(orderId)).toEqual([]);
+      expect(
+        await transactions.current.select().from(couponEvents).where(eq(couponEvents.aggregateId, couponId)),
+      ).toEqual([]);
+      expect(await transactions.hasWritten()).toBe(true);
+      await outbox.append("order", { aggregateId: orderId, type: "PAYMENT_COMPLETED", payload: {} });
+    });
+    expect(await typesOf(orderId)).toEqual(["ORDER_CREATED", "PAYMENT_COMPLETED"]);
+    const coupon = await database.db.select().from(couponEvents).where(eq(couponEvents.aggregateId, couponId));
+    expect(coupon.map((row) => row.type)).toEqual(["COUPON_USED"]);
+  });
+
+  it("are written by the level's next carrier that matched, once, after one that matched nothing", async () => {
+    const orderId = Bun.randomUUIDv7();
+    await transactions.withTransaction(async () => {
+      await outbox.append("order", { aggregateId: orderId, type: "ORDER_CREATED", payload: {} });
+      expect(await conditional.run({ n: -1 })).toEqual([]);
+      expect(await conditional.run({ n: 3 })).toEqual([{ n: 3 }]);
+      expect(await typesOf(orderId)).toEqual(["ORDER_CREATED"]);
+      expect(await conditional.run({ n: 4 })).toEqual([{ n: 4 }]);
+    });
+    expect(await typesOf(orderId)).toEqual(["ORDER_CREATED"]);
+  });
+
+  it("are rolled back with their level after a carrier that matched nothing", async () => {
+    const orderId = Bun.randomUUIDv7();
+    const failed = transactions.withTransaction(async () => {
+      await outbox.append("order", { aggregateId: orderId, type: "ORDER_CREATED", payload: {} });
+      await conditional.run({ n: 0 });
       throw new Rollback();
     });
     await expect(failed).rejects.toBeInstanceOf(Rollback);

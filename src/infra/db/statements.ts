@@ -88,17 +88,23 @@ const dialect = new PgDialect({ casing: CASING });
 
 /**
  * Rows deferred in a transaction (Transactions.defer: the outbox's events) that a statement may carry: `ctes`
- * are data-modifying CTEs writing them from the parameters `bind` gives (placeholders of their own names), put
- * in front of the statement's own text. A statement so built has a second text, with the CTEs, used when
- * there are rows to carry: one statement fewer. The CTEs run whether or not the statement's own write matches
- * a row, so the rows commit or roll back with the statement's level, not with its write: a carrier whose write
- * is refused (a conditional stock movement that matched nothing) must end its level, as every refusal of the
- * stock movements does by throwing out of the order's or payment's unit.
+ * are data-modifying CTEs writing them from the parameters `bind` gives (placeholders of their own names), each
+ * only if `written` (the statement's own write, as a CTE in front of them) has a row. A statement so built has a
+ * second text, with the CTEs, used when there are rows to carry: one statement fewer.
+ *
+ * The rows go with their level, not with the carrier's write: they were deferred for changes the level made
+ * before. So a carrier whose own write matched nothing (a conditional stock movement refused, a key's answer that
+ * met another's) writes none of them, in its own SQL, and hands them back to its level (Transactions.giveBack),
+ * which writes them with its next carrier or before COMMIT if it commits, or rolls them back with it. A refusal
+ * caught at the carrier's level then neither writes rows at the refused write nor loses the level's.
  */
 export interface Carrier {
-  ctes: SQL;
+  ctes(written: SQL): SQL;
   bind(rows: Deferred[]): Record<string, unknown>;
 }
+
+/** The name the carrier's own write takes in its carrying text (see Carrier). */
+const CARRIER_WRITE = "carrier_write";
 
 /** How a statement runs besides its text. */
 export interface StatementOptions {
@@ -118,13 +124,18 @@ export interface StatementOptions {
   writesOnlyWithRows?: boolean;
 }
 
-/** `built` with the carrier's CTEs in front (merged into its own WITH if it has one), their parameters after its own. */
-function carrying(built: Built, carrier: Carrier): Built {
-  const extra = dialect.sqlToQuery(carrier.ctes);
+/**
+ * `built` as a CTE (`carrier_write`) followed by the carrier's CTEs, gated on its rows, their parameters after its
+ * own; it returns `built`'s own rows (its columns as listed: a carrier returns the rows it wrote). A statement with
+ * a WITH of its own cannot be put in a CTE (a data-modifying WITH must be at the top level): not a carrier.
+ */
+function carrying(name: string, built: Built, carrier: Carrier): Built {
+  const own = built.query.sql.trim();
+  if (/^with\s/i.test(own)) throw new Error(`${name}: a carrier is one statement, not a WITH (see Carrier)`);
+  const extra = dialect.sqlToQuery(carrier.ctes(sql.raw(CARRIER_WRITE)));
   const offset = built.query.params.length;
   const ctes = extra.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
-  const own = built.query.sql.trimStart();
-  const text = /^with\s/i.test(own) ? `with ${ctes}, ${own.slice(4).trimStart()}` : `with ${ctes} ${own}`;
+  const text = `with ${CARRIER_WRITE} as (${own}), ${ctes} select * from ${CARRIER_WRITE}`;
   return { ...built, query: { sql: text, params: [...built.query.params, ...extra.params] } };
 }
 
@@ -154,11 +165,11 @@ abstract class BuiltOnce<Params> {
       let prepared = this.#carryingBySession.get(session);
       if (!prepared) {
         this.#built ??= this.build(db);
-        this.#builtCarrying ??= carrying(this.#built, carrier);
+        this.#builtCarrying ??= carrying(this.name, this.#built, carrier);
         prepared = prepareOn(session, `${this.name}_carrying`, this.#builtCarrying);
         this.#carryingBySession.set(session, prepared);
       }
-      return prepared.execute({ ...(params as Record<string, unknown>), ...carrier.bind(rows) });
+      return this.#carry(prepared, { ...(params as Record<string, unknown>), ...carrier.bind(rows) }, rows);
     }
     let prepared = this.#bySession.get(session);
     if (!prepared) {
@@ -167,6 +178,13 @@ abstract class BuiltOnce<Params> {
       this.#bySession.set(session, prepared);
     }
     return prepared.execute(params as Record<string, unknown>);
+  }
+
+  /** Runs a carrying text; its own write matched nothing: it wrote none of `rows`, which go back to their level. */
+  async #carry(prepared: AnyPrepared, params: Record<string, unknown>, rows: Deferred[]): Promise<unknown> {
+    const result = await prepared.execute(params);
+    if (rowsOf(result).length === 0) this.transactions.giveBack(rows);
+    return result;
   }
 
   /** The SQL text sent (tests, docs). */

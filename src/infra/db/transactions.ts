@@ -187,6 +187,15 @@ export class Transactions implements UnitOfWork {
     return rows;
   }
 
+  /**
+   * Rows `take` gave a statement that did not write them (a carrier whose own write matched nothing): back at the
+   * front of the innermost level's queue, for its next carrier or its COMMIT, as if never taken.
+   */
+  giveBack(rows: Deferred[]): void {
+    const open = this.#scope.getStore();
+    if (open) open.deferred.unshift(...rows);
+  }
+
   async hasWritten(): Promise<boolean> {
     const open = this.#scope.getStore();
     if (!open) return false;

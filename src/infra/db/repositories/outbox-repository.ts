@@ -44,23 +44,25 @@ const eventsOf = (rows: Deferred[], topic: OutboxTopic) =>
 
 /**
  * The outbox's events deferred in a transaction (DrizzleOutboxWriter.append), written by a statement of the same
- * level as data-modifying CTEs in front of its own write (statements.ts, Carrier): the product's stock movements
- * and the Idempotency-Key's stored answer carry them, so an event costs no statement of its own on the checkout
- * path. Same columns and order as `appendTo`.
+ * level as data-modifying CTEs after its own write, only if that write matched a row (statements.ts, Carrier): the
+ * product's stock movements and the Idempotency-Key's stored answer carry them, so an event costs no statement of
+ * its own on the checkout path. Same columns and order as `appendTo`.
  */
 export const carriesOutboxEvents: Carrier = {
-  ctes: sql.join(
-    OUTBOX_TOPICS.map(
-      (topic) => sql`${sql.raw(`carried_${topic}_events`)} as (
+  ctes: (written) =>
+    sql.join(
+      OUTBOX_TOPICS.map(
+        (topic) => sql`${sql.raw(`carried_${topic}_events`)} as (
         insert into ${outboxTables[topic]} (id, aggregate_id, type, payload)
         select e.id, e.aggregate_id, e.type, e.payload
         from rows from (json_to_recordset(${sql.placeholder(carriedParam(topic))}::json)
             as (id uuid, aggregate_id uuid, type text, payload jsonb))
           with ordinality as e(id, aggregate_id, type, payload, n)
+        where exists (select from ${written})
         order by e.n)`,
+      ),
+      sql`, `,
     ),
-    sql`, `,
-  ),
   bind: (rows) => Object.fromEntries(OUTBOX_TOPICS.map((topic) => [carriedParam(topic), eventsOf(rows, topic)])),
 };
 
