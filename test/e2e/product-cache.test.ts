@@ -54,6 +54,25 @@ describe("product detail cache", () => {
     expect((await t.get(`/api/v1/products/${product.id}`)).body).toMatchObject({ soldQuantity: 3, status: "SOLD" });
   });
 
+  // An order reserves its stock in its own statement (OrderRepository.place), not through the stock service's
+  // movements: its products' details and their model's page are dropped all the same once it commits.
+  it("shows an order's reservation on the very next read, of the product and of its model's page", async () => {
+    const modelCode = `KC${crypto.randomUUID().slice(0, 8).toUpperCase()}-100`;
+    const product = await createProductVia(t, seller.token, { stock: 4, modelCode, shoeSize: "270" });
+    const buyer = await t.registerUser("BUYER");
+    await t.get(`/api/v1/products/${product.id}`);
+    await t.get(`/api/v1/models/${modelCode}`);
+    const placed = await t.post(
+      "/api/v1/orders",
+      { userId: buyer.user.id, items: [{ productId: product.id, quantity: 3 }] },
+      { token: buyer.token, headers: { "Idempotency-Key": crypto.randomUUID() } },
+    );
+    expect(placed.status).toBe(201);
+    expect((await t.get(`/api/v1/products/${product.id}`)).body).toMatchObject({ stock: 1, reservedStock: 3 });
+    const page = (await t.get(`/api/v1/models/${modelCode}`)).body;
+    expect(page.sizes[0]).toMatchObject({ shoeSize: "270", stock: 1 });
+  });
+
   it.skipIf(!hasRedis)("shows a write made through another instance as soon as its invalidation arrives", async () => {
     const other = await createTestApp();
     apps.push(other);

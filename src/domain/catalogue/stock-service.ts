@@ -44,7 +44,7 @@ export class StockService {
    * Products whose stock a statement of another repository moved (an order's placing, OrderRepository.place):
    * their cached details are dropped once the transaction commits, as after the movements here.
    */
-  movedElsewhere(products: Product[]): Promise<void> | void {
+  movedElsewhere(products: Pick<Product, "id" | "version" | "modelCode">[]): Promise<void> | void {
     return this.deps.catalogue.invalidateAfterCommit(products);
   }
 

@@ -19,10 +19,10 @@ export type NewOrder = Pick<
   paymentTimeoutSeconds: number;
 };
 
-/** An order as placed, and its products as its reservation left them. */
+/** An order as placed, and what its reservation moved (the products' cached details are dropped by it). */
 export interface PlacedOrder {
   order: Order;
-  reserved: Product[];
+  reserved: Pick<Product, "id" | "version" | "modelCode">[];
 }
 
 export interface OrderFilter {

@@ -9,7 +9,7 @@ import { columnsOf, fromRow } from "../rows";
 import { orderItems, orders } from "../schema";
 import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
-import { fromProductRow, reservationCtes } from "./product-repository";
+import { reservationCtes } from "./product-repository";
 
 type OrderRow = typeof orders.$inferSelect & { items: (typeof orderItems.$inferSelect)[] };
 
@@ -22,7 +22,7 @@ const toOrder = ({ items, cancelReason, ...order }: OrderRow): Order => ({
 });
 
 export type OrderWithItemsRow = Record<string, unknown> & { items: Record<string, unknown>[] };
-type PlacedRow = OrderWithItemsRow & { products: Record<string, unknown>[] };
+type PlacedRow = OrderWithItemsRow & { products: PlacedOrder["reserved"] };
 
 /** The statements of the order and payment path, built once (statements.ts); the rest stays on the builder. */
 function hotStatements(tx: Transactions) {
@@ -61,7 +61,8 @@ function hotStatements(tx: Transactions) {
           returning *
         )
         select ${columnsOf(orders, "placed")}, (select json_agg(lines) from lines) as items,
-          (select json_agg(reserved) from reserved) as products
+          (select json_agg(json_build_object('id', id, 'version', version, 'modelCode', model_code)) from reserved)
+            as products
         from placed`,
       // Counted as a write only when it placed the order: a refusal leaves hasWritten as it was.
       { writesOnlyWithRows: true },
@@ -135,7 +136,7 @@ export class DrizzleOrderRepository implements OrderRepository {
       throw error;
     });
     const [row] = rows;
-    return row && { order: fromOrderRow(row), reserved: row.products.map(fromProductRow) };
+    return row && { order: fromOrderRow(row), reserved: row.products };
   }
 
   async find(id: string): Promise<Order | undefined> {

@@ -28,7 +28,6 @@ import type {
 import { ON_SALE_STATUSES, type Product } from "../../../domain/catalogue/product";
 import { DomainError } from "../../../domain/shared/errors";
 import { isUniqueViolation } from "../../dependency-errors";
-import { columnsOf, fromRow } from "../rows";
 import { products } from "../schema";
 import { type Slots, Statement } from "../statements";
 import type { Transactions } from "../transactions";
@@ -46,17 +45,15 @@ const toProduct = ({
   ...product
 }: Row): Product => product;
 
-/** A product from a row of `products` as a raw statement or `row_to_json` returns it (snake_case names). */
-export const fromProductRow = (row: Record<string, unknown>): Product => toProduct(fromRow(products, row));
-
 /**
  * An order's reservation, the first part of the one statement that places an order (order-repository.ts,
  * `order_place`), over `line` (a CTE of the order's lines: product_id, quantity, unit_price). `locked_products`
  * locks every line's product in product-id order (the lock order of every stock movement), all of them whether
  * reservable or not, so that a retry in the same transaction (PriceChanged) never takes a lock out of that order.
  * `reserved` then moves each line's units from stock to reserved stock only where the product is still in stock,
- * on sale and at the price charged (re-checked under the lock), and returns the products as moved. The caller
- * compares its row count with its lines: the order is written only if every line was reserved.
+ * on sale and at the price charged (re-checked under the lock), and returns what a moved product's cached
+ * details are dropped by (id, version, model_code). The caller compares its row count with its lines: the order
+ * is written only if every line was reserved.
  */
 export const reservationCtes = (line: string) => sql`
   locked_products as materialized (
@@ -73,7 +70,7 @@ export const reservationCtes = (line: string) => sql`
     where ${products.id} = ${sql.raw(line)}.product_id and locked_products.id = ${products.id}
       and ${products.stock} >= ${sql.raw(line)}.quantity and ${products.discontinuedAt} is null
       and ${products.price} = ${sql.raw(line)}.unit_price
-    returning ${columnsOf(products, "products")}
+    returning ${products.id}, ${products.version}, ${products.modelCode}
   )`;
 
 /** LIKE's wildcards in a client's search text are literal characters, not patterns. */
