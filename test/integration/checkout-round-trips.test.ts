@@ -14,8 +14,10 @@ import { createProductVia } from "../support/products";
 // The Idempotency-Key costs no commit of its own: an order's key is locked, read and stored with its answer in
 // the order's transaction (one commit); a payment's is claimed in its first transaction, and a COMPLETED
 // payment is its own stored answer (two commits).
-// 9 until the order's ORDER_CREATED rode on its reservation (outbox events carried by the level's next write).
-const MAX_ORDER_STATEMENTS = 8;
+// 9 until the order's ORDER_CREATED rode on its reservation (outbox events carried by the level's next write), 8
+// until the order was placed in one statement with its reservation (no SAVEPOINT, no separate reservation; its
+// ORDER_CREATED rides on the key's answer now).
+const MAX_ORDER_STATEMENTS = 6;
 const MAX_ORDER_COMMITS = 1;
 // 17 after the round-trip work, + 1: a keyed payment first looks for the payment its key already made (a retry
 // whose stored answer was lost answers from it). The key's read before the handler took the place of its claim.
@@ -26,8 +28,9 @@ const MAX_PAYMENT_COMMITS = 2;
 // Round trips (writes to the database's sockets, the statements going one at a time) since every statement of the
 // path is built once: postgres.js sends a statement not prepared on its connection, with parameters, in two
 // (Parse/Describe, then Bind/Execute once the parameter types are back), a prepared one in one. 15 for the order
-// and 31 for the payment before; 11 and 20 while the Idempotency-Key's statements were still on the builder.
-const MAX_ORDER_ROUND_TRIPS = 8;
+// and 31 for the payment before; 11 and 20 while the Idempotency-Key's statements were still on the builder; 8 for
+// the order before it was placed in one statement.
+const MAX_ORDER_ROUND_TRIPS = 6;
 const MAX_PAYMENT_ROUND_TRIPS = 16;
 
 // What one checkout asks of Redis, each command a round trip (ioredis' own count, every connection of the
