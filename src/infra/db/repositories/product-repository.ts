@@ -48,11 +48,13 @@ const toProduct = ({
 /**
  * An order's reservation, the first part of the one statement that places an order (order-repository.ts,
  * `order_place`), over `line` (a CTE of the order's lines: product_id, quantity, unit_price). `locked_products`
- * locks every line's product in product-id order (the lock order of every stock movement), all of them whether
- * reservable or not, so that a retry in the same transaction (PriceChanged) never takes a lock out of that order.
- * `reserved` then moves each line's units from stock to reserved stock only where the product is still in stock,
- * on sale and at the price charged (re-checked under the lock), and returns what a moved product's cached
- * details are dropped by (id, version, model_code). The caller compares its row count with its lines: the order
+ * locks the lines' products in product-id order (the lock order of every stock movement), one after the other as
+ * the statement reads it; `reserved` moves only rows it returned, so whatever plan PostgreSQL picks, every row
+ * the statement locks is locked in that order, and what it holds is always the first of the order's products in
+ * that order (a retry in the same transaction, PriceChanged, only goes on up it). `reserved` moves each line's
+ * units from stock to reserved stock only where the product is still in stock, on sale and at the price charged
+ * (re-checked on the row as it is once locked), and returns what a moved product's cached details are dropped
+ * by (id, version, model_code). The caller compares its row count with its lines: the order
  * is written only if every line was reserved.
  */
 export const reservationCtes = (line: string) => sql`
