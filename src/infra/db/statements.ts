@@ -149,8 +149,8 @@ abstract class BuiltOnce<Params> {
   constructor(
     /** The statement's name (postgres.js: prepared by name; both: in errors and traces). */
     readonly name: string,
-    protected readonly transactions: Transactions,
-    protected readonly options: StatementOptions = {},
+    private readonly transactions: Transactions,
+    private readonly options: StatementOptions = {},
   ) {}
 
   protected abstract build(db: Database): Built;
@@ -177,7 +177,15 @@ abstract class BuiltOnce<Params> {
       prepared = prepareOn(session, this.name, this.#built);
       this.#bySession.set(session, prepared);
     }
+    if (writesOnlyWithRows) return this.#countedIfRows(prepared.execute(params as Record<string, unknown>));
     return prepared.execute(params as Record<string, unknown>);
+  }
+
+  /** A statement that writes only when it returns rows: its level's own statement once it has (see options). */
+  async #countedIfRows(running: Promise<unknown>): Promise<unknown> {
+    const result = await running;
+    if (rowsOf(result).length > 0) this.transactions.countOwnWrite();
+    return result;
   }
 
   /** Runs a carrying text; its own write matched nothing: it wrote none of `rows`, which go back to their level. */
@@ -240,8 +248,6 @@ export class SqlStatement<Params, Row = Record<string, unknown>> extends BuiltOn
   }
 
   async run(params: Params): Promise<Row[]> {
-    const rows = rowsOf<Row>(await this.execute(params));
-    if (this.options.writesOnlyWithRows && rows.length > 0) this.transactions.countOwnWrite();
-    return rows;
+    return rowsOf<Row>(await this.execute(params));
   }
 }
