@@ -34,7 +34,9 @@ function hotStatements(tx: Transactions) {
      * nothing, so the order needs no savepoint of its own to leave nothing behind (its Idempotency-Key stays free),
      * and the hot product's row is locked only by this, the order's last write. The lines come as one JSON array
      * (any number of lines, one statement text); both timestamps from the database's clock, which the expiry
-     * sweeper compares against. Returns the order as written, its lines, and the products as reserved.
+     * sweeper compares against. Returns the order as written, its lines, and what drops the reserved products'
+     * cached details. Each product once per order (the route refuses a product twice): `reserved` has one row per
+     * product.
      */
     place: new SqlStatement<Omit<NewOrder, "items"> & { lines: string }, PlacedRow>(
       "order_place",
