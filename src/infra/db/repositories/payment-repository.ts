@@ -1,19 +1,21 @@
 import { and, desc, eq, getTableColumns, ne, type SQL, sql } from "drizzle-orm";
 import type { Order } from "../../../domain/orders/order";
-import { ORDER_MOVES } from "../../../domain/orders/order-status";
+import { ORDER_MOVES, type OrderStatus } from "../../../domain/orders/order-status";
 import type { Payment } from "../../../domain/payments/payment";
 import {
   isPaymentPath,
   PAYMENT_MACHINE,
   PAYMENT_MOVES,
   type PaymentStatus,
+  START_WALKS,
 } from "../../../domain/payments/payment-status";
-import type { NewPayment, PaymentRepository } from "../../../domain/payments/ports";
+import type { NewPayment, PaymentRepository, StartOutcome, StartTerms } from "../../../domain/payments/ports";
 import { rowsOf } from "../client";
 import { columnsOf, fromRow } from "../rows";
-import { orderItems, orders, paymentStatusHistory, payments } from "../schema";
+import { balances, orderItems, orders, paymentStatusHistory, payments } from "../schema";
 import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
+import { balanceChangeCtes } from "./balance-repository";
 import { fromOrderRow, type OrderWithItemsRow } from "./order-repository";
 
 /** Written as literals (program constants), so the planner can match the partial index whatever plan it caches. */
@@ -70,6 +72,41 @@ const statusArray = (statuses: unknown) => sql`${statuses}::text[]::payment_stat
 /** The steps a statement writes, one history row each, in order: `unnest(steps) with ordinality`. */
 const stepsOf = (steps: unknown) => sql`unnest(${statusArray(steps)}) with ordinality as step(status, n)`;
 
+/** The order statuses a payment may hold an order in (the order machine's `pay` move starts from them). */
+const orderStatusesToPay = sql.raw(
+  `array[${ORDER_MOVES.pay.from.map((status) => `'${status}'`).join(", ")}]::order_status[]`,
+);
+
+interface StartParams {
+  id: string;
+  orderId: string;
+  userId: string;
+  amount: number;
+  requestedBy: string | null;
+  idempotencyKey: string | null;
+  ledgerEntryId: string;
+  ledgerType: "PAYMENT";
+  nextCheckInSeconds: number;
+  chargeWindowMs: number;
+  requestedSteps: readonly PaymentStatus[];
+  orderNotPayableSteps: readonly PaymentStatus[];
+  insufficientBalanceSteps: readonly PaymentStatus[];
+  orderNotPayableReason: string;
+  insufficientBalanceReason: string;
+}
+
+type StartRow = Record<string, unknown> & {
+  taken: boolean | string | null;
+  order_status: OrderStatus | null;
+  balance: string | number | bigint | null;
+  requested: boolean | string | null;
+  held: string | number | bigint;
+  debited: string | number | bigint;
+};
+
+/** A boolean as either driver returns it. */
+const isTrue = (value: unknown) => value === true || value === "t";
+
 interface MoveParams {
   id: string;
   status: PaymentStatus;
@@ -115,28 +152,75 @@ const moveCtes = ($: Slots<MoveParams>) => sql`
 /** The statements of the payment path, built once (statements.ts); the recovery job's stay on the builder. */
 function hotStatements(tx: Transactions) {
   return {
-    /** The partial unique index (one holding payment per order) decides between concurrent attempts. */
-    create: new SqlStatement<
-      Omit<NewPayment, "requestedBy" | "idempotencyKey"> & {
-        status: PaymentStatus;
-        steps: PaymentStatus[];
-        requestedBy: string | null;
-        idempotencyKey: string | null;
-      }
-    >(
-      "payment_create",
+    /**
+     * A payment's every step before the gateway (PaymentRepository.start), one statement. Rows are locked in one
+     * order: the order's (FOR UPDATE: read as committed last, whoever changed it while this statement waited),
+     * then, only if it may be held, the buyer's balance, then the payment's insert (the partial unique index,
+     * the fence against a holding payment the order does not name). Each outcome is decided on the locked rows,
+     * so the hold and the debit that follow (on rows this statement already holds, their conditions checked
+     * again) cannot be refused: a payment is never recorded at GATEWAY_REQUESTED without both, and a refused one
+     * leaves the order and the balance as they were. The caller checks that both happened all the same.
+     */
+    start: new SqlStatement<StartParams, StartRow>(
+      "payment_start",
       tx,
       ($) => sql`
-        with created as (
-          insert into ${payments} (id, order_id, user_id, amount, status, requested_by, idempotency_key)
-          values (${$.id}, ${$.orderId}, ${$.userId}, ${$.amount}, ${$.status}, ${$.requestedBy}, ${$.idempotencyKey})
+        with ordered as (
+          select o.status as order_status, o.payment_id is not null as taken,
+            o.status = any(${orderStatusesToPay}) and o.payment_id is null and o.expires_at > now() as payable
+          from ${orders} o where o.id = ${$.orderId}
+          for update
+        ), funded as (
+          select b.balance, b.balance >= ${$.amount}::bigint as enough
+          from ${balances} b where b.user_id = ${$.userId} and (select ordered.payable from ordered)
+          for update
+        ), path as (
+          select ordered.payable and funded.enough as requested,
+            case when not ordered.payable then ${statusArray($.orderNotPayableSteps)}
+              when funded.enough then ${statusArray($.requestedSteps)}
+              else ${statusArray($.insufficientBalanceSteps)} end as steps,
+            case when not ordered.payable then ${$.orderNotPayableReason}::text
+              when not funded.enough then ${$.insufficientBalanceReason}::text end as failure_reason
+          from ordered left join funded on true
+          where not ordered.taken and (not ordered.payable or funded.balance is not null)
+        ), created as (
+          insert into ${payments} (id, order_id, user_id, amount, status, failure_reason, next_check_at,
+            charge_window_ends_at, requested_by, idempotency_key, updated_at)
+          select ${$.id}, ${$.orderId}, ${$.userId}, ${$.amount}, path.steps[array_length(path.steps, 1)],
+            path.failure_reason,
+            case when path.requested
+              then clock_timestamp() + ${$.nextCheckInSeconds}::double precision * interval '1 second' end,
+            case when path.requested
+              then clock_timestamp() + ${$.chargeWindowMs}::double precision * interval '1 millisecond' end,
+            ${$.requestedBy}, ${$.idempotencyKey}, clock_timestamp()
+          from path
           on conflict do nothing
           returning *
         ), logged as (
           insert into ${paymentStatusHistory} (payment_id, status, at)
-          select created.id, step.status, created.created_at from created, ${stepsOf($.steps)} order by step.n
-        )
-        select ${columnsOf(payments, "created")} from created`,
+          select created.id, step.status, created.updated_at
+          from created, path, unnest(path.steps) with ordinality as step(status, n) order by step.n
+        ), held as (
+          update ${orders} o set payment_id = created.id, version = o.version + 1, updated_at = now()
+          from created, path
+          where path.requested and o.id = created.order_id and o.payment_id is null
+            and o.status = any(${orderStatusesToPay}) and o.expires_at > now()
+          returning o.id
+        ), ${balanceChangeCtes(
+          {
+            userId: sql`${$.userId}`,
+            delta: sql`(0 - ${$.amount}::bigint)`,
+            type: sql`${$.ledgerType}::ledger_entry_type`,
+            referenceId: sql`${$.id}`,
+            ledgerEntryId: sql`${$.ledgerEntryId}`,
+          },
+          sql`(select path.requested from path) and exists (select 1 from created)
+            and ${balances.balance} >= ${$.amount}::bigint`,
+        )}
+        select ordered.taken, ordered.order_status, funded.balance, path.requested,
+          (select count(*) from held) as held, (select count(*) from updated) as debited,
+          ${columnsOf(payments, "created")}
+        from ordered left join funded on true left join path on true left join created on true`,
     ),
     /**
      * The payment with its steps, in one statement (one snapshot, one round trip): every step of a checkout
@@ -156,6 +240,30 @@ function hotStatements(tx: Transactions) {
           .where(and(eq(payments.requestedBy, $.requestedBy), eq(payments.idempotencyKey, $.idempotencyKey)))
           .orderBy(desc(payments.createdAt), desc(payments.id))
           .limit(1),
+    ),
+    /**
+     * A payment request's reads before it starts, in one statement: the order with its lines, and the newest
+     * payment its Idempotency-Key made with its history (null parameters for an unkeyed request match none).
+     */
+    orderAndRequest: new SqlStatement<
+      { orderId: string; requestedBy: string | null; idempotencyKey: string | null },
+      {
+        order: Record<string, unknown> | null;
+        items: Record<string, unknown>[];
+        earlier: (Record<string, unknown> & { history: HistoryJson }) | null;
+      }
+    >(
+      "payment_order_and_request",
+      tx,
+      ($) => sql`
+        select (select row_to_json(o) from ${orders} o where o.id = ${$.orderId}) as "order",
+          coalesce((select json_agg(line) from ${orderItems} line where line.order_id = ${$.orderId}), '[]'::json)
+            as items,
+          (select row_to_json(p) from (
+            select ${columnsOf(payments, "e")}, ${historyOf(sql`e.id`)} as history
+            from ${payments} e
+            where e.requested_by = ${$.requestedBy} and e.idempotency_key = ${$.idempotencyKey}
+            order by e.created_at desc, e.id desc limit 1) p) as earlier`,
     ),
     /**
      * The steps and their history rows in one statement, so neither exists without the other; the payment as
@@ -187,7 +295,7 @@ function hotStatements(tx: Transactions) {
             updated_at = now()
           from moved
           where o.id = moved.order_id and o.payment_id = moved.id
-            and o.status = any(${sql.raw(`array[${ORDER_MOVES.pay.from.map((status) => `'${status}'`).join(", ")}]::order_status[]`)})
+            and o.status = any(${orderStatusesToPay})
           returning o.*
         )
         select ${columnsOf(payments, "moved")}, ${historyOf(sql`moved.id`)} as history,
@@ -206,16 +314,44 @@ export class DrizzlePaymentRepository implements PaymentRepository {
     this.#hot = hotStatements(tx);
   }
 
-  async create(payment: NewPayment, steps: readonly PaymentStatus[] = ["INITIATED"]): Promise<Payment | undefined> {
-    if (steps[0] !== "INITIATED" || !isPaymentPath(steps)) throw new Error(`not a payment's first steps: ${steps}`);
-    const [row] = await this.#hot.create.run({
+  async start(payment: NewPayment, terms: StartTerms): Promise<StartOutcome> {
+    const [row] = await this.#hot.start.run({
       ...payment,
-      status: steps.at(-1) as PaymentStatus,
-      steps: [...steps],
       requestedBy: payment.requestedBy ?? null,
       idempotencyKey: payment.idempotencyKey ?? null,
+      ...terms,
+      ledgerType: "PAYMENT",
+      requestedSteps: START_WALKS.requested,
+      orderNotPayableSteps: START_WALKS.orderNotPayable,
+      insufficientBalanceSteps: START_WALKS.insufficientBalance,
+      orderNotPayableReason: "ORDER_NOT_PAYABLE",
+      insufficientBalanceReason: "INSUFFICIENT_BALANCE",
     });
-    return row && toPayment(row, [], steps);
+    if (!row) throw new Error(`order ${payment.orderId} vanished before its payment started`);
+    if (isTrue(row.taken)) return { kind: "held by another" };
+    // No path: the order could be held, but the buyer has no balance row to debit.
+    if (row.requested === null) return { kind: "no balance" };
+    // The insert met a holding payment the order does not name (the partial unique index).
+    if (row.id === null) return { kind: "held by another" };
+    if (isTrue(row.requested)) {
+      if (Number(row.held) !== 1 || Number(row.debited) !== 1) {
+        // Decided on rows this statement had locked: cannot happen; if it did, the caller's transaction rolls back.
+        throw new Error(`payment ${payment.id} reached the gateway step without its hold and debit`);
+      }
+      return { kind: "requested", payment: toPayment(row, [], START_WALKS.requested) };
+    }
+    if (row.failure_reason === "ORDER_NOT_PAYABLE") {
+      return {
+        kind: "order not payable",
+        payment: toPayment(row, [], START_WALKS.orderNotPayable),
+        orderStatus: row.order_status as OrderStatus,
+      };
+    }
+    return {
+      kind: "insufficient balance",
+      payment: toPayment(row, [], START_WALKS.insufficientBalance),
+      balance: Number(row.balance),
+    };
   }
 
   async find(id: string): Promise<Payment | undefined> {
@@ -226,6 +362,20 @@ export class DrizzlePaymentRepository implements PaymentRepository {
   async findByRequest(requestedBy: string, idempotencyKey: string): Promise<Payment | undefined> {
     const [row] = await this.#hot.byRequest.run({ requestedBy, idempotencyKey });
     return row && fromRead(row);
+  }
+
+  async findOrderAndRequest(
+    orderId: string,
+    request?: { requestedBy: string; idempotencyKey: string },
+  ): Promise<{ order: Order | undefined; earlier: Payment | undefined }> {
+    const [row] = await this.#hot.orderAndRequest.run({
+      orderId,
+      requestedBy: request?.requestedBy ?? null,
+      idempotencyKey: request?.idempotencyKey ?? null,
+    });
+    const order = row?.order ? fromOrderRow({ ...row.order, items: row.items }) : undefined;
+    const earlier = row?.earlier ? toPayment(row.earlier, row.earlier.history, []) : undefined;
+    return { order, earlier };
   }
 
   async findHolding(orderId: string): Promise<Payment | undefined> {
