@@ -238,7 +238,10 @@ export class PaymentService {
     order: Order,
     request: { requestedBy?: string; idempotencyKey?: string },
   ): Promise<Payment | Refusal | undefined> {
-    return this.deps.unitOfWork.withTransaction(async () => {
+    // The request's opening step (its Idempotency-Key's claim) is taken into the start's own statement.
+    return this.deps.unitOfWork.withTransactionTaking(async (opening) => {
+      const key = opening?.claim;
+      if (opening && !key) await opening.run();
       const started = await this.deps.payments.start(
         { id: this.deps.newId(), orderId: order.id, userId: order.userId, amount: order.totalAmount, ...request },
         {
@@ -247,11 +250,15 @@ export class PaymentService {
           nextCheckInSeconds: this.deps.timings.recheckSeconds,
           chargeWindowMs: this.deps.timings.abandonAfterMs,
         },
+        key?.terms(),
       );
+      // Throws (409, the transaction rolls back) when another request holds the key.
+      key?.settle(started.kind !== "key in use");
       switch (started.kind) {
         case "requested":
           return started.payment;
         case "held by another":
+        case "key in use":
           return undefined;
         case "no balance":
           throw new DomainError("USER_NOT_FOUND", `No user ${order.userId}`);

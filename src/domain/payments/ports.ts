@@ -1,3 +1,4 @@
+import type { Claim, IdempotencyScope } from "../idempotency/ports";
 import type { Order } from "../orders/order";
 import type { OrderStatus } from "../orders/order-status";
 import type { Payment } from "./payment";
@@ -63,7 +64,9 @@ export type StartOutcome =
   /** Nothing written: another payment holds (or has paid) the order. */
   | { kind: "held by another" }
   /** Nothing written: the buyer has no balance row (the caller rolls back). */
-  | { kind: "no balance" };
+  | { kind: "no balance" }
+  /** Nothing done: the Idempotency-Key it was to claim first is held by another request. */
+  | { kind: "key in use" };
 
 export interface PaymentRepository {
   /**
@@ -71,8 +74,10 @@ export interface PaymentRepository {
    * balance row, then the payment created along START_WALKS (one history row each): at GATEWAY_REQUESTED with the
    * order held and the balance debited, or FAILED with the steps it took, nothing held, nothing debited. Nothing
    * is written when another payment holds the order (or a holding payment exists: the partial unique index).
+   * With `key`, the statement first claims the request's Idempotency-Key in flight (as
+   * IdempotencyRepository.claim would: its lock tried, then its row), and does nothing else if it could not.
    */
-  start(payment: NewPayment, terms: StartTerms): Promise<StartOutcome>;
+  start(payment: NewPayment, terms: StartTerms, key?: { id: IdempotencyScope; claim: Claim }): Promise<StartOutcome>;
   find(id: string): Promise<Payment | undefined>;
   /** The newest payment a request with this Idempotency-Key (of this requester) made, if any. */
   findByRequest(requestedBy: string, idempotencyKey: string): Promise<Payment | undefined>;
