@@ -59,7 +59,7 @@ export type StartOutcome =
   | { kind: "requested"; payment: Payment }
   /** FAILED as ORDER_NOT_PAYABLE (the order is no longer CREATED, or its time to pay ran out). */
   | { kind: "order not payable"; payment: Payment; orderStatus: OrderStatus }
-  /** FAILED as INSUFFICIENT_BALANCE: `balance` was short of the amount; the order was let go. */
+  /** FAILED as INSUFFICIENT_BALANCE: `balance` was short of the amount; the order was not held. */
   | { kind: "insufficient balance"; payment: Payment; balance: number }
   /** Nothing written: another payment holds (or has paid) the order. */
   | { kind: "held by another" }
