@@ -155,6 +155,35 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
     expect(made?.n).toBe(1);
     expect((await one.get(`/api/v1/balances/${buyer.user.id}`, buyer)).body.balance).toBe(30_000);
   });
+
+  // The key's claim rides on the payment's start statement: its try-lock and row come before the order's row, so
+  // a request with the key held answers at once even while the first waits for the order's row itself.
+  it("answers a payment's key 409 at once while the first waits, inside its one start statement, at the order's row", async () => {
+    const seller = await one.registerUser("SELLER");
+    const buyer = await one.registerUser("BUYER");
+    await one.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 50_000 }, buyer);
+    const shoe = await createProductVia(one, seller.token, { price: 20_000, stock: 5 });
+    const order = await placeOrder(one, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 1 }]);
+    const key = crypto.randomUUID();
+
+    const lock = await holdRowLock(url, (sql) => sql`select 1 from orders where id = ${order.id} for update`);
+    try {
+      const first = one.post("/api/v1/payments/process", { orderId: order.id }, keyed(buyer.token, key));
+      await expectInUseWhileFirstWaits(lock, () =>
+        other.post("/api/v1/payments/process", { orderId: order.id }, keyed(buyer.token, key)),
+      );
+      await lock.release();
+      expect((await first).status).toBe(200);
+    } finally {
+      await lock.end();
+    }
+    const [made] = await one.container.database.db
+      .select({ n: count() })
+      .from(payments)
+      .where(eq(payments.orderId, order.id));
+    expect(made?.n).toBe(1);
+    expect((await one.get(`/api/v1/balances/${buyer.user.id}`, buyer)).body.balance).toBe(30_000);
+  });
 });
 
 /**

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "bun:test";
+import { sql } from "drizzle-orm";
 import { createTestApp, type TestApp } from "../support/harness";
 import { invariantViolations, placeOrder } from "../support/orders";
 import { createProductVia } from "../support/products";
@@ -29,6 +30,8 @@ const ledgerOf = async (who: Who) =>
     amount: number;
     referenceId: string | null;
   }[];
+const orderRow = (orderId: string) =>
+  t.container.database.db.query.orders.findFirst({ where: (o, { eq }) => eq(o.id, orderId) });
 const eventsOf = (orderId: string) =>
   t.container.database.db.query.orderEvents.findMany({ where: (e, { eq }) => eq(e.aggregateId, orderId) });
 
@@ -94,10 +97,39 @@ describe("POST /api/v1/payments/process", () => {
       "FAILED",
     ]);
     expect(await balanceOf(buyer)).toBe(10_000);
-    expect((await t.get(`/api/v1/orders/${order.id}`, buyer)).body.status).toBe("CREATED");
+    expect((await ledgerOf(buyer)).filter((e) => e.type === "PAYMENT")).toEqual([]);
+    expect(await orderRow(order.id)).toMatchObject({
+      status: "CREATED",
+      paymentId: null,
+    });
     // Charged enough, the same order can be paid.
     await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 40_000 }, buyer);
     expect((await t.post("/api/v1/payments/process", { orderId: order.id }, buyer)).status).toBe(200);
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+
+  it("records the payment of an order whose time to pay ran out as FAILED ORDER_NOT_PAYABLE, holding and debiting nothing", async () => {
+    const buyer = await buyerWith(100_000);
+    const { shoe, order } = await orderOf(buyer, 20_000);
+    // Still CREATED (the expiry job has not come by), but past its time: only the payment's own statement sees it.
+    await t.container.database.db.execute(
+      sql`update orders set expires_at = now() - interval '1 minute' where id = ${order.id}`,
+    );
+    const res = await t.post("/api/v1/payments/process", { orderId: order.id }, buyer);
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ code: "ORDER_NOT_PAYABLE", detail: "The order's time to pay has run out" });
+    const [payment] = await t.container.database.db.query.payments.findMany({
+      where: (p, { eq }) => eq(p.orderId, order.id),
+    });
+    expect(payment).toMatchObject({ status: "FAILED", failureReason: "ORDER_NOT_PAYABLE", chargeWindowEndsAt: null });
+    const stored = (await t.get(`/api/v1/payments/${payment?.id}`, buyer)).body;
+    expect(stored.history.map((s: { status: string }) => s.status)).toEqual(["INITIATED", "VALIDATING", "FAILED"]);
+    expect(await balanceOf(buyer)).toBe(100_000);
+    expect((await ledgerOf(buyer)).filter((e) => e.type === "PAYMENT")).toEqual([]);
+    expect(await orderRow(order.id)).toMatchObject({
+      status: "CREATED",
+      paymentId: null,
+    });
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
 

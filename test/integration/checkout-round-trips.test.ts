@@ -22,8 +22,10 @@ const MAX_ORDER_COMMITS = 1;
 // 17 after the round-trip work, + 1: a keyed payment first looks for the payment its key already made (a retry
 // whose stored answer was lost answers from it). The key's read before the handler took the place of its claim.
 // 18 until PAYMENT_COMPLETED rode on the sale of the units (outbox events carried by the level's next write), 17
-// until the completion confirmed the order in the statement that moves the payment to COMPLETED.
-const MAX_PAYMENT_STATEMENTS = 16;
+// until the completion confirmed the order in the statement that moves the payment to COMPLETED, 16 until the
+// payment's steps before the gateway (create, hold, debit, move) were one statement, 13 until the order and the
+// payment the key made were read in one statement, 12 until the key's claim rode on that one statement.
+const MAX_PAYMENT_STATEMENTS = 11;
 const MAX_PAYMENT_COMMITS = 2;
 // Round trips (writes to the database's sockets, the statements going one at a time) since every statement of the
 // path is built once: postgres.js sends a statement not prepared on its connection, with parameters, in two
@@ -31,7 +33,7 @@ const MAX_PAYMENT_COMMITS = 2;
 // and 31 for the payment before; 11 and 20 while the Idempotency-Key's statements were still on the builder; 8 for
 // the order before it was placed in one statement.
 const MAX_ORDER_ROUND_TRIPS = 6;
-const MAX_PAYMENT_ROUND_TRIPS = 16;
+const MAX_PAYMENT_ROUND_TRIPS = 11;
 
 // What one checkout asks of Redis, each command a round trip (ioredis' own count, every connection of the
 // process). The changed product's cache entry becomes a tombstone and the other instances hear of it, in one

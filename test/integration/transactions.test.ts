@@ -424,3 +424,49 @@ describe("inTransaction", () => {
     expect(transactions.inTransaction()).toBe(false);
   });
 });
+
+describe("withTransactionTaking", () => {
+  const step = () => {
+    const ran: string[] = [];
+    return { ran, opening: { committed: false, run: async () => void ran.push("run") } };
+  };
+
+  it("hands the opening step to the work instead of running it, and counts it committed once that commits", async () => {
+    const { ran, opening } = step();
+    await transactions.withOpening(opening, async () => {
+      const handed = await transactions.withTransactionTaking(async (taken) => taken);
+      expect(handed).toBe(opening);
+      expect(opening.committed).toBe(true);
+      // Done once: neither handed again nor run by the next transaction.
+      expect(await transactions.withTransactionTaking(async (taken) => taken)).toBeUndefined();
+      await transactions.withTransaction(async () => {});
+    });
+    expect(ran).toEqual([]);
+  });
+
+  it("leaves the step to the next transaction when the one it was handed to rolls back", async () => {
+    const { ran, opening } = step();
+    await transactions.withOpening(opening, async () => {
+      await transactions
+        .withTransactionTaking(async () => {
+          throw new Error("refused");
+        })
+        .catch(() => {});
+      expect(opening.committed).toBe(false);
+      await transactions.withTransaction(async () => {});
+    });
+    expect(ran).toEqual(["run"]);
+    expect(opening.committed).toBe(true);
+  });
+
+  it("hands nothing without an opening step, or inside a transaction already open", async () => {
+    expect(await transactions.withTransactionTaking(async (taken) => taken)).toBeUndefined();
+    const { ran, opening } = step();
+    await transactions.withOpening(opening, () =>
+      transactions.withTransaction(async () => {
+        expect(await transactions.withTransactionTaking(async (taken) => taken)).toBeUndefined();
+      }),
+    );
+    expect(ran).toEqual(["run"]);
+  });
+});

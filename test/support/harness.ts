@@ -25,6 +25,11 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     MIGRATIONS_DIR: migrationsDir,
     DATABASE_POOL_SIZE: "10",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    // /readyz reports "eventLoop down" after a 1 s stall (the production default). On a loaded 2-core CI machine a
+    // test's own process can stall that long (GC, embedded PGlite on the main thread), which made /readyz answer 503
+    // in tests about something else (the authorisation matrix). Tests of that bound set it themselves
+    // (request-bounds.test.ts).
+    EVENT_LOOP_LAG_LIMIT_MS: "60000",
     ...overrides,
   };
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "bun:test";
-import { isPaymentPath, PAYMENT_MACHINE, PAYMENT_STATUSES } from "../../src/domain/payments/payment-status";
+import {
+  isPaymentPath,
+  PAYMENT_MACHINE,
+  PAYMENT_STATUSES,
+  START_WALKS,
+} from "../../src/domain/payments/payment-status";
 import { REFUND_MACHINE, REFUND_STATUSES, UNFINISHED_REFUND_STATUSES } from "../../src/domain/refunds/refund-status";
 
 const pairs = <T extends string>(statuses: readonly T[], can: (a: T, b: T) => boolean) =>
@@ -43,6 +48,14 @@ describe("the payment machine", () => {
     expect(isPaymentPath(["DEBITED", "LOCK_ACQUIRED"])).toBe(false);
     expect(isPaymentPath(["FAILED", "COMPLETED"])).toBe(false);
     expect(isPaymentPath([])).toBe(false);
+  });
+
+  it("starts a payment only along walks of the machine, from INITIATED", () => {
+    for (const walk of Object.values(START_WALKS)) {
+      expect(isPaymentPath(walk)).toBe(true);
+      expect(walk[0]).toBe("INITIATED");
+    }
+    expect(START_WALKS.requested.at(-1)).toBe("GATEWAY_REQUESTED");
   });
 });
 

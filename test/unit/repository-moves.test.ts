@@ -18,6 +18,7 @@ const REPOSITORIES: Record<string, Machine> = {
   "src/infra/db/repositories/order-repository.ts": ORDER_MACHINE as Machine,
   "src/infra/db/repositories/refund-repository.ts": REFUND_MACHINE as Machine,
   "src/infra/db/repositories/payment-repository.ts": PAYMENT_MACHINE as Machine,
+  "src/infra/db/repositories/payment-start.ts": PAYMENT_MACHINE as Machine,
   "src/infra/db/repositories/user-coupon-repository.ts": USER_COUPON_MACHINE as Machine,
   "src/infra/db/repositories/outbox-queue.ts": EVENT_MACHINE as Machine,
   "src/infra/db/repositories/outbox-repository.ts": EVENT_MACHINE as Machine,

@@ -94,23 +94,28 @@ export class IdempotencyService {
    * the key (its transaction is open, or its committed claim is live), so that transaction does nothing.
    */
   claimInFirstTransaction(id: IdempotencyScope, requestHash: string): KeyClaim {
+    const terms = () => {
+      const now = this.clock.now();
+      return {
+        requestHash,
+        claimToken: claim.claimToken,
+        now,
+        leaseUntil: new Date(now.getTime() + IN_FLIGHT_LEASE_MS),
+        expiresAt: new Date(now.getTime() + KEY_TTL_MS),
+      };
+    };
+    const settle = (claimed: boolean) => {
+      if (!claimed) {
+        claim.refused = true;
+        throw inUse();
+      }
+    };
     const claim: KeyClaim = {
       claimToken: crypto.randomUUID(),
       committed: false,
-      run: async () => {
-        const now = this.clock.now();
-        const claimed = await this.repository.claim(id, {
-          requestHash,
-          claimToken: claim.claimToken,
-          now,
-          leaseUntil: new Date(now.getTime() + IN_FLIGHT_LEASE_MS),
-          expiresAt: new Date(now.getTime() + KEY_TTL_MS),
-        });
-        if (!claimed) {
-          claim.refused = true;
-          throw inUse();
-        }
-      },
+      run: async () => settle(await this.repository.claim(id, terms())),
+      // The same claim, for a statement that takes it in itself (a payment's start: one statement fewer).
+      claim: { terms: () => ({ id, claim: terms() }), settle },
     };
     return claim;
   }

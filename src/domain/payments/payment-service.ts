@@ -11,7 +11,7 @@ import { assertOwnerOrAdmin } from "../users/access";
 import type { Actor } from "../users/user";
 import { type Payment, type PaymentView, toPaymentView } from "./payment";
 import type { PaymentReconciliation } from "./payment-reconciliation";
-import { PAYMENT_MACHINE, PAYMENT_MOVES, type PaymentStatus } from "./payment-status";
+import { PAYMENT_MACHINE, PAYMENT_MOVES } from "./payment-status";
 import type { GatewayCharge, GatewayLookup, PaymentGateway, PaymentRepository } from "./ports";
 
 /** How long a payment may sit before the gateway step (its process died) before it is taken for abandoned. */
@@ -93,11 +93,13 @@ export class PaymentService {
    * payment the first one made, finishing it if the gateway has spoken, instead of a 409 or a second attempt.
    */
   async process(actor: Actor, orderId: string, idempotencyKey?: string): Promise<PaymentResult> {
-    if (idempotencyKey !== undefined) {
-      const earlier = await this.deps.payments.findByRequest(actor.userId, idempotencyKey);
-      if (earlier && !RETRIED_AFRESH.has(earlier.failureReason ?? "")) return this.#answerFrom(earlier, orderId);
-    }
-    const order = await this.#order(orderId);
+    // One read: the order, and the payment this request's key already made (before the order is even looked at).
+    const { order, earlier } = await this.deps.payments.findOrderAndRequest(
+      orderId,
+      idempotencyKey === undefined ? undefined : { requestedBy: actor.userId, idempotencyKey },
+    );
+    if (earlier && !RETRIED_AFRESH.has(earlier.failureReason ?? "")) return this.#answerFrom(earlier, orderId);
+    if (!order) throw new DomainError("ORDER_NOT_FOUND", `No order ${orderId}`);
     assertOwnerOrAdmin(actor, order.userId, "Only the order's buyer may pay for it");
     if (order.status !== "CREATED") throw notPayable(order);
     if (order.paymentId) throw new DomainError("PAYMENT_IN_PROGRESS", "A payment of this order is already in flight");
@@ -223,54 +225,55 @@ export class PaymentService {
   }
 
   /**
-   * Every step before the gateway in one transaction, one commit: INITIATED and VALIDATING (the payment and
-   * its history rows, or undefined when another payment holds the order), the order held, the balance debited
-   * with its ledger row, then LOCK_ACQUIRED, DEBITED and GATEWAY_REQUESTED. Nothing outside the database
-   * happens between these steps, so committing them together loses nothing a crash could need: either all of
-   * them are there before the gateway is asked, or none (no payment, no hold, no debit). A refusal (the order
-   * moved on, or the balance is short) is recorded as FAILED in that same transaction, with nothing debited
-   * and the order let go.
+   * Every step before the gateway in one transaction, one commit, one statement (PaymentRepository.start; the
+   * Idempotency-Key's claim, if any, is the transaction's first): INITIATED and VALIDATING, the order held,
+   * LOCK_ACQUIRED, the balance debited with its ledger row, DEBITED and GATEWAY_REQUESTED, each with its history
+   * row. Nothing outside the database happens between these steps, so committing them together loses nothing a
+   * crash could need: either all of them are there before the gateway is asked, or none (no payment, no hold,
+   * no debit). A refusal (the order moved on, or the balance is short) is recorded as FAILED by that same
+   * statement, with the steps it took, nothing debited and the order not held. Undefined when another payment
+   * holds the order.
    */
   async #start(
     order: Order,
     request: { requestedBy?: string; idempotencyKey?: string },
   ): Promise<Payment | Refusal | undefined> {
-    return this.deps.unitOfWork.withTransaction(async () => {
-      const payment = await this.deps.payments.create(
+    // The request's opening step (its Idempotency-Key's claim) is taken into the start's own statement.
+    return this.deps.unitOfWork.withTransactionTaking(async (opening) => {
+      const key = opening?.claim;
+      if (opening && !key) await opening.run();
+      const started = await this.deps.payments.start(
         { id: this.deps.newId(), orderId: order.id, userId: order.userId, amount: order.totalAmount, ...request },
-        ["INITIATED", "VALIDATING"],
+        {
+          ledgerEntryId: this.deps.newId(),
+          // The send window opens before the POST leaves: whoever later hears "404" knows until when it may lie.
+          nextCheckInSeconds: this.deps.timings.recheckSeconds,
+          chargeWindowMs: this.deps.timings.abandonAfterMs,
+        },
+        key?.terms(),
       );
-      if (!payment) return undefined;
-      if (!(await this.deps.orders.holdForPayment(order.id, payment.id))) {
-        const current = (await this.deps.orders.find(order.id)) ?? order;
-        const reason = current.status === "CREATED" && current.paymentId ? "PAYMENT_IN_PROGRESS" : "ORDER_NOT_PAYABLE";
-        await this.#step(payment.id, "FAILED", { from: ["VALIDATING"], failureReason: reason });
-        return new Refusal(
-          reason === "PAYMENT_IN_PROGRESS"
-            ? new DomainError("PAYMENT_IN_PROGRESS", "A payment of this order is already in flight")
-            : notPayable(current),
-        );
+      // Throws (409, the transaction rolls back) when another request holds the key.
+      key?.settle(started.kind !== "key in use");
+      switch (started.kind) {
+        case "requested":
+          return started.payment;
+        case "held by another":
+        case "key in use":
+          return undefined;
+        case "no balance":
+          throw new DomainError("USER_NOT_FOUND", `No user ${order.userId}`);
+        case "order not payable":
+          return new Refusal(notPayable({ ...order, status: started.orderStatus }));
+        case "insufficient balance":
+          return new Refusal(
+            new DomainError(
+              "INSUFFICIENT_BALANCE",
+              `Balance ${started.balance} KRW is less than ${order.totalAmount} KRW`,
+              undefined,
+              { paymentId: started.payment.id },
+            ),
+          );
       }
-      try {
-        // One guarded statement; refused before it writes anything, so the transaction goes on.
-        await this.deps.balances.debit(payment.userId, payment.amount, "PAYMENT", payment.id);
-      } catch (error) {
-        if (!(error instanceof DomainError) || error.code !== "INSUFFICIENT_BALANCE") throw error;
-        await this.deps.orders.releasePaymentHold(order.id, payment.id);
-        await this.#step(payment.id, ["LOCK_ACQUIRED", "FAILED"], {
-          from: ["VALIDATING"],
-          failureReason: "INSUFFICIENT_BALANCE",
-        });
-        return new Refusal(
-          new DomainError("INSUFFICIENT_BALANCE", error.message, undefined, { paymentId: payment.id }),
-        );
-      }
-      // The send window opens before the POST leaves: whoever later hears "404" knows until when it may lie.
-      return this.#step(payment.id, ["LOCK_ACQUIRED", "DEBITED", "GATEWAY_REQUESTED"], {
-        from: ["VALIDATING"],
-        nextCheckInSeconds: this.deps.timings.recheckSeconds,
-        chargeWindowMs: this.deps.timings.abandonAfterMs,
-      });
     });
   }
 
@@ -338,20 +341,6 @@ export class PaymentService {
   }
 
   /**
-   * One step (or a walk of steps) of the attempt under way; if the payment is not where this attempt left it,
-   * the whole transaction rolls back: nothing is held, nothing debited.
-   */
-  async #step(
-    id: string,
-    to: PaymentStatus | readonly PaymentStatus[],
-    fields?: Parameters<PaymentRepository["move"]>[2],
-  ): Promise<Payment> {
-    const moved = await this.deps.payments.move(id, to, fields);
-    if (!moved) throw new Error(`payment ${id} was moved by someone else before ${to}; attempt abandoned`);
-    return moved;
-  }
-
-  /**
    * When the charge POST must have ended: its full timeout from now, unless the transaction that opened the
    * window took so long that it would then end less than half the window's margin before the window closes.
    */
@@ -381,12 +370,6 @@ export class PaymentService {
     if (!payment) throw new DomainError("PAYMENT_NOT_FOUND", `No payment ${paymentId}`);
     assertOwnerOrAdmin(actor, payment.userId, "This payment is not yours");
     return payment;
-  }
-
-  async #order(orderId: string): Promise<Order> {
-    const order = await this.deps.orders.find(orderId);
-    if (!order) throw new DomainError("ORDER_NOT_FOUND", `No order ${orderId}`);
-    return order;
   }
 }
 

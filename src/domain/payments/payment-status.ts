@@ -46,3 +46,14 @@ export const isPaymentPath = (steps: readonly PaymentStatus[]) =>
 
 /** Payments that hold their order: only one such payment per order (a partial unique index). */
 export const HOLDING_STATUSES: readonly PaymentStatus[] = PAYMENT_STATUSES.filter((status) => status !== "FAILED");
+
+/**
+ * The walks a payment's start takes in its one statement (PaymentRepository.start), each a walk of the machine:
+ * the order held and the balance debited up to the gateway step, or refused as FAILED with the steps it took
+ * (the order could not be held; the balance was short once the order was held), nothing held, nothing debited.
+ */
+export const START_WALKS = {
+  requested: ["INITIATED", "VALIDATING", "LOCK_ACQUIRED", "DEBITED", "GATEWAY_REQUESTED"],
+  orderNotPayable: ["INITIATED", "VALIDATING", "FAILED"],
+  insufficientBalance: ["INITIATED", "VALIDATING", "LOCK_ACQUIRED", "FAILED"],
+} as const satisfies Record<string, readonly PaymentStatus[]>;

@@ -1,4 +1,6 @@
+import type { Claim, IdempotencyScope } from "../idempotency/ports";
 import type { Order } from "../orders/order";
+import type { OrderStatus } from "../orders/order-status";
 import type { Payment } from "./payment";
 import type { PaymentStatus } from "./payment-status";
 
@@ -42,15 +44,51 @@ export interface NewPayment {
   idempotencyKey?: string;
 }
 
+/** What a payment's start needs besides the payment: its ledger row's id and the gateway step's timings. */
+export interface StartTerms {
+  ledgerEntryId: string;
+  /** The recovery job's first check of the outcome, this long after GATEWAY_REQUESTED. */
+  nextCheckInSeconds: number;
+  /** The charge's send window closes this long after GATEWAY_REQUESTED. */
+  chargeWindowMs: number;
+}
+
+/** How a payment's start ended (PaymentRepository.start). */
+export type StartOutcome =
+  /** The order held, the balance debited with its ledger row, the payment at GATEWAY_REQUESTED. */
+  | { kind: "requested"; payment: Payment }
+  /** FAILED as ORDER_NOT_PAYABLE (the order is no longer CREATED, or its time to pay ran out). */
+  | { kind: "order not payable"; payment: Payment; orderStatus: OrderStatus }
+  /** FAILED as INSUFFICIENT_BALANCE: `balance` was short of the amount; the order was not held. */
+  | { kind: "insufficient balance"; payment: Payment; balance: number }
+  /** Nothing written: another payment holds (or has paid) the order. */
+  | { kind: "held by another" }
+  /** Nothing written: the buyer has no balance row (the caller rolls back). */
+  | { kind: "no balance" }
+  /** Nothing done: the Idempotency-Key it was to claim first is held by another request. */
+  | { kind: "key in use" };
+
 export interface PaymentRepository {
   /**
-   * A new payment that has taken `steps` (INITIATED by default; a walk of the machine from INITIATED), one
-   * history row each, in one statement; undefined when another payment already holds the order.
+   * Every step of a payment before the gateway, in one statement: the order's row locked, then the buyer's
+   * balance row, then the payment created along START_WALKS (one history row each): at GATEWAY_REQUESTED with the
+   * order held and the balance debited, or FAILED with the steps it took, nothing held, nothing debited. Nothing
+   * is written when another payment holds the order (or a holding payment exists: the partial unique index).
+   * With `key`, the statement first claims the request's Idempotency-Key in flight (as
+   * IdempotencyRepository.claim would: its lock tried, then its row), and does nothing else if it could not.
    */
-  create(payment: NewPayment, steps?: readonly PaymentStatus[]): Promise<Payment | undefined>;
+  start(payment: NewPayment, terms: StartTerms, key?: { id: IdempotencyScope; claim: Claim }): Promise<StartOutcome>;
   find(id: string): Promise<Payment | undefined>;
   /** The newest payment a request with this Idempotency-Key (of this requester) made, if any. */
   findByRequest(requestedBy: string, idempotencyKey: string): Promise<Payment | undefined>;
+  /**
+   * What a payment request reads before it starts, in one statement (one snapshot): the order to pay and, for a
+   * keyed request, the newest payment a request with its key already made (as findByRequest).
+   */
+  findOrderAndRequest(
+    orderId: string,
+    request?: { requestedBy: string; idempotencyKey: string },
+  ): Promise<{ order: Order | undefined; earlier: Payment | undefined }>;
   /** The payment in flight or completed for the order, if any. */
   findHolding(orderId: string): Promise<Payment | undefined>;
   /**

@@ -1,3 +1,5 @@
+import type { Claim, IdempotencyScope } from "../idempotency/ports";
+
 /**
  * A step that must commit with the first of a request's work (an Idempotency-Key's claim): see
  * UnitOfWork.withOpening. `committed` turns true once a transaction that began with it has committed.
@@ -5,6 +7,15 @@
 export interface OpeningStep {
   run(): Promise<void>;
   committed: boolean;
+  /**
+   * The step as an Idempotency-Key's claim, for a statement that can take it in itself (see
+   * UnitOfWork.withTransactionTaking): what it claims as of now, and what follows from whether that statement
+   * claimed it (`settle(false)` throws, as `run()` does when the key is held).
+   */
+  claim?: {
+    terms(): { id: IdempotencyScope; claim: Claim };
+    settle(claimed: boolean): void;
+  };
 }
 
 export type IsolationLevel = "read committed" | "repeatable read" | "serializable";
@@ -40,4 +51,11 @@ export interface UnitOfWork {
    * opens begins with the step again. An error thrown by the step rolls its transaction back like any other.
    */
   withOpening<T>(step: OpeningStep, work: () => Promise<T>): Promise<T>;
+  /**
+   * `withTransaction` for work whose first statement can do the opening step's work itself (a payment's start
+   * claims its key in the same statement): if this transaction is the one to begin with the step, the step is
+   * handed to `work` instead of run before it, and `work` must see it done first (`run()` it, or `settle` its
+   * claim from the statement that made it), exactly as withOpening would have. Undefined when there is none.
+   */
+  withTransactionTaking<T>(work: (opening: OpeningStep | undefined) => Promise<T>): Promise<T>;
 }

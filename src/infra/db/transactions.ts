@@ -142,6 +142,21 @@ export class Transactions implements UnitOfWork {
     return this.#opening.run(step, work);
   }
 
+  async withTransactionTaking<T>(work: (opening: OpeningStep | undefined) => Promise<T>): Promise<T> {
+    const opening = this.#scope.getStore() ? undefined : this.#opening.getStore();
+    if (opening === undefined || opening.committed || opening.running)
+      return this.withTransaction(() => work(undefined));
+    // Marked running, so this transaction does not run the step itself (nor one opened meanwhile): `work` does.
+    opening.running = true;
+    try {
+      const result = await this.withTransaction(() => work(opening));
+      opening.committed = true;
+      return result;
+    } finally {
+      opening.running = false;
+    }
+  }
+
   afterCommit(hook: Hook): Promise<void> | void {
     const open = this.#scope.getStore();
     if (!open) return hook();

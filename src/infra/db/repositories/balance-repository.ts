@@ -13,6 +13,33 @@ interface BalanceRow {
   updated_at: string | Date;
 }
 
+/** What a balance change writes: the row's delta and its ledger row, as SQL (parameters or other CTEs' columns). */
+export interface BalanceChangeSql {
+  userId: SQL;
+  delta: SQL;
+  type: SQL;
+  referenceId: SQL;
+  ledgerEntryId: SQL;
+}
+
+/**
+ * The update and its ledger row as two data-modifying CTEs, `updated` (the balance's row, as changed) and
+ * `ledger`, for a statement to put in its WITH: the balance changes only if `condition` holds on its locked row.
+ */
+export const balanceChangeCtes = (change: BalanceChangeSql, condition: SQL) => sql`
+  updated as (
+    update ${balances}
+    -- clock_timestamp(): the moment the row changed (after any lock wait), not the statement's start.
+    set balance = balance + ${change.delta}::bigint, version = version + 1, updated_at = clock_timestamp()
+    where ${balances.userId} = ${change.userId} and ${condition}
+    returning user_id, balance, version, updated_at
+  ), ledger as (
+    insert into ${balanceLedger} (id, user_id, type, amount, balance_after, balance_version, reference_id, created_at)
+    select ${change.ledgerEntryId}, user_id, ${change.type}, ${change.delta}::bigint, balance, version,
+      ${change.referenceId}, updated_at
+    from updated
+  )`;
+
 /**
  * The update and its ledger row in one statement (a data-modifying CTE): atomic without an explicit
  * transaction, and the row lock is held for a single round trip, which is what a hot balance needs.
@@ -21,17 +48,16 @@ const change =
   <Params extends BalanceChange>(condition: ($: Slots<Params>) => SQL) =>
   ($: Slots<Params>) =>
     sql`
-  with updated as (
-    update ${balances}
-    -- clock_timestamp(): the moment the row changed (after any lock wait), not the statement's start.
-    set balance = balance + ${$.delta}::bigint, version = version + 1, updated_at = clock_timestamp()
-    where ${balances.userId} = ${$.userId} and ${condition($)}
-    returning user_id, balance, version, updated_at
-  ), ledger as (
-    insert into ${balanceLedger} (id, user_id, type, amount, balance_after, balance_version, reference_id, created_at)
-    select ${$.ledgerEntryId}, user_id, ${$.type}, ${$.delta}::bigint, balance, version, ${$.referenceId}, updated_at
-    from updated
-  )
+  with ${balanceChangeCtes(
+    {
+      userId: sql`${$.userId}`,
+      delta: sql`${$.delta}`,
+      type: sql`${$.type}`,
+      referenceId: sql`${$.referenceId}`,
+      ledgerEntryId: sql`${$.ledgerEntryId}`,
+    },
+    condition($),
+  )}
   select user_id, balance, version, updated_at from updated`;
 
 type WithinBounds = BalanceChange & { min: number; max: number };

@@ -67,6 +67,35 @@ type ClaimParams = KeyParams & {
   expiresAt: string;
 };
 
+/** A claim in flight as a statement's parameters (the claim's own, or those of a statement that carries it). */
+export type KeyClaimParams = ClaimParams & { leaseUntil: string };
+
+export const keyClaimParams = (id: IdempotencyScope, claim: Claim): KeyClaimParams => ({
+  ...keyParams(id),
+  requestHash: claim.requestHash,
+  claimToken: claim.claimToken,
+  now: claim.now.toISOString(),
+  leaseUntil: claim.leaseUntil.toISOString(),
+  expiresAt: claim.expiresAt.toISOString(),
+});
+
+/**
+ * The claim of a key in flight as two CTEs, `key_lock` and `key_claimed` (one row when claimed), for a statement
+ * to begin its WITH with: the key's lock, tried (so a claim never waits for another request's open
+ * transaction), then insert, or take over an expired key or an abandoned in-flight request. A statement that
+ * carries the claim makes its own work depend on `key_claimed`, so nothing else runs when the key is held.
+ */
+export const keyClaimCtes = ($: Slots<KeyClaimParams>) => sql`
+  key_lock as (select ${tryKeyLock($)} as free),
+  key_claimed as (
+    insert into ${idempotencyKeys} (scope, method, path, key, request_hash, response_status, response_body,
+      response_headers, locked_until, claim_token, created_at, expires_at)
+    select ${$.scope}, ${$.method}, ${$.path}, ${$.key}, ${$.requestHash}, null::int, null::text, null::jsonb,
+      ${$.leaseUntil}::timestamptz, ${$.claimToken}, ${$.now}::timestamptz, ${$.expiresAt}::timestamptz
+    from key_lock where key_lock.free
+    ${upsertTail($)}
+  )`;
+
 /** The key's statements, built once (statements.ts): every keyed POST sends two or three of them. */
 function hotStatements(tx: Transactions) {
   return {
@@ -81,21 +110,11 @@ function hotStatements(tx: Transactions) {
       // Writes nothing: not the transaction's own statement for hasWritten (see Transactions.currentWithoutWrites).
       { writesNothing: true },
     ),
-    /**
-     * One statement decides the race: the key's lock (so a claim never waits for another request's open
-     * transaction), then insert, or take over an expired key or an abandoned in-flight request.
-     */
-    claim: new SqlStatement<ClaimParams & { leaseUntil: string }>(
+    /** One statement decides the race (keyClaimCtes). */
+    claim: new SqlStatement<KeyClaimParams>(
       "idempotency_claim",
       tx,
-      ($) => sql`
-        with lock as (select ${tryKeyLock($)} as free)
-        insert into ${idempotencyKeys} (scope, method, path, key, request_hash, response_status, response_body,
-          response_headers, locked_until, claim_token, created_at, expires_at)
-        select ${$.scope}, ${$.method}, ${$.path}, ${$.key}, ${$.requestHash}, null::int, null::text, null::jsonb,
-          ${$.leaseUntil}::timestamptz, ${$.claimToken}, ${$.now}::timestamptz, ${$.expiresAt}::timestamptz
-        from lock where lock.free
-        ${upsertTail($)}`,
+      ($) => sql`with ${keyClaimCtes($)} select key from key_claimed`,
     ),
     claimAnswered: new SqlStatement<ClaimParams & { status: number; body: string; headers: string }>(
       "idempotency_claim_answered",
@@ -149,14 +168,7 @@ export class DrizzleIdempotencyRepository implements IdempotencyRepository {
   }
 
   async claim(id: IdempotencyScope, claim: Claim): Promise<boolean> {
-    const rows = await this.#hot.claim.run({
-      ...keyParams(id),
-      requestHash: claim.requestHash,
-      claimToken: claim.claimToken,
-      now: claim.now.toISOString(),
-      leaseUntil: claim.leaseUntil.toISOString(),
-      expiresAt: claim.expiresAt.toISOString(),
-    });
+    const rows = await this.#hot.claim.run(keyClaimParams(id, claim));
     return rows.length === 1;
   }
 

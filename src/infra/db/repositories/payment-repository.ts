@@ -1,4 +1,5 @@
-import { and, desc, eq, getTableColumns, ne, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, ne, sql } from "drizzle-orm";
+import type { Claim, IdempotencyScope } from "../../../domain/idempotency/ports";
 import type { Order } from "../../../domain/orders/order";
 import { ORDER_MOVES } from "../../../domain/orders/order-status";
 import type { Payment } from "../../../domain/payments/payment";
@@ -8,28 +9,26 @@ import {
   PAYMENT_MOVES,
   type PaymentStatus,
 } from "../../../domain/payments/payment-status";
-import type { NewPayment, PaymentRepository } from "../../../domain/payments/ports";
+import type { NewPayment, PaymentRepository, StartOutcome, StartTerms } from "../../../domain/payments/ports";
 import { rowsOf } from "../client";
-import { columnsOf, fromRow } from "../rows";
+import { columnsOf } from "../rows";
 import { orderItems, orders, paymentStatusHistory, payments } from "../schema";
 import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
 import { fromOrderRow, type OrderWithItemsRow } from "./order-repository";
+import {
+  fromHistoryJson,
+  type HistoryJson,
+  historyOf,
+  orderStatusesToPay,
+  statusArray,
+  toPayment,
+} from "./payment-rows";
+import { startPayment, startStatements } from "./payment-start";
 
 /** Written as literals (program constants), so the planner can match the partial index whatever plan it caches. */
 const statusLiterals = (statuses: readonly PaymentStatus[]) =>
   sql.raw(statuses.map((status) => `'${status}'`).join(", "));
-
-type HistoryJson = { status: PaymentStatus; atMs: number | string }[];
-
-/** A payment's steps in the order taken, step times as epoch milliseconds (the column keeps milliseconds). */
-const historyOf = (paymentId: SQL) => sql<HistoryJson>`coalesce((
-  select json_agg(json_build_object(
-    'status', h.status, 'atMs', round(extract(epoch from h.at) * 1000)::bigint) order by h.id)
-  from ${paymentStatusHistory} h where h.payment_id = ${paymentId}), '[]'::json)`;
-
-const fromHistoryJson = (history: HistoryJson) =>
-  history.map((step) => ({ status: step.status, at: new Date(Number(step.atMs)) }));
 
 /** A payment as read with its history (`withHistory`), without the recovery job's bookkeeping. */
 function fromRead({
@@ -41,18 +40,6 @@ function fromRead({
   return { ...payment, history: fromHistoryJson(history) };
 }
 
-/**
- * A payment from the row a statement returned, with `earlier` steps read before it and the `steps` it has
- * just written (each at the row's updated_at: they were taken together).
- */
-function toPayment(row: Record<string, unknown>, earlier: HistoryJson, steps: readonly PaymentStatus[]): Payment {
-  const { nextCheckAt: _next, checks: _checks, ...payment } = fromRow(payments, row);
-  return {
-    ...payment,
-    history: [...fromHistoryJson(earlier), ...steps.map((status) => ({ status, at: payment.updatedAt }))],
-  };
-}
-
 /** PAYMENT_GATEWAY_TIMEOUT_MS's upper bound plus a margin: the window of a charge sent before windows were kept. */
 export const LEGACY_CHARGE_WINDOW_SECONDS = 130;
 
@@ -60,12 +47,6 @@ export const LEGACY_CHARGE_WINDOW_SECONDS = 130;
 const withHistory = { ...getTableColumns(payments), history: historyOf(sql`${payments}.id`) };
 
 type PaymentRow = Record<string, unknown> & { history: HistoryJson };
-
-/**
- * A list of statuses as one parameter. Sent as text[] and cast in SQL: PGlite serialises arrays of built-in types
- * only (an enum's array type is the database's own), postgres.js any.
- */
-const statusArray = (statuses: unknown) => sql`${statuses}::text[]::payment_status[]`;
 
 /** The steps a statement writes, one history row each, in order: `unnest(steps) with ordinality`. */
 const stepsOf = (steps: unknown) => sql`unnest(${statusArray(steps)}) with ordinality as step(status, n)`;
@@ -115,29 +96,7 @@ const moveCtes = ($: Slots<MoveParams>) => sql`
 /** The statements of the payment path, built once (statements.ts); the recovery job's stay on the builder. */
 function hotStatements(tx: Transactions) {
   return {
-    /** The partial unique index (one holding payment per order) decides between concurrent attempts. */
-    create: new SqlStatement<
-      Omit<NewPayment, "requestedBy" | "idempotencyKey"> & {
-        status: PaymentStatus;
-        steps: PaymentStatus[];
-        requestedBy: string | null;
-        idempotencyKey: string | null;
-      }
-    >(
-      "payment_create",
-      tx,
-      ($) => sql`
-        with created as (
-          insert into ${payments} (id, order_id, user_id, amount, status, requested_by, idempotency_key)
-          values (${$.id}, ${$.orderId}, ${$.userId}, ${$.amount}, ${$.status}, ${$.requestedBy}, ${$.idempotencyKey})
-          on conflict do nothing
-          returning *
-        ), logged as (
-          insert into ${paymentStatusHistory} (payment_id, status, at)
-          select created.id, step.status, created.created_at from created, ${stepsOf($.steps)} order by step.n
-        )
-        select ${columnsOf(payments, "created")} from created`,
-    ),
+    ...startStatements(tx),
     /**
      * The payment with its steps, in one statement (one snapshot, one round trip): every step of a checkout
      * reads the payment back, so a second query for the history cost six round trips per checkout.
@@ -156,6 +115,30 @@ function hotStatements(tx: Transactions) {
           .where(and(eq(payments.requestedBy, $.requestedBy), eq(payments.idempotencyKey, $.idempotencyKey)))
           .orderBy(desc(payments.createdAt), desc(payments.id))
           .limit(1),
+    ),
+    /**
+     * A payment request's reads before it starts, in one statement: the order with its lines, and the newest
+     * payment its Idempotency-Key made with its history (null parameters for an unkeyed request match none).
+     */
+    orderAndRequest: new SqlStatement<
+      { orderId: string; requestedBy: string | null; idempotencyKey: string | null },
+      {
+        order: Record<string, unknown> | null;
+        items: Record<string, unknown>[];
+        earlier: (Record<string, unknown> & { history: HistoryJson }) | null;
+      }
+    >(
+      "payment_order_and_request",
+      tx,
+      ($) => sql`
+        select (select row_to_json(o) from ${orders} o where o.id = ${$.orderId}) as "order",
+          coalesce((select json_agg(line) from ${orderItems} line where line.order_id = ${$.orderId}), '[]'::json)
+            as items,
+          (select row_to_json(p) from (
+            select ${columnsOf(payments, "e")}, ${historyOf(sql`e.id`)} as history
+            from ${payments} e
+            where e.requested_by = ${$.requestedBy} and e.idempotency_key = ${$.idempotencyKey}
+            order by e.created_at desc, e.id desc limit 1) p) as earlier`,
     ),
     /**
      * The steps and their history rows in one statement, so neither exists without the other; the payment as
@@ -187,7 +170,7 @@ function hotStatements(tx: Transactions) {
             updated_at = now()
           from moved
           where o.id = moved.order_id and o.payment_id = moved.id
-            and o.status = any(${sql.raw(`array[${ORDER_MOVES.pay.from.map((status) => `'${status}'`).join(", ")}]::order_status[]`)})
+            and o.status = any(${orderStatusesToPay})
           returning o.*
         )
         select ${columnsOf(payments, "moved")}, ${historyOf(sql`moved.id`)} as history,
@@ -206,16 +189,8 @@ export class DrizzlePaymentRepository implements PaymentRepository {
     this.#hot = hotStatements(tx);
   }
 
-  async create(payment: NewPayment, steps: readonly PaymentStatus[] = ["INITIATED"]): Promise<Payment | undefined> {
-    if (steps[0] !== "INITIATED" || !isPaymentPath(steps)) throw new Error(`not a payment's first steps: ${steps}`);
-    const [row] = await this.#hot.create.run({
-      ...payment,
-      status: steps.at(-1) as PaymentStatus,
-      steps: [...steps],
-      requestedBy: payment.requestedBy ?? null,
-      idempotencyKey: payment.idempotencyKey ?? null,
-    });
-    return row && toPayment(row, [], steps);
+  start(payment: NewPayment, terms: StartTerms, key?: { id: IdempotencyScope; claim: Claim }): Promise<StartOutcome> {
+    return startPayment(this.#hot, payment, terms, key);
   }
 
   async find(id: string): Promise<Payment | undefined> {
@@ -226,6 +201,20 @@ export class DrizzlePaymentRepository implements PaymentRepository {
   async findByRequest(requestedBy: string, idempotencyKey: string): Promise<Payment | undefined> {
     const [row] = await this.#hot.byRequest.run({ requestedBy, idempotencyKey });
     return row && fromRead(row);
+  }
+
+  async findOrderAndRequest(
+    orderId: string,
+    request?: { requestedBy: string; idempotencyKey: string },
+  ): Promise<{ order: Order | undefined; earlier: Payment | undefined }> {
+    const [row] = await this.#hot.orderAndRequest.run({
+      orderId,
+      requestedBy: request?.requestedBy ?? null,
+      idempotencyKey: request?.idempotencyKey ?? null,
+    });
+    const order = row?.order ? fromOrderRow({ ...row.order, items: row.items }) : undefined;
+    const earlier = row?.earlier ? toPayment(row.earlier, row.earlier.history, []) : undefined;
+    return { order, earlier };
   }
 
   async findHolding(orderId: string): Promise<Payment | undefined> {
