@@ -59,10 +59,12 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
     expect(placedOrders?.n).toBe(1);
   });
 
-  // The key's lock is the transaction's own first statement; the order's work runs in a savepoint. An order that
-  // passed its stock check on read but is refused at its reservation (another sale took the last unit meanwhile)
-  // has written only inside that rolled-back savepoint: a refusal before any effect, whose key is not kept
-  // (contract: Idempotency), so the retry, once stock is back, places the order.
+  // The key's lock is the transaction's own first statement; the order is placed by one statement, its reservation
+  // first, which writes nothing when a line is refused. An order that passed its stock check on read but is refused
+  // at its reservation (another sale took the last unit meanwhile) has written nothing: a refusal before any
+  // effect, whose key is not kept (contract: Idempotency), so the retry, once stock is back, places the order. Its
+  // refused update waited for the row's lock, which gives the transaction an id: the key is kept (a 400 for 24 h)
+  // if that statement counts as a write whether or not it placed the order (StatementOptions.writesOnlyWithRows).
   it("keeps no key for an order refused at its reservation after its read saw stock: the retry places it", async () => {
     const seller = await one.registerUser("SELLER");
     const buyer = await one.registerUser("BUYER");
@@ -70,8 +72,8 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
     const body = { userId: buyer.user.id, items: [{ productId: shoe.id, quantity: 1 }] };
     const key = crypto.randomUUID();
 
-    // The order reads stock 1, writes itself, then waits at the reservation; meanwhile the last unit is taken off
-    // sale (units stocked with it, so the books balance).
+    // The order reads stock 1, then its statement waits at the product's row lock; meanwhile the last unit is
+    // taken off sale (units stocked with it, so the books balance).
     const lock = await holdRowLock(url, (sql) => sql`select 1 from products where id = ${shoe.id} for update`);
     let refused: { status: number; body: any };
     try {
