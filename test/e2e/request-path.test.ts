@@ -129,3 +129,41 @@ describe("the middleware chain", () => {
     }
   });
 });
+
+describe("the access line", () => {
+  const accessLines = (logs: Record<string, any>[], requestId: string) =>
+    logs.filter((line) => line.msg === "request" && line.requestId === requestId);
+
+  it("is not written for a probe that succeeded, by default, but is for a failing one and for every other path", async () => {
+    const logs: Record<string, any>[] = [];
+    const app = await createTestApp({ logs, env: { LOG_LEVEL: "info" } });
+    try {
+      for (const path of ["/healthz", "/readyz"]) {
+        expect((await app.get(path, { headers: { "X-Request-Id": `probe${path.slice(1)}` } })).status).toBe(200);
+      }
+      // A wrong method on a probe's path is no probe: 405, logged.
+      const refused = await app.app.request("/healthz", { method: "POST", headers: { "X-Request-Id": "probe-post" } });
+      expect(refused.status).toBe(405);
+      await app.get("/api/v1/products", { headers: { "X-Request-Id": "not-a-probe" } });
+      await Bun.sleep(0);
+      expect(accessLines(logs, "probehealthz")).toEqual([]);
+      expect(accessLines(logs, "probereadyz")).toEqual([]);
+      expect(accessLines(logs, "probe-post")).toMatchObject([{ path: "/healthz", status: 405 }]);
+      expect(accessLines(logs, "not-a-probe")).toMatchObject([{ route: "/api/v1/products", status: 200 }]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("is written for every probe with ACCESS_LOG_PROBES=true", async () => {
+    const logs: Record<string, any>[] = [];
+    const app = await createTestApp({ logs, env: { LOG_LEVEL: "info", ACCESS_LOG_PROBES: "true" } });
+    try {
+      await app.get("/healthz", { headers: { "X-Request-Id": "probe-logged" } });
+      await Bun.sleep(0);
+      expect(accessLines(logs, "probe-logged")).toMatchObject([{ route: "/healthz", status: 200 }]);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -15,6 +15,8 @@ export interface EdgeOptions {
   logger: Logger;
   /** REQUEST_TIMEOUT_MS. */
   timeLimitMs: number;
+  /** ACCESS_LOG_PROBES: an access line for every probe, not only for the failing ones. */
+  logProbes: boolean;
   /** Fixed route paths (no parameter) and the methods each takes, read once every route is registered. */
   fixedPaths: () => Map<string, string[]>;
   methodNotAllowed: (c: Context, allowed: string[]) => Response;
@@ -33,10 +35,10 @@ export interface EdgeOptions {
  *    key when it ends (a retry gets 409 until then); without a key the work finishes as after a lost connection;
  * 4. the response headers: `X-Request-Id`, the hardening headers (a route that set its own CSP, the /docs
  *    page, keeps its own), and `Cache-Control: no-store` where nothing chose a caching of its own;
- * 5. the request's metrics and its access line.
+ * 5. the request's metrics and its access line (none for a probe that succeeded, unless `logProbes`).
  */
 export function edge(options: EdgeOptions): MiddlewareHandler<AppEnv> {
-  const { services, logger, timeLimitMs, fixedPaths, methodNotAllowed } = options;
+  const { services, logger, timeLimitMs, logProbes, fixedPaths, methodNotAllowed } = options;
   const timeLimit = new TimeLimit(timeLimitMs);
   let fixed: Map<string, string[]> | undefined;
   return async (c, next) => {
@@ -72,9 +74,19 @@ export function edge(options: EdgeOptions): MiddlewareHandler<AppEnv> {
     const route = status === 404 && c.error === undefined ? "unmatched" : routePath(c, -1);
     const seconds = (performance.now() - started) / 1000;
     services.metrics.observeRequest(method, route, status, seconds);
-    writeAccessLog(logger, { requestId, method, path: c.req.path, route, status, ms: Math.round(seconds * 1000) });
+    const path = c.req.path;
+    if (logProbes || status >= 400 || !isProbe(path)) {
+      writeAccessLog(logger, { requestId, method, path, route, status, ms: Math.round(seconds * 1000) });
+    }
   };
 }
+
+/**
+ * The paths a load balancer or an orchestrator asks many times a second per instance. Their successful answers
+ * get no access line by default: they would be most of the log on a quiet day and tell nothing (the metrics
+ * count them); a failing one (a 503 of /readyz, a 405) is logged like any request.
+ */
+const isProbe = (path: string): boolean => path === "/healthz" || path === "/readyz";
 
 async function withinTimeLimit(
   c: Context<AppEnv>,
