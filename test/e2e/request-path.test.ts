@@ -4,6 +4,7 @@ import { RegExpRouter } from "hono/router/reg-exp-router";
 import { TrieRouter } from "hono/router/trie-router";
 import { StaticFirstRouter } from "../../src/routes/lib/static-first-router";
 import { HARDENING_HEADERS } from "../../src/routes/middleware/response-headers";
+import { ProductListQuerySchema } from "../../src/routes/products/products.schemas";
 import { createTestApp } from "../support/harness";
 
 // The fixed cost of a request (issue 20): a router that takes the whole route set, one app-level middleware.
@@ -92,6 +93,48 @@ describe("the middleware chain", () => {
       { path: "query.x", message: "is not a parameter of this route" },
     ]);
     expect((await t.get("/healthz?")).status).toBe(200);
+  });
+
+  it("validates a pure query once per distinct text, and each request gets what the parse gives", async () => {
+    const schema = ProductListQuerySchema as unknown as { safeParseAsync: (value: unknown) => Promise<unknown> };
+    const parse = schema.safeParseAsync;
+    let parses = 0;
+    schema.safeParseAsync = (value) => {
+      parses++;
+      return parse.call(schema, value);
+    };
+    try {
+      const query = `category=running&sort=price_asc&size=3&page=${1 + Math.floor(Math.random() * 1000)}`;
+      const first = await t.get(`/api/v1/products?${query}`);
+      const again = await t.get(`/api/v1/products?${query}`);
+      expect(first.status).toBe(200);
+      expect(again.body).toEqual(first.body);
+      expect({ size: again.body.size, page: again.body.page }).toEqual({ size: 3, page: first.body.page });
+      expect(parses).toBe(1);
+      // Another spelling of a query is parsed on its own; a refused one is parsed (and refused) every time.
+      expect((await t.get(`/api/v1/products?${query.replace("size=3", "size=4")}`)).body.size).toBe(4);
+      expect(parses).toBe(2);
+      for (let i = 0; i < 2; i++) {
+        const refused = await t.get("/api/v1/products?size=0&zz=1");
+        expect(refused.status).toBe(400);
+        expect(refused.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(["query.size", "query.zz"]);
+      }
+      expect(parses).toBe(4);
+    } finally {
+      schema.safeParseAsync = parse;
+    }
+  });
+
+  it("validates a pure path parameter once per value", async () => {
+    const unknown = crypto.randomUUID();
+    for (let i = 0; i < 2; i++) {
+      const res = await t.get(`/api/v1/products/${unknown}`);
+      expect(res.status).toBe(404);
+      expect(res.body.code).toBe("PRODUCT_NOT_FOUND");
+    }
+    const tooLong = await t.get(`/api/v1/products/${"x".repeat(101)}`);
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.errors[0].path).toBe("param.productId");
   });
 
   it("answers within REQUEST_TIMEOUT_MS with 503 and Retry-After, with the request id and hardening headers", async () => {
