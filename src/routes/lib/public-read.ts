@@ -46,7 +46,7 @@ export function matchesEntityTag(ifNoneMatch: string, tag: string): boolean {
 export function publicJson(c: Context<AppEnv>, body: string, headers: Record<string, string> = {}): never {
   const tag = entityTag(body);
   // `public, max-age=PUBLIC_CACHE_MAX_AGE_SECONDS`, made once by the container.
-  const cacheControl = c.var.services.publicReads.cacheControl;
+  const cacheControl = c.get("services").publicReads.cacheControl;
   const ifNoneMatch = c.req.header("If-None-Match");
   if (ifNoneMatch !== undefined && matchesEntityTag(ifNoneMatch, tag)) {
     return c.body(null, 304, { ...headers, ETag: tag, "Cache-Control": cacheControl }) as never;

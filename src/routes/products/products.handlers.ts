@@ -4,11 +4,11 @@ import type { createProduct, discontinueProduct, editProduct, getProduct, listPr
 
 export const listProductsHandler: AppRouteHandler<typeof listProducts> = async (c) => {
   const { page, size, sort, cursor, ...filter } = c.req.valid("query");
-  return publicJson(c, await c.var.services.catalogue.listBody({ filter, sort, page, size, cursor }));
+  return publicJson(c, await c.get("services").catalogue.listBody({ filter, sort, page, size, cursor }));
 };
 
 export const getProductHandler: AppRouteHandler<typeof getProduct> = async (c) =>
-  publicJson(c, await c.var.services.catalogue.productBody(c.req.valid("param").productId));
+  publicJson(c, await c.get("services").catalogue.productBody(c.req.valid("param").productId));
 
 export const createProductHandler: AppRouteHandler<typeof createProduct> = async (c) => {
   const product = await c.var.services.catalogue.create(c.var.actor, c.req.valid("json"));
