@@ -1,10 +1,24 @@
+import type { ProductListRequest } from "../../domain/catalogue/catalogue-service";
 import type { AppRouteHandler } from "../lib/app-env";
 import { publicJson } from "../lib/public-read";
 import type { createProduct, discontinueProduct, editProduct, getProduct, listProducts } from "./products.routes";
 
+/**
+ * The list request of each validated query met lately. The query's validation is remembered per query string
+ * (products.routes.ts: pure), so the same frozen query comes back for the same text; so does its request, which
+ * the catalogue keys its cache entry by once.
+ */
+const listRequests = new WeakMap<object, ProductListRequest>();
+
 export const listProductsHandler: AppRouteHandler<typeof listProducts> = async (c) => {
-  const { page, size, sort, cursor, ...filter } = c.req.valid("query");
-  return publicJson(c, await c.get("services").catalogue.listBody({ filter, sort, page, size, cursor }));
+  const query = c.req.valid("query");
+  let request = listRequests.get(query);
+  if (request === undefined) {
+    const { page, size, sort, cursor, ...filter } = query;
+    request = Object.freeze({ filter: Object.freeze(filter), sort, page, size, cursor });
+    if (Object.isFrozen(query)) listRequests.set(query, request);
+  }
+  return publicJson(c, await c.get("services").catalogue.listBody(request));
 };
 
 export const getProductHandler: AppRouteHandler<typeof getProduct> = async (c) =>
