@@ -137,6 +137,22 @@ describe("the middleware chain", () => {
     expect(tooLong.body.errors[0].path).toBe("param.productId");
   });
 
+  it("gives each answer of a page served again its own request id, with the page's ETag and caching", async () => {
+    const answers = [];
+    for (const requestId of ["again-1", "again-2", "again-3"]) {
+      answers.push(await t.get("/api/v1/products?size=2", { headers: { "X-Request-Id": requestId } }));
+    }
+    expect(answers.map((res) => res.headers.get("x-request-id"))).toEqual(["again-1", "again-2", "again-3"]);
+    expect(new Set(answers.map((res) => res.headers.get("etag"))).size).toBe(1);
+    for (const res of answers) {
+      expect(res.headers.get("cache-control")).toBe("public, max-age=0");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    }
+    const popular = await t.get("/api/v1/products/popular", { headers: { "X-Request-Id": "popular-1" } });
+    expect(popular.headers.get("x-cache")).toMatch(/^(HIT|MISS)$/);
+    expect(popular.headers.get("x-request-id")).toBe("popular-1");
+  });
+
   it("answers within REQUEST_TIMEOUT_MS with 503 and Retry-After, with the request id and hardening headers", async () => {
     const slow = await createTestApp({ env: { REQUEST_TIMEOUT_MS: "100", PAYMENT_GATEWAY_TIMEOUT_MS: "50" } });
     try {
