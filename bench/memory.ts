@@ -84,7 +84,8 @@ const seed = Bun.spawnSync(["bun", "src/commands/seed.ts", "--no-demo", "--produ
   },
 });
 if (seed.exitCode !== 0) throw new Error(`seeding failed: ${seed.stderr.toString()}`);
-const server = Bun.serve({ port: 0, fetch: app.fetch });
+const { nativeRoutes } = await import("../src/routes/operations/native-routes");
+const server = Bun.serve({ port: 0, routes: nativeRoutes(container, app), fetch: app.fetch });
 const base = `http://127.0.0.1:${server.port}`;
 const list = (await (await fetch(`${base}/api/v1/products?size=1&category=running`)).json()) as any;
 const productId = list.items[0].id as string;

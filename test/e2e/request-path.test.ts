@@ -4,8 +4,10 @@ import { RegExpRouter } from "hono/router/reg-exp-router";
 import { TrieRouter } from "hono/router/trie-router";
 import { StaticFirstRouter } from "../../src/routes/lib/static-first-router";
 import { HARDENING_HEADERS } from "../../src/routes/middleware/response-headers";
+import { nativeRoutes } from "../../src/routes/operations/native-routes";
 import { ProductListQuerySchema } from "../../src/routes/products/products.schemas";
 import { createTestApp } from "../support/harness";
+import { metricValue } from "../support/products";
 
 // The fixed cost of a request (issue 20): a router that takes the whole route set, one app-level middleware.
 const t = await createTestApp();
@@ -223,6 +225,56 @@ describe("the access line", () => {
       expect(accessLines(logs, "probe-logged")).toMatchObject([{ route: "/healthz", status: 200 }]);
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe("GET /healthz by Bun's router (native-routes.ts)", () => {
+  const native = (path: string, headers: Record<string, string> = {}) => {
+    const route = nativeRoutes(t.container, t.app)["/healthz"];
+    if (!route) throw new Error("no native /healthz");
+    return route.GET(new Request(`http://localhost${path}`, { headers }));
+  };
+  const headersOf = (res: globalThis.Response) =>
+    [...res.headers].filter(([name]) => name !== "x-request-id").sort(([a], [b]) => a.localeCompare(b));
+
+  it("answers exactly as the app does: status, body, every header, the request id", async () => {
+    const fromApp = await t.app.request("/healthz", { headers: { "X-Request-Id": "native-1" } });
+    const fromBun = await native("/healthz", { "X-Request-Id": "native-1" });
+    expect(fromBun.status).toBe(fromApp.status);
+    expect(await fromBun.text()).toBe(await fromApp.text());
+    expect(headersOf(fromBun)).toEqual(headersOf(fromApp));
+    expect(fromBun.headers.get("x-request-id")).toBe("native-1");
+    expect((await native("/healthz")).headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await native("/healthz", { "X-Request-Id": "bad id!" })).headers.get("x-request-id")).toMatch(
+      /^[0-9a-f-]{36}$/,
+    );
+  });
+
+  it("counts each answer in the request metrics and leaves a query string to the app", async () => {
+    const served = async () =>
+      metricValue((await t.get("/metrics")).body, "http_requests_total", {
+        method: "GET",
+        route: "/healthz",
+        status: "200",
+      });
+    const before = await served();
+    await native("/healthz");
+    await native("/healthz");
+    expect(await served()).toBe(before + 2);
+    const refused = await native("/healthz?verbose=1");
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as any).errors).toEqual([
+      { path: "query.verbose", message: "is not a parameter of this route" },
+    ]);
+  });
+
+  it("is not used with ACCESS_LOG_PROBES=true: every probe goes through the app and its access line", async () => {
+    const logged = await createTestApp({ env: { ACCESS_LOG_PROBES: "true" } });
+    try {
+      expect(nativeRoutes(logged.container, logged.app)).toEqual({});
+    } finally {
+      await logged.close();
     }
   });
 });

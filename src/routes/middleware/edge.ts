@@ -10,6 +10,12 @@ import { TimeLimit } from "./time-limit";
 /** A client's request id is echoed when it is a plain token of at most 255 characters; else we make one. */
 const CLIENT_REQUEST_ID = /^[\w\-=]{1,255}$/;
 
+/** The request's id: the client's `X-Request-Id` when it is a plain token, else a new UUID. */
+export function requestIdOf(request: Request): string {
+  const incoming = request.headers.get("X-Request-Id");
+  return incoming !== null && CLIENT_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+}
+
 export interface EdgeOptions {
   services: AppEnv["Variables"]["services"];
   logger: Logger;
@@ -43,8 +49,7 @@ export function edge(options: EdgeOptions): MiddlewareHandler<AppEnv> {
   let fixed: Map<string, string[]> | undefined;
   return async (c, next) => {
     const started = performance.now();
-    const incoming = c.req.raw.headers.get("X-Request-Id");
-    const requestId = incoming !== null && CLIENT_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const requestId = requestIdOf(c.req.raw);
     c.set("requestId", requestId);
     c.set("services", services);
 
