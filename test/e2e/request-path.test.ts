@@ -6,8 +6,8 @@ import { StaticFirstRouter } from "../../src/routes/lib/static-first-router";
 import { HARDENING_HEADERS } from "../../src/routes/middleware/response-headers";
 import { nativeRoutes } from "../../src/routes/operations/native-routes";
 import { ProductListQuerySchema } from "../../src/routes/products/products.schemas";
-import { createTestApp } from "../support/harness";
-import { metricValue } from "../support/products";
+import { createTestApp, hasRedis } from "../support/harness";
+import { createProductVia, metricValue } from "../support/products";
 
 // The fixed cost of a request (issue 20): a router that takes the whole route set, one app-level middleware.
 const t = await createTestApp();
@@ -229,14 +229,15 @@ describe("the access line", () => {
   });
 });
 
+const headersOf = (res: globalThis.Response) =>
+  [...res.headers].filter(([name]) => name !== "x-request-id").sort(([a], [b]) => a.localeCompare(b));
+
 describe("GET /healthz by Bun's router (native-routes.ts)", () => {
   const native = (path: string, headers: Record<string, string> = {}) => {
     const route = nativeRoutes(t.container, t.app)["/healthz"];
     if (!route) throw new Error("no native /healthz");
     return route.GET(new Request(`http://localhost${path}`, { headers }));
   };
-  const headersOf = (res: globalThis.Response) =>
-    [...res.headers].filter(([name]) => name !== "x-request-id").sort(([a], [b]) => a.localeCompare(b));
 
   it("answers exactly as the app does: status, body, every header, the request id", async () => {
     const fromApp = await t.app.request("/healthz", { headers: { "X-Request-Id": "native-1" } });
@@ -272,9 +273,101 @@ describe("GET /healthz by Bun's router (native-routes.ts)", () => {
   it("is not used with ACCESS_LOG_PROBES=true: every probe goes through the app and its access line", async () => {
     const logged = await createTestApp({ env: { ACCESS_LOG_PROBES: "true" } });
     try {
-      expect(nativeRoutes(logged.container, logged.app)).toEqual({});
+      expect(nativeRoutes(logged.container, logged.app)["/healthz"]).toBeUndefined();
     } finally {
       await logged.close();
+    }
+  });
+});
+
+describe.skipIf(!hasRedis)("GET /api/v1/products/{productId} by Bun's router when its near copy is here", () => {
+  it("answers exactly as the app does, with the same access line and metrics, and leaves the rest to the app", async () => {
+    const logs: Record<string, any>[] = [];
+    const app = await createTestApp({ logs, env: { LOG_LEVEL: "info" } });
+    try {
+      const seller = await app.registerUser("SELLER");
+      const product = await createProductVia(app, seller.token);
+      const path = `/api/v1/products/${product.id}`;
+      const route = nativeRoutes(app.container, app.app)["/api/v1/products/:productId"];
+      if (!route) throw new Error("no native product route");
+      const native = (at: string, headers: Record<string, string> = {}) =>
+        route.GET(new Request(`http://localhost${at}`, { headers }));
+      const served = async () =>
+        metricValue((await app.get("/metrics")).body, "http_requests_total", {
+          method: "GET",
+          route: "/api/v1/products/:productId",
+          status: "200",
+        });
+
+      // Not held here yet: the app answers (and keeps the copy); then Bun's router does.
+      const first = await native(path, { "X-Request-Id": "by-app" });
+      const fromApp = await app.app.request(path, { headers: { "X-Request-Id": "by-app-2" } });
+      const before = await served();
+      const fromBun = await native(path, { "X-Request-Id": "by-bun" });
+      expect(await served()).toBe(before + 1);
+      expect(fromBun.status).toBe(200);
+      const body = await fromBun.text();
+      expect(body).toBe(await fromApp.text());
+      expect(body).toBe(await first.text());
+      expect(headersOf(fromBun)).toEqual(headersOf(fromApp));
+      expect(fromBun.headers.get("x-request-id")).toBe("by-bun");
+      await Bun.sleep(0);
+      const lineOf = (requestId: string) => {
+        const { time: _time, ms: _ms, requestId: _id, ...line } = logs.find((l) => l.requestId === requestId) ?? {};
+        return line;
+      };
+      expect(lineOf("by-bun")).toEqual(lineOf("by-app-2"));
+      expect(lineOf("by-bun")).toMatchObject({ msg: "request", path, route: "/api/v1/products/:productId" });
+
+      // A change drops the copy on every instance: the next answer is the app's, with the new page.
+      const edited = await app.request(
+        "PATCH",
+        path,
+        { version: product.version, price: 123_000 },
+        { token: seller.token },
+      );
+      expect(edited.status).toBe(200);
+      expect(((await (await native(path)).json()) as any).price).toBe(123_000);
+
+      // What only the app answers.
+      const tag = fromBun.headers.get("etag") as string;
+      expect((await native(path, { "If-None-Match": tag })).status).toBe(200); // the page changed since
+      const current = (await native(path)).headers.get("etag") as string;
+      expect((await native(path, { "If-None-Match": current })).status).toBe(304);
+      expect((await native(`/api/v1/products/${crypto.randomUUID()}`)).status).toBe(404);
+      expect((await native("/api/v1/products/not-an-id")).status).toBe(404);
+      expect((await native(`${path}?x=1`)).status).toBe(400);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("the route an answer is counted and logged under", () => {
+  it("is the route that answered: popular products are not product reads", async () => {
+    const logs: Record<string, any>[] = [];
+    const app = await createTestApp({ logs, env: { LOG_LEVEL: "info" } });
+    try {
+      await app.get("/api/v1/products/popular", { headers: { "X-Request-Id": "popular-route" } });
+      await app.get(`/api/v1/products/${crypto.randomUUID()}`, { headers: { "X-Request-Id": "product-route" } });
+      await Bun.sleep(0);
+      const routeOf = (requestId: string) => logs.find((line) => line.requestId === requestId)?.route;
+      expect(routeOf("popular-route")).toBe("/api/v1/products/popular");
+      expect(routeOf("product-route")).toBe("/api/v1/products/:productId");
+      const text = (await app.get("/metrics")).body;
+      expect(metricValue(text, "http_requests_total", { route: "/api/v1/products/popular", status: "200" })).toBe(1);
+      expect(metricValue(text, "http_requests_total", { route: "/api/v1/products/:productId", status: "200" })).toBe(0);
+      // A layer that answers before its route names the route it guarded.
+      const tooLarge = await app.app.request("/api/v1/orders", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Request-Id": "too-large" },
+        body: JSON.stringify({ pad: "x".repeat(1024 * 1024 + 10) }),
+      });
+      expect(tooLarge.status).toBe(413);
+      await Bun.sleep(0);
+      expect(routeOf("too-large")).toBe("/api/v1/orders");
+    } finally {
+      await app.close();
     }
   });
 });

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { routePath } from "hono/route";
+import { matchedRoutes } from "hono/route";
 import type { Logger } from "../../infra/logger";
 import { writeAccessLog } from "../../infra/logger";
 import type { AppEnv } from "../lib/app-env";
@@ -76,7 +76,7 @@ export function edge(options: EdgeOptions): MiddlewareHandler<AppEnv> {
     if (needsNoStore(method, c.req.path) && !headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");
 
     const status = res.status;
-    const route = status === 404 && c.error === undefined ? "unmatched" : routePath(c, -1);
+    const route = status === 404 && c.error === undefined ? "unmatched" : answeringRoute(c);
     const seconds = (performance.now() - started) / 1000;
     services.metrics.observeRequest(method, route, status, seconds);
     const path = c.req.path;
@@ -84,6 +84,21 @@ export function edge(options: EdgeOptions): MiddlewareHandler<AppEnv> {
       writeAccessLog(logger, { requestId, method, path, route, status, ms: Math.round(seconds * 1000) });
     }
   };
+}
+
+/**
+ * The template of the route the request was for: the first route's, not middleware's (a wildcard path), from the
+ * one that answered on. The last route matched is not it: `GET /products/popular` also matches
+ * `/products/:productId`, registered later, whose handler never runs (its hits were counted and logged as product
+ * reads). A layer that answered before its route (a body limit's 413, the edge's 405) names the route it guarded.
+ */
+function answeringRoute(c: Context<AppEnv>): string {
+  const routes = matchedRoutes(c);
+  for (let i = c.req.routeIndex; i < routes.length; i++) {
+    const path = (routes[i] as { path: string }).path;
+    if (!path.includes("*")) return path;
+  }
+  return routes.at(-1)?.path ?? "";
 }
 
 /**
