@@ -125,6 +125,16 @@ export class CatalogueService {
     return this.deps.products.findMany(ids);
   }
 
+  /**
+   * The product's page if this process holds a near copy of it now (exact: copies are dropped on every instance
+   * when it changes), else undefined (read it through productBody).
+   */
+  nearProductBody(id: string): string | undefined {
+    const normalised = id.toLowerCase();
+    if (!UUID.test(normalised)) return undefined;
+    return this.deps.reads.peekVersioned(PRODUCT_CACHE, detailKey(normalised));
+  }
+
   /** The product as a serialised JSON body, through the cache. */
   productBody(id: string): Promise<string> {
     const normalised = id.toLowerCase();

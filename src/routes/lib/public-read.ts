@@ -67,15 +67,20 @@ export function publicJson(c: Context<AppEnv>, body: string, headers?: Record<st
   if (ifNoneMatch !== undefined && matchesEntityTag(ifNoneMatch, tag)) {
     return c.body(null, 304, { ...headers, ETag: tag, "Cache-Control": cacheControl }) as never;
   }
+  return publicOk(body, cacheControl, headers, entry) as never;
+}
+
+/** A public read's 200: the body, every hardening header, its ETag, `cacheControl` and the route's own headers. */
+export function publicOk(body: string, cacheControl: string, headers?: Record<string, string>, entry = served(body)) {
   let variant = cacheControl;
   if (headers !== undefined) for (const name in headers) variant += `\n${name}: ${headers[name]}`;
   entry.headers ??= new Map();
   let prepared = entry.headers.get(variant);
   if (prepared === undefined) {
-    prepared = hardenedHeaders({ ...headers, ETag: tag, "Cache-Control": cacheControl });
+    prepared = hardenedHeaders({ ...headers, ETag: entry.tag, "Cache-Control": cacheControl });
     entry.headers.set(variant, prepared);
   }
-  return hardenedJson(body, 200, prepared) as never;
+  return hardenedJson(body, 200, prepared);
 }
 
 /** The headers every public read's 200 documents. */
