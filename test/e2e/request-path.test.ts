@@ -288,7 +288,13 @@ describe.skipIf(!hasRedis)("GET /api/v1/products/{productId} by Bun's router whe
       const seller = await app.registerUser("SELLER");
       const product = await createProductVia(app, seller.token);
       const path = `/api/v1/products/${product.id}`;
-      const route = nativeRoutes(app.container, app.app)["/api/v1/products/:productId"];
+      let viaApp = 0;
+      const route = nativeRoutes(app.container, {
+        fetch: (request: Request) => {
+          viaApp++;
+          return app.app.fetch(request);
+        },
+      })["/api/v1/products/:productId"];
       if (!route) throw new Error("no native product route");
       const native = (at: string, headers: Record<string, string> = {}) =>
         route.GET(new Request(`http://localhost${at}`, { headers }));
@@ -301,9 +307,12 @@ describe.skipIf(!hasRedis)("GET /api/v1/products/{productId} by Bun's router whe
 
       // Not held here yet: the app answers (and keeps the copy); then Bun's router does.
       const first = await native(path, { "X-Request-Id": "by-app" });
+      expect(viaApp).toBe(1);
       const fromApp = await app.app.request(path, { headers: { "X-Request-Id": "by-app-2" } });
       const before = await served();
+      const viaAppBefore = viaApp;
       const fromBun = await native(path, { "X-Request-Id": "by-bun" });
+      expect(viaApp).toBe(viaAppBefore);
       expect(await served()).toBe(before + 1);
       expect(fromBun.status).toBe(200);
       const body = await fromBun.text();
@@ -342,6 +351,69 @@ describe.skipIf(!hasRedis)("GET /api/v1/products/{productId} by Bun's router whe
     }
   });
 });
+
+describe.skipIf(!hasRedis)(
+  "GET /api/v1/products?… by Bun's router when its query is remembered and its page here",
+  () => {
+    it("answers exactly as the app does, with the same access line and metrics, and leaves the rest to the app", async () => {
+      const logs: Record<string, any>[] = [];
+      const app = await createTestApp({ logs, env: { LOG_LEVEL: "info" } });
+      try {
+        const seller = await app.registerUser("SELLER");
+        const category = `native-${crypto.randomUUID().slice(0, 8)}`;
+        await createProductVia(app, seller.token, { category });
+        await createProductVia(app, seller.token, { category });
+        let viaApp = 0;
+        const route = nativeRoutes(app.container, {
+          fetch: (request: Request) => {
+            viaApp++;
+            return app.app.fetch(request);
+          },
+        })["/api/v1/products"];
+        if (!route) throw new Error("no native list route");
+        const native = (at: string, headers: Record<string, string> = {}) =>
+          route.GET(new Request(`http://localhost${at}`, { headers }));
+        const served = async () =>
+          metricValue((await app.get("/metrics")).body, "http_requests_total", {
+            method: "GET",
+            route: "/api/v1/products",
+            status: "200",
+          });
+        const path = `/api/v1/products?category=${category}&sort=price_asc&size=5`;
+
+        // Never validated here: the app answers (and remembers the query, and keeps the page); then Bun's router does.
+        const first = await native(path, { "X-Request-Id": "list-by-app" });
+        expect(viaApp).toBe(1);
+        const fromApp = await app.app.request(path, { headers: { "X-Request-Id": "list-by-app-2" } });
+        const before = await served();
+        const fromBun = await native(path, { "X-Request-Id": "list-by-bun" });
+        expect(await served()).toBe(before + 1);
+        expect(fromBun.status).toBe(200);
+        const body = await fromBun.text();
+        expect(body).toBe(await fromApp.text());
+        expect(body).toBe(await first.text());
+        expect(JSON.parse(body).items).toHaveLength(2);
+        expect(headersOf(fromBun)).toEqual(headersOf(fromApp));
+        expect(fromBun.headers.get("x-request-id")).toBe("list-by-bun");
+        await Bun.sleep(0);
+        const lineOf = (requestId: string) => {
+          const { time: _time, ms: _ms, requestId: _id, ...line } = logs.find((l) => l.requestId === requestId) ?? {};
+          return line;
+        };
+        expect(lineOf("list-by-bun")).toEqual(lineOf("list-by-app-2"));
+        expect(lineOf("list-by-bun")).toMatchObject({ path: "/api/v1/products", route: "/api/v1/products" });
+
+        // What only the app answers: a refused query (every time), a 304.
+        for (let i = 0; i < 2; i++) expect((await native("/api/v1/products?size=0")).status).toBe(400);
+        const tag = fromBun.headers.get("etag") as string;
+        expect((await native(path, { "If-None-Match": tag })).status).toBe(304);
+        expect((await native(`${path}&page=2`)).status).toBe(200);
+      } finally {
+        await app.close();
+      }
+    });
+  },
+);
 
 describe("the route an answer is counted and logged under", () => {
   it("is the route that answered: popular products are not product reads", async () => {

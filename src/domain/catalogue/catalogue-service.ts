@@ -170,6 +170,15 @@ export class CatalogueService {
   readonly #listKeys = new WeakMap<ProductListRequest, { filter: string; key: string; canonical: boolean }>();
 
   /**
+   * The page of a list request met before, if this process holds its near copy now (it lags by at most the TTL,
+   * as every list page); else undefined (read it through listBody).
+   */
+  nearListBody(request: ProductListRequest): string | undefined {
+    const known = this.#listKeys.get(request);
+    return known === undefined ? undefined : this.deps.reads.peek(PRODUCT_LIST_CACHE, known.key);
+  }
+
+  /**
    * One page of products as a serialised JSON body, through the cache. The key is the query's meaning, not
    * its spelling (canonical filters, defaults applied, a cursor's decoded position instead of its text and
    * of the page it overrides). Anyone may ask any query, so only the canonical pages (no free-form filter,

@@ -120,6 +120,17 @@ export class CacheAside {
   }
 
   /**
+   * The near copy of a lagging entry (a list page) if this process holds one that has not expired, counted as
+   * `read` counts it; else undefined, and the caller reads through `read`. Synchronous, as peekVersioned.
+   */
+  peek(name: string, key: string): string | undefined {
+    const near = this.near?.get(key);
+    if (near === undefined || near.expiresAt <= this.clock.now().getTime()) return undefined;
+    this.observer.hit(name);
+    return near.body;
+  }
+
+  /**
    * A body that may lag behind its source by up to its TTL (a list page). The shared entry carries its
    * expiry, so a near copy expires with it and the lag stays within one TTL. `admit`, when given, decides
    * whether a loaded body is stored at all (a storage budget); one it refuses is served, not kept.

@@ -54,17 +54,43 @@ const validationProblem: Hook = (result, c) => {
   }
 };
 
+/** The map a route's remembered query validator fills, registered for rememberedQuery. */
+function queriesOf(route: { method: string; path: string }): Map<string, unknown> {
+  const key = `${route.method} ${route.path}`;
+  let queries = rememberedQueries.get(key);
+  if (queries === undefined) {
+    queries = new Map();
+    rememberedQueries.set(key, queries);
+  }
+  return queries;
+}
+
 /** Distinct texts remembered per route and target; started over when full. */
 const REMEMBERED_INPUTS = 1024;
 /** A longer text is parsed every time (a search term, a cursor): one-off, and a large key. */
 const REMEMBERED_INPUT_LENGTH = 256;
 
+/** The remembered queries of each route with a pure query schema, by `<method> <path>` (e.g. `get /api/v1/products`). */
+const rememberedQueries = new Map<string, Map<string, unknown>>();
+
+/**
+ * The validated query a route remembers for this query string (frozen), if it has validated that text before
+ * and still remembers it; else undefined (the route validates it when asked).
+ */
+export function rememberedQuery(method: string, path: string, text: string): object | undefined {
+  return rememberedQueries.get(`${method} ${path}`)?.get(text) as object | undefined;
+}
+
 /**
  * The validator of a pure query or param schema: what @hono/zod-validator does (the same input object, the
  * same hook on the same result), remembered by the input's text.
  */
-function rememberedValidator(target: "query" | "param", schema: ZodType, hook: Hook): MiddlewareHandler<AppEnv> {
-  const remembered = new Map<string, unknown>();
+function rememberedValidator(
+  target: "query" | "param",
+  schema: ZodType,
+  hook: Hook,
+  remembered = new Map<string, unknown>(),
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const text = target === "query" ? queryText(c.req.url) : paramText(c.req.param() as Record<string, string>);
     let data = text.length <= REMEMBERED_INPUT_LENGTH ? remembered.get(text) : undefined;
@@ -153,7 +179,7 @@ export function createRouter(options: { router?: Router<[unknown, unknown]> } = 
         hide: true,
         middleware: [
           ...middleware,
-          ...(rememberQuery ? [rememberedValidator("query", query, effectiveHook)] : []),
+          ...(rememberQuery ? [rememberedValidator("query", query, effectiveHook, queriesOf(route))] : []),
           ...(rememberParams ? [rememberedValidator("param", params, effectiveHook)] : []),
         ],
       },

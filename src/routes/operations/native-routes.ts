@@ -1,8 +1,10 @@
 import type { Container } from "../../container";
 import { writeAccessLog } from "../../infra/logger";
+import { rememberedQuery } from "../lib/create-router";
 import { publicOk } from "../lib/public-read";
 import { requestIdOf } from "../middleware/edge";
 import { hardenedJson } from "../middleware/response-headers";
+import { listRequestFor } from "../products/products.handlers";
 import { ALIVE } from "./operations.handlers";
 
 type Fetch = (request: Request) => Response | Promise<Response>;
@@ -11,6 +13,7 @@ type NativeRoutes = Record<string, { GET: (request: Request) => Response | Promi
 /** The product page's route template, as the app names it in metrics and access lines. */
 const PRODUCT_ROUTE = "/api/v1/products/:productId";
 const PRODUCT_PREFIX = "/api/v1/products/";
+const LIST_PATH = "/api/v1/products";
 
 /**
  * Paths Bun's own router answers before a request reaches the app (`Bun.serve`'s `routes`), for the two answers a
@@ -26,10 +29,31 @@ const PRODUCT_PREFIX = "/api/v1/products/";
  *   instances, see redis-near-cache.ts): the page with its ETag and Cache-Control. A request with a query string,
  *   an `If-None-Match` (the app answers 304), an id the app would refuse or not find, or a page not held here goes
  *   to the app, which reads it through the cache and keeps the copy for the next one.
+ * - `GET /api/v1/products?…` when the route has validated that very query string before (it remembers the frozen
+ *   result: create-router.ts) and this process holds the page's near copy, unexpired (Redis mode; a list page
+ *   lags by at most its TTL either way). Any other query string (new, refused, too long to remember, a cursor
+ *   page), an `If-None-Match` or a page not held goes to the app.
  */
 export function nativeRoutes(container: Container, app: { fetch: Fetch }): NativeRoutes {
   const { metrics, catalogue, publicReads } = container.services;
   const { logger } = container;
+  /** A public read's 200 from a page in memory, as the app answers it (publicJson, then the edge's way out). */
+  const answer = (request: Request, started: number, path: string, route: string, body: string) => {
+    const requestId = requestIdOf(request);
+    const res = publicOk(body, publicReads.cacheControl);
+    res.headers.set("X-Request-Id", requestId);
+    const seconds = (performance.now() - started) / 1000;
+    metrics.observeRequest(request.method, route, 200, seconds);
+    writeAccessLog(logger, {
+      requestId,
+      method: request.method,
+      path,
+      route,
+      status: 200,
+      ms: Math.round(seconds * 1000),
+    });
+    return res;
+  };
   const routes: NativeRoutes = {
     [`${PRODUCT_PREFIX}:productId`]: {
       GET: (request) => {
@@ -40,25 +64,25 @@ export function nativeRoutes(container: Container, app: { fetch: Fetch }): Nativ
           return app.fetch(request);
         }
         const body = catalogue.nearProductBody(path.slice(PRODUCT_PREFIX.length));
-        if (body === undefined) return app.fetch(request);
-        const requestId = requestIdOf(request);
-        const res = publicOk(body, publicReads.cacheControl);
-        res.headers.set("X-Request-Id", requestId);
-        const seconds = (performance.now() - started) / 1000;
-        metrics.observeRequest(request.method, PRODUCT_ROUTE, 200, seconds);
-        writeAccessLog(logger, {
-          requestId,
-          method: request.method,
-          path,
-          route: PRODUCT_ROUTE,
-          status: 200,
-          ms: Math.round(seconds * 1000),
-        });
-        return res;
+        return body === undefined ? app.fetch(request) : answer(request, started, path, PRODUCT_ROUTE, body);
       },
     },
     // A fixed path beside the parameterised one: the app's, as before.
     [`${PRODUCT_PREFIX}popular`]: { GET: (request) => app.fetch(request) },
+    [LIST_PATH]: {
+      GET: (request) => {
+        const started = performance.now();
+        const url = request.url;
+        const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+        const queryStart = url.indexOf("?", pathStart);
+        const path = queryStart === -1 ? url.slice(pathStart) : url.slice(pathStart, queryStart);
+        if (path !== LIST_PATH || request.headers.has("If-None-Match")) return app.fetch(request);
+        // Only a query string the route has validated (and remembers): the same frozen query, the same request.
+        const query = rememberedQuery("get", LIST_PATH, queryStart === -1 ? "" : url.slice(queryStart + 1));
+        const body = query && catalogue.nearListBody(listRequestFor(query as Parameters<typeof listRequestFor>[0]));
+        return body === undefined ? app.fetch(request) : answer(request, started, path, LIST_PATH, body);
+      },
+    },
   };
   if (container.config.ACCESS_LOG_PROBES) return routes;
   routes["/healthz"] = {

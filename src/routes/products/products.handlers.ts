@@ -1,7 +1,9 @@
+import type { z } from "@hono/zod-openapi";
 import type { ProductListRequest } from "../../domain/catalogue/catalogue-service";
 import type { AppRouteHandler } from "../lib/app-env";
 import { publicJson } from "../lib/public-read";
 import type { createProduct, discontinueProduct, editProduct, getProduct, listProducts } from "./products.routes";
+import type { ProductListQuerySchema } from "./products.schemas";
 
 /**
  * The list request of each validated query met lately. The query's validation is remembered per query string
@@ -10,16 +12,21 @@ import type { createProduct, discontinueProduct, editProduct, getProduct, listPr
  */
 const listRequests = new WeakMap<object, ProductListRequest>();
 
-export const listProductsHandler: AppRouteHandler<typeof listProducts> = async (c) => {
-  const query = c.req.valid("query");
+/** The list request of a validated query (the same object for the same remembered query). */
+export function listRequestFor(query: ListQuery): ProductListRequest {
   let request = listRequests.get(query);
   if (request === undefined) {
     const { page, size, sort, cursor, ...filter } = query;
     request = Object.freeze({ filter: Object.freeze(filter), sort, page, size, cursor });
     if (Object.isFrozen(query)) listRequests.set(query, request);
   }
-  return publicJson(c, await c.get("services").catalogue.listBody(request));
-};
+  return request;
+}
+
+type ListQuery = z.output<typeof ProductListQuerySchema>;
+
+export const listProductsHandler: AppRouteHandler<typeof listProducts> = async (c) =>
+  publicJson(c, await c.get("services").catalogue.listBody(listRequestFor(c.req.valid("query"))));
 
 export const getProductHandler: AppRouteHandler<typeof getProduct> = async (c) =>
   publicJson(c, await c.get("services").catalogue.productBody(c.req.valid("param").productId));
