@@ -415,6 +415,45 @@ describe.skipIf(!hasRedis)(
   },
 );
 
+describe.skipIf(!hasRedis)("GET /api/v1/products/popular by Bun's router when its ranking is here", () => {
+  it("answers a hit exactly as the app does, and leaves the rest to the app", async () => {
+    const logs: Record<string, any>[] = [];
+    const app = await createTestApp({ logs, env: { LOG_LEVEL: "info" } });
+    try {
+      let viaApp = 0;
+      const route = nativeRoutes(app.container, {
+        fetch: (request: Request) => {
+          viaApp++;
+          return app.app.fetch(request);
+        },
+      })["/api/v1/products/popular"];
+      if (!route) throw new Error("no native popular route");
+      const native = (at: string, headers: Record<string, string> = {}) =>
+        route.GET(new Request(`http://localhost${at}`, { headers }));
+      const path = "/api/v1/products/popular?days=2&limit=3";
+      await native(path);
+      expect(viaApp).toBe(1);
+      const fromApp = await app.app.request(path, { headers: { "X-Request-Id": "popular-by-app" } });
+      expect(fromApp.headers.get("x-cache")).toBe("HIT");
+      const fromBun = await native(path, { "X-Request-Id": "popular-by-bun" });
+      expect(viaApp).toBe(1);
+      expect(await fromBun.text()).toBe(await fromApp.text());
+      expect(headersOf(fromBun)).toEqual(headersOf(fromApp));
+      await Bun.sleep(0);
+      const lineOf = (requestId: string) => {
+        const { time: _time, ms: _ms, requestId: _id, ...line } = logs.find((l) => l.requestId === requestId) ?? {};
+        return line;
+      };
+      expect(lineOf("popular-by-bun")).toEqual(lineOf("popular-by-app"));
+      expect(lineOf("popular-by-bun")).toMatchObject({ route: "/api/v1/products/popular" });
+      expect((await native("/api/v1/products/popular?days=99")).status).toBe(400);
+      expect(viaApp).toBe(2);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe("the route an answer is counted and logged under", () => {
   it("is the route that answered: popular products are not product reads", async () => {
     const logs: Record<string, any>[] = [];

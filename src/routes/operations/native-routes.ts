@@ -14,6 +14,7 @@ type NativeRoutes = Record<string, { GET: (request: Request) => Response | Promi
 const PRODUCT_ROUTE = "/api/v1/products/:productId";
 const PRODUCT_PREFIX = "/api/v1/products/";
 const LIST_PATH = "/api/v1/products";
+const POPULAR_PATH = "/api/v1/products/popular";
 
 /**
  * Paths Bun's own router answers before a request reaches the app (`Bun.serve`'s `routes`), for the two answers a
@@ -33,14 +34,23 @@ const LIST_PATH = "/api/v1/products";
  *   result: create-router.ts) and this process holds the page's near copy, unexpired (Redis mode; a list page
  *   lags by at most its TTL either way). Any other query string (new, refused, too long to remember, a cursor
  *   page), an `If-None-Match` or a page not held goes to the app.
+ * - `GET /api/v1/products/popular?…` likewise: a remembered query whose ranking's near copy is held and unexpired
+ *   (`X-Cache: HIT`, the window marked as read for the refresh worker, as the app's hit does).
  */
 export function nativeRoutes(container: Container, app: { fetch: Fetch }): NativeRoutes {
-  const { metrics, catalogue, publicReads } = container.services;
+  const { metrics, catalogue, publicReads, popularProducts } = container.services;
   const { logger } = container;
   /** A public read's 200 from a page in memory, as the app answers it (publicJson, then the edge's way out). */
-  const answer = (request: Request, started: number, path: string, route: string, body: string) => {
+  const answer = (
+    request: Request,
+    started: number,
+    path: string,
+    route: string,
+    body: string,
+    headers?: Record<string, string>,
+  ) => {
     const requestId = requestIdOf(request);
-    const res = publicOk(body, publicReads.cacheControl);
+    const res = publicOk(body, publicReads.cacheControl, headers);
     res.headers.set("X-Request-Id", requestId);
     const seconds = (performance.now() - started) / 1000;
     metrics.observeRequest(request.method, route, 200, seconds);
@@ -67,8 +77,24 @@ export function nativeRoutes(container: Container, app: { fetch: Fetch }): Nativ
         return body === undefined ? app.fetch(request) : answer(request, started, path, PRODUCT_ROUTE, body);
       },
     },
-    // A fixed path beside the parameterised one: the app's, as before.
-    [`${PRODUCT_PREFIX}popular`]: { GET: (request) => app.fetch(request) },
+    // The fixed path beside the parameterised one: a remembered query whose ranking is held here, else the app.
+    [POPULAR_PATH]: {
+      GET: (request) => {
+        const started = performance.now();
+        const url = request.url;
+        const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+        const queryStart = url.indexOf("?", pathStart);
+        const path = queryStart === -1 ? url.slice(pathStart) : url.slice(pathStart, queryStart);
+        if (path !== POPULAR_PATH || request.headers.has("If-None-Match")) return app.fetch(request);
+        const query = rememberedQuery("get", POPULAR_PATH, queryStart === -1 ? "" : url.slice(queryStart + 1)) as
+          | { days: number; limit: number }
+          | undefined;
+        const body = query && popularProducts.nearRead(query.days, query.limit);
+        return body === undefined
+          ? app.fetch(request)
+          : answer(request, started, path, POPULAR_PATH, body, { "X-Cache": "HIT" });
+      },
+    },
     [LIST_PATH]: {
       GET: (request) => {
         const started = performance.now();
