@@ -1,13 +1,19 @@
 // `bun bench/memory.ts`: what holds the server's memory at start, step by step, as src/index.ts builds it, then
 // under load. Each step is followed by a full collection; the figures are the process's resident set (RSS) and
-// the JavaScript heap (bun:jsc heapStats). Then the app is served by Bun.serve in this process (as index.ts
-// serves it) and wrk drives each read of `bun run bench` for MEMORY_SECONDS (5) with 64 connections, after a
-// warm-up of MEMORY_WARMUP_SECONDS (2) as the bench's, while the RSS is sampled every 50 ms: the peak under load, and what is left after a full collection. With
-// DATABASE_URL (a throwaway database is made and dropped, as by `bun run bench`) and REDIS_URL as set, else
-// embedded. MEMORY_GC_MS: while serving, a full collection every so many ms (0: none; to see what garbage is).
-// Start it as the server starts (the Dockerfile, `bun run start`): `BUN_JSC_forceRAMSize=1073741824 bun
-// bench/memory.ts` (src/infra/runtime-env.ts; it says when they are missing). MEMORY_ONLY: comma-separated scenario names (e.g. "healthz,product"). Each scenario also prints the server's
-// CPU per request (this process, every thread, over wrk's requests): what a memory setting costs.
+// the JavaScript heap (bun:jsc heapStats). Then the app is served by Bun.serve in this process as index.ts serves
+// it (Bun's router in front), and wrk drives each read of `bun run bench` with 64 connections: a warm-up of
+// MEMORY_WARMUP_SECONDS (2), as the bench's, then MEMORY_SECONDS (5) while the RSS is sampled every 50 ms: the
+// peak under load (with the JS heap's size at that moment), the server's CPU per request (this process, every
+// thread, over wrk's requests: what a memory setting costs), and what is left after a full collection.
+// With DATABASE_URL (a throwaway database is made and dropped, as by `bun run bench`) and REDIS_URL as set, else
+// embedded.
+//
+// Start it as the server starts (the Dockerfile, `bun run start`), with the runtime's settings of
+// src/infra/runtime-env.ts: `BUN_JSC_forceRAMSize=1073741824 bun bench/memory.ts` (it says when they are missing).
+//
+// Environment: MEMORY_ONLY (comma-separated scenario names, e.g. "healthz,product"), MEMORY_TRACE=1 (the RSS
+// every 50 ms, to tell a spike from a plateau), MEMORY_GC_MS (a full collection every so many ms while serving;
+// 0: none), MEMORY_DOCS=1 (also build /openapi.json and the /docs script, which a server does only when asked).
 
 import { heapStats } from "bun:jsc";
 import { openSync } from "node:fs";
