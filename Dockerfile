@@ -41,6 +41,10 @@ COPY --from=build /src/dist/kicks /app/kicks
 RUN mkdir -p /app/data && chown kicks:kicks /app/data
 ENV PORT=3000 \
     DATA_DIR=/app/data
+# The runtime's own settings (src/infra/runtime-env.ts): JavaScriptCore sizes its heap by the RAM it sees, the
+# host's in a container; 1 GiB keeps the heap near its live size (peak RSS ~30 MB lower under load). Set it to
+# the container's memory limit if that is larger.
+ENV BUN_JSC_forceRAMSize=1073741824
 USER kicks
 EXPOSE 3000
 # No curl in the slim image: BUN_BE_BUN=1 makes the binary act as the bun CLI for one fetch.

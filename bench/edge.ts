@@ -11,7 +11,9 @@
 //   EDGE_WARMUP (20000)
 //   EDGE_ROUNDS (3)          each scenario is measured this many times, interleaved; the lowest is reported
 //   EDGE_PRODUCTS (2000)     products seeded (the uncached list's pages come from them)
-//   EDGE_ONLY                comma-separated scenario names (e.g. "healthz,product") to measure only those
+//   EDGE_ONLY                comma-separated scenario names (e.g. "healthz,product") to measure only those;
+//                            "<name>-bun" (healthz, product, list, popular): the same request through the handler
+//                            Bun's router runs in front of the app (src/routes/operations/native-routes.ts)
 //   DATABASE_URL / REDIS_URL a throwaway database and key prefix (dropped at the end), as bun run bench
 //
 // Profiling one scenario: `EDGE_ONLY=product bun --cpu-prof --cpu-prof-dir=/tmp/prof bench/edge.ts`, then
@@ -26,6 +28,7 @@ import { loadConfig } from "../src/infra/config";
 import { SEED_CATEGORIES } from "../src/infra/db/seed/catalogue";
 import { bufferedOutput } from "../src/infra/log-output";
 import { createLogger } from "../src/infra/logger";
+import { nativeRoutes } from "../src/routes/operations/native-routes";
 import { envInt, ROOT } from "./config";
 import { prepareEnvironment, stateEnv } from "./environment";
 import { cleanup } from "./processes";
@@ -157,6 +160,12 @@ async function main() {
   const productId = page.items[0].id as string;
 
   const hello = new Hono().get("/", (c) => c.json({ hello: "world" }));
+  // What Bun's router answers in front of the app (src/index.ts): the same requests through those handlers.
+  const native = nativeRoutes(container, app);
+  const byBun = (path: string): Fetch => {
+    const route = native[path];
+    return route ? route.GET : app.fetch;
+  };
   const scenarios: Scenario[] = [
     { name: "hello-world", fetch: hello.fetch, path: "/", status: 200 },
     { name: "healthz", fetch: app.fetch, path: "/healthz", status: 200 },
@@ -168,6 +177,20 @@ async function main() {
       status: 200,
     },
     { name: "popular", fetch: app.fetch, path: "/api/v1/products/popular", status: 200 },
+    { name: "healthz-bun", fetch: byBun("/healthz"), path: "/healthz", status: 200 },
+    {
+      name: "product-bun",
+      fetch: byBun("/api/v1/products/:productId"),
+      path: `/api/v1/products/${productId}`,
+      status: 200,
+    },
+    {
+      name: "list-bun",
+      fetch: byBun("/api/v1/products"),
+      path: "/api/v1/products?category=running&sort=price_asc&size=20",
+      status: 200,
+    },
+    { name: "popular-bun", fetch: byBun("/api/v1/products/popular"), path: "/api/v1/products/popular", status: 200 },
     {
       name: "balance",
       fetch: app.fetch,

@@ -36,6 +36,7 @@
 // Loads go to 127.0.0.1 only and every wrk run is bounded by -d; the whole run has a hard deadline.
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
+import { RUNTIME_ENV } from "../src/infra/runtime-env";
 import { checkChargeRun } from "./checks";
 import {
   CONNECTIONS,
@@ -114,6 +115,8 @@ async function main() {
   // The default configuration, as operators run it (LOG_LEVEL included): only the state's location is ours.
   const { LOG_LEVEL: _level, ...defaults } = inherited;
   const kicksEnv = {
+    // The runtime's settings as the Dockerfile and `bun run start` set them (the caller's own win).
+    ...RUNTIME_ENV,
     ...defaults,
     NODE_ENV: "production",
     ...stateEnv(env),

@@ -48,6 +48,7 @@ export function createApp(container: Container) {
       services,
       logger,
       timeLimitMs: container.config.REQUEST_TIMEOUT_MS,
+      logProbes: container.config.ACCESS_LOG_PROBES,
       fixedPaths: () => fixedPathTable(app.routes),
       methodNotAllowed,
     }),

@@ -116,6 +116,12 @@ const envSchema = z
       .regex(/^\S+$/, "must not contain spaces")
       .optional(),
     LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    // Access lines of the probes (/healthz, /readyz) that answer 2xx/3xx. Off by default: a load balancer's
+    // probes many times a second would be most of the log and tell nothing; a failing probe is always logged.
+    ACCESS_LOG_PROBES: z
+      .enum(["true", "false"], { message: "must be true or false" })
+      .default("false")
+      .transform((value) => value === "true"),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {

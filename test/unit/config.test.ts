@@ -89,6 +89,7 @@ describe("loadConfig refusals", () => {
     ["REDIS_URL", "http://cache:6379", {}],
     ["REDIS_KEY_PREFIX", "{kicks}:", {}],
     ["LOG_LEVEL", "loud", {}],
+    ["ACCESS_LOG_PROBES", "yes", {}],
     ["PAYMENT_GATEWAY_DECLINE_AMOUNTS", "1,x", {}],
     ["PAYMENT_GATEWAY_DECLINE_AMOUNTS", "1,,2", {}],
     ["OUTBOX_MAX_ATTEMPTS", "0", {}],

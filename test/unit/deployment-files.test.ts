@@ -2,6 +2,7 @@ import { describe, expect, it } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CONFIG_VARIABLES } from "../../src/infra/config";
+import { RUNTIME_ENV } from "../../src/infra/runtime-env";
 import { dockerInstructions } from "../support/dockerfile";
 
 // There is no Docker engine in CI: these read the Dockerfile and compose.yaml the way Docker would and check
@@ -49,6 +50,15 @@ describe("the Dockerfile", () => {
     expect(entrypoint).toEqual(["/app/kicks"]);
   });
 
+  it("starts the runtime with its own settings (src/infra/runtime-env.ts), as `bun run start` and the bench do", () => {
+    const start: string = JSON.parse(read("package.json")).scripts.start;
+    for (const [name, value] of Object.entries(RUNTIME_ENV)) {
+      expect(runtimeEnv[name]).toBe(value);
+      expect(start).toContain(`${name}=${value} `);
+    }
+    expect(read("bench/run.ts")).toContain("...RUNTIME_ENV,");
+  });
+
   it("pulls every base image by its tag and, once pinned, by digest (scripts/pin-base-images.sh pins them)", () => {
     const args = Object.fromEntries(
       instructions
@@ -75,8 +85,9 @@ describe("the Dockerfile", () => {
     expect(read("Dockerfile")).toContain(`ARG BUN_VERSION=${ciVersion}`);
   });
 
-  it("sets only variables Kicks reads", () => {
-    expect(Object.keys(runtimeEnv).filter((name) => !CONFIG_VARIABLES.includes(name as never))).toEqual([]);
+  it("sets only variables Kicks or its runtime reads", () => {
+    const known = (name: string) => CONFIG_VARIABLES.includes(name as never) || name in RUNTIME_ENV;
+    expect(Object.keys(runtimeEnv).filter((name) => !known(name))).toEqual([]);
   });
 });
 

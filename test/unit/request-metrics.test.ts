@@ -1,5 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import { Counter, Histogram, Registry } from "prom-client";
+import { HandCountedCounter } from "../../src/infra/metrics/counted-by-hand";
 import { REQUEST_BUCKETS, RequestMetrics } from "../../src/infra/metrics/request-metrics";
 
 // The request metrics are counted by hand instead of by prom-client's Counter and Histogram (cheaper per
@@ -52,5 +53,53 @@ describe("request metrics", () => {
     const untouched = new Registry();
     new RequestMetrics(untouched);
     expect(await registry.metrics()).toBe(await untouched.metrics());
+  });
+});
+
+describe("counters counted by hand", () => {
+  const counts: [string, string][] = [
+    ["product", "hit"],
+    ["product", "hit"],
+    ["product_list", "miss"],
+    ["product", "miss"],
+    ['odd "cache" \\', "hit"],
+  ];
+  const promClient = (registry: Registry) =>
+    new Counter({
+      name: "cache_requests_total",
+      help: "Reads",
+      labelNames: ["cache", "result"],
+      registers: [registry],
+    });
+  const byHand = (registry: Registry) =>
+    new HandCountedCounter(registry, "cache_requests_total", "Reads", ["cache", "result"]);
+
+  it("expose the same Prometheus text as prom-client's Counter for the same counts", async () => {
+    const expected = new Registry();
+    const counter = promClient(expected);
+    const registry = new Registry();
+    const counted = byHand(registry);
+    expect(await registry.metrics()).toBe(await expected.metrics());
+    for (const [cache, result] of counts) {
+      counter.inc({ cache, result });
+      counted.cell(cache, result).value++;
+    }
+    expect(await registry.metrics()).toBe(await expected.metrics());
+  });
+
+  it("hide every series when the registry is reset, until it is counted again", async () => {
+    const expected = new Registry();
+    const counter = promClient(expected);
+    const registry = new Registry();
+    const counted = byHand(registry);
+    const cell = counted.cell("product", "hit");
+    cell.value += 3;
+    counter.inc({ cache: "product", result: "hit" }, 3);
+    registry.resetMetrics();
+    expected.resetMetrics();
+    expect(await registry.metrics()).toBe(await expected.metrics());
+    cell.value++;
+    counter.inc({ cache: "product", result: "hit" });
+    expect(await registry.metrics()).toBe(await expected.metrics());
   });
 });

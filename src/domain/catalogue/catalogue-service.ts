@@ -125,6 +125,16 @@ export class CatalogueService {
     return this.deps.products.findMany(ids);
   }
 
+  /**
+   * The product's page if this process holds a near copy of it now (exact: copies are dropped on every instance
+   * when it changes), else undefined (read it through productBody).
+   */
+  nearProductBody(id: string): string | undefined {
+    const normalised = id.toLowerCase();
+    if (!UUID.test(normalised)) return undefined;
+    return this.deps.reads.peekVersioned(PRODUCT_CACHE, detailKey(normalised));
+  }
+
   /** The product as a serialised JSON body, through the cache. */
   productBody(id: string): Promise<string> {
     const normalised = id.toLowerCase();
@@ -153,6 +163,22 @@ export class CatalogueService {
   }
 
   /**
+   * The cache key (and canonical filter) of each frozen request without a cursor met lately: the route hands the
+   * same frozen request for the same query string (its validation is remembered per text), so a drop's repeated
+   * list is keyed once, not on every read. Weak: it goes with the route's memory of the query.
+   */
+  readonly #listKeys = new WeakMap<ProductListRequest, { filter: string; key: string; canonical: boolean }>();
+
+  /**
+   * The page of a list request met before, if this process holds its near copy now (it lags by at most the TTL,
+   * as every list page); else undefined (read it through listBody).
+   */
+  nearListBody(request: ProductListRequest): string | undefined {
+    const known = this.#listKeys.get(request);
+    return known === undefined ? undefined : this.deps.reads.peek(PRODUCT_LIST_CACHE, known.key);
+  }
+
+  /**
    * One page of products as a serialised JSON body, through the cache. The key is the query's meaning, not
    * its spelling (canonical filters, defaults applied, a cursor's decoded position instead of its text and
    * of the page it overrides). Anyone may ask any query, so only the canonical pages (no free-form filter,
@@ -160,11 +186,18 @@ export class CatalogueService {
    * are stored within a shared byte budget per TTL and served from the database beyond it.
    */
   listBody(request: ProductListRequest): Promise<string> {
-    const filter = canonicalFilter(request.filter);
-    const state = request.cursor ? this.deps.cursors.decode(request.cursor, { sort: request.sort, filter }) : undefined;
-    const position = state ? [state.page, state.position.key, state.position.id] : [request.page];
-    const key = `products:list:${JSON.stringify([filter, request.sort, request.size, ...position])}`;
-    const admit = isCanonical(request)
+    let known = this.#listKeys.get(request);
+    let state: CursorState | undefined;
+    if (known === undefined) {
+      const filter = canonicalFilter(request.filter);
+      state = request.cursor ? this.deps.cursors.decode(request.cursor, { sort: request.sort, filter }) : undefined;
+      const position = state ? [state.page, state.position.key, state.position.id] : [request.page];
+      const key = `products:list:${JSON.stringify([filter, request.sort, request.size, ...position])}`;
+      known = { filter, key, canonical: isCanonical(request) };
+      if (!request.cursor && Object.isFrozen(request)) this.#listKeys.set(request, known);
+    }
+    const { filter, key } = known;
+    const admit = known.canonical
       ? undefined
       : (body: string) => this.deps.listBudget.admit(Buffer.byteLength(key) + Buffer.byteLength(body));
     return this.deps.reads.read(

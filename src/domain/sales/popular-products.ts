@@ -65,6 +65,17 @@ export class PopularProducts {
 
   constructor(private readonly deps: PopularProductsDeps) {}
 
+  /**
+   * The ranking's body if this process holds its unexpired near copy now, read as `read` reads such a hit (the
+   * window marked as read, the hit counted); else undefined, and the caller reads through `read`. Synchronous:
+   * for an answer made without a promise.
+   */
+  nearRead(days: number, limit: number): string | undefined {
+    const now = this.deps.clock.now().getTime();
+    const near = this.deps.near?.get(this.#windows.get(days, limit, now, true).key);
+    return near && near.expiresAt > now ? this.#hit(near.body).body : undefined;
+  }
+
   async read(days: number, limit: number): Promise<PopularRead> {
     const now = this.deps.clock.now().getTime();
     const window = this.#windows.get(days, limit, now, true);

@@ -73,6 +73,19 @@ export class CacheAside {
     private readonly versionedNear?: VersionedNearCache,
   ) {}
 
+  /**
+   * The near copy of a versioned entry if this process holds one now, counted as readVersioned counts it; else
+   * undefined, and the caller reads through readVersioned. Synchronous: for an answer made without a promise.
+   */
+  peekVersioned(name: string, key: string): string | undefined {
+    const copy = this.versionedNear?.get(key);
+    if (copy !== undefined) {
+      this.observer.hit(name);
+      this.observer.nearHit?.(name);
+    }
+    return copy;
+  }
+
   /** A body whose entry is invalidated by version when the thing it shows changes (a product). */
   async readVersioned(name: string, key: string, ttlSeconds: number, load: () => Promise<Loaded>): Promise<string> {
     const near = this.versionedNear;
@@ -104,6 +117,17 @@ export class CacheAside {
     }
     if (!joined) near?.keep(key, shared.version, shared.body, ticket, ttlSeconds);
     return shared.body;
+  }
+
+  /**
+   * The near copy of a lagging entry (a list page) if this process holds one that has not expired, counted as
+   * `read` counts it; else undefined, and the caller reads through `read`. Synchronous, as peekVersioned.
+   */
+  peek(name: string, key: string): string | undefined {
+    const near = this.near?.get(key);
+    if (near === undefined || near.expiresAt <= this.clock.now().getTime()) return undefined;
+    this.observer.hit(name);
+    return near.body;
   }
 
   /**

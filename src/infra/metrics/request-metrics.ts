@@ -111,7 +111,7 @@ const named = (metricName: string, labels: Labels, value: number) =>
 const bucketValue = (labels: Labels, value: number) => named("http_request_duration_seconds_bucket", labels, value);
 
 /** What prom-client's Registry needs of a metric to expose it: a name, and `get()` in its shape. */
-function exported(
+export function exported(
   name: string,
   help: string,
   type: "counter" | "histogram",

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { routePath } from "hono/route";
+import { matchedRoutes } from "hono/route";
 import type { Logger } from "../../infra/logger";
 import { writeAccessLog } from "../../infra/logger";
 import type { AppEnv } from "../lib/app-env";
@@ -10,11 +10,19 @@ import { TimeLimit } from "./time-limit";
 /** A client's request id is echoed when it is a plain token of at most 255 characters; else we make one. */
 const CLIENT_REQUEST_ID = /^[\w\-=]{1,255}$/;
 
+/** The request's id: the client's `X-Request-Id` when it is a plain token, else a new UUID. */
+export function requestIdOf(request: Request): string {
+  const incoming = request.headers.get("X-Request-Id");
+  return incoming !== null && CLIENT_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+}
+
 export interface EdgeOptions {
   services: AppEnv["Variables"]["services"];
   logger: Logger;
   /** REQUEST_TIMEOUT_MS. */
   timeLimitMs: number;
+  /** ACCESS_LOG_PROBES: an access line for every probe, not only for the failing ones. */
+  logProbes: boolean;
   /** Fixed route paths (no parameter) and the methods each takes, read once every route is registered. */
   fixedPaths: () => Map<string, string[]>;
   methodNotAllowed: (c: Context, allowed: string[]) => Response;
@@ -33,16 +41,15 @@ export interface EdgeOptions {
  *    key when it ends (a retry gets 409 until then); without a key the work finishes as after a lost connection;
  * 4. the response headers: `X-Request-Id`, the hardening headers (a route that set its own CSP, the /docs
  *    page, keeps its own), and `Cache-Control: no-store` where nothing chose a caching of its own;
- * 5. the request's metrics and its access line.
+ * 5. the request's metrics and its access line (none for a probe that succeeded, unless `logProbes`).
  */
 export function edge(options: EdgeOptions): MiddlewareHandler<AppEnv> {
-  const { services, logger, timeLimitMs, fixedPaths, methodNotAllowed } = options;
+  const { services, logger, timeLimitMs, logProbes, fixedPaths, methodNotAllowed } = options;
   const timeLimit = new TimeLimit(timeLimitMs);
   let fixed: Map<string, string[]> | undefined;
   return async (c, next) => {
     const started = performance.now();
-    const incoming = c.req.raw.headers.get("X-Request-Id");
-    const requestId = incoming !== null && CLIENT_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const requestId = requestIdOf(c.req.raw);
     c.set("requestId", requestId);
     c.set("services", services);
 
@@ -69,12 +76,37 @@ export function edge(options: EdgeOptions): MiddlewareHandler<AppEnv> {
     if (needsNoStore(method, c.req.path) && !headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");
 
     const status = res.status;
-    const route = status === 404 && c.error === undefined ? "unmatched" : routePath(c, -1);
+    const route = status === 404 && c.error === undefined ? "unmatched" : answeringRoute(c);
     const seconds = (performance.now() - started) / 1000;
     services.metrics.observeRequest(method, route, status, seconds);
-    writeAccessLog(logger, { requestId, method, path: c.req.path, route, status, ms: Math.round(seconds * 1000) });
+    const path = c.req.path;
+    if (logProbes || status >= 400 || !isProbe(path)) {
+      writeAccessLog(logger, { requestId, method, path, route, status, ms: Math.round(seconds * 1000) });
+    }
   };
 }
+
+/**
+ * The template of the route the request was for: the first route's, not middleware's (a wildcard path), from the
+ * one that answered on. The last route matched is not it: `GET /products/popular` also matches
+ * `/products/:productId`, registered later, whose handler never runs (its hits were counted and logged as product
+ * reads). A layer that answered before its route (a body limit's 413, the edge's 405) names the route it guarded.
+ */
+function answeringRoute(c: Context<AppEnv>): string {
+  const routes = matchedRoutes(c);
+  for (let i = c.req.routeIndex; i < routes.length; i++) {
+    const path = (routes[i] as { path: string }).path;
+    if (!path.includes("*")) return path;
+  }
+  return routes.at(-1)?.path ?? "";
+}
+
+/**
+ * The paths a load balancer or an orchestrator asks many times a second per instance. Their successful answers
+ * get no access line by default: they would be most of the log on a quiet day and tell nothing (the metrics
+ * count them); a failing one (a 503 of /readyz, a 405) is logged like any request.
+ */
+const isProbe = (path: string): boolean => path === "/healthz" || path === "/readyz";
 
 async function withinTimeLimit(
   c: Context<AppEnv>,

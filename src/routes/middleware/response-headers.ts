@@ -34,11 +34,26 @@ const hardened = new WeakSet<Response>();
  * request id. If anything rebuilds the response on its way out, the mark is lost and the edge sets the headers
  * as it does for every other answer: slower, never without them.
  */
-export function hardenedJson(body: string, status: number, headers?: Record<string, string>): Response {
+export function hardenedJson(body: string, status: number, headers?: Record<string, string> | Headers): Response {
+  if (headers instanceof Headers) {
+    const res = new Response(body, { status, headers });
+    hardened.add(res);
+    return res;
+  }
   const res = new Response(body, { status, headers: HARDENED_JSON });
   if (headers) for (const name in headers) res.headers.set(name, headers[name] as string);
   hardened.add(res);
   return res;
+}
+
+/**
+ * A JSON answer's constant headers with some of its own, for `hardenedJson` to copy in one go: for an answer
+ * sent many times with the same headers (a public read's page, its ETag and Cache-Control).
+ */
+export function hardenedHeaders(own: Record<string, string>): Headers {
+  const headers = new Headers(HARDENED_JSON);
+  for (const name in own) headers.set(name, own[name] as string);
+  return headers;
 }
 
 /** A personal JSON answer's headers: the hardened ones and `Cache-Control: no-store`, copied in one go. */

@@ -3,4 +3,4 @@ import { publicJson } from "../lib/public-read";
 import type { getModel } from "./models.routes";
 
 export const getModelHandler: AppRouteHandler<typeof getModel> = async (c) =>
-  publicJson(c, await c.var.services.catalogue.modelBody(c.req.valid("param").modelCode));
+  publicJson(c, await c.get("services").catalogue.modelBody(c.req.valid("param").modelCode));

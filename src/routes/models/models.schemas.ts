@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { Krw } from "../lib/schemas";
+import { Krw, pure } from "../lib/schemas";
 import { ModelCode, ProductStatusSchema } from "../products/products.schemas";
 
 const ModelOfferSchema = z
@@ -40,6 +40,8 @@ export const ModelSchema = z
       "Every seller's live (not discontinued) offer of a model, by size. `modelCode`, `name`, `brand` and `category` are the newest offer's.",
   });
 
-export const ModelParams = z.object({
-  modelCode: ModelCode.openapi({ param: { name: "modelCode", in: "path" } }),
-});
+export const ModelParams = pure(
+  z.object({
+    modelCode: ModelCode.openapi({ param: { name: "modelCode", in: "path" } }),
+  }),
+);

@@ -3,7 +3,7 @@ import type { AppRouteHandler } from "../lib/app-env";
 import { hardenedJson } from "../middleware/response-headers";
 import type { liveness, metrics, readiness } from "./operations.routes";
 
-const ALIVE = JSON.stringify({ status: "ok" });
+export const ALIVE = JSON.stringify({ status: "ok" });
 
 /** What load balancers ask many times a second: one constant body, its headers copied in one go. */
 export const livenessHandler: AppRouteHandler<typeof liveness> = () => hardenedJson(ALIVE, 200) as never;

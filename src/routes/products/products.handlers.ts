@@ -1,14 +1,35 @@
+import type { z } from "@hono/zod-openapi";
+import type { ProductListRequest } from "../../domain/catalogue/catalogue-service";
 import type { AppRouteHandler } from "../lib/app-env";
 import { publicJson } from "../lib/public-read";
 import type { createProduct, discontinueProduct, editProduct, getProduct, listProducts } from "./products.routes";
+import type { ProductListQuerySchema } from "./products.schemas";
 
-export const listProductsHandler: AppRouteHandler<typeof listProducts> = async (c) => {
-  const { page, size, sort, cursor, ...filter } = c.req.valid("query");
-  return publicJson(c, await c.var.services.catalogue.listBody({ filter, sort, page, size, cursor }));
-};
+/**
+ * The list request of each validated query met lately. The query's validation is remembered per query string
+ * (products.routes.ts: pure), so the same frozen query comes back for the same text; so does its request, which
+ * the catalogue keys its cache entry by once.
+ */
+const listRequests = new WeakMap<object, ProductListRequest>();
+
+/** The list request of a validated query (the same object for the same remembered query). */
+export function listRequestFor(query: ListQuery): ProductListRequest {
+  let request = listRequests.get(query);
+  if (request === undefined) {
+    const { page, size, sort, cursor, ...filter } = query;
+    request = Object.freeze({ filter: Object.freeze(filter), sort, page, size, cursor });
+    if (Object.isFrozen(query)) listRequests.set(query, request);
+  }
+  return request;
+}
+
+type ListQuery = z.output<typeof ProductListQuerySchema>;
+
+export const listProductsHandler: AppRouteHandler<typeof listProducts> = async (c) =>
+  publicJson(c, await c.get("services").catalogue.listBody(listRequestFor(c.req.valid("query"))));
 
 export const getProductHandler: AppRouteHandler<typeof getProduct> = async (c) =>
-  publicJson(c, await c.var.services.catalogue.productBody(c.req.valid("param").productId));
+  publicJson(c, await c.get("services").catalogue.productBody(c.req.valid("param").productId));
 
 export const createProductHandler: AppRouteHandler<typeof createProduct> = async (c) => {
   const product = await c.var.services.catalogue.create(c.var.actor, c.req.valid("json"));

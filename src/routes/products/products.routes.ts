@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
 import { notModifiedResponse, PUBLIC_READ_CACHING, publicReadHeaders } from "../lib/public-read";
-import { jsonBody, jsonResponse } from "../lib/schemas";
+import { jsonBody, jsonResponse, pure } from "../lib/schemas";
 import { requireRole, signedIn } from "../middleware/authenticate";
 import {
   NewProductSchema,
@@ -12,12 +12,14 @@ import {
 } from "./products.schemas";
 
 // Any string: a malformed id is answered 404 PRODUCT_NOT_FOUND like an unknown one (never 400 or 500).
-const ProductParams = z.object({
-  productId: z
-    .string()
-    .max(100)
-    .openapi({ param: { name: "productId", in: "path" }, example: "01936b2c-7f00-7c3a-9d2e-5b1f0a4e8c11" }),
-});
+const ProductParams = pure(
+  z.object({
+    productId: z
+      .string()
+      .max(100)
+      .openapi({ param: { name: "productId", in: "path" }, example: "01936b2c-7f00-7c3a-9d2e-5b1f0a4e8c11" }),
+  }),
+);
 
 export const listProducts = createRoute({
   method: "get",
@@ -29,7 +31,7 @@ export const listProducts = createRoute({
     "Filters combine (AND); without `status`, DISCONTINUED products are left out. Paged by `page`/`size`, or by `cursor` (each page's `nextCursor`), which stays fast on deep pages. Cached for up to PRODUCT_CACHE_TTL_SECONDS: a list may lag behind stock changes by that long (a product's own page never does), and, once sent, as long again as a client or CDN keeps it. " +
     PUBLIC_READ_CACHING,
   security: [],
-  request: { query: ProductListQuerySchema },
+  request: { query: pure(ProductListQuerySchema) },
   responses: {
     200: { ...jsonResponse(ProductPageSchema, "One page of products"), headers: z.object(publicReadHeaders) },
     ...notModifiedResponse,

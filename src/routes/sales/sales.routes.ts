@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { problemResponses } from "../lib/openapi-problems";
 import { notModifiedResponse, PUBLIC_READ_CACHING, publicReadHeaders } from "../lib/public-read";
-import { jsonResponse } from "../lib/schemas";
+import { jsonResponse, pure } from "../lib/schemas";
 import { requireRole, signedIn } from "../middleware/authenticate";
 import { PopularProductsSchema, PopularQuerySchema, SalesStatsQuerySchema, SalesStatsSchema } from "./sales.schemas";
 
@@ -15,7 +15,7 @@ export const listPopularProducts = createRoute({
     "Products ranked by units sold in paid, not refunded orders over the last `days` Seoul days (today included); ties go to the larger sales amount, then the smaller product id. Cached for POPULAR_CACHE_TTL_SECONDS (`X-Cache: HIT` or `MISS`): however many ask for a cold window at once, it is aggregated once. " +
     PUBLIC_READ_CACHING,
   security: [],
-  request: { query: PopularQuerySchema },
+  request: { query: pure(PopularQuerySchema) },
   responses: {
     200: {
       ...jsonResponse(PopularProductsSchema, "The ranking"),
