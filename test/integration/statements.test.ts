@@ -1,12 +1,14 @@
 import { describe, expect, it } from "bun:test";
-import { eq, sql } from "drizzle-orm";
+import { and, DrizzleQueryError, eq, sql } from "drizzle-orm";
 import { rowsOf } from "../../src/infra/db/client";
 import { fromRow } from "../../src/infra/db/rows";
-import { idempotencyKeys, orderItems, orders, products } from "../../src/infra/db/schema";
+import { idempotencyKeys, orderItems, orders, products, users } from "../../src/infra/db/schema";
 import { type Slots, SqlStatement, Statement } from "../../src/infra/db/statements";
 import { Transactions } from "../../src/infra/db/transactions";
+import { sqlState } from "../../src/infra/dependency-errors";
 import { openTestDatabase } from "../support/harness";
 import { insertSeller, newProduct } from "../support/products";
+import { countingDatabase } from "../support/query-counter";
 
 // Statements built once (src/infra/db/statements.ts), on whichever driver this run uses (PostgreSQL with
 // DATABASE_URL, embedded PGlite without): rows mapped exactly as drizzle's own builder maps them, SQL built
@@ -117,6 +119,66 @@ describe("a statement built once", () => {
       throw new Rollback();
     });
     await expect(rolledBack).rejects.toBeInstanceOf(Rollback);
+  });
+
+  // On postgres.js the rows are mapped by statements.ts's own mapper (each field's decoder found once), not by
+  // drizzle's mapResultRow: a left join's missing row must still come back as null, `sql` fields decoded as drizzle.
+  it("maps a left join and sql fields exactly as drizzle does (a missing joined row is null)", async () => {
+    const product = await aProduct();
+    const write = (current: typeof db, $: Slots<{ id: string; sellerId: string }>) =>
+      current
+        .select({
+          id: products.id,
+          shout: sql<string>`upper(${products.name})`,
+          twice: sql<number>`${products.stock} * 2`.mapWith(Number),
+          seller: { id: users.id, createdAt: users.createdAt },
+        })
+        .from(products)
+        .leftJoin(users, and(eq(users.id, products.sellerId), eq(users.id, $.sellerId)))
+        .where(eq(products.id, $.id));
+    const joined = new Statement("test_product_left_join", transactions, write);
+    for (const sellerId of [product.sellerId, Bun.randomUUIDv7()]) {
+      const expected = await write(db, { id: sql.placeholder("id"), sellerId: sql.placeholder("sellerId") } as never)
+        .prepare("test_product_left_join_drizzle")
+        .execute({ id: product.id, sellerId });
+      const rows = await joined.run({ id: product.id, sellerId });
+      expect(rows).toEqual(expected);
+      expect(rows[0]?.twice).toBe(14);
+      if (sellerId === product.sellerId) expect(rows[0]?.seller?.createdAt).toBeInstanceOf(Date);
+      else expect(rows[0]?.seller).toBeNull();
+    }
+  });
+
+  it("fails as drizzle's own queries fail: a DrizzleQueryError with the driver's error (its SQLSTATE) as cause", async () => {
+    const divide = new SqlStatement<{ by: number }>(
+      "test_divide",
+      transactions,
+      ($) => sql`select 1 / ${$.by}::int as q`,
+    );
+    const error = await divide.run({ by: 0 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DrizzleQueryError);
+    expect(sqlState(error)).toBe("22012");
+    expect((error as DrizzleQueryError).query).toBe(divide.text());
+    expect((error as DrizzleQueryError).params).toEqual([0]);
+  });
+
+  it("is logged to the database's drizzle logger, as drizzle's own queries are (tests count statements with it)", async () => {
+    const product = await aProduct();
+    const counting = countingDatabase(database);
+    const counted = new Transactions(counting.database.db, database.sessionIsolation);
+    const byId = new Statement("test_product_by_id_counted", counted, (current, $: Slots<{ id: string }>) =>
+      current.select().from(products).where(eq(products.id, $.id)),
+    );
+    expect((await counting.count(() => byId.run({ id: product.id }))).statements).toBe(1);
+    const inTransaction = await counting.count(() =>
+      counted.withTransaction(async () => {
+        await byId.run({ id: product.id });
+        await counted.withTransaction(() => byId.run({ id: product.id }));
+      }),
+    );
+    // postgres.js: BEGIN, SAVEPOINT and COMMIT are the driver's own, never logged by drizzle; PGlite: drizzle's
+    // transaction sends three of its own through its session (logged), so 2 + 3.
+    expect(inTransaction.statements).toBe(database.kind === "postgres" ? 2 : 5);
   });
 
   it("gives a sql template's rows as the driver returns them, which fromRow maps as drizzle does", async () => {

@@ -103,6 +103,20 @@ describe("Transactions", () => {
     expect(await exists(user)).toBe(true);
   });
 
+  // On postgres.js a level's drizzle transaction is built only when asked for (statements built once run on the
+  // level's connection without it): a work that declares no parameter but reads one all the same still gets it.
+  it("gives work that declares no parameter a working transaction if it reads one all the same", async () => {
+    const user = newUser();
+    const rest = async (...args: Database[]) => {
+      await users.insert(user);
+      expect(await isolationLevel(args[0] as Database)).toBe("serializable");
+      expect(transactions.current).toBe(transactions.current);
+      throw new Error("roll back");
+    };
+    await expect(transactions.withTransaction(rest, "serializable")).rejects.toThrow("roll back");
+    expect(await exists(user)).toBe(false);
+  });
+
   it("undoes only a nested call's writes when it fails and the caller carries on", async () => {
     const [outerUser, innerUser, afterUser] = [newUser(), newUser(), newUser()];
     await transactions.withTransaction(async () => {

@@ -1,4 +1,4 @@
-import { getTableColumns, type InferSelectModel, type SQL, sql, type Table } from "drizzle-orm";
+import { type Column, getTableColumns, type InferSelectModel, type SQL, sql, type Table } from "drizzle-orm";
 import { toSnakeCase } from "drizzle-orm/casing";
 
 /**
@@ -25,10 +25,28 @@ export function columnsOf(table: Table, from: string): SQL {
   );
 }
 
+/** A table's columns as fromRow reads them: its key, the name a raw row gives it, and the column (its decoder). */
+type RowColumn = readonly [key: string, rowName: string, column: Column];
+
+/**
+ * Computed once per table (issue 18: the names' casing, converted with a regular expression per column per row,
+ * was most of fromRow's CPU on the checkout path); tables are module constants, so this never grows past them.
+ */
+const rowColumnsByTable = new WeakMap<Table, readonly RowColumn[]>();
+
+function rowColumnsOf(table: Table): readonly RowColumn[] {
+  let found = rowColumnsByTable.get(table);
+  if (!found) {
+    found = Object.entries(getTableColumns(table)).map(([key, column]) => [key, rowNameOf(key, column), column]);
+    rowColumnsByTable.set(table, found);
+  }
+  return found;
+}
+
 export function fromRow<T extends Table>(table: T, row: Record<string, unknown>): InferSelectModel<T> {
   const mapped: Record<string, unknown> = {};
-  for (const [key, column] of Object.entries(getTableColumns(table))) {
-    const value = row[rowNameOf(key, column)];
+  for (const [key, rowName, column] of rowColumnsOf(table)) {
+    const value = row[rowName];
     mapped[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
   }
   return mapped as InferSelectModel<T>;

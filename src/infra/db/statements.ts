@@ -1,5 +1,6 @@
-import { type Placeholder, type SQL, sql } from "drizzle-orm";
+import { Column, DrizzleQueryError, getTableName, is, Param, Placeholder, SQL, Subquery, sql } from "drizzle-orm";
 import { PgDialect, type PgPreparedQuery, type PreparedQueryConfig } from "drizzle-orm/pg-core";
+import type { Sql, TransactionSql } from "postgres";
 import { CASING, type Database, rowsOf } from "./client";
 import type { Deferred, Transactions } from "./transactions";
 
@@ -7,13 +8,17 @@ import type { Deferred, Transactions } from "./transactions";
  * Statements built once (issue 18). A hot statement is written with drizzle's builder (or, for a data-modifying
  * CTE, a `sql` template) over placeholders, one per parameter. Its SQL text, its parameter order and its row
  * mapping are computed the first time it runs and kept; every run after that only binds the values and sends
- * the statement to whatever `transactions.current` is (the pool, a transaction or a savepoint), as a prepared
- * statement: postgres.js prepares it once per connection (Parse once, then Bind/Execute only, no describe round
- * trip), PGlite runs it through its own session. Rows are mapped by drizzle's own code, as `.execute()` would.
+ * the statement to the innermost open level (the pool, a transaction or a savepoint), as a prepared statement.
  *
- * drizzle's `.prepare()` alone does not fit: its prepared query is bound to the session it was built on, so it
- * cannot run inside a transaction opened later. Here the built query is handed to each session's public
- * `prepareQuery` (what `.prepare()` itself calls), once per session.
+ * On postgres.js it goes to that level's connection itself (`Transactions.connection`): postgres.js prepares it
+ * once per connection (Parse once, then Bind/Execute only, no describe round trip); the values are bound and the
+ * rows mapped here as drizzle's `PostgresJsPreparedQuery.execute` binds and maps them, with each slot's encoder and
+ * each field's decoder found once (`direct`), and a failure is drizzle's `DrizzleQueryError` with the driver's
+ * error as its cause. No drizzle object is made per run or per transaction (issue 18: CPU per statement).
+ *
+ * On PGlite the built query is handed to each session's public `prepareQuery` (what `.prepare()` itself calls),
+ * once per session. drizzle's `.prepare()` alone does not fit: its prepared query is bound to the session it was
+ * built on, so it cannot run inside a transaction opened later.
  */
 
 /** A statement's parameters as drizzle placeholders, written where the builder takes a value (`$.orderId`). */
@@ -139,10 +144,122 @@ function carrying(name: string, built: Built, carrier: Carrier): Built {
   return { ...built, query: { sql: text, params: [...built.query.params, ...extra.params] } };
 }
 
+/** A value a decoder turns into what drizzle's results hold (a column, or a `sql` field's decoder). */
+interface Decoder {
+  mapFromDriverValue(value: unknown): unknown;
+}
+
+/** A builder's selected field as drizzle orders them (`orderSelectedFields`): its path in the result and itself. */
+interface SelectedField {
+  path: string[];
+  field: unknown;
+}
+
+/** The decoder drizzle's `mapResultRow` uses for a field. */
+function decoderOf(field: unknown): Decoder {
+  type Decoded = { decoder: Decoder };
+  if (is(field, Column)) return field;
+  if (is(field, SQL)) return (field as unknown as Decoded).decoder;
+  if (is(field, Subquery)) return (field as unknown as { _: { sql: Decoded } })._.sql.decoder;
+  return (field as unknown as { sql: Decoded }).sql.decoder;
+}
+
+/**
+ * drizzle's `mapResultRow(fields, row, joinsNotNullableMap)` with each field's decoder, path and table worked out
+ * once per statement instead of per row: the same objects, values and nulled joins.
+ */
+function rowMapper(fields: SelectedField[], joinsNotNullableMap: Record<string, boolean> | undefined) {
+  const columns = fields.map(({ path, field }) => ({
+    path,
+    leaf: path[path.length - 1] as string,
+    decoder: decoderOf(field),
+    // A left-joined table's column: its object is null when all its columns are (drizzle's nullifyMap).
+    table: joinsNotNullableMap && is(field, Column) && path.length === 2 ? getTableName(field.table) : undefined,
+  }));
+  return (row: unknown[]): Record<string, unknown> => {
+    const result: Record<string, unknown> = {};
+    const nullify: Record<string, string | false> = {};
+    for (let i = 0; i < columns.length; i++) {
+      const { path, leaf, decoder, table } = columns[i] as (typeof columns)[number];
+      let node = result;
+      for (let chunk = 0; chunk < path.length - 1; chunk++) {
+        const name = path[chunk] as string;
+        if (!(name in node)) node[name] = {};
+        node = node[name] as Record<string, unknown>;
+      }
+      const raw = row[i];
+      const value = raw === null ? null : decoder.mapFromDriverValue(raw);
+      node[leaf] = value;
+      if (table !== undefined) {
+        const objectName = path[0] as string;
+        if (!(objectName in nullify)) nullify[objectName] = value === null ? table : false;
+        else if (typeof nullify[objectName] === "string" && nullify[objectName] !== table) nullify[objectName] = false;
+      }
+    }
+    if (joinsNotNullableMap) {
+      for (const [objectName, table] of Object.entries(nullify)) {
+        if (typeof table === "string" && !joinsNotNullableMap[table]) result[objectName] = null;
+      }
+    }
+    return result;
+  };
+}
+
+/**
+ * A built statement as postgres.js runs it (issue 18): its text, its parameters bound from the placeholders'
+ * values (drizzle's `fillPlaceholders`, with each slot worked out once) and its rows mapped as drizzle's
+ * `PostgresJsPreparedQuery.execute` maps them, without that query object per transaction, its spans and cache
+ * checks, and with the fields' decoders found once.
+ */
+interface Direct {
+  text: string;
+  bind(values: Record<string, unknown>): unknown[];
+  /** Rows as arrays (`.values()`), mapped by this; undefined: rows as postgres.js returns them. */
+  map: ((rows: unknown[][]) => unknown) | undefined;
+}
+
+/**
+ * The text as one flat string. drizzle builds it by concatenation: in Bun (JavaScriptCore) a rope of many small
+ * pieces, never flattened in place. postgres.js prefixes it with the parameter types on every run to look up the
+ * connection's prepared statement, and a rope inside that key is walked piece by piece each time: ~3 µs of the
+ * ~8 µs postgres.js spent building each statement of a checkout (measured with the bench instrumented).
+ */
+const flat = (text: string): string => Buffer.from(text, "utf8").toString("utf8");
+
+function direct(built: Built): Direct {
+  const slots = built.query.params.map((param) => {
+    if (is(param, Placeholder)) return { name: param.name as string, encoder: undefined, value: undefined };
+    if (is(param, Param) && is(param.value, Placeholder)) {
+      return { name: param.value.name as string, encoder: param.encoder, value: undefined };
+    }
+    return { name: undefined, encoder: undefined, value: param };
+  });
+  const bind = (values: Record<string, unknown>) => {
+    const bound = new Array<unknown>(slots.length);
+    for (let i = 0; i < slots.length; i++) {
+      const { name, encoder, value } = slots[i] as (typeof slots)[number];
+      if (name === undefined) {
+        bound[i] = value;
+        continue;
+      }
+      if (!(name in values)) throw new Error(`No value for placeholder "${name}" was provided`);
+      bound[i] = encoder ? encoder.mapToDriverValue(values[name]) : values[name];
+    }
+    return bound;
+  };
+  const custom = built.customResultMapper as ((rows: unknown[][]) => unknown) | undefined;
+  const fields = built.fields as SelectedField[] | undefined;
+  const toRow = fields && rowMapper(fields, built.joinsNotNullableMap as Record<string, boolean> | undefined);
+  const map = custom ?? (toRow && ((rows: unknown[][]) => rows.map(toRow)));
+  return { text: flat(built.query.sql), bind, map };
+}
+
 abstract class BuiltOnce<Params> {
   #built: Built | undefined;
   #builtCarrying: Built | undefined;
-  /** One prepared query per session: the pool's for good, a transaction's (or savepoint's) while it is open. */
+  #direct: Direct | undefined;
+  #directCarrying: Direct | undefined;
+  /** PGlite: one prepared query per session (the pool's for good, a transaction's or savepoint's while it is open). */
   readonly #bySession = new WeakMap<AnySession, AnyPrepared>();
   readonly #carryingBySession = new WeakMap<AnySession, AnyPrepared>();
 
@@ -155,26 +272,41 @@ abstract class BuiltOnce<Params> {
 
   protected abstract build(db: Database): Built;
 
+  #builtOnce(): Built {
+    this.#built ??= this.build(this.transactions.currentWithoutWrites);
+    return this.#built;
+  }
+
   protected execute(params: Params): Promise<unknown> {
     const { carrier } = this.options;
     const rows = carrier && this.transactions.take();
     const { writesNothing, writesOnlyWithRows } = this.options;
+    const connection = this.transactions.connection(!(writesNothing || writesOnlyWithRows));
+    if (connection) {
+      if (rows && carrier) {
+        this.#builtCarrying ??= carrying(this.name, this.#builtOnce(), carrier);
+        this.#directCarrying ??= direct(this.#builtCarrying);
+        const values = { ...(params as Record<string, unknown>), ...carrier.bind(rows) };
+        return this.#carry(this.#run(connection, this.#directCarrying, values), rows);
+      }
+      this.#direct ??= direct(this.#builtOnce());
+      const running = this.#run(connection, this.#direct, params as Record<string, unknown>);
+      return writesOnlyWithRows ? this.#countedIfRows(running) : running;
+    }
     const db = writesNothing || writesOnlyWithRows ? this.transactions.currentWithoutWrites : this.transactions.current;
     const session = sessionOf(db);
     if (rows && carrier) {
       let prepared = this.#carryingBySession.get(session);
       if (!prepared) {
-        this.#built ??= this.build(db);
-        this.#builtCarrying ??= carrying(this.name, this.#built, carrier);
+        this.#builtCarrying ??= carrying(this.name, this.#builtOnce(), carrier);
         prepared = prepareOn(session, `${this.name}_carrying`, this.#builtCarrying);
         this.#carryingBySession.set(session, prepared);
       }
-      return this.#carry(prepared, { ...(params as Record<string, unknown>), ...carrier.bind(rows) }, rows);
+      return this.#carry(prepared.execute({ ...(params as Record<string, unknown>), ...carrier.bind(rows) }), rows);
     }
     let prepared = this.#bySession.get(session);
     if (!prepared) {
-      this.#built ??= this.build(db);
-      prepared = prepareOn(session, this.name, this.#built);
+      prepared = prepareOn(session, this.name, this.#builtOnce());
       this.#bySession.set(session, prepared);
     }
     if (writesOnlyWithRows) return this.#countedIfRows(prepared.execute(params as Record<string, unknown>));
@@ -188,17 +320,34 @@ abstract class BuiltOnce<Params> {
     return result;
   }
 
-  /** Runs a carrying text; its own write matched nothing: it wrote none of `rows`, which go back to their level. */
-  async #carry(prepared: AnyPrepared, params: Record<string, unknown>, rows: Deferred[]): Promise<unknown> {
-    const result = await prepared.execute(params);
+  /** A carrying text running; its own write matched nothing: it wrote none of `rows`, which go back to their level. */
+  async #carry(running: Promise<unknown>, rows: Deferred[]): Promise<unknown> {
+    const result = await running;
     if (rowsOf(result).length === 0) this.transactions.giveBack(rows);
     return result;
   }
 
+  /** postgres.js: a named prepared statement on the connection (Parse once per connection, then Bind/Execute). */
+  async #run(connection: Sql | TransactionSql, statement: Direct, values: Record<string, unknown>): Promise<unknown> {
+    const params = statement.bind(values);
+    (this.transactions.postgres as { logger: { logQuery(query: string, params: unknown[]): void } }).logger.logQuery(
+      statement.text,
+      params,
+    );
+    let rows: unknown;
+    try {
+      const query = connection.unsafe(statement.text, params as never[], { prepare: true });
+      rows = await (statement.map ? query.values() : query);
+    } catch (error) {
+      // As drizzle's queryWithCache reports it (the driver's error as its cause).
+      throw new DrizzleQueryError(statement.text, params, error as Error);
+    }
+    return statement.map ? statement.map(rows as unknown[][]) : rows;
+  }
+
   /** The SQL text sent (tests, docs). */
   text(): string {
-    this.#built ??= this.build(this.transactions.current);
-    return this.#built.query.sql;
+    return this.#builtOnce().query.sql;
   }
 }
 

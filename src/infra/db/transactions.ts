@@ -1,5 +1,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { sql } from "drizzle-orm";
+import type { Logger } from "drizzle-orm/logger";
+import { PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
+import type { Sql, TransactionSql } from "postgres";
 import type { IsolationLevel, OpeningStep, UnitOfWork } from "../../domain/shared/unit-of-work";
 import { type Database, rowsOf } from "./client";
 
@@ -17,7 +20,14 @@ export interface Deferred {
 export type DeferredWriter = (rows: Deferred[]) => Promise<void>;
 
 interface OpenTransaction {
-  tx: Database;
+  /**
+   * The level's drizzle transaction. On postgres.js it is built on first use (`#dbOf`): statements built once run
+   * on `client` directly, so most levels of the money path never need one (issue 18: one drizzle database, with a
+   * query builder per table, per transaction and savepoint).
+   */
+  tx: Database | undefined;
+  /** postgres.js: the level's own connection (the `sql` of its BEGIN or SAVEPOINT). Undefined on PGlite. */
+  client: TransactionSql | undefined;
   isolationLevel: IsolationLevel;
   /** Work to do once this level's work is committed for good; handed to the enclosing level on success. */
   afterCommit: Hook[];
@@ -40,22 +50,76 @@ interface OpenTransaction {
  * also carries what must happen outside the database when it commits (afterCommit) or rolls back
  * (onRollback).
  */
+/** The postgres.js driver under a root database, for statements built once (statements.ts) to run on directly. */
+export interface PostgresDriver {
+  /** The pool. */
+  readonly client: Sql;
+  /** The root database's drizzle logger (tests count statements with it). */
+  readonly logger: Logger;
+}
+
+/** What drizzle's postgres.js session keeps (drizzle 0.45) that a level's drizzle transaction is built from. */
+interface SessionParts {
+  client: Sql;
+  dialect: unknown;
+  schema: unknown;
+  options: unknown;
+  logger: Logger;
+}
+
 export class Transactions implements UnitOfWork {
   readonly #scope = new AsyncLocalStorage<OpenTransaction>();
   /** The opening step of the work running now (withOpening), while no transaction that began with it committed. */
   readonly #opening = new AsyncLocalStorage<OpeningStep & { running?: boolean }>();
   #writeDeferred: DeferredWriter | undefined;
+  /** Set when the root database is postgres.js: transactions then begin on its client without drizzle's objects. */
+  readonly postgres: PostgresDriver | undefined;
+  readonly #session: SessionParts | undefined;
 
   constructor(
     private readonly root: Database,
     /** The level the root's sessions start transactions at (DatabaseHandle.sessionIsolation), if pinned. */
     private readonly sessionIsolation?: IsolationLevel,
-  ) {}
+  ) {
+    const session = root._.session;
+    if (session instanceof PostgresJsSession) {
+      const parts = session as unknown as SessionParts;
+      this.#session = parts;
+      this.postgres = { client: parts.client, logger: parts.logger };
+    }
+  }
 
   get current(): Database {
     const open = this.#scope.getStore();
     if (!open) return this.root;
     open.ranOwn = true;
+    return this.#dbOf(open);
+  }
+
+  /**
+   * postgres.js (statements.ts): the connection of the innermost open level, else the pool; as `current` when
+   * `own` (counted as the level's own statement for hasWritten), else as `currentWithoutWrites`. Undefined on
+   * PGlite, where statements run through `current`'s drizzle session.
+   */
+  connection(own: boolean): Sql | TransactionSql | undefined {
+    if (!this.postgres) return undefined;
+    const open = this.#scope.getStore();
+    if (!open) return this.postgres.client;
+    if (own) open.ranOwn = true;
+    return open.client;
+  }
+
+  /** The level's drizzle transaction, built on the level's postgres.js connection the first time it is asked for. */
+  #dbOf(open: OpenTransaction): Database {
+    if (open.tx) return open.tx;
+    const { dialect, schema, options } = this.#session as SessionParts;
+    // What drizzle's PostgresJsSession.transaction (and its savepoints) builds for the same connection.
+    const tx = new PostgresJsTransaction(
+      dialect as never,
+      new PostgresJsSession(open.client as never, dialect as never, schema as never, options as never),
+      schema as never,
+    );
+    open.tx = tx as unknown as Database;
     return open.tx;
   }
 
@@ -67,7 +131,8 @@ export class Transactions implements UnitOfWork {
    * transaction its id for good).
    */
   get currentWithoutWrites(): Database {
-    return this.#scope.getStore()?.tx ?? this.root;
+    const open = this.#scope.getStore();
+    return open ? this.#dbOf(open) : this.root;
   }
 
   /**
@@ -89,7 +154,8 @@ export class Transactions implements UnitOfWork {
       throw new Error(`cannot run ${isolationLevel} work inside a ${open.isolationLevel} transaction`);
     }
     const level: OpenTransaction = {
-      tx: undefined as unknown as Database,
+      tx: undefined,
+      client: undefined,
       isolationLevel: open?.isolationLevel ?? isolationLevel,
       afterCommit: [],
       compensations: [],
@@ -101,26 +167,30 @@ export class Transactions implements UnitOfWork {
     // A root transaction of work with an opening step still to commit begins with it (one at a time).
     const opening = open ? undefined : this.#opening.getStore();
     const opens = opening !== undefined && !opening.committed && !opening.running;
-    const begin = opens
-      ? async (tx: Database) => {
-          opening.running = true;
-          try {
-            await opening.run();
-          } finally {
-            opening.running = false;
-          }
-          return work(tx);
-        }
-      : work;
+    const step = opens ? opening : undefined;
+    // At the sessions' own level a SET TRANSACTION would only cost a round trip (every order has one).
+    const config = isolationLevel === this.sessionIsolation ? undefined : { isolationLevel };
     let result: T;
     try {
-      result = open
-        ? await open.tx.transaction((savepoint) => this.#run(savepoint, level, work))
-        : await this.root.transaction(
-            (tx) => this.#run(tx, level, begin),
-            // At the sessions' own level a SET TRANSACTION would only cost a round trip (every order has one).
-            isolationLevel === this.sessionIsolation ? undefined : { isolationLevel },
-          );
+      if (this.postgres) {
+        // What drizzle's transaction() sends (BEGIN, SET TRANSACTION when asked, SAVEPOINT), on postgres.js itself.
+        result = open
+          ? ((await (open.client as TransactionSql).savepoint((client) =>
+              this.#run(client, undefined, level, undefined, work),
+            )) as T)
+          : ((await this.postgres.client.begin(async (client) => {
+              level.client = client;
+              if (config)
+                await (this.#dbOf(level) as unknown as PostgresJsTransaction<never, never>).setTransaction(config);
+              return this.#run(client, level.tx, level, step, work);
+            })) as T);
+      } else {
+        result = open
+          ? await (open.tx as Database).transaction((savepoint) =>
+              this.#run(undefined, savepoint, level, undefined, work),
+            )
+          : await this.root.transaction((tx) => this.#run(undefined, tx, level, step, work), config);
+      }
     } catch (error) {
       for (const compensate of level.compensations.reverse()) await compensate().catch(() => {});
       throw error;
@@ -211,6 +281,22 @@ export class Transactions implements UnitOfWork {
     if (open) open.deferred.unshift(...rows);
   }
 
+  /**
+   * The level's drizzle transaction for a `work` that declares no parameter (the services: they reach the database
+   * through repositories and `current`), built only if it is used all the same (`arguments`, a rest parameter).
+   */
+  #lazyDb(level: OpenTransaction): Database {
+    return new Proxy({} as Database, {
+      get: (_, key) => {
+        const db = this.#dbOf(level);
+        const value = Reflect.get(db, key, db);
+        return typeof value === "function" ? value.bind(db) : value;
+      },
+      has: (_, key) => Reflect.has(this.#dbOf(level), key),
+      getPrototypeOf: () => Reflect.getPrototypeOf(this.#dbOf(level)),
+    });
+  }
+
   async hasWritten(): Promise<boolean> {
     const open = this.#scope.getStore();
     if (!open) return false;
@@ -223,15 +309,32 @@ export class Transactions implements UnitOfWork {
     if (!open.ranOwn && !open.keptNested) return false;
     // PostgreSQL gives a transaction its id at its first write or row lock (a savepoint's too), never before.
     const [row] = rowsOf<{ wrote: boolean }>(
-      await open.tx.execute(sql`select txid_current_if_assigned() is not null as wrote`),
+      await this.#dbOf(open).execute(sql`select txid_current_if_assigned() is not null as wrote`),
     );
     return row?.wrote === true;
   }
 
-  #run<T>(tx: unknown, level: OpenTransaction, work: (tx: Database) => Promise<T>): Promise<T> {
-    level.tx = tx as Database;
+  #run<T>(
+    client: TransactionSql | undefined,
+    tx: unknown,
+    level: OpenTransaction,
+    /** The opening step this root transaction begins with (withOpening), if it is to. */
+    opening: (OpeningStep & { running?: boolean }) | undefined,
+    work: (tx: Database) => Promise<T>,
+  ): Promise<T> {
+    level.client = client;
+    level.tx = tx as Database | undefined;
     return this.#scope.run(level, async () => {
-      const result = await work(level.tx);
+      if (opening) {
+        opening.running = true;
+        try {
+          await opening.run();
+        } finally {
+          opening.running = false;
+        }
+      }
+      // `work`'s argument: the level's drizzle transaction if it names one (built now), else one built if used.
+      const result = await work(level.tx ?? (work.length > 0 ? this.#dbOf(level) : this.#lazyDb(level)));
       // The root's rows no statement carried: written now, before COMMIT (a savepoint hands its own up).
       if (!level.parent && level.deferred.length > 0) {
         const rows = level.deferred;
