@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { eq, sql } from "drizzle-orm";
+import { DrizzlePaymentRepository } from "../../src/infra/db/repositories/payment-repository";
+import { orders } from "../../src/infra/db/schema";
+import { Transactions } from "../../src/infra/db/transactions";
 import { createTestApp, hasPostgres, type TestApp } from "../support/harness";
 import { invariantViolations, placeOrder } from "../support/orders";
 import { createProductVia } from "../support/products";
@@ -60,5 +64,57 @@ describe.skipIf(!hasPostgres)("a payment's start decides and writes on the rows 
     expect(paid.body.status).toBe("COMPLETED");
     expect((await t.get(`/api/v1/balances/${buyer.user.id}`, buyer)).body.balance).toBe(0);
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+});
+
+describe.skipIf(!hasPostgres)("a payment's start holding an order let go while it waited", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("holds the order when its earlier payment's hold was let go while the start waited at the order's row", async () => {
+    const seller = await t.registerUser("SELLER");
+    const buyer = await t.registerUser("BUYER");
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 5 });
+    const order = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 1 }]);
+    expect((await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 10_000 }, buyer)).status).toBe(
+      200,
+    );
+    // An earlier attempt holds the order (committed: the start's snapshot sees the order taken).
+    const earlier = Bun.randomUUIDv7();
+    const { db } = t.container.database;
+    await db.execute(sql`insert into payments (id, order_id, user_id, amount, status)
+      values (${earlier}, ${order.id}, ${buyer.user.id}, 10000, 'VALIDATING')`);
+    await db.execute(sql`update orders set payment_id = ${earlier}, version = version + 1 where id = ${order.id}`);
+
+    const transactions = new Transactions(db, t.container.database.sessionIsolation);
+    const payments = new DrizzlePaymentRepository(transactions);
+    const lock = await holdRowLock(url, (sql) => sql`select 1 from orders where id = ${order.id} for update`);
+    let started: Awaited<ReturnType<typeof payments.start>>;
+    try {
+      const starting = transactions.withTransaction(() =>
+        payments.start(
+          { id: Bun.randomUUIDv7(), orderId: order.id, userId: buyer.user.id, amount: 10_000 },
+          { ledgerEntryId: Bun.randomUUIDv7(), nextCheckInSeconds: 60, chargeWindowMs: 60_000 },
+        ),
+      );
+      while ((await lock.waitingFor()).length === 0) await Bun.sleep(25);
+      // The earlier attempt fails and lets the order go while the start waits for the order's row.
+      await lock.take(async (sql) => {
+        await sql`update payments set status = 'FAILED', failure_reason = 'ABANDONED' where id = ${earlier}`;
+        await sql`update orders set payment_id = null, version = version + 1 where id = ${order.id}`;
+      });
+      await lock.release();
+      started = await starting;
+    } finally {
+      await lock.end();
+    }
+    expect(started.kind).toBe("requested");
+    const [held] = await db.select({ paymentId: orders.paymentId }).from(orders).where(eq(orders.id, order.id));
+    expect(held?.paymentId).toBe(started.kind === "requested" ? started.payment.id : "");
   });
 });
