@@ -20,6 +20,13 @@ export interface BalanceChangeSql {
   type: SQL;
   referenceId: SQL;
   ledgerEntryId: SQL;
+  /**
+   * The balance the delta applies to, when the statement has locked the row in an earlier CTE (a payment's
+   * start: `funded`): its value as locked. Else the row's own `balance`. An UPDATE computes its new row from the
+   * statement's snapshot and checks balances_non_negative on it before it re-reads a row changed meanwhile, so a
+   * debit decided on the locked row (a top-up committed while the statement waited) would fail that check.
+   */
+  current?: SQL;
 }
 
 /**
@@ -30,7 +37,7 @@ export const balanceChangeCtes = (change: BalanceChangeSql, condition: SQL) => s
   updated as (
     update ${balances}
     -- clock_timestamp(): the moment the row changed (after any lock wait), not the statement's start.
-    set balance = balance + ${change.delta}::bigint, version = version + 1, updated_at = clock_timestamp()
+    set balance = ${change.current ?? sql`balance`} + ${change.delta}::bigint, version = version + 1, updated_at = clock_timestamp()
     where ${balances.userId} = ${change.userId} and ${condition}
     returning user_id, balance, version, updated_at
   ), ledger as (

@@ -47,9 +47,13 @@ type StartRow = Record<string, unknown> & {
  * order: the order's (FOR UPDATE: read as committed last, whoever changed it while this statement waited),
  * then, only if it may be held, the buyer's balance, then the payment's insert (the partial unique index,
  * the fence against a holding payment the order does not name). Each outcome is decided on the locked rows,
- * so the hold and the debit that follow (on rows this statement already holds, their conditions checked
- * again) cannot be refused: a payment is never recorded at GATEWAY_REQUESTED without both, and a refused one
- * leaves the order and the balance as they were. The caller checks that both happened all the same. `gate`: a
+ * so the hold and the debit that follow (on rows this statement already holds) cannot be refused: a payment is
+ * never recorded at GATEWAY_REQUESTED without both, and a refused one leaves the order and the balance as they
+ * were. The hold and the debit repeat none of those conditions, and the debit applies to the balance as locked:
+ * an UPDATE filters rows by its WHERE, and computes and checks (balances_non_negative) its new row, on the
+ * statement's snapshot before it re-reads a row changed meanwhile, so a balance topped up (or an order's earlier
+ * hold let go) while this statement waited for the row would match nothing, or fail the check, though the locked
+ * row passed. The caller checks that both happened all the same. `gate`: a
  * CTE named `gate` with one row whose `open` says whether to go on at all (the key's claim, when carried).
  */
 const startSql = ($: Slots<StartParams>, gate: SQL) => sql`
@@ -91,8 +95,7 @@ const startSql = ($: Slots<StartParams>, gate: SQL) => sql`
     ), held as (
       update ${orders} o set payment_id = created.id, version = o.version + 1, updated_at = now()
       from created, path
-      where path.requested and o.id = created.order_id and o.payment_id is null
-        and o.status = any(${orderStatusesToPay}) and o.expires_at > now()
+      where path.requested and o.id = created.order_id
       returning o.id
     ), ${balanceChangeCtes(
       {
@@ -101,9 +104,9 @@ const startSql = ($: Slots<StartParams>, gate: SQL) => sql`
         type: sql`${$.ledgerType}::ledger_entry_type`,
         referenceId: sql`${$.id}`,
         ledgerEntryId: sql`${$.ledgerEntryId}`,
+        current: sql`(select funded.balance from funded)`,
       },
-      sql`(select path.requested from path) and exists (select 1 from created)
-        and ${balances.balance} >= ${$.amount}::bigint`,
+      sql`(select path.requested from path) and exists (select 1 from created)`,
     )}
     select gate.open as claimed, ordered.taken, ordered.order_status, funded.balance, path.requested,
       (select count(*) from held) as held, (select count(*) from updated) as debited,

@@ -51,25 +51,41 @@ const toProduct = ({
  * locks the lines' products in product-id order (the lock order of every stock movement), one after the other as
  * the statement reads it; `reserved` moves only rows it returned, so whatever plan PostgreSQL picks, every row
  * the statement locks is locked in that order, and what it holds is always the first of the order's products in
- * that order (a retry in the same transaction, PriceChanged, only goes on up it). `reserved` moves each line's
- * units from stock to reserved stock only where the product is still in stock, on sale and at the price charged
- * (re-checked on the row as it is once locked), and returns what a moved product's cached details are dropped
+ * that order (a retry in the same transaction, PriceChanged, only goes on up it). `reservable` says whether every
+ * line can be reserved, both on the rows as locked (their latest versions) and on the statement's snapshot of
+ * them (the plain join: an UPDATE filters its rows on the snapshot before it re-checks a row changed meanwhile,
+ * so a row short in the snapshot and back in stock once locked would match nothing); `reserved` moves nothing
+ * unless every line passes both, so a refusal writes no line at all: a line moved beside a refused one would
+ * stay moved in the caller's transaction, which has no savepoint (and is reserved again when the order is
+ * priced again). A row that passes only once locked is refused, and priced again in a new statement. `reserved` moves
+ * each line's units from stock to reserved stock only where the product is still in stock, on sale and at the
+ * price charged (re-checked on the row as it is once locked), and returns what a moved product's cached details are dropped
  * by (id, version, model_code). The caller compares its row count with its lines: the order
  * is written only if every line was reserved.
  */
 export const reservationCtes = (line: string) => sql`
   locked_products as materialized (
-    select ${products.id} from ${products}
+    select ${products.id}, ${products.stock}, ${products.price}, ${products.discontinuedAt} from ${products}
     where ${products.id} in (select product_id from ${sql.raw(line)})
     order by ${products.id}
     for update
+  ), reservable as (
+    select count(*) = (select count(*) from ${sql.raw(line)}) as every_line
+    from ${sql.raw(line)}
+      join locked_products on locked_products.id = ${sql.raw(line)}.product_id
+      join ${products} on ${products.id} = ${sql.raw(line)}.product_id
+    where locked_products.stock >= ${sql.raw(line)}.quantity and locked_products.discontinued_at is null
+      and locked_products.price = ${sql.raw(line)}.unit_price
+      and ${products.stock} >= ${sql.raw(line)}.quantity and ${products.discontinuedAt} is null
+      and ${products.price} = ${sql.raw(line)}.unit_price
   ), reserved as (
     update ${products}
     set stock = ${products.stock} - ${sql.raw(line)}.quantity,
       reserved_stock = ${products.reservedStock} + ${sql.raw(line)}.quantity,
       version = ${products.version} + 1, updated_at = now()
     from ${sql.raw(line)}, locked_products
-    where ${products.id} = ${sql.raw(line)}.product_id and locked_products.id = ${products.id}
+    where (select every_line from reservable)
+      and ${products.id} = ${sql.raw(line)}.product_id and locked_products.id = ${products.id}
       and ${products.stock} >= ${sql.raw(line)}.quantity and ${products.discontinuedAt} is null
       and ${products.price} = ${sql.raw(line)}.unit_price
     returning ${products.id}, ${products.version}, ${products.modelCode}
