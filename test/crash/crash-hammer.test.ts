@@ -250,7 +250,14 @@ describe.skipIf(!(hasPostgres && hasRedis))("the crash hammer", () => {
         await Bun.sleep(50 + random() * 200);
         const again = await call(method, path, body, token, key);
         if (answer.status >= 200 && answer.status < 300 && again.status >= 200 && again.status < 300) {
-          expect(again.replayed).toBe(true);
+          // Which request and answers, so a failure says where to look (a second 2xx not replayed is a second effect).
+          expect({ method, path, first: answer.status, again: again.status, replayed: again.replayed }).toEqual({
+            method,
+            path,
+            first: answer.status,
+            again: again.status,
+            replayed: true,
+          });
         }
         if (again.status !== 409 || again.body?.code !== "IDEMPOTENCY_KEY_IN_USE") answer = again;
       }

@@ -99,7 +99,13 @@ describe("docs/quickstart.md", () => {
       Object.assign(env, { REDIS_URL: services.redisUrl, REDIS_KEY_PREFIX: `kicks-quickstart-${Date.now()}:` });
     }
     // What `bun run start` runs, started directly so that SIGTERM reaches the server itself.
-    const [bun, entry] = scripts.start.split(" ");
+    // Its leading NAME=value words (the runtime's settings) go into the environment, as the shell would put them.
+    const words = scripts.start.split(" ");
+    while (/^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0] ?? "")) {
+      const [name, ...value] = (words.shift() as string).split("=");
+      env[name as string] = value.join("=");
+    }
+    const [bun, entry] = words;
     const server = Bun.spawn([bun as string, entry as string], { cwd: root, env, stdout: "pipe", stderr: "pipe" });
     const base = `http://127.0.0.1:${port}`;
     try {
