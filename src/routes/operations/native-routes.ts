@@ -16,6 +16,15 @@ const PRODUCT_PREFIX = "/api/v1/products/";
 const LIST_PATH = "/api/v1/products";
 const POPULAR_PATH = "/api/v1/products/popular";
 
+/** A request URL's path and its query string (without the `?`; empty when there is none), sliced, not parsed. */
+function pathAndSearch(url: string): { path: string; search: string } {
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  const queryStart = url.indexOf("?", pathStart);
+  return queryStart === -1
+    ? { path: url.slice(pathStart), search: "" }
+    : { path: url.slice(pathStart, queryStart), search: url.slice(queryStart + 1) };
+}
+
 /**
  * Paths Bun's own router answers before a request reaches the app (`Bun.serve`'s `routes`), for the two answers a
  * drop is made of, when they need nothing but memory. Hono's context, chain and router cost ~3 µs of each; what
@@ -81,14 +90,9 @@ export function nativeRoutes(container: Container, app: { fetch: Fetch }): Nativ
     [POPULAR_PATH]: {
       GET: (request) => {
         const started = performance.now();
-        const url = request.url;
-        const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-        const queryStart = url.indexOf("?", pathStart);
-        const path = queryStart === -1 ? url.slice(pathStart) : url.slice(pathStart, queryStart);
+        const { path, search } = pathAndSearch(request.url);
         if (path !== POPULAR_PATH || request.headers.has("If-None-Match")) return app.fetch(request);
-        const query = rememberedQuery("get", POPULAR_PATH, queryStart === -1 ? "" : url.slice(queryStart + 1)) as
-          | { days: number; limit: number }
-          | undefined;
+        const query = rememberedQuery("get", POPULAR_PATH, search) as { days: number; limit: number } | undefined;
         const body = query && popularProducts.nearRead(query.days, query.limit);
         return body === undefined
           ? app.fetch(request)
@@ -98,13 +102,10 @@ export function nativeRoutes(container: Container, app: { fetch: Fetch }): Nativ
     [LIST_PATH]: {
       GET: (request) => {
         const started = performance.now();
-        const url = request.url;
-        const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-        const queryStart = url.indexOf("?", pathStart);
-        const path = queryStart === -1 ? url.slice(pathStart) : url.slice(pathStart, queryStart);
+        const { path, search } = pathAndSearch(request.url);
         if (path !== LIST_PATH || request.headers.has("If-None-Match")) return app.fetch(request);
         // Only a query string the route has validated (and remembers): the same frozen query, the same request.
-        const query = rememberedQuery("get", LIST_PATH, queryStart === -1 ? "" : url.slice(queryStart + 1));
+        const query = rememberedQuery("get", LIST_PATH, search);
         const body = query && catalogue.nearListBody(listRequestFor(query as Parameters<typeof listRequestFor>[0]));
         return body === undefined ? app.fetch(request) : answer(request, started, path, LIST_PATH, body);
       },
