@@ -29,6 +29,16 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
 
   const keyed = (token: string, key: string) => ({ token, headers: { "Idempotency-Key": key } });
 
+  /** A buyer charged 50,000 with an order of one 20,000 shoe to pay, and a fresh key to pay it with. */
+  const payableOrder = async () => {
+    const seller = await one.registerUser("SELLER");
+    const buyer = await one.registerUser("BUYER");
+    await one.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 50_000 }, buyer);
+    const shoe = await createProductVia(one, seller.token, { price: 20_000, stock: 5 });
+    const order = await placeOrder(one, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 1 }]);
+    return { buyer, order, key: crypto.randomUUID() };
+  };
+
   it("answers an order's key 409 on the other instance while the first is in its transaction, then replays it", async () => {
     const seller = await one.registerUser("SELLER");
     const buyer = await one.registerUser("BUYER");
@@ -106,12 +116,7 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
   });
 
   it("answers a payment's key 409 on the other instance while the first is before its first commit, then replays it from the payment", async () => {
-    const seller = await one.registerUser("SELLER");
-    const buyer = await one.registerUser("BUYER");
-    await one.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 50_000 }, buyer);
-    const shoe = await createProductVia(one, seller.token, { price: 20_000, stock: 5 });
-    const order = await placeOrder(one, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 1 }]);
-    const key = crypto.randomUUID();
+    const { buyer, order, key } = await payableOrder();
 
     // The payment's first transaction claims the key, then waits at the debit (the balance row).
     const lock = await holdRowLock(
@@ -161,12 +166,7 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
   // The key's claim rides on the payment's start statement: its try-lock and row come before the order's row, so
   // a request with the key held answers at once even while the first waits for the order's row itself.
   it("answers a payment's key 409 at once while the first waits, inside its one start statement, at the order's row", async () => {
-    const seller = await one.registerUser("SELLER");
-    const buyer = await one.registerUser("BUYER");
-    await one.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 50_000 }, buyer);
-    const shoe = await createProductVia(one, seller.token, { price: 20_000, stock: 5 });
-    const order = await placeOrder(one, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 1 }]);
-    const key = crypto.randomUUID();
+    const { buyer, order, key } = await payableOrder();
 
     const lock = await holdRowLock(url, (sql) => sql`select 1 from orders where id = ${order.id} for update`);
     try {
