@@ -5,7 +5,7 @@ import { toBalanceJson, toLedgerEntryJson } from "./balances.schemas";
 
 export const chargeBalanceHandler: AppRouteHandler<typeof chargeBalance> = async (c) => {
   const { userId, amount } = c.req.valid("json");
-  const balance = await c.var.services.balances.charge(c.var.actor, userId, amount);
+  const balance = await c.get("services").balances.charge(c.get("actor"), userId, amount);
   return c.json(toBalanceJson(balance), 200);
 };
 
@@ -19,6 +19,7 @@ export const getBalanceHandler: AppRouteHandler<typeof getBalance> = async (c) =
 };
 
 export const listBalanceTransactionsHandler: AppRouteHandler<typeof listBalanceTransactions> = async (c) => {
-  const page = await c.var.services.balances.listLedger(c.var.actor, c.req.valid("param").userId, c.req.valid("query"));
+  const { balances } = c.get("services");
+  const page = await balances.listLedger(c.get("actor"), c.req.valid("param").userId, c.req.valid("query"));
   return c.json({ ...page, items: page.items.map(toLedgerEntryJson) }, 200);
 };

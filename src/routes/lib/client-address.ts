@@ -14,5 +14,5 @@ export function clientAddressOf(c: Context<AppEnv>): string {
   } catch {
     return UNKNOWN_CLIENT;
   }
-  return c.var.services.clientAddresses.resolve(socketAddress, c.req.header("X-Forwarded-For"));
+  return c.get("services").clientAddresses.resolve(socketAddress, c.req.header("X-Forwarded-For"));
 }

@@ -10,7 +10,7 @@ const BEARER = /^Bearer\s+(\S+)$/i;
 /**
  * Verifies `Authorization: Bearer <jwt>`, then that it still speaks for its user (role and token version as
  * now: a logout, a password change, a role change or a deletion refuse it), and puts the caller on
- * `c.var.actor` (and the token's id on `c.var.tokenId`).
+ * `c.get("actor")` (and the token's id on `c.get("tokenId")`).
  */
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   const match = BEARER.exec(c.req.header("Authorization") ?? "");
@@ -26,7 +26,7 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
 /** Runs after `authenticate`: callers without one of `roles` get 403. */
 export const requireRole = (...roles: Role[]) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    assertRole(c.var.actor, ...roles);
+    assertRole(c.get("actor"), ...roles);
     await next();
   });
 

@@ -29,7 +29,7 @@ async function keyOf(c: Context<AppEnv>): Promise<{ id: IdempotencyScope; reques
   if (key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX_LENGTH) {
     throw validationFailed("header.idempotency-key", `must be 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} characters`);
   }
-  const id: IdempotencyScope = { scope: c.var.actor.userId, method: c.req.method, path: c.req.path, key };
+  const id: IdempotencyScope = { scope: c.get("actor").userId, method: c.req.method, path: c.req.path, key };
   // Hono caches the body text, so the validator after us can still parse it.
   return { id, requestHash: bodyHash(await c.req.text()) };
 }
@@ -54,7 +54,7 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   const keyed = await keyOf(c);
   if (!keyed) return next();
   // Hono turns a thrown error into its problem response before `next()` returns, so `c.res` is the answer.
-  const stored = await c.var.services.idempotency.runKeyed(keyed.id, keyed.requestHash, async () => {
+  const stored = await c.get("services").idempotency.runKeyed(keyed.id, keyed.requestHash, async () => {
     await next();
     return snapshot(c.res);
   });
@@ -83,7 +83,7 @@ export function idempotentAcrossCommits(recordAnswer?: RecordAnswer) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const keyed = await keyOf(c);
     if (!keyed) return next();
-    const { idempotency } = c.var.services;
+    const { idempotency } = c.get("services");
     const { id, requestHash } = keyed;
     const decided = await answerOf(c, id, requestHash, recordAnswer);
     if (decided === "proceed") {
@@ -97,7 +97,7 @@ export function idempotentAcrossCommits(recordAnswer?: RecordAnswer) {
       }
       const response = await snapshot(c.res);
       await idempotency.recordOutcome(id, requestHash, claim, response, {
-        provisional: c.var.provisionalAnswer === true,
+        provisional: c.get("provisionalAnswer") === true,
         answeredByRecord: recordAnswer !== undefined && response.status === 200,
       });
       return;
@@ -116,7 +116,7 @@ async function answerOf(
   requestHash: string,
   recordAnswer: RecordAnswer | undefined,
 ): Promise<StoredResponse | "proceed"> {
-  const decision = await c.var.services.idempotency.begin(id, requestHash);
+  const decision = await c.get("services").idempotency.begin(id, requestHash);
   if (decision.kind === "proceed") return "proceed";
   if (decision.kind === "replay") return decision.response;
   const recorded = await recordAnswer?.(c, id.key);

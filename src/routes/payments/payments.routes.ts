@@ -18,7 +18,7 @@ export const processPayment = createRoute({
   // A COMPLETED payment is its keyed request's answer: a replay answers from it (the key keeps no copy).
   ...signedIn(
     idempotentAcrossCommits(async (c, key) => {
-      const payment = await c.var.services.payments.completedByRequest(c.var.actor, key);
+      const payment = await c.get("services").payments.completedByRequest(c.get("actor"), key);
       return payment && c.json(payment, 200);
     }),
   ),

@@ -3,6 +3,6 @@ import type { recordReturn } from "./returns.routes";
 
 export const recordReturnHandler: AppRouteHandler<typeof recordReturn> = async (c) => {
   const { orderId } = c.req.valid("param");
-  const recorded = await c.var.services.returns.record(c.var.actor, orderId, c.req.valid("json").items);
+  const recorded = await c.get("services").returns.record(c.get("actor"), orderId, c.req.valid("json").items);
   return c.json(recorded, 201);
 };
