@@ -219,9 +219,14 @@ export class Transactions implements UnitOfWork {
     // Marked running, so this transaction does not run the step itself (nor one opened meanwhile): `work` does.
     opening.running = true;
     try {
-      const result = await this.withTransaction(() => work(opening));
-      opening.committed = true;
-      return result;
+      // Committed as soon as the COMMIT is done, before the other hooks (one may throw), as withTransaction marks
+      // a step it began with.
+      return await this.withTransaction(() => {
+        this.afterCommit(() => {
+          opening.committed = true;
+        });
+        return work(opening);
+      });
     } finally {
       opening.running = false;
     }
