@@ -128,7 +128,12 @@ export class Transactions implements UnitOfWork {
   #live(open: OpenTransaction): void {
     let root = open;
     while (root.parent) root = root.parent;
-    if (root.ended) throw new Error("this transaction has ended (its session was lost): nothing more is sent on it");
+    if (root.ended) {
+      // Coded as postgres.js codes a statement on a closed session, so callers see the database unavailable.
+      throw Object.assign(new Error("this transaction has ended (its session was lost): nothing more is sent on it"), {
+        code: "CONNECTION_CLOSED",
+      });
+    }
   }
 
   /** `running`, unless its transaction ended meanwhile: then never settled, so postgres.js sends nothing more. */
