@@ -1,5 +1,11 @@
 import { describe, expect, it } from "bun:test";
-import { servedTestApp } from "../support/harness";
+import { eq } from "drizzle-orm";
+import { MAX_BALANCE } from "../../src/domain/balances/balance-service";
+import { idempotencyKeys } from "../../src/infra/db/schema";
+import { hasPostgres, servedTestApp } from "../support/harness";
+import { holdRowLock } from "../support/row-locks";
+
+const url = globalThis.kicksTest.services.databaseUrl as string;
 
 // Real sockets: a Bun server on a free port and `fetch` from the test, so requests truly run in parallel
 // over separate connections and the database sees concurrent transactions.
@@ -71,5 +77,44 @@ describe("concurrent charges", () => {
     const balance = await getJson(`/api/v1/balances/${user.id}`, token);
     expect(balance).toMatchObject({ balance: 1_000_000_000, version: 110 });
     expect((await getJson(`/api/v1/balances/${user.id}/transactions?size=1`, token)).total).toBe(110);
+  });
+});
+
+// A keyed top-up refused after it lost a race at the balance's row: its conditional UPDATE waited for the lock,
+// which gave the key's transaction an id, then matched nothing (the version had moved), and the retry read a
+// balance too full. Nothing was written, so the refusal must not be stored (contract: Idempotency): the same key
+// runs again once the balance has room. PostgreSQL's "has an id" would say written: the balance statements count
+// as the transaction's own writes only when they wrote (as an order's placement, writesOnlyWithRows).
+describe.skipIf(!hasPostgres)("a keyed charge refused after waiting at the balance's row", () => {
+  it("is not stored: nothing was written, so the key stays free", async () => {
+    const { user, token } = await t.registerUser("BUYER");
+    await t.container.services.balances.applyChange(user.id, MAX_BALANCE - 10_000, "CHARGE", null);
+    const lock = await holdRowLock(url, (sql) => sql`select 1 from balances where user_id = ${user.id} for update`);
+    const key = crypto.randomUUID();
+    let refused: Response;
+    try {
+      const sent = charge(token, user.id, 8_000, key);
+      while ((await lock.waitingFor()).length === 0) await Bun.sleep(25);
+      // Another top-up lands while the charge waits: its version check then matches nothing, and 8,000 no longer fits.
+      await lock.take(
+        (sql) => sql`
+          with moved as (
+            update balances set balance = balance + 5000, version = version + 1, updated_at = clock_timestamp()
+            where user_id = ${user.id} returning user_id, balance, version, updated_at)
+          insert into balance_ledger (id, user_id, type, amount, balance_after, balance_version, reference_id, created_at)
+          select gen_random_uuid(), user_id, 'CHARGE', 5000, balance, version, null, updated_at from moved`,
+      );
+      await lock.release();
+      refused = await sent;
+    } finally {
+      await lock.end();
+    }
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { code?: string }).code).toBe("BALANCE_LIMIT_EXCEEDED");
+    const stored = await t.container.database.db
+      .select({ key: idempotencyKeys.key })
+      .from(idempotencyKeys)
+      .where(eq(idempotencyKeys.key, key));
+    expect(stored).toEqual([]);
   });
 });

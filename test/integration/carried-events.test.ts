@@ -133,6 +133,24 @@ describe("outbox events carried by a statement", () => {
     expect(await typesOf(orderId)).toEqual(["ORDER_CREATED"]);
   });
 
+  // A carrier that writes only when it returns rows (StatementOptions.writesOnlyWithRows) took the level's events
+  // and wrote them: the level has written (its answer must be kept), though nothing is left deferred.
+  it("make a carrier that writes only with rows count as its level's write once it carried them", async () => {
+    const onlyWithRows = new SqlStatement<{ n: number }>(
+      "test_carrier_only_with_rows",
+      transactions,
+      ($) => sql`select n from (select ${$.n}::int as n) given where n > 0`,
+      { carrier: carriesOutboxEvents, writesOnlyWithRows: true },
+    );
+    const orderId = Bun.randomUUIDv7();
+    await transactions.withTransaction(async () => {
+      await outbox.append("order", { aggregateId: orderId, type: "ORDER_CREATED", payload: {} });
+      expect(await onlyWithRows.run({ n: 2 })).toEqual([{ n: 2 }]);
+      expect(await transactions.hasWritten()).toBe(true);
+    });
+    expect(await typesOf(orderId)).toEqual(["ORDER_CREATED"]);
+  });
+
   it("are rolled back with their level after a carrier that matched nothing", async () => {
     const orderId = Bun.randomUUIDv7();
     const failed = transactions.withTransaction(async () => {

@@ -2,7 +2,11 @@ import { describe, expect, it } from "bun:test";
 import { once } from "node:events";
 import net from "node:net";
 import { join } from "node:path";
+import { sql } from "drizzle-orm";
 import postgres from "postgres";
+import { openDatabase } from "../../src/infra/db/client";
+import { SqlStatement } from "../../src/infra/db/statements";
+import { Transactions } from "../../src/infra/db/transactions";
 import { freshPostgresDatabase, hasPostgres } from "../support/harness";
 import { finished } from "../support/processes";
 
@@ -72,6 +76,68 @@ describe.skipIf(!hasPostgres)("a session that closes while a write is buffered",
     } finally {
       for (const socket of sockets) socket.destroy();
       await sql.end({ timeout: 1 });
+    }
+  });
+});
+
+// postgres.js' begin fails its caller as soon as the session closes, while the work goes on: it may be waiting for
+// something else (Redis, the gateway) and send its next statement later. That statement went to the transaction's
+// connection object, which the pool had reconnected meanwhile for another transaction: it ran inside that one, and
+// the lost transaction's COMMIT (or ROLLBACK) that postgres.js sends once the work ends ended the other midway, its
+// remaining statements then autocommitted one by one.
+describe.skipIf(!hasPostgres)("the work of a transaction whose session was terminated", () => {
+  it("sends nothing more: no statement, COMMIT or ROLLBACK reaches another transaction on the reconnected session", async () => {
+    const database = openDatabase({ url: await freshPostgresDatabase(), poolSize: 1 });
+    const killer = postgres(globalThis.kicksTest.services.databaseUrl as string, { max: 1, onnotice: () => {} });
+    try {
+      const transactions = new Transactions(database.db, database.sessionIsolation);
+      const backend = new SqlStatement<{ n: number }, { pid: number; xid: string; n: number }>(
+        "test_backend_transaction",
+        transactions,
+        ($) => sql`select pg_backend_pid() as pid, txid_current()::text as xid, ${$.n}::int as n`,
+      );
+      let goOn = () => {};
+      const elsewhere = new Promise<void>((resolve) => {
+        goOn = resolve;
+      });
+      let lostStatement: Promise<unknown> | undefined;
+      let sent = () => {};
+      const statementSent = new Promise<void>((resolve) => {
+        sent = resolve;
+      });
+      const lost = transactions.withTransaction(async () => {
+        const [row] = await backend.run({ n: 1 });
+        await killer`select pg_terminate_backend(${row?.pid as number})`;
+        // Waiting for something else while the session is gone.
+        await elsewhere;
+        lostStatement = backend.run({ n: 2 });
+        sent();
+        return lostStatement;
+      });
+      expect(
+        await lost.then(
+          () => "committed",
+          (error: { code?: string }) => error.code,
+        ),
+      ).toBe("CONNECTION_CLOSED");
+
+      const other = await transactions.withTransaction(async () => {
+        const [first] = await backend.run({ n: 3 });
+        goOn();
+        await statementSent;
+        const lostAnswer = await (lostStatement as Promise<{ xid: string }[]>).then(
+          ([row]) => `ran in transaction ${row?.xid}`,
+          () => "refused",
+        );
+        const [second] = await backend.run({ n: 4 });
+        const [third] = await backend.run({ n: 5 });
+        return { lostAnswer, first: first?.xid, second: second?.xid, third: third?.xid };
+      });
+      // The lost work's statement refused, and the other transaction whole: its statements in one transaction.
+      expect(other).toEqual({ lostAnswer: "refused", first: other.first, second: other.first, third: other.first });
+    } finally {
+      await killer.end();
+      await database.close();
     }
   });
 });

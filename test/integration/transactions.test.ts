@@ -473,6 +473,23 @@ describe("withTransactionTaking", () => {
     expect(opening.committed).toBe(true);
   });
 
+  // As withTransaction marks a step it began with: committed once the COMMIT is done, before the hooks run. A hook
+  // that throws must not leave the step looking uncommitted (the next transaction would claim the key again).
+  it("counts the step committed once the transaction committed, even when an after-commit hook then fails", async () => {
+    const { ran, opening } = step();
+    await transactions.withOpening(opening, async () => {
+      const taking = transactions.withTransactionTaking(async () => {
+        transactions.afterCommit(() => {
+          throw new Error("a hook failed after the commit");
+        });
+      });
+      await expect(taking).rejects.toThrow("a hook failed after the commit");
+      expect(opening.committed).toBe(true);
+      await transactions.withTransaction(async () => {});
+    });
+    expect(ran).toEqual([]);
+  });
+
   it("hands nothing without an opening step, or inside a transaction already open", async () => {
     expect(await transactions.withTransactionTaking(async (taken) => taken)).toBeUndefined();
     const { ran, opening } = step();

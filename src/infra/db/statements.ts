@@ -320,10 +320,15 @@ abstract class BuiltOnce<Params> {
     return result;
   }
 
-  /** A carrying text running; its own write matched nothing: it wrote none of `rows`, which go back to their level. */
+  /**
+   * A carrying text running; its own write matched nothing: it wrote none of `rows`, which go back to their level.
+   * One that matched wrote them: its level's own write, whatever its options (one run on `currentWithoutWrites`,
+   * writesOnlyWithRows, is counted only here: `rows` are no longer deferred for hasWritten to see).
+   */
   async #carry(running: Promise<unknown>, rows: Deferred[]): Promise<unknown> {
     const result = await running;
     if (rowsOf(result).length === 0) this.transactions.giveBack(rows);
+    else this.transactions.countOwnWrite();
     return result;
   }
 

@@ -40,7 +40,15 @@ interface OpenTransaction {
   /** Rows deferred at this level (or by its released savepoints), in the order they were deferred. */
   deferred: Deferred[];
   parent: OpenTransaction | undefined;
+  /**
+   * postgres.js, a root level: its BEGIN has settled for its caller (committed, rolled back, or failed when its
+   * session was lost while the work went on). See `#live`.
+   */
+  ended?: boolean;
 }
+
+/** What a level's work settles to once its transaction has ended under it: nothing, ever (see `#live`). */
+const NEVER = new Promise<never>(() => {});
 
 /**
  * Unit of work: `withTransaction` opens a transaction, or inside one, a savepoint of it. So a service that
@@ -105,12 +113,48 @@ export class Transactions implements UnitOfWork {
     if (!this.postgres) return undefined;
     const open = this.#scope.getStore();
     if (!open) return this.postgres.client;
+    this.#live(open);
     if (own) open.ranOwn = true;
     return open.client;
   }
 
+  /**
+   * postgres.js: throws if `open`'s transaction has ended. postgres.js' `begin` fails its caller as soon as the
+   * session closes while the work goes on (waiting for Redis, the gateway): anything the work then sends on the
+   * level's connection object goes to the session the pool reconnected it for, another transaction's. So a
+   * statement, a savepoint or a drizzle transaction of an ended level is refused, and the work's end (see
+   * `#unlessEnded`) lets postgres.js send no COMMIT or ROLLBACK for it.
+   */
+  #live(open: OpenTransaction): void {
+    let root = open;
+    while (root.parent) root = root.parent;
+    if (root.ended) {
+      // Coded as postgres.js codes a statement on a closed session, so callers see the database unavailable.
+      throw Object.assign(new Error("this transaction has ended (its session was lost): nothing more is sent on it"), {
+        code: "CONNECTION_CLOSED",
+      });
+    }
+  }
+
+  /** `running`, unless its transaction ended meanwhile: then never settled, so postgres.js sends nothing more. */
+  #unlessEnded<T>(level: OpenTransaction, running: Promise<T>): Promise<T> {
+    const ended = () => {
+      let root = level;
+      while (root.parent) root = root.parent;
+      return root.ended === true;
+    };
+    return running.then(
+      (value) => (ended() ? NEVER : value),
+      (error: unknown) => {
+        if (ended()) return NEVER;
+        throw error;
+      },
+    );
+  }
+
   /** The level's drizzle transaction, built on the level's postgres.js connection the first time it is asked for. */
   #dbOf(open: OpenTransaction): Database {
+    if (this.postgres) this.#live(open);
     if (open.tx) return open.tx;
     const { dialect, schema, options } = this.#session as SessionParts;
     // What drizzle's PostgresJsSession.transaction (and its savepoints) builds for the same connection.
@@ -174,16 +218,23 @@ export class Transactions implements UnitOfWork {
     try {
       if (this.postgres) {
         // What drizzle's transaction() sends (BEGIN, SET TRANSACTION when asked, SAVEPOINT), on postgres.js itself.
-        result = open
-          ? ((await (open.client as TransactionSql).savepoint((client) =>
-              this.#run(client, undefined, level, undefined, work),
-            )) as T)
-          : ((await this.postgres.client.begin(async (client) => {
+        if (open) {
+          this.#live(open);
+          result = (await (open.client as TransactionSql).savepoint((client) =>
+            this.#unlessEnded(level, this.#run(client, undefined, level, undefined, work)),
+          )) as T;
+        } else {
+          try {
+            result = (await this.postgres.client.begin(async (client) => {
               level.client = client;
               if (config)
                 await (this.#dbOf(level) as unknown as PostgresJsTransaction<never, never>).setTransaction(config);
-              return this.#run(client, level.tx, level, step, work);
-            })) as T);
+              return this.#unlessEnded(level, this.#run(client, level.tx, level, step, work));
+            })) as T;
+          } finally {
+            level.ended = true;
+          }
+        }
       } else {
         result = open
           ? await (open.tx as Database).transaction((savepoint) =>
@@ -219,9 +270,14 @@ export class Transactions implements UnitOfWork {
     // Marked running, so this transaction does not run the step itself (nor one opened meanwhile): `work` does.
     opening.running = true;
     try {
-      const result = await this.withTransaction(() => work(opening));
-      opening.committed = true;
-      return result;
+      // Committed as soon as the COMMIT is done, before the other hooks (one may throw), as withTransaction marks
+      // a step it began with.
+      return await this.withTransaction(() => {
+        this.afterCommit(() => {
+          opening.committed = true;
+        });
+        return work(opening);
+      });
     } finally {
       opening.running = false;
     }

@@ -74,8 +74,12 @@ type IfVersion = BalanceChange & { expectedVersion: number };
 function hotStatements(tx: Transactions) {
   return {
     /** GET /balances/{userId}'s one statement, and a refused debit's look at the balance. */
-    byUser: new Statement("balance_by_user", tx, (db, $: Slots<{ userId: string }>) =>
-      db.select().from(balances).where(eq(balances.userId, $.userId)),
+    byUser: new Statement(
+      "balance_by_user",
+      tx,
+      (db, $: Slots<{ userId: string }>) => db.select().from(balances).where(eq(balances.userId, $.userId)),
+      // A read: a keyed charge refused after a lost race must still read as having written nothing (hasWritten).
+      { writesNothing: true },
     ),
     changeWithinBounds: new SqlStatement<WithinBounds, BalanceRow>(
       "balance_change_within_bounds",
@@ -83,11 +87,15 @@ function hotStatements(tx: Transactions) {
       change<WithinBounds>(
         ($) => sql`${balances.balance} + ${$.delta}::bigint between ${$.min}::bigint and ${$.max}::bigint`,
       ),
+      // The balance and its ledger row, or nothing: a refusal that waited for the row's lock gave the transaction
+      // an id all the same, so it counts as a write only when it returned the row (see writesOnlyWithRows).
+      { writesOnlyWithRows: true },
     ),
     changeIfVersion: new SqlStatement<IfVersion, BalanceRow>(
       "balance_change_if_version",
       tx,
       change<IfVersion>(($) => sql`${balances.version} = ${$.expectedVersion}::int`),
+      { writesOnlyWithRows: true },
     ),
   };
 }
