@@ -10,12 +10,23 @@
 //   BENCH_CPU_CHECKOUTS (2000)  measured checkouts
 //   BENCH_CPU_WARMUP (300)      unmeasured checkouts before (JIT, connection pool, prepared statements)
 //   BENCH_CPU_PRODUCTS (100)    products the checkouts go round (a buyer's sequential checkouts never contend)
+//   BENCH_CPU_BUYERS (1)        buyers checking out at once, each one checkout after another (above 1, the CPU
+//                               per checkout includes what running side by side costs: PostgreSQL's lock manager,
+//                               WAL insertion, more wake-ups)
+//   BENCH_CPU_LOG_STATEMENTS    set to 1: the throwaway database logs every statement's duration (ALTER DATABASE
+//                               ... SET log_min_duration_statement = 0, that database only) to PostgreSQL's log
+//   BENCH_CPU_AFTER_MIGRATE     SQL run on the throwaway database after its migrations, for experiments (e.g.
+//                               `drop index products_popular` to see what an index costs a checkout)
 //
 // Printed: CPU µs per checkout (process.cpuUsage, user + system, every thread of the process: the app and the
 // few requests this script builds), statements per checkout (every statement postgres.js sends, BEGIN, SAVEPOINT
 // and COMMIT included, counted as the Execute and Query messages written to its sockets), writes to PostgreSQL
-// sockets per checkout (round trips, as the statements go one at a time) and wall time per checkout (informational
-// only).
+// sockets per checkout (round trips, as the statements go one at a time), PostgreSQL's CPU per checkout (the
+// utime + stime, /proc/<pid>/stat, of the backends serving the throwaway database: only when PostgreSQL runs on this
+// machine; the relay's backend included, PostgreSQL's background processes apart), how often each prepared statement
+// was planned afresh (pg_prepared_statements' custom_plans vs generic_plans) and wall time per checkout
+// (informational only).
+import { readFileSync } from "node:fs";
 import { Socket } from "node:net";
 import Redis from "ioredis";
 import postgres from "postgres";
@@ -29,7 +40,9 @@ import { envInt } from "./config";
 const CHECKOUTS = envInt("BENCH_CPU_CHECKOUTS", 2000, 1, 1_000_000);
 const WARMUP = envInt("BENCH_CPU_WARMUP", 300, 0, 1_000_000);
 const PRODUCTS = envInt("BENCH_CPU_PRODUCTS", 100, 1, 10_000);
+const BUYERS = envInt("BENCH_CPU_BUYERS", 1, 1, 64);
 const PRICE = 1_000;
+const LOG_STATEMENTS = process.env.BENCH_CPU_LOG_STATEMENTS === "1";
 
 const adminUrl = process.env.DATABASE_URL;
 const redisUrl = process.env.REDIS_URL;
@@ -47,10 +60,10 @@ const databaseUrl = (() => {
   return url.toString();
 })();
 
-async function admin(statement: string) {
+async function admin<Row = Record<string, unknown>>(statement: string): Promise<Row[]> {
   const sql = postgres(adminUrl as string, { max: 1, onnotice: () => {} });
   try {
-    await sql.unsafe(statement);
+    return (await sql.unsafe(statement)) as unknown as Row[];
   } finally {
     await sql.end({ timeout: 5 });
   }
@@ -72,6 +85,7 @@ async function deleteRedisKeys() {
 }
 
 await admin(`create database ${databaseName}`);
+if (LOG_STATEMENTS) await admin(`alter database ${databaseName} set log_min_duration_statement = 0`);
 try {
   await measure();
 } finally {
@@ -82,6 +96,15 @@ try {
 async function measure() {
   const database = openDatabase({ url: databaseUrl, poolSize: 10 });
   await database.migrate();
+  const experiment = process.env.BENCH_CPU_AFTER_MIGRATE;
+  if (experiment) {
+    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      await sql.unsafe(experiment);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  }
   // Statements are counted in what goes to PostgreSQL's sockets (an Execute or a simple Query message each), not
   // with postgres.js' debug hook: with a hook set, postgres.js creates an Error (for its stack) for every statement
   // sent in a transaction, CPU the server does not spend in production.
@@ -123,8 +146,8 @@ async function measure() {
     );
     return { status: res.status, body: (await res.json().catch(() => undefined)) as Record<string, any> };
   };
-  const account = async (role: "BUYER" | "SELLER") => {
-    const email = `${role.toLowerCase()}-${runId}@bench.kicks`;
+  const account = async (role: "BUYER" | "SELLER", index = 0) => {
+    const email = `${role.toLowerCase()}-${index}-${runId}@bench.kicks`;
     const password = "bench-password-1";
     const signup = await call("POST", "/api/v1/auth/signup", {
       email,
@@ -139,7 +162,8 @@ async function measure() {
   };
 
   const seller = await account("SELLER");
-  const buyer = await account("BUYER");
+  const buyers: Awaited<ReturnType<typeof account>>[] = [];
+  for (let i = 0; i < BUYERS; i++) buyers.push(await account("BUYER", i));
   const products: string[] = [];
   for (let i = 0; i < PRODUCTS; i++) {
     const res = await call(
@@ -151,14 +175,21 @@ async function measure() {
     if (res.status !== 201) throw new Error(`product: ${res.status} ${JSON.stringify(res.body)}`);
     products.push(res.body.id);
   }
-  const needed = (WARMUP + CHECKOUTS) * PRICE;
-  for (let charged = 0; charged < needed; charged += 1_000_000) {
-    const res = await call("POST", "/api/v1/balances/charge", { userId: buyer.userId, amount: 1_000_000 }, buyer.token);
-    if (res.status !== 200) throw new Error(`charge: ${res.status} ${JSON.stringify(res.body)}`);
+  const needed = Math.ceil((WARMUP + CHECKOUTS) / BUYERS + 1) * PRICE;
+  for (const buyer of buyers) {
+    for (let charged = 0; charged < needed; charged += 1_000_000) {
+      const res = await call(
+        "POST",
+        "/api/v1/balances/charge",
+        { userId: buyer.userId, amount: 1_000_000 },
+        buyer.token,
+      );
+      if (res.status !== 200) throw new Error(`charge: ${res.status} ${JSON.stringify(res.body)}`);
+    }
   }
 
   let n = 0;
-  const checkout = async () => {
+  const checkout = async (buyer: (typeof buyers)[number]) => {
     const productId = products[n++ % products.length] as string;
     const order = await call(
       "POST",
@@ -180,24 +211,34 @@ async function measure() {
     }
   };
 
-  for (let i = 0; i < WARMUP; i++) await checkout();
+  // Every buyer one checkout after another, all buyers at once: `count` checkouts in all.
+  const checkouts = (count: number) =>
+    Promise.all(
+      buyers.map(async (buyer, k) => {
+        for (let i = k; i < count; i += BUYERS) await checkout(buyer);
+      }),
+    );
+  await checkouts(WARMUP);
   Bun.gc(true);
   statements = 0;
   writes = 0;
+  const startedPg = await postgresCpu();
   const startedCpu = process.cpuUsage();
   const startedAt = performance.now();
-  for (let i = 0; i < CHECKOUTS; i++) await checkout();
+  await checkouts(CHECKOUTS);
   const wallMs = performance.now() - startedAt;
   const cpu = process.cpuUsage(startedCpu);
   const sent = statements;
   const sentWrites = writes;
+  const endedPg = await postgresCpu();
+  const plans = await planCounts((database.db as unknown as { $client: postgres.Sql }).$client);
 
   await container.close();
   await database.close().catch(() => {});
 
   const cpuUs = (cpu.user + cpu.system) / CHECKOUTS;
   console.log(
-    `checkouts ${CHECKOUTS} (after ${WARMUP} warm-up) over ${PRODUCTS} products, one buyer, sequential, through app.fetch`,
+    `checkouts ${CHECKOUTS} (after ${WARMUP} warm-up) over ${PRODUCTS} products, ${BUYERS === 1 ? "one buyer, sequential" : `${BUYERS} buyers at once, each sequential`}, through app.fetch`,
   );
   console.log(
     `server CPU per checkout: ${cpuUs.toFixed(0)} µs (user ${(cpu.user / CHECKOUTS).toFixed(0)}, system ${(cpu.system / CHECKOUTS).toFixed(0)})`,
@@ -205,6 +246,92 @@ async function measure() {
   console.log(`statements per checkout: ${(sent / CHECKOUTS).toFixed(2)}`);
   console.log(`writes to PostgreSQL sockets per checkout (≈ round trips): ${(sentWrites / CHECKOUTS).toFixed(2)}`);
   console.log(`wall time per checkout: ${((wallMs * 1000) / CHECKOUTS).toFixed(0)} µs (informational)`);
+  if (startedPg && endedPg) {
+    // A backend that began during the run counts whole; one that ended during it is lost (none do: the pool's
+    // connections live for the run).
+    const spent = (ended: Map<number, Ticks>, started: Map<number, Ticks>) => {
+      const sum = { user: 0, system: 0 };
+      for (const [pid, ticks] of ended) {
+        sum.user += ticks.user - (started.get(pid)?.user ?? 0);
+        sum.system += ticks.system - (started.get(pid)?.system ?? 0);
+      }
+      return sum;
+    };
+    const backends = spent(endedPg.backends, startedPg.backends);
+    const background = spent(endedPg.background, startedPg.background);
+    const perCheckout = (ticks: number) => ((ticks * 1_000_000) / endedPg.hz / CHECKOUTS).toFixed(0);
+    console.log(
+      `PostgreSQL CPU per checkout: ${perCheckout(backends.user + backends.system)} µs (user ${perCheckout(backends.user)}, system ${perCheckout(backends.system)}) in the ${endedPg.backends.size} backends of this database; + ${perCheckout(background.user + background.system)} µs in PostgreSQL's background processes (shared with any other work on the server)`,
+    );
+  } else {
+    console.log("PostgreSQL CPU per checkout: n/a (PostgreSQL's processes are not readable from here)");
+  }
+  if (plans.length > 0) {
+    console.log("prepared statements of the pool (summed over its connections): custom plans / generic plans");
+    for (const plan of plans) console.log(`  ${plan.name}: ${plan.custom} / ${plan.generic}`);
+  }
+}
+
+/**
+ * CPU time (clock ticks of utime + stime, fields 14 and 15 of /proc/<pid>/stat) of the backends serving the
+ * throwaway database and of PostgreSQL's background processes (walwriter, checkpointer, ...), or undefined when
+ * PostgreSQL's processes cannot be read from here (another machine or container).
+ */
+type Ticks = { user: number; system: number };
+
+async function postgresCpu() {
+  const rows = await admin<{ pid: number; datname: string | null; backend_type: string }>(
+    "select pid, datname, backend_type from pg_stat_activity where pid <> pg_backend_pid()",
+  );
+  const ticksOf = (pid: number) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields from the 3rd on
+    return { user: Number(fields[11]), system: Number(fields[12]) };
+  };
+  try {
+    const backends = new Map<number, Ticks>();
+    const background = new Map<number, Ticks>();
+    for (const row of rows) {
+      if (row.datname === databaseName) backends.set(row.pid, ticksOf(row.pid));
+      else if (row.backend_type !== "client backend") background.set(row.pid, ticksOf(row.pid));
+    }
+    if (backends.size === 0) return undefined;
+    const hz = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
+    return { backends, background, hz };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How often PostgreSQL planned each of this database's prepared statements afresh (custom plans) or reused its
+ * generic plan, from pg_prepared_statements on every connection of the database (a backend only shows its own).
+ */
+async function planCounts(client: postgres.Sql) {
+  // As many at once as the pool has connections (each sleeps a little), so each lands on a connection of its own.
+  type PlanRow = { pid: number; statement: string; generic_plans: string; custom_plans: string };
+  const answers = await Promise.all(
+    Array.from(
+      { length: 10 },
+      () => client<PlanRow[]>`select pg_backend_pid() as pid, statement, generic_plans, custom_plans
+        from pg_prepared_statements, pg_sleep(0.2)`,
+    ),
+  );
+  const seen = new Set<number>();
+  const byName = new Map<string, { name: string; custom: number; generic: number }>();
+  for (const rows of answers) {
+    const pid = rows[0]?.pid;
+    if (pid === undefined || seen.has(pid)) continue;
+    seen.add(pid);
+    for (const row of rows) {
+      const name = row.statement.replace(/\s+/g, " ").slice(0, 100);
+      const plan = byName.get(name) ?? { name, custom: 0, generic: 0 };
+      plan.custom += Number(row.custom_plans);
+      plan.generic += Number(row.generic_plans);
+      byName.set(name, plan);
+    }
+  }
+  return [...byName.values()].sort((a, b) => b.custom + b.generic - (a.custom + a.generic));
 }
 
 /**

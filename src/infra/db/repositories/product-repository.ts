@@ -46,6 +46,15 @@ const toProduct = ({
 }: Row): Product => product;
 
 /**
+ * The ids of `line`'s products as one array (an InitPlan), for every read of `products` below: `id = any(array)`
+ * is looked up in the primary key. Joined on `line` alone, the planner (which takes json_to_recordset for 100
+ * rows, and keeps the plan it made once for the prepared statement) hashed `line` and read the whole catalogue,
+ * twice per order: PostgreSQL's CPU per order grew with the number of products (docs/checkout-performance.md,
+ * "PostgreSQL's CPU per checkout").
+ */
+const lineProductIds = (line: string) => sql`array(select product_id from ${sql.raw(line)})`;
+
+/**
  * An order's reservation, the first part of the one statement that places an order (order-repository.ts,
  * `order_place`), over `line` (a CTE of the order's lines: product_id, quantity, unit_price). `locked_products`
  * locks the lines' products in product-id order (the lock order of every stock movement), one after the other as
@@ -66,14 +75,14 @@ const toProduct = ({
 export const reservationCtes = (line: string) => sql`
   locked_products as materialized (
     select ${products.id}, ${products.stock}, ${products.price}, ${products.discontinuedAt} from ${products}
-    where ${products.id} in (select product_id from ${sql.raw(line)})
+    where ${products.id} = any(${lineProductIds(line)})
     order by ${products.id}
     for update
   ), reservable as (
     select count(*) = (select count(*) from ${sql.raw(line)}) as every_line
     from ${sql.raw(line)}
       join locked_products on locked_products.id = ${sql.raw(line)}.product_id
-      join ${products} on ${products.id} = ${sql.raw(line)}.product_id
+      join ${products} on ${products.id} = ${sql.raw(line)}.product_id and ${products.id} = any(${lineProductIds(line)})
     where locked_products.stock >= ${sql.raw(line)}.quantity and locked_products.discontinued_at is null
       and locked_products.price = ${sql.raw(line)}.unit_price
       and ${products.stock} >= ${sql.raw(line)}.quantity and ${products.discontinuedAt} is null
@@ -85,6 +94,7 @@ export const reservationCtes = (line: string) => sql`
       version = ${products.version} + 1, updated_at = now()
     from ${sql.raw(line)}, locked_products
     where (select every_line from reservable)
+      and ${products.id} = any(${lineProductIds(line)})
       and ${products.id} = ${sql.raw(line)}.product_id and locked_products.id = ${products.id}
       and ${products.stock} >= ${sql.raw(line)}.quantity and ${products.discontinuedAt} is null
       and ${products.price} = ${sql.raw(line)}.unit_price
@@ -237,7 +247,12 @@ export class DrizzleProductRepository implements ProductRepository {
 
   async findMany(ids: string[]): Promise<Product[]> {
     if (ids.length === 0) return [];
-    const rows = await this.#hot.byIds.run({ ids });
+    // One id (an order of one product, the usual one) by `product_by_id`: PostgreSQL plans `products_by_ids`
+    // afresh on every run (its generic plan assumes 10 ids, never cheaper than a custom plan for one), ~70 µs of
+    // its CPU per order; `id = $1` keeps its generic plan (docs/checkout-performance.md, "PostgreSQL's CPU per
+    // checkout").
+    const rows =
+      ids.length === 1 ? await this.#hot.byId.run({ id: ids[0] as string }) : await this.#hot.byIds.run({ ids });
     return rows.map(toProduct);
   }
 
