@@ -29,6 +29,16 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
 
   const keyed = (token: string, key: string) => ({ token, headers: { "Idempotency-Key": key } });
 
+  /** The order has one payment, and the buyer's 50,000 was debited once (30,000 left). */
+  const expectPaidOnce = async (buyer: { token: string; user: { id: string } }, orderId: string) => {
+    const [made] = await one.container.database.db
+      .select({ n: count() })
+      .from(payments)
+      .where(eq(payments.orderId, orderId));
+    expect(made?.n).toBe(1);
+    expect((await one.get(`/api/v1/balances/${buyer.user.id}`, buyer)).body.balance).toBe(30_000);
+  };
+
   /** A buyer charged 50,000 with an order of one 20,000 shoe to pay, and a fresh key to pay it with. */
   const payableOrder = async () => {
     const seller = await one.registerUser("SELLER");
@@ -155,12 +165,7 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
     expect(later.headers.get("Idempotent-Replayed")).toBe("true");
     expect(later.body).toEqual(paid?.body);
 
-    const [made] = await one.container.database.db
-      .select({ n: count() })
-      .from(payments)
-      .where(eq(payments.orderId, order.id));
-    expect(made?.n).toBe(1);
-    expect((await one.get(`/api/v1/balances/${buyer.user.id}`, buyer)).body.balance).toBe(30_000);
+    await expectPaidOnce(buyer, order.id);
   });
 
   // The key's claim rides on the payment's start statement: its try-lock and row come before the order's row, so
@@ -179,12 +184,7 @@ describe.skipIf(!hasPostgres)("an Idempotency-Key claimed in the request's first
     } finally {
       await lock.end();
     }
-    const [made] = await one.container.database.db
-      .select({ n: count() })
-      .from(payments)
-      .where(eq(payments.orderId, order.id));
-    expect(made?.n).toBe(1);
-    expect((await one.get(`/api/v1/balances/${buyer.user.id}`, buyer)).body.balance).toBe(30_000);
+    await expectPaidOnce(buyer, order.id);
   });
 });
 
