@@ -26,7 +26,6 @@
 // machine; the relay's backend included, PostgreSQL's background processes apart), how often each prepared statement
 // was planned afresh (pg_prepared_statements' custom_plans vs generic_plans) and wall time per checkout
 // (informational only).
-import { readFileSync } from "node:fs";
 import { Socket } from "node:net";
 import Redis from "ioredis";
 import postgres from "postgres";
@@ -36,6 +35,7 @@ import { loadConfig } from "../src/infra/config";
 import { openDatabase } from "../src/infra/db/client";
 import { createLogger } from "../src/infra/logger";
 import { envInt } from "./config";
+import { postgresCpu, postgresCpuSpent } from "./postgres-cpu";
 
 const CHECKOUTS = envInt("BENCH_CPU_CHECKOUTS", 2000, 1, 1_000_000);
 const WARMUP = envInt("BENCH_CPU_WARMUP", 300, 0, 1_000_000);
@@ -222,7 +222,7 @@ async function measure() {
   Bun.gc(true);
   statements = 0;
   writes = 0;
-  const startedPg = await postgresCpu();
+  const startedPg = await postgresCpu(adminUrl as string, databaseName);
   const startedCpu = process.cpuUsage();
   const startedAt = performance.now();
   await checkouts(CHECKOUTS);
@@ -230,7 +230,7 @@ async function measure() {
   const cpu = process.cpuUsage(startedCpu);
   const sent = statements;
   const sentWrites = writes;
-  const endedPg = await postgresCpu();
+  const endedPg = await postgresCpu(adminUrl as string, databaseName);
   const plans = await planCounts((database.db as unknown as { $client: postgres.Sql }).$client);
 
   await container.close();
@@ -247,19 +247,8 @@ async function measure() {
   console.log(`writes to PostgreSQL sockets per checkout (≈ round trips): ${(sentWrites / CHECKOUTS).toFixed(2)}`);
   console.log(`wall time per checkout: ${((wallMs * 1000) / CHECKOUTS).toFixed(0)} µs (informational)`);
   if (startedPg && endedPg) {
-    // A backend that began during the run counts whole; one that ended during it is lost (none do: the pool's
-    // connections live for the run).
-    const spent = (ended: Map<number, Ticks>, started: Map<number, Ticks>) => {
-      const sum = { user: 0, system: 0 };
-      for (const [pid, ticks] of ended) {
-        sum.user += ticks.user - (started.get(pid)?.user ?? 0);
-        sum.system += ticks.system - (started.get(pid)?.system ?? 0);
-      }
-      return sum;
-    };
-    const backends = spent(endedPg.backends, startedPg.backends);
-    const background = spent(endedPg.background, startedPg.background);
-    const perCheckout = (ticks: number) => ((ticks * 1_000_000) / endedPg.hz / CHECKOUTS).toFixed(0);
+    const { backends, background } = postgresCpuSpent(startedPg, endedPg);
+    const perCheckout = (us: number) => (us / CHECKOUTS).toFixed(0);
     console.log(
       `PostgreSQL CPU per checkout: ${perCheckout(backends.user + backends.system)} µs (user ${perCheckout(backends.user)}, system ${perCheckout(backends.system)}) in the ${endedPg.backends.size} backends of this database; + ${perCheckout(background.user + background.system)} µs in PostgreSQL's background processes (shared with any other work on the server)`,
     );
@@ -269,37 +258,6 @@ async function measure() {
   if (plans.length > 0) {
     console.log("prepared statements of the pool (summed over its connections): custom plans / generic plans");
     for (const plan of plans) console.log(`  ${plan.name}: ${plan.custom} / ${plan.generic}`);
-  }
-}
-
-/**
- * CPU time (clock ticks of utime + stime, fields 14 and 15 of /proc/<pid>/stat) of the backends serving the
- * throwaway database and of PostgreSQL's background processes (walwriter, checkpointer, ...), or undefined when
- * PostgreSQL's processes cannot be read from here (another machine or container).
- */
-type Ticks = { user: number; system: number };
-
-async function postgresCpu() {
-  const rows = await admin<{ pid: number; datname: string | null; backend_type: string }>(
-    "select pid, datname, backend_type from pg_stat_activity where pid <> pg_backend_pid()",
-  );
-  const ticksOf = (pid: number) => {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields from the 3rd on
-    return { user: Number(fields[11]), system: Number(fields[12]) };
-  };
-  try {
-    const backends = new Map<number, Ticks>();
-    const background = new Map<number, Ticks>();
-    for (const row of rows) {
-      if (row.datname === databaseName) backends.set(row.pid, ticksOf(row.pid));
-      else if (row.backend_type !== "client backend") background.set(row.pid, ticksOf(row.pid));
-    }
-    if (backends.size === 0) return undefined;
-    const hz = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
-    return { backends, background, hz };
-  } catch {
-    return undefined;
   }
 }
 

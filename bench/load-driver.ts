@@ -2,6 +2,7 @@
 // CONNECTIONS loops, one per buyer, each sending its next iteration as soon as the previous one answered.
 // It runs in the bench's own process and shares the 2 cores with the server and PostgreSQL, so it measures
 // its own CPU time too: that share is what the server did not get.
+import { type PostgresCpu, postgresCpuSpent } from "./postgres-cpu";
 
 export interface IterationOutcome {
   /** Whether the iteration counts as done (all its requests answered as expected). */
@@ -27,6 +28,8 @@ export interface DriverReport {
   serverCpuUsPerIteration?: number;
   /** The part of it its main thread used (the rest: the outbox relay's Worker, JIT, GC and runtime threads). */
   serverMainThreadCpuUsPerIteration?: number;
+  /** CPU the server's database's PostgreSQL backends used, per ok iteration, when they can be read (postgres-cpu.ts). */
+  postgresCpuUsPerIteration?: number;
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -55,6 +58,7 @@ export async function drive(
   seconds: number,
   iterate: (loop: number) => Promise<IterationOutcome>,
   serverPid?: number,
+  readPostgresCpu?: () => Promise<PostgresCpu | undefined>,
 ): Promise<DriverReport> {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
@@ -63,6 +67,7 @@ export async function drive(
   const cpuBefore = process.cpuUsage();
   const serverBefore = serverPid ? await processCpuUs(serverPid) : undefined;
   const mainBefore = serverPid ? await processCpuUs(serverPid, true) : undefined;
+  const postgresBefore = await readPostgresCpu?.();
   const started = performance.now();
   const until = started + seconds * 1000;
   await Promise.all(
@@ -86,6 +91,8 @@ export async function drive(
   const cpu = process.cpuUsage(cpuBefore);
   const serverAfter = serverPid ? await processCpuUs(serverPid) : undefined;
   const mainAfter = serverPid ? await processCpuUs(serverPid, true) : undefined;
+  const postgresAfter = postgresBefore && (await readPostgresCpu?.());
+  const postgresSpent = postgresBefore && postgresAfter && postgresCpuSpent(postgresBefore, postgresAfter).backends;
   latencies.sort((a, b) => a - b);
   const round = (ms: number) => Math.round(ms * 100) / 100;
   return {
@@ -111,5 +118,6 @@ export async function drive(
       serverBefore !== undefined && serverAfter !== undefined && ok > 0 ? (serverAfter - serverBefore) / ok : undefined,
     serverMainThreadCpuUsPerIteration:
       mainBefore !== undefined && mainAfter !== undefined && ok > 0 ? (mainAfter - mainBefore) / ok : undefined,
+    postgresCpuUsPerIteration: postgresSpent && ok > 0 ? (postgresSpent.user + postgresSpent.system) / ok : undefined,
   };
 }

@@ -21,6 +21,7 @@ import { CONNECTIONS, envInt, SECONDS, WARMUP_SECONDS } from "./config";
 import type { BenchEnvironment } from "./environment";
 import { type DriverReport, drive, type IterationOutcome } from "./load-driver";
 import { PGBENCH_SCALE, type PgbenchResult, type PgbenchShape, runPgbench } from "./pgbench";
+import { postgresCpu } from "./postgres-cpu";
 
 export const ORDER_PRODUCTS = envInt("BENCH_ORDER_PRODUCTS", 1000, 1, 100_000);
 /** The second, smaller crowd (issue 18: 16 buyers against pgbench -c 16); 0 or CONNECTIONS runs only the first. */
@@ -252,7 +253,9 @@ export async function runOrderBench(run: OrderBenchRun): Promise<OrderBenchResul
   ) => {
     if (WARMUP_SECONDS > 0) await drive(width, WARMUP_SECONDS, iterate);
     process.stdout.write(`  ${name}, ${width} buyers ... `);
-    const report = await drive(width, SECONDS, iterate, run.kicksPid);
+    const report = await drive(width, SECONDS, iterate, run.kicksPid, () =>
+      postgresCpu(adminUrl, new URL(env.databaseUrl as string).pathname.slice(1)),
+    );
     console.log(`${Math.round(report.okPerSecond)}/s`);
     const ceiling = ceilingOf(kind.hot, width);
     scenarios.push({

@@ -119,6 +119,7 @@ export function printOrderSummary(result: OrderBenchResult): void {
     "driver CPU",
     "server CPU / op",
     "main thread / op",
+    "PostgreSQL CPU / op",
   ];
   const rows = result.scenarios.map(({ name, buyers, report, ratioVsPgbench, ceiling }) => [
     name,
@@ -132,6 +133,7 @@ export function printOrderSummary(result: OrderBenchResult): void {
     report.serverMainThreadCpuUsPerIteration === undefined
       ? "-"
       : `${Math.round(report.serverMainThreadCpuUsPerIteration)} µs`,
+    report.postgresCpuUsPerIteration === undefined ? "-" : `${Math.round(report.postgresCpuUsPerIteration)} µs`,
   ]);
   printMarkdownTable(header, rows);
   console.log();
