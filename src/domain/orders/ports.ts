@@ -57,8 +57,6 @@ export interface OrderRepository {
   claimExpired(limit: number): Promise<string[]>;
 
   // ---- for payments and refunds (each a conditional update; undefined/false when its condition failed)
-  /** Holds a CREATED, unexpired, unheld order for this payment: it can now neither expire nor be cancelled. */
-  holdForPayment(orderId: string, paymentId: string): Promise<boolean>;
   /** Lets go of an order this payment held (the payment failed). */
   releasePaymentHold(orderId: string, paymentId: string): Promise<void>;
   /** The order, its row locked until the caller's transaction ends (refund amounts are decided under it). */

@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gt, inArray, isNull, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, count, desc, eq, inArray, isNull, lte, or, type SQL, sql } from "drizzle-orm";
 import type { CancelReason, Order } from "../../../domain/orders/order";
 import { ORDER_MOVES, type OrderStatus } from "../../../domain/orders/order-status";
 import type { NewOrder, OrderFilter, OrderRepository, PlacedOrder } from "../../../domain/orders/ports";
@@ -71,20 +71,6 @@ function hotStatements(tx: Transactions) {
     ),
     byId: new Statement("order_by_id", tx, (db, $: Slots<{ id: string }>) =>
       db.query.orders.findFirst({ where: eq(orders.id, $.id), with: { items: true } }),
-    ),
-    holdForPayment: new Statement("order_hold_for_payment", tx, (db, $: Slots<{ id: string; paymentId: string }>) =>
-      db
-        .update(orders)
-        .set({ paymentId: sql`${$.paymentId}`, ...bump })
-        .where(
-          and(
-            eq(orders.id, $.id),
-            inArray(orders.status, [...ORDER_MOVES.pay.from]),
-            isNull(orders.paymentId),
-            gt(orders.expiresAt, sql`now()`),
-          ),
-        )
-        .returning({ id: orders.id }),
     ),
     releasePaymentHold: new Statement(
       "order_release_payment_hold",
@@ -184,11 +170,6 @@ export class DrizzleOrderRepository implements OrderRepository {
       .where(and(eq(orders.id, id), eq(orders.status, from)))
       .returning({ id: orders.id });
     return changed.length === 1 ? this.find(id) : undefined;
-  }
-
-  async holdForPayment(orderId: string, paymentId: string): Promise<boolean> {
-    const held = await this.#hot.holdForPayment.run({ id: orderId, paymentId });
-    return held.length === 1;
   }
 
   async releasePaymentHold(orderId: string, paymentId: string): Promise<void> {
