@@ -57,7 +57,7 @@ export class StockService {
     const found = new Map(
       (await this.deps.products.findMany(lines.map((line) => line.productId))).map((p) => [p.id, p]),
     );
-    const ordered = [...lines].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+    const ordered = inProductIdOrder(lines);
     for (const line of ordered) {
       const product = found.get(line.productId);
       if (!product || product.discontinuedAt || product.stock < line.quantity || product.price !== line.expectedPrice) {
@@ -97,7 +97,7 @@ export class StockService {
     step: (line: Line) => Promise<Product | undefined>,
     refused: (line: Line) => Promise<never>,
   ): Promise<Product[]> {
-    const ordered = [...lines].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+    const ordered = inProductIdOrder(lines);
     const moveAll = async () => {
       const moved: Product[] = [];
       for (const line of ordered) {
@@ -114,6 +114,11 @@ export class StockService {
     if (ordered.length === 1 && this.deps.unitOfWork.inTransaction()) return moveAll();
     return this.deps.unitOfWork.withTransaction(moveAll);
   }
+}
+
+/** A copy of `lines` in product-id order: the order stock rows are locked in, everywhere. */
+function inProductIdOrder<Line extends { productId: string }>(lines: Line[]): Line[] {
+  return [...lines].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
 }
 
 /** Why `line` cannot be reserved from `product` as it is now (see reserve). */
