@@ -72,34 +72,37 @@ const lineProductIds = (line: string) => sql`array(select product_id from ${sql.
  * by (id, version, model_code). The caller compares its row count with its lines: the order
  * is written only if every line was reserved.
  */
-export const reservationCtes = (line: string) => sql`
+export const reservationCtes = (line: string) => {
+  const lines = sql.raw(line);
+  return sql`
   locked_products as materialized (
     select ${products.id}, ${products.stock}, ${products.price}, ${products.discontinuedAt} from ${products}
     where ${products.id} = any(${lineProductIds(line)})
     order by ${products.id}
     for update
   ), reservable as (
-    select count(*) = (select count(*) from ${sql.raw(line)}) as every_line
-    from ${sql.raw(line)}
-      join locked_products on locked_products.id = ${sql.raw(line)}.product_id
-      join ${products} on ${products.id} = ${sql.raw(line)}.product_id and ${products.id} = any(${lineProductIds(line)})
-    where locked_products.stock >= ${sql.raw(line)}.quantity and locked_products.discontinued_at is null
-      and locked_products.price = ${sql.raw(line)}.unit_price
-      and ${products.stock} >= ${sql.raw(line)}.quantity and ${products.discontinuedAt} is null
-      and ${products.price} = ${sql.raw(line)}.unit_price
+    select count(*) = (select count(*) from ${lines}) as every_line
+    from ${lines}
+      join locked_products on locked_products.id = ${lines}.product_id
+      join ${products} on ${products.id} = ${lines}.product_id and ${products.id} = any(${lineProductIds(line)})
+    where locked_products.stock >= ${lines}.quantity and locked_products.discontinued_at is null
+      and locked_products.price = ${lines}.unit_price
+      and ${products.stock} >= ${lines}.quantity and ${products.discontinuedAt} is null
+      and ${products.price} = ${lines}.unit_price
   ), reserved as (
     update ${products}
-    set stock = ${products.stock} - ${sql.raw(line)}.quantity,
-      reserved_stock = ${products.reservedStock} + ${sql.raw(line)}.quantity,
+    set stock = ${products.stock} - ${lines}.quantity,
+      reserved_stock = ${products.reservedStock} + ${lines}.quantity,
       version = ${products.version} + 1, updated_at = now()
-    from ${sql.raw(line)}, locked_products
+    from ${lines}, locked_products
     where (select every_line from reservable)
       and ${products.id} = any(${lineProductIds(line)})
-      and ${products.id} = ${sql.raw(line)}.product_id and locked_products.id = ${products.id}
-      and ${products.stock} >= ${sql.raw(line)}.quantity and ${products.discontinuedAt} is null
-      and ${products.price} = ${sql.raw(line)}.unit_price
+      and ${products.id} = ${lines}.product_id and locked_products.id = ${products.id}
+      and ${products.stock} >= ${lines}.quantity and ${products.discontinuedAt} is null
+      and ${products.price} = ${lines}.unit_price
     returning ${products.id}, ${products.version}, ${products.modelCode}
   )`;
+};
 
 /** LIKE's wildcards in a client's search text are literal characters, not patterns. */
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`);
