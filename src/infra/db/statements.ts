@@ -278,39 +278,54 @@ abstract class BuiltOnce<Params> {
   }
 
   protected execute(params: Params): Promise<unknown> {
-    const { carrier } = this.options;
+    const { carrier, writesOnlyWithRows } = this.options;
     const rows = carrier && this.transactions.take();
+    const values = params as Record<string, unknown>;
+    if (rows && carrier) return this.#carry(this.#runCarrying(carrier, { ...values, ...carrier.bind(rows) }), rows);
+    const running = this.#runPlain(values);
+    return writesOnlyWithRows ? this.#countedIfRows(running) : running;
+  }
+
+  /** The connection (postgres.js) or session (PGlite) a run goes to: counted as its level's own statement or not. */
+  #target():
+    | { connection: Sql | TransactionSql; session?: undefined }
+    | { connection?: undefined; session: AnySession } {
     const { writesNothing, writesOnlyWithRows } = this.options;
-    const connection = this.transactions.connection(!(writesNothing || writesOnlyWithRows));
+    const own = !(writesNothing || writesOnlyWithRows);
+    const connection = this.transactions.connection(own);
+    if (connection) return { connection };
+    return { session: sessionOf(own ? this.transactions.current : this.transactions.currentWithoutWrites) };
+  }
+
+  /** The statement's own text. */
+  #runPlain(values: Record<string, unknown>): Promise<unknown> {
+    const { connection, session } = this.#target();
     if (connection) {
-      if (rows && carrier) {
-        this.#builtCarrying ??= carrying(this.name, this.#builtOnce(), carrier);
-        this.#directCarrying ??= direct(this.#builtCarrying);
-        const values = { ...(params as Record<string, unknown>), ...carrier.bind(rows) };
-        return this.#carry(this.#run(connection, this.#directCarrying, values), rows);
-      }
       this.#direct ??= direct(this.#builtOnce());
-      const running = this.#run(connection, this.#direct, params as Record<string, unknown>);
-      return writesOnlyWithRows ? this.#countedIfRows(running) : running;
-    }
-    const db = writesNothing || writesOnlyWithRows ? this.transactions.currentWithoutWrites : this.transactions.current;
-    const session = sessionOf(db);
-    if (rows && carrier) {
-      let prepared = this.#carryingBySession.get(session);
-      if (!prepared) {
-        this.#builtCarrying ??= carrying(this.name, this.#builtOnce(), carrier);
-        prepared = prepareOn(session, `${this.name}_carrying`, this.#builtCarrying);
-        this.#carryingBySession.set(session, prepared);
-      }
-      return this.#carry(prepared.execute({ ...(params as Record<string, unknown>), ...carrier.bind(rows) }), rows);
+      return this.#run(connection, this.#direct, values);
     }
     let prepared = this.#bySession.get(session);
     if (!prepared) {
       prepared = prepareOn(session, this.name, this.#builtOnce());
       this.#bySession.set(session, prepared);
     }
-    if (writesOnlyWithRows) return this.#countedIfRows(prepared.execute(params as Record<string, unknown>));
-    return prepared.execute(params as Record<string, unknown>);
+    return prepared.execute(values);
+  }
+
+  /** The text that writes its level's deferred rows in front of the statement's own write (`<name>_carrying`). */
+  #runCarrying(carrier: Carrier, values: Record<string, unknown>): Promise<unknown> {
+    this.#builtCarrying ??= carrying(this.name, this.#builtOnce(), carrier);
+    const { connection, session } = this.#target();
+    if (connection) {
+      this.#directCarrying ??= direct(this.#builtCarrying);
+      return this.#run(connection, this.#directCarrying, values);
+    }
+    let prepared = this.#carryingBySession.get(session);
+    if (!prepared) {
+      prepared = prepareOn(session, `${this.name}_carrying`, this.#builtCarrying);
+      this.#carryingBySession.set(session, prepared);
+    }
+    return prepared.execute(values);
   }
 
   /** A statement that writes only when it returns rows: its level's own statement once it has (see options). */
