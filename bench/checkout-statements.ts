@@ -27,14 +27,14 @@
 // was planned afresh (pg_prepared_statements' custom_plans vs generic_plans) and wall time per checkout
 // (informational only).
 import { Socket } from "node:net";
-import Redis from "ioredis";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { createApp } from "../src/app";
 import { buildContainer } from "../src/container";
 import { loadConfig } from "../src/infra/config";
 import { openDatabase } from "../src/infra/db/client";
 import { createLogger } from "../src/infra/logger";
 import { envInt } from "./config";
+import { deleteRedisKeys, runAdminStatement, withDatabase } from "./environment";
 import { postgresCpu, postgresCpuSpent } from "./postgres-cpu";
 
 const CHECKOUTS = envInt("BENCH_CPU_CHECKOUTS", 2000, 1, 1_000_000);
@@ -54,35 +54,8 @@ if (!adminUrl || !redisUrl) {
 const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 const databaseName = `kicks_cpu_${runId}`;
 const redisKeyPrefix = `kicks_cpu_${runId}:`;
-const databaseUrl = (() => {
-  const url = new URL(adminUrl);
-  url.pathname = `/${databaseName}`;
-  return url.toString();
-})();
-
-async function admin<Row = Record<string, unknown>>(statement: string): Promise<Row[]> {
-  const sql = postgres(adminUrl as string, { max: 1, onnotice: () => {} });
-  try {
-    return (await sql.unsafe(statement)) as unknown as Row[];
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
-}
-
-async function deleteRedisKeys() {
-  const redis = new Redis(redisUrl as string, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${redisKeyPrefix}*`, "COUNT", 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== "0");
-  } finally {
-    redis.disconnect();
-  }
-}
+const databaseUrl = withDatabase(adminUrl, databaseName);
+const admin = (statement: string) => runAdminStatement(adminUrl as string, statement);
 
 await admin(`create database ${databaseName}`);
 if (LOG_STATEMENTS) await admin(`alter database ${databaseName} set log_min_duration_statement = 0`);
@@ -90,21 +63,14 @@ try {
   await measure();
 } finally {
   await admin(`drop database if exists ${databaseName} with (force)`);
-  await deleteRedisKeys();
+  await deleteRedisKeys(redisUrl as string, redisKeyPrefix);
 }
 
 async function measure() {
   const database = openDatabase({ url: databaseUrl, poolSize: 10 });
   await database.migrate();
   const experiment = process.env.BENCH_CPU_AFTER_MIGRATE;
-  if (experiment) {
-    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-    try {
-      await sql.unsafe(experiment);
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
-  }
+  if (experiment) await runAdminStatement(databaseUrl, experiment);
   // Statements are counted in what goes to PostgreSQL's sockets (an Execute or a simple Query message each), not
   // with postgres.js' debug hook: with a hook set, postgres.js creates an Error (for its stack) for every statement
   // sent in a transaction, CPU the server does not spend in production.

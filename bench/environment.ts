@@ -20,13 +20,14 @@ export interface BenchEnvironment {
   mode: { database: string; redis: string };
 }
 
-const withDatabase = (url: string, name: string) => {
+/** `url` with its database name replaced by `name`. */
+export const withDatabase = (url: string, name: string) => {
   const parsed = new URL(url);
   parsed.pathname = `/${name}`;
   return parsed.toString();
 };
 
-/** CREATE or DROP DATABASE through the admin URL; the connection lives only as long as the statement. */
+/** One statement (CREATE or DROP DATABASE, a setting) through `adminUrl`; the connection lives only as long as it. */
 export async function runAdminStatement(adminUrl: string, statement: string): Promise<void> {
   const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
@@ -36,7 +37,8 @@ export async function runAdminStatement(adminUrl: string, statement: string): Pr
   }
 }
 
-async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<void> {
+/** Deletes every key under `prefix` (a run's throwaway key space). */
+export async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
