@@ -21,7 +21,7 @@ import { bufferedOutput } from "../src/infra/log-output";
 import { createLogger } from "../src/infra/logger";
 import { envInt } from "./config";
 import { prepareEnvironment } from "./environment";
-import { cleanup } from "./processes";
+import { runThenExit } from "./processes";
 
 const READS = envInt("BALANCE_READS", 20_000, 1, 10_000_000);
 const ROUNDS = envInt("BALANCE_ROUNDS", 5, 1, 100);
@@ -128,13 +128,4 @@ async function main() {
   await container.close();
 }
 
-let exitCode = 0;
-try {
-  await main();
-} catch (error) {
-  console.error(`balance bench failed: ${(error as Error).stack ?? error}`);
-  exitCode = 1;
-} finally {
-  await cleanup();
-}
-process.exit(exitCode);
+await runThenExit("balance bench", main);

@@ -31,7 +31,7 @@ import { createLogger } from "../src/infra/logger";
 import { nativeRoutes } from "../src/routes/operations/native-routes";
 import { envInt, ROOT } from "./config";
 import { prepareEnvironment, stateEnv } from "./environment";
-import { cleanup } from "./processes";
+import { runThenExit } from "./processes";
 
 const REQUESTS = envInt("EDGE_REQUESTS", 200_000, 1, 100_000_000);
 const WARMUP = envInt("EDGE_WARMUP", 20_000, 0, 100_000_000);
@@ -252,13 +252,4 @@ async function main() {
   await container.close();
 }
 
-let exitCode = 0;
-try {
-  await main();
-} catch (error) {
-  console.error(`edge bench failed: ${(error as Error).stack ?? error}`);
-  exitCode = 1;
-} finally {
-  await cleanup();
-}
-process.exit(exitCode);
+await runThenExit("edge bench", main);

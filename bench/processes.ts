@@ -55,6 +55,20 @@ export function cleanup(): Promise<void> {
   return cleaning;
 }
 
+/** Runs a bench script's `main`, then the cleanups; exits with 1 (its stack printed) if it threw, else 0. */
+export async function runThenExit(name: string, main: () => Promise<void>): Promise<never> {
+  let exitCode = 0;
+  try {
+    await main();
+  } catch (error) {
+    console.error(`${name} failed: ${(error as Error).stack ?? error}`);
+    exitCode = 1;
+  } finally {
+    await cleanup();
+  }
+  process.exit(exitCode);
+}
+
 /** True once cleanup has begun, e.g. after a signal: later failures are its consequence, not news. */
 export const isCleaningUp = () => cleaning !== undefined;
 
