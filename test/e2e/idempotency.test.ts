@@ -207,3 +207,57 @@ describe("Idempotency-Key on POST /api/v1/balances/charge", () => {
     expect(await balanceOf(token, user.id)).toBe(2);
   });
 });
+
+// An order's key is looked up by the order's first statement, its products' read (one statement fewer): the answers
+// must be those of a look made before anything else, whatever the request's body and the products' state.
+describe("Idempotency-Key on POST /api/v1/orders, its look taken in by the products' read", () => {
+  const placeOrder = (token: string, body: unknown, key: string) =>
+    t.post("/api/v1/orders", body, { token, headers: { "Idempotency-Key": key } });
+
+  it("answers 422 for another body even when that body is refused before anything is read", async () => {
+    const seller = await t.registerUser("SELLER");
+    const { user, token } = await t.registerUser("BUYER");
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 5 });
+    const key = crypto.randomUUID();
+    expect(
+      (await placeOrder(token, { userId: user.id, items: [{ productId: shoe.id, quantity: 1 }] }, key)).status,
+    ).toBe(201);
+    // Invalid (no statement runs for it), then valid but naming no product (refused after the read).
+    for (const items of [[{ productId: shoe.id, quantity: 0 }], [{ productId: crypto.randomUUID(), quantity: 1 }]]) {
+      const reused = await placeOrder(token, { userId: user.id, items }, key);
+      expect(reused.status).toBe(422);
+      expect(reused.body.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    }
+    expect(await keysOf(user.id)).toBe(1);
+  });
+
+  it("replays the placed order after its product sold out, reserving nothing more", async () => {
+    const seller = await t.registerUser("SELLER");
+    const { user, token } = await t.registerUser("BUYER");
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 2 });
+    const key = crypto.randomUUID();
+    const body = { userId: user.id, items: [{ productId: shoe.id, quantity: 2 }] };
+    const placed = await placeOrder(token, body, key);
+    expect(placed.status).toBe(201);
+    const replayed = await placeOrder(token, body, key);
+    expect(replayed.status).toBe(201);
+    expect(replayed.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(replayed.body).toEqual(placed.body);
+    const product = (await t.get(`/api/v1/products/${shoe.id}`)).body;
+    expect(product.stock).toBe(0);
+    expect(product.reservedStock).toBe(2);
+  });
+
+  it("answers an unkeyed-body refusal as before: nothing kept, the retry decided again", async () => {
+    const { user, token } = await t.registerUser("BUYER");
+    const key = crypto.randomUUID();
+    const refused = await placeOrder(
+      token,
+      { userId: user.id, items: [{ productId: crypto.randomUUID(), quantity: 1 }] },
+      key,
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe("INVALID_PRODUCT");
+    expect(await keysOf(user.id)).toBe(0);
+  });
+});

@@ -16,8 +16,9 @@ import { createProductVia } from "../support/products";
 // payment is its own stored answer (two commits).
 // 9 until the order's ORDER_CREATED rode on its reservation (outbox events carried by the level's next write), 8
 // until the order was placed in one statement with its reservation (no SAVEPOINT, no separate reservation; its
-// ORDER_CREATED rides on the key's answer now).
-const MAX_ORDER_STATEMENTS = 6;
+// ORDER_CREATED rides on the key's answer now), 6 until the key's lock and row were read by the order's products
+// read (one statement).
+const MAX_ORDER_STATEMENTS = 5;
 const MAX_ORDER_COMMITS = 1;
 // 17 after the round-trip work, + 1: a keyed payment first looks for the payment its key already made (a retry
 // whose stored answer was lost answers from it). The key's read before the handler took the place of its claim.
@@ -31,8 +32,8 @@ const MAX_PAYMENT_COMMITS = 2;
 // path is built once: postgres.js sends a statement not prepared on its connection, with parameters, in two
 // (Parse/Describe, then Bind/Execute once the parameter types are back), a prepared one in one. 15 for the order
 // and 31 for the payment before; 11 and 20 while the Idempotency-Key's statements were still on the builder; 8 for
-// the order before it was placed in one statement.
-const MAX_ORDER_ROUND_TRIPS = 6;
+// the order before it was placed in one statement, 6 before its key's look rode on its products read.
+const MAX_ORDER_ROUND_TRIPS = 5;
 const MAX_PAYMENT_ROUND_TRIPS = 11;
 
 // What one checkout asks of Redis, each command a round trip (ioredis' own count, every connection of the

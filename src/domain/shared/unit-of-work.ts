@@ -1,4 +1,4 @@
-import type { Claim, IdempotencyScope } from "../idempotency/ports";
+import type { Claim, IdempotencyScope, KeyLook } from "../idempotency/ports";
 
 /**
  * A step that must commit with the first of a request's work (an Idempotency-Key's claim): see
@@ -16,6 +16,21 @@ export interface OpeningStep {
     terms(): { id: IdempotencyScope; claim: Claim };
     settle(claimed: boolean): void;
   };
+}
+
+/**
+ * A keyed transaction's first read, its Idempotency-Key's lock (tried) and committed row (see
+ * UnitOfWork.withKeyLook): run on its own, or taken in by the transaction's first statement when that one is a
+ * read that can carry it (an order's products), one round trip fewer. `settle` is given what it saw and throws
+ * when the request is not to run (the key held, answered, or used with another body), so nothing after it runs.
+ */
+export interface KeyLookStep {
+  id: IdempotencyScope;
+  /** The look on its own statement, then `settle`. */
+  run(): Promise<void>;
+  settle(look: KeyLook): void;
+  /** Set by `settle`: the look has been made. */
+  settled: boolean;
 }
 
 export type IsolationLevel = "read committed" | "repeatable read" | "serializable";
@@ -58,4 +73,11 @@ export interface UnitOfWork {
    * claim from the statement that made it), exactly as withOpening would have. Undefined when there is none.
    */
   withTransactionTaking<T>(work: (opening: OpeningStep | undefined) => Promise<T>): Promise<T>;
+  /**
+   * Inside a transaction (not a savepoint): runs `work` with `look` to be made before anything else the
+   * transaction sends. A statement of the transaction's own level that can carry it takes it in (one statement
+   * fewer); any other statement, and any savepoint, is preceded by `look.run()`. If `work` sends nothing, the
+   * look is still to be made: `look.settled` says whether it was.
+   */
+  withKeyLook<T>(look: KeyLookStep, work: () => Promise<T>): Promise<T>;
 }

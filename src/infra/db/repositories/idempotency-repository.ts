@@ -14,9 +14,9 @@ import type { Transactions } from "../transactions";
 import { carriesOutboxEvents } from "./outbox-repository";
 
 /** A key's identity as a statement's parameters, and the text its advisory lock is hashed from. */
-type KeyParams = { scope: string; method: string; path: string; key: string };
+export type KeyParams = { scope: string; method: string; path: string; key: string };
 
-const keyParams = (id: IdempotencyScope): KeyParams => ({
+export const keyParams = (id: IdempotencyScope): KeyParams => ({
   scope: id.scope,
   method: id.method,
   path: id.path,
@@ -58,6 +58,30 @@ const toRecord = (row: Record<string, unknown>): IdempotencyRecord => {
       : { status: key.responseStatus, body: key.responseBody ?? "", headers: key.responseHeaders ?? {} };
   return { requestHash: key.requestHash, response, lockedUntil: key.lockedUntil, expiresAt: key.expiresAt };
 };
+
+/**
+ * The key's look as a CTE, `key_look` (one row: `key_free`, the lock tried; `key_row`, the key's committed row as
+ * JSON, null when there is none), for a read that takes it in as the first statement of a keyed transaction (an
+ * order's products: UnitOfWork.withKeyLook). Materialised: made once, whatever the read joins it to. The read's
+ * snapshot is the look's, taken before the lock is tried, as `idempotency_lock_and_find`'s is (the answer's insert,
+ * `claimAnswered`, is the fence against a request that committed in between).
+ */
+export const keyLookCte = ($: Slots<KeyParams>) => sql`
+  key_look as materialized (
+    select ${tryKeyLock($)} as key_free,
+      (select row_to_json(k) from ${idempotencyKeys} k where ${sameKey($, sql`k`)}) as key_row
+  )`;
+
+/** What a row of a statement that took in `keyLookCte` (its `key_free`, `key_row`) says about the key. */
+export function keyLookOf(row: { key_free: unknown; key_row: unknown } | undefined): KeyLook {
+  const free = row?.key_free === true || row?.key_free === "t";
+  const stored = row?.key_row;
+  if (stored === null || stored === undefined) return { free };
+  return {
+    free,
+    record: toRecord(typeof stored === "string" ? JSON.parse(stored) : (stored as Record<string, unknown>)),
+  };
+}
 
 type ClaimParams = KeyParams & {
   requestHash: string;

@@ -27,10 +27,13 @@ import type {
 } from "../../../domain/catalogue/ports";
 import { ON_SALE_STATUSES, type Product } from "../../../domain/catalogue/product";
 import { DomainError } from "../../../domain/shared/errors";
+import type { KeyLookStep } from "../../../domain/shared/unit-of-work";
 import { isUniqueViolation } from "../../dependency-errors";
+import { columnsOf, fromRow } from "../rows";
 import { products } from "../schema";
-import { type Slots, Statement } from "../statements";
+import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
+import { type KeyParams, keyLookCte, keyLookOf, keyParams } from "./idempotency-repository";
 import { carriesOutboxEvents } from "./outbox-repository";
 
 type Row = typeof products.$inferSelect;
@@ -147,6 +150,9 @@ const ORDERINGS: Record<ProductSort, { orderBy: SQL[]; after: (position: KeysetP
 
 type Movement = Slots<{ id: string; quantity: number }>;
 
+/** A row of a products read that took in a key's look: the look's columns, then the product's (null: none). */
+type LookingRow = Record<string, unknown> & { key_free: unknown; key_row: unknown };
+
 /** The statements of the order and payment path, built once (statements.ts); the rest stays on the builder. */
 function hotStatements(tx: Transactions) {
   /** One conditional UPDATE: the counters move and the version bumps only if `condition` holds. */
@@ -181,6 +187,26 @@ function hotStatements(tx: Transactions) {
       tx,
       (db, $: Slots<{ ids: string[] }>) =>
         db.select().from(products).where(sql`${products.id} = any(${$.ids}::uuid[])`),
+      { writesNothing: true },
+    ),
+    // The same reads taking in a keyed transaction's first read, its key's look (UnitOfWork.withKeyLook), as the
+    // order's first statement: one round trip fewer. One row even when no product matched (the look's).
+    byIdLookingKey: new SqlStatement<KeyParams & { id: string }, LookingRow>(
+      "product_by_id_looking_key",
+      tx,
+      ($) => sql`
+        with ${keyLookCte($)}
+        select key_look.key_free, key_look.key_row, ${columnsOf(products, "p")}
+        from key_look left join ${products} p on p.id = ${$.id}`,
+      { writesNothing: true },
+    ),
+    byIdsLookingKey: new SqlStatement<KeyParams & { ids: string[] }, LookingRow>(
+      "products_by_ids_looking_key",
+      tx,
+      ($) => sql`
+        with ${keyLookCte($)}
+        select key_look.key_free, key_look.key_row, ${columnsOf(products, "p")}
+        from key_look left join ${products} p on p.id = any(${$.ids}::uuid[])`,
       { writesNothing: true },
     ),
     /** Reserved only while the product still costs `expectedPrice` (null: whatever it costs). */
@@ -254,9 +280,23 @@ export class DrizzleProductRepository implements ProductRepository {
     // afresh on every run (its generic plan assumes 10 ids, never cheaper than a custom plan for one), ~70 µs of
     // its CPU per order; `id = $1` keeps its generic plan (docs/checkout-performance.md, "PostgreSQL's CPU per
     // checkout").
+    const look = this.tx.takeKeyLook();
+    if (look) return this.#findManyLooking(ids, look);
     const rows =
       ids.length === 1 ? await this.#hot.byId.run({ id: ids[0] as string }) : await this.#hot.byIds.run({ ids });
     return rows.map(toProduct);
+  }
+
+  /** findMany as a keyed transaction's first statement: the key's look made by the same statement, then settled. */
+  async #findManyLooking(ids: string[], look: KeyLookStep): Promise<Product[]> {
+    const key = keyParams(look.id);
+    const rows =
+      ids.length === 1
+        ? await this.#hot.byIdLookingKey.run({ ...key, id: ids[0] as string })
+        : await this.#hot.byIdsLookingKey.run({ ...key, ids });
+    // Throws when the request is not to run (the key held, answered, or used with another body).
+    look.settle(keyLookOf(rows[0]));
+    return rows.filter((row) => row.id !== null).map((row) => toProduct(fromRow(products, row)));
   }
 
   async editIfVersion(id: string, version: number, edit: ProductEdit): Promise<Product | undefined> {
