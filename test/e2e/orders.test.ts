@@ -26,15 +26,15 @@ describe("POST /api/v1/orders", () => {
       // The order reads its products first and reserves them last: the edit lands in between, once.
       const deps = (
         t.container.services.orders as unknown as {
-          deps: { catalogue: { productsByIds: (ids: string[]) => Promise<unknown[]> } };
+          deps: { catalogue: { productsByIdsAt: (ids: string[]) => Promise<unknown> } };
         }
       ).deps;
       const catalogue = deps.catalogue;
-      const read = catalogue.productsByIds;
+      const read = catalogue.productsByIdsAt;
       let edited = false;
       deps.catalogue = {
         ...catalogue,
-        productsByIds: async (ids: string[]) => {
+        productsByIdsAt: async (ids: string[]) => {
           const found = await read.call(catalogue, ids);
           if (!edited) {
             edited = true;

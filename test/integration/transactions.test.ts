@@ -530,10 +530,10 @@ describe("withKeyLook", () => {
     const { seen, step } = look();
     await transactions.withTransaction(() =>
       transactions.withKeyLook(step, async () => {
-        expect((await products.findMany([id])).map((p) => p.id)).toEqual([id]);
-        expect(await products.findMany([id, crypto.randomUUID()])).toHaveLength(1);
+        expect((await products.findManyAt([id])).products.map((p) => p.id)).toEqual([id]);
+        expect((await products.findManyAt([id, crypto.randomUUID()])).products).toHaveLength(1);
         // A read of products that match none still makes the look (one row, the look's).
-        expect(await products.findMany([crypto.randomUUID()])).toEqual([]);
+        expect((await products.findManyAt([crypto.randomUUID()])).products).toEqual([]);
       }),
     );
     expect(seen).toEqual(["taken in: free true, record false"]);
@@ -546,7 +546,7 @@ describe("withKeyLook", () => {
       await transactions.withTransaction(() =>
         transactions.withKeyLook(step, async () => {
           await first();
-          await products.findMany([id]);
+          await products.findManyAt([id]);
         }),
       );
       expect(seen).toEqual(["run alone"]);
@@ -570,7 +570,7 @@ describe("withKeyLook", () => {
     };
     await transactions.withTransaction(() =>
       transactions.withKeyLook(step, async () => {
-        await expect(products.findMany([id])).rejects.toThrow("the key is held");
+        await expect(products.findManyAt([id])).rejects.toThrow("the key is held");
       }),
     );
   });

@@ -27,7 +27,6 @@ import type {
 } from "../../../domain/catalogue/ports";
 import { ON_SALE_STATUSES, type Product } from "../../../domain/catalogue/product";
 import { DomainError } from "../../../domain/shared/errors";
-import type { KeyLookStep } from "../../../domain/shared/unit-of-work";
 import { isUniqueViolation } from "../../dependency-errors";
 import { columnsOf, fromRow } from "../rows";
 import { products } from "../schema";
@@ -150,8 +149,10 @@ const ORDERINGS: Record<ProductSort, { orderBy: SQL[]; after: (position: KeysetP
 
 type Movement = Slots<{ id: string; quantity: number }>;
 
-/** A row of a products read that took in a key's look: the look's columns, then the product's (null: none). */
-type LookingRow = Record<string, unknown> & { key_free: unknown; key_row: unknown };
+/** A row of an order's products read: the database's time, then the product's columns (null: none matched). */
+type ReadAtRow = Record<string, unknown> & { read_at: unknown };
+/** The columns of a key's look taken in by that read. */
+type LookingRow = { key_free: unknown; key_row: unknown };
 
 /** The statements of the order and payment path, built once (statements.ts); the rest stays on the builder. */
 function hotStatements(tx: Transactions) {
@@ -189,23 +190,40 @@ function hotStatements(tx: Transactions) {
         db.select().from(products).where(sql`${products.id} = any(${$.ids}::uuid[])`),
       { writesNothing: true },
     ),
-    // The same reads taking in a keyed transaction's first read, its key's look (UnitOfWork.withKeyLook), as the
-    // order's first statement: one round trip fewer. One row even when no product matched (the look's).
-    byIdLookingKey: new SqlStatement<KeyParams & { id: string }, LookingRow>(
+    // An order's read of its products (findManyAt): with the database's time (`read_at`, the order is created at it),
+    // and one row even when no product matched. As a keyed transaction's first statement, taking in the key's look
+    // (UnitOfWork.withKeyLook): one round trip fewer.
+    byIdAt: new SqlStatement<{ id: string }, ReadAtRow>(
+      "product_by_id_at",
+      tx,
+      ($) => sql`
+        select now() as read_at, ${columnsOf(products, "p")}
+        from (select 1) as one left join ${products} p on p.id = ${$.id}`,
+      { writesNothing: true },
+    ),
+    byIdsAt: new SqlStatement<{ ids: string[] }, ReadAtRow>(
+      "products_by_ids_at",
+      tx,
+      ($) => sql`
+        select now() as read_at, ${columnsOf(products, "p")}
+        from (select 1) as one left join ${products} p on p.id = any(${$.ids}::uuid[])`,
+      { writesNothing: true },
+    ),
+    byIdLookingKey: new SqlStatement<KeyParams & { id: string }, ReadAtRow & LookingRow>(
       "product_by_id_looking_key",
       tx,
       ($) => sql`
         with ${keyLookCte($)}
-        select key_look.key_free, key_look.key_row, ${columnsOf(products, "p")}
+        select key_look.key_free, key_look.key_row, now() as read_at, ${columnsOf(products, "p")}
         from key_look left join ${products} p on p.id = ${$.id}`,
       { writesNothing: true },
     ),
-    byIdsLookingKey: new SqlStatement<KeyParams & { ids: string[] }, LookingRow>(
+    byIdsLookingKey: new SqlStatement<KeyParams & { ids: string[] }, ReadAtRow & LookingRow>(
       "products_by_ids_looking_key",
       tx,
       ($) => sql`
         with ${keyLookCte($)}
-        select key_look.key_free, key_look.key_row, ${columnsOf(products, "p")}
+        select key_look.key_free, key_look.key_row, now() as read_at, ${columnsOf(products, "p")}
         from key_look left join ${products} p on p.id = any(${$.ids}::uuid[])`,
       { writesNothing: true },
     ),
@@ -280,23 +298,30 @@ export class DrizzleProductRepository implements ProductRepository {
     // afresh on every run (its generic plan assumes 10 ids, never cheaper than a custom plan for one), ~70 µs of
     // its CPU per order; `id = $1` keeps its generic plan (docs/checkout-performance.md, "PostgreSQL's CPU per
     // checkout").
-    const look = this.tx.takeKeyLook();
-    if (look) return this.#findManyLooking(ids, look);
     const rows =
       ids.length === 1 ? await this.#hot.byId.run({ id: ids[0] as string }) : await this.#hot.byIds.run({ ids });
     return rows.map(toProduct);
   }
 
-  /** findMany as a keyed transaction's first statement: the key's look made by the same statement, then settled. */
-  async #findManyLooking(ids: string[], look: KeyLookStep): Promise<Product[]> {
-    const key = keyParams(look.id);
-    const rows =
-      ids.length === 1
-        ? await this.#hot.byIdLookingKey.run({ ...key, id: ids[0] as string })
-        : await this.#hot.byIdsLookingKey.run({ ...key, ids });
-    // Throws when the request is not to run (the key held, answered, or used with another body).
-    look.settle(keyLookOf(rows[0]));
-    return rows.filter((row) => row.id !== null).map((row) => toProduct(fromRow(products, row)));
+  async findManyAt(ids: string[]): Promise<{ products: Product[]; at: Date }> {
+    const look = this.tx.takeKeyLook();
+    const one = ids.length === 1 ? (ids[0] as string) : undefined;
+    let rows: ReadAtRow[];
+    if (look) {
+      const key = keyParams(look.id);
+      rows =
+        one === undefined
+          ? await this.#hot.byIdsLookingKey.run({ ...key, ids })
+          : await this.#hot.byIdLookingKey.run({ ...key, id: one });
+      // Throws when the request is not to run (the key held, answered, or used with another body).
+      look.settle(keyLookOf(rows[0] as LookingRow | undefined));
+    } else {
+      rows = one === undefined ? await this.#hot.byIdsAt.run({ ids }) : await this.#hot.byIdAt.run({ id: one });
+    }
+    return {
+      products: rows.filter((row) => row.id !== null).map((row) => toProduct(fromRow(products, row))),
+      at: products.createdAt.mapFromDriverValue((rows[0] as ReadAtRow).read_at as string) as Date,
+    };
   }
 
   async editIfVersion(id: string, version: number, edit: ProductEdit): Promise<Product | undefined> {
