@@ -199,7 +199,8 @@ export class Transactions implements UnitOfWork {
     isolationLevel: IsolationLevel = "read committed",
   ): Promise<T> {
     // A savepoint's first statement (SAVEPOINT) cannot carry a key's look: it is made before.
-    await this.lookFirst();
+    const looking = this.lookFirst();
+    if (looking) await looking;
     const open = this.#scope.getStore();
     if (open && STRICTNESS[isolationLevel] > STRICTNESS[open.isolationLevel]) {
       // A savepoint cannot change the isolation level; asking for a stricter one is a design error.
