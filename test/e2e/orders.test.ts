@@ -48,12 +48,10 @@ describe("POST /api/v1/orders", () => {
           },
         };
         let order: Record<string, any>;
+        const headers: Record<string, string> = keyed ? { "Idempotency-Key": crypto.randomUUID() } : {};
+        const body = { userId: buyer.user.id, items: [{ productId: shoe.id, quantity: 2 }] };
         try {
-          const res = await t.post(
-            "/api/v1/orders",
-            { userId: buyer.user.id, items: [{ productId: shoe.id, quantity: 2 }] },
-            { token: buyer.token, headers: keyed ? { "Idempotency-Key": crypto.randomUUID() } : {} },
-          );
+          const res = await t.post("/api/v1/orders", body, { token: buyer.token, headers });
           expect(res.status).toBe(201);
           order = res.body;
           expect(order).toMatchObject({ subtotal: 240_000, totalAmount: 240_000 });
@@ -67,6 +65,12 @@ describe("POST /api/v1/orders", () => {
           sql`select payload from order_events where aggregate_id = ${order.id} and type = 'ORDER_CREATED'`,
         );
         expect(rowsOf(events)).toEqual([{ payload: order }]);
+        if (keyed) {
+          // The key's answer, stored by the order's statement, is the answer of the try that placed it.
+          const replay = await t.post("/api/v1/orders", body, { token: buyer.token, headers });
+          expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
+          expect(replay.body).toEqual(order);
+        }
         expect(await invariantViolations(t, [shoe.id])).toEqual([]);
       },
     );

@@ -18,8 +18,9 @@ import { createProductVia } from "../support/products";
 // 9 until the order's ORDER_CREATED rode on its reservation (outbox events carried by the level's next write), 8
 // until the order was placed in one statement with its reservation (no SAVEPOINT, no separate reservation; its
 // ORDER_CREATED rides on the key's answer now), 6 until the key's lock and row were read by the order's products
-// read (one statement).
-const MAX_ORDER_STATEMENTS = 5;
+// read (one statement), 5 until its answer was stored by the order's statement (the product's lock then the last
+// statement before COMMIT).
+const MAX_ORDER_STATEMENTS = 4;
 const MAX_ORDER_COMMITS = 1;
 // 17 after the round-trip work, + 1: a keyed payment first looks for the payment its key already made (a retry
 // whose stored answer was lost answers from it). The key's read before the handler took the place of its claim.
@@ -33,8 +34,9 @@ const MAX_PAYMENT_COMMITS = 2;
 // path is built once: postgres.js sends a statement not prepared on its connection, with parameters, in two
 // (Parse/Describe, then Bind/Execute once the parameter types are back), a prepared one in one. 15 for the order
 // and 31 for the payment before; 11 and 20 while the Idempotency-Key's statements were still on the builder; 8 for
-// the order before it was placed in one statement, 6 before its key's look rode on its products read.
-const MAX_ORDER_ROUND_TRIPS = 5;
+// the order before it was placed in one statement, 6 before its key's look rode on its products read, 5 before its
+// answer rode on the order's statement.
+const MAX_ORDER_ROUND_TRIPS = 4;
 // An order without a key: BEGIN · its products (with the database's time) · the order placed with its reservation
 // and its ORDER_CREATED · COMMIT. 5 until ORDER_CREATED was written by the order's statement (it was a statement of
 // its own before COMMIT, the hot product's row held one round trip longer).
@@ -146,6 +148,9 @@ describe.skipIf(!hasPostgres)("the round trips of one checkout", () => {
       statements: Math.min(figures.statements, MAX_ORDER_STATEMENTS),
       commits: Math.min(figures.commits, MAX_ORDER_COMMITS),
     });
+    // The hot product's row is locked by the last statement before COMMIT (the key's answer rides on it).
+    expect(order.statements.at(-2)).toContain("for update");
+    expect(order.statements.at(-2)).toContain("key_answered");
   });
 
   it("places an order without a key with its ORDER_CREATED in the order's statement, the product's lock last", async () => {

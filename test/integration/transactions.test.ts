@@ -1,6 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import { sql } from "drizzle-orm";
-import type { KeyLookStep } from "../../src/domain/shared/unit-of-work";
+import type { KeyAnswerStep, KeyLookStep } from "../../src/domain/shared/unit-of-work";
 import type { NewUser } from "../../src/domain/users/ports";
 import { type Database, rowsOf } from "../../src/infra/db/client";
 import { DrizzleProductRepository } from "../../src/infra/db/repositories/product-repository";
@@ -583,5 +583,54 @@ describe("withKeyLook", () => {
         await expect(transactions.withKeyLook(step, async () => {})).rejects.toThrow("withKeyLook");
       }),
     );
+  });
+});
+
+describe("withKeyAnswer", () => {
+  const answerStep = () => {
+    const rendered: unknown[] = [];
+    const step: KeyAnswerStep = {
+      id: { scope: crypto.randomUUID(), method: "POST", path: "/api/v1/orders", key: crypto.randomUUID() },
+    };
+    const render = (result: unknown) => {
+      rendered.push(result);
+      step.ready = {
+        response: { status: 201, body: JSON.stringify(result), headers: {} },
+        claim: { requestHash: "h", claimToken: "t", now: new Date(), expiresAt: new Date() },
+      };
+    };
+    return { step, render, rendered };
+  };
+
+  it("renders the result announced at the transaction's level, for the write that takes it until it stored it", async () => {
+    const { step, render, rendered } = answerStep();
+    await transactions.withTransaction(() =>
+      transactions.withKeyAnswer(step, render, async () => {
+        expect(transactions.takeKeyAnswer()).toBeUndefined();
+        transactions.answerAhead({ try: 1 });
+        transactions.answerAhead({ try: 2 });
+        expect(transactions.takeKeyAnswer()).toBe(step);
+        expect(step.ready?.response.body).toBe('{"try":2}');
+        step.stored = true;
+        expect(transactions.takeKeyAnswer()).toBeUndefined();
+        transactions.answerAhead({ try: 3 });
+      }),
+    );
+    expect(rendered).toEqual([{ try: 1 }, { try: 2 }]);
+  });
+
+  it("is neither rendered nor taken inside a savepoint, nor outside withKeyAnswer", async () => {
+    const { step, render, rendered } = answerStep();
+    transactions.answerAhead({ outside: true });
+    await transactions.withTransaction(() =>
+      transactions.withKeyAnswer(step, render, () =>
+        transactions.withTransaction(async () => {
+          transactions.answerAhead({ nested: true });
+          expect(transactions.takeKeyAnswer()).toBeUndefined();
+        }),
+      ),
+    );
+    expect(rendered).toEqual([]);
+    await expect(transactions.withKeyAnswer(step, render, async () => {})).rejects.toThrow("withKeyAnswer");
   });
 });

@@ -1,6 +1,6 @@
 import type { Clock } from "../shared/clock";
 import { DomainError } from "../shared/errors";
-import type { KeyLookStep, OpeningStep, UnitOfWork } from "../shared/unit-of-work";
+import type { KeyAnswerStep, KeyLookStep, OpeningStep, UnitOfWork } from "../shared/unit-of-work";
 import type { IdempotencyRecord, IdempotencyRepository, IdempotencyScope, KeyLook, StoredResponse } from "./ports";
 
 export const KEY_TTL_MS = 24 * 3600 * 1000;
@@ -41,6 +41,14 @@ class Discard extends Error {
  */
 export function isFinal(response: StoredResponse): boolean {
   return response.status < 500 && response.headers["retry-after"] === undefined;
+}
+
+/** Whether two answers are the same for a replay (status, body, the replayed headers). */
+function sameAnswer(a: StoredResponse, b: StoredResponse | undefined): boolean {
+  if (!b || a.status !== b.status || a.body !== b.body) return false;
+  const names = new Set([...Object.keys(a.headers), ...Object.keys(b.headers)]);
+  for (const name of names) if (a.headers[name] !== b.headers[name]) return false;
+  return true;
 }
 
 /**
@@ -146,22 +154,53 @@ export class IdempotencyService {
      * The request's first statement is a read that can take the key's look in (an order's products: one
      * statement fewer, see UnitOfWork.withKeyLook); otherwise the look is the transaction's own first statement.
      */
-    options: { lookTakenIn?: boolean } = {},
+    options: {
+      lookTakenIn?: boolean;
+      /**
+       * What the request will answer, from the result its work announces before its last write
+       * (UnitOfWork.answerAhead: an order as it will be written): the key's answer is then stored by that write,
+       * the transaction's last statement, instead of a statement of its own after it.
+       */
+      answerAhead?: (result: unknown) => StoredResponse;
+    } = {},
   ): Promise<StoredResponse | undefined> {
     const look = this.#keyLook(id, requestHash);
+    const answer: KeyAnswerStep = { id };
+    const { answerAhead } = options;
+    const work = answerAhead
+      ? () =>
+          this.unitOfWork.withKeyAnswer(
+            answer,
+            (result) => {
+              const now = this.clock.now();
+              const expiresAt = new Date(now.getTime() + KEY_TTL_MS);
+              const claim = { requestHash, claimToken: crypto.randomUUID(), now, expiresAt };
+              answer.ready = { response: answerAhead(result), claim };
+            },
+            request,
+          )
+      : request;
     try {
       await this.unitOfWork.withTransaction(async () => {
         let response: StoredResponse;
         if (options.lookTakenIn) {
-          response = await this.unitOfWork.withKeyLook(look, request);
+          response = await this.unitOfWork.withKeyLook(look, work);
           // The request sent nothing (refused before reading anything): the key's answer still comes first.
           if (!look.settled && isFinal(response)) await look.run();
         } else {
           await look.run();
-          response = await request();
+          response = await work();
         }
         // Stopped by its look (its answer was the look's error): that decides, not the request's answer.
         if (look.stop) throw look.stop;
+        // Stored by the work's last write, if that write carried it: it must be what the request answers.
+        if (answer.stored === false) throw new Discard("key lost");
+        if (answer.stored) {
+          if (!sameAnswer(response, answer.ready?.response)) {
+            throw new Error("the request answered otherwise than the answer its work stored ahead");
+          }
+          return;
+        }
         const wrote = response.status < 400 || (await this.unitOfWork.hasWritten());
         if (!keepsAnswer(response, { wrote })) throw new Discard(isFinal(response) ? "refused" : "not final");
         const now = this.clock.now();

@@ -146,6 +146,8 @@ export class OrderService {
     };
     // ORDER_CREATED is written by the order's own statement (no statement of its own, the hot row not held for one).
     const view = toOrderView(asCreated(order));
+    // Known before it is written: a keyed request's answer may ride on the order's statement too.
+    this.deps.unitOfWork.answerAhead(view);
     const placed = await this.deps.orders.place(order, { id: this.deps.newId(), payload: view });
     if (!placed) throw await this.#refusal(items);
     await this.deps.stock.movedElsewhere(placed.reserved);

@@ -1,4 +1,4 @@
-import type { Claim, IdempotencyScope, KeyLook } from "../idempotency/ports";
+import type { Claim, IdempotencyScope, KeyLook, StoredResponse } from "../idempotency/ports";
 
 /**
  * A step that must commit with the first of a request's work (an Idempotency-Key's claim): see
@@ -31,6 +31,18 @@ export interface KeyLookStep {
   settle(look: KeyLook): void;
   /** Set by `settle`: the look has been made. */
   settled: boolean;
+}
+
+/**
+ * A keyed transaction's stored answer, written by the work's last write when the work's result is known before it
+ * (see UnitOfWork.withKeyAnswer, answerAhead): the answer rendered from that result, and what became of it.
+ */
+export interface KeyAnswerStep {
+  id: IdempotencyScope;
+  /** The answer rendered from the result announced last (answerAhead), with the key's row values; none yet. */
+  ready?: { response: StoredResponse; claim: Omit<Claim, "leaseUntil"> };
+  /** Set by the write that carried it: whether it stored the answer (false: a live row held the key). */
+  stored?: boolean;
 }
 
 export type IsolationLevel = "read committed" | "repeatable read" | "serializable";
@@ -80,4 +92,14 @@ export interface UnitOfWork {
    * look is still to be made: `look.settled` says whether it was.
    */
   withKeyLook<T>(look: KeyLookStep, work: () => Promise<T>): Promise<T>;
+  /**
+   * Inside a transaction (not a savepoint): runs `work` with `answer` to be stored by the write that can carry it
+   * (an order's statement), once `work` announced its result ahead (answerAhead) and `render` made the answer.
+   */
+  withKeyAnswer<T>(answer: KeyAnswerStep, render: (result: unknown) => void, work: () => Promise<T>): Promise<T>;
+  /**
+   * The work's result, known before its last write (an order as it will be written): a keyed transaction's answer
+   * may then ride on that write (withKeyAnswer). At the transaction's own level only; nothing otherwise.
+   */
+  answerAhead(result: unknown): void;
 }

@@ -3,7 +3,13 @@ import { sql } from "drizzle-orm";
 import type { Logger } from "drizzle-orm/logger";
 import { PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
 import type { Sql, TransactionSql } from "postgres";
-import type { IsolationLevel, KeyLookStep, OpeningStep, UnitOfWork } from "../../domain/shared/unit-of-work";
+import type {
+  IsolationLevel,
+  KeyAnswerStep,
+  KeyLookStep,
+  OpeningStep,
+  UnitOfWork,
+} from "../../domain/shared/unit-of-work";
 import { type Database, rowsOf } from "./client";
 
 const STRICTNESS: Record<IsolationLevel, number> = { "read committed": 0, "repeatable read": 1, serializable: 2 };
@@ -42,6 +48,8 @@ interface OpenTransaction {
   parent: OpenTransaction | undefined;
   /** A root level's Idempotency-Key look still to be made before anything else it sends (withKeyLook). */
   keyLook?: KeyLookStep;
+  /** A root level's Idempotency-Key answer, for the write that can carry it (withKeyAnswer), and its renderer. */
+  keyAnswer?: { step: KeyAnswerStep; render: (result: unknown) => void };
   /**
    * postgres.js, a root level: its BEGIN has settled for its caller (committed, rolled back, or failed when its
    * session was lost while the work went on). See `#live`.
@@ -321,6 +329,31 @@ export class Transactions implements UnitOfWork {
    */
   lookFirst(): Promise<void> | undefined {
     return this.takeKeyLook()?.run();
+  }
+
+  async withKeyAnswer<T>(answer: KeyAnswerStep, render: (result: unknown) => void, work: () => Promise<T>): Promise<T> {
+    const open = this.#scope.getStore();
+    if (!open || open.parent) throw new Error("withKeyAnswer: only at a transaction's own level");
+    open.keyAnswer = { step: answer, render };
+    try {
+      return await work();
+    } finally {
+      open.keyAnswer = undefined;
+    }
+  }
+
+  answerAhead(result: unknown): void {
+    const open = this.#scope.getStore();
+    if (open?.keyAnswer && open.keyAnswer.step.stored === undefined) open.keyAnswer.render(result);
+  }
+
+  /**
+   * The key's answer for a write about to run at the innermost level that carries it (it then sets `stored`):
+   * only at the transaction's own level, once rendered (answerAhead), and not once a write stored it.
+   */
+  takeKeyAnswer(): KeyAnswerStep | undefined {
+    const answer = this.#scope.getStore()?.keyAnswer?.step;
+    return answer?.ready && answer.stored === undefined ? answer : undefined;
   }
 
   afterCommit(hook: Hook): Promise<void> | void {

@@ -54,11 +54,14 @@ export const idempotent = keyedInOneTransaction({});
 
 /**
  * `idempotent` for a handler whose first statement is a read that takes the key's lock and row in (an order: its
- * products, product-repository.ts), one statement fewer: the same answers, the same transaction.
+ * products, product-repository.ts), and whose result is known before its last write, which then stores the key's
+ * answer (`answer`: what the handler answers for that result; IdempotencyService.runKeyed checks it did): two
+ * statements fewer, the same answers, the same transaction.
  */
-export const idempotentLookTakenIn = keyedInOneTransaction({ lookTakenIn: true });
+export const idempotentInWorkStatements = (answer: (result: unknown) => StoredResponse) =>
+  keyedInOneTransaction({ lookTakenIn: true, answerAhead: answer });
 
-function keyedInOneTransaction(options: { lookTakenIn?: boolean }) {
+function keyedInOneTransaction(options: { lookTakenIn?: boolean; answerAhead?: (result: unknown) => StoredResponse }) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const keyed = await keyOf(c);
     if (!keyed) return next();

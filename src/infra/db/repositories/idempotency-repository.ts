@@ -1,4 +1,4 @@
-import { lt, sql } from "drizzle-orm";
+import { lt, type SQL, sql } from "drizzle-orm";
 import type {
   Claim,
   IdempotencyRecord,
@@ -120,6 +120,40 @@ export const keyClaimCtes = ($: Slots<KeyClaimParams>) => sql`
     ${upsertTail($)}
   )`;
 
+/** A key's answer as a statement's parameters (its own statement's, or those of a write that carries it). */
+export type KeyAnswerParams = ClaimParams & { status: number; body: string; headers: string };
+
+export const keyAnswerParams = (
+  id: IdempotencyScope,
+  claim: Omit<Claim, "leaseUntil">,
+  response: StoredResponse,
+): KeyAnswerParams => ({
+  ...keyParams(id),
+  requestHash: claim.requestHash,
+  claimToken: claim.claimToken,
+  now: claim.now.toISOString(),
+  expiresAt: claim.expiresAt.toISOString(),
+  status: response.status,
+  body: response.body,
+  headers: JSON.stringify(response.headers),
+});
+
+/**
+ * The key's answer as a CTE, `key_answered` (one row when stored), for a write that carries it as its last part
+ * (an order's statement: UnitOfWork.withKeyAnswer), inserted only if `gate` (that write's own CTE) has a row: the
+ * same insert and conflict rule as `idempotency_claim_answered`, so a live row (another request's committed answer)
+ * is never written over and the caller rolls back ("key lost").
+ */
+export const keyAnswerCte = ($: Slots<KeyAnswerParams>, gate: SQL) => sql`
+  key_answered as (
+    insert into ${idempotencyKeys} (scope, method, path, key, request_hash, response_status, response_body,
+      response_headers, locked_until, claim_token, created_at, expires_at)
+    select ${$.scope}, ${$.method}, ${$.path}, ${$.key}, ${$.requestHash}, ${$.status}::int, ${$.body}::text,
+      ${$.headers}::jsonb, null::timestamptz, ${$.claimToken}, ${$.now}::timestamptz, ${$.expiresAt}::timestamptz
+    where exists (select from ${gate})
+    ${upsertTail($)}
+  )`;
+
 /** The key's statements, built once (statements.ts): every keyed POST sends two or three of them. */
 function hotStatements(tx: Transactions) {
   return {
@@ -140,7 +174,7 @@ function hotStatements(tx: Transactions) {
       tx,
       ($) => sql`with ${keyClaimCtes($)} select key from key_claimed`,
     ),
-    claimAnswered: new SqlStatement<ClaimParams & { status: number; body: string; headers: string }>(
+    claimAnswered: new SqlStatement<KeyAnswerParams>(
       "idempotency_claim_answered",
       tx,
       ($) => sql`
@@ -201,16 +235,7 @@ export class DrizzleIdempotencyRepository implements IdempotencyRepository {
     claim: Omit<Claim, "leaseUntil">,
     response: StoredResponse,
   ): Promise<boolean> {
-    const rows = await this.#hot.claimAnswered.run({
-      ...keyParams(id),
-      requestHash: claim.requestHash,
-      claimToken: claim.claimToken,
-      now: claim.now.toISOString(),
-      expiresAt: claim.expiresAt.toISOString(),
-      status: response.status,
-      body: response.body,
-      headers: JSON.stringify(response.headers),
-    });
+    const rows = await this.#hot.claimAnswered.run(keyAnswerParams(id, claim, response));
     return rows.length === 1;
   }
 
