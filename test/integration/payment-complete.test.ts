@@ -223,3 +223,28 @@ describe.skipIf(!hasPostgres)("a late confirm and the recovery job completing on
     expect(await invariantViolations(t, ids)).toEqual([]);
   });
 });
+
+describe("a keyed payment's start sent on its own", () => {
+  it("releases the key it claimed when it then refuses (no balance row): the retry runs at once", async () => {
+    const buyer = await buyerWith(100_000);
+    const shoe = await createProductVia(t, (sellers[0] as Who).token, { price: 10_000, stock: 5 });
+    const order = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 1 }]);
+    // The statement claims the key and commits, then finds no balance to debit: the service refuses after it.
+    await db.execute(sql`delete from balances where user_id = ${buyer.user.id}`);
+    const key = crypto.randomUUID();
+    const pay = () =>
+      t.post(
+        "/api/v1/payments/process",
+        { orderId: order.id },
+        { token: buyer.token, headers: { "Idempotency-Key": key } },
+      );
+    expect((await pay()).status).toBe(404);
+    // Not left in flight for the lease's minute (409): released, so the retry decides afresh.
+    const retry = await pay();
+    expect(retry.status).toBe(404);
+    expect(retry.body).toMatchObject({ code: "USER_NOT_FOUND" });
+    const keys = await db.query.idempotencyKeys.findMany({ where: (k, { eq }) => eq(k.key, key) });
+    expect(keys).toEqual([]);
+    expect(await db.query.payments.findMany({ where: (p, { eq }) => eq(p.orderId, order.id) })).toEqual([]);
+  });
+});
