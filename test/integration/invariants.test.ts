@@ -80,4 +80,14 @@ describe("the invariant checker over a whole shop", async () => {
       "each Seoul day counts its live paid orders once",
     ]);
   });
+
+  it("reports a seller's, a category's or a seller's category's order count the orders do not explain", async () => {
+    await shopDb.execute(sql`update product_sales_daily set sales_amount = sales_amount - 1, orders = orders - 1,
+      seller_orders = seller_orders + 1`);
+    const violations = await checkInvariants(shopDb);
+    expect(violations.map((v) => v.rule)).toEqual([
+      "each Seoul day counts each seller's, category's and seller's category's live paid orders once",
+    ]);
+    expect(violations[0]?.detail).toContain('"grouping":"seller:');
+  });
 });

@@ -166,5 +166,29 @@ function wholeShopSalesRules(): [string, ReturnType<typeof sql>][] {
           on o.day = s.day
           where coalesce(s.orders, 0) <> coalesce(o.orders, 0)`,
     ],
+    [
+      // A payment's completion computes these counts in SQL (sales-repository.ts, paidSalesCte), apart from
+      // salesOfPayment: each seller, category and seller's category counts an order on one line only.
+      "each Seoul day counts each seller's, category's and seller's category's live paid orders once",
+      sql`select coalesce(s.day, o.day) as day, coalesce(s.grouping, o.grouping) as grouping, s.orders,
+            o.orders as paid from
+            (select sales_day as day, 'seller:' || seller_id as grouping, sum(seller_orders) as orders
+               from product_sales_daily group by 1, 2
+             union all
+             select sales_day, 'category:' || category, sum(category_orders) from product_sales_daily group by 1, 2
+             union all
+             select sales_day, 'seller-category:' || seller_id || ':' || category, sum(seller_category_orders)
+               from product_sales_daily group by 1, 2) s
+          full join
+            (select day, grouping, count(distinct order_id) as orders from
+               (select ${seoulDay(sql`o.paid_at`)} as day, o.id as order_id, i.seller_id, i.category
+                  from orders o join order_items i on i.order_id = o.id
+                  where o.status in ('CONFIRMED', 'PREPARING', 'SHIPPED', 'DELIVERED', 'COMPLETED')) line
+               cross join lateral (values ('seller:' || line.seller_id), ('category:' || line.category),
+                 ('seller-category:' || line.seller_id || ':' || line.category)) as g(grouping)
+             group by 1, 2) o
+          on o.day = s.day and o.grouping = s.grouping
+          where coalesce(s.orders, 0) <> coalesce(o.orders, 0)`,
+    ],
   ];
 }

@@ -104,6 +104,34 @@ export const reservationCtes = (line: string) => {
   )`;
 };
 
+/**
+ * A paid order's sale, a part of the one statement that completes its payment (payment-repository.ts,
+ * `payment_complete`), over `line` (a CTE of the order's lines: product_id, quantity). `sale_locked` locks the lines'
+ * products in product-id order (the lock order of every stock movement, as `locked_products` above), and `sold` moves
+ * only rows it returned: each line's units from reserved to sold stock, where the product still holds them reserved,
+ * returning what a moved product's cached details are dropped by. The caller checks that every line was sold.
+ */
+export const saleCtes = (line: string) => {
+  const lines = sql.raw(line);
+  return sql`
+  sale_locked as materialized (
+    select ${products.id} from ${products}
+    where ${products.id} = any(${lineProductIds(line)})
+    order by ${products.id}
+    for update
+  ), sold as (
+    update ${products}
+    set reserved_stock = ${products.reservedStock} - ${lines}.quantity,
+      sold_quantity = ${products.soldQuantity} + ${lines}.quantity,
+      version = ${products.version} + 1, updated_at = now()
+    from ${lines}, sale_locked
+    where ${products.id} = any(${lineProductIds(line)})
+      and ${products.id} = ${lines}.product_id and sale_locked.id = ${products.id}
+      and ${products.reservedStock} >= ${lines}.quantity
+    returning ${products.id}, ${products.version}, ${products.modelCode}
+  )`;
+};
+
 /** LIKE's wildcards in a client's search text are literal characters, not patterns. */
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`);
 
