@@ -23,14 +23,14 @@ const reservation = (id: string) => sql`update products set stock = stock - 1, r
 const sale = (id: string) => sql`update products set reserved_stock = reserved_stock - 1,
   sold_quantity = sold_quantity + 1, version = version + 1, updated_at = now() where id = ${id}`;
 
-/** Runs `update` in a transaction of its own and says how many rows of products it updated, and how many HOT. */
-async function updatesOf(update: SQL) {
+/** Runs `update` in a transaction of its own and says how many rows of `table` it updated, and how many HOT. */
+async function updatesOf(update: SQL, table = "products") {
   return database.db.transaction(async (tx) => {
     // The session's counts not yet reported add up over its transactions: read before and after, on its connection.
     const counts = async () => {
       const [row] = rowsOf<{ updated: string | number; hot: string | number }>(
-        await tx.execute(sql`select pg_stat_get_xact_tuples_updated('products'::regclass) as updated,
-          pg_stat_get_xact_tuples_hot_updated('products'::regclass) as hot`),
+        await tx.execute(sql`select pg_stat_get_xact_tuples_updated(${table}::regclass) as updated,
+          pg_stat_get_xact_tuples_hot_updated(${table}::regclass) as hot`),
       );
       return { updated: Number(row?.updated), hot: Number(row?.hot) };
     };
@@ -62,6 +62,21 @@ describe("a checkout's updates of its product's row", () => {
         limit 1`),
     );
     expect(await updatesOf(reservation(packed?.id as string))).toEqual({ updated: 1, hot: 1 });
+  });
+});
+
+describe("a checkout's update of its day's sales", () => {
+  it("adds to the product's row of the day without writing an index entry", async () => {
+    const { id } = await repository.insert(newProduct(sellerId, { stock: 100 }));
+    await database.db.execute(sql`insert into product_sales_daily (sales_day, product_id, category, seller_id,
+        quantity, sales_amount, order_lines, orders, seller_orders, category_orders, seller_category_orders)
+      values ('2026-12-07', ${id}, 'test', ${sellerId}, 1, 100000, 1, 1, 1, 1, 1)`);
+    // The counters sales_add's upsert adds to when the day's row is there.
+    const added = sql`update product_sales_daily set quantity = quantity + 1, sales_amount = sales_amount + 100000,
+        order_lines = order_lines + 1, orders = orders + 1, seller_orders = seller_orders + 1,
+        category_orders = category_orders + 1, seller_category_orders = seller_category_orders + 1
+      where sales_day = '2026-12-07' and product_id = ${id} and category = 'test'`;
+    expect(await updatesOf(added, "product_sales_daily")).toEqual({ updated: 1, hot: 1 });
   });
 });
 
