@@ -45,6 +45,18 @@ describe("the invariant checker", () => {
     ]);
   });
 
+  it("reports a product whose place in the popularity sort is not its units sold", async () => {
+    const shoe = await createProductVia(t, seller.token, { stock: 10 });
+    const paid = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 2 }]);
+    await payOrder(t, buyer, paid.id);
+    expect(await checkInvariants(db, { productIds: [shoe.id] })).toEqual([]);
+    // The copy moved behind the triggers' back (they keep it only when products.sold_quantity moves).
+    await db.execute(sql`update product_popularity set sold_quantity = 7 where product_id = ${shoe.id}`);
+    const violations = await checkInvariants(db, { productIds: [shoe.id] });
+    expect(violations.map((v) => v.rule)).toEqual(["the popularity sort holds each product's units sold"]);
+    expect(violations[0]?.detail).toContain(shoe.id);
+  });
+
   it("reports daily sales that the paid orders do not explain", async () => {
     const shoe = await createProductVia(t, seller.token, { stock: 10 });
     const order = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 2 }]);

@@ -57,6 +57,13 @@ export async function checkInvariants(db: Database, options: { productIds?: stri
             where o.status in ('CONFIRMED', 'PREPARING', 'SHIPPED', 'DELIVERED', 'COMPLETED')), 0)`,
     ],
     [
+      // Kept by triggers (migration 0030); a row missing or behind would put the product out of place in `sort=popular`.
+      "the popularity sort holds each product's units sold",
+      sql`select p.id, p.sold_quantity, pp.sold_quantity as ranked from products p
+          left join product_popularity pp on pp.product_id = p.id
+          where ${inScope} and pp.sold_quantity is distinct from p.sold_quantity`,
+    ],
+    [
       "a cancelled order holds no stock and no payment in flight",
       sql`select o.id from orders o where ${ordersInScope} and o.status = 'CANCELLED' and o.paid_amount > o.refunded_amount`,
     ],

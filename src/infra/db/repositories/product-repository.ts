@@ -4,6 +4,7 @@ import {
   count,
   desc,
   eq,
+  getTableColumns,
   gte,
   ilike,
   inArray,
@@ -28,7 +29,7 @@ import type {
 import { ON_SALE_STATUSES, type Product } from "../../../domain/catalogue/product";
 import { DomainError } from "../../../domain/shared/errors";
 import { isUniqueViolation } from "../../dependency-errors";
-import { products } from "../schema";
+import { productPopularity, products } from "../schema";
 import { type Slots, Statement } from "../statements";
 import type { Transactions } from "../transactions";
 import { carriesOutboxEvents } from "./outbox-repository";
@@ -153,7 +154,11 @@ function filterConditions(filter: ProductFilter): SQL[] {
   return conditions;
 }
 
-/** Each sort: its ORDER BY (the id breaks ties) and the keyset condition "after this position". */
+/**
+ * Each sort: its ORDER BY (the id breaks ties) and the keyset condition "after this position". `popular` sorts on
+ * product_popularity (joined by the list), whose index is its order: its sold_quantity is the product's, kept in
+ * the same statement (schema/products.ts says why it is not an index of products).
+ */
 const ORDERINGS: Record<ProductSort, { orderBy: SQL[]; after: (position: KeysetPosition) => SQL }> = {
   newest: {
     orderBy: [desc(products.createdAt), desc(products.id)],
@@ -168,8 +173,9 @@ const ORDERINGS: Record<ProductSort, { orderBy: SQL[]; after: (position: KeysetP
     after: ({ key, id }) => sql`(${products.price}, ${products.id}) < (${key}::bigint, ${id}::uuid)`,
   },
   popular: {
-    orderBy: [desc(products.soldQuantity), desc(products.id)],
-    after: ({ key, id }) => sql`(${products.soldQuantity}, ${products.id}) < (${key}::integer, ${id}::uuid)`,
+    orderBy: [desc(productPopularity.soldQuantity), desc(productPopularity.productId)],
+    after: ({ key, id }) =>
+      sql`(${productPopularity.soldQuantity}, ${productPopularity.productId}) < (${key}::integer, ${id}::uuid)`,
   },
 };
 
@@ -317,10 +323,9 @@ export class DrizzleProductRepository implements ProductRepository {
   async list({ filter, sort, limit, after, offset }: ProductListQuery): Promise<{ items: Product[]; total: number }> {
     const ordering = ORDERINGS[sort];
     const matching = and(...filterConditions(filter));
+    const page = this.tx.current.select(getTableColumns(products)).from(products).$dynamic();
     const [rows, counted] = await Promise.all([
-      this.tx.current
-        .select()
-        .from(products)
+      (sort === "popular" ? page.innerJoin(productPopularity, eq(productPopularity.productId, products.id)) : page)
         .where(after ? and(matching, ordering.after(after)) : matching)
         .orderBy(...ordering.orderBy)
         .limit(limit)
