@@ -17,6 +17,8 @@
 //                               ... SET log_min_duration_statement = 0, that database only) to PostgreSQL's log
 //   BENCH_CPU_AFTER_MIGRATE     SQL run on the throwaway database after its migrations, for experiments (e.g.
 //                               `drop index products_popular` to see what an index costs a checkout)
+//   BENCH_CPU_HOT_PRODUCT       set to 1: every checkout buys the first product (the drop's hot row, on a page
+//                               shared with the rest of the catalogue), the other products only fill the table
 //
 // Printed: CPU µs per checkout (process.cpuUsage, user + system, every thread of the process: the app and the
 // few requests this script builds), statements per checkout (every statement postgres.js sends, BEGIN, SAVEPOINT
@@ -24,8 +26,9 @@
 // sockets per checkout (round trips, as the statements go one at a time), PostgreSQL's CPU per checkout (the
 // utime + stime, /proc/<pid>/stat, of the backends serving the throwaway database: only when PostgreSQL runs on this
 // machine; the relay's backend included, PostgreSQL's background processes apart), how often each prepared statement
-// was planned afresh (pg_prepared_statements' custom_plans vs generic_plans) and wall time per checkout
-// (informational only).
+// was planned afresh (pg_prepared_statements' custom_plans vs generic_plans), the row updates per checkout of each
+// table and the share of them that were HOT (pg_stat_user_tables: a heap-only update writes no index entry) and
+// wall time per checkout (informational only).
 import { Socket } from "node:net";
 import type postgres from "postgres";
 import { createApp } from "../src/app";
@@ -43,6 +46,7 @@ const PRODUCTS = envInt("BENCH_CPU_PRODUCTS", 100, 1, 10_000);
 const BUYERS = envInt("BENCH_CPU_BUYERS", 1, 1, 64);
 const PRICE = 1_000;
 const LOG_STATEMENTS = process.env.BENCH_CPU_LOG_STATEMENTS === "1";
+const HOT_PRODUCT = process.env.BENCH_CPU_HOT_PRODUCT === "1";
 
 const adminUrl = process.env.DATABASE_URL;
 const redisUrl = process.env.REDIS_URL;
@@ -156,7 +160,7 @@ async function measure() {
 
   let n = 0;
   const checkout = async (buyer: (typeof buyers)[number]) => {
-    const productId = products[n++ % products.length] as string;
+    const productId = (HOT_PRODUCT ? products[0] : products[n++ % products.length]) as string;
     const order = await call(
       "POST",
       "/api/v1/orders",
@@ -185,6 +189,8 @@ async function measure() {
       }),
     );
   await checkouts(WARMUP);
+  const client = (database.db as unknown as { $client: postgres.Sql }).$client;
+  const updatesBefore = await tableUpdates(client);
   Bun.gc(true);
   statements = 0;
   writes = 0;
@@ -197,14 +203,15 @@ async function measure() {
   const sent = statements;
   const sentWrites = writes;
   const endedPg = await postgresCpu(adminUrl as string, databaseName);
-  const plans = await planCounts((database.db as unknown as { $client: postgres.Sql }).$client);
+  const plans = await planCounts(client);
+  const updatesAfter = await tableUpdates(client);
 
   await container.close();
   await database.close().catch(() => {});
 
   const cpuUs = (cpu.user + cpu.system) / CHECKOUTS;
   console.log(
-    `checkouts ${CHECKOUTS} (after ${WARMUP} warm-up) over ${PRODUCTS} products, ${BUYERS === 1 ? "one buyer, sequential" : `${BUYERS} buyers at once, each sequential`}, through app.fetch`,
+    `checkouts ${CHECKOUTS} (after ${WARMUP} warm-up) ${HOT_PRODUCT ? `of one product (of ${PRODUCTS})` : `over ${PRODUCTS} products`}, ${BUYERS === 1 ? "one buyer, sequential" : `${BUYERS} buyers at once, each sequential`}, through app.fetch`,
   );
   console.log(
     `server CPU per checkout: ${cpuUs.toFixed(0)} µs (user ${(cpu.user / CHECKOUTS).toFixed(0)}, system ${(cpu.system / CHECKOUTS).toFixed(0)})`,
@@ -220,6 +227,18 @@ async function measure() {
     );
   } else {
     console.log("PostgreSQL CPU per checkout: n/a (PostgreSQL's processes are not readable from here)");
+  }
+  console.log(
+    "row updates per checkout by table (pg_stat_user_tables): updates, of them HOT (heap-only: no index entry written), fillfactor",
+  );
+  for (const [table, after] of updatesAfter) {
+    const before = updatesBefore.get(table);
+    const updates = after.updates - (before?.updates ?? 0);
+    if (updates === 0) continue;
+    const hot = after.hot - (before?.hot ?? 0);
+    console.log(
+      `  ${table}: ${(updates / CHECKOUTS).toFixed(2)}, HOT ${((100 * hot) / updates).toFixed(0)}%, fillfactor ${after.fillfactor}`,
+    );
   }
   if (plans.length > 0) {
     console.log("prepared statements of the pool (summed over its connections): custom plans / generic plans");
@@ -256,6 +275,28 @@ async function planCounts(client: postgres.Sql) {
     }
   }
   return [...byName.values()].sort((a, b) => b.custom + b.generic - (a.custom + a.generic));
+}
+
+/**
+ * Row updates and HOT updates so far per table of the database (pg_stat_user_tables), and each table's fillfactor.
+ * A backend reports its counts to the shared statistics at most once a second, and later still when idle, so every
+ * connection of the pool is first asked to report them (pg_stat_force_next_flush: reported as its statement ends).
+ */
+async function tableUpdates(client: postgres.Sql) {
+  await Promise.all(Array.from({ length: 10 }, () => client`select pg_stat_force_next_flush(), pg_sleep(0.2)`));
+  await Bun.sleep(200);
+  type UpdateRow = { table: string; updates: string; hot: string; fillfactor: string | null };
+  const rows = await client<UpdateRow[]>`
+    select s.relname as table, n_tup_upd as updates, n_tup_hot_upd as hot,
+      (select option_value from pg_options_to_table(c.reloptions) where option_name = 'fillfactor') as fillfactor
+    from pg_stat_user_tables s join pg_class c on c.oid = s.relid
+    order by s.relname`;
+  return new Map(
+    rows.map((row) => [
+      row.table,
+      { updates: Number(row.updates), hot: Number(row.hot), fillfactor: row.fillfactor ?? "100" },
+    ]),
+  );
 }
 
 /**

@@ -123,7 +123,14 @@ if (orderCount > 0) {
   } else {
     const started = performance.now();
     const lines = await seedPaidOrders(db, orderCount, await argon2Passwords.hash("seed-buyer-password"));
-    for (const table of ["orders", "order_items", "payments", "product_sales_daily", "products"]) {
+    for (const table of [
+      "orders",
+      "order_items",
+      "payments",
+      "product_sales_daily",
+      "products",
+      "product_popularity",
+    ]) {
       await db.execute(sql.raw(`vacuum analyze ${table}`));
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);

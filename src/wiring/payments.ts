@@ -42,7 +42,6 @@ export function wirePayments(
       orders: repositories.orders,
       balances: uses.balances,
       stock: uses.stock,
-      outbox,
       gateway,
       unitOfWork,
       newId,
@@ -55,7 +54,6 @@ export function wirePayments(
         recheckSeconds: config.PAYMENT_RECHECK_SECONDS,
       },
       observer: observers.payments,
-      onCompleted: uses.sales.paid,
     }),
     refunds: new RefundService({
       refunds: repositories.refunds,

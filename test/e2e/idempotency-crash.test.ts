@@ -55,8 +55,9 @@ describe.skipIf(!hasPostgres)("a server killed between an Idempotency-Key's clai
     server.kill("SIGKILL");
     await server.exited;
     await answered;
-    await lock.release();
-    // Its backend ends once it sees the client gone (after the lock lets it run its statement).
+    // Its backend ends while its statement still waits: PostgreSQL looks at the client while a statement runs
+    // (client_connection_check_interval, client.ts). A payment's start is a statement sent on its own, which
+    // commits by itself when it ends: it must not run on once the lock lets it, for a client that is gone.
     await waitFor("the dead server's backend to end", async () => !(await lock.connected(backend as number)));
     await lock.end();
   }

@@ -58,6 +58,18 @@ describe("the invariant checker", () => {
     ]);
   });
 
+  it("reports a product whose place in the popularity sort is not its units sold", async () => {
+    const shoe = await createProductVia(t, seller.token, { stock: 10 });
+    const paid = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 2 }]);
+    await payOrder(t, buyer, paid.id);
+    expect(await checkInvariants(db, { productIds: [shoe.id] })).toEqual([]);
+    // The copy moved behind the triggers' back (they keep it only when products.sold_quantity moves).
+    await db.execute(sql`update product_popularity set sold_quantity = 7 where product_id = ${shoe.id}`);
+    const violations = await checkInvariants(db, { productIds: [shoe.id] });
+    expect(violations.map((v) => v.rule)).toEqual(["the popularity sort holds each product's units sold"]);
+    expect(violations[0]?.detail).toContain(shoe.id);
+  });
+
   it("reports daily sales that the paid orders do not explain", async () => {
     const shoe = await createProductVia(t, seller.token, { stock: 10 });
     const order = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 2 }]);
@@ -92,5 +104,15 @@ describe("the invariant checker over a whole shop", async () => {
       "daily sales add up to what was paid less what was refunded",
       "each Seoul day counts its live paid orders once",
     ]);
+  });
+
+  it("reports a seller's, a category's or a seller's category's order count the orders do not explain", async () => {
+    await shopDb.execute(sql`update product_sales_daily set sales_amount = sales_amount - 1, orders = orders - 1,
+      seller_orders = seller_orders + 1`);
+    const violations = await checkInvariants(shopDb);
+    expect(violations.map((v) => v.rule)).toEqual([
+      "each Seoul day counts each seller's, category's and seller's category's live paid orders once",
+    ]);
+    expect(violations[0]?.detail).toContain('"grouping":"seller:');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import { sql } from "drizzle-orm";
-import type { KeyAnswerStep, KeyLookStep } from "../../src/domain/shared/unit-of-work";
+import type { KeyAnswerStep, KeyLookStep, OpeningStep } from "../../src/domain/shared/unit-of-work";
 import type { NewUser } from "../../src/domain/users/ports";
 import { type Database, rowsOf } from "../../src/infra/db/client";
 import { DrizzleProductRepository } from "../../src/infra/db/repositories/product-repository";
@@ -286,13 +286,16 @@ describe("Transactions", () => {
 
 describe.skipIf(!globalThis.kicksTest.services.databaseUrl)("pooled PostgreSQL sessions", () => {
   it("carry time limits, so no statement, lock wait or open transaction can hang forever", async () => {
-    const rows = rowsOf<{ statement: string; lock: string; idle: string }>(
+    const rows = rowsOf<{ statement: string; lock: string; idle: string; client: string }>(
       await transactions.current.execute(
         sql`select current_setting('statement_timeout') as statement, current_setting('lock_timeout') as lock,
-          current_setting('idle_in_transaction_session_timeout') as idle`,
+          current_setting('idle_in_transaction_session_timeout') as idle,
+          current_setting('client_connection_check_interval') as client`,
       ),
     );
-    expect(rows[0]).toEqual({ statement: "30s", lock: "10s", idle: "1min" });
+    // The client looked at every second: a statement sent on its own (it commits by itself) whose client died
+    // while it waited for a lock is ended, not run on to commit (test/e2e/idempotency-crash.test.ts).
+    expect(rows[0]).toEqual({ statement: "30s", lock: "10s", idle: "1min", client: "1s" });
   });
 });
 
@@ -632,5 +635,85 @@ describe("withKeyAnswer", () => {
     );
     expect(rendered).toEqual([]);
     await expect(transactions.withKeyAnswer(step, render, async () => {})).rejects.toThrow("withKeyAnswer");
+  });
+});
+
+describe("withStatement and withStatementTaking", () => {
+  const step = (claim?: { settled: boolean[] }) => {
+    const ran: string[] = [];
+    const opening: OpeningStep = { committed: false, run: async () => void ran.push("run") };
+    if (claim) {
+      opening.claim = {
+        terms: () => ({ id: { scope: "s", method: "POST", path: "/p", key: "k" }, claim: {} as never }),
+        settle: (claimed) => {
+          claim.settled.push(claimed);
+          if (!claimed) throw new Error("409: the key is held");
+        },
+      };
+    }
+    return { ran, opening };
+  };
+
+  it("sends the statement on its own when nothing must commit with it", async () => {
+    const inside = await transactions.withStatement(async () => transactions.inTransaction());
+    expect(inside).toBe(false);
+    // Inside an open transaction, it joins it (a savepoint of it).
+    await transactions.withTransaction(async () => {
+      expect(await transactions.withStatement(async () => transactions.inTransaction())).toBe(true);
+    });
+  });
+
+  it("runs it in a transaction that begins with an opening step still to commit", async () => {
+    const { ran, opening } = step();
+    await transactions.withOpening(opening, async () => {
+      expect(await transactions.withStatement(async () => transactions.inTransaction())).toBe(true);
+      expect(opening.committed).toBe(true);
+      // The step committed: the next statement goes on its own.
+      expect(await transactions.withStatement(async () => transactions.inTransaction())).toBe(false);
+    });
+    expect(ran).toEqual(["run"]);
+  });
+
+  it("hands a step that offers a claim to a statement sent on its own, committed once it claimed", async () => {
+    const claim = { settled: [] as boolean[] };
+    const { ran, opening } = step(claim);
+    await transactions.withOpening(opening, async () => {
+      const taking = transactions.withStatementTaking(async (taken) => {
+        expect(transactions.inTransaction()).toBe(false);
+        expect(opening.committed).toBe(false);
+        taken?.claim?.settle(true);
+        // The statement committed the claim: a failure after it leaves the step committed (its key to release).
+        throw new Error("refused after the claim");
+      });
+      await expect(taking).rejects.toThrow("refused after the claim");
+      expect(opening.committed).toBe(true);
+      expect(await transactions.withStatementTaking(async (taken) => taken)).toBeUndefined();
+    });
+    expect(claim.settled).toEqual([true]);
+    expect(ran).toEqual([]);
+  });
+
+  it("leaves a step whose claim the statement could not make uncommitted", async () => {
+    const claim = { settled: [] as boolean[] };
+    const { ran, opening } = step(claim);
+    await transactions.withOpening(opening, async () => {
+      const taking = transactions.withStatementTaking(async (taken) => taken?.claim?.settle(false));
+      await expect(taking).rejects.toThrow("409");
+      expect(opening.committed).toBe(false);
+    });
+    expect(ran).toEqual([]);
+  });
+
+  it("runs a step that offers no claim in a transaction with the statement, as withTransactionTaking", async () => {
+    const { ran, opening } = step();
+    await transactions.withOpening(opening, async () => {
+      const handed = await transactions.withStatementTaking(async (taken) => {
+        expect(transactions.inTransaction()).toBe(true);
+        return taken;
+      });
+      expect(handed).toBe(opening);
+      expect(opening.committed).toBe(true);
+    });
+    expect(ran).toEqual([]);
   });
 });

@@ -2,7 +2,6 @@ import type { BalanceService } from "../balances/balance-service";
 import type { StockService } from "../catalogue/stock-service";
 import type { Order } from "../orders/order";
 import type { OrderRepository } from "../orders/ports";
-import type { OutboxWriter } from "../outbox/ports";
 import type { Alerts } from "../shared/alerts";
 import type { Clock } from "../shared/clock";
 import { DomainError } from "../shared/errors";
@@ -55,8 +54,7 @@ interface PaymentServiceDeps {
   payments: PaymentRepository;
   orders: OrderRepository;
   balances: Pick<BalanceService, "applyChange" | "debit">;
-  stock: StockService;
-  outbox: OutboxWriter;
+  stock: Pick<StockService, "movedElsewhere">;
   gateway: PaymentGateway;
   unitOfWork: UnitOfWork;
   newId: () => string;
@@ -66,8 +64,6 @@ interface PaymentServiceDeps {
   /** Asks the gateway about the orders the recovery job met, and alerts on what disagrees. */
   reconciliation?: Pick<PaymentReconciliation, "reconcile" | "alert">;
   observer?: PaymentObserver;
-  /** Extra work in the transaction that completes a payment (sales statistics). */
-  onCompleted?: (order: Order) => Promise<void>;
 }
 
 /** A refusal decided inside a transaction that must still commit (a FAILED payment is recorded, then it is said). */
@@ -238,8 +234,9 @@ export class PaymentService {
     order: Order,
     request: { requestedBy?: string; idempotencyKey?: string },
   ): Promise<Payment | Refusal | undefined> {
-    // The request's opening step (its Idempotency-Key's claim) is taken into the start's own statement.
-    return this.deps.unitOfWork.withTransactionTaking(async (opening) => {
+    // The request's opening step (its Idempotency-Key's claim) is taken into the start's own statement, which is
+    // then the whole transaction: sent on its own, it commits by itself (no BEGIN, no COMMIT round trip).
+    return this.deps.unitOfWork.withStatementTaking(async (opening) => {
       const key = opening?.claim;
       if (opening && !key) await opening.run();
       const started = await this.deps.payments.start(
@@ -262,6 +259,8 @@ export class PaymentService {
           return undefined;
         case "no balance":
           throw new DomainError("USER_NOT_FOUND", `No user ${order.userId}`);
+        case "no order":
+          throw new Error(`order ${order.id} vanished before its payment started`);
         case "order not payable":
           return new Refusal(notPayable({ ...order, status: started.orderStatus }));
         case "insufficient balance":
@@ -291,25 +290,16 @@ export class PaymentService {
   }
 
   async #complete(paymentId: string, transactionId: string): Promise<Payment> {
-    const settled = await this.deps.unitOfWork.withTransaction(async () => {
-      // COMPLETED and the order confirmed in one statement (the payment's row locked first, then the order's).
-      const done = await this.deps.payments.complete(paymentId, transactionId);
-      if (!done) return (await this.deps.payments.find(paymentId)) as Payment;
-      const { payment: completed, order } = done;
-      // The hold guarantees this: nothing else may move a held order.
-      if (!order) throw new Error(`order ${completed.orderId} was not held by payment ${completed.id}`);
-      await this.deps.outbox.append("order", {
-        aggregateId: order.id,
-        type: "PAYMENT_COMPLETED",
-        payload: { ...toPaymentView(completed), orderStatus: order.status },
-      });
-      // The products' rows (hot in a drop) locked as late as may be, and before the sales rollup's rows, the
-      // order every stock movement followed by a rollup write keeps (see SalesRecorder).
-      await this.deps.stock.sell(order.items);
-      await this.deps.onCompleted?.(order);
-      this.deps.observer?.outcome("completed");
+    // COMPLETED, the order confirmed, its units sold, its sales added to the rollup and PAYMENT_COMPLETED written,
+    // in one statement that is the whole transaction: sent on its own, it commits by itself, and a hot product's
+    // row is held for that one statement and its commit (docs/checkout-performance.md).
+    const done = await this.deps.unitOfWork.withStatement(async () => {
+      const completed = await this.deps.payments.complete(paymentId, transactionId, this.deps.newId());
+      if (completed) await this.deps.stock.movedElsewhere(completed.sold);
       return completed;
     });
+    if (done) this.deps.observer?.outcome("completed");
+    const settled = done?.payment ?? ((await this.deps.payments.find(paymentId)) as Payment);
     if (settled.status === "FAILED") {
       // The gateway holds money our books gave back: a person must refund it there (or reinstate it here).
       await this.deps.alerts.raise({

@@ -1,3 +1,4 @@
+import type { Product } from "../catalogue/product";
 import type { Claim, IdempotencyScope } from "../idempotency/ports";
 import type { Order } from "../orders/order";
 import type { OrderStatus } from "../orders/order-status";
@@ -65,6 +66,8 @@ export type StartOutcome =
   | { kind: "held by another" }
   /** Nothing written: the buyer has no balance row (the caller rolls back). */
   | { kind: "no balance" }
+  /** Nothing written but the key's claim: the order is gone (orders are not deleted: cannot happen). */
+  | { kind: "no order" }
   /** Nothing done: the Idempotency-Key it was to claim first is held by another request. */
   | { kind: "key in use" };
 
@@ -112,15 +115,18 @@ export interface PaymentRepository {
     },
   ): Promise<Payment | undefined>;
   /**
-   * COMPLETED (as `move` to it would) and, in the same statement, the order the payment holds confirmed
-   * (ORDER_MOVES.pay: CREATED → CONFIRMED, what was paid recorded): the payment's row is locked first, then the
-   * order's, the order every completion keeps. Undefined when the payment could not move; `order` undefined when
-   * the payment moved but held no order that could be confirmed (the caller rolls back).
+   * A payment's completion, in one statement: COMPLETED (as `move` to it would), the order it holds confirmed
+   * (ORDER_MOVES.pay: CREATED → CONFIRMED, what was paid recorded), the order's reserved units sold, its sales added
+   * to the daily rollup, and PAYMENT_COMPLETED (the payment as moved, with the order's status) written to the order
+   * outbox as event `eventId`. Rows are locked payment, order, products (product-id order), rollup. Undefined when
+   * the payment could not move (another settler got there first); it fails, writing nothing, when the payment
+   * would move without its order confirmed or every unit sold. `sold`: the products whose stock moved.
    */
   complete(
     id: string,
     gatewayTransactionId: string,
-  ): Promise<{ payment: Payment; order: Order | undefined } | undefined>;
+    eventId: string,
+  ): Promise<{ payment: Payment; sold: Pick<Product, "id" | "version" | "modelCode">[] } | undefined>;
   /**
    * GATEWAY_REQUESTED payments due for a check, their next check pushed `leaseSeconds` ahead in the same
    * statement (SKIP LOCKED): several instances never ask about one payment at once.

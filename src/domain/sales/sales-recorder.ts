@@ -9,11 +9,16 @@ export interface SalesRecorderObserver {
 }
 
 /**
- * Keeps the daily sales rollup in the transactions that move money: a completed payment adds its lines, a
- * landed refund takes its share back. Rows are written in product id order, after the products' own rows
- * were locked by the stock movement of the same transaction, so no new lock order (and no deadlock) comes in.
- * Statistics never stop money: the write runs in a savepoint, and if it fails the payment or refund still
- * commits, with an error reported.
+ * Keeps the daily sales rollup in the transactions that move money: a landed refund takes its share back. Rows
+ * are written in product id order, after the products' own rows were locked by the stock movement of the same
+ * transaction, so no new lock order (and no deadlock) comes in. A refund's statistics never stop its money: the
+ * write runs in a savepoint, and if it fails the refund still commits, with an error reported.
+ *
+ * A completed payment's sales are not written here: its completion's one statement adds them
+ * (PaymentRepository.complete; sales-repository.ts, paidSalesCte), all or nothing with the payment, so a rollup
+ * that fails leaves the payment GATEWAY_REQUESTED for a confirm or the recovery job to complete
+ * (docs/checkout-performance.md, "A payment's completion is one statement"). `paid` writes the same rows as that
+ * statement (salesOfPayment) for an order paid elsewhere.
  */
 export class SalesRecorder {
   constructor(

@@ -102,4 +102,19 @@ export interface UnitOfWork {
    * may then ride on that write (withKeyAnswer). At the transaction's own level only; nothing otherwise.
    */
   answerAhead(result: unknown): void;
+  /**
+   * For `work` that sends one statement, all or nothing by itself (a data-modifying CTE): sent on its own, outside
+   * any transaction, so it commits by itself (no BEGIN and no COMMIT round trip), when it is the whole of its
+   * transaction: none is open and no opening step is waiting to commit. Otherwise as `withTransaction` (inside an
+   * open transaction, a savepoint of it; with an opening step to commit, a transaction that begins with it).
+   */
+  withStatement<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * `withStatement` for a statement that takes in the opening step's claim itself (as withTransactionTaking): with
+   * no transaction open and a waiting step that offers a `claim`, `work` gets the step and sends its statement on
+   * its own; `settle(true)` then marks the step committed (the statement committed it: the claim was made), so a
+   * later failure of `work` still leaves the key to be released. A waiting step without a claim: as
+   * withTransactionTaking (the step and the statement in one transaction).
+   */
+  withStatementTaking<T>(work: (opening: OpeningStep | undefined) => Promise<T>): Promise<T>;
 }

@@ -69,6 +69,11 @@ const SESSION_LIMITS = {
   statement_timeout: 30_000,
   lock_timeout: 10_000,
   idle_in_transaction_session_timeout: 60_000,
+  // A statement whose client is gone (its process died, its connection broke) is ended within a second, even while
+  // it waits for a lock. A statement sent on its own commits by itself when it ends (a payment's start: its key,
+  // its debit): without this it ran on and committed for a client that would never act on it, once the lock it
+  // waited for was let go (test/e2e/idempotency-crash.test.ts). PostgreSQL 14+.
+  client_connection_check_interval: 1_000,
 };
 
 /** Pinned for every pooled session: read-committed transactions then skip one round trip (see Transactions). */

@@ -57,6 +57,13 @@ export async function checkInvariants(db: Database, options: { productIds?: stri
             where o.status in ('CONFIRMED', 'PREPARING', 'SHIPPED', 'DELIVERED', 'COMPLETED')), 0)`,
     ],
     [
+      // Kept by triggers (migration 0030); a row missing or behind would put the product out of place in `sort=popular`.
+      "the popularity sort holds each product's units sold",
+      sql`select p.id, p.sold_quantity, pp.sold_quantity as ranked from products p
+          left join product_popularity pp on pp.product_id = p.id
+          where ${inScope} and pp.sold_quantity is distinct from p.sold_quantity`,
+    ],
+    [
       "a cancelled order holds no stock and no payment in flight",
       sql`select o.id from orders o where ${ordersInScope} and o.status = 'CANCELLED' and o.paid_amount > o.refunded_amount`,
     ],
@@ -176,6 +183,30 @@ function wholeShopSalesRules(): [string, ReturnType<typeof sql>][] {
             (select ${seoulDay(sql`paid_at`)} as day, count(*) as orders from orders
              where status in ('CONFIRMED', 'PREPARING', 'SHIPPED', 'DELIVERED', 'COMPLETED') group by 1) o
           on o.day = s.day
+          where coalesce(s.orders, 0) <> coalesce(o.orders, 0)`,
+    ],
+    [
+      // A payment's completion computes these counts in SQL (sales-repository.ts, paidSalesCte), apart from
+      // salesOfPayment: each seller, category and seller's category counts an order on one line only.
+      "each Seoul day counts each seller's, category's and seller's category's live paid orders once",
+      sql`select coalesce(s.day, o.day) as day, coalesce(s.grouping, o.grouping) as grouping, s.orders,
+            o.orders as paid from
+            (select sales_day as day, 'seller:' || seller_id as grouping, sum(seller_orders) as orders
+               from product_sales_daily group by 1, 2
+             union all
+             select sales_day, 'category:' || category, sum(category_orders) from product_sales_daily group by 1, 2
+             union all
+             select sales_day, 'seller-category:' || seller_id || ':' || category, sum(seller_category_orders)
+               from product_sales_daily group by 1, 2) s
+          full join
+            (select day, grouping, count(distinct order_id) as orders from
+               (select ${seoulDay(sql`o.paid_at`)} as day, o.id as order_id, i.seller_id, i.category
+                  from orders o join order_items i on i.order_id = o.id
+                  where o.status in ('CONFIRMED', 'PREPARING', 'SHIPPED', 'DELIVERED', 'COMPLETED')) line
+               cross join lateral (values ('seller:' || line.seller_id), ('category:' || line.category),
+                 ('seller-category:' || line.seller_id || ':' || line.category)) as g(grouping)
+             group by 1, 2) o
+          on o.day = s.day and o.grouping = s.grouping
           where coalesce(s.orders, 0) <> coalesce(o.orders, 0)`,
     ],
   ];

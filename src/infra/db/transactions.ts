@@ -356,6 +356,43 @@ export class Transactions implements UnitOfWork {
     return answer?.ready && answer.stored === undefined ? answer : undefined;
   }
 
+  withStatement<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#scope.getStore() || this.#waitingOpening()) return this.withTransaction(work);
+    return work();
+  }
+
+  async withStatementTaking<T>(work: (opening: OpeningStep | undefined) => Promise<T>): Promise<T> {
+    if (this.#scope.getStore()) return this.withTransactionTaking(work);
+    const opening = this.#waitingOpening();
+    if (!opening) return work(undefined);
+    const claim = opening.claim;
+    if (!claim) return this.withTransactionTaking(work);
+    // Marked running, so a transaction opened meanwhile does not run the step: the statement takes it in.
+    opening.running = true;
+    try {
+      return await work({
+        run: () => opening.run(),
+        committed: false,
+        claim: {
+          terms: () => claim.terms(),
+          settle: (claimed) => {
+            // The statement claimed the key and has committed (it ran on its own): so has the step.
+            if (claimed) opening.committed = true;
+            claim.settle(claimed);
+          },
+        },
+      });
+    } finally {
+      opening.running = false;
+    }
+  }
+
+  /** The opening step of the work running now, if one is waiting to begin a transaction (see withOpening). */
+  #waitingOpening(): (OpeningStep & { running?: boolean }) | undefined {
+    const opening = this.#opening.getStore();
+    return opening !== undefined && !opening.committed && !opening.running ? opening : undefined;
+  }
+
   afterCommit(hook: Hook): Promise<void> | void {
     const open = this.#scope.getStore();
     if (!open) return hook();

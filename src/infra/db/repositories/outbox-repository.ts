@@ -1,4 +1,4 @@
-import { and, desc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, inArray, type SQL, sql } from "drizzle-orm";
 import { EVENT_TRANSITIONS, UNDELIVERED_STATUSES } from "../../../domain/outbox/event-status";
 import {
   type Backlog,
@@ -65,6 +65,13 @@ export const carriesOutboxEvents: Carrier = {
     ),
   bind: (rows) => Object.fromEntries(OUTBOX_TOPICS.map((topic) => [carriedParam(topic), eventsOf(rows, topic)])),
 };
+
+/**
+ * An event of `topic` written by another statement's data-modifying CTE (a payment's completion writes its
+ * PAYMENT_COMPLETED so): `event` selects its id, aggregate_id, type and payload (jsonb), in this table's columns.
+ */
+export const outboxEventInsert = (topic: OutboxTopic, event: SQL) =>
+  sql`insert into ${outboxTables[topic]} (id, aggregate_id, type, payload) ${event}`;
 
 export class DrizzleOutboxWriter implements OutboxWriter {
   readonly #append: Record<OutboxTopic, SqlStatement<{ events: string }>>;

@@ -1,4 +1,5 @@
 import { and, desc, eq, getTableColumns, ne, sql } from "drizzle-orm";
+import type { Product } from "../../../domain/catalogue/product";
 import type { Claim, IdempotencyScope } from "../../../domain/idempotency/ports";
 import type { Order } from "../../../domain/orders/order";
 import { ORDER_MOVES } from "../../../domain/orders/order-status";
@@ -15,16 +16,20 @@ import { columnsOf } from "../rows";
 import { orderItems, orders, paymentStatusHistory, payments } from "../schema";
 import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
-import { fromOrderRow, type OrderWithItemsRow } from "./order-repository";
+import { fromOrderRow } from "./order-repository";
+import { outboxEventInsert } from "./outbox-repository";
 import {
   fromHistoryJson,
   type HistoryJson,
   historyOf,
   orderStatusesToPay,
+  paymentViewJson,
   statusArray,
   toPayment,
 } from "./payment-rows";
 import { startPayment, startStatements } from "./payment-start";
+import { saleCtes } from "./product-repository";
+import { paidSalesCte } from "./sales-repository";
 
 /** Written as literals (program constants), so the planner can match the partial index whatever plan it caches. */
 const statusLiterals = (statuses: readonly PaymentStatus[]) =>
@@ -93,6 +98,9 @@ const moveCtes = ($: Slots<MoveParams>) => sql`
           select moved.id, step.status, moved.updated_at from moved, ${stepsOf($.steps)} order by step.n
         )`;
 
+/** Whether every line of `line` was sold (`sold`): a payment's completion writes its event and sales only then. */
+const everySold = sql`(select count(*) from sold) = (select count(*) from line)`;
+
 /** The statements of the payment path, built once (statements.ts); the recovery job's stay on the builder. */
 function hotStatements(tx: Transactions) {
   return {
@@ -154,12 +162,19 @@ function hotStatements(tx: Transactions) {
         select ${columnsOf(payments, "moved")}, ${historyOf(sql`moved.id`)} as history from moved`,
     ),
     /**
-     * The move to COMPLETED and the order it holds confirmed, in one statement. The order's update joins the
-     * moved payment, so it runs (and locks the order's row) only after the payment's row is locked and moved.
+     * A payment's completion, all of it in one statement (docs/checkout-performance.md, "A payment's completion is
+     * one statement"): the move to COMPLETED with its history row (`moved`, `logged`), the order it holds confirmed
+     * (`confirmed`, an `update … from moved`: only after the payment's row is locked and moved), the order's units
+     * sold (`sale_locked`, `sold`: the products' rows locked in product-id order, after the order's), its sales added
+     * to the daily rollup (`sales_added`, after every product was sold: the rollup's rows last) and PAYMENT_COMPLETED
+     * written to the order outbox with the payment as moved (`completed_event`). Rows are locked in the order every
+     * completion kept: payment, order, products, rollup. It usually runs on its own and commits by itself, so no
+     * throw after it could roll it back: `checked` fails the statement itself (everything rolled back, the payment
+     * left GATEWAY_REQUESTED) when the payment moved without an order to confirm or a line it could not sell.
      */
     complete: new SqlStatement<
-      MoveParams,
-      PaymentRow & { confirmed: Record<string, unknown> | null; items: Record<string, unknown>[] }
+      MoveParams & { eventId: string },
+      PaymentRow & { consistent: unknown; sold: { id: string; version: number; modelCode: string }[] }
     >(
       "payment_complete",
       tx,
@@ -171,13 +186,28 @@ function hotStatements(tx: Transactions) {
           from moved
           where o.id = moved.order_id and o.payment_id = moved.id
             and o.status = any(${orderStatusesToPay})
-          returning o.*
+          returning o.id, o.status, o.paid_at
+        ), line as (
+          select i.product_id, i.seller_id, i.category, i.quantity, i.line_total, i.discount_share
+          from ${orderItems} i where i.order_id = (select confirmed.id from confirmed)
+        ), ${saleCtes("line")}, ${paidSalesCte("line", sql`(select confirmed.paid_at from confirmed)`, everySold)},
+        completed_event as (
+          ${outboxEventInsert(
+            "order",
+            sql`select ${$.eventId}::uuid, confirmed.id, 'PAYMENT_COMPLETED',
+              ${paymentViewJson("moved")} || jsonb_build_object('orderStatus', confirmed.status)
+            from moved, confirmed where ${everySold}`,
+          )}
+        ), checked as (
+          select case when exists (select from confirmed) and ${everySold} then true
+            else ('payment_complete: payment ' || moved.id::text
+              || ' moved without its order confirmed or every line sold')::boolean end as consistent
+          from moved
         )
-        select ${columnsOf(payments, "moved")}, ${historyOf(sql`moved.id`)} as history,
-          (select row_to_json(confirmed) from confirmed) as confirmed,
-          coalesce((select json_agg(line) from ${orderItems} line where line.order_id = moved.order_id), '[]'::json)
-            as items
-        from moved`,
+        select ${columnsOf(payments, "moved")}, ${historyOf(sql`moved.id`)} as history, checked.consistent,
+          coalesce((select json_agg(json_build_object('id', sold.id, 'version', sold.version,
+            'modelCode', sold.model_code)) from sold), '[]'::json) as sold
+        from moved, checked`,
     ),
   };
 }
@@ -270,16 +300,15 @@ export class DrizzlePaymentRepository implements PaymentRepository {
   async complete(
     id: string,
     gatewayTransactionId: string,
-  ): Promise<{ payment: Payment; order: Order | undefined } | undefined> {
-    const [row] = await this.#hot.complete.run(
-      this.#moveParams(id, ["COMPLETED"], PAYMENT_MACHINE.sourcesOf("COMPLETED"), { gatewayTransactionId }),
-    );
+    eventId: string,
+  ): Promise<{ payment: Payment; sold: Pick<Product, "id" | "version" | "modelCode">[] } | undefined> {
+    const [row] = await this.#hot.complete.run({
+      ...this.#moveParams(id, ["COMPLETED"], PAYMENT_MACHINE.sourcesOf("COMPLETED"), { gatewayTransactionId }),
+      eventId,
+    });
     if (!row) return undefined;
-    const { confirmed, items, ...moved } = row;
-    return {
-      payment: toPayment(moved, row.history, ["COMPLETED"]),
-      order: confirmed ? fromOrderRow({ ...confirmed, items } as OrderWithItemsRow) : undefined,
-    };
+    const { consistent: _consistent, sold, ...moved } = row;
+    return { payment: toPayment(moved, row.history, ["COMPLETED"]), sold };
   }
 
   async claimDueChecks(limit: number, leaseSeconds: number): Promise<string[]> {

@@ -47,3 +47,28 @@ export const orderStatusesToPay = sql.raw(
 
 /** A boolean as either driver returns it. */
 export const isTrue = (value: unknown) => value === true || value === "t";
+
+/** A moment as toISOString writes it (UTC, milliseconds: the columns keep milliseconds). */
+const isoOf = (at: SQL) => sql`to_char(${at} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * toPaymentView (payment.ts) in SQL, as jsonb, for an event a statement writes with the payment it moved (a
+ * payment's completion: PAYMENT_COMPLETED): `p`, a row of payments as moved by the statement, which has just taken
+ * the step `p.status` at `p.updated_at` (its history rows written by the same statement are not visible to it).
+ * test/integration/payment-complete.test.ts checks it against toPaymentView.
+ */
+export function paymentViewJson(p: string): SQL {
+  const row = sql.raw(p);
+  const optional = (key: string, column: string) =>
+    sql`case when nullif(${row}.${sql.raw(column)}, '') is not null
+      then jsonb_build_object(${sql.raw(`'${key}'`)}, ${row}.${sql.raw(column)}) else '{}'::jsonb end`;
+  const earlier = sql`coalesce((
+    select jsonb_agg(jsonb_build_object('status', h.status, 'at', ${isoOf(sql`h.at`)}) order by h.id)
+    from ${paymentStatusHistory} h where h.payment_id = ${row}.id), '[]'::jsonb)`;
+  return sql`(jsonb_build_object('id', ${row}.id, 'orderId', ${row}.order_id, 'userId', ${row}.user_id,
+      'amount', ${row}.amount, 'status', ${row}.status,
+      'history', ${earlier} || jsonb_build_array(jsonb_build_object('status', ${row}.status,
+        'at', ${isoOf(sql`${row}.updated_at`)})),
+      'createdAt', ${isoOf(sql`${row}.created_at`)}, 'updatedAt', ${isoOf(sql`${row}.updated_at`)})
+    || ${optional("failureReason", "failure_reason")} || ${optional("gatewayTransactionId", "gateway_transaction_id")})`;
+}

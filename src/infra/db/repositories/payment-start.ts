@@ -43,6 +43,17 @@ type StartRow = Record<string, unknown> & {
 };
 
 /**
+ * Fails the statement (a cast error: plain SQL has no RAISE) if it created a payment at GATEWAY_REQUESTED without
+ * exactly one hold and one debit. Decided on rows it had locked, so it cannot happen; but the statement usually
+ * runs on its own (it commits by itself), where a throw after it could no longer roll it back.
+ */
+const unlessHeldAndDebited = sql`case
+      when created.id is not null and path.requested
+        and ((select count(*) from held) <> 1 or (select count(*) from updated) <> 1)
+      then ('payment_start: payment ' || created.id::text || ' reached the gateway step without its hold and debit')::boolean
+      else true end`;
+
+/**
  * A payment's every step before the gateway (PaymentRepository.start), one statement. Rows are locked in one
  * order: the order's (FOR UPDATE: read as committed last, whoever changed it while this statement waited),
  * then, only if it may be held, the buyer's balance, then the payment's insert (the partial unique index,
@@ -110,6 +121,7 @@ const startSql = ($: Slots<StartParams>, gate: SQL) => sql`
     )}
     select gate.open as claimed, ordered.taken, ordered.order_status, funded.balance, path.requested,
       (select count(*) from held) as held, (select count(*) from updated) as debited,
+      ${unlessHeldAndDebited} as consistent,
       ${columnsOf(payments, "created")}
     from gate left join ordered on true left join funded on true left join path on true
       left join created on true`;
@@ -156,7 +168,7 @@ export async function startPayment(
   if (!row) throw new Error(`payment_start returned no row for order ${payment.orderId}`);
   // Another request holds the key: nothing else ran.
   if (!isTrue(row.claimed)) return { kind: "key in use" };
-  if (row.order_status === null) throw new Error(`order ${payment.orderId} vanished before its payment started`);
+  if (row.order_status === null) return { kind: "no order" };
   if (isTrue(row.taken)) return { kind: "held by another" };
   // No path: the order could be held, but the buyer has no balance row to debit.
   if (row.requested === null) return { kind: "no balance" };
@@ -164,7 +176,7 @@ export async function startPayment(
   if (row.id === null) return { kind: "held by another" };
   if (isTrue(row.requested)) {
     if (Number(row.held) !== 1 || Number(row.debited) !== 1) {
-      // Decided on rows this statement had locked: cannot happen; if it did, the caller's transaction rolls back.
+      // Cannot happen: the statement itself fails then (unlessHeldAndDebited), before it commits anything.
       throw new Error(`payment ${payment.id} reached the gateway step without its hold and debit`);
     }
     return { kind: "requested", payment: toPayment(row, [], START_WALKS.requested) };

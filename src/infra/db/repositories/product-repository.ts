@@ -4,6 +4,7 @@ import {
   count,
   desc,
   eq,
+  getTableColumns,
   gte,
   ilike,
   inArray,
@@ -29,7 +30,7 @@ import { ON_SALE_STATUSES, type Product } from "../../../domain/catalogue/produc
 import { DomainError } from "../../../domain/shared/errors";
 import { isUniqueViolation } from "../../dependency-errors";
 import { columnsOf, fromRow } from "../rows";
-import { products } from "../schema";
+import { productPopularity, products } from "../schema";
 import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
 import { type KeyParams, keyLookCte, keyLookOf, keyParams } from "./idempotency-repository";
@@ -106,6 +107,34 @@ export const reservationCtes = (line: string) => {
   )`;
 };
 
+/**
+ * A paid order's sale, a part of the one statement that completes its payment (payment-repository.ts,
+ * `payment_complete`), over `line` (a CTE of the order's lines: product_id, quantity). `sale_locked` locks the lines'
+ * products in product-id order (the lock order of every stock movement, as `locked_products` above), and `sold` moves
+ * only rows it returned: each line's units from reserved to sold stock, where the product still holds them reserved,
+ * returning what a moved product's cached details are dropped by. The caller checks that every line was sold.
+ */
+export const saleCtes = (line: string) => {
+  const lines = sql.raw(line);
+  return sql`
+  sale_locked as materialized (
+    select ${products.id} from ${products}
+    where ${products.id} = any(${lineProductIds(line)})
+    order by ${products.id}
+    for update
+  ), sold as (
+    update ${products}
+    set reserved_stock = ${products.reservedStock} - ${lines}.quantity,
+      sold_quantity = ${products.soldQuantity} + ${lines}.quantity,
+      version = ${products.version} + 1, updated_at = now()
+    from ${lines}, sale_locked
+    where ${products.id} = any(${lineProductIds(line)})
+      and ${products.id} = ${lines}.product_id and sale_locked.id = ${products.id}
+      and ${products.reservedStock} >= ${lines}.quantity
+    returning ${products.id}, ${products.version}, ${products.modelCode}
+  )`;
+};
+
 /** LIKE's wildcards in a client's search text are literal characters, not patterns. */
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`);
 
@@ -127,7 +156,11 @@ function filterConditions(filter: ProductFilter): SQL[] {
   return conditions;
 }
 
-/** Each sort: its ORDER BY (the id breaks ties) and the keyset condition "after this position". */
+/**
+ * Each sort: its ORDER BY (the id breaks ties) and the keyset condition "after this position". `popular` sorts on
+ * product_popularity (joined by the list), whose index is its order: its sold_quantity is the product's, kept in
+ * the same statement (schema/products.ts says why it is not an index of products).
+ */
 const ORDERINGS: Record<ProductSort, { orderBy: SQL[]; after: (position: KeysetPosition) => SQL }> = {
   newest: {
     orderBy: [desc(products.createdAt), desc(products.id)],
@@ -142,8 +175,9 @@ const ORDERINGS: Record<ProductSort, { orderBy: SQL[]; after: (position: KeysetP
     after: ({ key, id }) => sql`(${products.price}, ${products.id}) < (${key}::bigint, ${id}::uuid)`,
   },
   popular: {
-    orderBy: [desc(products.soldQuantity), desc(products.id)],
-    after: ({ key, id }) => sql`(${products.soldQuantity}, ${products.id}) < (${key}::integer, ${id}::uuid)`,
+    orderBy: [desc(productPopularity.soldQuantity), desc(productPopularity.productId)],
+    after: ({ key, id }) =>
+      sql`(${productPopularity.soldQuantity}, ${productPopularity.productId}) < (${key}::integer, ${id}::uuid)`,
   },
 };
 
@@ -354,10 +388,9 @@ export class DrizzleProductRepository implements ProductRepository {
   async list({ filter, sort, limit, after, offset }: ProductListQuery): Promise<{ items: Product[]; total: number }> {
     const ordering = ORDERINGS[sort];
     const matching = and(...filterConditions(filter));
+    const page = this.tx.current.select(getTableColumns(products)).from(products).$dynamic();
     const [rows, counted] = await Promise.all([
-      this.tx.current
-        .select()
-        .from(products)
+      (sort === "popular" ? page.innerJoin(productPopularity, eq(productPopularity.productId, products.id)) : page)
         .where(after ? and(matching, ordering.after(after)) : matching)
         .orderBy(...ordering.orderBy)
         .limit(limit)

@@ -26,6 +26,36 @@ const COUNTERS = [
   "seller_category_orders",
 ] as const;
 
+/** The counters of a row that is there already, added to (sales_add and a payment's completion). */
+const addedOnConflict = sql.raw(
+  `on conflict (sales_day, product_id, category) do update set ${COUNTERS.map((c) => `${c} = "product_sales_daily".${c} + excluded.${c}`).join(", ")}`,
+);
+
+/**
+ * A completed payment's sales added to their days' rows: the CTE `sales_added` of the one statement that completes
+ * it (payment-repository.ts, `payment_complete`), over `line` (a CTE of the order's lines: product_id, seller_id,
+ * category, quantity, line_total, discount_share), `paidAt` (the order's paid_at as written) and `when` (what must
+ * hold, and have run, first: every line sold, so the products' rows are locked before the rollup's). The deltas
+ * are salesOfPayment's (sales-deltas.ts) in SQL: each line on the Seoul day it was paid (fixed UTC+9, as
+ * seoul-days.ts), what was paid for it, and the order counted on its first line in product-id order, and so per
+ * seller, category, and seller + category; rows written in product-id order (the rollup's lock order).
+ * test/integration/payment-complete.test.ts checks it against salesOfPayment.
+ */
+export const paidSalesCte = (line: string, paidAt: SQL, when: SQL) => {
+  const first = (partition: string) => sql.raw(`(row_number() over (${partition} order by l.product_id) = 1)::int`);
+  return sql`
+  sales_added as (
+    insert into ${daily} (sales_day, product_id, category, seller_id, ${sql.raw(COUNTERS.join(", "))})
+    select ((${paidAt} at time zone 'UTC') + interval '9 hours')::date, l.product_id, l.category, l.seller_id,
+      l.quantity, l.line_total - l.discount_share, 1, ${first("")}, ${first("partition by l.seller_id")},
+      ${first("partition by l.category")}, ${first("partition by l.seller_id, l.category")}
+    from ${sql.raw(line)} l
+    where ${when}
+    order by l.product_id
+    ${addedOnConflict}
+  )`;
+};
+
 /**
  * A payment's sales added to their days' rows, in one statement built once for any number of lines: the deltas
  * come as one JSON array (one row per product of the order, so no row is met twice).
@@ -40,8 +70,7 @@ const addSales = (tx: Transactions) =>
       from json_to_recordset(${$.deltas}::json) as d(sales_day date, product_id uuid, category text, seller_id uuid,
         quantity int, sales_amount bigint, order_lines int, orders int, seller_orders int, category_orders int,
         seller_category_orders int)
-      on conflict (sales_day, product_id, category) do update set
-        ${sql.raw(COUNTERS.map((c) => `${c} = "product_sales_daily".${c} + excluded.${c}`).join(", "))}`,
+      ${addedOnConflict}`,
   );
 
 export class DrizzleSalesRepository implements SalesRepository {

@@ -76,7 +76,7 @@ export const products = pgTable(
     // the contract walks an index in order and stops after one page (keyset `(sort key, id)`).
     index("products_newest").on(t.createdAt, t.id),
     index("products_price").on(t.price, t.id),
-    index("products_popular").on(t.soldQuantity, t.id),
+    // `popular` walks product_popularity (below), not an index of this table: see there.
     index("products_category_newest").on(t.categoryKey, t.createdAt, t.id),
     index("products_category_price").on(t.categoryKey, t.price, t.id),
     index("products_brand_newest").on(t.brandKey, t.createdAt, t.id),
@@ -91,4 +91,28 @@ export const products = pgTable(
     // `q`: case-insensitive substring search (ILIKE '%…%') through trigrams.
     index("products_name_trgm").using("gin", t.name.op("gin_trgm_ops")),
   ],
+);
+
+/**
+ * Units sold per product, one row per product, in the order `sort=popular` walks (units sold, then id): a copy
+ * of products.sold_quantity kept in the same statement by triggers (migration 0030: a row for each new product,
+ * the count on every change of products.sold_quantity, whichever statement makes it), so the list reads exactly
+ * the counts its products show, in the same snapshot.
+ *
+ * Why not an index on products(sold_quantity, id) as before: an index on a column makes every update of that
+ * column a non-HOT update of products, one that writes a new entry in every index of the table (14, one a
+ * trigram GIN) and leaves the old ones dead. Every sale (`product_sell`) moves sold_quantity, so every sale paid
+ * for all 14, and a drop's product (one row updated by every buyer) bloated them all. With the index here the sale
+ * is a heap-only update of products (docs/checkout-performance.md, "The product row's updates made HOT"); what it
+ * costs instead is this narrow row's update and its two index entries.
+ */
+export const productPopularity = pgTable(
+  "product_popularity",
+  {
+    productId: uuid()
+      .primaryKey()
+      .references(() => products.id, { onDelete: "cascade" }),
+    soldQuantity: integer().notNull(),
+  },
+  (t) => [index("product_popularity_rank").on(t.soldQuantity, t.productId)],
 );

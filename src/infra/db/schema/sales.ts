@@ -37,8 +37,11 @@ export const productSalesDaily = pgTable(
       "product_sales_daily_non_negative",
       sql`${t.quantity} >= 0 AND ${t.salesAmount} >= 0 AND ${t.orderLines} >= 0 AND ${t.orders} >= 0 AND ${t.sellerOrders} >= 0 AND ${t.categoryOrders} >= 0 AND ${t.sellerCategoryOrders} >= 0`,
     ),
-    // Popular products read units and amounts per product over a few days: an index-only scan of this.
-    index("product_sales_daily_ranking").on(t.salesDay, t.productId, t.quantity, t.salesAmount),
+    // No index covers the counters, so the payment's upsert of its day's row is a heap-only update (no index
+    // entry; a drop's product has every buyer update one row). Popular products read a few days' rows through
+    // the primary key's sales_day prefix and the heap: what an index-only scan of (sales_day, product_id,
+    // quantity, sales_amount) saved them (~5–10 ms of a 3-day window of 30,000 rows, once per cache TTL) was
+    // paid by every checkout (docs/checkout-performance.md, "The product row's updates made HOT").
     // A seller's statistics read only its own rows.
     index("product_sales_daily_seller").on(t.sellerId, t.salesDay),
   ],

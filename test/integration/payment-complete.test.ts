@@ -1,0 +1,250 @@
+import { afterAll, describe, expect, it } from "bun:test";
+import { sql } from "drizzle-orm";
+import type { Order } from "../../src/domain/orders/order";
+import { salesOfPayment } from "../../src/domain/sales/sales-deltas";
+import { rowsOf } from "../../src/infra/db/client";
+import { createTestApp, hasPostgres, type TestApp } from "../support/harness";
+import { invariantViolations, placeOrder } from "../support/orders";
+import { createProductVia } from "../support/products";
+import { holdRowLock } from "../support/row-locks";
+
+// A payment's completion is one statement (payment_complete): COMPLETED, the order confirmed, the units sold,
+// PAYMENT_COMPLETED and the sales rollup. What it writes must be what the domain would have written (the event is
+// toPaymentView of the payment, the rollup salesOfPayment of the order), and it is all or nothing: a rollup that
+// fails leaves the payment GATEWAY_REQUESTED, for a late confirm or the recovery job to complete. Both drivers.
+const t = await createTestApp();
+afterAll(() => t.close());
+const db = t.container.database.db;
+
+type Who = Awaited<ReturnType<TestApp["registerUser"]>>;
+const sellers = [await t.registerUser("SELLER"), await t.registerUser("SELLER")];
+
+async function buyerWith(balance: number): Promise<Who> {
+  const buyer = await t.registerUser("BUYER");
+  await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: balance }, buyer);
+  return buyer;
+}
+
+/** An order of five lines over two sellers and three categories, lines given out of product-id order. */
+async function mixedOrder(buyer: Who) {
+  const shoes = [];
+  for (const [i, [seller, category]] of (
+    [
+      [0, "running"],
+      [1, "running"],
+      [0, "basketball"],
+      [1, "skate"],
+      [0, "running"],
+    ] as const
+  ).entries()) {
+    shoes.push(
+      await createProductVia(t, (sellers[seller] as Who).token, { price: 10_000 + i * 1_000, stock: 5, category }),
+    );
+  }
+  const items = shoes.map((shoe, i) => ({ productId: shoe.id, quantity: 1 + (i % 2) })).reverse();
+  return { shoes, order: await placeOrder(t, buyer.token, buyer.user.id, items) };
+}
+
+/** The order as the domain has it (what salesOfPayment is given). */
+async function domainOrder(orderId: string): Promise<Order> {
+  const order = await db.query.orders.findFirst({ where: (o, { eq }) => eq(o.id, orderId) });
+  const items = await db.query.orderItems.findMany({ where: (i, { eq }) => eq(i.orderId, orderId) });
+  return { ...(order as unknown as Order), items: items as unknown as Order["items"] };
+}
+
+const rollupOf = async (productIds: string[]) =>
+  (
+    await db.query.productSalesDaily.findMany({
+      where: (s, { inArray }) => inArray(s.productId, productIds),
+      orderBy: (s, { asc }) => [asc(s.productId)],
+    })
+  ).map((row) => ({
+    salesDay: row.salesDay,
+    productId: row.productId,
+    category: row.category,
+    sellerId: row.sellerId,
+    quantity: row.quantity,
+    salesAmount: row.salesAmount,
+    orderLines: row.orderLines,
+    orders: row.orders,
+    sellerOrders: row.sellerOrders,
+    categoryOrders: row.categoryOrders,
+    sellerCategoryOrders: row.sellerCategoryOrders,
+  }));
+
+const completedEvents = (orderId: string) =>
+  db.query.orderEvents.findMany({
+    where: (e, { and, eq }) => and(eq(e.aggregateId, orderId), eq(e.type, "PAYMENT_COMPLETED")),
+  });
+
+/** Makes every write to the sales rollup fail as a lock wait past lock_timeout would (55P03). */
+async function breakRollup() {
+  await db.execute(sql`create or replace function test_rollup_fails() returns trigger language plpgsql as $$
+    begin raise exception 'rollup row locked' using errcode = '55P03'; end $$`);
+  await db.execute(sql`create trigger test_rollup_fails before insert or update on product_sales_daily
+    for each row execute function test_rollup_fails()`);
+}
+const mendRollup = () => db.execute(sql`drop trigger test_rollup_fails on product_sales_daily`);
+
+describe("a payment's completion in one statement", () => {
+  it("writes PAYMENT_COMPLETED as the payment answered and the rollup as salesOfPayment of the order", async () => {
+    const buyer = await buyerWith(500_000);
+    const { shoes, order } = await mixedOrder(buyer);
+    const res = await t.post("/api/v1/payments/process", { orderId: order.id }, buyer);
+    expect(res.status).toBe(200);
+
+    const [event] = await completedEvents(order.id);
+    expect(event?.payload).toEqual({ ...res.body, orderStatus: "CONFIRMED" });
+    const expected = salesOfPayment(await domainOrder(order.id)).map((delta) => ({ ...delta }));
+    expect(await rollupOf(shoes.map((shoe) => shoe.id))).toEqual(
+      expected.sort((a, b) => (a.productId < b.productId ? -1 : 1)),
+    );
+    for (const [i, shoe] of shoes.entries()) {
+      const quantity = 1 + (i % 2);
+      expect((await t.get(`/api/v1/products/${shoe.id}`)).body).toMatchObject({
+        stock: 5 - quantity,
+        reservedStock: 0,
+        soldQuantity: quantity,
+      });
+    }
+    expect(
+      await invariantViolations(
+        t,
+        shoes.map((shoe) => shoe.id),
+      ),
+    ).toEqual([]);
+  });
+
+  it("leaves a payment whose rollup failed GATEWAY_REQUESTED with nothing of its completion; the recovery job completes it", async () => {
+    const buyer = await buyerWith(500_000);
+    const { shoes, order } = await mixedOrder(buyer);
+    const ids = shoes.map((shoe) => shoe.id);
+    await breakRollup();
+    let res: Awaited<ReturnType<TestApp["post"]>>;
+    try {
+      res = await t.post("/api/v1/payments/process", { orderId: order.id }, buyer);
+    } finally {
+      await mendRollup();
+    }
+    // The gateway approved; our books did not move past GATEWAY_REQUESTED (the debit and the hold stand).
+    expect(res.status).toBe(500);
+    const [payment] = await db.query.payments.findMany({ where: (p, { eq }) => eq(p.orderId, order.id) });
+    expect(payment).toMatchObject({ status: "GATEWAY_REQUESTED", gatewayTransactionId: null });
+    expect(await db.query.orders.findFirst({ where: (o, { eq }) => eq(o.id, order.id) })).toMatchObject({
+      status: "CREATED",
+      paymentId: payment?.id,
+      paidAt: null,
+    });
+    expect(await completedEvents(order.id)).toEqual([]);
+    expect(await rollupOf(ids)).toEqual([]);
+    for (const shoe of shoes) {
+      expect((await t.get(`/api/v1/products/${shoe.id}`)).body).toMatchObject({ soldQuantity: 0 });
+    }
+    expect(await invariantViolations(t, ids)).toEqual([]);
+
+    // The recovery job's next check of it (made due now) completes it, all of it.
+    await db.execute(sql`update payments set next_check_at = now() - interval '1 second' where id = ${payment?.id}`);
+    expect(await t.container.services.payments.recover()).toMatchObject({ settled: 1 });
+    const paid = (await t.get(`/api/v1/payments/${payment?.id}`, buyer)).body;
+    expect(paid.status).toBe("COMPLETED");
+    const events = await completedEvents(order.id);
+    expect(events).toHaveLength(1);
+    expect(events[0]?.payload).toEqual({ ...paid, orderStatus: "CONFIRMED" });
+    expect(await rollupOf(ids)).toEqual(
+      salesOfPayment(await domainOrder(order.id)).sort((a, b) => (a.productId < b.productId ? -1 : 1)),
+    );
+    expect(await invariantViolations(t, ids)).toEqual([]);
+  });
+
+  it("fails, writing nothing, when the payment would complete without its units sold", async () => {
+    const buyer = await buyerWith(500_000);
+    const { shoes, order } = await mixedOrder(buyer);
+    // Books made wrong on purpose: one product no longer holds the order's reserved units.
+    await breakRollup();
+    const started = await t.post("/api/v1/payments/process", { orderId: order.id }, buyer);
+    await mendRollup();
+    expect(started.status).toBe(500);
+    const [payment] = await db.query.payments.findMany({ where: (p, { eq }) => eq(p.orderId, order.id) });
+    await db.execute(sql`update products set reserved_stock = 0, stock = stock + reserved_stock
+      where id = ${(shoes[1] as { id: string }).id}`);
+    const confirmed = await t.post("/api/v1/payments/confirm", { paymentId: payment?.id }, buyer);
+    expect(confirmed.status).toBe(500);
+    expect((await t.get(`/api/v1/payments/${payment?.id}`, buyer)).body.status).toBe("GATEWAY_REQUESTED");
+    expect(await db.query.orders.findFirst({ where: (o, { eq }) => eq(o.id, order.id) })).toMatchObject({
+      status: "CREATED",
+    });
+    expect(await completedEvents(order.id)).toEqual([]);
+    expect(await rollupOf(shoes.map((shoe) => shoe.id))).toEqual([]);
+    const sold = rowsOf<{ sold: number }>(
+      await db.execute(sql`select coalesce(sum(sold_quantity), 0)::int as sold from products
+        where id in (${sql.join(
+          shoes.map((shoe) => sql`${shoe.id}::uuid`),
+          sql`, `,
+        )})`),
+    );
+    expect(Number(sold[0]?.sold)).toBe(0);
+  });
+});
+
+describe.skipIf(!hasPostgres)("a late confirm and the recovery job completing one payment at once", () => {
+  it("complete it once: one sale, one event, one rollup entry", async () => {
+    const buyer = await buyerWith(500_000);
+    const { shoes, order } = await mixedOrder(buyer);
+    const ids = shoes.map((shoe) => shoe.id);
+    await breakRollup();
+    const started = await t.post("/api/v1/payments/process", { orderId: order.id }, buyer);
+    await mendRollup();
+    expect(started.status).toBe(500);
+    const [payment] = await db.query.payments.findMany({ where: (p, { eq }) => eq(p.orderId, order.id) });
+    await db.execute(sql`update payments set next_check_at = now() - interval '1 second' where id = ${payment?.id}`);
+
+    // Both settlers reach the completion while the test holds the first product's row: both statements queue.
+    const first = [...ids].sort()[0] as string;
+    const lock = await holdRowLock(
+      globalThis.kicksTest.services.databaseUrl as string,
+      (session) => session`select id from products where id = ${first} for update`,
+    );
+    try {
+      const confirm = t.post("/api/v1/payments/confirm", { paymentId: payment?.id }, buyer);
+      const recovery = t.container.services.payments.recover();
+      while ((await lock.waitingFor()).length < 1) await Bun.sleep(10);
+      await lock.release();
+      const [confirmed, recovered] = await Promise.all([confirm, recovery]);
+      expect(confirmed.status).toBe(200);
+      expect(confirmed.body.status).toBe("COMPLETED");
+      expect(recovered.settled).toBe(1);
+    } finally {
+      await lock.end();
+    }
+    expect(await completedEvents(order.id)).toHaveLength(1);
+    expect(await rollupOf(ids)).toEqual(
+      salesOfPayment(await domainOrder(order.id)).sort((a, b) => (a.productId < b.productId ? -1 : 1)),
+    );
+    expect(await invariantViolations(t, ids)).toEqual([]);
+  });
+});
+
+describe("a keyed payment's start sent on its own", () => {
+  it("releases the key it claimed when it then refuses (no balance row): the retry runs at once", async () => {
+    const buyer = await buyerWith(100_000);
+    const shoe = await createProductVia(t, (sellers[0] as Who).token, { price: 10_000, stock: 5 });
+    const order = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 1 }]);
+    // The statement claims the key and commits, then finds no balance to debit: the service refuses after it.
+    await db.execute(sql`delete from balances where user_id = ${buyer.user.id}`);
+    const key = crypto.randomUUID();
+    const pay = () =>
+      t.post(
+        "/api/v1/payments/process",
+        { orderId: order.id },
+        { token: buyer.token, headers: { "Idempotency-Key": key } },
+      );
+    expect((await pay()).status).toBe(404);
+    // Not left in flight for the lease's minute (409): released, so the retry decides afresh.
+    const retry = await pay();
+    expect(retry.status).toBe(404);
+    expect(retry.body).toMatchObject({ code: "USER_NOT_FOUND" });
+    const keys = await db.query.idempotencyKeys.findMany({ where: (k, { eq }) => eq(k.key, key) });
+    expect(keys).toEqual([]);
+    expect(await db.query.payments.findMany({ where: (p, { eq }) => eq(p.orderId, order.id) })).toEqual([]);
+  });
+});
