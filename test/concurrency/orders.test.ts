@@ -1,4 +1,6 @@
 import { describe, expect, it } from "bun:test";
+import { inArray } from "drizzle-orm";
+import { idempotencyKeys } from "../../src/infra/db/schema";
 import { servedTestApp } from "../support/harness";
 import { invariantViolations } from "../support/orders";
 import { createProductVia } from "../support/products";
@@ -8,10 +10,14 @@ import { cheapBuyers } from "../support/users";
 const { t, base } = await servedTestApp();
 const seller = await t.registerUser("SELLER");
 
-function post(path: string, token: string, body?: unknown) {
+function post(path: string, token: string, body?: unknown, key?: string) {
   return fetch(`${base}${path}`, {
     method: "POST",
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    headers: {
+      Authorization: `Bearer ${token}`,
+      "Content-Type": "application/json",
+      ...(key === undefined ? {} : { "Idempotency-Key": key }),
+    },
     body: JSON.stringify(body),
   });
 }
@@ -33,6 +39,49 @@ describe("concurrent orders", () => {
     const refusals = await Promise.all(responses.filter((r) => r.status === 400).map((r) => r.json() as Promise<any>));
     expect(new Set(refusals.map((p) => p.code))).toEqual(new Set(["INSUFFICIENT_STOCK"]));
     expect(await detail(drop.id)).toMatchObject({ stock: 0, reservedStock: 50, status: "RESERVED" });
+    expect(await invariantViolations(t, [drop.id])).toEqual([]);
+  });
+
+  // Each buyer's key is looked up by its order's products read (its first statement): two requests with one key at
+  // once place one order at most, whatever the interleaving, and a refused order keeps no key.
+  it("sells a 20-unit drop to 20 of 100 buyers each sending its keyed order twice at once: one order per key", async () => {
+    const drop = await createProductVia(t, seller.token, { stock: 20, price: 219_000 });
+    const buyers = await cheapBuyers(t.container.database, t.container.services.tokens, 100);
+    const keys = buyers.map(() => crypto.randomUUID());
+    const order = (i: number) => {
+      const buyer = buyers[i] as (typeof buyers)[number];
+      return post(
+        "/api/v1/orders",
+        buyer.token,
+        { userId: buyer.id, items: [{ productId: drop.id, quantity: 1 }] },
+        keys[i],
+      );
+    };
+    const pairs = await Promise.all(buyers.map((_, i) => Promise.all([order(i), order(i)])));
+    const placed = new Set<string>();
+    for (const pair of pairs) {
+      const bodies = await Promise.all(pair.map((res) => res.json() as Promise<any>));
+      const fresh = pair.filter((res) => res.status === 201 && res.headers.get("Idempotent-Replayed") === null);
+      expect(fresh.length).toBeLessThanOrEqual(1);
+      for (const [i, res] of pair.entries()) {
+        // 201 (placed, or its replay), 409 (the other request held the key), 400 (sold out: decided again).
+        expect([201, 400, 409]).toContain(res.status);
+        if (res.status === 201) placed.add(bodies[i].id);
+        if (res.status === 400) expect(bodies[i].code).toBe("INSUFFICIENT_STOCK");
+      }
+      const ids = bodies.filter((_, i) => pair[i]?.status === 201).map((body) => body.id);
+      expect(new Set(ids).size).toBeLessThanOrEqual(1);
+    }
+    expect(placed.size).toBe(20);
+    expect(await detail(drop.id)).toMatchObject({ stock: 0, reservedStock: 20 });
+    // Only the placed orders' keys are kept; each replays its order, the refused ones are decided again.
+    const kept = await t.container.database.db.select().from(idempotencyKeys).where(inArray(idempotencyKeys.key, keys));
+    expect(kept).toHaveLength(20);
+    const retried = await Promise.all(buyers.map((_, i) => order(i)));
+    const replayed = retried.filter((res) => res.headers.get("Idempotent-Replayed") === "true");
+    expect(replayed).toHaveLength(20);
+    expect(new Set(await Promise.all(replayed.map(async (res) => ((await res.json()) as any).id)))).toEqual(placed);
+    expect(retried.filter((res) => res.status === 400)).toHaveLength(80);
     expect(await invariantViolations(t, [drop.id])).toEqual([]);
   });
 

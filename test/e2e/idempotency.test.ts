@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from "bun:test";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
+import { rowsOf } from "../../src/infra/db/client";
 import { idempotencyKeys } from "../../src/infra/db/schema";
-import { createTestApp } from "../support/harness";
+import { createTestApp, hasPostgres } from "../support/harness";
 import { createProductVia } from "../support/products";
 
 const t = await createTestApp();
@@ -205,5 +206,132 @@ describe("Idempotency-Key on POST /api/v1/balances/charge", () => {
     await charge(token, { userId: user.id, amount: 1 });
     await charge(token, { userId: user.id, amount: 1 });
     expect(await balanceOf(token, user.id)).toBe(2);
+  });
+});
+
+// An order's key is looked up by the order's first statement, its products' read (one statement fewer): the answers
+// must be those of a look made before anything else, whatever the request's body and the products' state.
+describe("Idempotency-Key on POST /api/v1/orders, its look taken in by the products' read", () => {
+  const placeOrder = (token: string, body: unknown, key: string) =>
+    t.post("/api/v1/orders", body, { token, headers: { "Idempotency-Key": key } });
+
+  it("answers 422 for another body even when that body is refused before anything is read", async () => {
+    const seller = await t.registerUser("SELLER");
+    const { user, token } = await t.registerUser("BUYER");
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 5 });
+    const key = crypto.randomUUID();
+    expect(
+      (await placeOrder(token, { userId: user.id, items: [{ productId: shoe.id, quantity: 1 }] }, key)).status,
+    ).toBe(201);
+    // Invalid (no statement runs for it), then valid but naming no product (refused after the read).
+    for (const items of [[{ productId: shoe.id, quantity: 0 }], [{ productId: crypto.randomUUID(), quantity: 1 }]]) {
+      const reused = await placeOrder(token, { userId: user.id, items }, key);
+      expect(reused.status).toBe(422);
+      expect(reused.body.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    }
+    expect(await keysOf(user.id)).toBe(1);
+  });
+
+  it("replays the placed order after its product sold out, reserving nothing more", async () => {
+    const seller = await t.registerUser("SELLER");
+    const { user, token } = await t.registerUser("BUYER");
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 2 });
+    const key = crypto.randomUUID();
+    const body = { userId: user.id, items: [{ productId: shoe.id, quantity: 2 }] };
+    const placed = await placeOrder(token, body, key);
+    expect(placed.status).toBe(201);
+    const replayed = await placeOrder(token, body, key);
+    expect(replayed.status).toBe(201);
+    expect(replayed.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(replayed.body).toEqual(placed.body);
+    const product = (await t.get(`/api/v1/products/${shoe.id}`)).body;
+    expect(product.stock).toBe(0);
+    expect(product.reservedStock).toBe(2);
+  });
+
+  // The key's answer is stored by the order's own statement (order_place_answering): when another request with the
+  // key committed its answer after this one's look was taken (the look's snapshot predates it), that statement
+  // must store nothing, and the whole order must roll back and answer as the other did. The other request is
+  // played by a row committed on a connection of its own between the products' read and the order's statement.
+  it.skipIf(!hasPostgres)(
+    "rolls the order back when the key was answered after its look: no order, the replay",
+    async () => {
+      const seller = await t.registerUser("SELLER");
+      const { user, token } = await t.registerUser("BUYER");
+      const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 5 });
+      const key = crypto.randomUUID();
+      const body = { userId: user.id, items: [{ productId: shoe.id, quantity: 1 }] };
+      const requestHash = new Bun.CryptoHasher("sha256").update(JSON.stringify(body)).digest("hex");
+      const stored = { status: 201, body: JSON.stringify({ answered: "elsewhere" }) };
+      const deps = (
+        t.container.services.orders as unknown as {
+          deps: { catalogue: { productsByIdsAt: (ids: string[]) => unknown } };
+        }
+      ).deps;
+      const catalogue = deps.catalogue;
+      deps.catalogue = {
+        ...catalogue,
+        productsByIdsAt: async (ids: string[]) => {
+          const read = await catalogue.productsByIdsAt.call(catalogue, ids);
+          await t.container.database.db.execute(sql`insert into idempotency_keys (scope, method, path, key, request_hash,
+            response_status, response_body, response_headers, claim_token, expires_at)
+          values (${user.id}, 'POST', '/api/v1/orders', ${key}, ${requestHash}, ${stored.status}, ${stored.body},
+            '{"content-type": "application/json"}'::jsonb, ${crypto.randomUUID()}, now() + interval '1 day')`);
+          return read;
+        },
+      };
+      let res: Awaited<ReturnType<typeof placeOrder>>;
+      try {
+        res = await placeOrder(token, body, key);
+      } finally {
+        deps.catalogue = catalogue;
+      }
+      expect(res.status).toBe(201);
+      expect(res.headers.get("Idempotent-Replayed")).toBe("true");
+      expect(res.body).toEqual({ answered: "elsewhere" });
+      const product = (await t.get(`/api/v1/products/${shoe.id}`)).body;
+      expect(product).toMatchObject({ stock: 5, reservedStock: 0 });
+      const orders = await t.container.database.db.execute(sql`select id from orders where user_id = ${user.id}`);
+      expect(rowsOf(orders)).toEqual([]);
+    },
+  );
+
+  // The answer stored by the order's statement was rendered before the handler answered: if the handler answered
+  // anything else, the key would replay what the client never got. Nothing may commit then.
+  it("rolls everything back (500) when the handler answers otherwise than the answer stored ahead", async () => {
+    const seller = await t.registerUser("SELLER");
+    const { user, token } = await t.registerUser("BUYER");
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 5 });
+    const key = crypto.randomUUID();
+    const body = { userId: user.id, items: [{ productId: shoe.id, quantity: 1 }] };
+    const { orders } = t.container.services;
+    const place = orders.place.bind(orders);
+    orders.place = async (...args) => ({ ...(await place(...args)), subtotal: 1 });
+    let res: Awaited<ReturnType<typeof placeOrder>>;
+    try {
+      res = await placeOrder(token, body, key);
+    } finally {
+      orders.place = place;
+    }
+    expect(res.status).toBe(500);
+    expect(await keysOf(user.id)).toBe(0);
+    expect((await t.get(`/api/v1/products/${shoe.id}`)).body).toMatchObject({ stock: 5, reservedStock: 0 });
+    const again = await placeOrder(token, body, key);
+    expect(again.status).toBe(201);
+    expect(again.headers.get("Idempotent-Replayed")).toBeNull();
+    expect(await keysOf(user.id)).toBe(1);
+  });
+
+  it("answers an unkeyed-body refusal as before: nothing kept, the retry decided again", async () => {
+    const { user, token } = await t.registerUser("BUYER");
+    const key = crypto.randomUUID();
+    const refused = await placeOrder(
+      token,
+      { userId: user.id, items: [{ productId: crypto.randomUUID(), quantity: 1 }] },
+      key,
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe("INVALID_PRODUCT");
+    expect(await keysOf(user.id)).toBe(0);
   });
 });

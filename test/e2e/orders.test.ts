@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../src/infra/db/client";
 import { createCoupon } from "../support/coupons";
 import { createTestApp, hasPostgres } from "../support/harness";
 import { invariantViolations, payOrder, placeOrder } from "../support/orders";
@@ -18,44 +19,62 @@ const product = (fields: Record<string, unknown> = {}) => createProductVia(t, se
 const detail = async (id: string) => (await t.get(`/api/v1/products/${id}`)).body;
 
 describe("POST /api/v1/orders", () => {
-  // The embedded database has one connection, so no edit can commit while an order's transaction is open.
-  it.skipIf(!hasPostgres)(
-    "charges the price the units are reserved at when the seller changes it while the order is placed",
-    async () => {
-      const shoe = await product({ price: 100_000 });
-      // The order reads its products first and reserves them last: the edit lands in between, once.
-      const deps = (
-        t.container.services.orders as unknown as {
-          deps: { catalogue: { productsByIds: (ids: string[]) => Promise<unknown[]> } };
-        }
-      ).deps;
-      const catalogue = deps.catalogue;
-      const read = catalogue.productsByIds;
-      let edited = false;
-      deps.catalogue = {
-        ...catalogue,
-        productsByIds: async (ids: string[]) => {
-          const found = await read.call(catalogue, ids);
-          if (!edited) {
-            edited = true;
-            // Committed on a connection of its own (a request from here would join the order's transaction).
-            await t.container.database.db.execute(sql`update products set price = 120000 where id = ${shoe.id}`);
+  // The embedded database has one connection, so no edit can commit while an order's transaction is open. With an
+  // Idempotency-Key the order is priced again inside the key's transaction (no savepoint): one ORDER_CREATED still.
+  for (const keyed of [false, true]) {
+    it.skipIf(!hasPostgres)(
+      `charges the price the units are reserved at when the seller changes it while the order is placed${keyed ? " (keyed)" : ""}`,
+      async () => {
+        const shoe = await product({ price: 100_000 });
+        // The order reads its products first and reserves them last: the edit lands in between, once.
+        const deps = (
+          t.container.services.orders as unknown as {
+            deps: { catalogue: { productsByIdsAt: (ids: string[]) => Promise<unknown> } };
           }
-          return found;
-        },
-      };
-      try {
-        const order = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 2 }]);
-        expect(order).toMatchObject({ subtotal: 240_000, totalAmount: 240_000 });
-        expect(order.items[0]).toMatchObject({ unitPrice: 120_000, lineTotal: 240_000 });
-      } finally {
-        deps.catalogue = catalogue;
-      }
-      expect(edited).toBe(true);
-      expect(await detail(shoe.id)).toMatchObject({ stock: 8 });
-      expect(await invariantViolations(t, [shoe.id])).toEqual([]);
-    },
-  );
+        ).deps;
+        const catalogue = deps.catalogue;
+        const read = catalogue.productsByIdsAt;
+        let edited = false;
+        deps.catalogue = {
+          ...catalogue,
+          productsByIdsAt: async (ids: string[]) => {
+            const found = await read.call(catalogue, ids);
+            if (!edited) {
+              edited = true;
+              // Committed on a connection of its own (a request from here would join the order's transaction).
+              await t.container.database.db.execute(sql`update products set price = 120000 where id = ${shoe.id}`);
+            }
+            return found;
+          },
+        };
+        let order: Record<string, any>;
+        const headers: Record<string, string> = keyed ? { "Idempotency-Key": crypto.randomUUID() } : {};
+        const body = { userId: buyer.user.id, items: [{ productId: shoe.id, quantity: 2 }] };
+        try {
+          const res = await t.post("/api/v1/orders", body, { token: buyer.token, headers });
+          expect(res.status).toBe(201);
+          order = res.body;
+          expect(order).toMatchObject({ subtotal: 240_000, totalAmount: 240_000 });
+          expect(order.items[0]).toMatchObject({ unitPrice: 120_000, lineTotal: 240_000 });
+        } finally {
+          deps.catalogue = catalogue;
+        }
+        expect(edited).toBe(true);
+        expect(await detail(shoe.id)).toMatchObject({ stock: 8 });
+        const events = await t.container.database.db.execute(
+          sql`select payload from order_events where aggregate_id = ${order.id} and type = 'ORDER_CREATED'`,
+        );
+        expect(rowsOf(events)).toEqual([{ payload: order }]);
+        if (keyed) {
+          // The key's answer, stored by the order's statement, is the answer of the try that placed it.
+          const replay = await t.post("/api/v1/orders", body, { token: buyer.token, headers });
+          expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
+          expect(replay.body).toEqual(order);
+        }
+        expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+      },
+    );
+  }
 
   it("places an order, reserving its stock, with prices and names as they were", async () => {
     const [a, b] = [await product({ price: 150_000, name: "Samba OG" }), await product({ price: 89_000 })];

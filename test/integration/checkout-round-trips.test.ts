@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import { Socket } from "node:net";
+import { sql } from "drizzle-orm";
 import Redis from "ioredis";
 import type { Sql } from "postgres";
-import { openDatabase } from "../../src/infra/db/client";
+import { openDatabase, rowsOf } from "../../src/infra/db/client";
 import { createTestApp, hasPostgres, hasRedis, type TestApp } from "../support/harness";
 import { createProductVia } from "../support/products";
 
@@ -16,8 +17,10 @@ import { createProductVia } from "../support/products";
 // payment is its own stored answer (two commits).
 // 9 until the order's ORDER_CREATED rode on its reservation (outbox events carried by the level's next write), 8
 // until the order was placed in one statement with its reservation (no SAVEPOINT, no separate reservation; its
-// ORDER_CREATED rides on the key's answer now).
-const MAX_ORDER_STATEMENTS = 6;
+// ORDER_CREATED rides on the key's answer now), 6 until the key's lock and row were read by the order's products
+// read (one statement), 5 until its answer was stored by the order's statement (the product's lock then the last
+// statement before COMMIT).
+const MAX_ORDER_STATEMENTS = 4;
 const MAX_ORDER_COMMITS = 1;
 // 17 after the round-trip work, + 1: a keyed payment first looks for the payment its key already made (a retry
 // whose stored answer was lost answers from it). The key's read before the handler took the place of its claim.
@@ -34,10 +37,15 @@ const MAX_PAYMENT_COMMITS = 2;
 // path is built once: postgres.js sends a statement not prepared on its connection, with parameters, in two
 // (Parse/Describe, then Bind/Execute once the parameter types are back), a prepared one in one. 15 for the order
 // and 31 for the payment before; 11 and 20 while the Idempotency-Key's statements were still on the builder; 8 for
-// the order before it was placed in one statement; 11 for the payment before its start and completion went
-// without BEGIN and COMMIT.
-const MAX_ORDER_ROUND_TRIPS = 6;
+// the order before it was placed in one statement, 6 before its key's look rode on its products read, 5 before its
+// answer rode on the order's statement; 11 for the payment before its start and completion went without BEGIN and
+// COMMIT.
+const MAX_ORDER_ROUND_TRIPS = 4;
 const MAX_PAYMENT_ROUND_TRIPS = 4;
+// An order without a key: BEGIN · its products (with the database's time) · the order placed with its reservation
+// and its ORDER_CREATED · COMMIT. 5 until ORDER_CREATED was written by the order's statement (it was a statement of
+// its own before COMMIT, the hot product's row held one round trip longer).
+const MAX_UNKEYED_ORDER_STATEMENTS = 4;
 
 // What one checkout asks of Redis, each command a round trip (ioredis' own count, every connection of the
 // process). The changed product's cache entry becomes a tombstone and the other instances hear of it, in one
@@ -144,6 +152,36 @@ describe.skipIf(!hasPostgres)("the round trips of one checkout", () => {
       statements: Math.min(figures.statements, MAX_ORDER_STATEMENTS),
       commits: Math.min(figures.commits, MAX_ORDER_COMMITS),
     });
+    // The hot product's row is locked by the last statement before COMMIT (the key's answer rides on it).
+    expect(order.statements.at(-2)).toContain("for update");
+    expect(order.statements.at(-2)).toContain("key_answered");
+  });
+
+  it("places an order without a key with its ORDER_CREATED in the order's statement, the product's lock last", async () => {
+    t ??= await createTestApp({ database });
+    const seller = await t.registerUser("SELLER");
+    const buyer = await t.registerUser("BUYER");
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 5 });
+    // The buyer's first request reads its token's user: not the order's (checkout() warms it with a charge).
+    await t.get(`/api/v1/balances/${buyer.user.id}`, { token: buyer.token });
+    let body: Record<string, unknown> = {};
+    const order = await tally(async () => {
+      const res = await t.post(
+        "/api/v1/orders",
+        { userId: buyer.user.id, items: [{ productId: shoe.id, quantity: 1 }] },
+        { token: buyer.token },
+      );
+      expect(res.status).toBe(201);
+      body = res.body;
+    });
+    expect(order.statements.length, order.statements.join("\n")).toBeLessThanOrEqual(MAX_UNKEYED_ORDER_STATEMENTS);
+    expect(order.commits).toBe(1);
+    // The statement that locks the product is the last before COMMIT.
+    expect(order.statements.at(-2)).toContain("for update");
+    const events = await database.db.execute(
+      sql`select type, payload from order_events where aggregate_id = ${body.id as string}`,
+    );
+    expect(rowsOf(events)).toEqual([{ type: "ORDER_CREATED", payload: body }]);
   });
 
   it("pays for it in at most the measured statements and commits", async () => {

@@ -33,6 +33,19 @@ describe("the invariant checker", () => {
     expect(violations[0]?.detail).toContain(shoe.id);
   });
 
+  it("reports an ORDER_CREATED that does not say the order as written", async () => {
+    const shoe = await createProductVia(t, seller.token, { stock: 10 });
+    const order = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 1 }]);
+    expect(await checkInvariants(db, { productIds: [shoe.id] })).toEqual([]);
+    // The order written a second later than its event says (an event worked out from another time than written).
+    await db.execute(sql`update orders set created_at = created_at + interval '1 second' where id = ${order.id}`);
+    const violations = await checkInvariants(db, { productIds: [shoe.id] });
+    expect(violations.map((v) => v.rule)).toEqual([
+      "an order has at most one ORDER_CREATED, naming its buyer, total and time as written",
+    ]);
+    expect(violations[0]?.detail).toContain(order.id);
+  });
+
   it("reports sold units that no paid order explains", async () => {
     const shoe = await createProductVia(t, seller.token, { stock: 10 });
     await db.execute(

@@ -40,30 +40,34 @@ describe.skipIf(!hasPostgres)("an order's reservation on a large catalogue", () 
     const placeOnce = () =>
       transactions.withTransaction(async () => {
         const before = await seqScans();
-        const placed = await orders.place({
-          id: Bun.randomUUIDv7(),
-          userId: seller,
-          items: [
-            {
-              productId: product.id,
-              sellerId: seller,
-              productName: product.name,
-              category: product.category,
-              unitPrice: product.price,
-              quantity: 1,
-              lineTotal: product.price,
-              discountShare: 0,
-              refundedAmount: 0,
-            },
-          ],
-          subtotal: product.price,
-          discountAmount: 0,
-          totalAmount: product.price,
-          userCouponId: null,
-          couponApplied: false,
-          couponRejectedReason: null,
-          paymentTimeoutSeconds: 600,
-        });
+        const placed = await orders.place(
+          {
+            id: Bun.randomUUIDv7(),
+            userId: seller,
+            items: [
+              {
+                productId: product.id,
+                sellerId: seller,
+                productName: product.name,
+                category: product.category,
+                unitPrice: product.price,
+                quantity: 1,
+                lineTotal: product.price,
+                discountShare: 0,
+                refundedAmount: 0,
+              },
+            ],
+            subtotal: product.price,
+            discountAmount: 0,
+            totalAmount: product.price,
+            userCouponId: null,
+            couponApplied: false,
+            couponRejectedReason: null,
+            createdAt: new Date(),
+            paymentTimeoutSeconds: 600,
+          },
+          { id: Bun.randomUUIDv7(), payload: { test: true } },
+        );
         return { placed: placed !== undefined, seqScans: (await seqScans()) - before };
       });
 

@@ -50,18 +50,22 @@ describe.skipIf(!hasPostgres)("an order placed in one statement", () => {
     let outcome: { placed: boolean; earlyStock: number | undefined };
     try {
       const placing = transactions.withTransaction(async () => {
-        const placed = await orders.place({
-          id: Bun.randomUUIDv7(),
-          userId: seller,
-          items,
-          subtotal: total,
-          discountAmount: 0,
-          totalAmount: total,
-          userCouponId: null,
-          couponApplied: false,
-          couponRejectedReason: null,
-          paymentTimeoutSeconds: 600,
-        });
+        const placed = await orders.place(
+          {
+            id: Bun.randomUUIDv7(),
+            userId: seller,
+            items,
+            subtotal: total,
+            discountAmount: 0,
+            totalAmount: total,
+            userCouponId: null,
+            couponApplied: false,
+            couponRejectedReason: null,
+            createdAt: new Date(),
+            paymentTimeoutSeconds: 600,
+          },
+          { id: Bun.randomUUIDv7(), payload: { test: true } },
+        );
         const [row] = await transactions.current
           .select({ stock: products.stock })
           .from(products)

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "bun:test";
 import { sql } from "drizzle-orm";
-import type { OpeningStep } from "../../src/domain/shared/unit-of-work";
+import type { KeyAnswerStep, KeyLookStep, OpeningStep } from "../../src/domain/shared/unit-of-work";
 import type { NewUser } from "../../src/domain/users/ports";
 import { type Database, rowsOf } from "../../src/infra/db/client";
+import { DrizzleProductRepository } from "../../src/infra/db/repositories/product-repository";
 import { DrizzleUserRepository } from "../../src/infra/db/repositories/user-repository";
 import { Transactions } from "../../src/infra/db/transactions";
 import { openTestDatabase } from "../support/harness";
+import { insertSeller, newProduct } from "../support/products";
 import { countingDatabase } from "../support/query-counter";
 
 const database = openTestDatabase();
@@ -503,6 +505,136 @@ describe("withTransactionTaking", () => {
       }),
     );
     expect(ran).toEqual(["run"]);
+  });
+});
+
+describe("withKeyLook", () => {
+  const products = new DrizzleProductRepository(transactions);
+  const look = () => {
+    const seen: string[] = [];
+    const step: KeyLookStep = {
+      id: { scope: crypto.randomUUID(), method: "POST", path: "/api/v1/orders", key: crypto.randomUUID() },
+      settled: false,
+      run: async () => {
+        seen.push("run alone");
+        step.settled = true;
+      },
+      settle: ({ free, record }) => {
+        seen.push(`taken in: free ${free}, record ${record !== undefined}`);
+        step.settled = true;
+      },
+    };
+    return { seen, step };
+  };
+  const aProduct = async () => (await products.insert(newProduct(await insertSeller(database.db)))).id;
+
+  it("is taken in by the products' read, once, which still returns the products", async () => {
+    const id = await aProduct();
+    const { seen, step } = look();
+    await transactions.withTransaction(() =>
+      transactions.withKeyLook(step, async () => {
+        expect((await products.findManyAt([id])).products.map((p) => p.id)).toEqual([id]);
+        expect((await products.findManyAt([id, crypto.randomUUID()])).products).toHaveLength(1);
+        // A read of products that match none still makes the look (one row, the look's).
+        expect((await products.findManyAt([crypto.randomUUID()])).products).toEqual([]);
+      }),
+    );
+    expect(seen).toEqual(["taken in: free true, record false"]);
+  });
+
+  it("is made alone before a statement that cannot carry it, and before a savepoint", async () => {
+    const id = await aProduct();
+    for (const first of [() => products.find(id), () => transactions.withTransaction(async () => {})]) {
+      const { seen, step } = look();
+      await transactions.withTransaction(() =>
+        transactions.withKeyLook(step, async () => {
+          await first();
+          await products.findManyAt([id]);
+        }),
+      );
+      expect(seen).toEqual(["run alone"]);
+    }
+  });
+
+  it("refuses the builder's statements while it is still to be made (they could not be preceded by it)", async () => {
+    const { step } = look();
+    await transactions.withTransaction(() =>
+      transactions.withKeyLook(step, async () => {
+        expect(() => transactions.current).toThrow("a keyed transaction's first statement");
+      }),
+    );
+  });
+
+  it("stops the read when the look refuses: its error, not the products", async () => {
+    const id = await aProduct();
+    const { step } = look();
+    step.settle = () => {
+      throw new Error("the key is held");
+    };
+    await transactions.withTransaction(() =>
+      transactions.withKeyLook(step, async () => {
+        await expect(products.findManyAt([id])).rejects.toThrow("the key is held");
+      }),
+    );
+  });
+
+  it("is only for a transaction's own level", async () => {
+    const { step } = look();
+    await expect(transactions.withKeyLook(step, async () => {})).rejects.toThrow("withKeyLook");
+    await transactions.withTransaction(() =>
+      transactions.withTransaction(async () => {
+        await expect(transactions.withKeyLook(step, async () => {})).rejects.toThrow("withKeyLook");
+      }),
+    );
+  });
+});
+
+describe("withKeyAnswer", () => {
+  const answerStep = () => {
+    const rendered: unknown[] = [];
+    const step: KeyAnswerStep = {
+      id: { scope: crypto.randomUUID(), method: "POST", path: "/api/v1/orders", key: crypto.randomUUID() },
+    };
+    const render = (result: unknown) => {
+      rendered.push(result);
+      step.ready = {
+        response: { status: 201, body: JSON.stringify(result), headers: {} },
+        claim: { requestHash: "h", claimToken: "t", now: new Date(), expiresAt: new Date() },
+      };
+    };
+    return { step, render, rendered };
+  };
+
+  it("renders the result announced at the transaction's level, for the write that takes it until it stored it", async () => {
+    const { step, render, rendered } = answerStep();
+    await transactions.withTransaction(() =>
+      transactions.withKeyAnswer(step, render, async () => {
+        expect(transactions.takeKeyAnswer()).toBeUndefined();
+        transactions.answerAhead({ try: 1 });
+        transactions.answerAhead({ try: 2 });
+        expect(transactions.takeKeyAnswer()).toBe(step);
+        expect(step.ready?.response.body).toBe('{"try":2}');
+        step.stored = true;
+        expect(transactions.takeKeyAnswer()).toBeUndefined();
+        transactions.answerAhead({ try: 3 });
+      }),
+    );
+    expect(rendered).toEqual([{ try: 1 }, { try: 2 }]);
+  });
+
+  it("is neither rendered nor taken inside a savepoint, nor outside withKeyAnswer", async () => {
+    const { step, render, rendered } = answerStep();
+    transactions.answerAhead({ outside: true });
+    await transactions.withTransaction(() =>
+      transactions.withKeyAnswer(step, render, () =>
+        transactions.withTransaction(async () => {
+          transactions.answerAhead({ nested: true });
+          expect(transactions.takeKeyAnswer()).toBeUndefined();
+        }),
+      ),
+    );
+    expect(rendered).toEqual([]);
+    await expect(transactions.withKeyAnswer(step, render, async () => {})).rejects.toThrow("withKeyAnswer");
   });
 });
 

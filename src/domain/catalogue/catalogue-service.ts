@@ -125,6 +125,11 @@ export class CatalogueService {
     return this.deps.products.findMany(ids);
   }
 
+  /** The same, with the database's time they were read at (an order's products: it is created at that time). */
+  productsByIdsAt(ids: string[]): Promise<{ products: Product[]; at: Date }> {
+    return this.deps.products.findManyAt(ids);
+  }
+
   /**
    * The product's page if this process holds a near copy of it now (exact: copies are dropped on every instance
    * when it changes), else undefined (read it through productBody).

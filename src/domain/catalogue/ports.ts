@@ -89,6 +89,11 @@ export interface ProductRepository {
   insert(product: NewProduct): Promise<Product>;
   find(id: string): Promise<Product | undefined>;
   findMany(ids: string[]): Promise<Product[]>;
+  /**
+   * `findMany` with the database's time it read them at (an order is priced from the rows and created at that
+   * time). As the first statement of a keyed transaction, it also makes the key's look (UnitOfWork.withKeyLook).
+   */
+  findManyAt(ids: string[]): Promise<{ products: Product[]; at: Date }>;
   /** The edit, if the product is still at `version`. */
   editIfVersion(id: string, version: number, edit: ProductEdit): Promise<Product | undefined>;
   /** Marks the product discontinued (once: later calls leave the first date and the version alone). */

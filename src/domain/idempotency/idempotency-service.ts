@@ -1,7 +1,7 @@
 import type { Clock } from "../shared/clock";
 import { DomainError } from "../shared/errors";
-import type { OpeningStep, UnitOfWork } from "../shared/unit-of-work";
-import type { IdempotencyRecord, IdempotencyRepository, IdempotencyScope, StoredResponse } from "./ports";
+import type { KeyAnswerStep, KeyLookStep, OpeningStep, UnitOfWork } from "../shared/unit-of-work";
+import type { IdempotencyRecord, IdempotencyRepository, IdempotencyScope, KeyLook, StoredResponse } from "./ports";
 
 export const KEY_TTL_MS = 24 * 3600 * 1000;
 /** How long a request may hold its key before a retry of it may assume its process died. */
@@ -29,7 +29,7 @@ const inUse = () =>
 
 /** Thrown inside the transaction to roll back a request's writes. */
 class Discard extends Error {
-  constructor(readonly reason: "not final" | "refused" | "key lost" | "replay" | "in flight") {
+  constructor(readonly reason: "not final" | "refused" | "key lost") {
     super(reason);
   }
 }
@@ -41,6 +41,14 @@ class Discard extends Error {
  */
 export function isFinal(response: StoredResponse): boolean {
   return response.status < 500 && response.headers["retry-after"] === undefined;
+}
+
+/** Whether two answers are the same for a replay (status, body, the replayed headers). */
+function sameAnswer(a: StoredResponse, b: StoredResponse | undefined): boolean {
+  if (!b || a.status !== b.status || a.body !== b.body) return false;
+  const names = new Set([...Object.keys(a.headers), ...Object.keys(b.headers)]);
+  for (const name of names) if (a.headers[name] !== b.headers[name]) return false;
+  return true;
 }
 
 /**
@@ -142,20 +150,57 @@ export class IdempotencyService {
     id: IdempotencyScope,
     requestHash: string,
     request: () => Promise<StoredResponse>,
+    /**
+     * The request's first statement is a read that can take the key's look in (an order's products: one
+     * statement fewer, see UnitOfWork.withKeyLook); otherwise the look is the transaction's own first statement.
+     */
+    options: {
+      lookTakenIn?: boolean;
+      /**
+       * What the request will answer, from the result its work announces before its last write
+       * (UnitOfWork.answerAhead: an order as it will be written): the key's answer is then stored by that write,
+       * the transaction's last statement, instead of a statement of its own after it.
+       */
+      answerAhead?: (result: unknown) => StoredResponse;
+    } = {},
   ): Promise<StoredResponse | undefined> {
-    let replay: StoredResponse | undefined;
+    const look = this.#keyLook(id, requestHash);
+    const answer: KeyAnswerStep = { id };
+    const { answerAhead } = options;
+    const work = answerAhead
+      ? () =>
+          this.unitOfWork.withKeyAnswer(
+            answer,
+            (result) => {
+              const now = this.clock.now();
+              const expiresAt = new Date(now.getTime() + KEY_TTL_MS);
+              const claim = { requestHash, claimToken: crypto.randomUUID(), now, expiresAt };
+              answer.ready = { response: answerAhead(result), claim };
+            },
+            request,
+          )
+      : request;
     try {
       await this.unitOfWork.withTransaction(async () => {
-        const { free, record } = await this.repository.lockAndFind(id);
-        if (!free) throw new Discard("in flight");
-        const decision = this.decide(record, requestHash);
-        // An abandoned in-flight row (a request that commits step by step, of an older release) is taken over.
-        if (decision.kind === "in flight" && !decision.abandoned) throw new Discard("in flight");
-        if (decision.kind === "replay") {
-          replay = decision.response;
-          throw new Discard("replay");
+        let response: StoredResponse;
+        if (options.lookTakenIn) {
+          response = await this.unitOfWork.withKeyLook(look, work);
+          // The request sent nothing (refused before reading anything): the key's answer still comes first.
+          if (!look.settled && isFinal(response)) await look.run();
+        } else {
+          await look.run();
+          response = await work();
         }
-        const response = await request();
+        // Stopped by its look (its answer was the look's error): that decides, not the request's answer.
+        if (look.stop) throw look.stop;
+        // Stored by the work's last write, if that write carried it: it must be what the request answers.
+        if (answer.stored === false) throw new Discard("key lost");
+        if (answer.stored) {
+          if (!sameAnswer(response, answer.ready?.response)) {
+            throw new Error("the request answered otherwise than the answer its work stored ahead");
+          }
+          return;
+        }
         const wrote = response.status < 400 || (await this.unitOfWork.hasWritten());
         if (!keepsAnswer(response, { wrote })) throw new Discard(isFinal(response) ? "refused" : "not final");
         const now = this.clock.now();
@@ -167,8 +212,9 @@ export class IdempotencyService {
         if (!stored) throw new Discard("key lost");
       });
     } catch (error) {
+      if (look.replay) return look.replay;
+      if (look.stop) throw look.stop;
       if (!(error instanceof Discard)) throw error;
-      if (error.reason === "in flight") throw inUse();
       if (error.reason === "key lost") {
         // Another request with the key committed its answer between this one's first look and its lock (the
         // look's snapshot predates that commit): this one's work is rolled back; answer as that one did.
@@ -177,7 +223,39 @@ export class IdempotencyService {
         throw inUse();
       }
     }
-    return replay;
+    return undefined;
+  }
+
+  /**
+   * The first read of a keyed transaction (runKeyed): the key's lock, tried without waiting, and its committed
+   * record. `settle` decides from them, and throws when the request is not to run, so that nothing after the look
+   * runs (when a statement of the request took it in, the request's handler sees the error and answers with it;
+   * runKeyed then answers from `stop` or `replay`): held by another open transaction, or by a live request in
+   * flight → 409; answered → the replay; another body → 422. An abandoned in-flight row (a request that commits
+   * step by step, of an older release) is taken over.
+   */
+  #keyLook(id: IdempotencyScope, requestHash: string): KeyLookStep & { stop?: Error; replay?: StoredResponse } {
+    const look: KeyLookStep & { stop?: Error; replay?: StoredResponse } = {
+      id,
+      settled: false,
+      run: async () => look.settle(await this.repository.lockAndFind(id)),
+      settle: ({ free, record }: KeyLook) => {
+        look.settled = true;
+        try {
+          if (!free) throw inUse();
+          const decision = this.decide(record, requestHash);
+          if (decision.kind === "in flight" && !decision.abandoned) throw inUse();
+          if (decision.kind === "replay") {
+            look.replay = decision.response;
+            throw inUse();
+          }
+        } catch (error) {
+          look.stop = error as Error;
+          throw error;
+        }
+      },
+    };
+    return look;
   }
 
   /**

@@ -11,7 +11,7 @@ import type { Actor } from "../users/user";
 import { applyCancellation } from "./cancellation";
 import { type Order, type OrderLine, type OrderView, toOrderView } from "./order";
 import { CANCEL_BY_REFUND_STATUSES, ORDER_MACHINE, type OrderParty, type OrderStatus } from "./order-status";
-import type { CouponRedemption, OrderRepository } from "./ports";
+import type { CouponRedemption, NewOrder, OrderRepository } from "./ports";
 import { allocateDiscount } from "./pricing";
 
 export interface PlaceOrder {
@@ -27,7 +27,7 @@ export interface ExpiryRun {
 
 interface OrderServiceDeps {
   orders: OrderRepository;
-  catalogue: Pick<CatalogueService, "productsByIds">;
+  catalogue: Pick<CatalogueService, "productsByIdsAt">;
   stock: StockService;
   coupons: CouponRedemption;
   /** Cancelling a paid (CONFIRMED or PREPARING) order is a full refund. */
@@ -71,12 +71,11 @@ export class OrderService {
    * One query for every product: unknown, discontinued or plainly short lines fail before anything is written.
    * The order is priced from these rows; the reservation checks that the prices still hold.
    */
-  async #orderable(items: PlaceOrder["items"]): Promise<Map<string, Product>> {
-    const found = new Map(
-      (await this.deps.catalogue.productsByIds(items.map((i) => i.productId))).map((p) => [p.id, p]),
-    );
+  async #orderable(items: PlaceOrder["items"]): Promise<{ products: Map<string, Product>; at: Date }> {
+    const read = await this.deps.catalogue.productsByIdsAt(items.map((i) => i.productId));
+    const found = new Map(read.products.map((p) => [p.id, p]));
     assertOrderable(items, found);
-    return found;
+    return { products: found, at: read.at };
   }
 
   /**
@@ -95,7 +94,8 @@ export class OrderService {
   }
 
   async #placeIn(request: PlaceOrder, orderId: string): Promise<OrderView> {
-    const products = await this.#orderable(request.items);
+    // Created at the database's time its products were read at: the order as written is known before it is.
+    const { products, at } = await this.#orderable(request.items);
     const items: OrderLine[] = request.items.map(({ productId, quantity }) => {
       const product = products.get(productId) as Product;
       return {
@@ -131,7 +131,7 @@ export class OrderService {
       (items[i] as OrderLine).discountShare = share;
     });
 
-    const placed = await this.deps.orders.place({
+    const order: NewOrder = {
       id: orderId,
       userId: request.userId,
       items,
@@ -141,13 +141,22 @@ export class OrderService {
       userCouponId: request.userCouponId ?? null,
       couponApplied: request.userCouponId !== undefined && couponRejectedReason === null,
       couponRejectedReason,
+      createdAt: at,
       paymentTimeoutSeconds: this.deps.paymentTimeoutSeconds,
-    });
+    };
+    // ORDER_CREATED is written by the order's own statement (no statement of its own, the hot row not held for one).
+    const view = toOrderView(asCreated(order));
+    // Known before it is written: a keyed request's answer may ride on the order's statement too.
+    this.deps.unitOfWork.answerAhead(view);
+    const placed = await this.deps.orders.place(order, { id: this.deps.newId(), payload: view });
     if (!placed) throw await this.#refusal(items);
     await this.deps.stock.movedElsewhere(placed.reserved);
-    const view = toOrderView(placed.order);
-    await this.deps.outbox.append("order", { aggregateId: view.id, type: "ORDER_CREATED", payload: view });
-    return view;
+    // The event carries the order as announced: it must be the order as written (else nothing commits).
+    const written = toOrderView(placed.order);
+    if (JSON.stringify(written) !== JSON.stringify(view)) {
+      throw new Error(`order ${orderId} was written otherwise than its ORDER_CREATED says`);
+    }
+    return written;
   }
 
   async get(actor: Actor, orderId: string): Promise<OrderView> {
@@ -278,6 +287,29 @@ export class OrderService {
     if (!order) throw new DomainError("ORDER_NOT_FOUND", `No order ${orderId}`);
     return order;
   }
+}
+
+/** The order `order` is once written: CREATED, nothing paid, its times from `createdAt` (OrderRepository.place). */
+function asCreated(order: NewOrder): Order {
+  const { createdAt, paymentTimeoutSeconds, ...fields } = order;
+  return {
+    ...fields,
+    items: [...order.items].sort((a, b) => (a.productId < b.productId ? -1 : 1)),
+    status: "CREATED",
+    paymentId: null,
+    paidAmount: 0,
+    refundedAmount: 0,
+    refundPendingAmount: 0,
+    expiresAt: new Date(createdAt.getTime() + paymentTimeoutSeconds * 1000),
+    paidAt: null,
+    shippedAt: null,
+    deliveredAt: null,
+    cancelledAt: null,
+    cancelReason: null,
+    version: 1,
+    createdAt,
+    updatedAt: createdAt,
+  };
 }
 
 /** What the actor is to this order (a seller who bought it is its buyer too). */

@@ -15,9 +15,17 @@ export type NewOrder = Pick<
   | "couponApplied"
   | "couponRejectedReason"
 > & {
-  /** Seconds from the database's now() until an unpaid order expires. */
+  /** When it is created: the database's time its products were read at (CatalogueService.productsByIdsAt). */
+  createdAt: Date;
+  /** Seconds from `createdAt` until an unpaid order expires. */
   paymentTimeoutSeconds: number;
 };
+
+/** ORDER_CREATED as the order's statement writes it with the order (its payload: the order as it is written). */
+export interface OrderCreated {
+  id: string;
+  payload: unknown;
+}
 
 /** An order as placed, and what its reservation moved (the products' cached details are dropped by it). */
 export interface PlacedOrder {
@@ -36,9 +44,10 @@ export interface OrderRepository {
   /**
    * Reserves every line's stock at the price charged (`unitPrice`) and records the order with its lines, in one
    * statement, all or nothing: undefined, having written nothing, when a line could not be reserved (short,
-   * discontinued or repriced; the caller reads the products to say which).
+   * discontinued or repriced; the caller reads the products to say which). `created` (ORDER_CREATED) is written
+   * by the same statement, only with the order.
    */
-  place(order: NewOrder): Promise<PlacedOrder | undefined>;
+  place(order: NewOrder, created: OrderCreated): Promise<PlacedOrder | undefined>;
   find(id: string): Promise<Order | undefined>;
   list(filter: OrderFilter, page: PageRequest): Promise<Page<Order>>;
   /** CREATED → CANCELLED if no payment holds the order; undefined when that condition did not hold. */

@@ -1,4 +1,4 @@
-import type { Claim, IdempotencyScope } from "../idempotency/ports";
+import type { Claim, IdempotencyScope, KeyLook, StoredResponse } from "../idempotency/ports";
 
 /**
  * A step that must commit with the first of a request's work (an Idempotency-Key's claim): see
@@ -16,6 +16,33 @@ export interface OpeningStep {
     terms(): { id: IdempotencyScope; claim: Claim };
     settle(claimed: boolean): void;
   };
+}
+
+/**
+ * A keyed transaction's first read, its Idempotency-Key's lock (tried) and committed row (see
+ * UnitOfWork.withKeyLook): run on its own, or taken in by the transaction's first statement when that one is a
+ * read that can carry it (an order's products), one round trip fewer. `settle` is given what it saw and throws
+ * when the request is not to run (the key held, answered, or used with another body), so nothing after it runs.
+ */
+export interface KeyLookStep {
+  id: IdempotencyScope;
+  /** The look on its own statement, then `settle`. */
+  run(): Promise<void>;
+  settle(look: KeyLook): void;
+  /** Set by `settle`: the look has been made. */
+  settled: boolean;
+}
+
+/**
+ * A keyed transaction's stored answer, written by the work's last write when the work's result is known before it
+ * (see UnitOfWork.withKeyAnswer, answerAhead): the answer rendered from that result, and what became of it.
+ */
+export interface KeyAnswerStep {
+  id: IdempotencyScope;
+  /** The answer rendered from the result announced last (answerAhead), with the key's row values; none yet. */
+  ready?: { response: StoredResponse; claim: Omit<Claim, "leaseUntil"> };
+  /** Set by the write that carried it: whether it stored the answer (false: a live row held the key). */
+  stored?: boolean;
 }
 
 export type IsolationLevel = "read committed" | "repeatable read" | "serializable";
@@ -58,6 +85,23 @@ export interface UnitOfWork {
    * claim from the statement that made it), exactly as withOpening would have. Undefined when there is none.
    */
   withTransactionTaking<T>(work: (opening: OpeningStep | undefined) => Promise<T>): Promise<T>;
+  /**
+   * Inside a transaction (not a savepoint): runs `work` with `look` to be made before anything else the
+   * transaction sends. A statement of the transaction's own level that can carry it takes it in (one statement
+   * fewer); any other statement, and any savepoint, is preceded by `look.run()`. If `work` sends nothing, the
+   * look is still to be made: `look.settled` says whether it was.
+   */
+  withKeyLook<T>(look: KeyLookStep, work: () => Promise<T>): Promise<T>;
+  /**
+   * Inside a transaction (not a savepoint): runs `work` with `answer` to be stored by the write that can carry it
+   * (an order's statement), once `work` announced its result ahead (answerAhead) and `render` made the answer.
+   */
+  withKeyAnswer<T>(answer: KeyAnswerStep, render: (result: unknown) => void, work: () => Promise<T>): Promise<T>;
+  /**
+   * The work's result, known before its last write (an order as it will be written): a keyed transaction's answer
+   * may then ride on that write (withKeyAnswer). At the transaction's own level only; nothing otherwise.
+   */
+  answerAhead(result: unknown): void;
   /**
    * For `work` that sends one statement, all or nothing by itself (a data-modifying CTE): sent on its own, outside
    * any transaction, so it commits by itself (no BEGIN and no COMMIT round trip), when it is the whole of its

@@ -88,6 +88,18 @@ export async function checkInvariants(db: Database, options: { productIds?: stri
           having b.balance <> coalesce(sum(l.amount), 0)`,
     ],
     [
+      // ORDER_CREATED is written by the order's own statement from the order as the service worked it out before
+      // writing it (order-repository.ts, place): it must say what was written.
+      "an order has at most one ORDER_CREATED, naming its buyer, total and time as written",
+      sql`select o.id, count(*) as events from orders o
+          join order_events e on e.aggregate_id = o.id and e.type = 'ORDER_CREATED'
+          where ${ordersInScope} group by o.id
+          having count(*) > 1
+            or bool_or(e.payload->>'userId' is distinct from o.user_id::text
+              or (e.payload->>'totalAmount')::bigint is distinct from o.total_amount
+              or abs(extract(epoch from (e.payload->>'createdAt')::timestamptz - o.created_at)) >= 0.001)`,
+    ],
+    [
       "an order is paid by exactly one COMPLETED payment of its total, with one PAYMENT_COMPLETED event",
       sql`select o.id, o.paid_amount, count(distinct p.id) as completed, count(distinct e.id) as events from orders o
           left join payments p on p.order_id = o.id and p.status = 'COMPLETED'

@@ -278,6 +278,9 @@ abstract class BuiltOnce<Params> {
   }
 
   protected execute(params: Params): Promise<unknown> {
+    // A keyed transaction's look not taken in by a statement that carries it is made before anything else.
+    const looking = this.transactions.lookFirst();
+    if (looking) return looking.then(() => this.execute(params));
     const { carrier, writesOnlyWithRows } = this.options;
     const rows = carrier && this.transactions.take();
     const values = params as Record<string, unknown>;

@@ -3,7 +3,13 @@ import { sql } from "drizzle-orm";
 import type { Logger } from "drizzle-orm/logger";
 import { PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
 import type { Sql, TransactionSql } from "postgres";
-import type { IsolationLevel, OpeningStep, UnitOfWork } from "../../domain/shared/unit-of-work";
+import type {
+  IsolationLevel,
+  KeyAnswerStep,
+  KeyLookStep,
+  OpeningStep,
+  UnitOfWork,
+} from "../../domain/shared/unit-of-work";
 import { type Database, rowsOf } from "./client";
 
 const STRICTNESS: Record<IsolationLevel, number> = { "read committed": 0, "repeatable read": 1, serializable: 2 };
@@ -40,6 +46,10 @@ interface OpenTransaction {
   /** Rows deferred at this level (or by its released savepoints), in the order they were deferred. */
   deferred: Deferred[];
   parent: OpenTransaction | undefined;
+  /** A root level's Idempotency-Key look still to be made before anything else it sends (withKeyLook). */
+  keyLook?: KeyLookStep;
+  /** A root level's Idempotency-Key answer, for the write that can carry it (withKeyAnswer), and its renderer. */
+  keyAnswer?: { step: KeyAnswerStep; render: (result: unknown) => void };
   /**
    * postgres.js, a root level: its BEGIN has settled for its caller (committed, rolled back, or failed when its
    * session was lost while the work went on). See `#live`.
@@ -100,6 +110,10 @@ export class Transactions implements UnitOfWork {
   get current(): Database {
     const open = this.#scope.getStore();
     if (!open) return this.root;
+    if (open.keyLook) {
+      // Sent later, on the drizzle object handed out now: it cannot be preceded by the look (withKeyLook).
+      throw new Error("a keyed transaction's first statement is a built statement (statements.ts), not the builder's");
+    }
     open.ranOwn = true;
     return this.#dbOf(open);
   }
@@ -192,6 +206,9 @@ export class Transactions implements UnitOfWork {
     work: (tx: Database) => Promise<T>,
     isolationLevel: IsolationLevel = "read committed",
   ): Promise<T> {
+    // A savepoint's first statement (SAVEPOINT) cannot carry a key's look: it is made before.
+    const looking = this.lookFirst();
+    if (looking) await looking;
     const open = this.#scope.getStore();
     if (open && STRICTNESS[isolationLevel] > STRICTNESS[open.isolationLevel]) {
       // A savepoint cannot change the isolation level; asking for a stricter one is a design error.
@@ -281,6 +298,62 @@ export class Transactions implements UnitOfWork {
     } finally {
       opening.running = false;
     }
+  }
+
+  async withKeyLook<T>(look: KeyLookStep, work: () => Promise<T>): Promise<T> {
+    const open = this.#scope.getStore();
+    if (!open || open.parent) throw new Error("withKeyLook: only at a transaction's own level");
+    open.keyLook = look;
+    try {
+      return await work();
+    } finally {
+      open.keyLook = undefined;
+    }
+  }
+
+  /**
+   * The key's look still to be made at the innermost level, for a statement about to run there that carries it
+   * (it then calls the look's `settle` with what it saw); undefined when there is none (or inside a savepoint:
+   * opening it made the look).
+   */
+  takeKeyLook(): KeyLookStep | undefined {
+    const open = this.#scope.getStore();
+    const look = open?.keyLook;
+    if (open && look) open.keyLook = undefined;
+    return look;
+  }
+
+  /**
+   * For a statement that does not carry the key's look (or a savepoint): the look made first, on its own, when one
+   * is still to be made; undefined (nothing to wait for) otherwise, the usual case.
+   */
+  lookFirst(): Promise<void> | undefined {
+    return this.takeKeyLook()?.run();
+  }
+
+  async withKeyAnswer<T>(answer: KeyAnswerStep, render: (result: unknown) => void, work: () => Promise<T>): Promise<T> {
+    const open = this.#scope.getStore();
+    if (!open || open.parent) throw new Error("withKeyAnswer: only at a transaction's own level");
+    open.keyAnswer = { step: answer, render };
+    try {
+      return await work();
+    } finally {
+      open.keyAnswer = undefined;
+    }
+  }
+
+  answerAhead(result: unknown): void {
+    const open = this.#scope.getStore();
+    if (open?.keyAnswer && open.keyAnswer.step.stored === undefined) open.keyAnswer.render(result);
+  }
+
+  /**
+   * The key's answer for a write about to run at the innermost level that carries it (it then sets `stored`):
+   * only at the transaction's own level, once rendered (answerAhead), and not once a write stored it.
+   */
+  takeKeyAnswer(): KeyAnswerStep | undefined {
+    const answer = this.#scope.getStore()?.keyAnswer?.step;
+    return answer?.ready && answer.stored === undefined ? answer : undefined;
   }
 
   withStatement<T>(work: () => Promise<T>): Promise<T> {

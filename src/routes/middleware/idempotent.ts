@@ -50,16 +50,34 @@ function replay(c: Context<AppEnv>, answer: { status: number; body: string; head
  * commit of its own, and a crash can never leave the change without its stored answer. A replay gets the stored
  * answer with `Idempotent-Replayed: true`; a different body 422; a request while the first is in flight 409.
  */
-export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
-  const keyed = await keyOf(c);
-  if (!keyed) return next();
-  // Hono turns a thrown error into its problem response before `next()` returns, so `c.res` is the answer.
-  const stored = await c.get("services").idempotency.runKeyed(keyed.id, keyed.requestHash, async () => {
-    await next();
-    return snapshot(c.res);
+export const idempotent = keyedInOneTransaction({});
+
+/**
+ * `idempotent` for a handler whose first statement is a read that takes the key's lock and row in (an order: its
+ * products, product-repository.ts), and whose result is known before its last write, which then stores the key's
+ * answer (`answer`: what the handler answers for that result; IdempotencyService.runKeyed checks it did): two
+ * statements fewer, the same answers, the same transaction.
+ */
+export const idempotentInWorkStatements = (answer: (result: unknown) => StoredResponse) =>
+  keyedInOneTransaction({ lookTakenIn: true, answerAhead: answer });
+
+function keyedInOneTransaction(options: { lookTakenIn?: boolean; answerAhead?: (result: unknown) => StoredResponse }) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const keyed = await keyOf(c);
+    if (!keyed) return next();
+    // Hono turns a thrown error into its problem response before `next()` returns, so `c.res` is the answer.
+    const stored = await c.get("services").idempotency.runKeyed(
+      keyed.id,
+      keyed.requestHash,
+      async () => {
+        await next();
+        return snapshot(c.res);
+      },
+      options,
+    );
+    if (stored) replay(c, stored);
   });
-  if (stored) replay(c, stored);
-});
+}
 
 /**
  * How a route answers a replay from its own record while the key is in flight (a payment carries its key):

@@ -1,5 +1,17 @@
+import type { StoredResponse } from "../../domain/idempotency/ports";
 import type { AppRouteHandler } from "../lib/app-env";
 import type { advanceOrder, cancelOrder, getOrder, listOrders, placeOrder } from "./orders.routes";
+
+/**
+ * What placeOrderHandler answers for a placed order (201, the order as JSON), worked out before the order is
+ * written: its Idempotency-Key's answer is stored by the order's own statement (idempotentInWorkStatements), and
+ * runKeyed checks the handler answered exactly this.
+ */
+export const placedAnswer = (order: unknown): StoredResponse => ({
+  status: 201,
+  body: JSON.stringify(order),
+  headers: { "content-type": "application/json" },
+});
 
 export const placeOrderHandler: AppRouteHandler<typeof placeOrder> = async (c) => {
   const order = await c.get("services").orders.place(c.get("actor"), c.req.valid("json"));

@@ -2,7 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { BODY_PROBLEMS, problemResponses } from "../lib/openapi-problems";
 import { IdempotencyKeyHeader, jsonBody, jsonResponse, UuidParam } from "../lib/schemas";
 import { signedIn } from "../middleware/authenticate";
-import { idempotent } from "../middleware/idempotent";
+import { idempotentInWorkStatements } from "../middleware/idempotent";
+import { placedAnswer } from "./orders.handlers";
 import {
   AdvanceOrderSchema,
   OrderListQuerySchema,
@@ -21,7 +22,8 @@ export const placeOrder = createRoute({
   summary: "Place an order: its stock is reserved at once",
   description:
     "All lines are reserved or none (400 INSUFFICIENT_STOCK / INVALID_PRODUCT name the line in `errors`). A coupon that cannot be used does not fail the order: it goes on without it (`couponApplied: false`, `couponRejectedReason`). Unpaid, the order expires after ORDER_PAYMENT_TIMEOUT_SECONDS. Honours `Idempotency-Key`.",
-  ...signedIn(idempotent),
+  // The placed order's answer (placeOrderHandler's), stored by the order's own statement.
+  ...signedIn(idempotentInWorkStatements(placedAnswer)),
   request: { headers: IdempotencyKeyHeader, body: jsonBody(PlaceOrderSchema) },
   responses: {
     201: jsonResponse(OrderSchema, "The order, CREATED"),

@@ -1,4 +1,4 @@
-import { lt, sql } from "drizzle-orm";
+import { lt, type SQL, sql } from "drizzle-orm";
 import type {
   Claim,
   IdempotencyRecord,
@@ -14,9 +14,9 @@ import type { Transactions } from "../transactions";
 import { carriesOutboxEvents } from "./outbox-repository";
 
 /** A key's identity as a statement's parameters, and the text its advisory lock is hashed from. */
-type KeyParams = { scope: string; method: string; path: string; key: string };
+export type KeyParams = { scope: string; method: string; path: string; key: string };
 
-const keyParams = (id: IdempotencyScope): KeyParams => ({
+export const keyParams = (id: IdempotencyScope): KeyParams => ({
   scope: id.scope,
   method: id.method,
   path: id.path,
@@ -59,6 +59,30 @@ const toRecord = (row: Record<string, unknown>): IdempotencyRecord => {
   return { requestHash: key.requestHash, response, lockedUntil: key.lockedUntil, expiresAt: key.expiresAt };
 };
 
+/**
+ * The key's look as a CTE, `key_look` (one row: `key_free`, the lock tried; `key_row`, the key's committed row as
+ * JSON, null when there is none), for a read that takes it in as the first statement of a keyed transaction (an
+ * order's products: UnitOfWork.withKeyLook). Materialised: made once, whatever the read joins it to. The read's
+ * snapshot is the look's, taken before the lock is tried, as `idempotency_lock_and_find`'s is (the answer's insert,
+ * `claimAnswered`, is the fence against a request that committed in between).
+ */
+export const keyLookCte = ($: Slots<KeyParams>) => sql`
+  key_look as materialized (
+    select ${tryKeyLock($)} as key_free,
+      (select row_to_json(k) from ${idempotencyKeys} k where ${sameKey($, sql`k`)}) as key_row
+  )`;
+
+/** What a row of a statement that took in `keyLookCte` (its `key_free`, `key_row`) says about the key. */
+export function keyLookOf(row: { key_free: unknown; key_row: unknown } | undefined): KeyLook {
+  const free = row?.key_free === true || row?.key_free === "t";
+  const stored = row?.key_row;
+  if (stored === null || stored === undefined) return { free };
+  return {
+    free,
+    record: toRecord(typeof stored === "string" ? JSON.parse(stored) : (stored as Record<string, unknown>)),
+  };
+}
+
 type ClaimParams = KeyParams & {
   requestHash: string;
   claimToken: string;
@@ -96,6 +120,40 @@ export const keyClaimCtes = ($: Slots<KeyClaimParams>) => sql`
     ${upsertTail($)}
   )`;
 
+/** A key's answer as a statement's parameters (its own statement's, or those of a write that carries it). */
+export type KeyAnswerParams = ClaimParams & { status: number; body: string; headers: string };
+
+export const keyAnswerParams = (
+  id: IdempotencyScope,
+  claim: Omit<Claim, "leaseUntil">,
+  response: StoredResponse,
+): KeyAnswerParams => ({
+  ...keyParams(id),
+  requestHash: claim.requestHash,
+  claimToken: claim.claimToken,
+  now: claim.now.toISOString(),
+  expiresAt: claim.expiresAt.toISOString(),
+  status: response.status,
+  body: response.body,
+  headers: JSON.stringify(response.headers),
+});
+
+/**
+ * The key's answer as a CTE, `key_answered` (one row when stored), for a write that carries it as its last part
+ * (an order's statement: UnitOfWork.withKeyAnswer), inserted only if `gate` (that write's own CTE) has a row: the
+ * same insert and conflict rule as `idempotency_claim_answered`, so a live row (another request's committed answer)
+ * is never written over and the caller rolls back ("key lost").
+ */
+export const keyAnswerCte = ($: Slots<KeyAnswerParams>, gate: SQL) => sql`
+  key_answered as (
+    insert into ${idempotencyKeys} (scope, method, path, key, request_hash, response_status, response_body,
+      response_headers, locked_until, claim_token, created_at, expires_at)
+    select ${$.scope}, ${$.method}, ${$.path}, ${$.key}, ${$.requestHash}, ${$.status}::int, ${$.body}::text,
+      ${$.headers}::jsonb, null::timestamptz, ${$.claimToken}, ${$.now}::timestamptz, ${$.expiresAt}::timestamptz
+    where exists (select from ${gate})
+    ${upsertTail($)}
+  )`;
+
 /** The key's statements, built once (statements.ts): every keyed POST sends two or three of them. */
 function hotStatements(tx: Transactions) {
   return {
@@ -116,7 +174,7 @@ function hotStatements(tx: Transactions) {
       tx,
       ($) => sql`with ${keyClaimCtes($)} select key from key_claimed`,
     ),
-    claimAnswered: new SqlStatement<ClaimParams & { status: number; body: string; headers: string }>(
+    claimAnswered: new SqlStatement<KeyAnswerParams>(
       "idempotency_claim_answered",
       tx,
       ($) => sql`
@@ -177,16 +235,7 @@ export class DrizzleIdempotencyRepository implements IdempotencyRepository {
     claim: Omit<Claim, "leaseUntil">,
     response: StoredResponse,
   ): Promise<boolean> {
-    const rows = await this.#hot.claimAnswered.run({
-      ...keyParams(id),
-      requestHash: claim.requestHash,
-      claimToken: claim.claimToken,
-      now: claim.now.toISOString(),
-      expiresAt: claim.expiresAt.toISOString(),
-      status: response.status,
-      body: response.body,
-      headers: JSON.stringify(response.headers),
-    });
+    const rows = await this.#hot.claimAnswered.run(keyAnswerParams(id, claim, response));
     return rows.length === 1;
   }
 

@@ -1,7 +1,7 @@
 import { and, count, desc, eq, inArray, isNull, lte, or, type SQL, sql } from "drizzle-orm";
 import type { CancelReason, Order } from "../../../domain/orders/order";
 import { ORDER_MOVES, type OrderStatus } from "../../../domain/orders/order-status";
-import type { NewOrder, OrderFilter, OrderRepository, PlacedOrder } from "../../../domain/orders/ports";
+import type { NewOrder, OrderCreated, OrderFilter, OrderRepository, PlacedOrder } from "../../../domain/orders/ports";
 import { DomainError } from "../../../domain/shared/errors";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
 import { sqlState } from "../../dependency-errors";
@@ -9,6 +9,8 @@ import { columnsOf, fromRow } from "../rows";
 import { orderItems, orders } from "../schema";
 import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
+import { type KeyAnswerParams, keyAnswerCte, keyAnswerParams } from "./idempotency-repository";
+import { carriesOutboxEvents } from "./outbox-repository";
 import { reservationCtes } from "./product-repository";
 
 type OrderRow = typeof orders.$inferSelect & { items: (typeof orderItems.$inferSelect)[] };
@@ -24,6 +26,39 @@ const toOrder = ({ items, cancelReason, ...order }: OrderRow): Order => ({
 export type OrderWithItemsRow = Record<string, unknown> & { items: Record<string, unknown>[] };
 type PlacedRow = OrderWithItemsRow & { products: PlacedOrder["reserved"] };
 
+type PlaceParams = Omit<NewOrder, "items" | "createdAt"> & { lines: string; createdAt: string } & Record<
+    string,
+    unknown
+  >;
+
+/** `order_place`'s text (see hotStatements.place), with `answer` (a CTE after the order's) when it carries one. */
+const placing = ($: Slots<PlaceParams>, answer?: SQL) => sql`
+  with line as (
+    select * from json_to_recordset(${$.lines}::json) as line(id uuid, product_id uuid, seller_id uuid,
+      product_name text, category text, unit_price bigint, quantity int, line_total bigint, discount_share bigint,
+      refunded_amount bigint)
+  ), ${reservationCtes("line")}, placed as (
+    insert into ${orders} (id, user_id, subtotal, discount_amount, total_amount, user_coupon_id, coupon_applied,
+      coupon_rejected_reason, expires_at, created_at, updated_at)
+    select ${$.id}, ${$.userId}, ${$.subtotal}, ${$.discountAmount}, ${$.totalAmount},
+      ${$.userCouponId}, ${$.couponApplied}, ${$.couponRejectedReason},
+      ${$.createdAt}::timestamptz + ${$.paymentTimeoutSeconds}::int * interval '1 second',
+      ${$.createdAt}::timestamptz, ${$.createdAt}::timestamptz
+    where (select count(*) from reserved) = (select count(*) from line)
+    returning *
+  ), lines as (
+    insert into ${orderItems} (id, order_id, product_id, seller_id, product_name, category, unit_price, quantity,
+      line_total, discount_share, refunded_amount)
+    select line.id, placed.id, line.product_id, line.seller_id, line.product_name, line.category,
+      line.unit_price, line.quantity, line.line_total, line.discount_share, line.refunded_amount
+    from placed, line
+    returning *
+  ), ${carriesOutboxEvents.ctes(sql`placed`)}${answer ? sql`, ${answer}` : sql``}
+  select ${columnsOf(orders, "placed")}, (select json_agg(lines) from lines) as items,
+    (select json_agg(json_build_object('id', id, 'version', version, 'modelCode', model_code)) from reserved)
+      as products${answer ? sql`, (select count(*) from key_answered) = 1 as key_stored` : sql``}
+  from placed`;
+
 /** The statements of the order and payment path, built once (statements.ts); the rest stays on the builder. */
 function hotStatements(tx: Transactions) {
   return {
@@ -33,40 +68,27 @@ function hotStatements(tx: Transactions) {
      * was reserved. A refusal (short stock, a product discontinued or repriced meanwhile) matches no row and writes
      * nothing, so the order needs no savepoint of its own to leave nothing behind (its Idempotency-Key stays free),
      * and the hot product's row is locked only by this, the order's last write. The lines come as one JSON array
-     * (any number of lines, one statement text); both timestamps from the database's clock, which the expiry
-     * sweeper compares against. Returns the order as written, its lines, and what drops the reserved products'
+     * (any number of lines, one statement text). Its times are `createdAt`, the database's clock as the order's
+     * products were read (which the expiry sweeper compares against): so the order as written is known before it is
+     * written, and its ORDER_CREATED (its payload that order) is written by this statement too, only with the order
+     * (the outbox's own CTEs, carriesOutboxEvents): an order costs no statement for its event, and a hot product's
+     * row is not held for one. Returns the order as written, its lines, and what drops the reserved products'
      * cached details. Each product once per order (the route refuses a product twice): `reserved` has one row per
      * product.
      */
-    place: new SqlStatement<Omit<NewOrder, "items"> & { lines: string }, PlacedRow>(
-      "order_place",
-      tx,
-      ($) => sql`
-        with line as (
-          select * from json_to_recordset(${$.lines}::json) as line(id uuid, product_id uuid, seller_id uuid,
-            product_name text, category text, unit_price bigint, quantity int, line_total bigint, discount_share bigint,
-            refunded_amount bigint)
-        ), ${reservationCtes("line")}, placed as (
-          insert into ${orders} (id, user_id, subtotal, discount_amount, total_amount, user_coupon_id, coupon_applied,
-            coupon_rejected_reason, expires_at)
-          select ${$.id}, ${$.userId}, ${$.subtotal}, ${$.discountAmount}, ${$.totalAmount},
-            ${$.userCouponId}, ${$.couponApplied}, ${$.couponRejectedReason},
-            now() + ${$.paymentTimeoutSeconds}::int * interval '1 second'
-          where (select count(*) from reserved) = (select count(*) from line)
-          returning *
-        ), lines as (
-          insert into ${orderItems} (id, order_id, product_id, seller_id, product_name, category, unit_price, quantity,
-            line_total, discount_share, refunded_amount)
-          select line.id, placed.id, line.product_id, line.seller_id, line.product_name, line.category,
-            line.unit_price, line.quantity, line.line_total, line.discount_share, line.refunded_amount
-          from placed, line
-          returning *
-        )
-        select ${columnsOf(orders, "placed")}, (select json_agg(lines) from lines) as items,
-          (select json_agg(json_build_object('id', id, 'version', version, 'modelCode', model_code)) from reserved)
-            as products
-        from placed`,
+    place: new SqlStatement<PlaceParams, PlacedRow>("order_place", tx, ($) => placing($), {
       // Counted as a write only when it placed the order: a refusal leaves hasWritten as it was.
+      writesOnlyWithRows: true,
+    }),
+    /**
+     * The same, with the keyed transaction's stored answer written last, only with the order (keyAnswerCte, the
+     * idempotency repository's): a keyed order's statement is then the transaction's last before COMMIT, so its
+     * hot product's row is held for that statement and the commit only. `key_stored`: whether it was stored.
+     */
+    placeAnswering: new SqlStatement<PlaceParams & KeyAnswerParams, PlacedRow & { key_stored: unknown }>(
+      "order_place_answering",
+      tx,
+      ($) => placing($, keyAnswerCte($, sql`placed`)),
       { writesOnlyWithRows: true },
     ),
     byId: new Statement("order_by_id", tx, (db, $: Slots<{ id: string }>) =>
@@ -102,8 +124,9 @@ export class DrizzleOrderRepository implements OrderRepository {
     this.#hot = hotStatements(tx);
   }
 
-  async place(order: NewOrder): Promise<PlacedOrder | undefined> {
-    const { items, ...fields } = order;
+  async place(order: NewOrder, created: OrderCreated): Promise<PlacedOrder | undefined> {
+    const { items, createdAt, ...fields } = order;
+    const event = { id: created.id, aggregate_id: order.id, type: "ORDER_CREATED", payload: created.payload };
     const lines = items.map((line) => ({
       id: Bun.randomUUIDv7(),
       product_id: line.productId,
@@ -116,7 +139,21 @@ export class DrizzleOrderRepository implements OrderRepository {
       discount_share: line.discountShare,
       refunded_amount: line.refundedAmount,
     }));
-    const rows = await this.#hot.place.run({ ...fields, lines: JSON.stringify(lines) }).catch((error: unknown) => {
+    const params = {
+      ...fields,
+      createdAt: createdAt.toISOString(),
+      lines: JSON.stringify(lines),
+      ...carriesOutboxEvents.bind([{ topic: "order", row: event }]),
+    };
+    // A keyed transaction's answer, rendered ahead from this order (UnitOfWork.withKeyAnswer), rides on it.
+    const answer = this.tx.takeKeyAnswer();
+    const running = answer?.ready
+      ? this.#hot.placeAnswering.run({
+          ...params,
+          ...keyAnswerParams(answer.id, answer.ready.claim, answer.ready.response),
+        })
+      : this.#hot.place.run(params);
+    const rows = await running.catch((error: unknown) => {
       // The buyer is the only foreign key that can fail here (the lines' products and sellers were just read,
       // and products are never deleted): an admin ordering for a user who does not exist (or was deleted
       // meanwhile). Caught here rather than read first: no extra query on the order path.
@@ -124,6 +161,7 @@ export class DrizzleOrderRepository implements OrderRepository {
       throw error;
     });
     const [row] = rows;
+    if (answer && row) answer.stored = (row as { key_stored?: unknown }).key_stored === true;
     return row && { order: fromOrderRow(row), reserved: row.products };
   }
 

@@ -29,9 +29,11 @@ import type {
 import { ON_SALE_STATUSES, type Product } from "../../../domain/catalogue/product";
 import { DomainError } from "../../../domain/shared/errors";
 import { isUniqueViolation } from "../../dependency-errors";
+import { columnsOf, fromRow } from "../rows";
 import { productPopularity, products } from "../schema";
-import { type Slots, Statement } from "../statements";
+import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
+import { type KeyParams, keyLookCte, keyLookOf, keyParams } from "./idempotency-repository";
 import { carriesOutboxEvents } from "./outbox-repository";
 
 type Row = typeof products.$inferSelect;
@@ -181,6 +183,11 @@ const ORDERINGS: Record<ProductSort, { orderBy: SQL[]; after: (position: KeysetP
 
 type Movement = Slots<{ id: string; quantity: number }>;
 
+/** A row of an order's products read: the database's time, then the product's columns (null: none matched). */
+type ReadAtRow = Record<string, unknown> & { read_at: unknown };
+/** The columns of a key's look taken in by that read. */
+type LookingRow = { key_free: unknown; key_row: unknown };
+
 /** The statements of the order and payment path, built once (statements.ts); the rest stays on the builder. */
 function hotStatements(tx: Transactions) {
   /** One conditional UPDATE: the counters move and the version bumps only if `condition` holds. */
@@ -215,6 +222,43 @@ function hotStatements(tx: Transactions) {
       tx,
       (db, $: Slots<{ ids: string[] }>) =>
         db.select().from(products).where(sql`${products.id} = any(${$.ids}::uuid[])`),
+      { writesNothing: true },
+    ),
+    // An order's read of its products (findManyAt): with the database's time (`read_at`, the order is created at it),
+    // and one row even when no product matched. As a keyed transaction's first statement, taking in the key's look
+    // (UnitOfWork.withKeyLook): one round trip fewer.
+    byIdAt: new SqlStatement<{ id: string }, ReadAtRow>(
+      "product_by_id_at",
+      tx,
+      ($) => sql`
+        select now() as read_at, ${columnsOf(products, "p")}
+        from (select 1) as one left join ${products} p on p.id = ${$.id}`,
+      { writesNothing: true },
+    ),
+    byIdsAt: new SqlStatement<{ ids: string[] }, ReadAtRow>(
+      "products_by_ids_at",
+      tx,
+      ($) => sql`
+        select now() as read_at, ${columnsOf(products, "p")}
+        from (select 1) as one left join ${products} p on p.id = any(${$.ids}::uuid[])`,
+      { writesNothing: true },
+    ),
+    byIdLookingKey: new SqlStatement<KeyParams & { id: string }, ReadAtRow & LookingRow>(
+      "product_by_id_looking_key",
+      tx,
+      ($) => sql`
+        with ${keyLookCte($)}
+        select key_look.key_free, key_look.key_row, now() as read_at, ${columnsOf(products, "p")}
+        from key_look left join ${products} p on p.id = ${$.id}`,
+      { writesNothing: true },
+    ),
+    byIdsLookingKey: new SqlStatement<KeyParams & { ids: string[] }, ReadAtRow & LookingRow>(
+      "products_by_ids_looking_key",
+      tx,
+      ($) => sql`
+        with ${keyLookCte($)}
+        select key_look.key_free, key_look.key_row, now() as read_at, ${columnsOf(products, "p")}
+        from key_look left join ${products} p on p.id = any(${$.ids}::uuid[])`,
       { writesNothing: true },
     ),
     /** Reserved only while the product still costs `expectedPrice` (null: whatever it costs). */
@@ -291,6 +335,27 @@ export class DrizzleProductRepository implements ProductRepository {
     const rows =
       ids.length === 1 ? await this.#hot.byId.run({ id: ids[0] as string }) : await this.#hot.byIds.run({ ids });
     return rows.map(toProduct);
+  }
+
+  async findManyAt(ids: string[]): Promise<{ products: Product[]; at: Date }> {
+    const look = this.tx.takeKeyLook();
+    const one = ids.length === 1 ? (ids[0] as string) : undefined;
+    let rows: ReadAtRow[];
+    if (look) {
+      const key = keyParams(look.id);
+      rows =
+        one === undefined
+          ? await this.#hot.byIdsLookingKey.run({ ...key, ids })
+          : await this.#hot.byIdLookingKey.run({ ...key, id: one });
+      // Throws when the request is not to run (the key held, answered, or used with another body).
+      look.settle(keyLookOf(rows[0] as LookingRow | undefined));
+    } else {
+      rows = one === undefined ? await this.#hot.byIdsAt.run({ ids }) : await this.#hot.byIdAt.run({ id: one });
+    }
+    return {
+      products: rows.filter((row) => row.id !== null).map((row) => toProduct(fromRow(products, row))),
+      at: products.createdAt.mapFromDriverValue((rows[0] as ReadAtRow).read_at as string) as Date,
+    };
   }
 
   async editIfVersion(id: string, version: number, edit: ProductEdit): Promise<Product | undefined> {
