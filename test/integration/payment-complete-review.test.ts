@@ -228,3 +228,58 @@ describe("orders paid with a coupon", () => {
     expect(await checkInvariants(db, { productIds: ids })).toEqual([]);
   });
 });
+
+describe("a keyed payment's start whose answer was lost after it committed", () => {
+  it("leaves the key to the client's retry, which answers from the payment the start made (not 409 for the lease)", async () => {
+    const buyer = await buyerWith(100_000);
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 5 });
+    const order = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 1 }]);
+    const key = crypto.randomUUID();
+    const pay = () =>
+      t.post(
+        "/api/v1/payments/process",
+        { orderId: order.id },
+        { token: buyer.token, headers: { "Idempotency-Key": key } },
+      );
+    // The start is sent on its own and commits by itself; its connection is lost before its answer comes back
+    // (injected at the repository: the real statement runs, then the driver's error for a lost connection).
+    const payments = (
+      t.container.services.payments as unknown as {
+        deps: { payments: { start: (...args: unknown[]) => Promise<unknown> } };
+      }
+    ).deps.payments;
+    const start = payments.start;
+    payments.start = async function (this: unknown, ...args: unknown[]) {
+      await start.apply(this, args);
+      throw Object.assign(new Error("write CONNECTION_CLOSED 127.0.0.1:5432"), { code: "CONNECTION_CLOSED" });
+    };
+    let first: Awaited<ReturnType<typeof pay>>;
+    try {
+      first = await pay();
+    } finally {
+      payments.start = start;
+    }
+    expect(first.status).toBe(503);
+    const [started] = await db.query.payments.findMany({ where: (p, { eq }) => eq(p.orderId, order.id) });
+    expect(started?.status).toBe("GATEWAY_REQUESTED");
+
+    // The first request is over (it answered 5xx): its retry finds what it recorded and answers from it (contract:
+    // Idempotency), here the payment still waiting for the gateway, instead of 409 for the key's one-minute lease.
+    const retry = await pay();
+    expect([retry.status, retry.body.id, retry.body.status]).toEqual([202, started?.id, "GATEWAY_REQUESTED"]);
+    expect(await db.query.payments.findMany({ where: (p, { eq }) => eq(p.orderId, order.id) })).toHaveLength(1);
+    expect((await t.get(`/api/v1/balances/${buyer.user.id}`, buyer)).body.balance).toBe(90_000);
+
+    // Never charged: once its send window has closed the recovery job fails it as never received and gives the
+    // debit back (and no payment of this test is left for another file's recovery job to meet).
+    await db.execute(sql`update payments set charge_window_ends_at = now() - interval '1 second',
+      next_check_at = now() - interval '1 second' where id = ${started?.id}`);
+    // (Another file's payment it cannot settle makes the run throw after settling the rest: not this test's.)
+    await t.container.services.payments.recover().catch(() => undefined);
+    expect((await t.get(`/api/v1/payments/${started?.id}`, buyer)).body).toMatchObject({
+      status: "FAILED",
+      failureReason: "NOT_RECEIVED_BY_GATEWAY",
+    });
+    expect((await t.get(`/api/v1/balances/${buyer.user.id}`, buyer)).body.balance).toBe(100_000);
+  });
+});
