@@ -144,7 +144,8 @@ describe("a payment's completion in one statement", () => {
 
     // The recovery job's next check of it (made due now) completes it, all of it.
     await db.execute(sql`update payments set next_check_at = now() - interval '1 second' where id = ${payment?.id}`);
-    expect(await t.container.services.payments.recover()).toMatchObject({ settled: 1 });
+    // Other files' payments on this database may come due in the run too: the effects on this one are what count.
+    expect((await t.container.services.payments.recover()).settled).toBeGreaterThanOrEqual(1);
     const paid = (await t.get(`/api/v1/payments/${payment?.id}`, buyer)).body;
     expect(paid.status).toBe("COMPLETED");
     const events = await completedEvents(order.id);
@@ -183,6 +184,19 @@ describe("a payment's completion in one statement", () => {
         )})`),
     );
     expect(Number(sold[0]?.sold)).toBe(0);
+
+    // Mended (the units back in reserve), so the payment is completed here and no recovery run (of a later test
+    // of this file or of any file on this database) meets it unsettleable and throws.
+    await db.execute(sql`update products set stock = stock - 2, reserved_stock = 2
+      where id = ${(shoes[1] as { id: string }).id}`);
+    const mended = await t.post("/api/v1/payments/confirm", { paymentId: payment?.id }, buyer);
+    expect([mended.status, mended.body.status]).toEqual([200, "COMPLETED"]);
+    expect(
+      await invariantViolations(
+        t,
+        shoes.map((shoe) => shoe.id),
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -212,7 +226,8 @@ describe.skipIf(!hasPostgres)("a late confirm and the recovery job completing on
       const [confirmed, recovered] = await Promise.all([confirm, recovery]);
       expect(confirmed.status).toBe(200);
       expect(confirmed.body.status).toBe("COMPLETED");
-      expect(recovered.settled).toBe(1);
+      // At least this one (other files' payments on this database may come due in the run too).
+      expect(recovered.settled).toBeGreaterThanOrEqual(1);
     } finally {
       await lock.end();
     }

@@ -704,6 +704,22 @@ describe("withStatement and withStatementTaking", () => {
     expect(ran).toEqual([]);
   });
 
+  it("marks a step in doubt when the statement that carried its claim failed before saying whether it claimed", async () => {
+    const claim = { settled: [] as boolean[] };
+    const { ran, opening } = step(claim);
+    await transactions.withOpening(opening, async () => {
+      // Sent on its own, it may have committed before its answer was lost: neither committed nor known not to be.
+      const taking = transactions.withStatementTaking(async () => {
+        throw Object.assign(new Error("write CONNECTION_CLOSED"), { code: "CONNECTION_CLOSED" });
+      });
+      await expect(taking).rejects.toThrow("CONNECTION_CLOSED");
+      expect(opening.committed).toBe(false);
+      expect(opening.inDoubt).toBe(true);
+    });
+    expect(claim.settled).toEqual([]);
+    expect(ran).toEqual([]);
+  });
+
   it("runs a step that offers no claim in a transaction with the statement, as withTransactionTaking", async () => {
     const { ran, opening } = step();
     await transactions.withOpening(opening, async () => {

@@ -281,6 +281,10 @@ export class IdempotencyService {
     const keep = keepsAnswer(response, { wrote, provisional: options.provisional });
     if (keep && options.answeredByRecord) return;
     if (!claim.committed) {
+      // A claim in doubt (a statement that carried it failed without an answer: it may have committed) is
+      // released by its token, which deletes nothing if it was never made: else the client's retry would meet its
+      // own dead request's key in flight (409) for the lease's minute.
+      if (!keep && claim.inDoubt) await this.repository.release(id, claim.claimToken);
       if (!keep) return;
       const now = this.clock.now();
       const expiresAt = new Date(now.getTime() + KEY_TTL_MS);

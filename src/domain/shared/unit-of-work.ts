@@ -8,6 +8,12 @@ export interface OpeningStep {
   run(): Promise<void>;
   committed: boolean;
   /**
+   * Set when a statement sent on its own that carried the step's claim (withStatementTaking) failed without saying
+   * whether it claimed: it may have committed before its answer was lost (a connection lost at its end). The claim
+   * is then in doubt, neither known made nor known not made.
+   */
+  inDoubt?: boolean;
+  /**
    * The step as an Idempotency-Key's claim, for a statement that can take it in itself (see
    * UnitOfWork.withTransactionTaking): what it claims as of now, and what follows from whether that statement
    * claimed it (`settle(false)` throws, as `run()` does when the key is held).

@@ -369,6 +369,7 @@ export class Transactions implements UnitOfWork {
     if (!claim) return this.withTransactionTaking(work);
     // Marked running, so a transaction opened meanwhile does not run the step: the statement takes it in.
     opening.running = true;
+    let settled = false;
     try {
       return await work({
         run: () => opening.run(),
@@ -376,12 +377,18 @@ export class Transactions implements UnitOfWork {
         claim: {
           terms: () => claim.terms(),
           settle: (claimed) => {
+            settled = true;
             // The statement claimed the key and has committed (it ran on its own): so has the step.
             if (claimed) opening.committed = true;
             claim.settle(claimed);
           },
         },
       });
+    } catch (error) {
+      // Failed before it said whether it claimed: a statement sent on its own commits when it ends, so one whose
+      // answer was lost with its connection may have claimed the key (the step's owner releases it, by its token).
+      if (!settled) opening.inDoubt = true;
+      throw error;
     } finally {
       opening.running = false;
     }
