@@ -192,6 +192,22 @@ describe("the HTTP payment gateway", () => {
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
 
+  it("keeps no keyed 202 as the final answer: the same key asked again once the gateway approved answers 200 COMPLETED", async () => {
+    gateway.charge = "error";
+    const { buyer, shoe, order } = await unpaidOrder();
+    const key = `pay-${crypto.randomUUID()}`;
+    const first = await payWithKey(order.id, buyer, key);
+    expect([first.status, first.body.status]).toEqual([202, "GATEWAY_REQUESTED"]);
+    // Not final: the answer says when asking again may tell more, as confirm's 202 does.
+    expect(Number(first.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    gateway.lookup = "approved";
+    const again = await payWithKey(order.id, buyer, key);
+    expect([again.status, again.body.id, again.body.status]).toEqual([200, first.body.id, "COMPLETED"]);
+    expect(again.headers.get("idempotent-replayed")).toBeNull();
+    expect(gateway.requests.filter((r) => r.method === "POST" && r.body?.orderId === order.id)).toHaveLength(1);
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+
   it("answers a keyed retry whose payment is still before the gateway step with 409 PAYMENT_IN_PROGRESS, kept for nothing", async () => {
     gateway.charge = "error";
     const { buyer, order } = await unpaidOrder();

@@ -30,7 +30,7 @@ export interface PaymentResult {
   payment: PaymentView;
   /** settled: the payment is final (COMPLETED or FAILED); pending: the gateway's answer is not known yet. */
   outcome: "settled" | "pending";
-  /** With a pending outcome from confirm: when asking again may tell more. */
+  /** With a pending outcome: when asking again may tell more. */
   retryAfterSeconds?: number;
 }
 
@@ -117,7 +117,7 @@ export class PaymentService {
     const charge = await this.deps.gateway.charge({ paymentId: held.id, orderId, amount: held.amount }, sendBy);
     const settled = await this.#settle(held.id, charge);
     if (settled.status === "FAILED") throw declined(settled);
-    return result(settled);
+    return this.#withRetryAfter(settled);
   }
 
   /**
@@ -159,8 +159,16 @@ export class PaymentService {
   async confirm(actor: Actor, paymentId: string): Promise<PaymentResult> {
     const payment = await this.#visible(actor, paymentId);
     if (payment.status !== "GATEWAY_REQUESTED") return result(payment);
-    const settled = result(await this.#settle(payment.id, await this.deps.gateway.lookup(payment.id)));
-    return settled.outcome === "settled" ? settled : { ...settled, retryAfterSeconds: this.#retryAfter(payment) };
+    return this.#withRetryAfter(await this.#settle(payment.id, await this.deps.gateway.lookup(payment.id)));
+  }
+
+  /**
+   * A payment's answer; while its outcome is unknown, with when asking again may tell more. A pending answer is
+   * not final, and the Retry-After it carries keeps the idempotency layer from storing it as the key's answer.
+   */
+  #withRetryAfter(payment: Payment): PaymentResult {
+    const answer = result(payment);
+    return answer.outcome === "settled" ? answer : { ...answer, retryAfterSeconds: this.#retryAfter(payment) };
   }
 
   async get(actor: Actor, paymentId: string): Promise<PaymentView> {
