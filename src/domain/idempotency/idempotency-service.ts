@@ -242,13 +242,16 @@ export class IdempotencyService {
       settle: ({ free, record }: KeyLook) => {
         look.settled = true;
         try {
-          if (!free) throw inUse();
+          // A live committed row decides first, whoever holds the lock (another retry replaying it in its own
+          // transaction): a live answered row is never written over, so its answer (or 422 for another body) is
+          // final; the lock only matters when nothing final is committed for the key.
           const decision = this.decide(record, requestHash);
-          if (decision.kind === "in flight" && !decision.abandoned) throw inUse();
           if (decision.kind === "replay") {
             look.replay = decision.response;
             throw inUse();
           }
+          if (!free) throw inUse();
+          if (decision.kind === "in flight" && !decision.abandoned) throw inUse();
         } catch (error) {
           look.stop = error as Error;
           throw error;
