@@ -196,6 +196,9 @@ export class IdempotencyService {
         // Stored by the work's last write, if that write carried it: it must be what the request answers.
         if (answer.stored === false) throw new Discard("key lost");
         if (answer.stored) {
+          // Answered otherwise by the time limit (503, Retry-After: the client retries): rolled back like any
+          // answer not final, not an error.
+          if (!isFinal(response)) throw new Discard("not final");
           if (!sameAnswer(response, answer.ready?.response)) {
             throw new Error("the request answered otherwise than the answer its work stored ahead");
           }
