@@ -137,8 +137,9 @@ export class IdempotencyService {
    * Runs a request whose work is one unit in one transaction that begins with the key's lock and ends with its
    * stored answer: one commit for the work, the key and the answer, so a crash can never leave the change
    * without its answer (nor the key without the change). The first statement takes the key's lock without
-   * waiting and reads its record: held by another open transaction, or by a live request in flight → 409;
-   * answered → the replay (nothing runs); another body → 422. Answers below 500 are stored and committed with
+   * waiting and reads its record: answered → the replay (nothing runs), another body → 422, whoever holds the
+   * lock (a live answered row is never written over); else held by another open transaction, or by a live
+   * request in flight → 409. Answers below 500 are stored and committed with
    * what the request wrote: its services have already undone their own failed units of work (savepoints),
    * exactly as without a key. But a refusal (4xx) made before the request wrote anything is not stored
    * (contract: Idempotency): the transaction rolls back and the key stays free, so refusals never pile up as
@@ -233,8 +234,8 @@ export class IdempotencyService {
    * The first read of a keyed transaction (runKeyed): the key's lock, tried without waiting, and its committed
    * record. `settle` decides from them, and throws when the request is not to run, so that nothing after the look
    * runs (when a statement of the request took it in, the request's handler sees the error and answers with it;
-   * runKeyed then answers from `stop` or `replay`): held by another open transaction, or by a live request in
-   * flight → 409; answered → the replay; another body → 422. An abandoned in-flight row (a request that commits
+   * runKeyed then answers from `stop` or `replay`): answered → the replay, another body → 422, whoever holds the
+   * lock; else held by another open transaction, or by a live request in flight → 409. An abandoned in-flight row (a request that commits
    * step by step, of an older release) is taken over.
    */
   #keyLook(id: IdempotencyScope, requestHash: string): KeyLookStep & { stop?: Error; replay?: StoredResponse } {
