@@ -137,8 +137,9 @@ export class IdempotencyService {
    * Runs a request whose work is one unit in one transaction that begins with the key's lock and ends with its
    * stored answer: one commit for the work, the key and the answer, so a crash can never leave the change
    * without its answer (nor the key without the change). The first statement takes the key's lock without
-   * waiting and reads its record: held by another open transaction, or by a live request in flight → 409;
-   * answered → the replay (nothing runs); another body → 422. Answers below 500 are stored and committed with
+   * waiting and reads its record: answered → the replay (nothing runs), another body → 422, whoever holds the
+   * lock (a live answered row is never written over); else held by another open transaction, or by a live
+   * request in flight → 409. Answers below 500 are stored and committed with
    * what the request wrote: its services have already undone their own failed units of work (savepoints),
    * exactly as without a key. But a refusal (4xx) made before the request wrote anything is not stored
    * (contract: Idempotency): the transaction rolls back and the key stays free, so refusals never pile up as
@@ -196,6 +197,9 @@ export class IdempotencyService {
         // Stored by the work's last write, if that write carried it: it must be what the request answers.
         if (answer.stored === false) throw new Discard("key lost");
         if (answer.stored) {
+          // Answered otherwise by the time limit (503, Retry-After: the client retries): rolled back like any
+          // answer not final, not an error.
+          if (!isFinal(response)) throw new Discard("not final");
           if (!sameAnswer(response, answer.ready?.response)) {
             throw new Error("the request answered otherwise than the answer its work stored ahead");
           }
@@ -230,8 +234,8 @@ export class IdempotencyService {
    * The first read of a keyed transaction (runKeyed): the key's lock, tried without waiting, and its committed
    * record. `settle` decides from them, and throws when the request is not to run, so that nothing after the look
    * runs (when a statement of the request took it in, the request's handler sees the error and answers with it;
-   * runKeyed then answers from `stop` or `replay`): held by another open transaction, or by a live request in
-   * flight → 409; answered → the replay; another body → 422. An abandoned in-flight row (a request that commits
+   * runKeyed then answers from `stop` or `replay`): answered → the replay, another body → 422, whoever holds the
+   * lock; else held by another open transaction, or by a live request in flight → 409. An abandoned in-flight row (a request that commits
    * step by step, of an older release) is taken over.
    */
   #keyLook(id: IdempotencyScope, requestHash: string): KeyLookStep & { stop?: Error; replay?: StoredResponse } {
@@ -242,13 +246,16 @@ export class IdempotencyService {
       settle: ({ free, record }: KeyLook) => {
         look.settled = true;
         try {
-          if (!free) throw inUse();
+          // A live committed row decides first, whoever holds the lock (another retry replaying it in its own
+          // transaction): a live answered row is never written over, so its answer (or 422 for another body) is
+          // final; the lock only matters when nothing final is committed for the key.
           const decision = this.decide(record, requestHash);
-          if (decision.kind === "in flight" && !decision.abandoned) throw inUse();
           if (decision.kind === "replay") {
             look.replay = decision.response;
             throw inUse();
           }
+          if (!free) throw inUse();
+          if (decision.kind === "in flight" && !decision.abandoned) throw inUse();
         } catch (error) {
           look.stop = error as Error;
           throw error;

@@ -19,7 +19,9 @@ async function snapshot(res: Response): Promise<StoredResponse> {
     const value = res.headers.get(name);
     if (value !== null) headers[name] = value;
   }
-  return { status: res.status, body: await res.clone().text(), headers };
+  // A response already sent (the time limit's 503, answered while the work went on) cannot be read again; it
+  // carries Retry-After, so it is never stored and its body does not matter.
+  return { status: res.status, body: res.bodyUsed ? "" : await res.clone().text(), headers };
 }
 
 /** The key of a keyed POST (after `authenticate`: keys are per user) and its body's hash; undefined without one. */
