@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import { sql } from "drizzle-orm";
-import type { Order } from "../../src/domain/orders/order";
 import { salesOfPayment } from "../../src/domain/sales/sales-deltas";
 import { checkInvariants } from "../../src/infra/db/invariants";
 import { createCoupon } from "../support/coupons";
-import { createTestApp, type TestApp } from "../support/harness";
+import { createTestApp } from "../support/harness";
 import { placeOrder } from "../support/orders";
+import { paymentCompletionProbes } from "../support/payment-completion";
 import { createProductVia } from "../support/products";
 
 // A payment's completion is one statement sent on its own (payment_complete). What its sale, rollup and event
@@ -14,54 +14,12 @@ import { createProductVia } from "../support/products";
 const t = await createTestApp();
 afterAll(() => t.close());
 const db = t.container.database.db;
+const { buyerWith, domainOrder, rollupOf, completedEvents, breakRollup, mendRollup } = paymentCompletionProbes(
+  t,
+  "review_rollup_fails",
+);
 
-type Who = Awaited<ReturnType<TestApp["registerUser"]>>;
 const seller = await t.registerUser("SELLER");
-
-async function buyerWith(balance: number): Promise<Who> {
-  const buyer = await t.registerUser("BUYER");
-  await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: balance }, buyer);
-  return buyer;
-}
-
-async function domainOrder(orderId: string): Promise<Order> {
-  const order = await db.query.orders.findFirst({ where: (o, { eq }) => eq(o.id, orderId) });
-  const items = await db.query.orderItems.findMany({ where: (i, { eq }) => eq(i.orderId, orderId) });
-  return { ...(order as unknown as Order), items: items as unknown as Order["items"] };
-}
-
-const rollupOf = async (productIds: string[]) =>
-  (
-    await db.query.productSalesDaily.findMany({
-      where: (s, { inArray }) => inArray(s.productId, productIds),
-      orderBy: (s, { asc }) => [asc(s.salesDay), asc(s.productId)],
-    })
-  ).map(({ salesDay, productId, category, sellerId, quantity, salesAmount, orderLines, orders, ...counts }) => ({
-    salesDay,
-    productId,
-    category,
-    sellerId,
-    quantity,
-    salesAmount,
-    orderLines,
-    orders,
-    sellerOrders: counts.sellerOrders,
-    categoryOrders: counts.categoryOrders,
-    sellerCategoryOrders: counts.sellerCategoryOrders,
-  }));
-
-const completedEvents = (orderId: string) =>
-  db.query.orderEvents.findMany({
-    where: (e, { and, eq }) => and(eq(e.aggregateId, orderId), eq(e.type, "PAYMENT_COMPLETED")),
-  });
-
-async function breakRollup() {
-  await db.execute(sql`create or replace function review_rollup_fails() returns trigger language plpgsql as $$
-    begin raise exception 'rollup row locked' using errcode = '55P03'; end $$`);
-  await db.execute(sql`create trigger review_rollup_fails before insert or update on product_sales_daily
-    for each row execute function review_rollup_fails()`);
-}
-const mendRollup = () => db.execute(sql`drop trigger review_rollup_fails on product_sales_daily`);
 
 describe("a keyed payment whose completion failed", () => {
   it("is completed by the retry with its key, once: one sale, one event, one rollup entry", async () => {

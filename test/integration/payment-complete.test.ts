@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import { sql } from "drizzle-orm";
-import type { Order } from "../../src/domain/orders/order";
 import { salesOfPayment } from "../../src/domain/sales/sales-deltas";
 import { rowsOf } from "../../src/infra/db/client";
 import { createTestApp, hasPostgres, type TestApp } from "../support/harness";
 import { invariantViolations, placeOrder } from "../support/orders";
+import { paymentCompletionProbes } from "../support/payment-completion";
 import { createProductVia } from "../support/products";
 import { holdRowLock } from "../support/row-locks";
 
@@ -15,15 +15,13 @@ import { holdRowLock } from "../support/row-locks";
 const t = await createTestApp();
 afterAll(() => t.close());
 const db = t.container.database.db;
+const { buyerWith, domainOrder, rollupOf, completedEvents, breakRollup, mendRollup } = paymentCompletionProbes(
+  t,
+  "test_rollup_fails",
+);
 
 type Who = Awaited<ReturnType<TestApp["registerUser"]>>;
 const sellers = [await t.registerUser("SELLER"), await t.registerUser("SELLER")];
-
-async function buyerWith(balance: number): Promise<Who> {
-  const buyer = await t.registerUser("BUYER");
-  await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: balance }, buyer);
-  return buyer;
-}
 
 /** An order of five lines over two sellers and three categories, lines given out of product-id order. */
 async function mixedOrder(buyer: Who) {
@@ -44,47 +42,6 @@ async function mixedOrder(buyer: Who) {
   const items = shoes.map((shoe, i) => ({ productId: shoe.id, quantity: 1 + (i % 2) })).reverse();
   return { shoes, order: await placeOrder(t, buyer.token, buyer.user.id, items) };
 }
-
-/** The order as the domain has it (what salesOfPayment is given). */
-async function domainOrder(orderId: string): Promise<Order> {
-  const order = await db.query.orders.findFirst({ where: (o, { eq }) => eq(o.id, orderId) });
-  const items = await db.query.orderItems.findMany({ where: (i, { eq }) => eq(i.orderId, orderId) });
-  return { ...(order as unknown as Order), items: items as unknown as Order["items"] };
-}
-
-const rollupOf = async (productIds: string[]) =>
-  (
-    await db.query.productSalesDaily.findMany({
-      where: (s, { inArray }) => inArray(s.productId, productIds),
-      orderBy: (s, { asc }) => [asc(s.productId)],
-    })
-  ).map((row) => ({
-    salesDay: row.salesDay,
-    productId: row.productId,
-    category: row.category,
-    sellerId: row.sellerId,
-    quantity: row.quantity,
-    salesAmount: row.salesAmount,
-    orderLines: row.orderLines,
-    orders: row.orders,
-    sellerOrders: row.sellerOrders,
-    categoryOrders: row.categoryOrders,
-    sellerCategoryOrders: row.sellerCategoryOrders,
-  }));
-
-const completedEvents = (orderId: string) =>
-  db.query.orderEvents.findMany({
-    where: (e, { and, eq }) => and(eq(e.aggregateId, orderId), eq(e.type, "PAYMENT_COMPLETED")),
-  });
-
-/** Makes every write to the sales rollup fail as a lock wait past lock_timeout would (55P03). */
-async function breakRollup() {
-  await db.execute(sql`create or replace function test_rollup_fails() returns trigger language plpgsql as $$
-    begin raise exception 'rollup row locked' using errcode = '55P03'; end $$`);
-  await db.execute(sql`create trigger test_rollup_fails before insert or update on product_sales_daily
-    for each row execute function test_rollup_fails()`);
-}
-const mendRollup = () => db.execute(sql`drop trigger test_rollup_fails on product_sales_daily`);
 
 describe("a payment's completion in one statement", () => {
   it("writes PAYMENT_COMPLETED as the payment answered and the rollup as salesOfPayment of the order", async () => {
