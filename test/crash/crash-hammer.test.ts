@@ -246,10 +246,13 @@ describe.skipIf(!(hasPostgres && hasRedis))("the crash hammer", () => {
     const keyed = async (method: string, path: string, body: unknown, token: string): Promise<Answer> => {
       const key = `hammer-${crypto.randomUUID()}`;
       let answer = await call(method, path, body, token, key);
-      // Whether `answer` is one the key keeps (so every later 2xx must be its replay). Not when a retry ran again
-      // and found its refund still on its way: that answer is provisional, not stored (contract; RefundService.request),
-      // and the next retry finds the same refund further along. One refund per key is checked by `record` all the same.
-      let kept = true;
+      // Whether `answer` is one the key keeps (so every later 2xx must be its replay). Not an answer with Retry-After
+      // (a payment whose gateway outcome is not known yet, 202: provisional by contract, and the next retry settles it),
+      // nor when a retry ran again and found its refund still on its way: that answer is provisional, not stored
+      // (contract; RefundService.request), and the next retry finds the same refund further along. One payment and
+      // one refund per key are checked by `record` all the same.
+      const provisional = (a: Answer) => a.retryAfter !== undefined;
+      let kept = !provisional(answer);
       // Half the keyed requests that got an answer are sent again elsewhere, as a client whose answer was lost.
       for (let tries = 0; tries < 3 && (answer.status === 0 || answer.status >= 500 || chance(0.3)); tries++) {
         await Bun.sleep(50 + random() * 200);
@@ -267,7 +270,10 @@ describe.skipIf(!(hasPostgres && hasRedis))("the crash hammer", () => {
         if (again.status !== 409 || again.body?.code !== "IDEMPOTENCY_KEY_IN_USE") {
           kept =
             again.replayed ||
-            !(path === "/api/v1/refunds" && UNFINISHED_REFUND_STATUSES.includes(again.body?.status as never));
+            !(
+              provisional(again) ||
+              (path === "/api/v1/refunds" && UNFINISHED_REFUND_STATUSES.includes(again.body?.status as never))
+            );
           answer = again;
         }
       }
