@@ -92,7 +92,8 @@ describe.skipIf(!hasPostgres)("a keyed order at the edges of its key's transacti
   it("rolls back quietly when the time limit answered first (503 Retry-After): no order, no key, no error logged", async () => {
     const logs: Record<string, any>[] = [];
     const t = await createTestApp({
-      env: { REQUEST_TIMEOUT_MS: "500", PAYMENT_GATEWAY_TIMEOUT_MS: "100", LOG_LEVEL: "warn" },
+      // Long enough for sign-up's password hash on a loaded machine (500 ms answered its sign-up 503 in CI).
+      env: { REQUEST_TIMEOUT_MS: "3000", PAYMENT_GATEWAY_TIMEOUT_MS: "100", LOG_LEVEL: "warn" },
       logs,
     });
     apps.push(t);
