@@ -14,10 +14,8 @@ import { createProductVia } from "../support/products";
 const t = await createTestApp();
 afterAll(() => t.close());
 const db = t.container.database.db;
-const { buyerWith, domainOrder, rollupOf, completedEvents, breakRollup, mendRollup } = paymentCompletionProbes(
-  t,
-  "review_rollup_fails",
-);
+const { buyerWith, keyedPayment, domainOrder, rollupOf, completedEvents, breakRollup, mendRollup } =
+  paymentCompletionProbes(t, "review_rollup_fails");
 
 const seller = await t.registerUser("SELLER");
 
@@ -27,12 +25,7 @@ describe("a keyed payment whose completion failed", () => {
     const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 5, category: "running" });
     const order = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 2 }]);
     const key = crypto.randomUUID();
-    const pay = () =>
-      t.post(
-        "/api/v1/payments/process",
-        { orderId: order.id },
-        { token: buyer.token, headers: { "Idempotency-Key": key } },
-      );
+    const pay = keyedPayment(order.id, buyer, key);
     await breakRollup();
     let first: Awaited<ReturnType<typeof pay>>;
     try {
@@ -193,12 +186,7 @@ describe("a keyed payment's start whose answer was lost after it committed", () 
     const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 5 });
     const order = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 1 }]);
     const key = crypto.randomUUID();
-    const pay = () =>
-      t.post(
-        "/api/v1/payments/process",
-        { orderId: order.id },
-        { token: buyer.token, headers: { "Idempotency-Key": key } },
-      );
+    const pay = keyedPayment(order.id, buyer, key);
     // The start is sent on its own and commits by itself; its connection is lost before its answer comes back
     // (injected at the repository: the real statement runs, then the driver's error for a lost connection).
     const payments = (

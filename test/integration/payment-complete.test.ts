@@ -15,10 +15,8 @@ import { holdRowLock } from "../support/row-locks";
 const t = await createTestApp();
 afterAll(() => t.close());
 const db = t.container.database.db;
-const { buyerWith, domainOrder, rollupOf, completedEvents, breakRollup, mendRollup } = paymentCompletionProbes(
-  t,
-  "test_rollup_fails",
-);
+const { buyerWith, keyedPayment, domainOrder, rollupOf, completedEvents, breakRollup, mendRollup } =
+  paymentCompletionProbes(t, "test_rollup_fails");
 
 type Who = Awaited<ReturnType<TestApp["registerUser"]>>;
 const sellers = [await t.registerUser("SELLER"), await t.registerUser("SELLER")];
@@ -204,12 +202,7 @@ describe("a keyed payment's start sent on its own", () => {
     // The statement claims the key and commits, then finds no balance to debit: the service refuses after it.
     await db.execute(sql`delete from balances where user_id = ${buyer.user.id}`);
     const key = crypto.randomUUID();
-    const pay = () =>
-      t.post(
-        "/api/v1/payments/process",
-        { orderId: order.id },
-        { token: buyer.token, headers: { "Idempotency-Key": key } },
-      );
+    const pay = keyedPayment(order.id, buyer, key);
     expect((await pay()).status).toBe(404);
     // Not left in flight for the lease's minute (409): released, so the retry decides afresh.
     const retry = await pay();

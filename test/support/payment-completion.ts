@@ -44,6 +44,11 @@ export function paymentCompletionProbes(t: TestApp, triggerName: string) {
         categoryOrders: row.categoryOrders,
         sellerCategoryOrders: row.sellerCategoryOrders,
       })),
+    /** `POST /payments/process` of `orderId` as `buyer`, with one Idempotency-Key each time it is called. */
+    keyedPayment(orderId: string, buyer: { token: string }, key: string) {
+      return () =>
+        t.post("/api/v1/payments/process", { orderId }, { token: buyer.token, headers: { "Idempotency-Key": key } });
+    },
     completedEvents: (orderId: string) =>
       db.query.orderEvents.findMany({
         where: (e, { and, eq }) => and(eq(e.aggregateId, orderId), eq(e.type, "PAYMENT_COMPLETED")),
