@@ -101,7 +101,9 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
         );
         await migrationClient`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
       } finally {
-        await migrationClient.end();
+        // With a timeout: after PostgreSQL ended the session under it, postgres.js' end() waited forever, and the
+        // start hung instead of failing for whenDatabaseAnswers to run the migrations again.
+        await migrationClient.end({ timeout: 5 });
       }
     },
     async ping() {
