@@ -1,8 +1,11 @@
 import { afterAll, describe, expect, it } from "bun:test";
 import { sql } from "drizzle-orm";
 import type { Order } from "../../src/domain/orders/order";
+import { salesOfPayment } from "../../src/domain/sales/sales-deltas";
 import { addDays, seoulDay, weekStart } from "../../src/domain/sales/seoul-days";
 import { checkInvariants } from "../../src/infra/db/invariants";
+import { DrizzleSalesRepository } from "../../src/infra/db/repositories/sales-repository";
+import { Transactions } from "../../src/infra/db/transactions";
 import { createTestApp, isolatedDatabase, testEnv } from "../support/harness";
 import { invariantViolations, payOrder, placeOrder } from "../support/orders";
 import { createProductVia, metricValue } from "../support/products";
@@ -185,8 +188,11 @@ describe("Seoul days", () => {
         },
       ],
     });
-    await t.container.services.salesRecorder.paid(sale("2026-11-30T14:59:59.999Z", 1));
-    await t.container.services.salesRecorder.paid(sale("2026-11-30T15:00:00.000Z", 2));
+    // Paid at chosen instants: the rows a payment's completion adds for them (salesOfPayment, which
+    // test/integration/payment-complete.test.ts holds to the completion's own SQL), written by the repository.
+    const sales = new DrizzleSalesRepository(new Transactions(database.db));
+    await sales.add(salesOfPayment(sale("2026-11-30T14:59:59.999Z", 1)));
+    await sales.add(salesOfPayment(sale("2026-11-30T15:00:00.000Z", 2)));
     const days = await stats("?from=2026-11-29&to=2026-12-01", seller);
     expect(days.body.items).toEqual([
       row("2026-11-29", 0, 0, 0),

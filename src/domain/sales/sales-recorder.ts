@@ -1,7 +1,7 @@
 import type { Order } from "../orders/order";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import type { SalesRepository } from "./ports";
-import { byProduct, refundShares, salesOfPayment, salesOfRefund } from "./sales-deltas";
+import { byProduct, refundShares, salesOfRefund } from "./sales-deltas";
 
 export interface SalesRecorderObserver {
   /** The rollup could not take a sale in; the money moved anyway (the invariant checker will show the gap). */
@@ -17,16 +17,12 @@ export interface SalesRecorderObserver {
  * A completed payment's sales are not written here: its completion's one statement adds them
  * (PaymentRepository.complete; sales-repository.ts, paidSalesCte), all or nothing with the payment, so a rollup
  * that fails leaves the payment GATEWAY_REQUESTED for a confirm or the recovery job to complete
- * (docs/checkout-performance.md, "A payment's completion is one statement"). `paid` writes the same rows as that
- * statement (salesOfPayment) for an order paid elsewhere.
+ * (docs/checkout-performance.md, "A payment's completion is one statement").
  */
 export class SalesRecorder {
   constructor(
     private readonly deps: { sales: SalesRepository; unitOfWork: UnitOfWork; observer: SalesRecorderObserver },
   ) {}
-
-  paid = (order: Order): Promise<void> =>
-    this.#record("payment", order.id, () => this.deps.sales.add(salesOfPayment(order)));
 
   /** `order` as it was settled, its lines as before this refund. */
   refunded = (order: Order, amount: number, fullyRefunded: boolean): Promise<void> =>
