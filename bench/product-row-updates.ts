@@ -60,7 +60,7 @@ async function measure() {
     let n = 0;
     const checkout = async () => {
       const id = (HOT ? ids[0] : ids[n++ % ids.length]) as string;
-      // The same counters order_place's reservation and product_sell move, one commit each.
+      // The same counters order_place's reservation and payment_complete's sale move, one commit each.
       await sql`update products set stock = stock - 1, reserved_stock = reserved_stock + 1,
         version = version + 1, updated_at = now() where id = ${id} and stock >= 1`;
       await sql`update products set reserved_stock = reserved_stock - 1, sold_quantity = sold_quantity + 1,

@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { products } from "../../src/infra/db/schema";
 import { createTestApp, hasRedis, type TestApp } from "../support/harness";
+import { payOrder, placeOrder } from "../support/orders";
 import { createProductVia, metricValue } from "../support/products";
 import { waitFor } from "../support/wait";
 
@@ -40,7 +41,7 @@ describe("product detail cache", () => {
     expect((await t.get(`/api/v1/products/${product.id}`)).body.status).toBe("DISCONTINUED");
   });
 
-  it("shows a committed stock movement on the very next read", async () => {
+  it("shows a committed stock movement, and a payment's sale, on the very next read", async () => {
     const product = await createProductVia(t, seller.token, { stock: 3 });
     await t.get(`/api/v1/products/${product.id}`);
     const { stock } = t.container.services;
@@ -50,7 +51,14 @@ describe("product detail cache", () => {
       reservedStock: 3,
       status: "RESERVED",
     });
-    await stock.sell([{ productId: product.id, quantity: 3 }]);
+    await stock.release([{ productId: product.id, quantity: 3 }]);
+    expect((await t.get(`/api/v1/products/${product.id}`)).body).toMatchObject({ stock: 3, reservedStock: 0 });
+    // A payment sells its order's units in its completion's own statement (PaymentRepository.complete), not
+    // through the stock service's movements: the product's details are dropped all the same once it commits.
+    const buyer = await t.registerUser("BUYER");
+    const order = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: product.id, quantity: 3 }]);
+    expect((await t.get(`/api/v1/products/${product.id}`)).body).toMatchObject({ stock: 0, reservedStock: 3 });
+    await payOrder(t, buyer, order.id);
     expect((await t.get(`/api/v1/products/${product.id}`)).body).toMatchObject({ soldQuantity: 3, status: "SOLD" });
   });
 

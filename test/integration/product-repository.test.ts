@@ -6,7 +6,7 @@ import { DrizzleProductRepository } from "../../src/infra/db/repositories/produc
 import { products } from "../../src/infra/db/schema";
 import { Transactions } from "../../src/infra/db/transactions";
 import { openTestDatabase } from "../support/harness";
-import { insertSeller, newProduct, statusCases } from "../support/products";
+import { insertSeller, newProduct, sellReserved, statusCases } from "../support/products";
 
 const database = openTestDatabase();
 const repository = new DrizzleProductRepository(new Transactions(database.db));
@@ -45,7 +45,7 @@ describe("the generated status column", () => {
       if (c.reservedStock + c.soldQuantity > 0) {
         await repository.reserve({ productId: product.id, quantity: c.reservedStock + c.soldQuantity });
       }
-      if (c.soldQuantity > 0) await repository.sell({ productId: product.id, quantity: c.soldQuantity });
+      if (c.soldQuantity > 0) await sellReserved(database.db, { productId: product.id, quantity: c.soldQuantity });
       if (c.discontinued) await repository.discontinue(product.id);
       ids.push(product.id);
     }
@@ -69,7 +69,7 @@ describe("stock movements", () => {
     expect(await countsOf(id)).toMatchObject({ stock: 6, reserved: 4, sold: 0, stocked: 10, version: 2 });
     await repository.release(line(1));
     expect(await countsOf(id)).toMatchObject({ stock: 7, reserved: 3, sold: 0, version: 3 });
-    await repository.sell(line(3));
+    await sellReserved(database.db, line(3));
     expect(await countsOf(id)).toMatchObject({ stock: 7, reserved: 0, sold: 3, version: 4 });
     await repository.restock(line(2));
     expect(await countsOf(id)).toMatchObject({ stock: 9, reserved: 0, sold: 1, stocked: 10, version: 5 });
@@ -79,7 +79,7 @@ describe("stock movements", () => {
     const { id } = await repository.insert(newProduct(sellerId, { stock: 2 }));
     expect(await repository.reserve({ productId: id, quantity: 3 })).toBeUndefined();
     expect(await repository.release({ productId: id, quantity: 1 })).toBeUndefined();
-    expect(await repository.sell({ productId: id, quantity: 1 })).toBeUndefined();
+    expect(await sellReserved(database.db, { productId: id, quantity: 1 })).toBeUndefined();
     expect(await repository.restock({ productId: id, quantity: 1 })).toBeUndefined();
     expect(await countsOf(id)).toMatchObject({ stock: 2, reserved: 0, sold: 0, version: 1 });
   });
@@ -104,12 +104,12 @@ describe("stock movements", () => {
     const moves = [
       () => repository.reserve({ productId: id, quantity: 3 }),
       () => repository.release({ productId: id, quantity: 1 }),
-      () => repository.sell({ productId: id, quantity: 2 }),
+      () => sellReserved(database.db, { productId: id, quantity: 2 }),
       () => repository.restock({ productId: id, quantity: 1 }),
       () => repository.awaitReturn({ productId: id, quantity: 1 }),
       () => repository.receiveReturn({ productId: id, resellable: 1, damaged: 0 }),
       () => repository.reserve({ productId: id, quantity: 1 }),
-      () => repository.sell({ productId: id, quantity: 1 }),
+      () => sellReserved(database.db, { productId: id, quantity: 1 }),
       () => repository.awaitReturn({ productId: id, quantity: 1 }),
       () => repository.receiveReturn({ productId: id, resellable: 0, damaged: 1 }),
     ];
@@ -125,7 +125,7 @@ describe("stock movements", () => {
   it("moves only awaited units: a return of more than is awaited changes nothing", async () => {
     const { id } = await repository.insert(newProduct(sellerId, { stock: 5 }));
     await repository.reserve({ productId: id, quantity: 2 });
-    await repository.sell({ productId: id, quantity: 2 });
+    await sellReserved(database.db, { productId: id, quantity: 2 });
     expect(await repository.awaitReturn({ productId: id, quantity: 3 })).toBeUndefined();
     expect(await repository.awaitReturn({ productId: id, quantity: 2 })).toBeDefined();
     expect(await repository.receiveReturn({ productId: id, resellable: 2, damaged: 1 })).toBeUndefined();

@@ -4,9 +4,9 @@ import { rowsOf } from "../../src/infra/db/client";
 import { DrizzleProductRepository } from "../../src/infra/db/repositories/product-repository";
 import { Transactions } from "../../src/infra/db/transactions";
 import { openTestDatabase } from "../support/harness";
-import { insertSeller, newProduct } from "../support/products";
+import { insertSeller, newProduct, saleOf, sellReserved } from "../support/products";
 
-// A checkout updates its product's row twice: the reservation (order_place) and the sale (product_sell). Each
+// A checkout updates its product's row twice: the reservation (order_place) and the sale (payment_complete). Each
 // should be a heap-only (HOT) update: the new version on the row's own page and no new entry in any of the
 // table's indexes, which takes both that no index covers a column the update changes and that the page has room
 // (docs/checkout-performance.md, "The product row's updates made HOT"). Counted on the session's own statistics
@@ -16,12 +16,11 @@ const transactions = new Transactions(database.db, database.sessionIsolation);
 const repository = new DrizzleProductRepository(transactions);
 const sellerId = await insertSeller(database.db);
 
-// The counters each of the checkout's statements sets (order_place's `reserved`, product_sell), written out here
-// so the test holds whichever statement carries them.
+// The counters order_place's `reserved` sets, written out here so the test holds whichever statement carries them.
+// The sale is payment_complete's own SQL (saleCtes) run on its own (saleOf).
 const reservation = (id: string) => sql`update products set stock = stock - 1, reserved_stock = reserved_stock + 1,
   version = version + 1, updated_at = now() where id = ${id}`;
-const sale = (id: string) => sql`update products set reserved_stock = reserved_stock - 1,
-  sold_quantity = sold_quantity + 1, version = version + 1, updated_at = now() where id = ${id}`;
+const sale = (id: string) => saleOf({ productId: id, quantity: 1 });
 
 /** Runs `update` in a transaction of its own and says how many rows of `table` it updated, and how many HOT. */
 async function updatesOf(update: SQL, table = "products") {
@@ -105,7 +104,7 @@ describe("the popularity sort", () => {
       [b.id, 3],
     ] as const) {
       await repository.reserve({ productId: id, quantity: units });
-      await repository.sell({ productId: id, quantity: units });
+      await sellReserved(database.db, { productId: id, quantity: units });
     }
     // Ties (none sold) by id, newest first, as before.
     expect(await popular(ids)).toEqual([

@@ -1,7 +1,9 @@
-import { sql } from "drizzle-orm";
-import type { NewProduct } from "../../src/domain/catalogue/ports";
+import { type SQL, sql } from "drizzle-orm";
+import type { NewProduct, StockLine } from "../../src/domain/catalogue/ports";
 import type { StockCounts } from "../../src/domain/catalogue/product";
-import type { Database } from "../../src/infra/db/client";
+import { type Database, rowsOf } from "../../src/infra/db/client";
+import { saleCtes } from "../../src/infra/db/repositories/product-repository";
+
 /** Every combination of the values that matter to the rule: zero, at, below and above the threshold. */
 export function statusCases(): StockCounts[] {
   const cases: StockCounts[] = [];
@@ -20,6 +22,23 @@ export async function insertSeller(db: Database): Promise<string> {
   await db.execute(sql`insert into users (id, email, password_hash, name, role, business_registration_number)
     values (${id}, ${`seller-${id}@test.kicks`}, 'not-a-hash', 'Test Seller', 'SELLER', '124-81-00998')`);
   return id;
+}
+
+/**
+ * The sale of a paid order's line, by the SQL of the payment's completion that sells it (product-repository.ts,
+ * saleCtes) run on its own: `line`'s units from reserved to sold, where the product holds them reserved.
+ */
+export const saleOf = ({ productId, quantity }: StockLine): SQL => sql`
+  with line as (select ${productId}::uuid as product_id, ${quantity}::int as quantity), ${saleCtes("line")}
+  select sold.id, sold.version from sold`;
+
+/** Sells `line` as a payment's completion does (saleOf): the product as sold, or undefined when it moved nothing. */
+export async function sellReserved(
+  db: Database,
+  line: StockLine,
+): Promise<{ id: string; version: number } | undefined> {
+  const [row] = rowsOf<{ id: string; version: number }>(await db.execute(saleOf(line)));
+  return row;
 }
 
 let sequence = 0;

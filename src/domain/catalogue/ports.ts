@@ -113,8 +113,6 @@ export interface ProductRepository {
   reserve(line: StockLine & { expectedPrice?: number }): Promise<Product | undefined>;
   /** reserved → stock (an unpaid order cancelled or expired). */
   release(line: StockLine): Promise<Product | undefined>;
-  /** reserved → sold (an order paid). */
-  sell(line: StockLine): Promise<Product | undefined>;
   /** sold → stock (a paid order refunded in full before it shipped). */
   restock(line: StockLine): Promise<Product | undefined>;
   /** sold → awaiting return (a paid order refunded in full after it shipped: the units are with the buyer). */

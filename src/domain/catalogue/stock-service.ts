@@ -11,7 +11,7 @@ export class PriceChanged extends Error {
   }
 }
 
-type Movement = "reserve" | "release" | "sell" | "restock" | "awaitReturn" | "receiveReturn";
+type Movement = "reserve" | "release" | "restock" | "awaitReturn" | "receiveReturn";
 
 /**
  * Stock movements for orders, payments and refunds. Each runs inside the caller's transaction (so an
@@ -70,11 +70,6 @@ export class StockService {
   /** Reserved units back to orderable stock (an unpaid order cancelled or expired). */
   release(lines: StockLine[]): Promise<Product[]> {
     return this.#move(lines, (line) => this.deps.products.release(line), inconsistent("release"));
-  }
-
-  /** Reserved units to sold (an order paid). */
-  sell(lines: StockLine[]): Promise<Product[]> {
-    return this.#move(lines, (line) => this.deps.products.sell(line), inconsistent("sell"));
   }
 
   /** Sold units back to orderable stock (a paid order refunded in full before it shipped). */

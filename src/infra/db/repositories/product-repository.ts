@@ -283,14 +283,6 @@ function hotStatements(tx: Transactions) {
       }),
       ($) => gte(products.reservedStock, $.quantity),
     ),
-    sell: movement(
-      "product_sell",
-      ($: Movement) => ({
-        reservedStock: sql`${products.reservedStock} - ${$.quantity}`,
-        soldQuantity: sql`${products.soldQuantity} + ${$.quantity}`,
-      }),
-      ($) => gte(products.reservedStock, $.quantity),
-    ),
   };
 }
 
@@ -431,11 +423,6 @@ export class DrizzleProductRepository implements ProductRepository {
 
   async release({ productId, quantity }: StockLine): Promise<Product | undefined> {
     const [row] = await this.#hot.release.run({ id: productId, quantity });
-    return row && toProduct(row);
-  }
-
-  async sell({ productId, quantity }: StockLine): Promise<Product | undefined> {
-    const [row] = await this.#hot.sell.run({ id: productId, quantity });
     return row && toProduct(row);
   }
 

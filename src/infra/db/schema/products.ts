@@ -101,7 +101,7 @@ export const products = pgTable(
  *
  * Why not an index on products(sold_quantity, id) as before: an index on a column makes every update of that
  * column a non-HOT update of products, one that writes a new entry in every index of the table (14, one a
- * trigram GIN) and leaves the old ones dead. Every sale (`product_sell`) moves sold_quantity, so every sale paid
+ * trigram GIN) and leaves the old ones dead. Every sale (a payment's completion, `payment_complete`) moves sold_quantity, so every sale paid
  * for all 14, and a drop's product (one row updated by every buyer) bloated them all. With the index here the sale
  * is a heap-only update of products (docs/checkout-performance.md, "The product row's updates made HOT"); what it
  * costs instead is this narrow row's update and its two index entries.
