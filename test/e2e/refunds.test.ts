@@ -149,7 +149,7 @@ describe("POST /api/v1/refunds", () => {
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
 
-  it("credits a refund that lifts a balance past the cap (the cap bounds top-ups only); the next charge is refused", async () => {
+  it("credits a refund that lifts a balance past the cap (the cap bounds top-ups only); the next charge is refused, a payment is not", async () => {
     const { buyer, shoe, order } = await paidOrder(25_000);
     // The buyer tops the balance up to the 1,000,000,000 cap: the refund's credit takes it past.
     for (let i = 0; i < 100; i++) {
@@ -170,6 +170,11 @@ describe("POST /api/v1/refunds", () => {
     const topUp = await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 1 }, buyer);
     expect([topUp.status, topUp.body.code]).toEqual([400, "BALANCE_LIMIT_EXCEEDED"]);
     expect(await balanceOf(buyer)).toBe(1_000_005_000);
+    // What the balance holds past the cap stays spendable: the payment's debit is bounded by zero alone.
+    const next = await placeOrder(t, buyer.token, buyer.user.id, [{ productId: shoe.id, quantity: 1 }]);
+    const paid = await t.post("/api/v1/payments/process", { orderId: next.id }, buyer);
+    expect([paid.status, paid.body.status]).toEqual([200, "COMPLETED"]);
+    expect(await balanceOf(buyer)).toBe(1_000_005_000 - 25_000);
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
 

@@ -143,25 +143,3 @@ describe("BalanceService.charge", () => {
     expect((await service(store.repository).charge(admin, USER, 10)).balance).toBe(10);
   });
 });
-
-describe("BalanceService.debit", () => {
-  it("takes a payment in one guarded statement", async () => {
-    const store = balanceStore(1_000);
-    expect((await service(store.repository).debit(USER, 400, "PAYMENT", "p-1")).balance).toBe(600);
-    expect(store.calls).toEqual(["changeWithinBounds"]);
-  });
-
-  it("refuses more than the balance with INSUFFICIENT_BALANCE, debiting nothing", async () => {
-    const store = balanceStore(100);
-    expect((await domainErrorOf(service(store.repository).debit(USER, 101, "PAYMENT", "p-1"))).code).toBe(
-      "INSUFFICIENT_BALANCE",
-    );
-    expect(store.balance().balance).toBe(100);
-  });
-
-  // A refund may lift a balance past the cap (the cap bounds top-ups only); what it holds must stay spendable.
-  it("takes a payment from a balance a refund lifted past the cap", async () => {
-    const store = balanceStore(MAX_BALANCE + 5_000);
-    expect((await service(store.repository).debit(USER, 1_000, "PAYMENT", "p-1")).balance).toBe(MAX_BALANCE + 4_000);
-  });
-});

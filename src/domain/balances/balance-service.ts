@@ -77,25 +77,6 @@ export class BalanceService {
     throw new Error(`balance of ${userId} kept moving across its bounds; change of ${delta} not applied`);
   }
 
-  /**
-   * Takes `amount` out of a balance with its ledger row, in one guarded statement (`… WHERE balance >= amount`)
-   * joining the caller's transaction: the row lock orders concurrent debits and the condition is checked again
-   * under it, so a balance never goes below zero and there is no read before the write. Only a refusal reads
-   * the balance, to say why: INSUFFICIENT_BALANCE (nothing debited) or USER_NOT_FOUND.
-   */
-  async debit(userId: string, amount: number, type: LedgerEntryType, referenceId: string): Promise<Balance> {
-    if (!Number.isSafeInteger(amount) || amount < 0) throw new Error(`cannot debit ${amount}`);
-    const change: BalanceChange = { userId, delta: -amount, type, referenceId, ledgerEntryId: this.deps.newId() };
-    // The ceiling of the change's type, not the cap: a balance a refund lifted past the cap can still pay.
-    const debited = await this.deps.balances.changeWithinBounds(change, 0, ceilingOf(type));
-    if (debited) return debited;
-    assertWithinLimits((await this.#find(userId)).balance, -amount, type);
-    // Enough now, but not when the statement ran: a concurrent credit landed in between. Ask again, once.
-    const retried = await this.deps.balances.changeWithinBounds(change, 0, ceilingOf(type));
-    if (retried) return retried;
-    throw new DomainError("INSUFFICIENT_BALANCE", `Balance is less than ${amount} KRW`);
-  }
-
   async #find(userId: string): Promise<Balance> {
     const balance = await this.deps.balances.find(userId);
     if (!balance) throw new DomainError("USER_NOT_FOUND", `No user ${userId}`);

@@ -53,7 +53,7 @@ export interface PaymentTimings {
 interface PaymentServiceDeps {
   payments: PaymentRepository;
   orders: OrderRepository;
-  balances: Pick<BalanceService, "applyChange" | "debit">;
+  balances: Pick<BalanceService, "applyChange">;
   stock: Pick<StockService, "movedElsewhere">;
   gateway: PaymentGateway;
   unitOfWork: UnitOfWork;
