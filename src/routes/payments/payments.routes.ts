@@ -7,6 +7,12 @@ import { ConfirmPaymentSchema, PaymentSchema, ProcessPaymentSchema } from "./pay
 
 const KEYED_PROBLEMS = ["IDEMPOTENCY_KEY_IN_USE", "IDEMPOTENCY_KEY_REUSED"] as const;
 
+/** A 202: the payment while its outcome is not known yet, with the `Retry-After` (seconds) its handler sets. */
+const pendingPayment = (description: string, retryAfter: string) => ({
+  ...jsonResponse(PaymentSchema, description),
+  headers: { "Retry-After": { description: retryAfter, schema: { type: "integer" as const, minimum: 1 } } },
+});
+
 export const processPayment = createRoute({
   method: "post",
   path: "/api/v1/payments/process",
@@ -25,15 +31,10 @@ export const processPayment = createRoute({
   request: { headers: IdempotencyKeyHeader, body: jsonBody(ProcessPaymentSchema) },
   responses: {
     200: jsonResponse(PaymentSchema, "The payment, COMPLETED"),
-    202: {
-      ...jsonResponse(PaymentSchema, "The payment, GATEWAY_REQUESTED: outcome not known yet"),
-      headers: {
-        "Retry-After": {
-          description: "Seconds until asking again (confirm, or this request with its key) may tell more",
-          schema: { type: "integer", minimum: 1 },
-        },
-      },
-    },
+    202: pendingPayment(
+      "The payment, GATEWAY_REQUESTED: outcome not known yet",
+      "Seconds until asking again (confirm, or this request with its key) may tell more",
+    ),
     ...problemResponses(
       ...BODY_PROBLEMS,
       "UNAUTHENTICATED",
@@ -60,15 +61,10 @@ export const confirmPayment = createRoute({
   request: { headers: IdempotencyKeyHeader, body: jsonBody(ConfirmPaymentSchema) },
   responses: {
     200: jsonResponse(PaymentSchema, "The payment, final"),
-    202: {
-      ...jsonResponse(PaymentSchema, "The payment, still waiting for the gateway"),
-      headers: {
-        "Retry-After": {
-          description: "Seconds until asking again may tell more (the send window's end, or the next re-check)",
-          schema: { type: "integer", minimum: 1 },
-        },
-      },
-    },
+    202: pendingPayment(
+      "The payment, still waiting for the gateway",
+      "Seconds until asking again may tell more (the send window's end, or the next re-check)",
+    ),
     ...problemResponses(...BODY_PROBLEMS, "UNAUTHENTICATED", "FORBIDDEN", "PAYMENT_NOT_FOUND", ...KEYED_PROBLEMS),
   },
 });
