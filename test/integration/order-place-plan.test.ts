@@ -1,10 +1,8 @@
 import { describe, expect, it } from "bun:test";
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../src/infra/db/client";
-import { DrizzleOrderRepository } from "../../src/infra/db/repositories/order-repository";
-import { DrizzleProductRepository } from "../../src/infra/db/repositories/product-repository";
-import { Transactions } from "../../src/infra/db/transactions";
-import { hasPostgres, openTestDatabase } from "../support/harness";
+import { hasPostgres } from "../support/harness";
+import { lineOf, orderPlacing, placeLines } from "../support/order-placing";
 import { insertSeller, newProduct } from "../support/products";
 
 // order_place reads its lines' products through the primary key, whatever the size of the catalogue. Joined on
@@ -13,10 +11,7 @@ import { insertSeller, newProduct } from "../support/products";
 // (docs/checkout-performance.md, "PostgreSQL's CPU per checkout"). Counted on the placing session's own table
 // statistics for the transaction (pg_stat_xact_user_tables), so nothing else running on the server can move it.
 describe.skipIf(!hasPostgres)("an order's reservation on a large catalogue", () => {
-  const database = openTestDatabase();
-  const transactions = new Transactions(database.db, database.sessionIsolation);
-  const orders = new DrizzleOrderRepository(transactions);
-  const catalogue = new DrizzleProductRepository(transactions);
+  const { database, transactions, orders, catalogue } = orderPlacing();
 
   it("reads its products by id, not by scanning every product", async () => {
     const seller = await insertSeller(database.db);
@@ -40,34 +35,7 @@ describe.skipIf(!hasPostgres)("an order's reservation on a large catalogue", () 
     const placeOnce = () =>
       transactions.withTransaction(async () => {
         const before = await seqScans();
-        const placed = await orders.place(
-          {
-            id: Bun.randomUUIDv7(),
-            userId: seller,
-            items: [
-              {
-                productId: product.id,
-                sellerId: seller,
-                productName: product.name,
-                category: product.category,
-                unitPrice: product.price,
-                quantity: 1,
-                lineTotal: product.price,
-                discountShare: 0,
-                refundedAmount: 0,
-              },
-            ],
-            subtotal: product.price,
-            discountAmount: 0,
-            totalAmount: product.price,
-            userCouponId: null,
-            couponApplied: false,
-            couponRejectedReason: null,
-            createdAt: new Date(),
-            paymentTimeoutSeconds: 600,
-          },
-          { id: Bun.randomUUIDv7(), payload: { test: true } },
-        );
+        const placed = await placeLines(orders, seller, [lineOf(product)]);
         return { placed: placed !== undefined, seqScans: (await seqScans()) - before };
       });
 

@@ -1,10 +1,8 @@
 import { describe, expect, it } from "bun:test";
 import { eq } from "drizzle-orm";
-import { DrizzleOrderRepository } from "../../src/infra/db/repositories/order-repository";
-import { DrizzleProductRepository } from "../../src/infra/db/repositories/product-repository";
 import { products } from "../../src/infra/db/schema";
-import { Transactions } from "../../src/infra/db/transactions";
-import { hasPostgres, openTestDatabase } from "../support/harness";
+import { hasPostgres } from "../support/harness";
+import { lineOf, orderPlacing, placeLines } from "../support/order-placing";
 import { insertSeller, newProduct } from "../support/products";
 import { holdRowLock } from "../support/row-locks";
 
@@ -16,10 +14,7 @@ import { holdRowLock } from "../support/row-locks";
 const url = globalThis.kicksTest.services.databaseUrl as string;
 
 describe.skipIf(!hasPostgres)("an order placed in one statement", () => {
-  const database = openTestDatabase();
-  const transactions = new Transactions(database.db, database.sessionIsolation);
-  const orders = new DrizzleOrderRepository(transactions);
-  const catalogue = new DrizzleProductRepository(transactions);
+  const { database, transactions, orders, catalogue } = orderPlacing();
 
   it("moves no line when one is short in the statement's snapshot and back in stock once locked", async () => {
     const seller = await insertSeller(database.db);
@@ -32,40 +27,13 @@ describe.skipIf(!hasPostgres)("an order placed in one statement", () => {
       await database.db.update(products).set({ stock: 5, unitsStocked: 5 }).where(eq(products.id, early.id));
       await database.db.update(products).set({ stock: 0, unitsStocked: 0 }).where(eq(products.id, late.id));
     }
-    const line = (product: typeof first) => ({
-      productId: product.id,
-      sellerId: seller,
-      productName: product.name,
-      category: product.category,
-      unitPrice: product.price,
-      quantity: 1,
-      lineTotal: product.price,
-      discountShare: 0,
-      refundedAmount: 0,
-    });
-    const items = [line(early), line(late)];
-    const total = items.reduce((sum, item) => sum + item.lineTotal, 0);
+    const items = [lineOf(early), lineOf(late)];
 
     const lock = await holdRowLock(url, (sql) => sql`select 1 from products where id = ${late.id} for update`);
     let outcome: { placed: boolean; earlyStock: number | undefined };
     try {
       const placing = transactions.withTransaction(async () => {
-        const placed = await orders.place(
-          {
-            id: Bun.randomUUIDv7(),
-            userId: seller,
-            items,
-            subtotal: total,
-            discountAmount: 0,
-            totalAmount: total,
-            userCouponId: null,
-            couponApplied: false,
-            couponRejectedReason: null,
-            createdAt: new Date(),
-            paymentTimeoutSeconds: 600,
-          },
-          { id: Bun.randomUUIDv7(), payload: { test: true } },
-        );
+        const placed = await placeLines(orders, seller, items);
         const [row] = await transactions.current
           .select({ stock: products.stock })
           .from(products)
