@@ -16,6 +16,18 @@ describe.skipIf(!hasPostgres)("a keyed order at the edges of its key's transacti
     for (const app of apps) await app.close();
   });
 
+  /** An app of the test's own (closed after the file), a buyer, a seller's shoe and a keyed order of one pair. */
+  async function keyedOrderOfOne(options?: Parameters<typeof createTestApp>[0]) {
+    const t = await createTestApp(options);
+    apps.push(t);
+    const seller = await t.registerUser("SELLER");
+    const { user, token } = await t.registerUser("BUYER");
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 5 });
+    const key = crypto.randomUUID();
+    const body = { userId: user.id, items: [{ productId: shoe.id, quantity: 1 }] };
+    return { t, user, token, shoe, key, body, headers: { "Idempotency-Key": key } };
+  }
+
   /** The key's advisory lock (as `tryKeyLock` hashes it) held by a session of the test's own until released. */
   const holdKeyLock = (userId: string, key: string) =>
     holdRowLock(
@@ -28,14 +40,7 @@ describe.skipIf(!hasPostgres)("a keyed order at the edges of its key's transacti
   // its own transaction) cannot change it (a live answered row is never written over). The contract's 409 is for
   // a request still in flight; this one is done, so a retry gets the stored answer, not IDEMPOTENCY_KEY_IN_USE.
   it("replays a committed answer while another retry with the key holds its lock", async () => {
-    const t = await createTestApp();
-    apps.push(t);
-    const seller = await t.registerUser("SELLER");
-    const { user, token } = await t.registerUser("BUYER");
-    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 5 });
-    const key = crypto.randomUUID();
-    const body = { userId: user.id, items: [{ productId: shoe.id, quantity: 1 }] };
-    const headers = { "Idempotency-Key": key };
+    const { t, user, token, shoe, key, body, headers } = await keyedOrderOfOne();
     const placed = await t.post("/api/v1/orders", body, { token, headers });
     expect(placed.status).toBe(201);
 
@@ -49,10 +54,7 @@ describe.skipIf(!hasPostgres)("a keyed order at the edges of its key's transacti
       const reused = await t.post(
         "/api/v1/orders",
         { ...body, items: [{ productId: shoe.id, quantity: 2 }] },
-        {
-          token,
-          headers,
-        },
+        { token, headers },
       );
       expect(reused.status).toBe(422);
       expect(reused.body.code).toBe("IDEMPOTENCY_KEY_REUSED");
@@ -63,19 +65,10 @@ describe.skipIf(!hasPostgres)("a keyed order at the edges of its key's transacti
   });
 
   it("still answers 409 while the lock is held and nothing is committed for the key", async () => {
-    const t = await createTestApp();
-    apps.push(t);
-    const seller = await t.registerUser("SELLER");
-    const { user, token } = await t.registerUser("BUYER");
-    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 5 });
-    const key = crypto.randomUUID();
+    const { t, user, token, shoe, key, body, headers } = await keyedOrderOfOne();
     const other = await holdKeyLock(user.id, key);
     try {
-      const res = await t.post(
-        "/api/v1/orders",
-        { userId: user.id, items: [{ productId: shoe.id, quantity: 1 }] },
-        { token, headers: { "Idempotency-Key": key } },
-      );
+      const res = await t.post("/api/v1/orders", body, { token, headers });
       expect(res.status).toBe(409);
       expect(res.body.code).toBe("IDEMPOTENCY_KEY_IN_USE");
     } finally {
@@ -91,18 +84,11 @@ describe.skipIf(!hasPostgres)("a keyed order at the edges of its key's transacti
   // which on a drop would page someone for every buyer the time limit answered.
   it("rolls back quietly when the time limit answered first (503 Retry-After): no order, no key, no error logged", async () => {
     const logs: Record<string, any>[] = [];
-    const t = await createTestApp({
+    const { t, user, token, shoe, body, headers } = await keyedOrderOfOne({
       // Long enough for sign-up's password hash on a loaded machine (500 ms answered its sign-up 503 in CI).
       env: { REQUEST_TIMEOUT_MS: "3000", PAYMENT_GATEWAY_TIMEOUT_MS: "100", LOG_LEVEL: "warn" },
       logs,
     });
-    apps.push(t);
-    const seller = await t.registerUser("SELLER");
-    const { user, token } = await t.registerUser("BUYER");
-    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 5 });
-    const key = crypto.randomUUID();
-    const body = { userId: user.id, items: [{ productId: shoe.id, quantity: 1 }] };
-    const headers = { "Idempotency-Key": key };
 
     // The request's keyed unit of work, settled (committed or rolled back, its answer decided) however it ended.
     const { idempotency } = t.container.services;
