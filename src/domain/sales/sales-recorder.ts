@@ -5,7 +5,7 @@ import { byProduct, refundShares, salesOfRefund } from "./sales-deltas";
 
 export interface SalesRecorderObserver {
   /** The rollup could not take a sale in; the money moved anyway (the invariant checker will show the gap). */
-  failed(kind: "payment" | "refund", orderId: string, error: unknown): void;
+  failed(kind: "refund", orderId: string, error: unknown): void;
 }
 
 /**
@@ -35,7 +35,7 @@ export class SalesRecorder {
       await this.deps.sales.add(salesOfRefund(order, shares, fullyRefunded));
     });
 
-  async #record(kind: "payment" | "refund", orderId: string, write: () => Promise<void>): Promise<void> {
+  async #record(kind: "refund", orderId: string, write: () => Promise<void>): Promise<void> {
     try {
       await this.deps.unitOfWork.withTransaction(write);
     } catch (error) {
