@@ -29,9 +29,9 @@ const MAX_ORDER_COMMITS = 1;
 // payment's steps before the gateway (create, hold, debit, move) were one statement, 13 until the order and the
 // payment the key made were read in one statement, 12 until the key's claim rode on that one statement, 11 until the
 // completion (COMPLETED, the order confirmed, the units sold, PAYMENT_COMPLETED, the sales rollup) was one statement
-// and it and the start (each the whole of its transaction) went without BEGIN and COMMIT: the key's read, the order
-// and the key's payment, the start, the completion.
-const MAX_PAYMENT_STATEMENTS = 4;
+// and it and the start (each the whole of its transaction) went without BEGIN and COMMIT, 4 until the key's row was
+// read by the payment's first read: the order, the key's payment and the key's row; the start; the completion.
+const MAX_PAYMENT_STATEMENTS = 3;
 const MAX_PAYMENT_COMMITS = 2;
 // Round trips (writes to the database's sockets, the statements going one at a time) since every statement of the
 // path is built once: postgres.js sends a statement not prepared on its connection, with parameters, in two
@@ -39,9 +39,9 @@ const MAX_PAYMENT_COMMITS = 2;
 // and 31 for the payment before; 11 and 20 while the Idempotency-Key's statements were still on the builder; 8 for
 // the order before it was placed in one statement, 6 before its key's look rode on its products read, 5 before its
 // answer rode on the order's statement; 11 for the payment before its start and completion went without BEGIN and
-// COMMIT.
+// COMMIT, 4 before its key's row rode on its first read.
 const MAX_ORDER_ROUND_TRIPS = 4;
-const MAX_PAYMENT_ROUND_TRIPS = 4;
+const MAX_PAYMENT_ROUND_TRIPS = 3;
 // An order without a key: BEGIN · its products (with the database's time) · the order placed with its reservation
 // and its ORDER_CREATED · COMMIT. 5 until ORDER_CREATED was written by the order's statement (it was a statement of
 // its own before COMMIT, the hot product's row held one round trip longer).

@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import type { KeyAnswerStep, KeyLookStep, OpeningStep } from "../../src/domain/shared/unit-of-work";
 import type { NewUser } from "../../src/domain/users/ports";
 import { type Database, rowsOf } from "../../src/infra/db/client";
+import { DrizzlePaymentRepository } from "../../src/infra/db/repositories/payment-repository";
 import { DrizzleProductRepository } from "../../src/infra/db/repositories/product-repository";
 import { DrizzleUserRepository } from "../../src/infra/db/repositories/user-repository";
 import { Transactions } from "../../src/infra/db/transactions";
@@ -586,6 +587,87 @@ describe("withKeyLook", () => {
         await expect(transactions.withKeyLook(step, async () => {})).rejects.toThrow("withKeyLook");
       }),
     );
+  });
+});
+
+// A payment's key is looked at outside any transaction (its work commits step by step): the look is the key's
+// committed row, taken in by the payment's first read (docs/checkout-performance.md).
+describe("withKeyLookAhead", () => {
+  const payments = new DrizzlePaymentRepository(transactions);
+  const look = () => {
+    const seen: string[] = [];
+    const id = {
+      scope: crypto.randomUUID(),
+      method: "POST",
+      path: "/api/v1/payments/process",
+      key: crypto.randomUUID(),
+    };
+    const step: KeyLookStep = {
+      id,
+      settled: false,
+      run: async () => {
+        seen.push("run alone");
+        step.settled = true;
+      },
+      settle: ({ free, record, answeredByRecord }) => {
+        seen.push(`taken in: free ${free}, record ${record !== undefined}, answered by record ${answeredByRecord}`);
+        step.settled = true;
+      },
+    };
+    return { seen, step, request: { requestedBy: id.scope, idempotencyKey: id.key } };
+  };
+
+  it("is taken in by a keyed payment's first read, once, outside any transaction", async () => {
+    const { seen, step, request } = look();
+    await transactions.withKeyLookAhead(step, async () => {
+      expect(await payments.findOrderAndRequest(crypto.randomUUID(), request)).toEqual({
+        order: undefined,
+        earlier: undefined,
+      });
+      await payments.findOrderAndRequest(crypto.randomUUID(), request);
+    });
+    expect(seen).toEqual(["taken in: free true, record false, answered by record false"]);
+  });
+
+  it("is made alone before a statement that cannot carry it, and before a transaction", async () => {
+    for (const first of [
+      () => payments.find(crypto.randomUUID()),
+      () => payments.findOrderAndRequest(crypto.randomUUID()),
+      () => transactions.withTransaction(async () => {}),
+    ]) {
+      const { seen, step, request } = look();
+      await transactions.withKeyLookAhead(step, async () => {
+        await first();
+        await payments.findOrderAndRequest(crypto.randomUUID(), request);
+      });
+      expect(seen).toEqual(["run alone"]);
+    }
+  });
+
+  it("refuses the builder's statements while it is still to be made (they could not be preceded by it)", async () => {
+    const { step, request } = look();
+    await transactions.withKeyLookAhead(step, async () => {
+      expect(() => transactions.current).toThrow("a keyed request's first statement");
+      await payments.findOrderAndRequest(crypto.randomUUID(), request);
+      expect(transactions.current).toBe(database.db);
+    });
+  });
+
+  it("stops the read when the look refuses: its error, not the order", async () => {
+    const { step, request } = look();
+    step.settle = () => {
+      throw new Error("the key is answered");
+    };
+    await transactions.withKeyLookAhead(step, async () => {
+      await expect(payments.findOrderAndRequest(crypto.randomUUID(), request)).rejects.toThrow("the key is answered");
+    });
+  });
+
+  it("is only outside a transaction", async () => {
+    const { step } = look();
+    await transactions.withTransaction(async () => {
+      await expect(transactions.withKeyLookAhead(step, async () => {})).rejects.toThrow("withKeyLookAhead");
+    });
   });
 });
 

@@ -24,6 +24,16 @@ export interface KeyClaim extends OpeningStep {
   refused?: boolean;
 }
 
+/** A key's look made ahead of a request that commits step by step (IdempotencyService.lookAhead), once settled. */
+export type AheadLook = KeyLookStep & {
+  /** Set when the request is not to run: the error it answers with, unless one of the two below answers. */
+  stop?: Error;
+  /** The key's stored answer, to replay. */
+  replay?: StoredResponse;
+  /** The key is in flight: the route's own record may answer it (recordAnswer), else `stop` (409). */
+  fromRecord?: boolean;
+};
+
 const inUse = () =>
   new DomainError("IDEMPOTENCY_KEY_IN_USE", "A request with this Idempotency-Key is still in progress");
 
@@ -128,9 +138,55 @@ export class IdempotencyService {
     return claim;
   }
 
-  /** Runs `work` (a request's handler) so that its first transaction begins with `claim` (see above). */
-  runClaiming<T>(claim: KeyClaim, work: () => Promise<T>): Promise<T> {
-    return this.unitOfWork.withOpening(claim, work);
+  /**
+   * Runs `work` (a request's handler) so that its first transaction begins with `claim` (see above); with `look`
+   * (lookAhead), so that the key's look is made before anything else it sends, taken in by its first read.
+   */
+  runClaiming<T>(claim: KeyClaim, work: () => Promise<T>, look?: KeyLookStep): Promise<T> {
+    if (!look) return this.unitOfWork.withOpening(claim, work);
+    return this.unitOfWork.withKeyLookAhead(look, () => this.unitOfWork.withOpening(claim, work));
+  }
+
+  /**
+   * The key's look of a request that commits step by step (idempotentAcrossCommits: a payment), taken in by the
+   * request's first read instead of being a statement of its own (UnitOfWork.withKeyLookAhead). It is made outside
+   * any transaction, so it takes no lock: it is the key's committed row, as `begin` reads it, and the claim, in the
+   * request's first commit, is still the fence (a request that claimed or finished the key after this look meets
+   * its row there, throws 409, and is answered again from the key). `settle` decides as `begin` and the answer of
+   * a key in flight did: answered → the replay, another body → 422; in flight → the route's record answers it when
+   * the read found that record final (`answeredByRecord`), else 409 while its lease runs, else (its process died)
+   * the request runs and finishes what the first one recorded. It throws when the request is not to run, so that
+   * nothing after the read runs; the caller answers from `replay`, asks the route's record (`fromRecord`), or
+   * answers `stop`. Made alone (`run`: the request sent nothing, or its first statement could not carry it), the
+   * record is not read with the key: a key in flight is then for the route's record to answer (`fromRecord`) while
+   * its lease runs, and is taken over once it ran out, as before.
+   */
+  lookAhead(id: IdempotencyScope, requestHash: string): AheadLook {
+    const look: AheadLook = {
+      id,
+      settled: false,
+      run: async () => look.settle({ free: true, record: await this.repository.find(id) }),
+      settle: ({ record, answeredByRecord }: KeyLook) => {
+        look.settled = true;
+        try {
+          const decision = this.decide(record, requestHash);
+          if (decision.kind === "replay") {
+            look.replay = decision.response;
+            throw inUse();
+          }
+          if (decision.kind !== "in flight") return;
+          if (answeredByRecord || (answeredByRecord === undefined && !decision.abandoned)) {
+            look.fromRecord = true;
+            throw inUse();
+          }
+          if (!decision.abandoned) throw inUse();
+        } catch (error) {
+          look.stop = error as Error;
+          throw error;
+        }
+      },
+    };
+    return look;
   }
 
   /**

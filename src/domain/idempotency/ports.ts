@@ -23,9 +23,18 @@ export interface IdempotencyRecord {
 
 /** What the first statement of a keyed transaction saw: whether the key's lock was free, and its record. */
 export interface KeyLook {
-  /** False while another open transaction holds the key (its request is in flight and has committed nothing). */
+  /**
+   * False while another open transaction holds the key (its request is in flight and has committed nothing). A
+   * look made outside any transaction tries no lock (UnitOfWork.withKeyLookAhead): true, the claim decides later.
+   */
   free: boolean;
   record?: IdempotencyRecord;
+  /**
+   * For a route that answers a key in flight from its own record (a payment carries its key, see
+   * idempotentAcrossCommits): whether that record, read by the statement that read the key's row, answers the
+   * request (the payment its key made is COMPLETED). Undefined when the record was not read (the look made alone).
+   */
+  answeredByRecord?: boolean;
 }
 
 export interface Claim {

@@ -8,7 +8,7 @@ import { DomainError } from "../shared/errors";
 import type { UnitOfWork } from "../shared/unit-of-work";
 import { assertOwnerOrAdmin } from "../users/access";
 import type { Actor } from "../users/user";
-import { type Payment, type PaymentView, toPaymentView } from "./payment";
+import { answersItsRequest, type Payment, type PaymentView, toPaymentView } from "./payment";
 import type { PaymentReconciliation } from "./payment-reconciliation";
 import { PAYMENT_MACHINE, PAYMENT_MOVES } from "./payment-status";
 import type { GatewayCharge, GatewayLookup, PaymentGateway, PaymentRepository } from "./ports";
@@ -89,7 +89,8 @@ export class PaymentService {
    * payment the first one made, finishing it if the gateway has spoken, instead of a 409 or a second attempt.
    */
   async process(actor: Actor, orderId: string, idempotencyKey?: string): Promise<PaymentResult> {
-    // One read: the order, and the payment this request's key already made (before the order is even looked at).
+    // One read: the order, and the payment this request's key already made (before the order is even looked at);
+    // for a keyed request, also the key's own row, decided before anything here runs (UnitOfWork.withKeyLookAhead).
     const { order, earlier } = await this.deps.payments.findOrderAndRequest(
       orderId,
       idempotencyKey === undefined ? undefined : { requestedBy: actor.userId, idempotencyKey },
@@ -126,7 +127,7 @@ export class PaymentService {
    */
   async completedByRequest(actor: Actor, idempotencyKey: string): Promise<PaymentView | undefined> {
     const payment = await this.deps.payments.findByRequest(actor.userId, idempotencyKey);
-    return payment?.status === "COMPLETED" ? toPaymentView(payment) : undefined;
+    return payment && answersItsRequest(payment) ? toPaymentView(payment) : undefined;
   }
 
   /** A keyed request's retry: the answer the first attempt gave, or would give now that the gateway has spoken. */

@@ -32,3 +32,10 @@ export function toPaymentView(payment: Payment) {
 }
 
 export type PaymentView = ReturnType<typeof toPaymentView>;
+
+/**
+ * Whether the payment a keyed request made is that request's answer for its replays: a COMPLETED payment no longer
+ * changes, so its key keeps no copy of the 200 (see idempotentAcrossCommits); any other is still moving or was
+ * answered otherwise.
+ */
+export const answersItsRequest = (payment: Payment): boolean => payment.status === "COMPLETED";

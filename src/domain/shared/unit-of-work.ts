@@ -99,6 +99,14 @@ export interface UnitOfWork {
    */
   withKeyLook<T>(look: KeyLookStep, work: () => Promise<T>): Promise<T>;
   /**
+   * Outside any transaction (a request that commits step by step: a payment): runs `work` with `look` to be made
+   * before anything else `work` sends. It holds no lock (there is no transaction to hold one to its end): the
+   * key's committed row only, as a read of its own would. The first statement sent outside a transaction that can
+   * carry it takes it in (a payment's read of its order: one statement fewer); any other statement, and any
+   * transaction, is preceded by `look.run()`. If `work` sends nothing, `look.settled` stays false.
+   */
+  withKeyLookAhead<T>(look: KeyLookStep, work: () => Promise<T>): Promise<T>;
+  /**
    * Inside a transaction (not a savepoint): runs `work` with `answer` to be stored by the write that can carry it
    * (an order's statement), once `work` announced its result ahead (answerAhead) and `render` made the answer.
    */

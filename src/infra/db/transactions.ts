@@ -89,6 +89,8 @@ export class Transactions implements UnitOfWork {
   readonly #scope = new AsyncLocalStorage<OpenTransaction>();
   /** The opening step of the work running now (withOpening), while no transaction that began with it committed. */
   readonly #opening = new AsyncLocalStorage<OpeningStep & { running?: boolean }>();
+  /** The key's look of the work running now outside any transaction (withKeyLookAhead), while still to be made. */
+  readonly #lookAhead = new AsyncLocalStorage<{ look: KeyLookStep | undefined }>();
   #writeDeferred: DeferredWriter | undefined;
   /** Set when the root database is postgres.js: transactions then begin on its client without drizzle's objects. */
   readonly postgres: PostgresDriver | undefined;
@@ -109,7 +111,13 @@ export class Transactions implements UnitOfWork {
 
   get current(): Database {
     const open = this.#scope.getStore();
-    if (!open) return this.root;
+    if (!open) {
+      if (this.#lookAhead.getStore()?.look) {
+        // As inside a transaction (below): a statement sent later could not be preceded by the look.
+        throw new Error("a keyed request's first statement is a built statement (statements.ts), not the builder's");
+      }
+      return this.root;
+    }
     if (open.keyLook) {
       // Sent later, on the drizzle object handed out now: it cannot be preceded by the look (withKeyLook).
       throw new Error("a keyed transaction's first statement is a built statement (statements.ts), not the builder's");
@@ -206,7 +214,8 @@ export class Transactions implements UnitOfWork {
     work: (tx: Database) => Promise<T>,
     isolationLevel: IsolationLevel = "read committed",
   ): Promise<T> {
-    // A savepoint's first statement (SAVEPOINT) cannot carry a key's look: it is made before.
+    // A savepoint's first statement (SAVEPOINT) cannot carry a key's look, nor a transaction's (BEGIN) a look of
+    // withKeyLookAhead: it is made before.
     const looking = this.lookFirst();
     if (looking) await looking;
     const open = this.#scope.getStore();
@@ -323,12 +332,36 @@ export class Transactions implements UnitOfWork {
     return look;
   }
 
+  async withKeyLookAhead<T>(look: KeyLookStep, work: () => Promise<T>): Promise<T> {
+    if (this.#scope.getStore()) throw new Error("withKeyLookAhead: only outside a transaction");
+    return this.#lookAhead.run({ look }, work);
+  }
+
   /**
-   * For a statement that does not carry the key's look (or a savepoint): the look made first, on its own, when one
-   * is still to be made; undefined (nothing to wait for) otherwise, the usual case.
+   * The look of withKeyLookAhead still to be made, for a statement about to be sent outside any transaction that
+   * carries it (the key's row, no lock; it then calls `settle`); undefined when there is none, and inside a
+   * transaction (opening it made the look, see lookFirst).
+   */
+  takeKeyLookAhead(): KeyLookStep | undefined {
+    if (this.#scope.getStore()) return undefined;
+    const ahead = this.#lookAhead.getStore();
+    const look = ahead?.look;
+    if (ahead && look) ahead.look = undefined;
+    return look;
+  }
+
+  /**
+   * For a statement that does not carry the key's look (or a savepoint, or a transaction's BEGIN): the look made
+   * first, on its own, when one is still to be made; undefined (nothing to wait for) otherwise, the usual case.
    */
   lookFirst(): Promise<void> | undefined {
-    return this.takeKeyLook()?.run();
+    const look = this.takeKeyLook();
+    if (look) return look.run();
+    const ahead = this.#lookAhead.getStore();
+    if (!ahead?.look) return undefined;
+    const pending = ahead.look;
+    ahead.look = undefined;
+    return pending.run();
   }
 
   async withKeyAnswer<T>(answer: KeyAnswerStep, render: (result: unknown) => void, work: () => Promise<T>): Promise<T> {

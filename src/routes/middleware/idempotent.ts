@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import { type AheadLook, isFinal } from "../../domain/idempotency/idempotency-service";
 import type { IdempotencyScope, StoredResponse } from "../../domain/idempotency/ports";
 import { DomainError, validationFailed } from "../../domain/shared/errors";
 import type { AppEnv } from "../lib/app-env";
@@ -13,12 +14,17 @@ const REPLAYED_HEADERS = ["content-type", "location", "retry-after"];
 
 const bodyHash = (body: string) => new Bun.CryptoHasher("sha256").update(body).digest("hex");
 
-async function snapshot(res: Response): Promise<StoredResponse> {
+function replayedHeaders(res: Response): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const name of REPLAYED_HEADERS) {
     const value = res.headers.get(name);
     if (value !== null) headers[name] = value;
   }
+  return headers;
+}
+
+async function snapshot(res: Response): Promise<StoredResponse> {
+  const headers = replayedHeaders(res);
   // A response already sent (the time limit's 503, answered while the work went on) cannot be read again; it
   // carries Retry-After, so it is never stored and its body does not matter.
   return { status: res.status, body: res.bodyUsed ? "" : await res.clone().text(), headers };
@@ -98,32 +104,60 @@ export type RecordAnswer = (c: Context<AppEnv>, key: string) => Promise<Response
  * the first run recorded (a paid order is not paid again, the gateway gets the same payment id; a refund
  * carries its request's key, so the retry answers with that refund). An answer the handler marks
  * provisional (built on state still being repaired) is not stored.
+ *
+ * `lookTakenIn`: the handler's first statement is a read that takes in the key's look (a payment's read of its
+ * order and of the payment its key made, payment-repository.ts): the key's committed row is read by that statement
+ * instead of one of its own before the handler, and decided there (IdempotencyService.lookAhead) with the same
+ * answers: one statement fewer. Else the key is read first, on its own.
  */
-export function idempotentAcrossCommits(recordAnswer?: RecordAnswer) {
+export function idempotentAcrossCommits(recordAnswer?: RecordAnswer, options: { lookTakenIn?: boolean } = {}) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const keyed = await keyOf(c);
     if (!keyed) return next();
     const { idempotency } = c.get("services");
     const { id, requestHash } = keyed;
-    const decided = await answerOf(c, id, requestHash, recordAnswer);
-    if (decided === "proceed") {
-      const claim = idempotency.claimInFirstTransaction(id, requestHash);
-      await idempotency.runClaiming(claim, next);
-      if (claim.refused) {
-        // Another request held the key at this one's first commit: answer as it did, if it is done now.
-        const after = await answerOf(c, id, requestHash, recordAnswer);
-        if (after !== "proceed") replay(c, after);
-        return;
+    let look: AheadLook | undefined;
+    if (options.lookTakenIn) look = idempotency.lookAhead(id, requestHash);
+    else {
+      const decided = await answerOf(c, id, requestHash, recordAnswer);
+      if (decided !== "proceed") return replay(c, decided);
+    }
+    const claim = idempotency.claimInFirstTransaction(id, requestHash);
+    await idempotency.runClaiming(claim, next, look);
+    if (look) {
+      // The handler sent nothing (a body refused by validation): the key's answer still comes first, as when the
+      // key was read before the handler (another body is 422 and a replay the replay, never the refusal).
+      if (!look.settled && isFinal({ status: c.res.status, body: "", headers: replayedHeaders(c.res) })) {
+        await look.run().catch((error) => {
+          // A refusal is the look's decision (`stop`, answered below); anything else failed on our side.
+          if (!look?.stop) throw error;
+        });
       }
-      const response = await snapshot(c.res);
-      await idempotency.recordOutcome(id, requestHash, claim, response, {
-        provisional: c.get("provisionalAnswer") === true,
-        answeredByRecord: recordAnswer !== undefined && response.status === 200,
-      });
+      // Stopped by the look (the handler's answer is the look's error): the key's answer decides.
+      if (look.stop) return answerStopped(c, look, recordAnswer);
+    }
+    if (claim.refused) {
+      // Another request held the key at this one's first commit: answer as it did, if it is done now.
+      const after = await answerOf(c, id, requestHash, recordAnswer);
+      if (after !== "proceed") replay(c, after);
       return;
     }
-    replay(c, decided);
+    const response = await snapshot(c.res);
+    await idempotency.recordOutcome(id, requestHash, claim, response, {
+      provisional: c.get("provisionalAnswer") === true,
+      answeredByRecord: recordAnswer !== undefined && response.status === 200,
+    });
   });
+}
+
+/** The answer of a request its key's look stopped: the replay, the route's record for a key in flight, or the error. */
+async function answerStopped(c: Context<AppEnv>, look: AheadLook, recordAnswer: RecordAnswer | undefined) {
+  if (look.replay) return replay(c, look.replay);
+  if (look.fromRecord) {
+    const recorded = await recordAnswer?.(c, look.id.key);
+    if (recorded) return replay(c, await snapshot(recorded));
+  }
+  throw look.stop;
 }
 
 /**

@@ -59,6 +59,10 @@ const toRecord = (row: Record<string, unknown>): IdempotencyRecord => {
   return { requestHash: key.requestHash, response, lockedUntil: key.lockedUntil, expiresAt: key.expiresAt };
 };
 
+/** The key's committed row as JSON (null when there is none): a value for a read to select as `key_row`. */
+export const keyRow = ($: Slots<KeyParams>) =>
+  sql`(select row_to_json(k) from ${idempotencyKeys} k where ${sameKey($, sql`k`)})`;
+
 /**
  * The key's look as a CTE, `key_look` (one row: `key_free`, the lock tried; `key_row`, the key's committed row as
  * JSON, null when there is none), for a read that takes it in as the first statement of a keyed transaction (an
@@ -68,19 +72,20 @@ const toRecord = (row: Record<string, unknown>): IdempotencyRecord => {
  */
 export const keyLookCte = ($: Slots<KeyParams>) => sql`
   key_look as materialized (
-    select ${tryKeyLock($)} as key_free,
-      (select row_to_json(k) from ${idempotencyKeys} k where ${sameKey($, sql`k`)}) as key_row
+    select ${tryKeyLock($)} as key_free, ${keyRow($)} as key_row
   )`;
+
+/** The record in a `key_row` a read selected (`keyRow`, `keyLookCte`). */
+export function keyRecordOf(stored: unknown): IdempotencyRecord | undefined {
+  if (stored === null || stored === undefined) return undefined;
+  return toRecord(typeof stored === "string" ? JSON.parse(stored) : (stored as Record<string, unknown>));
+}
 
 /** What a row of a statement that took in `keyLookCte` (its `key_free`, `key_row`) says about the key. */
 export function keyLookOf(row: { key_free: unknown; key_row: unknown } | undefined): KeyLook {
   const free = row?.key_free === true || row?.key_free === "t";
-  const stored = row?.key_row;
-  if (stored === null || stored === undefined) return { free };
-  return {
-    free,
-    record: toRecord(typeof stored === "string" ? JSON.parse(stored) : (stored as Record<string, unknown>)),
-  };
+  const record = keyRecordOf(row?.key_row);
+  return record ? { free, record } : { free };
 }
 
 type ClaimParams = KeyParams & {

@@ -1,9 +1,9 @@
-import { and, desc, eq, getTableColumns, ne, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, ne, type SQL, sql } from "drizzle-orm";
 import type { Product } from "../../../domain/catalogue/product";
 import type { Claim, IdempotencyScope } from "../../../domain/idempotency/ports";
 import type { Order } from "../../../domain/orders/order";
 import { ORDER_MOVES } from "../../../domain/orders/order-status";
-import type { Payment } from "../../../domain/payments/payment";
+import { answersItsRequest, type Payment } from "../../../domain/payments/payment";
 import {
   isPaymentPath,
   PAYMENT_MACHINE,
@@ -16,6 +16,7 @@ import { columnsOf } from "../rows";
 import { orderItems, orders, paymentStatusHistory, payments } from "../schema";
 import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
+import { type KeyParams, keyParams, keyRecordOf, keyRow } from "./idempotency-repository";
 import { fromOrderRow } from "./order-repository";
 import { outboxEventInsert } from "./outbox-repository";
 import {
@@ -101,6 +102,25 @@ const moveCtes = ($: Slots<MoveParams>) => sql`
 /** Whether every line of `line` was sold (`sold`): a payment's completion writes its event and sales only then. */
 const everySold = sql`(select count(*) from sold) = (select count(*) from line)`;
 
+type OrderAndRequestParams = { orderId: string; requestedBy: string | null; idempotencyKey: string | null };
+
+type OrderAndRequestRow = {
+  order: Record<string, unknown> | null;
+  items: Record<string, unknown>[];
+  earlier: (Record<string, unknown> & { history: HistoryJson }) | null;
+};
+
+/** The order with its lines and the newest payment the request's key made; with `key`, also selected as `key_row`. */
+const orderAndRequestSql = ($: Slots<OrderAndRequestParams>, key?: SQL) => sql`
+        select (select row_to_json(o) from ${orders} o where o.id = ${$.orderId}) as "order",
+          coalesce((select json_agg(line) from ${orderItems} line where line.order_id = ${$.orderId}), '[]'::json)
+            as items,
+          (select row_to_json(p) from (
+            select ${columnsOf(payments, "e")}, ${historyOf(sql`e.id`)} as history
+            from ${payments} e
+            where e.requested_by = ${$.requestedBy} and e.idempotency_key = ${$.idempotencyKey}
+            order by e.created_at desc, e.id desc limit 1) p) as earlier${key ? sql`, ${key} as key_row` : sql``}`;
+
 /** The statements of the payment path, built once (statements.ts); the recovery job's stay on the builder. */
 function hotStatements(tx: Transactions) {
   return {
@@ -128,26 +148,18 @@ function hotStatements(tx: Transactions) {
      * A payment request's reads before it starts, in one statement: the order with its lines, and the newest
      * payment its Idempotency-Key made with its history (null parameters for an unkeyed request match none).
      */
-    orderAndRequest: new SqlStatement<
-      { orderId: string; requestedBy: string | null; idempotencyKey: string | null },
-      {
-        order: Record<string, unknown> | null;
-        items: Record<string, unknown>[];
-        earlier: (Record<string, unknown> & { history: HistoryJson }) | null;
-      }
-    >(
-      "payment_order_and_request",
-      tx,
-      ($) => sql`
-        select (select row_to_json(o) from ${orders} o where o.id = ${$.orderId}) as "order",
-          coalesce((select json_agg(line) from ${orderItems} line where line.order_id = ${$.orderId}), '[]'::json)
-            as items,
-          (select row_to_json(p) from (
-            select ${columnsOf(payments, "e")}, ${historyOf(sql`e.id`)} as history
-            from ${payments} e
-            where e.requested_by = ${$.requestedBy} and e.idempotency_key = ${$.idempotencyKey}
-            order by e.created_at desc, e.id desc limit 1) p) as earlier`,
+    orderAndRequest: new SqlStatement<OrderAndRequestParams, OrderAndRequestRow>("payment_order_and_request", tx, ($) =>
+      orderAndRequestSql($),
     ),
+    /**
+     * The same, with the request's Idempotency-Key's committed row (`key_row`): a keyed payment's first statement
+     * takes in the key's look (UnitOfWork.withKeyLookAhead), one statement fewer. No lock: it is sent outside any
+     * transaction, so a lock would end with it; the start's claim tries the key's lock and is the fence.
+     */
+    orderAndRequestLookingKey: new SqlStatement<
+      OrderAndRequestParams & KeyParams,
+      OrderAndRequestRow & { key_row: unknown }
+    >("payment_order_and_request_looking_key", tx, ($) => orderAndRequestSql($, keyRow($))),
     /**
      * The steps and their history rows in one statement, so neither exists without the other; the payment as
      * moved comes back from the same statement (its earlier steps from the statement's snapshot, which cannot
@@ -237,13 +249,23 @@ export class DrizzlePaymentRepository implements PaymentRepository {
     orderId: string,
     request?: { requestedBy: string; idempotencyKey: string },
   ): Promise<{ order: Order | undefined; earlier: Payment | undefined }> {
-    const [row] = await this.#hot.orderAndRequest.run({
+    const params = {
       orderId,
       requestedBy: request?.requestedBy ?? null,
       idempotencyKey: request?.idempotencyKey ?? null,
-    });
+    };
+    // A keyed request's first statement: its key's look, if still to be made, rides on it.
+    const look = request && this.tx.takeKeyLookAhead();
+    const [row] = look
+      ? await this.#hot.orderAndRequestLookingKey.run({ ...params, ...keyParams(look.id) })
+      : await this.#hot.orderAndRequest.run(params);
     const order = row?.order ? fromOrderRow({ ...row.order, items: row.items }) : undefined;
     const earlier = row?.earlier ? toPayment(row.earlier, row.earlier.history, []) : undefined;
+    if (look) {
+      const record = keyRecordOf((row as { key_row?: unknown } | undefined)?.key_row);
+      // Throws when the request is not to run (the key answered, in flight, or used with another body).
+      look.settle({ free: true, record, answeredByRecord: earlier !== undefined && answersItsRequest(earlier) });
+    }
     return { order, earlier };
   }
 
