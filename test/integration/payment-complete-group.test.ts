@@ -1,0 +1,285 @@
+import { afterAll, describe, expect, it } from "bun:test";
+import { sql } from "drizzle-orm";
+import type { Sql } from "postgres";
+import type { SalesDelta } from "../../src/domain/sales/sales-deltas";
+import { salesOfPayment } from "../../src/domain/sales/sales-deltas";
+import { openDatabase, rowsOf } from "../../src/infra/db/client";
+import { createTestApp, hasPostgres, type TestApp } from "../support/harness";
+import { invariantViolations, placeOrder } from "../support/orders";
+import { paymentCompletionProbes } from "../support/payment-completion";
+import { createProductVia } from "../support/products";
+import { holdRowLock } from "../support/row-locks";
+import { waitFor } from "../support/wait";
+
+// Completions sent on their own go in groups while one is in flight (issue 18, "the hot row"): N buyers of one hot
+// product cost one statement, one update of its row and one upsert of its rollup row, not N. What the group writes
+// must be what N single completions write (each payment's PAYMENT_COMPLETED as its caller got it, the rollup the sum
+// of salesOfPayment of the orders), a member that cannot complete must not fail the others, and a group is one
+// statement: cut off mid-way it leaves nothing, for the recovery job. PostgreSQL (row locks hold the group back).
+describe.skipIf(!hasPostgres)("payment completions in groups", () => {
+  const url = globalThis.kicksTest.services.databaseUrl as string;
+  const database = openDatabase({ url, poolSize: 20 });
+  let sent: string[] = [];
+  const client = (database.db as unknown as { $client: Sql }).$client;
+  (client.options as { debug: unknown }).debug = (_connection: number, query: string) => void sent.push(query);
+  let t: TestApp;
+  let probes: ReturnType<typeof paymentCompletionProbes>;
+  afterAll(async () => {
+    await t?.close();
+    await database.close();
+  });
+  /** Completion statements sent (single or grouped: only they add to the sales rollup in a CTE). */
+  const completionStatements = () => sent.filter((query) => query.includes("sales_added as (")).length;
+
+  async function setUp() {
+    t ??= await createTestApp({ database });
+    probes ??= paymentCompletionProbes(t, "test_group_rollup_fails");
+    const sellers = [await t.registerUser("SELLER"), await t.registerUser("SELLER")];
+    const product = (seller: number, category: string, price: number) =>
+      createProductVia(t, (sellers[seller] as { token: string }).token, { price, stock: 100, category });
+    const hot = await product(0, "running", 10_000);
+    const others = [await product(1, "running", 12_000), await product(0, "skate", 15_000)];
+    return { hot, others };
+  }
+
+  const productOf = async (id: string) =>
+    rowsOf<{ version: number; sold: number; reserved: number }>(
+      await t.container.database.db.execute(
+        sql`select version, sold_quantity as sold, reserved_stock as reserved from products where id = ${id}`,
+      ),
+    )[0] as { version: number; sold: number; reserved: number };
+
+  /** Buyers with orders (placed before any payment): `items(i)` for the i-th. */
+  async function ordersOf(count: number, items: (i: number) => { productId: string; quantity: number }[]) {
+    const placed = [];
+    for (let i = 0; i < count; i++) {
+      const buyer = await probes.buyerWith(500_000);
+      placed.push({ buyer, order: await placeOrder(t, buyer.token, buyer.user.id, items(i)) });
+    }
+    return placed;
+  }
+
+  /** The rollup N single completions write: the sum of salesOfPayment of each order, by row. */
+  async function summedSales(orderIds: string[]) {
+    const rows = new Map<string, SalesDelta>();
+    for (const id of orderIds) {
+      for (const delta of salesOfPayment(await probes.domainOrder(id))) {
+        const key = `${delta.salesDay}|${delta.productId}|${delta.category}`;
+        const row = rows.get(key);
+        if (!row) rows.set(key, { ...delta });
+        else {
+          for (const field of [
+            "quantity",
+            "salesAmount",
+            "orderLines",
+            "orders",
+            "sellerOrders",
+            "categoryOrders",
+            "sellerCategoryOrders",
+          ] as const) {
+            row[field] += delta[field];
+          }
+        }
+      }
+    }
+    return [...rows.values()].sort((a, b) =>
+      a.salesDay === b.salesDay ? (a.productId < b.productId ? -1 : 1) : a.salesDay < b.salesDay ? -1 : 1,
+    );
+  }
+
+  const statusesOf = async (orderIds: string[]) =>
+    (await t.container.database.db.query.payments.findMany({ where: (p, { inArray }) => inArray(p.orderId, orderIds) }))
+      .map((payment) => payment.status)
+      .sort();
+
+  it("sends concurrent completions of one hot product as one statement, its row updated once, written as single completions would", async () => {
+    const { hot, others } = await setUp();
+    // Lines over two sellers and two categories, given in either order, so the per-order first-line counters differ.
+    const n = 12;
+    const placed = await ordersOf(n, (i) =>
+      i % 3 === 0
+        ? [{ productId: hot.id, quantity: 1 }]
+        : i % 3 === 1
+          ? [
+              { productId: (others[0] as { id: string }).id, quantity: 1 },
+              { productId: hot.id, quantity: 2 },
+            ]
+          : [
+              { productId: hot.id, quantity: 1 },
+              { productId: (others[1] as { id: string }).id, quantity: 2 },
+            ],
+    );
+    const orderIds = placed.map((p) => p.order.id);
+    const before = await productOf(hot.id);
+
+    // The test holds the hot row: the first completion is sent alone and waits; the others arrive meanwhile.
+    const lock = await holdRowLock(url, (session) => session`select id from products where id = ${hot.id} for update`);
+    sent = [];
+    let answers: { status: number; body: any }[];
+    try {
+      const paying = Promise.all(
+        placed.map(({ buyer, order }) => t.post("/api/v1/payments/process", { orderId: order.id }, buyer)),
+      );
+      await waitFor("the first completion waiting", async () => (await lock.waitingFor()).length === 1);
+      // Every payment started and asked the gateway (simulated, in the process): each is at its completion.
+      await waitFor("every payment at the gateway step", async () =>
+        (await statusesOf(orderIds)).every((s) => s === "GATEWAY_REQUESTED"),
+      );
+      await Bun.sleep(200);
+      await lock.release();
+      answers = await paying;
+    } finally {
+      await lock.end();
+    }
+    expect(answers.map((a) => a.status)).toEqual(placed.map(() => 200));
+
+    // One statement alone (the first), one group of the other eleven: two updates of the hot row, not twelve.
+    expect(completionStatements()).toBe(2);
+    const after = await productOf(hot.id);
+    expect(after.version - before.version).toBe(2);
+    expect(after.sold - before.sold).toBe(placed.reduce((sum, _p, i) => sum + (i % 3 === 1 ? 2 : 1), 0));
+    expect(after.reserved).toBe(0);
+
+    for (const [i, { order }] of placed.entries()) {
+      const events = await probes.completedEvents(order.id);
+      expect(events).toHaveLength(1);
+      expect(events[0]?.payload).toEqual({ ...answers[i]?.body, orderStatus: "CONFIRMED" });
+      expect(answers[i]?.body.history.map((step: { status: string }) => step.status).at(-1)).toBe("COMPLETED");
+    }
+    expect(await probes.rollupOf([hot.id, ...others.map((o) => o.id)])).toEqual(await summedSales(orderIds));
+    expect(await invariantViolations(t, [hot.id, ...others.map((o) => o.id)])).toEqual([]);
+  });
+
+  it("completes the others of a group whose statement fails for one member, and that one exactly as alone", async () => {
+    const { hot, others } = await setUp();
+    const odd = others[1] as { id: string };
+    const placed = await ordersOf(6, (i) =>
+      i === 3
+        ? [
+            { productId: hot.id, quantity: 1 },
+            { productId: odd.id, quantity: 1 },
+          ]
+        : [{ productId: hot.id, quantity: 1 }],
+    );
+    // Books made wrong on purpose: the odd product no longer holds its order's reserved unit.
+    await t.container.database.db.execute(
+      sql`update products set reserved_stock = 0, stock = stock + reserved_stock where id = ${odd.id}`,
+    );
+    const orderIds = placed.map((p) => p.order.id);
+    const lock = await holdRowLock(url, (session) => session`select id from products where id = ${hot.id} for update`);
+    sent = [];
+    let answers: { status: number; body: any }[];
+    try {
+      const paying = Promise.all(
+        placed.map(({ buyer, order }) => t.post("/api/v1/payments/process", { orderId: order.id }, buyer)),
+      );
+      await waitFor("the first completion waiting", async () => (await lock.waitingFor()).length === 1);
+      await waitFor("every payment at the gateway step", async () =>
+        (await statusesOf(orderIds)).every((s) => s === "GATEWAY_REQUESTED"),
+      );
+      await Bun.sleep(200);
+      await lock.release();
+      answers = await paying;
+    } finally {
+      await lock.end();
+    }
+    // The first alone, the group of five (failed: the odd member), then its five alone.
+    expect(completionStatements()).toBe(7);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 500, 200, 200]);
+    const odd3 = placed[3] as (typeof placed)[number];
+    expect(await probes.completedEvents(odd3.order.id)).toEqual([]);
+    expect(
+      (await t.container.database.db.query.orders.findFirst({ where: (o, { eq }) => eq(o.id, odd3.order.id) }))?.status,
+    ).toBe("CREATED");
+    for (const [i, { order }] of placed.entries()) {
+      if (i !== 3) expect(await probes.completedEvents(order.id)).toHaveLength(1);
+    }
+    expect(await invariantViolations(t, [hot.id])).toEqual([]);
+
+    // Mended, it completes alone (so no recovery run of this database meets it unsettleable).
+    await t.container.database.db.execute(
+      sql`update products set stock = stock - 1, reserved_stock = 1 where id = ${odd.id}`,
+    );
+    const [payment] = await t.container.database.db.query.payments.findMany({
+      where: (p, { eq }) => eq(p.orderId, odd3.order.id),
+    });
+    const mended = await t.post("/api/v1/payments/confirm", { paymentId: payment?.id }, odd3.buyer);
+    expect([mended.status, mended.body.status]).toEqual([200, "COMPLETED"]);
+    expect(await probes.rollupOf([hot.id, odd.id])).toEqual(await summedSales(orderIds));
+    expect(await invariantViolations(t, [hot.id, odd.id])).toEqual([]);
+  });
+
+  it("leaves nothing of a group whose connection is cut mid-statement; the recovery job completes its payments", async () => {
+    const { hot, others } = await setUp();
+    const first = others[0] as { id: string };
+    // The first buyer's order holds another product: it goes alone and waits there, while the others gather.
+    const placed = await ordersOf(5, (i) => [{ productId: i === 0 ? first.id : hot.id, quantity: 1 }]);
+    const orderIds = placed.map((p) => p.order.id);
+    const hotBefore = await productOf(hot.id);
+    const firstLock = await holdRowLock(url, (s) => s`select id from products where id = ${first.id} for update`);
+    const hotLock = await holdRowLock(url, (s) => s`select id from products where id = ${hot.id} for update`);
+    const admin = await holdRowLock(url, async () => {});
+    let answers: { status: number; body: any }[];
+    let answered = false;
+    try {
+      const paying = Promise.all(
+        placed.map(({ buyer, order }) => t.post("/api/v1/payments/process", { orderId: order.id }, buyer)),
+      ).finally(() => {
+        answered = true;
+      });
+      await waitFor("the first completion waiting", async () => (await firstLock.waitingFor()).length === 1);
+      await waitFor("every payment at the gateway step", async () =>
+        (await statusesOf(orderIds)).every((s) => s === "GATEWAY_REQUESTED"),
+      );
+      await Bun.sleep(200);
+      await firstLock.release();
+      // The group of four is sent and waits for the hot row: its session is cut (as a dying process's would be).
+      await waitFor("the group waiting", async () => (await hotLock.waitingFor()).length === 1);
+      const [group] = await hotLock.waitingFor();
+      const [waiting] = rowsOf<{ query: string }>(
+        await t.container.database.db.execute(sql`select query from pg_stat_activity where pid = ${group as number}`),
+      );
+      expect(waiting?.query).toContain("pay_locked as materialized");
+      await admin.take((s) => s`select pg_terminate_backend(${group as number})`);
+      // Its members then go alone, and wait for the hot row too: cut as well, so nothing completes them here.
+      await waitFor("every request answered", async () => {
+        for (const pid of await hotLock.waitingFor()) await admin.take((s) => s`select pg_terminate_backend(${pid})`);
+        return answered;
+      });
+      answers = await paying;
+    } finally {
+      await firstLock.end();
+      await hotLock.end();
+      await admin.end();
+    }
+    // The first completed; the others' answers are the lost session's (5xx), their outcome unknown to them.
+    expect(answers.map((a) => (a.status >= 500 ? "failed" : a.status))).toEqual([
+      200,
+      "failed",
+      "failed",
+      "failed",
+      "failed",
+    ]);
+    expect((await productOf(hot.id)).sold).toBe(hotBefore.sold);
+    for (const { order } of placed.slice(1)) expect(await probes.completedEvents(order.id)).toEqual([]);
+    expect(await statusesOf(orderIds.slice(1))).toEqual([
+      "GATEWAY_REQUESTED",
+      "GATEWAY_REQUESTED",
+      "GATEWAY_REQUESTED",
+      "GATEWAY_REQUESTED",
+    ]);
+    expect(await invariantViolations(t, [hot.id])).toEqual([]);
+
+    await t.container.database.db.execute(
+      sql`update payments set next_check_at = now() - interval '1 second' where order_id in (${sql.join(
+        orderIds.map((id) => sql`${id}::uuid`),
+        sql`, `,
+      )})`,
+    );
+    expect((await t.container.services.payments.recover()).settled).toBeGreaterThanOrEqual(4);
+    expect(await statusesOf(orderIds)).toEqual(orderIds.map(() => "COMPLETED"));
+    for (const { order } of placed) expect(await probes.completedEvents(order.id)).toHaveLength(1);
+    expect(await probes.rollupOf([hot.id, first.id])).toEqual(await summedSales(orderIds));
+    expect(await invariantViolations(t, [hot.id, first.id])).toEqual([]);
+  });
+});
