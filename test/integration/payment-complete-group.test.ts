@@ -291,6 +291,56 @@ describe.skipIf(!hasPostgres)("payment completions in groups", () => {
   });
 });
 
+// Two processes (two apps, each with its own pool and its own group of completions) on one database.
+describe.skipIf(!hasPostgres)("payment completions in groups of two processes", () => {
+  it("never deadlock, whatever order the lines of their orders share two hot products in", async () => {
+    const apps = [await createTestApp(), await createTestApp()] as const;
+    try {
+      const [a] = apps;
+      const probes = paymentCompletionProbes(a, "test_group_two_processes");
+      const seller = await a.registerUser("SELLER");
+      const hot = [
+        await createProductVia(a, seller.token, { price: 10_000, stock: 500, category: "running" }),
+        await createProductVia(a, seller.token, { price: 20_000, stock: 500, category: "skate" }),
+      ];
+      const ids = hot.map((p) => p.id);
+      const placed = [];
+      for (let i = 0; i < 24; i++) {
+        const buyer = await probes.buyerWith(500_000);
+        const items = ids.map((productId, n) => ({ productId, quantity: 1 + ((i + n) % 2) }));
+        placed.push({ buyer, order: await placeOrder(a, buyer.token, buyer.user.id, i % 2 ? items.reverse() : items) });
+      }
+      const versionOfFirst = async () =>
+        (await a.container.database.db.query.products.findFirst({ where: (p, { eq }) => eq(p.id, ids[0] as string) }))
+          ?.version as number;
+      const before = await versionOfFirst();
+      // Half through each app, at once: both processes' groups take the same products' and rollup rows.
+      const answers = await Promise.all(
+        placed.map(({ buyer, order }, i) =>
+          (apps[i % 2] as TestApp).post("/api/v1/payments/process", { orderId: order.id }, buyer),
+        ),
+      );
+      expect(answers.map((r) => [r.status, r.body.status])).toEqual(placed.map(() => [200, "COMPLETED"]));
+      // Grouped (fewer updates of the product's row than sales of it), not merely each alone.
+      expect((await versionOfFirst()) - before).toBeLessThan(placed.length);
+      for (const { order } of placed) expect(await probes.completedEvents(order.id)).toHaveLength(1);
+      const expected = new Map<string, number>();
+      for (const { order } of placed) {
+        for (const d of salesOfPayment(await probes.domainOrder(order.id))) {
+          expected.set(d.productId, (expected.get(d.productId) ?? 0) + d.quantity);
+        }
+      }
+      const rows = await probes.rollupOf(ids);
+      expect(rows.map((r) => [r.productId, r.quantity, r.orders])).toEqual(
+        [...ids].sort().map((id) => [id, expected.get(id) ?? 0, [...ids].sort()[0] === id ? placed.length : 0]),
+      );
+      expect(await invariantViolations(a, ids)).toEqual([]);
+    } finally {
+      for (const app of apps) await app.close();
+    }
+  });
+});
+
 // Both drivers (embedded PGlite: one connection, so completions arriving while one runs always wait for it).
 describe("payment completions in groups, on either driver", () => {
   it("groups concurrent completions of one product, each paid once, the rollup as single completions write it", async () => {
