@@ -14,6 +14,7 @@ import type { NewPayment, PaymentRepository, StartOutcome, StartTerms } from "..
 import { rowsOf } from "../client";
 import { columnsOf } from "../rows";
 import { orderItems, orders, paymentStatusHistory, payments } from "../schema";
+import { StatementGroup } from "../statement-group";
 import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
 import { type KeyParams, keyParams, keyRecordOf, keyRow } from "./idempotency-repository";
@@ -30,7 +31,7 @@ import {
 } from "./payment-rows";
 import { startPayment, startStatements } from "./payment-start";
 import { saleCtes } from "./product-repository";
-import { paidSalesCte } from "./sales-repository";
+import { paidSalesCte, paidSalesOfOrdersCte } from "./sales-repository";
 
 /** Written as literals (program constants), so the planner can match the partial index whatever plan it caches. */
 const statusLiterals = (statuses: readonly PaymentStatus[]) =>
@@ -184,10 +185,7 @@ function hotStatements(tx: Transactions) {
      * throw after it could roll it back: `checked` fails the statement itself (everything rolled back, the payment
      * left GATEWAY_REQUESTED) when the payment moved without an order to confirm or a line it could not sell.
      */
-    complete: new SqlStatement<
-      MoveParams & { eventId: string },
-      PaymentRow & { consistent: unknown; sold: { id: string; version: number; modelCode: string }[] }
-    >(
+    complete: new SqlStatement<MoveParams & { eventId: string }, CompletedRow>(
       "payment_complete",
       tx,
       ($) => sql`
@@ -224,11 +222,113 @@ function hotStatements(tx: Transactions) {
   };
 }
 
+/** What a completion statement returns of each payment it moved. */
+type CompletedRow = PaymentRow & { consistent: unknown; sold: { id: string; version: number; modelCode: string }[] };
+
+/** One member of a group of completions: the payment, the gateway's transaction, its PAYMENT_COMPLETED's id. */
+interface GroupMember {
+  id: string;
+  eventId: string;
+  gatewayTransactionId: string;
+}
+
+/** Whether every product of the group's lines was sold (`sold`, one row per product): the group's event and sales. */
+const everyProductSold = sql`(select count(*) from sold) = (select count(*) from product_line)`;
+
+/**
+ * The most completions one grouped statement takes: past a few dozen a group's statement holds the rows it shares
+ * longer than the waiting completions would gain (docs/checkout-performance.md, "Payment completions in groups").
+ */
+export const COMPLETION_GROUP_SIZE = 32;
+
+/**
+ * Completions sent together (docs/checkout-performance.md, "Payment completions in groups"): `payment_complete` for
+ * many payments at once, so concurrent completions of one product lock its row and its rollup row once, update
+ * each once, and commit once. Everything the single statement does, for each payment, with the rows locked in the
+ * global lock order: the payments in id order (`pay_locked`), then their orders in id order (`order_locked`), then
+ * the products in id order once each (`sale_locked` over `product_line`, the lines summed per product: one update
+ * per product), then the rollup rows in key order (`sales_added`: one upsert per row, its counters summed). Groups
+ * from two processes, and single completions, so never wait on each other in a cycle. The members are one JSON
+ * array (one parameter, any group size, one prepared text); a payment appears once (StatementGroup). Any
+ * inconsistency of any member fails the whole statement (`checked`), and its members are then sent alone.
+ */
+const completeGroup = (tx: Transactions) =>
+  new SqlStatement<{ members: string; allowed: readonly PaymentStatus[] }, CompletedRow>(
+    "payment_complete_group",
+    tx,
+    ($) => sql`
+      with member as (
+        select m.id, m.event_id, m.gateway_transaction_id
+        from json_to_recordset(${$.members}::json) as m(id uuid, event_id uuid, gateway_transaction_id text)
+      ), pay_locked as materialized (
+        select p.id from ${payments} p
+        where p.id in (select member.id from member) and p.status = any(${statusArray($.allowed)})
+        order by p.id
+        for update
+      ), moved as (
+        update ${payments} p
+        set status = 'COMPLETED', updated_at = clock_timestamp(), next_check_at = null,
+          gateway_transaction_id = coalesce(member.gateway_transaction_id, p.gateway_transaction_id)
+        from member, pay_locked
+        where p.id = member.id and pay_locked.id = p.id and p.status = any(${statusArray($.allowed)})
+        returning p.*, member.event_id
+      ), logged as (
+        insert into ${paymentStatusHistory} (payment_id, status, at)
+        select moved.id, moved.status, moved.updated_at from moved order by moved.id
+      ), order_locked as materialized (
+        select o.id from ${orders} o where o.id in (select moved.order_id from moved) order by o.id for update
+      ), confirmed as (
+        update ${orders} o
+        set status = ${ORDER_MOVES.pay.to}, paid_amount = moved.amount, paid_at = now(), version = o.version + 1,
+          updated_at = now()
+        from moved, order_locked
+        where o.id = moved.order_id and o.payment_id = moved.id and order_locked.id = o.id
+          and o.status = any(${orderStatusesToPay})
+        returning o.id, o.status, o.paid_at, moved.id as payment_id
+      ), line as (
+        select i.order_id, confirmed.paid_at, i.product_id, i.seller_id, i.category, i.quantity, i.line_total,
+          i.discount_share
+        from ${orderItems} i join confirmed on i.order_id = confirmed.id
+      ), product_line as (
+        select line.product_id, sum(line.quantity)::int as quantity from line group by line.product_id
+      ), ${saleCtes("product_line")}, ${paidSalesOfOrdersCte("line", everyProductSold)},
+      completed_event as (
+        ${outboxEventInsert(
+          "order",
+          sql`select moved.event_id, confirmed.id, 'PAYMENT_COMPLETED',
+            ${paymentViewJson("moved")} || jsonb_build_object('orderStatus', confirmed.status)
+          from moved join confirmed on confirmed.payment_id = moved.id where ${everyProductSold}
+          order by moved.id`,
+        )}
+      ), checked as (
+        select moved.id, case when exists (select from confirmed where confirmed.payment_id = moved.id)
+            and ${everyProductSold} then true
+          else ('payment_complete_group: payment ' || moved.id::text
+            || ' moved without its order confirmed or every line sold')::boolean end as consistent
+        from moved
+      )
+      select ${columnsOf(payments, "moved")}, ${historyOf(sql`moved.id`)} as history, checked.consistent,
+        coalesce((select json_agg(json_build_object('id', sold.id, 'version', sold.version,
+          'modelCode', sold.model_code) order by sold.id) from sold
+          where sold.id in (select line.product_id from line where line.order_id = moved.order_id)), '[]'::json) as sold
+      from moved join checked on checked.id = moved.id`,
+  );
+
 export class DrizzlePaymentRepository implements PaymentRepository {
   readonly #hot: ReturnType<typeof hotStatements>;
+  readonly #completeGroup: ReturnType<typeof completeGroup>;
+  /** Completions sent on their own, grouped while one is in flight (see completeGroup). */
+  readonly #completions: StatementGroup<GroupMember, CompletedRow | undefined>;
 
   constructor(private readonly tx: Transactions) {
     this.#hot = hotStatements(tx);
+    this.#completeGroup = completeGroup(tx);
+    this.#completions = new StatementGroup({
+      maxSize: COMPLETION_GROUP_SIZE,
+      keyOf: (member) => member.id,
+      one: (member) => this.#completeOne(member),
+      many: (members) => this.#completeMany(members),
+    });
   }
 
   start(payment: NewPayment, terms: StartTerms, key?: { id: IdempotencyScope; claim: Claim }): Promise<StartOutcome> {
@@ -319,18 +419,39 @@ export class DrizzlePaymentRepository implements PaymentRepository {
     };
   }
 
+  /**
+   * Inside a caller's transaction the single statement, on it; sent on its own, it joins the process's group of
+   * completions (alone if nothing is in flight: the single statement, as before).
+   */
   async complete(
     id: string,
     gatewayTransactionId: string,
     eventId: string,
   ): Promise<{ payment: Payment; sold: Pick<Product, "id" | "version" | "modelCode">[] } | undefined> {
+    const member = { id, gatewayTransactionId, eventId };
+    const row = this.tx.inTransaction() ? await this.#completeOne(member) : await this.#completions.run(member);
+    if (!row) return undefined;
+    const { consistent: _consistent, sold, ...moved } = row;
+    return { payment: toPayment(moved, row.history, ["COMPLETED"]), sold };
+  }
+
+  async #completeOne({ id, gatewayTransactionId, eventId }: GroupMember): Promise<CompletedRow | undefined> {
     const [row] = await this.#hot.complete.run({
       ...this.#moveParams(id, ["COMPLETED"], PAYMENT_MACHINE.sourcesOf("COMPLETED"), { gatewayTransactionId }),
       eventId,
     });
-    if (!row) return undefined;
-    const { consistent: _consistent, sold, ...moved } = row;
-    return { payment: toPayment(moved, row.history, ["COMPLETED"]), sold };
+    return row;
+  }
+
+  async #completeMany(members: readonly GroupMember[]): Promise<(CompletedRow | undefined)[]> {
+    const rows = await this.#completeGroup.run({
+      members: JSON.stringify(
+        members.map((m) => ({ id: m.id, event_id: m.eventId, gateway_transaction_id: m.gatewayTransactionId })),
+      ),
+      allowed: PAYMENT_MACHINE.sourcesOf("COMPLETED"),
+    });
+    const byId = new Map(rows.map((row) => [String(row.id), row]));
+    return members.map((member) => byId.get(member.id));
   }
 
   async claimDueChecks(limit: number, leaseSeconds: number): Promise<string[]> {

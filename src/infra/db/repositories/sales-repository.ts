@@ -57,6 +57,39 @@ export const paidSalesCte = (line: string, paidAt: SQL, when: SQL) => {
 };
 
 /**
+ * The sales of several completed payments added to their days' rows at once: the CTE `sales_added` of the one
+ * statement that completes a group of them (payment-repository.ts, `payment_complete_group`), over `line` (a CTE of
+ * their orders' lines: order_id, paid_at, product_id, seller_id, category, quantity, line_total, discount_share) and
+ * `when` (as paidSalesCte's). Each row is written once, by one upsert, with the sum of what each order adds to it
+ * as paidSalesCte would add it alone: the order counted on its own first line in product-id order (and so per
+ * seller, category, and seller + category), so the counters come out as the orders' single completions would make
+ * them. Rows written in key order (the rollup's lock order); test/integration/payment-complete-group.test.ts
+ * checks the counters against single completions.
+ */
+export const paidSalesOfOrdersCte = (line: string, when: SQL) => {
+  const first = (partition: string) =>
+    sql.raw(`(row_number() over (partition by l.order_id${partition} order by l.product_id) = 1)::int`);
+  return sql`
+  sales_added as (
+    insert into ${daily} (sales_day, product_id, category, seller_id, ${sql.raw(COUNTERS.join(", "))})
+    select f.sales_day, f.product_id, f.category, f.seller_id, sum(f.quantity)::int, sum(f.sales_amount)::bigint,
+      count(*)::int, sum(f.orders)::int, sum(f.seller_orders)::int, sum(f.category_orders)::int,
+      sum(f.seller_category_orders)::int
+    from (
+      select ((l.paid_at at time zone 'UTC') + interval '9 hours')::date as sales_day, l.product_id, l.category,
+        l.seller_id, l.quantity, l.line_total - l.discount_share as sales_amount, ${first("")} as orders,
+        ${first(", l.seller_id")} as seller_orders, ${first(", l.category")} as category_orders,
+        ${first(", l.seller_id, l.category")} as seller_category_orders
+      from ${sql.raw(line)} l
+    ) f
+    where ${when}
+    group by f.sales_day, f.product_id, f.category, f.seller_id
+    order by f.sales_day, f.product_id, f.category
+    ${addedOnConflict}
+  )`;
+};
+
+/**
  * A payment's sales added to their days' rows, in one statement built once for any number of lines: the deltas
  * come as one JSON array (one row per product of the order, so no row is met twice).
  */
