@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { count, eq } from "drizzle-orm";
+import { and, count, eq } from "drizzle-orm";
 import type { PaymentRepository } from "../../src/domain/payments/ports";
-import { payments } from "../../src/infra/db/schema";
+import { idempotencyKeys, payments } from "../../src/infra/db/schema";
 import { startGateway } from "../support/gateway";
 import { createTestApp, hasPostgres, openTestDatabase, type TestApp } from "../support/harness";
 import { placeOrder } from "../support/orders";
@@ -146,6 +146,36 @@ describe("a keyed payment's key read by its first read", () => {
     } finally {
       gateway.charge = "approve";
     }
+  });
+
+  it("replays a paid request's 200 to the same body refused by validation, also once the key's lease ran out", async () => {
+    const { buyer, orders } = await buyerWithOrders(t);
+    const orderId = (orders[0] as { id: string }).id;
+    const key = crypto.randomUUID();
+    const paid = await pay(t, buyer, orderId, key);
+    expect(paid.status).toBe(200);
+    // The same bytes, hashed the same, sent as text: the validator refuses them before the handler reads anything.
+    const asText = () =>
+      t.post("/api/v1/payments/process", JSON.stringify({ orderId }), {
+        token: buyer.token,
+        headers: { "Idempotency-Key": key, "Content-Type": "text/plain" },
+      });
+    const withinLease = await asText();
+    expect(withinLease.status).toBe(200);
+    expect(withinLease.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(withinLease.body).toEqual(paid.body);
+    // A paid request's key keeps no copy of its 200 and stays in flight (the payment answers it): its lease runs
+    // out as a dead process's would. The answer is still the replay, never the refusal.
+    await t.container.database.db
+      .update(idempotencyKeys)
+      .set({ lockedUntil: new Date(Date.now() - 1000) })
+      .where(and(eq(idempotencyKeys.scope, buyer.user.id), eq(idempotencyKeys.key, key)));
+    const pastLease = await asText();
+    expect(pastLease.status).toBe(200);
+    expect(pastLease.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(pastLease.body).toEqual(paid.body);
+    expect(await paymentsOf(t, orderId)).toBe(1);
+    expect(await balanceOf(t, buyer)).toBe(30_000);
   });
 });
 
