@@ -1,12 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { count, eq } from "drizzle-orm";
+import { and, count, eq } from "drizzle-orm";
 import type { PaymentRepository } from "../../src/domain/payments/ports";
-import { payments } from "../../src/infra/db/schema";
+import { idempotencyKeys, payments } from "../../src/infra/db/schema";
 import { startGateway } from "../support/gateway";
 import { createTestApp, hasPostgres, openTestDatabase, type TestApp } from "../support/harness";
 import { placeOrder } from "../support/orders";
 import { createProductVia } from "../support/products";
 import { holdRowLock } from "../support/row-locks";
+
+const keyRowsOf = (t: TestApp, who: Who, key: string) =>
+  t.container.database.db
+    .select()
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.scope, who.user.id), eq(idempotencyKeys.key, key)));
 
 // A keyed payment's Idempotency-Key is read by the payment's first read (its order and the payment its key made),
 // not by a statement of its own before the handler (docs/checkout-performance.md). That read is sent outside any
@@ -20,11 +26,11 @@ const keyed = (who: { token: string }, key: string) => ({ token: who.token, head
 const pay = (t: TestApp, who: Who, orderId: unknown, key: string): Promise<Answer> =>
   t.post("/api/v1/payments/process", { orderId }, keyed(who, key));
 
-/** A buyer charged 50,000 with `orders` unpaid orders of one 20,000 shoe each. */
-async function buyerWithOrders(t: TestApp, orders = 1) {
+/** A buyer charged 50,000 (or `balance`) with `orders` unpaid orders of one 20,000 shoe each. */
+async function buyerWithOrders(t: TestApp, orders = 1, balance = 50_000) {
   const seller = await t.registerUser("SELLER");
   const buyer = await t.registerUser("BUYER");
-  await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: 50_000 }, buyer);
+  await t.post("/api/v1/balances/charge", { userId: buyer.user.id, amount: balance }, buyer);
   const shoe = await createProductVia(t, seller.token, { price: 20_000, stock: 5 });
   const placed = [];
   for (let i = 0; i < orders; i++) {
@@ -147,6 +153,59 @@ describe("a keyed payment's key read by its first read", () => {
       gateway.charge = "approve";
     }
   });
+
+  it("replays a paid request's 200 to the same body refused by validation, also once the key's lease ran out", async () => {
+    const { buyer, orders } = await buyerWithOrders(t);
+    const orderId = (orders[0] as { id: string }).id;
+    const key = crypto.randomUUID();
+    const paid = await pay(t, buyer, orderId, key);
+    expect(paid.status).toBe(200);
+    // The same bytes, hashed the same, sent as text: the validator refuses them before the handler reads anything.
+    const asText = () =>
+      t.post("/api/v1/payments/process", JSON.stringify({ orderId }), {
+        token: buyer.token,
+        headers: { "Idempotency-Key": key, "Content-Type": "text/plain" },
+      });
+    const withinLease = await asText();
+    expect(withinLease.status).toBe(200);
+    expect(withinLease.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(withinLease.body).toEqual(paid.body);
+    // A paid request's key keeps no copy of its 200 and stays in flight (the payment answers it): its lease runs
+    // out as a dead process's would. The answer is still the replay, never the refusal.
+    await t.container.database.db
+      .update(idempotencyKeys)
+      .set({ lockedUntil: new Date(Date.now() - 1000) })
+      .where(and(eq(idempotencyKeys.scope, buyer.user.id), eq(idempotencyKeys.key, key)));
+    const pastLease = await asText();
+    expect(pastLease.status).toBe(200);
+    expect(pastLease.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(pastLease.body).toEqual(paid.body);
+    expect(await paymentsOf(t, orderId)).toBe(1);
+    expect(await balanceOf(t, buyer)).toBe(30_000);
+  });
+
+  it("replays a kept 402 from the read, and another buyer's same key and body gets the order's refusal, not it", async () => {
+    const { buyer, orders } = await buyerWithOrders(t, 2, 10_000);
+    const [first, second] = orders.map((order) => order.id) as [string, string];
+    const key = crypto.randomUUID();
+    const refused = await pay(t, buyer, first, key);
+    expect(refused.status).toBe(402);
+    const replayed = await pay(t, buyer, first, key);
+    expect(replayed.status).toBe(402);
+    expect(replayed.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(replayed.body).toEqual(refused.body);
+    expect((await pay(t, buyer, second, key)).body.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    // Keys are per user: the same key and body from another buyer is that buyer's own, unused key.
+    const other = await t.registerUser("BUYER");
+    for (let i = 0; i < 2; i++) {
+      const theirs = await pay(t, other, first, key);
+      expect([403, 404]).toContain(theirs.status);
+      expect(theirs.headers.get("Idempotent-Replayed")).toBeNull();
+      expect(JSON.stringify(theirs.body)).not.toContain(refused.body.paymentId);
+    }
+    expect(await keyRowsOf(t, other, key)).toHaveLength(0);
+    expect(await paymentsOf(t, second)).toBe(0);
+  });
 });
 
 describe.skipIf(!hasPostgres)("a keyed payment's key read by its first read, two clients on two instances", () => {
@@ -214,6 +273,35 @@ describe.skipIf(!hasPostgres)("a keyed payment's key read by its first read, two
     const replayed = await pay(one, buyer, orderId, key);
     expect(replayed.status).toBe(200);
     expect(replayed.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(await paymentsOf(one, orderId)).toBe(1);
+    expect(await balanceOf(one, buyer)).toBe(30_000);
+  });
+
+  it("answers 503 when the read loses its connection, leaving no key: the retry pays, once", async () => {
+    const { buyer, orders } = await buyerWithOrders(one);
+    const orderId = (orders[0] as { id: string }).id;
+    const key = crypto.randomUUID();
+    // The read waits on the key's table, then its backend is terminated: the connection lost mid-read.
+    const lock = await holdRowLock(url, (sql) => sql`lock table idempotency_keys in access exclusive mode`);
+    try {
+      const paying = pay(one, buyer, orderId, key);
+      let reading = (await lock.waitingFor())[0];
+      while (reading === undefined) {
+        await Bun.sleep(20);
+        reading = (await lock.waitingFor())[0];
+      }
+      await lock.take((sql) => sql`select pg_terminate_backend(${reading})`);
+      const lost = await paying;
+      expect(lost.status).toBe(503);
+      expect(lost.headers.get("Retry-After")).not.toBeNull();
+    } finally {
+      await lock.end();
+    }
+    expect(await keyRowsOf(one, buyer, key)).toHaveLength(0);
+    expect(await paymentsOf(one, orderId)).toBe(0);
+    const retried = await pay(other, buyer, orderId, key);
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get("Idempotent-Replayed")).toBeNull();
     expect(await paymentsOf(one, orderId)).toBe(1);
     expect(await balanceOf(one, buyer)).toBe(30_000);
   });

@@ -157,9 +157,10 @@ export class IdempotencyService {
    * the read found that record final (`answeredByRecord`), else 409 while its lease runs, else (its process died)
    * the request runs and finishes what the first one recorded. It throws when the request is not to run, so that
    * nothing after the read runs; the caller answers from `replay`, asks the route's record (`fromRecord`), or
-   * answers `stop`. Made alone (`run`: the request sent nothing, or its first statement could not carry it), the
-   * record is not read with the key: a key in flight is then for the route's record to answer (`fromRecord`) while
-   * its lease runs, and is taken over once it ran out, as before.
+   * answers `stop`. Made alone (`run`: the request's first statement could not carry it), the record is not read
+   * with the key: a key in flight is then for the route's record to answer (`fromRecord`) while its lease runs, and
+   * is taken over once it ran out without asking it (the request's own reads find what its key made). A request
+   * that sent nothing is decided by the middleware after it, as when the key was read first (its record asked).
    */
   lookAhead(id: IdempotencyScope, requestHash: string): AheadLook {
     const look: AheadLook = {

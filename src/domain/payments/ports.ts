@@ -86,7 +86,9 @@ export interface PaymentRepository {
   findByRequest(requestedBy: string, idempotencyKey: string): Promise<Payment | undefined>;
   /**
    * What a payment request reads before it starts, in one statement (one snapshot): the order to pay and, for a
-   * keyed request, the newest payment a request with its key already made (as findByRequest).
+   * keyed request, the newest payment a request with its key already made (as findByRequest). A keyed request's
+   * key look still to be made (UnitOfWork.withKeyLookAhead) is taken in by this read and settled with what it saw:
+   * it throws the look's refusal (a replay, 422, 409) instead of returning.
    */
   findOrderAndRequest(
     orderId: string,

@@ -125,13 +125,13 @@ export function idempotentAcrossCommits(recordAnswer?: RecordAnswer, options: { 
     const claim = idempotency.claimInFirstTransaction(id, requestHash);
     await idempotency.runClaiming(claim, next, look);
     if (look) {
-      // The handler sent nothing (a body refused by validation): the key's answer still comes first, as when the
-      // key was read before the handler (another body is 422 and a replay the replay, never the refusal).
+      // The handler sent nothing (a body refused by validation): the key's answer still comes first, decided as
+      // when the key was read before the handler (another body is 422 and a replay the replay, never the
+      // refusal). Not by the look alone: it does not read the route's record, which answers a key in flight also
+      // once its lease ran out (a paid request's key stays in flight: its payment is its answer).
       if (!look.settled && isFinal({ status: c.res.status, body: "", headers: replayedHeaders(c.res) })) {
-        await look.run().catch((error) => {
-          // A refusal is the look's decision (`stop`, answered below); anything else failed on our side.
-          if (!look?.stop) throw error;
-        });
+        const decided = await answerOf(c, id, requestHash, recordAnswer);
+        if (decided !== "proceed") return replay(c, decided);
       }
       // Stopped by the look (the handler's answer is the look's error): the key's answer decides.
       if (look.stop) return answerStopped(c, look, recordAnswer);
