@@ -98,6 +98,12 @@ export class Transactions implements UnitOfWork {
     private readonly root: Database,
     /** The level the root's sessions start transactions at (DatabaseHandle.sessionIsolation), if pinned. */
     private readonly sessionIsolation?: IsolationLevel,
+    /**
+     * postgres.js: a connection of its own (DatabaseHandle.groupConnection), not the pool's, for statements that
+     * run for many requests at once outside their transactions (a group of orders, order-repository.ts): requests
+     * waiting for one hold pooled connections, so it must never have to wait for one of them.
+     */
+    readonly groupConnection?: Sql,
   ) {
     const session = root._.session;
     if (session instanceof PostgresJsSession) {
@@ -408,6 +414,23 @@ export class Transactions implements UnitOfWork {
 
   onRollback(compensation: () => Promise<void>): void {
     this.#scope.getStore()?.compensations.push(compensation);
+  }
+
+  /**
+   * Whether the work runs at a root transaction's own level with no Idempotency-Key's look or answer and no opening
+   * step pending in it: nothing of the transaction has to ride on its next statement, so that statement's write
+   * may be made by another connection's (a group's) instead, the transaction committing only its reads.
+   */
+  atPlainRoot(): boolean {
+    const open = this.#scope.getStore();
+    return (
+      open !== undefined &&
+      open.parent === undefined &&
+      open.keyLook === undefined &&
+      open.keyAnswer === undefined &&
+      open.deferred.length === 0 &&
+      this.#opening.getStore() === undefined
+    );
   }
 
   inTransaction(): boolean {
