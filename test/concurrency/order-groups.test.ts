@@ -106,6 +106,61 @@ describe.skipIf(!hasPostgres)("orders of one hot product placed as a group", () 
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
 
+  it("places keyed orders in a group with their keys' answers: a replay answers the same, the same key meanwhile 409", async () => {
+    const seller = await t.registerUser("SELLER");
+    const buyers = await Promise.all(Array.from({ length: 6 }, () => t.registerUser("BUYER")));
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 50 });
+    const before = await versionOf(shoe.id);
+    const groupsBefore = group().stats.groups;
+    const keys = buyers.map(() => crypto.randomUUID());
+    const body = (buyer: (typeof buyers)[number]) => ({
+      userId: buyer.user.id,
+      items: [{ productId: shoe.id, quantity: 1 }],
+    });
+    const keyed = (i: number) => () =>
+      t.post("/api/v1/orders", body(buyers[i] as (typeof buyers)[number]), {
+        token: (buyers[i] as (typeof buyers)[number]).token,
+        headers: { "Idempotency-Key": keys[i] as string },
+      });
+
+    let sameKeyMeanwhile: { status: number; body: any } | undefined;
+    const lock = await holdRowLock(url, (sql) => sql`select 1 from products where id = ${shoe.id} for update`);
+    let lead: { status: number; body: any };
+    let rest: { status: number; body: any }[];
+    try {
+      const leading = keyed(0)();
+      while ((await lock.waitingFor()).length === 0) await Bun.sleep(10);
+      const others = [1, 2, 3, 4, 5].map((i) => keyed(i)());
+      for (let tries = 0; group().waiting < 5; tries++) {
+        if (tries > 500) throw new Error(`only ${group().waiting} of 5 orders joined the group`);
+        await Bun.sleep(10);
+      }
+      // A member waits in the group holding its key's lock: the same key again is in flight, at once.
+      sameKeyMeanwhile = await keyed(3)();
+      await lock.release();
+      lead = await leading;
+      rest = await Promise.all(others);
+    } finally {
+      await lock.end();
+    }
+
+    expect(sameKeyMeanwhile?.status).toBe(409);
+    expect(sameKeyMeanwhile?.body.code).toBe("IDEMPOTENCY_KEY_IN_USE");
+    expect([lead, ...rest].map((res) => res.status)).toEqual([201, 201, 201, 201, 201, 201]);
+    expect(group().stats.groups - groupsBefore).toBe(1);
+    const after = await versionOf(shoe.id);
+    expect(after.version - before.version).toBe(2);
+    expect({ stock: after.stock, reserved: after.reserved }).toEqual({ stock: 44, reserved: 6 });
+    // Each key's stored answer is its order as answered: a retry replays it and places nothing more.
+    for (const [i, res] of [lead, ...rest].entries()) {
+      const replay = await keyed(i)();
+      expect({ status: replay.status, body: replay.body }).toEqual({ status: 201, body: res.body });
+      expect(res.body.userId).toBe((buyers[i] as (typeof buyers)[number]).user.id);
+    }
+    expect((await versionOf(shoe.id)).version).toBe(after.version);
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+
   it("never oversells: members beyond the stock go alone and are refused as today", async () => {
     const seller = await t.registerUser("SELLER");
     const buyers = await Promise.all(Array.from({ length: 9 }, () => t.registerUser("BUYER")));

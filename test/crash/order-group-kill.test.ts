@@ -39,10 +39,16 @@ describe.skipIf(!hasPostgres)("a server killed with a group of orders in flight"
     const buyers = await Promise.all(Array.from({ length: 5 }, () => t.registerUser("BUYER")));
     const lone = await createProductVia(t, seller.token, { price: 10_000, stock: 10 });
     const hot = await createProductVia(t, seller.token, { price: 10_000, stock: 10 });
+    const keys = buyers.map(() => crypto.randomUUID());
     const order = (buyer: (typeof buyers)[number], productId: string) =>
       fetch(`${base}/api/v1/orders`, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Authorization: `Bearer ${buyer.token}` },
+        headers: {
+          "Content-Type": "application/json",
+          Authorization: `Bearer ${buyer.token}`,
+          // Two of the group's four keyed: their keys' answers are written by the group's statement too.
+          ...(buyers.indexOf(buyer) % 2 === 1 ? { "Idempotency-Key": keys[buyers.indexOf(buyer)] as string } : {}),
+        },
         body: JSON.stringify({ userId: buyer.user.id, items: [{ productId, quantity: 1 }] }),
       }).catch(() => undefined);
 
@@ -94,6 +100,13 @@ describe.skipIf(!hasPostgres)("a server killed with a group of orders in flight"
       stock: 10 - lines.length,
       reserved: lines.length,
     });
+    // The keyed members' answers with their orders, or neither.
+    const answered = rowsOf<{ n: number }>(
+      await db.execute(
+        sql`select count(*)::int as n from idempotency_keys where key in (${keys[1] as string}, ${keys[3] as string})`,
+      ),
+    );
+    expect(answered[0]?.n).toBe(lines.length / 2);
     expect(await invariantViolations(t, [lone.id, hot.id])).toEqual([]);
   });
 });

@@ -417,17 +417,21 @@ export class Transactions implements UnitOfWork {
   }
 
   /**
-   * Whether the work runs at a root transaction's own level with no Idempotency-Key's look or answer and no opening
-   * step pending in it: nothing of the transaction has to ride on its next statement, so that statement's write
-   * may be made by another connection's (a group's) instead, the transaction committing only its reads.
+   * Whether the work runs at a root transaction's own level with no Idempotency-Key's look, deferred rows or
+   * opening step pending in it: nothing of the transaction but its key's answer (which a group's statement stores)
+   * has to ride on its next statement, so that statement's write may be made by another connection's (a group's)
+   * instead, the transaction committing only its reads and letting its key's lock go.
    */
-  atPlainRoot(): boolean {
+  atPlainRoot(
+    /** The key's answer, if the transaction has one, is carried by the statement (takeKeyAnswer gave it). */
+    answerCarried: boolean,
+  ): boolean {
     const open = this.#scope.getStore();
     return (
       open !== undefined &&
       open.parent === undefined &&
       open.keyLook === undefined &&
-      open.keyAnswer === undefined &&
+      (open.keyAnswer === undefined || answerCarried) &&
       open.deferred.length === 0 &&
       this.#opening.getStore() === undefined
     );

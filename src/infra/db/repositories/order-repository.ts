@@ -11,9 +11,9 @@ import { columnsOf, fromRow } from "../rows";
 import { orderItems, orders } from "../schema";
 import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
-import { type KeyAnswerParams, keyAnswerCte, keyAnswerParams } from "./idempotency-repository";
+import { groupKeyAnswersCte, type KeyAnswerParams, keyAnswerCte, keyAnswerParams } from "./idempotency-repository";
 import { carriesOutboxEvents, outboxEventInsert } from "./outbox-repository";
-import { groupReservationCtes, reservationCtes } from "./product-repository";
+import { groupFitCtes, groupMoveCtes, reservationCtes } from "./product-repository";
 
 type OrderRow = typeof orders.$inferSelect & { items: (typeof orderItems.$inferSelect)[] };
 
@@ -73,17 +73,25 @@ const placingGroup = ($: Slots<GroupParams>) => sql`
     select * from json_to_recordset(${$.members}::json) as m(ord int, id uuid, user_id uuid, subtotal bigint,
       discount_amount bigint, total_amount bigint, user_coupon_id uuid, coupon_applied boolean,
       coupon_rejected_reason text, created_at timestamptz, payment_timeout_seconds int, event_id uuid,
-      event_payload jsonb)
+      event_payload jsonb, key_scope text, key_method text, key_path text, key_key text, key_request_hash text,
+      key_claim_token text, key_now timestamptz, key_expires_at timestamptz, key_status int, key_body text,
+      key_headers jsonb)
   ), group_line as (
     select * from json_to_recordset(${$.lines}::json) as line(ord int, id uuid, product_id uuid, seller_id uuid,
       product_name text, category text, unit_price bigint, quantity int, line_total bigint, discount_share bigint,
       refunded_amount bigint)
-  ), ${groupReservationCtes("group_line", "group_member")}, placed as (
+  ), ${groupFitCtes("group_line", "group_member")}, ${groupKeyAnswersCte("group_member", "group_accepted")},
+  group_taken as (
+    select ord from group_member
+    where ord in (select ord from group_accepted)
+      and (key_key is null or exists (select from group_keys_answered k where k.scope = group_member.key_scope
+        and k.method = group_member.key_method and k.path = group_member.key_path and k.key = group_member.key_key))
+  ), ${groupMoveCtes("group_line", "group_taken")}, placed as (
     insert into ${orders} (id, user_id, subtotal, discount_amount, total_amount, user_coupon_id, coupon_applied,
       coupon_rejected_reason, expires_at, created_at, updated_at)
     select id, user_id, subtotal, discount_amount, total_amount, user_coupon_id, coupon_applied,
       coupon_rejected_reason, created_at + payment_timeout_seconds * interval '1 second', created_at, created_at
-    from group_member where ord in (select ord from group_accepted)
+    from group_member where ord in (select ord from group_taken)
     order by ord
     returning *
   ), lines as (
@@ -98,11 +106,11 @@ const placingGroup = ($: Slots<GroupParams>) => sql`
     ${outboxEventInsert(
       "order",
       sql`select event_id, id, 'ORDER_CREATED', event_payload from group_member
-        where ord in (select ord from group_accepted) order by ord`,
+        where ord in (select ord from group_taken) order by ord`,
     )}
     returning id
   )
-  select ${columnsOf(orders, "placed")}, group_member.ord,
+  select ${columnsOf(orders, "placed")}, group_member.ord, group_member.key_key is not null as key_stored,
     (select json_agg(lines) from lines where lines.order_id = placed.id) as items,
     (select json_agg(json_build_object('id', group_moved.id, 'version', group_moved.version,
         'modelCode', group_moved.model_code))
@@ -180,11 +188,15 @@ function hotStatements(tx: Transactions) {
 export const fromOrderRow = (row: OrderWithItemsRow): Order =>
   toOrder({ ...fromRow(orders, row), items: row.items.map((line) => fromRow(orderItems, line)) });
 
-/** A member of a group of orders: its order's row, lines and ORDER_CREATED as `order_place` writes them. */
+/**
+ * A member of a group of orders: its order's row, lines and ORDER_CREATED as `order_place` writes them, and a
+ * keyed order's answer as `order_place_answering` stores it.
+ */
 interface GroupMember {
   order: Omit<NewOrder, "items" | "createdAt"> & { createdAt: string };
   lines: Record<string, unknown>[];
   event: { id: string; payload: unknown };
+  key: KeyAnswerParams | undefined;
 }
 
 export class DrizzleOrderRepository implements OrderRepository {
@@ -208,7 +220,7 @@ export class DrizzleOrderRepository implements OrderRepository {
   async #placeGroup(connection: Sql, members: GroupMember[]): Promise<(PlacedRow | undefined)[]> {
     const rows = await this.#hot.placeGroup.runOn(connection, {
       members: JSON.stringify(
-        members.map(({ order, event }, ord) => ({
+        members.map(({ order, event, key }, ord) => ({
           ord,
           id: order.id,
           user_id: order.userId,
@@ -222,6 +234,17 @@ export class DrizzleOrderRepository implements OrderRepository {
           payment_timeout_seconds: order.paymentTimeoutSeconds,
           event_id: event.id,
           event_payload: event.payload,
+          key_scope: key?.scope ?? null,
+          key_method: key?.method ?? null,
+          key_path: key?.path ?? null,
+          key_key: key?.key ?? null,
+          key_request_hash: key?.requestHash ?? null,
+          key_claim_token: key?.claimToken ?? null,
+          key_now: key?.now ?? null,
+          key_expires_at: key?.expiresAt ?? null,
+          key_status: key?.status ?? null,
+          key_body: key?.body ?? null,
+          key_headers: key ? JSON.parse(key.headers) : null,
         })),
       ),
       lines: JSON.stringify(members.flatMap(({ lines }, ord) => lines.map((line) => ({ ord, ...line })))),
@@ -254,13 +277,9 @@ export class DrizzleOrderRepository implements OrderRepository {
     };
     // A keyed transaction's answer, rendered ahead from this order (UnitOfWork.withKeyAnswer), rides on it.
     const answer = this.tx.takeKeyAnswer();
+    const key = answer?.ready && keyAnswerParams(answer.id, answer.ready.claim, answer.ready.response);
     const alone = async () => {
-      const running = answer?.ready
-        ? this.#hot.placeAnswering.run({
-            ...params,
-            ...keyAnswerParams(answer.id, answer.ready.claim, answer.ready.response),
-          })
-        : this.#hot.place.run(params);
+      const running = key ? this.#hot.placeAnswering.run({ ...params, ...key }) : this.#hot.place.run(params);
       const [placed] = await running.catch((error: unknown) => {
         // The buyer is the only foreign key that can fail here (the lines' products and sellers were just read,
         // and products are never deleted): an admin ordering for a user who does not exist (or was deleted
@@ -271,11 +290,12 @@ export class DrizzleOrderRepository implements OrderRepository {
       });
       return placed;
     };
-    // An unkeyed order without a coupon, its transaction holding only its read: it may be placed by a group's
-    // statement (written and committed there; the transaction then commits its read). A keyed order's answer and
-    // a coupon's redemption ride on the order's own transaction: those go alone.
-    const groupable = this.group && !answer && order.userCouponId === null && this.tx.atPlainRoot();
-    const member = { order: { ...fields, createdAt: params.createdAt }, lines, event: created };
+    // An order without a coupon, its transaction holding only its read (and a keyed one's key lock): it may be
+    // placed by a group's statement, with its key's answer (written and committed there; the transaction then
+    // commits its read, letting its key's lock go). A coupon's redemption is written in the order's own
+    // transaction: that one goes alone.
+    const groupable = this.group && order.userCouponId === null && this.tx.atPlainRoot(key !== undefined);
+    const member = { order: { ...fields, createdAt: params.createdAt }, lines, event: created, key: key || undefined };
     const row = groupable ? await this.group?.submit(member, alone) : await alone();
     if (answer && row) answer.stored = (row as { key_stored?: unknown }).key_stored === true;
     return row && { order: fromOrderRow(row), reserved: row.products };

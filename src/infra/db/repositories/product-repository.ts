@@ -116,11 +116,12 @@ export const reservationCtes = (line: string) => {
  * that product are counted as taken, accepted or not (a conservative prefix sum, `upto`), on the row as locked and
  * as in the statement's snapshot (as `reservable` above: the UPDATE filters on the snapshot first), on sale and at
  * the price charged. `group_total` is each product's units over the accepted members, and `group_moved` moves them
- * in ONE update per product: the hot row is written once for the whole group. `group_moved` re-checks the stock;
+ * in ONE update per product (groupMoveCtes, over the members the group takes: accepted, and whose key's answer was
+ * stored): the hot row is written once for the whole group. `group_moved` re-checks the stock;
  * the statement fails if it moved fewer products than `group_total` names (see order_place_group), so the group
  * can never oversell. Members not accepted are left to their own statement (exact refusals, prices read again).
  */
-export const groupReservationCtes = (line: string, member: string) => {
+export const groupFitCtes = (line: string, member: string) => {
   const lines = sql.raw(line);
   const members = sql.raw(member);
   return sql`
@@ -143,9 +144,16 @@ export const groupReservationCtes = (line: string, member: string) => {
   ), group_accepted as (
     select ${members}.ord from ${members}
     where not exists (select from group_fit where group_fit.ord = ${members}.ord and not group_fit.fits)
-  ), group_total as (
+  )`;
+};
+
+/** The second part of a group's reservation (see groupFitCtes): the units of the members in `taken` (ord) moved. */
+export const groupMoveCtes = (line: string, taken: string) => {
+  const lines = sql.raw(line);
+  return sql`
+  group_total as (
     select ${lines}.product_id, sum(${lines}.quantity)::int as quantity from ${lines}
-    where ${lines}.ord in (select ord from group_accepted)
+    where ${lines}.ord in (select ord from ${sql.raw(taken)})
     group by ${lines}.product_id
   ), group_moved as (
     update ${products}
