@@ -11,8 +11,8 @@
 export class GroupCommit<Item, Outcome> {
   #inFlight = false;
   readonly #waiting: { item: Item; turn: (turn: Turn<Outcome>) => void }[] = [];
-  /** Groups run and members they took (tests, the bench's figures). */
-  readonly stats = { groups: 0, grouped: 0, fellBack: 0 };
+  /** Groups run, of them failed, members they took and members that went on alone (tests, the bench's figures). */
+  readonly stats = { groups: 0, failed: 0, grouped: 0, fellBack: 0 };
 
   constructor(
     private readonly runGroup: (items: Item[]) => Promise<(Outcome | undefined)[]>,
@@ -61,6 +61,7 @@ export class GroupCommit<Item, Outcome> {
             member.turn(outcome === undefined ? { kind: "fallback" } : { kind: "taken", outcome });
           }),
         () => {
+          this.stats.failed++;
           this.stats.fellBack += batch.length;
           for (const member of batch) member.turn({ kind: "fallback" });
         },

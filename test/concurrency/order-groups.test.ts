@@ -194,6 +194,51 @@ describe.skipIf(!hasPostgres)("orders of one hot product placed as a group", () 
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
 
+  it("does not make a keyed order priced again wait for a group while its refused attempt holds the product's row", async () => {
+    const seller = await t.registerUser("SELLER");
+    const buyers = await Promise.all(Array.from({ length: 3 }, () => t.registerUser("BUYER")));
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 50 });
+    const failed = group().stats.failed;
+    const order = (buyer: (typeof buyers)[number]) =>
+      t.post("/api/v1/orders", { userId: buyer.user.id, items: [{ productId: shoe.id, quantity: 1 }] }, buyer);
+
+    const lock = await holdRowLock(url, (sql) => sql`select 1 from products where id = ${shoe.id} for update`);
+    let answers: { status: number; body: any }[];
+    let elapsed: number;
+    try {
+      // Keyed: its attempts share the key's transaction (an unkeyed order is priced again in a new one).
+      const firstBuyer = buyers[0] as (typeof buyers)[number];
+      const first = t.post(
+        "/api/v1/orders",
+        { userId: firstBuyer.user.id, items: [{ productId: shoe.id, quantity: 1 }] },
+        { token: firstBuyer.token, headers: { "Idempotency-Key": crypto.randomUUID() } },
+      );
+      while ((await lock.waitingFor()).length === 0) await Bun.sleep(10);
+      const others = [order(buyers[1] as (typeof buyers)[number]), order(buyers[2] as (typeof buyers)[number])];
+      for (let tries = 0; group().waiting < 2; tries++) {
+        if (tries > 500) throw new Error(`only ${group().waiting} of 2 orders joined the group`);
+        await Bun.sleep(10);
+      }
+      // Repriced under the first order's statement: it is refused holding the row (its reservation locked it),
+      // the group behind it then waits for that row, and the first order, priced again, places its order again
+      // in the same transaction. Had it joined the group, each would wait for the other (until lock_timeout).
+      await lock.take(
+        (sql) => sql`update products set price = price + 1000, version = version + 1 where id = ${shoe.id}`,
+      );
+      const released = performance.now();
+      await lock.release();
+      answers = await Promise.all([first, ...others]);
+      elapsed = performance.now() - released;
+    } finally {
+      await lock.end();
+    }
+    expect(answers.map((res) => res.status)).toEqual([201, 201, 201]);
+    expect(answers.map((res) => res.body.items[0].unitPrice)).toEqual([11_000, 11_000, 11_000]);
+    expect(group().stats.failed - failed).toBe(0);
+    expect(elapsed).toBeLessThan(5_000);
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+
   it("places every member alone when the group's statement fails (a buyer that does not exist)", async () => {
     const seller = await t.registerUser("SELLER");
     const admin = await t.registerUser("ADMIN");

@@ -46,6 +46,11 @@ interface OpenTransaction {
   /** Rows deferred at this level (or by its released savepoints), in the order they were deferred. */
   deferred: Deferred[];
   parent: OpenTransaction | undefined;
+  /**
+   * A statement of this transaction may have left row locks held in it (an order's reservation refused after it
+   * locked its products): the transaction then never waits for a group's statement (see atPlainRoot).
+   */
+  mayHoldRowLocks?: boolean;
   /** A root level's Idempotency-Key look still to be made before anything else it sends (withKeyLook). */
   keyLook?: KeyLookStep;
   /** A root level's Idempotency-Key answer, for the write that can carry it (withKeyAnswer), and its renderer. */
@@ -431,10 +436,21 @@ export class Transactions implements UnitOfWork {
       open !== undefined &&
       open.parent === undefined &&
       open.keyLook === undefined &&
+      open.mayHoldRowLocks !== true &&
       (open.keyAnswer === undefined || answerCarried) &&
       open.deferred.length === 0 &&
       this.#opening.getStore() === undefined
     );
+  }
+
+  /**
+   * The statement just run at the innermost level may have locked rows it did not write (a refused reservation):
+   * from now on its transaction does not wait for a group's statement, which could wait for those very rows while
+   * the transaction waits for it (a deadlock PostgreSQL cannot see: its half is in this process).
+   */
+  markMayHoldRowLocks(): void {
+    const open = this.#scope.getStore();
+    if (open) open.mayHoldRowLocks = true;
   }
 
   inTransaction(): boolean {

@@ -288,6 +288,9 @@ export class DrizzleOrderRepository implements OrderRepository {
         if (sqlState(error) === "23503") throw new DomainError("USER_NOT_FOUND", `No user ${order.userId}`);
         throw error;
       });
+      // Refused after it locked its products (they stay locked in the transaction): a retry of this order in the
+      // same transaction (PriceChanged) must not wait for a group that may wait for those rows.
+      if (!placed) this.tx.markMayHoldRowLocks();
       return placed;
     };
     // An order without a coupon, its transaction holding only its read (and a keyed one's key lock): it may be
