@@ -1,16 +1,17 @@
 /**
- * Group commit without a timer (issue 18, "the hot row"). A caller whose statement is ready joins: when nothing is
- * in flight it runs its own path at once (`alone`, in its own async context: its transaction), and it is in flight
- * until that returns. Callers that arrive meanwhile wait, and when the statement in flight returns they go as ONE
- * group (`runGroup`, at most `maxSize` of them, in arrival order); a lone waiter goes alone. So a lone caller costs
- * nothing more, and under load N callers cost one statement, each group formed while the previous one ran.
+ * Group commit without a timer (issue 18, "the hot row"), one group per key (an order's product: orders of one hot
+ * product group, orders of different products do not wait for each other). A caller whose statement is ready
+ * joins its key's group: when nothing of that key is in flight it runs its own path at once (`alone`, in its own
+ * async context: its transaction), and it is in flight until that returns. Callers of the key that arrive meanwhile
+ * wait, and when the statement in flight returns they go as ONE group (`runGroup`, at most `maxSize` of them, in
+ * arrival order); a lone waiter goes alone. So a lone caller costs nothing more, and under load N callers of one
+ * key cost one statement, each group formed while the previous one ran.
  *
  * `runGroup` answers each member in order: its outcome, or undefined when the group did not take it; such a member,
  * and every member of a group whose run failed, goes on alone (its exact path), no longer counted in flight.
  */
 export class GroupCommit<Item, Outcome> {
-  #inFlight = false;
-  readonly #waiting: { item: Item; turn: (turn: Turn<Outcome>) => void }[] = [];
+  readonly #keys = new Map<string, Waiting<Item, Outcome>[]>();
   /** Groups run, of them failed, members they took and members that went on alone (tests, the bench's figures). */
   readonly stats = { groups: 0, failed: 0, grouped: 0, fellBack: 0 };
 
@@ -19,35 +20,40 @@ export class GroupCommit<Item, Outcome> {
     private readonly maxSize: number,
   ) {}
 
-  /** Callers waiting for the statement in flight to return (tests). */
+  /** Callers waiting for a statement in flight to return, over every key (tests). */
   get waiting(): number {
-    return this.#waiting.length;
+    let count = 0;
+    for (const waiting of this.#keys.values()) count += waiting.length;
+    return count;
   }
 
-  async submit<Alone>(item: Item, alone: () => Promise<Alone>): Promise<Outcome | Alone> {
-    if (this.#inFlight) {
-      const turn = await new Promise<Turn<Outcome>>((resolve) => this.#waiting.push({ item, turn: resolve }));
+  async submit<Alone>(key: string, item: Item, alone: () => Promise<Alone>): Promise<Outcome | Alone> {
+    const waiting = this.#keys.get(key);
+    if (waiting) {
+      const turn = await new Promise<Turn<Outcome>>((resolve) => waiting.push({ item, turn: resolve }));
       if (turn.kind === "taken") return turn.outcome;
       if (turn.kind === "fallback") return alone();
+    } else {
+      // Nothing of this key in flight: this caller's own statement is the one in flight.
+      this.#keys.set(key, []);
     }
-    // Nothing in flight (or this caller's turn came alone): its own statement is the one in flight.
-    this.#inFlight = true;
     try {
       return await alone();
     } finally {
-      this.#next();
+      this.#next(key);
     }
   }
 
-  /** The statement in flight returned: the callers waiting go, as one group (or the one alone), or nothing is left. */
-  #next(): void {
-    const batch = this.#waiting.splice(0, this.maxSize);
+  /** The key's statement in flight returned: its waiting callers go, as one group (or one alone), or none is left. */
+  #next(key: string): void {
+    const waiting = this.#keys.get(key) as Waiting<Item, Outcome>[];
+    const batch = waiting.splice(0, this.maxSize);
     if (batch.length === 0) {
-      this.#inFlight = false;
+      this.#keys.delete(key);
       return;
     }
     if (batch.length === 1) {
-      (batch[0] as (typeof batch)[number]).turn({ kind: "lead" });
+      (batch[0] as Waiting<Item, Outcome>).turn({ kind: "lead" });
       return;
     }
     this.stats.groups++;
@@ -66,8 +72,13 @@ export class GroupCommit<Item, Outcome> {
           for (const member of batch) member.turn({ kind: "fallback" });
         },
       )
-      .finally(() => this.#next());
+      .finally(() => this.#next(key));
   }
+}
+
+interface Waiting<Item, Outcome> {
+  item: Item;
+  turn: (turn: Turn<Outcome>) => void;
 }
 
 type Turn<Outcome> = { kind: "lead" } | { kind: "fallback" } | { kind: "taken"; outcome: Outcome };

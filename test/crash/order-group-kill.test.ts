@@ -37,10 +37,14 @@ describe.skipIf(!hasPostgres)("a server killed with a group of orders in flight"
 
     const seller = await t.registerUser("SELLER");
     const buyers = await Promise.all(Array.from({ length: 5 }, () => t.registerUser("BUYER")));
-    const lone = await createProductVia(t, seller.token, { price: 10_000, stock: 10 });
-    const hot = await createProductVia(t, seller.token, { price: 10_000, stock: 10 });
+    // Groups are per first product (in id order): the lone order takes `lone`, the group's orders `lone` and `hot`,
+    // so they wait behind it, and the group's statement, once `lone` is free, waits for `hot`.
+    const [lone, hot] = [
+      await createProductVia(t, seller.token, { price: 10_000, stock: 10 }),
+      await createProductVia(t, seller.token, { price: 10_000, stock: 10 }),
+    ].sort((a, b) => (a.id < b.id ? -1 : 1)) as unknown as [{ id: string }, { id: string }];
     const keys = buyers.map(() => crypto.randomUUID());
-    const order = (buyer: (typeof buyers)[number], productId: string) =>
+    const order = (buyer: (typeof buyers)[number], productIds: string[]) =>
       fetch(`${base}/api/v1/orders`, {
         method: "POST",
         headers: {
@@ -49,16 +53,19 @@ describe.skipIf(!hasPostgres)("a server killed with a group of orders in flight"
           // Two of the group's four keyed: their keys' answers are written by the group's statement too.
           ...(buyers.indexOf(buyer) % 2 === 1 ? { "Idempotency-Key": keys[buyers.indexOf(buyer)] as string } : {}),
         },
-        body: JSON.stringify({ userId: buyer.user.id, items: [{ productId, quantity: 1 }] }),
+        body: JSON.stringify({
+          userId: buyer.user.id,
+          items: productIds.map((productId) => ({ productId, quantity: 1 })),
+        }),
       }).catch(() => undefined);
 
     const loneLock = await holdRowLock(url, (sql) => sql`select 1 from products where id = ${lone.id} for update`);
     const hotLock = await holdRowLock(url, (sql) => sql`select 1 from products where id = ${hot.id} for update`);
     try {
       // The lone order's statement waits in flight; the four others join the group behind it.
-      void order(buyers[0] as (typeof buyers)[number], lone.id);
+      void order(buyers[0] as (typeof buyers)[number], [lone.id]);
       while ((await loneLock.waitingFor()).length === 0) await Bun.sleep(10);
-      for (const buyer of buyers.slice(1)) void order(buyer, hot.id);
+      for (const buyer of buyers.slice(1)) void order(buyer, [lone.id, hot.id]);
       // Their reads done, they wait in the process (nothing to see in PostgreSQL): let them get there.
       await Bun.sleep(1500);
       await loneLock.release();
@@ -94,11 +101,16 @@ describe.skipIf(!hasPostgres)("a server killed with a group of orders in flight"
       .from(orderItems)
       .where(inArray(orderItems.productId, [hot.id]));
     const [row] = await db.select().from(products).where(eq(products.id, hot.id));
+    const [loneRow] = await db.select().from(products).where(eq(products.id, lone.id));
     // All or nothing: the four orders with the units moved once, or none of them and the stock untouched.
     expect([0, 4]).toContain(lines.length);
     expect({ stock: row?.stock, reserved: row?.reservedStock }).toEqual({
       stock: 10 - lines.length,
       reserved: lines.length,
+    });
+    expect({ stock: loneRow?.stock, reserved: loneRow?.reservedStock }).toEqual({
+      stock: 9 - lines.length,
+      reserved: 1 + lines.length,
     });
     // The keyed members' answers with their orders, or neither.
     const answered = rowsOf<{ n: number }>(
