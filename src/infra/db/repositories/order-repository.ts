@@ -301,10 +301,7 @@ export class DrizzleOrderRepository implements OrderRepository {
     const member = { order: { ...fields, createdAt: params.createdAt }, lines, event: created, key: key || undefined };
     // Grouped by its first product in product-id order (the row its statement locks first): orders of one hot
     // product share a statement, orders of others do not wait for them.
-    const first = lines.reduce(
-      (min, line) => (line.product_id < min ? line.product_id : min),
-      lines[0]?.product_id ?? "",
-    );
+    const [first = ""] = lines.map((line) => line.product_id).sort();
     const row = groupable ? await this.group?.submit(first, member, alone) : await alone();
     if (answer && row) answer.stored = (row as { key_stored?: unknown }).key_stored === true;
     return row && { order: fromOrderRow(row), reserved: row.products };
