@@ -70,6 +70,8 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
     database,
     redis: redis as Redis | undefined,
     services,
+    /** Unkeyed orders placed in groups (order-repository.ts): its counters, for tests and the bench. */
+    orderGroup: infra.repositories.orders.group,
     /** Event-loop lag behind /readyz; the server forgets its start-up lag once it listens. */
     eventLoop,
     /** Closes what the container opened (not a database handed in through options). */

@@ -80,7 +80,7 @@ export function buildInfrastructure(
       await cacheRedis.quit().catch(() => cacheRedis.disconnect());
     });
   }
-  const transactions = new Transactions(database.db, database.sessionIsolation);
+  const transactions = new Transactions(database.db, database.sessionIsolation, database.groupConnection);
   const newId = () => Bun.randomUUIDv7();
   return {
     config,
@@ -91,7 +91,7 @@ export function buildInfrastructure(
     cacheRedis,
     transactions,
     unitOfWork: transactions,
-    repositories: buildRepositories(transactions),
+    repositories: buildRepositories(transactions, { orderGroupSize: config.ORDER_GROUP_SIZE }),
     outbox: new DrizzleOutboxWriter(transactions, newId),
     cache: cacheRedis ? new RedisCache(cacheRedis) : new MemoryCache(),
     locks: redis ? new RedisLocks(redis) : new MemoryLocks(),

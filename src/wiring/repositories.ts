@@ -17,7 +17,7 @@ import type { Transactions } from "../infra/db/transactions";
  * Every table's repository, built once per container: a context that reads another's table (payments read
  * orders, coupons read users) shares the owner's instance instead of building its own.
  */
-export function buildRepositories(transactions: Transactions) {
+export function buildRepositories(transactions: Transactions, options: { orderGroupSize?: number } = {}) {
   return {
     users: new DrizzleUserRepository(transactions),
     balances: new DrizzleBalanceRepository(transactions),
@@ -25,7 +25,7 @@ export function buildRepositories(transactions: Transactions) {
     products: new DrizzleProductRepository(transactions),
     coupons: new DrizzleCouponRepository(transactions),
     userCoupons: new DrizzleUserCouponRepository(transactions),
-    orders: new DrizzleOrderRepository(transactions),
+    orders: new DrizzleOrderRepository(transactions, options.orderGroupSize),
     payments: new DrizzlePaymentRepository(transactions),
     paymentReconciliation: new DrizzleReconciliationReader(transactions),
     refunds: new DrizzleRefundRepository(transactions),

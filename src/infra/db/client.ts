@@ -5,7 +5,7 @@ import { sql } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
-import postgres from "postgres";
+import postgres, { type Sql } from "postgres";
 import type { IsolationLevel } from "../../domain/shared/unit-of-work";
 import { lockDataDir } from "./embedded/data-dir-lock";
 import { embeddedEngine } from "./embedded/engine";
@@ -35,6 +35,11 @@ export interface DatabaseHandle {
   readonly sessionIsolation?: IsolationLevel;
   /** Set when this opened a new embedded database in DATA_DIR: it is being made (see describeCreation). */
   readonly creation?: EmbeddedCreation;
+  /**
+   * postgres.js: one connection of its own, outside the pool, for statements run for many requests at once (a
+   * group of orders: Transactions.groupConnection). Undefined on PGlite (one connection: no grouping there).
+   */
+  readonly groupConnection?: Sql;
   /** Applies the drizzle-kit migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   ping(): Promise<void>;
@@ -86,10 +91,20 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
     connection: { TimeZone: "UTC", ...SESSION_LIMITS, default_transaction_isolation: SESSION_ISOLATION },
   });
   const db = drizzlePostgres({ client, schema, casing: CASING }) as unknown as Database;
+  // Connects on its first statement: a process that never groups never opens it.
+  const groupConnection = postgres(url, {
+    max: 1,
+    onnotice: () => {},
+    connection: { TimeZone: "UTC", ...SESSION_LIMITS, default_transaction_isolation: SESSION_ISOLATION },
+  });
+  // drizzle sets its client's json and date types to pass through untouched (its driver): the same here, so a
+  // statement built once binds its parameters and reads its rows on this connection as on the pool's.
+  drizzlePostgres({ client: groupConnection, casing: CASING });
   return {
     db,
     kind: "postgres",
     sessionIsolation: SESSION_ISOLATION,
+    groupConnection,
     async migrate() {
       // One dedicated connection, so the advisory lock and the migration share a session.
       const migrationClient = postgres(url, { max: 1, onnotice: () => {} });
@@ -110,7 +125,7 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
       await db.execute(sql`select 1`);
     },
     async close() {
-      await client.end({ timeout: 5 });
+      await Promise.all([client.end({ timeout: 5 }), groupConnection.end({ timeout: 5 })]);
     },
   };
 }

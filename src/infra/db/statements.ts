@@ -368,6 +368,15 @@ abstract class BuiltOnce<Params> {
     return statement.map ? statement.map(rows as unknown[][]) : rows;
   }
 
+  /**
+   * postgres.js: run on `connection` itself, outside every level (a connection of its own, not the pool's: a group
+   * of orders' statement, order-repository.ts), with no key's look, no deferred rows and no hasWritten counting.
+   */
+  protected executeOn(connection: Sql, values: Record<string, unknown>): Promise<unknown> {
+    this.#direct ??= direct(this.#builtOnce());
+    return this.#run(connection, this.#direct, values);
+  }
+
   /** The SQL text sent (tests, docs). */
   text(): string {
     return this.#builtOnce().query.sql;
@@ -421,5 +430,10 @@ export class SqlStatement<Params, Row = Record<string, unknown>> extends BuiltOn
 
   async run(params: Params): Promise<Row[]> {
     return rowsOf<Row>(await this.execute(params));
+  }
+
+  /** Run on a connection of its own, autocommit (see executeOn). */
+  async runOn(connection: Sql, params: Params): Promise<Row[]> {
+    return rowsOf<Row>(await this.executeOn(connection, params as Record<string, unknown>));
   }
 }

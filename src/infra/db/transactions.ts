@@ -46,6 +46,11 @@ interface OpenTransaction {
   /** Rows deferred at this level (or by its released savepoints), in the order they were deferred. */
   deferred: Deferred[];
   parent: OpenTransaction | undefined;
+  /**
+   * A statement of this transaction may have left row locks held in it (an order's reservation refused after it
+   * locked its products): the transaction then never waits for a group's statement (see atPlainRoot).
+   */
+  mayHoldRowLocks?: boolean;
   /** A root level's Idempotency-Key look still to be made before anything else it sends (withKeyLook). */
   keyLook?: KeyLookStep;
   /** A root level's Idempotency-Key answer, for the write that can carry it (withKeyAnswer), and its renderer. */
@@ -100,6 +105,12 @@ export class Transactions implements UnitOfWork {
     private readonly root: Database,
     /** The level the root's sessions start transactions at (DatabaseHandle.sessionIsolation), if pinned. */
     private readonly sessionIsolation?: IsolationLevel,
+    /**
+     * postgres.js: a connection of its own (DatabaseHandle.groupConnection), not the pool's, for statements that
+     * run for many requests at once outside their transactions (a group of orders, order-repository.ts): requests
+     * waiting for one hold pooled connections, so it must never have to wait for one of them.
+     */
+    readonly groupConnection?: Sql,
   ) {
     const session = root._.session;
     if (session instanceof PostgresJsSession) {
@@ -441,6 +452,38 @@ export class Transactions implements UnitOfWork {
 
   onRollback(compensation: () => Promise<void>): void {
     this.#scope.getStore()?.compensations.push(compensation);
+  }
+
+  /**
+   * Whether the work runs at a root transaction's own level with no Idempotency-Key's look, deferred rows or
+   * opening step pending in it: nothing of the transaction but its key's answer (which a group's statement stores)
+   * has to ride on its next statement, so that statement's write may be made by another connection's (a group's)
+   * instead, the transaction committing only its reads and letting its key's lock go.
+   */
+  atPlainRoot(
+    /** The key's answer, if the transaction has one, is carried by the statement (takeKeyAnswer gave it). */
+    answerCarried: boolean,
+  ): boolean {
+    const open = this.#scope.getStore();
+    return (
+      open !== undefined &&
+      open.parent === undefined &&
+      open.keyLook === undefined &&
+      open.mayHoldRowLocks !== true &&
+      (open.keyAnswer === undefined || answerCarried) &&
+      open.deferred.length === 0 &&
+      this.#opening.getStore() === undefined
+    );
+  }
+
+  /**
+   * The statement just run at the innermost level may have locked rows it did not write (a refused reservation):
+   * from now on its transaction does not wait for a group's statement, which could wait for those very rows while
+   * the transaction waits for it (a deadlock PostgreSQL cannot see: its half is in this process).
+   */
+  markMayHoldRowLocks(): void {
+    const open = this.#scope.getStore();
+    if (open) open.mayHoldRowLocks = true;
   }
 
   inTransaction(): boolean {

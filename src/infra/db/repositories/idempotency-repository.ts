@@ -159,6 +159,36 @@ export const keyAnswerCte = ($: Slots<KeyAnswerParams>, gate: SQL) => sql`
     ${upsertTail($)}
   )`;
 
+/**
+ * The answers of a group of keyed orders (order-repository.ts, `order_place_group`) as a CTE, `group_keys_answered`
+ * (one row per key stored: scope, method, path, key): each of `member`'s rows with a key (key_key not null) and
+ * listed in `gate` (ord), inserted by `keyAnswerCte`'s own rule, each member's `now` being its row's created_at: a
+ * live row (another request's committed answer) is never written over, and that member's order is then not
+ * placed by the group (it goes alone, where its key is lost as today).
+ */
+export const groupKeyAnswersCte = (member: string, gate: string) => {
+  const members = sql.raw(member);
+  return sql`
+  group_keys_answered as (
+    insert into ${idempotencyKeys} (scope, method, path, key, request_hash, response_status, response_body,
+      response_headers, locked_until, claim_token, created_at, expires_at)
+    select ${members}.key_scope, ${members}.key_method, ${members}.key_path, ${members}.key_key,
+      ${members}.key_request_hash, ${members}.key_status, ${members}.key_body, ${members}.key_headers,
+      null::timestamptz, ${members}.key_claim_token, ${members}.key_now, ${members}.key_expires_at
+    from ${members}
+    where ${members}.key_key is not null and ${members}.ord in (select ord from ${sql.raw(gate)})
+    on conflict (scope, method, path, key) do update set
+      request_hash = excluded.request_hash, response_status = excluded.response_status,
+      response_body = excluded.response_body, response_headers = excluded.response_headers,
+      locked_until = excluded.locked_until, claim_token = excluded.claim_token,
+      created_at = excluded.created_at, expires_at = excluded.expires_at
+    where idempotency_keys.expires_at < excluded.created_at
+      or (idempotency_keys.response_status is null and idempotency_keys.locked_until < excluded.created_at
+        and idempotency_keys.request_hash = excluded.request_hash)
+    returning scope, method, path, key
+  )`;
+};
+
 /** The key's statements, built once (statements.ts): every keyed POST sends two or three of them. */
 function hotStatements(tx: Transactions) {
   return {

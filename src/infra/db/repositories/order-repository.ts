@@ -1,17 +1,19 @@
 import { and, count, desc, eq, inArray, isNull, lte, or, type SQL, sql } from "drizzle-orm";
+import type { Sql } from "postgres";
 import type { CancelReason, Order } from "../../../domain/orders/order";
 import { ORDER_MOVES, type OrderStatus } from "../../../domain/orders/order-status";
 import type { NewOrder, OrderCreated, OrderFilter, OrderRepository, PlacedOrder } from "../../../domain/orders/ports";
 import { DomainError } from "../../../domain/shared/errors";
 import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/paging";
 import { sqlState } from "../../dependency-errors";
+import { GroupCommit } from "../../group-commit";
 import { columnsOf, fromRow } from "../rows";
 import { orderItems, orders } from "../schema";
 import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
-import { type KeyAnswerParams, keyAnswerCte, keyAnswerParams } from "./idempotency-repository";
-import { carriesOutboxEvents } from "./outbox-repository";
-import { reservationCtes } from "./product-repository";
+import { groupKeyAnswersCte, type KeyAnswerParams, keyAnswerCte, keyAnswerParams } from "./idempotency-repository";
+import { carriesOutboxEvents, outboxEventInsert } from "./outbox-repository";
+import { groupFitCtes, groupMoveCtes, reservationCtes } from "./product-repository";
 
 type OrderRow = typeof orders.$inferSelect & { items: (typeof orderItems.$inferSelect)[] };
 
@@ -59,6 +61,67 @@ const placing = ($: Slots<PlaceParams>, answer?: SQL) => sql`
       as products${answer ? sql`, (select count(*) from key_answered) = 1 as key_stored` : sql``}
   from placed`;
 
+/** A group's members (one JSON array) and all their lines (another), each tagged with its member's `ord`. */
+type GroupParams = { members: string; lines: string };
+
+/**
+ * `order_place_group` (see hotStatements.placeGroup): many orders placed by one statement, run autocommit on a
+ * connection of its own. Returns a row per order it placed (`ord`: its member's place in the group).
+ */
+const placingGroup = ($: Slots<GroupParams>) => sql`
+  with group_member as (
+    select * from json_to_recordset(${$.members}::json) as m(ord int, id uuid, user_id uuid, subtotal bigint,
+      discount_amount bigint, total_amount bigint, user_coupon_id uuid, coupon_applied boolean,
+      coupon_rejected_reason text, created_at timestamptz, payment_timeout_seconds int, event_id uuid,
+      event_payload jsonb, key_scope text, key_method text, key_path text, key_key text, key_request_hash text,
+      key_claim_token text, key_now timestamptz, key_expires_at timestamptz, key_status int, key_body text,
+      key_headers jsonb)
+  ), group_line as (
+    select * from json_to_recordset(${$.lines}::json) as line(ord int, id uuid, product_id uuid, seller_id uuid,
+      product_name text, category text, unit_price bigint, quantity int, line_total bigint, discount_share bigint,
+      refunded_amount bigint)
+  ), ${groupFitCtes("group_line", "group_member")}, ${groupKeyAnswersCte("group_member", "group_accepted")},
+  group_taken as (
+    select ord from group_member
+    where ord in (select ord from group_accepted)
+      and (key_key is null or exists (select from group_keys_answered k where k.scope = group_member.key_scope
+        and k.method = group_member.key_method and k.path = group_member.key_path and k.key = group_member.key_key))
+  ), ${groupMoveCtes("group_line", "group_taken")}, placed as (
+    insert into ${orders} (id, user_id, subtotal, discount_amount, total_amount, user_coupon_id, coupon_applied,
+      coupon_rejected_reason, expires_at, created_at, updated_at)
+    select id, user_id, subtotal, discount_amount, total_amount, user_coupon_id, coupon_applied,
+      coupon_rejected_reason, created_at + payment_timeout_seconds * interval '1 second', created_at, created_at
+    from group_member where ord in (select ord from group_taken)
+    order by ord
+    returning *
+  ), lines as (
+    insert into ${orderItems} (id, order_id, product_id, seller_id, product_name, category, unit_price, quantity,
+      line_total, discount_share, refunded_amount)
+    select group_line.id, placed.id, group_line.product_id, group_line.seller_id, group_line.product_name,
+      group_line.category, group_line.unit_price, group_line.quantity, group_line.line_total,
+      group_line.discount_share, group_line.refunded_amount
+    from group_line join group_member on group_member.ord = group_line.ord join placed on placed.id = group_member.id
+    returning *
+  ), group_events as (
+    ${outboxEventInsert(
+      "order",
+      sql`select event_id, id, 'ORDER_CREATED', event_payload from group_member
+        where ord in (select ord from group_taken) order by ord`,
+    )}
+    returning id
+  )
+  select ${columnsOf(orders, "placed")}, group_member.ord, group_member.key_key is not null as key_stored,
+    (select json_agg(lines) from lines where lines.order_id = placed.id) as items,
+    (select json_agg(json_build_object('id', group_moved.id, 'version', group_moved.version,
+        'modelCode', group_moved.model_code))
+      from group_moved where group_moved.id in (select product_id from group_line where group_line.ord = group_member.ord))
+      as products
+  from placed join group_member on group_member.id = placed.id
+  -- Never oversold: every product of the accepted members moved, or the whole statement fails (22012) and each
+  -- member goes alone. A CASE, so nothing is folded at plan time.
+  where case when (select count(*) from group_moved) = (select count(*) from group_total) then true
+    else (select count(*) from group_moved) / 0 = 0 end`;
+
 /** The statements of the order and payment path, built once (statements.ts); the rest stays on the builder. */
 function hotStatements(tx: Transactions) {
   return {
@@ -91,6 +154,14 @@ function hotStatements(tx: Transactions) {
       ($) => placing($, keyAnswerCte($, sql`placed`)),
       { writesOnlyWithRows: true },
     ),
+    /**
+     * A group of unkeyed orders placed by ONE statement (GroupCommit, the orders that became ready while another
+     * order's statement was in flight): the products of all of them locked once each in product-id order and
+     * updated once each with the units of the orders accepted (groupReservationCtes, product-repository.ts); each
+     * accepted order's row, lines and ORDER_CREATED written as `order_place` writes them. Run autocommit on the
+     * group's own connection (Transactions.groupConnection): all or nothing, whoever dies meanwhile.
+     */
+    placeGroup: new SqlStatement<GroupParams, PlacedRow & { ord: number }>("order_place_group", tx, placingGroup),
     byId: new Statement("order_by_id", tx, (db, $: Slots<{ id: string }>) =>
       db.query.orders.findFirst({ where: eq(orders.id, $.id), with: { items: true } }),
     ),
@@ -117,11 +188,70 @@ function hotStatements(tx: Transactions) {
 export const fromOrderRow = (row: OrderWithItemsRow): Order =>
   toOrder({ ...fromRow(orders, row), items: row.items.map((line) => fromRow(orderItems, line)) });
 
+/**
+ * A member of a group of orders: its order's row, lines and ORDER_CREATED as `order_place` writes them, and a
+ * keyed order's answer as `order_place_answering` stores it.
+ */
+interface GroupMember {
+  order: Omit<NewOrder, "items" | "createdAt"> & { createdAt: string };
+  lines: Record<string, unknown>[];
+  event: { id: string; payload: unknown };
+  key: KeyAnswerParams | undefined;
+}
+
 export class DrizzleOrderRepository implements OrderRepository {
   readonly #hot: ReturnType<typeof hotStatements>;
+  /** Unkeyed orders placed together while one is in flight (postgres.js, with a group connection, size > 1). */
+  readonly group: GroupCommit<GroupMember, PlacedRow> | undefined;
 
-  constructor(private readonly tx: Transactions) {
+  constructor(
+    private readonly tx: Transactions,
+    /** ORDER_GROUP_SIZE: at most this many orders per group statement (1: none grouped). */
+    groupSize = 1,
+  ) {
     this.#hot = hotStatements(tx);
+    const connection = tx.groupConnection;
+    if (tx.postgres && connection && groupSize > 1) {
+      this.group = new GroupCommit((members) => this.#placeGroup(connection, members), groupSize);
+    }
+  }
+
+  /** One statement for `members` (order_place_group): each one's row if it placed it, else undefined (it goes alone). */
+  async #placeGroup(connection: Sql, members: GroupMember[]): Promise<(PlacedRow | undefined)[]> {
+    const rows = await this.#hot.placeGroup.runOn(connection, {
+      members: JSON.stringify(
+        members.map(({ order, event, key }, ord) => ({
+          ord,
+          id: order.id,
+          user_id: order.userId,
+          subtotal: order.subtotal,
+          discount_amount: order.discountAmount,
+          total_amount: order.totalAmount,
+          user_coupon_id: order.userCouponId,
+          coupon_applied: order.couponApplied,
+          coupon_rejected_reason: order.couponRejectedReason,
+          created_at: order.createdAt,
+          payment_timeout_seconds: order.paymentTimeoutSeconds,
+          event_id: event.id,
+          event_payload: event.payload,
+          key_scope: key?.scope ?? null,
+          key_method: key?.method ?? null,
+          key_path: key?.path ?? null,
+          key_key: key?.key ?? null,
+          key_request_hash: key?.requestHash ?? null,
+          key_claim_token: key?.claimToken ?? null,
+          key_now: key?.now ?? null,
+          key_expires_at: key?.expiresAt ?? null,
+          key_status: key?.status ?? null,
+          key_body: key?.body ?? null,
+          key_headers: key ? JSON.parse(key.headers) : null,
+        })),
+      ),
+      lines: JSON.stringify(members.flatMap(({ lines }, ord) => lines.map((line) => ({ ord, ...line })))),
+    });
+    const placed = new Array<PlacedRow | undefined>(members.length);
+    for (const row of rows) placed[Number(row.ord)] = row;
+    return placed;
   }
 
   async place(order: NewOrder, created: OrderCreated): Promise<PlacedOrder | undefined> {
@@ -147,20 +277,32 @@ export class DrizzleOrderRepository implements OrderRepository {
     };
     // A keyed transaction's answer, rendered ahead from this order (UnitOfWork.withKeyAnswer), rides on it.
     const answer = this.tx.takeKeyAnswer();
-    const running = answer?.ready
-      ? this.#hot.placeAnswering.run({
-          ...params,
-          ...keyAnswerParams(answer.id, answer.ready.claim, answer.ready.response),
-        })
-      : this.#hot.place.run(params);
-    const rows = await running.catch((error: unknown) => {
-      // The buyer is the only foreign key that can fail here (the lines' products and sellers were just read,
-      // and products are never deleted): an admin ordering for a user who does not exist (or was deleted
-      // meanwhile). Caught here rather than read first: no extra query on the order path.
-      if (sqlState(error) === "23503") throw new DomainError("USER_NOT_FOUND", `No user ${order.userId}`);
-      throw error;
-    });
-    const [row] = rows;
+    const key = answer?.ready && keyAnswerParams(answer.id, answer.ready.claim, answer.ready.response);
+    const alone = async () => {
+      const running = key ? this.#hot.placeAnswering.run({ ...params, ...key }) : this.#hot.place.run(params);
+      const [placed] = await running.catch((error: unknown) => {
+        // The buyer is the only foreign key that can fail here (the lines' products and sellers were just read,
+        // and products are never deleted): an admin ordering for a user who does not exist (or was deleted
+        // meanwhile). Caught here rather than read first: no extra query on the order path. (In a group it fails
+        // the group's statement: every member then comes here.)
+        if (sqlState(error) === "23503") throw new DomainError("USER_NOT_FOUND", `No user ${order.userId}`);
+        throw error;
+      });
+      // Refused after it locked its products (they stay locked in the transaction): a retry of this order in the
+      // same transaction (PriceChanged) must not wait for a group that may wait for those rows.
+      if (!placed) this.tx.markMayHoldRowLocks();
+      return placed;
+    };
+    // An order without a coupon, its transaction holding only its read (and a keyed one's key lock): it may be
+    // placed by a group's statement, with its key's answer (written and committed there; the transaction then
+    // commits its read, letting its key's lock go). A coupon's redemption is written in the order's own
+    // transaction: that one goes alone.
+    const groupable = this.group && order.userCouponId === null && this.tx.atPlainRoot(key !== undefined);
+    const member = { order: { ...fields, createdAt: params.createdAt }, lines, event: created, key: key || undefined };
+    // Grouped by its first product in product-id order (the row its statement locks first): orders of one hot
+    // product share a statement, orders of others do not wait for them.
+    const [first = ""] = lines.map((line) => line.product_id).sort();
+    const row = groupable ? await this.group?.submit(first, member, alone) : await alone();
     if (answer && row) answer.stored = (row as { key_stored?: unknown }).key_stored === true;
     return row && { order: fromOrderRow(row), reserved: row.products };
   }

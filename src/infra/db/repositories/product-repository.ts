@@ -108,6 +108,67 @@ export const reservationCtes = (line: string) => {
 };
 
 /**
+ * The reservation of a group of orders placed by one statement (order-repository.ts, `order_place_group`), over
+ * `line` (a CTE of every member's lines: ord, the member's place in arrival order, product_id, quantity,
+ * unit_price) and `member` (one row per member: ord). `group_locked` locks every product of the group once, in
+ * product-id order (the lock order of every stock movement: a group and any order or group of another process
+ * never deadlock). A member is `group_accepted` only if each of its lines fits when every EARLIER member's units of
+ * that product are counted as taken, accepted or not (a conservative prefix sum, `upto`), on the row as locked and
+ * as in the statement's snapshot (as `reservable` above: the UPDATE filters on the snapshot first), on sale and at
+ * the price charged. `group_total` is each product's units over the accepted members, and `group_moved` moves them
+ * in ONE update per product (groupMoveCtes, over the members the group takes: accepted, and whose key's answer was
+ * stored): the hot row is written once for the whole group. `group_moved` re-checks the stock;
+ * the statement fails if it moved fewer products than `group_total` names (see order_place_group), so the group
+ * can never oversell. Members not accepted are left to their own statement (exact refusals, prices read again).
+ */
+export const groupFitCtes = (line: string, member: string) => {
+  const lines = sql.raw(line);
+  const members = sql.raw(member);
+  return sql`
+  group_locked as materialized (
+    select ${products.id}, ${products.stock}, ${products.price}, ${products.discontinuedAt} from ${products}
+    where ${products.id} = any(${lineProductIds(line)})
+    order by ${products.id}
+    for update
+  ), group_fit as (
+    select ranked.ord,
+      coalesce(group_locked.stock >= ranked.upto and group_locked.discontinued_at is null
+        and group_locked.price = ranked.unit_price
+        and ${products.stock} >= ranked.upto and ${products.discontinuedAt} is null
+        and ${products.price} = ranked.unit_price, false) as fits
+    from (select ${lines}.ord, ${lines}.product_id, ${lines}.unit_price,
+        sum(${lines}.quantity) over (partition by ${lines}.product_id order by ${lines}.ord) as upto
+      from ${lines}) as ranked
+      left join group_locked on group_locked.id = ranked.product_id
+      left join ${products} on ${products.id} = ranked.product_id and ${products.id} = any(${lineProductIds(line)})
+  ), group_accepted as (
+    select ${members}.ord from ${members}
+    where not exists (select from group_fit where group_fit.ord = ${members}.ord and not group_fit.fits)
+  )`;
+};
+
+/** The second part of a group's reservation (see groupFitCtes): the units of the members in `taken` (ord) moved. */
+export const groupMoveCtes = (line: string, taken: string) => {
+  const lines = sql.raw(line);
+  return sql`
+  group_total as (
+    select ${lines}.product_id, sum(${lines}.quantity)::int as quantity from ${lines}
+    where ${lines}.ord in (select ord from ${sql.raw(taken)})
+    group by ${lines}.product_id
+  ), group_moved as (
+    update ${products}
+    set stock = ${products.stock} - group_total.quantity,
+      reserved_stock = ${products.reservedStock} + group_total.quantity,
+      version = ${products.version} + 1, updated_at = now()
+    from group_total, group_locked
+    where ${products.id} = any(array(select product_id from group_total))
+      and ${products.id} = group_total.product_id and group_locked.id = ${products.id}
+      and ${products.stock} >= group_total.quantity and ${products.discontinuedAt} is null
+    returning ${products.id}, ${products.version}, ${products.modelCode}
+  )`;
+};
+
+/**
  * A paid order's sale, a part of the one statement that completes its payment (payment-repository.ts,
  * `payment_complete`), over `line` (a CTE of the order's lines: product_id, quantity). `sale_locked` locks the lines'
  * products in product-id order (the lock order of every stock movement, as `locked_products` above), and `sold` moves
