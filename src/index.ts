@@ -7,7 +7,7 @@ import { type DatabaseHandle, openDatabase } from "./infra/db/client";
 import { describeCreation } from "./infra/db/embedded/template";
 import { makeDataDirPrivate } from "./infra/db/private-data-dir";
 import { whenDatabaseAnswers } from "./infra/db/start-up-wait";
-import { createLogger } from "./infra/logger";
+import { createLogger, type Logger } from "./infra/logger";
 import { nativeRoutes } from "./routes/operations/native-routes";
 import { startOutboxRelay } from "./workers/outbox-relay/start";
 import { startSchedules } from "./workers/schedules";
@@ -44,10 +44,29 @@ function announceCreation(database: DatabaseHandle, log: (message: string) => vo
   if (database.creation) log(describeCreation(database.creation));
 }
 
+/**
+ * A promise rejected with no handler, or an exception nothing caught, is a state the code did not foresee: the
+ * process stops (crash-only: every step of the money path is committed before its next side effect and picked up
+ * again by a retry or the recovery jobs, so a restart is the one recovery that is tested, by the crash hammer's
+ * kill -9), as Bun's default does, but with one fatal JSON line saying why, a line the log pipeline keeps, instead
+ * of Bun's dump on stderr only. A lost database session is no such state: it fails its requests (503) and the pool
+ * reconnects (docs/operations.md, "When the process exits on its own").
+ */
+function exitOnUnforeseen(logger: Logger): void {
+  const exit = (what: string) => (error: unknown) => {
+    logger.fatal({ err: error }, `${what}: exiting`);
+    // The buffered log output is written on exit (log-output.ts).
+    process.exit(1);
+  };
+  process.on("unhandledRejection", exit("unhandled promise rejection"));
+  process.on("uncaughtException", exit("uncaught exception"));
+}
+
 async function main() {
   const config = loadConfigOrExit();
   keepEmbeddedFilesPrivate(config);
   const logger = createLogger(config.LOG_LEVEL);
+  exitOnUnforeseen(logger);
   const container = orExit(() => buildContainer(config, logger, { processMetrics: true }));
   const { database, services } = container;
 

@@ -141,3 +141,32 @@ describe.skipIf(!hasPostgres)("the work of a transaction whose session was termi
     }
   });
 });
+
+// Every new postgres.js session first fetches the array types, before the query that opened it. A session
+// terminated then (a failover, the crash hammer's pg_terminate_backend of every session) failed that fetch, whose
+// promise nothing awaits: an unhandled rejection, and the server process exited. Ended once the fetch was sent, the
+// fetch stayed the current query with the session's error, and the next session's start failed it (57P01), and
+// with it the first query, which the reconnected session could have answered; ended as the session said it was
+// ready (both in one read), the fetch was sent after the session's end and failed as it closed (CONNECTION_CLOSED).
+// patches/postgres@3.4.9.patch fails the fetch with its session and ignores the fetch's own promise.
+async function terminatedAtStart(at: "type-fetch" | "ready") {
+  const databaseUrl = await freshPostgresDatabase();
+  const proc = Bun.spawn(["bun", join(import.meta.dir, "../support/fixtures/terminated-type-fetch.ts")], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, TERMINATE_AT: at },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const { stdout, stderr, exitCode } = await finished(proc);
+  expect({ exitCode, stderr: exitCode === 0 ? "" : stderr }).toEqual({ exitCode: 0, stderr: "" });
+  return JSON.parse(stdout.trim().split("\n").at(-1)!);
+}
+
+describe.skipIf(!hasPostgres)("a session terminated at its start", () => {
+  it("while it fetched the array types: the query that opened it is answered on the reconnected session, and the process lives on", async () => {
+    expect(await terminatedAtStart("type-fetch")).toEqual({ terminated: 1, first: 42, second: 43, unhandled: [] });
+  });
+
+  it("as it said it was ready: the query that opened it fails with the session, and the process lives on", async () => {
+    expect(await terminatedAtStart("ready")).toEqual({ terminated: 1, first: "57P01", second: 43, unhandled: [] });
+  });
+});
