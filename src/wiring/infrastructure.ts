@@ -91,7 +91,7 @@ export function buildInfrastructure(
     cacheRedis,
     transactions,
     unitOfWork: transactions,
-    repositories: buildRepositories(transactions),
+    repositories: buildRepositories(transactions, { completionPatienceMs: config.COMPLETION_GROUP_PATIENCE_MS }),
     outbox: new DrizzleOutboxWriter(transactions, newId),
     cache: cacheRedis ? new RedisCache(cacheRedis) : new MemoryCache(),
     locks: redis ? new RedisLocks(redis) : new MemoryLocks(),
