@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "bun:test";
+import { sql } from "drizzle-orm";
 import { openDatabase } from "../../src/infra/db/client";
 import { createTestApp, hasPostgres, type TestApp } from "../support/harness";
 import { invariantViolations, placeOrder } from "../support/orders";
@@ -14,8 +15,10 @@ describe.skipIf(!hasPostgres)("payment completions in groups, behind a stuck sta
   const url = globalThis.kicksTest.services.databaseUrl as string;
   const database = hasPostgres ? openDatabase({ url, poolSize: 10 }) : undefined;
   let t: TestApp;
+  let watched: TestApp;
   afterAll(async () => {
     await t?.close();
+    await watched?.close();
     await database?.close();
   });
 
@@ -53,5 +56,58 @@ describe.skipIf(!hasPostgres)("payment completions in groups, behind a stuck sta
       await lock.end();
     }
     expect(await invariantViolations(t, [stuck.id, free.id])).toEqual([]);
+  }, 60_000);
+
+  it("logs and counts a group whose statement failed as a whole (its members answered alone)", async () => {
+    const logs: Record<string, any>[] = [];
+    // Patient: the group forms behind the test's lock and is not released to go alone.
+    watched = await createTestApp({
+      database,
+      logs,
+      env: { COMPLETION_GROUP_PATIENCE_MS: "60000", LOG_LEVEL: "warn" },
+    });
+    const probes = paymentCompletionProbes(watched, "test_group_failure_seen");
+    const seller = await watched.registerUser("SELLER");
+    const hot = await createProductVia(watched, seller.token, { price: 10_000, stock: 10 });
+    const odd = await createProductVia(watched, seller.token, { price: 11_000, stock: 10 });
+    const placed = [];
+    for (const items of [
+      [{ productId: hot.id, quantity: 1 }],
+      [{ productId: hot.id, quantity: 1 }],
+      [
+        { productId: hot.id, quantity: 1 },
+        { productId: odd.id, quantity: 1 },
+      ],
+    ]) {
+      const buyer = await probes.buyerWith(100_000);
+      placed.push({ buyer, order: await placeOrder(watched, buyer.token, buyer.user.id, items) });
+    }
+    // The odd product no longer holds its order's unit: that member cannot complete, so neither can its group.
+    await watched.container.database.db.execute(
+      sql`update products set reserved_stock = 0, stock = stock + reserved_stock where id = ${odd.id}`,
+    );
+    const lock = await holdRowLock(url, (session) => session`select id from products where id = ${hot.id} for update`);
+    let answers: { status: number }[];
+    try {
+      const paying = Promise.all(
+        placed.map(({ buyer, order }) => watched.post("/api/v1/payments/process", { orderId: order.id }, buyer)),
+      );
+      await waitFor("the first completion waiting", async () => (await lock.waitingFor()).length === 1);
+      await Bun.sleep(500);
+      await lock.release();
+      answers = await paying;
+    } finally {
+      await lock.end();
+    }
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 500]);
+    const seen = logs.filter((line) => String(line.msg).includes("group of payment completions failed"));
+    expect(seen.map((line) => [line.level, line.size])).toEqual([["warn", 2]]);
+    const metrics = (await watched.get<string>("/metrics")).body;
+    expect(metrics).toContain("payment_completion_group_failures_total 1");
+    expect(metrics).toContain("payment_completion_group_failed_members_total 2");
+    // Mended, so no later check of this database meets it unsettleable.
+    await watched.container.database.db.execute(
+      sql`update products set stock = stock - 1, reserved_stock = 1 where id = ${odd.id}`,
+    );
   }, 60_000);
 });

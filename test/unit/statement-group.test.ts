@@ -4,7 +4,12 @@ import { StatementGroup } from "../../src/infra/db/statement-group";
 // The grouping itself (no database): who goes alone, who goes together, and what a failed group's members get.
 // The statements behind it are tested on PostgreSQL in test/integration/payment-complete-group.test.ts.
 function recording(
-  options: { maxSize?: number; patienceMs?: number; failGroupWith?: (inputs: readonly string[]) => boolean } = {},
+  options: {
+    maxSize?: number;
+    patienceMs?: number;
+    failGroupWith?: (inputs: readonly string[]) => boolean;
+    onGroupFailure?: (error: unknown, size: number) => void;
+  } = {},
 ) {
   const sent: string[][] = [];
   const waiting: (() => void)[] = [];
@@ -12,6 +17,7 @@ function recording(
   const group = new StatementGroup<string, string>({
     maxSize: options.maxSize ?? 32,
     ...(options.patienceMs === undefined ? {} : { patienceMs: options.patienceMs }),
+    ...(options.onGroupFailure ? { onGroupFailure: options.onGroupFailure } : {}),
     keyOf: (input) => input.split(":")[0] as string,
     one: async (input) => {
       sent.push([input]);
@@ -82,5 +88,20 @@ describe("a statement group", () => {
     for (let i = 0; i < 2; i++) await next();
     expect(await Promise.all(after)).toEqual(["d done", "e done in group", "f done in group"]);
     expect(sent.slice(3)).toEqual([["d"], ["e", "f"]]);
+  });
+
+  it("tells of a failed group, and sends its members alone even if the listener throws", async () => {
+    const told: number[] = [];
+    const { group, next } = recording({
+      failGroupWith: () => true,
+      onGroupFailure: (_error, size) => {
+        told.push(size);
+        throw new Error("the listener broke");
+      },
+    });
+    const all = [group.run("a"), group.run("b"), group.run("c")];
+    for (let i = 0; i < 4; i++) await next();
+    expect(await Promise.all(all)).toEqual(["a done", "b done", "c done"]);
+    expect(told).toEqual([2]);
   });
 });

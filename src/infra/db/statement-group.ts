@@ -111,7 +111,11 @@ export class StatementGroup<In, Out> {
       outcomes = await this.options.many(group.map((member) => member.input));
       if (outcomes.length !== group.length) throw new Error("a grouped statement answered for another group");
     } catch (error) {
-      this.options.onGroupFailure?.(error, group.length);
+      try {
+        this.options.onGroupFailure?.(error, group.length);
+      } catch {
+        // Being told must not strand the members: they are sent alone below, whatever the listener did.
+      }
       await Promise.all(group.map((member) => this.#alone(member)));
       return;
     }

@@ -251,6 +251,11 @@ export interface PaymentRepositoryOptions {
    * run (a few ms, tens under load).
    */
   completionPatienceMs?: number;
+  /**
+   * Told when a group's statement failed as a whole (its members are then sent alone): an operator sees groups
+   * failing (a member that cannot complete, deadlocks, lost connections) that each caller's own outcome hides.
+   */
+  onCompletionGroupFailure?: (error: unknown, size: number) => void;
 }
 
 /** The default of PaymentRepositoryOptions.completionPatienceMs (config.ts's). */
@@ -344,6 +349,7 @@ export class DrizzlePaymentRepository implements PaymentRepository {
     this.#completions = new StatementGroup({
       maxSize: COMPLETION_GROUP_SIZE,
       patienceMs: options.completionPatienceMs ?? COMPLETION_GROUP_PATIENCE_MS,
+      ...(options.onCompletionGroupFailure ? { onGroupFailure: options.onCompletionGroupFailure } : {}),
       keyOf: (member) => member.id,
       one: (member) => this.#completeOne(member),
       many: (members) => this.#completeMany(members),
