@@ -109,6 +109,9 @@ const envSchema = z
     ORDER_GROUP_SIZE: int(1, 1000).default(64),
     // Every request answers within this (503 UNAVAILABLE with Retry-After past it; work already started finishes).
     REQUEST_TIMEOUT_MS: int(100, 600_000).default(30_000),
+    // How long payment completions wait behind the group statement in flight before each goes alone (a statement
+    // still running by then waits on a row lock: the completions of other products must not wait with it).
+    COMPLETION_GROUP_PATIENCE_MS: int(1, 600_000).default(250),
     // /readyz reports the process unready while its event loop has lagged more than this in the last 3 s.
     EVENT_LOOP_LAG_LIMIT_MS: int(10, 60_000).default(1000),
     // Set: GET /metrics needs Authorization: Bearer <METRICS_TOKEN> (it shows business counters).

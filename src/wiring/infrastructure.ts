@@ -11,6 +11,7 @@ import type { Logger } from "../infra/logger";
 import { MemoryCache } from "../infra/memory/memory-cache";
 import { MemoryCounters } from "../infra/memory/memory-counters";
 import { MemoryLocks } from "../infra/memory/memory-locks";
+import { completionGroupMetrics } from "../infra/metrics/payments";
 import { Metrics } from "../infra/metrics/registry";
 import { RedisCache } from "../infra/redis/redis-cache";
 import { createRedis } from "../infra/redis/redis-client";
@@ -81,6 +82,16 @@ export function buildInfrastructure(
     });
   }
   const transactions = new Transactions(database.db, database.sessionIsolation, database.groupConnection);
+  const metrics = new Metrics({ processMetrics: options.processMetrics, token: config.METRICS_TOKEN });
+  const completionGroups = completionGroupMetrics(metrics.registry);
+  const repositories = buildRepositories(transactions, {
+    orderGroupSize: config.ORDER_GROUP_SIZE,
+    completionPatienceMs: config.COMPLETION_GROUP_PATIENCE_MS,
+    onCompletionGroupFailure: (error, size) => {
+      completionGroups.groupFailed(size);
+      logger.warn({ err: error, size }, "a group of payment completions failed as a whole; its members go alone");
+    },
+  });
   const newId = () => Bun.randomUUIDv7();
   return {
     config,
@@ -91,12 +102,12 @@ export function buildInfrastructure(
     cacheRedis,
     transactions,
     unitOfWork: transactions,
-    repositories: buildRepositories(transactions, { orderGroupSize: config.ORDER_GROUP_SIZE }),
+    repositories,
     outbox: new DrizzleOutboxWriter(transactions, newId),
     cache: cacheRedis ? new RedisCache(cacheRedis) : new MemoryCache(),
     locks: redis ? new RedisLocks(redis) : new MemoryLocks(),
     counters: redis ? new RedisCounters(redis) : new MemoryCounters(),
-    metrics: new Metrics({ processMetrics: options.processMetrics, token: config.METRICS_TOKEN }),
+    metrics,
     clock: options.clock ?? systemClock,
     newId,
     secret: config.JWT_SECRET ?? embeddedJwtSecret(config.DATA_DIR),

@@ -4,7 +4,7 @@ import { DrizzleIdempotencyRepository } from "../infra/db/repositories/idempoten
 import { DrizzleOrderRepository } from "../infra/db/repositories/order-repository";
 import { DrizzleOutboxEventRepository } from "../infra/db/repositories/outbox-repository";
 import { DrizzleReconciliationReader } from "../infra/db/repositories/payment-reconciliation-reader";
-import { DrizzlePaymentRepository } from "../infra/db/repositories/payment-repository";
+import { DrizzlePaymentRepository, type PaymentRepositoryOptions } from "../infra/db/repositories/payment-repository";
 import { DrizzleProductRepository } from "../infra/db/repositories/product-repository";
 import { DrizzleRefundRepository } from "../infra/db/repositories/refund-repository";
 import { DrizzleReturnRepository } from "../infra/db/repositories/return-repository";
@@ -17,7 +17,10 @@ import type { Transactions } from "../infra/db/transactions";
  * Every table's repository, built once per container: a context that reads another's table (payments read
  * orders, coupons read users) shares the owner's instance instead of building its own.
  */
-export function buildRepositories(transactions: Transactions, options: { orderGroupSize?: number } = {}) {
+export function buildRepositories(
+  transactions: Transactions,
+  options: PaymentRepositoryOptions & { orderGroupSize?: number } = {},
+) {
   return {
     users: new DrizzleUserRepository(transactions),
     balances: new DrizzleBalanceRepository(transactions),
@@ -26,7 +29,7 @@ export function buildRepositories(transactions: Transactions, options: { orderGr
     coupons: new DrizzleCouponRepository(transactions),
     userCoupons: new DrizzleUserCouponRepository(transactions),
     orders: new DrizzleOrderRepository(transactions, options.orderGroupSize),
-    payments: new DrizzlePaymentRepository(transactions),
+    payments: new DrizzlePaymentRepository(transactions, options),
     paymentReconciliation: new DrizzleReconciliationReader(transactions),
     refunds: new DrizzleRefundRepository(transactions),
     returns: new DrizzleReturnRepository(transactions),

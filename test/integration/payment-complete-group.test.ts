@@ -11,6 +11,10 @@ import { createProductVia } from "../support/products";
 import { holdRowLock } from "../support/row-locks";
 import { waitFor } from "../support/wait";
 
+// These tests hold a row lock while completions arrive, so that they wait in one group: the group's patience
+// (COMPLETION_GROUP_PATIENCE_MS, after which the waiting ones go alone) is set past any hold of theirs.
+const patient = { COMPLETION_GROUP_PATIENCE_MS: "60000" };
+
 // Completions sent on their own go in groups while one is in flight (issue 18, "the hot row"): N buyers of one hot
 // product cost one statement, one update of its row and one upsert of its rollup row, not N. What the group writes
 // must be what N single completions write (each payment's PAYMENT_COMPLETED as its caller got it, the rollup the sum
@@ -35,7 +39,7 @@ describe.skipIf(!hasPostgres)("payment completions in groups", () => {
   const completionStatements = () => sent.filter((query) => query.includes("sales_added as (")).length;
 
   async function setUp() {
-    t ??= await createTestApp({ database });
+    t ??= await createTestApp({ database, env: patient });
     probes ??= paymentCompletionProbes(t, "test_group_rollup_fails");
     const sellers = [await t.registerUser("SELLER"), await t.registerUser("SELLER")];
     const product = (seller: number, category: string, price: number) =>
@@ -294,7 +298,7 @@ describe.skipIf(!hasPostgres)("payment completions in groups", () => {
 // Two processes (two apps, each with its own pool and its own group of completions) on one database.
 describe.skipIf(!hasPostgres)("payment completions in groups of two processes", () => {
   it("never deadlock, whatever order the lines of their orders share two hot products in", async () => {
-    const apps = [await createTestApp(), await createTestApp()] as const;
+    const apps = [await createTestApp({ env: patient }), await createTestApp({ env: patient })] as const;
     try {
       const [a] = apps;
       const probes = paymentCompletionProbes(a, "test_group_two_processes");
@@ -344,7 +348,7 @@ describe.skipIf(!hasPostgres)("payment completions in groups of two processes", 
 // Both drivers (embedded PGlite: one connection, so completions arriving while one runs always wait for it).
 describe("payment completions in groups, on either driver", () => {
   it("groups concurrent completions of one product, each paid once, the rollup as single completions write it", async () => {
-    const t = await createTestApp();
+    const t = await createTestApp({ env: patient });
     try {
       const probes = paymentCompletionProbes(t, "test_group_any_driver");
       const seller = await t.registerUser("SELLER");

@@ -3,12 +3,21 @@ import { StatementGroup } from "../../src/infra/db/statement-group";
 
 // The grouping itself (no database): who goes alone, who goes together, and what a failed group's members get.
 // The statements behind it are tested on PostgreSQL in test/integration/payment-complete-group.test.ts.
-function recording(options: { maxSize?: number; failGroupWith?: (inputs: readonly string[]) => boolean } = {}) {
+function recording(
+  options: {
+    maxSize?: number;
+    patienceMs?: number;
+    failGroupWith?: (inputs: readonly string[]) => boolean;
+    onGroupFailure?: (error: unknown, size: number) => void;
+  } = {},
+) {
   const sent: string[][] = [];
   const waiting: (() => void)[] = [];
   const gate = () => new Promise<void>((resolve) => void waiting.push(resolve));
   const group = new StatementGroup<string, string>({
     maxSize: options.maxSize ?? 32,
+    ...(options.patienceMs === undefined ? {} : { patienceMs: options.patienceMs }),
+    ...(options.onGroupFailure ? { onGroupFailure: options.onGroupFailure } : {}),
     keyOf: (input) => input.split(":")[0] as string,
     one: async (input) => {
       sent.push([input]);
@@ -63,5 +72,36 @@ describe("a statement group", () => {
     await first;
     expect(await Promise.all(rest)).toEqual(["b done", "c:bad failed", "d done"]);
     expect(sent).toEqual([["a"], ["b", "c:bad", "d"], ["b"], ["c:bad"], ["d"]]);
+  });
+
+  it("sends the members waiting behind a statement past its patience alone, and groups again once it returns", async () => {
+    const { group, sent, next } = recording({ patienceMs: 30 });
+    const stuck = group.run("a");
+    const behind = group.run("b");
+    await Bun.sleep(60);
+    // b no longer waits for a: it went alone; c, arriving while a is still out, goes alone at once.
+    const late = group.run("c");
+    expect(sent).toEqual([["a"], ["b"], ["c"]]);
+    for (let i = 0; i < 3; i++) await next();
+    expect(await Promise.all([stuck, behind, late])).toEqual(["a done", "b done", "c done"]);
+    const after = [group.run("d"), group.run("e"), group.run("f")];
+    for (let i = 0; i < 2; i++) await next();
+    expect(await Promise.all(after)).toEqual(["d done", "e done in group", "f done in group"]);
+    expect(sent.slice(3)).toEqual([["d"], ["e", "f"]]);
+  });
+
+  it("tells of a failed group, and sends its members alone even if the listener throws", async () => {
+    const told: number[] = [];
+    const { group, next } = recording({
+      failGroupWith: () => true,
+      onGroupFailure: (_error, size) => {
+        told.push(size);
+        throw new Error("the listener broke");
+      },
+    });
+    const all = [group.run("a"), group.run("b"), group.run("c")];
+    for (let i = 0; i < 4; i++) await next();
+    expect(await Promise.all(all)).toEqual(["a done", "b done", "c done"]);
+    expect(told).toEqual([2]);
   });
 });

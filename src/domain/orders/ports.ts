@@ -61,7 +61,8 @@ export interface OrderRepository {
   completeDelivered(deliveredBy: Date, limit: number): Promise<string[]>;
   /**
    * Ids of CREATED orders past their deadline with no payment in flight, locked for the caller's transaction
-   * (FOR UPDATE SKIP LOCKED: several sweepers never take the same order).
+   * (FOR UPDATE SKIP LOCKED: several sweepers never take the same order), and the products of their lines locked
+   * too, in product-id order (the lock order of every writer of products, across the batch's orders).
    */
   claimExpired(limit: number): Promise<string[]>;
 

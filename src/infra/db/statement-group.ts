@@ -11,7 +11,12 @@
  * outcome its own statement gives. Two members with the same key never share a group (`many` may rely on it): the
  * later one waits for the next.
  *
- * One statement (a group or its members' fallback) is in flight per StatementGroup at a time.
+ * One statement (a group or its members' fallback) is in flight per StatementGroup at a time, for at most
+ * `patienceMs` as far as the waiting members are concerned: one that has not returned by then is waiting (on a row
+ * lock of its own members' rows, a sick server), not working, and the members waiting behind it, and those that
+ * arrive until it returns, are each sent alone at once, as without a group. A member then waits only on its own
+ * rows: one stuck product's completion never holds back the completions of others. Grouping resumes when the
+ * stuck statement returns.
  */
 export interface StatementGroupOptions<In, Out> {
   /** The most members one grouped statement takes. */
@@ -22,6 +27,11 @@ export interface StatementGroupOptions<In, Out> {
   one: (input: In) => Promise<Out>;
   /** Two or more members (distinct keys) in one statement: each one's outcome, in the order given. */
   many: (inputs: readonly In[]) => Promise<Out[]>;
+  /**
+   * How long members wait behind the statement in flight before they stop waiting for it and go alone (see the
+   * class). Undefined: they wait for it however long it takes.
+   */
+  patienceMs?: number;
   /** Told when a group failed as a whole (before its members are sent alone). */
   onGroupFailure?: (error: unknown, size: number) => void;
 }
@@ -36,6 +46,8 @@ interface Member<In, Out> {
 export class StatementGroup<In, Out> {
   #waiting: Member<In, Out>[] = [];
   #inFlight = false;
+  /** The statement in flight has run past patienceMs: members go alone until it returns. */
+  #stalled = false;
 
   constructor(private readonly options: StatementGroupOptions<In, Out>) {
     if (options.maxSize < 1) throw new Error("a statement group takes at least one member");
@@ -44,7 +56,9 @@ export class StatementGroup<In, Out> {
   /** Sends `input` alone now, or with the members waiting with it once the statement in flight returns. */
   run(input: In): Promise<Out> {
     return new Promise<Out>((resolve, reject) => {
-      this.#waiting.push({ input, key: this.options.keyOf(input), resolve, reject });
+      const member = { input, key: this.options.keyOf(input), resolve, reject };
+      if (this.#stalled) return void this.#alone(member);
+      this.#waiting.push(member);
       if (!this.#inFlight) void this.#drain();
     });
   }
@@ -52,10 +66,27 @@ export class StatementGroup<In, Out> {
   async #drain(): Promise<void> {
     this.#inFlight = true;
     try {
-      while (this.#waiting.length > 0) await this.#send(this.#take());
+      while (this.#waiting.length > 0) {
+        const patience = this.options.patienceMs;
+        const timer = patience === undefined ? undefined : setTimeout(() => this.#stall(), patience);
+        try {
+          await this.#send(this.#take());
+        } finally {
+          clearTimeout(timer);
+          this.#stalled = false;
+        }
+      }
     } finally {
       this.#inFlight = false;
     }
+  }
+
+  /** The statement in flight is past its patience: whoever waits behind it goes alone, now and until it returns. */
+  #stall(): void {
+    this.#stalled = true;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const member of waiting) void this.#alone(member);
   }
 
   /** The next group: waiting members in arrival order, one of each key, at most maxSize. */
@@ -80,7 +111,11 @@ export class StatementGroup<In, Out> {
       outcomes = await this.options.many(group.map((member) => member.input));
       if (outcomes.length !== group.length) throw new Error("a grouped statement answered for another group");
     } catch (error) {
-      this.options.onGroupFailure?.(error, group.length);
+      try {
+        this.options.onGroupFailure?.(error, group.length);
+      } catch {
+        // Being told must not strand the members: they are sent alone below, whatever the listener did.
+      }
       await Promise.all(group.map((member) => this.#alone(member)));
       return;
     }

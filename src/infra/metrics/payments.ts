@@ -21,3 +21,27 @@ export function paymentMetrics(registry: Registry): { payments: PaymentObserver;
     refunds: { outcome: (outcome) => refunds.inc({ outcome }) },
   };
 }
+
+/**
+ * Groups of payment completions whose one statement failed as a whole (docs/checkout-performance.md, "Payment
+ * completions in groups"): their members were sent again alone, so no caller sees it; a rising count is a member
+ * that cannot complete, deadlocks or a sick database.
+ */
+export function completionGroupMetrics(registry: Registry): { groupFailed: (size: number) => void } {
+  const failures = new Counter({
+    name: "payment_completion_group_failures_total",
+    help: "Groups of payment completions whose statement failed as a whole (each member then sent alone)",
+    registers: [registry],
+  });
+  const members = new Counter({
+    name: "payment_completion_group_failed_members_total",
+    help: "Payment completions sent again alone because their group's statement failed",
+    registers: [registry],
+  });
+  return {
+    groupFailed: (size) => {
+      failures.inc();
+      members.inc(size);
+    },
+  };
+}

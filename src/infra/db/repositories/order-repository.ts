@@ -8,7 +8,7 @@ import { offsetOf, type Page, type PageRequest } from "../../../domain/shared/pa
 import { sqlState } from "../../dependency-errors";
 import { GroupCommit } from "../../group-commit";
 import { columnsOf, fromRow } from "../rows";
-import { orderItems, orders } from "../schema";
+import { orderItems, orders, products } from "../schema";
 import { type Slots, SqlStatement, Statement } from "../statements";
 import type { Transactions } from "../transactions";
 import { groupKeyAnswersCte, type KeyAnswerParams, keyAnswerCte, keyAnswerParams } from "./idempotency-repository";
@@ -430,7 +430,20 @@ export class DrizzleOrderRepository implements OrderRepository {
       .orderBy(orders.expiresAt)
       .limit(limit)
       .for("update", { skipLocked: true });
-    return rows.map((row) => row.id);
+    const ids = rows.map((row) => row.id);
+    // The batch's products locked now, all in product-id order, before any order's units are released: released
+    // order after order (each in id order), the batch would take a later order's product while holding an earlier
+    // one's of higher id, out of the global lock order; a group of completions (payment-repository.ts,
+    // payment_complete_group) holds the products of several orders, all in id order, and the two deadlocked
+    // (test/integration/payment-complete-group-expiry.test.ts).
+    if (ids.length > 0) {
+      await this.tx.current.execute(sql`
+        select ${products.id} from ${products}
+        where ${products.id} in (select ${orderItems.productId} from ${orderItems} where ${inArray(orderItems.orderId, ids)})
+        order by ${products.id}
+        for update`);
+    }
+    return ids;
   }
 }
 

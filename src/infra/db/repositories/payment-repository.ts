@@ -241,6 +241,26 @@ const everyProductSold = sql`(select count(*) from sold) = (select count(*) from
  */
 export const COMPLETION_GROUP_SIZE = 32;
 
+/** What the container sets of the payments' repository (config). */
+export interface PaymentRepositoryOptions {
+  /**
+   * How long completions wait behind the completion statement in flight before each goes alone (StatementGroup's
+   * patienceMs; COMPLETION_GROUP_PATIENCE_MS, default 250): a statement still running after this waits on a row
+   * lock (a hot product's reservations, a seller's edit) or a sick server, and the completions behind it, of other
+   * products mostly, must not wait with it; they then cost what they cost before groups. Well above a group's own
+   * run (a few ms, tens under load).
+   */
+  completionPatienceMs?: number;
+  /**
+   * Told when a group's statement failed as a whole (its members are then sent alone): an operator sees groups
+   * failing (a member that cannot complete, deadlocks, lost connections) that each caller's own outcome hides.
+   */
+  onCompletionGroupFailure?: (error: unknown, size: number) => void;
+}
+
+/** The default of PaymentRepositoryOptions.completionPatienceMs (config.ts's). */
+export const COMPLETION_GROUP_PATIENCE_MS = 250;
+
 /**
  * Completions sent together (docs/checkout-performance.md, "Payment completions in groups"): `payment_complete` for
  * many payments at once, so concurrent completions of one product lock its row and its rollup row once, update
@@ -320,11 +340,16 @@ export class DrizzlePaymentRepository implements PaymentRepository {
   /** Completions sent on their own, grouped while one is in flight (see completeGroup). */
   readonly #completions: StatementGroup<GroupMember, CompletedRow | undefined>;
 
-  constructor(private readonly tx: Transactions) {
+  constructor(
+    private readonly tx: Transactions,
+    options: PaymentRepositoryOptions = {},
+  ) {
     this.#hot = hotStatements(tx);
     this.#completeGroup = completeGroup(tx);
     this.#completions = new StatementGroup({
       maxSize: COMPLETION_GROUP_SIZE,
+      patienceMs: options.completionPatienceMs ?? COMPLETION_GROUP_PATIENCE_MS,
+      ...(options.onCompletionGroupFailure ? { onGroupFailure: options.onCompletionGroupFailure } : {}),
       keyOf: (member) => member.id,
       one: (member) => this.#completeOne(member),
       many: (members) => this.#completeMany(members),
