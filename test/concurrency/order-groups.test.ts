@@ -268,4 +268,68 @@ describe.skipIf(!hasPostgres)("orders of one hot product placed as a group", () 
     expect({ stock: after.stock, reserved: after.reserved }).toEqual({ stock: 46, reserved: 4 });
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
+  it("does not make a group of one product wait behind another product's group that waits for a row lock", async () => {
+    // Two hot products, each with a lone order in flight and two orders waiting behind it. The first product's
+    // group also needs a third product's row, held by another transaction: it waits for it in PostgreSQL. The
+    // second product's group shares no row with it, so it must not wait for it (orders of different products do
+    // not wait for each other), nor for lock_timeout to end that wait.
+    const seller = await t.registerUser("SELLER");
+    const buyers = await Promise.all(Array.from({ length: 6 }, () => t.registerUser("BUYER")));
+    const hot = await createProductVia(t, seller.token, { price: 10_000, stock: 50 });
+    const other = await createProductVia(t, seller.token, { price: 10_000, stock: 50 });
+    const held = await createProductVia(t, seller.token, { price: 10_000, stock: 50 });
+    const buyer = (i: number) => buyers[i] as (typeof buyers)[number];
+    const order = (i: number, items: { productId: string; quantity: number }[]) =>
+      t.post("/api/v1/orders", { userId: buyer(i).user.id, items }, buyer(i));
+    const waitForGroup = async (count: number) => {
+      for (let tries = 0; group().waiting < count; tries++) {
+        if (tries > 500) throw new Error(`only ${group().waiting} of ${count} orders joined the groups`);
+        await Bun.sleep(10);
+      }
+    };
+    const groupsBefore = group().stats.groups;
+    const lockOf = (id: string) => holdRowLock(url, (sql) => sql`select 1 from products where id = ${id} for update`);
+    const [hotLock, otherLock, heldLock] = [await lockOf(hot.id), await lockOf(other.id), await lockOf(held.id)];
+    try {
+      // The hot product's group: its members' second line is the held product (the group's key is the first).
+      const [first, second] = [hot.id, held.id].sort() as [string, string];
+      if (first !== hot.id) {
+        // Keep the hot product first in product-id order, so the group is keyed by it and waits on `held`.
+        throw new Error("product ids out of order");
+      }
+      const hotLead = order(0, [{ productId: hot.id, quantity: 1 }]);
+      while ((await hotLock.waitingFor()).length === 0) await Bun.sleep(10);
+      const hotRest = [1, 2].map((i) =>
+        order(i, [
+          { productId: first, quantity: 1 },
+          { productId: second, quantity: 1 },
+        ]),
+      );
+      await waitForGroup(2);
+      const otherLead = order(3, [{ productId: other.id, quantity: 1 }]);
+      while ((await otherLock.waitingFor()).length === 0) await Bun.sleep(10);
+      const otherRest = [4, 5].map((i) => order(i, [{ productId: other.id, quantity: 1 }]));
+      await waitForGroup(4);
+      // The hot product's lead goes: its group's statement is sent, and waits for the held product's row.
+      await hotLock.release();
+      expect((await hotLead).status).toBe(201);
+      for (let tries = 0; (await heldLock.waitingFor()).length === 0; tries++) {
+        if (tries > 500) throw new Error("the hot product's group never waited for the held row");
+        await Bun.sleep(10);
+      }
+      // The other product's lead goes: its group runs while the hot one's still waits.
+      await otherLock.release();
+      expect((await otherLead).status).toBe(201);
+      const started = performance.now();
+      const answered = await Promise.race([Promise.all(otherRest), Bun.sleep(3_000).then(() => "waits" as const)]);
+      expect(answered === "waits" ? "waits" : answered.map((res) => res.status)).toEqual([201, 201]);
+      expect(performance.now() - started).toBeLessThan(3_000);
+      await heldLock.release();
+      expect((await Promise.all(hotRest)).map((res) => res.status)).toEqual([201, 201]);
+    } finally {
+      await Promise.all([hotLock.end(), otherLock.end(), heldLock.end()]);
+    }
+    expect(group().stats.groups - groupsBefore).toBe(2);
+    expect(await invariantViolations(t, [hot.id, other.id, held.id])).toEqual([]);
+  });
 });
