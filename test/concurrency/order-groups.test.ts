@@ -333,3 +333,62 @@ describe.skipIf(!hasPostgres)("orders of one hot product placed as a group", () 
     expect(await invariantViolations(t, [hot.id, other.id, held.id])).toEqual([]);
   });
 });
+
+describe.skipIf(!hasPostgres)("a group's orders when their requests were answered first by the time limit", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // Long enough for sign-up's password hash on a loaded machine.
+    t = await createTestApp({ env: { REQUEST_TIMEOUT_MS: "3000", PAYMENT_GATEWAY_TIMEOUT_MS: "100" } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("drops the product's cached details once the group committed, though every member's transaction rolled back", async () => {
+    // Keyed members cut off by the time limit (503 Retry-After) roll their own transactions back, but the group
+    // committed their orders and the product's stock: the product's details must not stay cached as before it.
+    const group = t.container.orderGroup;
+    if (!group) throw new Error("no group of orders on this database");
+    const seller = await t.registerUser("SELLER");
+    const buyers = await Promise.all(Array.from({ length: 3 }, () => t.registerUser("BUYER")));
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 50 });
+    const keyed = (i: number) => {
+      const buyer = buyers[i] as (typeof buyers)[number];
+      return t.post(
+        "/api/v1/orders",
+        { userId: buyer.user.id, items: [{ productId: shoe.id, quantity: 1 }] },
+        { token: buyer.token, headers: { "Idempotency-Key": crypto.randomUUID() } },
+      );
+    };
+    // Cached as it is now.
+    expect((await t.get(`/api/v1/products/${shoe.id}`)).body.stock).toBe(50);
+    const grouped = group.stats.grouped;
+    const lock = await holdRowLock(url, (sql) => sql`select 1 from products where id = ${shoe.id} for update`);
+    try {
+      const lead = keyed(0);
+      while ((await lock.waitingFor()).length === 0) await Bun.sleep(10);
+      const rest = [keyed(1), keyed(2)];
+      for (let tries = 0; group.waiting < 2; tries++) {
+        if (tries > 500) throw new Error(`only ${group.waiting} of 2 orders joined the group`);
+        await Bun.sleep(10);
+      }
+      expect((await Promise.all([lead, ...rest])).map((res) => res.status)).toEqual([503, 503, 503]);
+      await lock.release();
+      for (let tries = 0; group.stats.grouped - grouped < 2; tries++) {
+        if (tries > 500) throw new Error("the group never took its members");
+        await Bun.sleep(10);
+      }
+    } finally {
+      await lock.end();
+    }
+    // The members' transactions settle (roll back) right after the group answered them.
+    await Bun.sleep(500);
+    const [row] = await t.container.database.db
+      .select({ stock: products.stock })
+      .from(products)
+      .where(eq(products.id, shoe.id));
+    expect(row?.stock).toBe(48);
+    expect((await t.get(`/api/v1/products/${shoe.id}`)).body.stock).toBe(48);
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+});
