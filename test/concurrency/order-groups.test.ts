@@ -268,6 +268,39 @@ describe.skipIf(!hasPostgres)("orders of one hot product placed as a group", () 
     expect({ stock: after.stock, reserved: after.reserved }).toEqual({ stock: 46, reserved: 4 });
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
+  it("places groups again once the group connections were terminated (their backends ended by an admin)", async () => {
+    const seller = await t.registerUser("SELLER");
+    const buyers = await Promise.all(Array.from({ length: 3 }, () => t.registerUser("BUYER")));
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 50 });
+    const order = (buyer: (typeof buyers)[number]) => () =>
+      t.post("/api/v1/orders", { userId: buyer.user.id, items: [{ productId: shoe.id, quantity: 1 }] }, buyer);
+    const aGroup = () =>
+      behindOneInFlight(shoe.id, order(buyers[0] as (typeof buyers)[number]), [
+        order(buyers[1] as (typeof buyers)[number]),
+        order(buyers[2] as (typeof buyers)[number]),
+      ]);
+    // A group first, so a group connection is open.
+    const first = await aGroup();
+    expect([first.lead, ...first.rest].map((res) => res.status)).toEqual([201, 201, 201]);
+    const admin = (await import("postgres")).default(url, { max: 1, onnotice: () => {} });
+    try {
+      // Every backend that ran a group's statement (idle now) is ended, as an admin or a failover would.
+      const ended = await admin`select pg_terminate_backend(pid) from pg_stat_activity
+        where datname = current_database() and query like '%group_member%' and pid <> pg_backend_pid()
+          and state = 'idle'`;
+      expect(ended.length).toBeGreaterThan(0);
+      await Bun.sleep(200);
+      const { failed, groups } = group().stats;
+      const { lead, rest } = await aGroup();
+      expect([lead, ...rest].map((res) => res.status)).toEqual([201, 201, 201]);
+      expect(group().stats.groups - groups).toBe(1);
+      expect(group().stats.failed - failed).toBe(0);
+    } finally {
+      await admin.end();
+    }
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+
   it("does not make a group of one product wait behind another product's group that waits for a row lock", async () => {
     // Two hot products, each with a lone order in flight and two orders waiting behind it. The first product's
     // group also needs a third product's row, held by another transaction: it waits for it in PostgreSQL. The
