@@ -268,4 +268,160 @@ describe.skipIf(!hasPostgres)("orders of one hot product placed as a group", () 
     expect({ stock: after.stock, reserved: after.reserved }).toEqual({ stock: 46, reserved: 4 });
     expect(await invariantViolations(t, [shoe.id])).toEqual([]);
   });
+  it("places groups again once the group connections were terminated (their backends ended by an admin)", async () => {
+    const seller = await t.registerUser("SELLER");
+    const buyers = await Promise.all(Array.from({ length: 3 }, () => t.registerUser("BUYER")));
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 50 });
+    const order = (buyer: (typeof buyers)[number]) => () =>
+      t.post("/api/v1/orders", { userId: buyer.user.id, items: [{ productId: shoe.id, quantity: 1 }] }, buyer);
+    const aGroup = () =>
+      behindOneInFlight(shoe.id, order(buyers[0] as (typeof buyers)[number]), [
+        order(buyers[1] as (typeof buyers)[number]),
+        order(buyers[2] as (typeof buyers)[number]),
+      ]);
+    // A group first, so a group connection is open.
+    const first = await aGroup();
+    expect([first.lead, ...first.rest].map((res) => res.status)).toEqual([201, 201, 201]);
+    const admin = (await import("postgres")).default(url, { max: 1, onnotice: () => {} });
+    try {
+      // Every backend that ran a group's statement (idle now) is ended, as an admin or a failover would.
+      const ended = await admin`select pg_terminate_backend(pid) from pg_stat_activity
+        where datname = current_database() and query like '%group_member%' and pid <> pg_backend_pid()
+          and state = 'idle'`;
+      expect(ended.length).toBeGreaterThan(0);
+      await Bun.sleep(200);
+      const { failed, groups } = group().stats;
+      const { lead, rest } = await aGroup();
+      expect([lead, ...rest].map((res) => res.status)).toEqual([201, 201, 201]);
+      expect(group().stats.groups - groups).toBe(1);
+      expect(group().stats.failed - failed).toBe(0);
+    } finally {
+      await admin.end();
+    }
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
+
+  it("does not make a group of one product wait behind another product's group that waits for a row lock", async () => {
+    // Two hot products, each with a lone order in flight and two orders waiting behind it. The first product's
+    // group also needs a third product's row, held by another transaction: it waits for it in PostgreSQL. The
+    // second product's group shares no row with it, so it must not wait for it (orders of different products do
+    // not wait for each other), nor for lock_timeout to end that wait.
+    const seller = await t.registerUser("SELLER");
+    const buyers = await Promise.all(Array.from({ length: 6 }, () => t.registerUser("BUYER")));
+    const hot = await createProductVia(t, seller.token, { price: 10_000, stock: 50 });
+    const other = await createProductVia(t, seller.token, { price: 10_000, stock: 50 });
+    const held = await createProductVia(t, seller.token, { price: 10_000, stock: 50 });
+    const buyer = (i: number) => buyers[i] as (typeof buyers)[number];
+    const order = (i: number, items: { productId: string; quantity: number }[]) =>
+      t.post("/api/v1/orders", { userId: buyer(i).user.id, items }, buyer(i));
+    const waitForGroup = async (count: number) => {
+      for (let tries = 0; group().waiting < count; tries++) {
+        if (tries > 500) throw new Error(`only ${group().waiting} of ${count} orders joined the groups`);
+        await Bun.sleep(10);
+      }
+    };
+    const groupsBefore = group().stats.groups;
+    const lockOf = (id: string) => holdRowLock(url, (sql) => sql`select 1 from products where id = ${id} for update`);
+    const [hotLock, otherLock, heldLock] = [await lockOf(hot.id), await lockOf(other.id), await lockOf(held.id)];
+    try {
+      // The hot product's group: its members' second line is the held product (the group's key is the first).
+      const [first, second] = [hot.id, held.id].sort() as [string, string];
+      if (first !== hot.id) {
+        // Keep the hot product first in product-id order, so the group is keyed by it and waits on `held`.
+        throw new Error("product ids out of order");
+      }
+      const hotLead = order(0, [{ productId: hot.id, quantity: 1 }]);
+      while ((await hotLock.waitingFor()).length === 0) await Bun.sleep(10);
+      const hotRest = [1, 2].map((i) =>
+        order(i, [
+          { productId: first, quantity: 1 },
+          { productId: second, quantity: 1 },
+        ]),
+      );
+      await waitForGroup(2);
+      const otherLead = order(3, [{ productId: other.id, quantity: 1 }]);
+      while ((await otherLock.waitingFor()).length === 0) await Bun.sleep(10);
+      const otherRest = [4, 5].map((i) => order(i, [{ productId: other.id, quantity: 1 }]));
+      await waitForGroup(4);
+      // The hot product's lead goes: its group's statement is sent, and waits for the held product's row.
+      await hotLock.release();
+      expect((await hotLead).status).toBe(201);
+      for (let tries = 0; (await heldLock.waitingFor()).length === 0; tries++) {
+        if (tries > 500) throw new Error("the hot product's group never waited for the held row");
+        await Bun.sleep(10);
+      }
+      // The other product's lead goes: its group runs while the hot one's still waits.
+      await otherLock.release();
+      expect((await otherLead).status).toBe(201);
+      const started = performance.now();
+      const answered = await Promise.race([Promise.all(otherRest), Bun.sleep(3_000).then(() => "waits" as const)]);
+      expect(answered === "waits" ? "waits" : answered.map((res) => res.status)).toEqual([201, 201]);
+      expect(performance.now() - started).toBeLessThan(3_000);
+      await heldLock.release();
+      expect((await Promise.all(hotRest)).map((res) => res.status)).toEqual([201, 201]);
+    } finally {
+      await Promise.all([hotLock.end(), otherLock.end(), heldLock.end()]);
+    }
+    expect(group().stats.groups - groupsBefore).toBe(2);
+    expect(await invariantViolations(t, [hot.id, other.id, held.id])).toEqual([]);
+  });
+});
+
+describe.skipIf(!hasPostgres)("a group's orders when their requests were answered first by the time limit", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // Long enough for sign-up's password hash on a loaded machine.
+    t = await createTestApp({ env: { REQUEST_TIMEOUT_MS: "3000", PAYMENT_GATEWAY_TIMEOUT_MS: "100" } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("drops the product's cached details once the group committed, though every member's transaction rolled back", async () => {
+    // Keyed members cut off by the time limit (503 Retry-After) roll their own transactions back, but the group
+    // committed their orders and the product's stock: the product's details must not stay cached as before it.
+    const group = t.container.orderGroup;
+    if (!group) throw new Error("no group of orders on this database");
+    const seller = await t.registerUser("SELLER");
+    const buyers = await Promise.all(Array.from({ length: 3 }, () => t.registerUser("BUYER")));
+    const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 50 });
+    const keyed = (i: number) => {
+      const buyer = buyers[i] as (typeof buyers)[number];
+      return t.post(
+        "/api/v1/orders",
+        { userId: buyer.user.id, items: [{ productId: shoe.id, quantity: 1 }] },
+        { token: buyer.token, headers: { "Idempotency-Key": crypto.randomUUID() } },
+      );
+    };
+    // Cached as it is now.
+    expect((await t.get(`/api/v1/products/${shoe.id}`)).body.stock).toBe(50);
+    const grouped = group.stats.grouped;
+    const lock = await holdRowLock(url, (sql) => sql`select 1 from products where id = ${shoe.id} for update`);
+    try {
+      const lead = keyed(0);
+      while ((await lock.waitingFor()).length === 0) await Bun.sleep(10);
+      const rest = [keyed(1), keyed(2)];
+      for (let tries = 0; group.waiting < 2; tries++) {
+        if (tries > 500) throw new Error(`only ${group.waiting} of 2 orders joined the group`);
+        await Bun.sleep(10);
+      }
+      expect((await Promise.all([lead, ...rest])).map((res) => res.status)).toEqual([503, 503, 503]);
+      await lock.release();
+      for (let tries = 0; group.stats.grouped - grouped < 2; tries++) {
+        if (tries > 500) throw new Error("the group never took its members");
+        await Bun.sleep(10);
+      }
+    } finally {
+      await lock.end();
+    }
+    // The members' transactions settle (roll back) right after the group answered them.
+    await Bun.sleep(500);
+    const [row] = await t.container.database.db
+      .select({ stock: products.stock })
+      .from(products)
+      .where(eq(products.id, shoe.id));
+    expect(row?.stock).toBe(48);
+    expect((await t.get(`/api/v1/products/${shoe.id}`)).body.stock).toBe(48);
+    expect(await invariantViolations(t, [shoe.id])).toEqual([]);
+  });
 });

@@ -221,14 +221,22 @@ export class CatalogueService {
   invalidateAfterCommit(
     changed: (Pick<Product, "id" | "version"> & { modelCode?: string | null })[],
   ): Promise<void> | void {
-    return this.deps.unitOfWork.afterCommit(async () => {
-      await Promise.all([
-        ...changed.map((product) =>
-          this.deps.reads.invalidate(PRODUCT_CACHE, detailKey(product.id), product.version, this.deps.ttlSeconds),
-        ),
-        this.#invalidateModels(changed),
-      ]);
-    });
+    return this.deps.unitOfWork.afterCommit(() => this.invalidateCommitted(changed));
+  }
+
+  /**
+   * The same for a write already committed outside the caller's transaction (an order placed by a group's
+   * statement, OrderRepository.place): now, whether the caller's transaction then commits or rolls back.
+   */
+  async invalidateCommitted(
+    changed: (Pick<Product, "id" | "version"> & { modelCode?: string | null })[],
+  ): Promise<void> {
+    await Promise.all([
+      ...changed.map((product) =>
+        this.deps.reads.invalidate(PRODUCT_CACHE, detailKey(product.id), product.version, this.deps.ttlSeconds),
+      ),
+      this.#invalidateModels(changed),
+    ]);
   }
 
   /**

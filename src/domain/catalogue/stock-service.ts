@@ -44,7 +44,12 @@ export class StockService {
    * Products whose stock a statement of another repository moved (an order's placing, OrderRepository.place):
    * their cached details are dropped once the transaction commits, as after the movements here.
    */
-  movedElsewhere(products: Pick<Product, "id" | "version" | "modelCode">[]): Promise<void> | void {
+  movedElsewhere(
+    products: Pick<Product, "id" | "version" | "modelCode">[],
+    /** The movement committed already, outside the caller's transaction (a group's statement): dropped now. */
+    committed = false,
+  ): Promise<void> | void {
+    if (committed) return this.deps.catalogue.invalidateCommitted(products);
     return this.deps.catalogue.invalidateAfterCommit(products);
   }
 

@@ -150,7 +150,7 @@ export class OrderService {
     this.deps.unitOfWork.answerAhead(view);
     const placed = await this.deps.orders.place(order, { id: this.deps.newId(), payload: view });
     if (!placed) throw await this.#refusal(items);
-    await this.deps.stock.movedElsewhere(placed.reserved);
+    await this.deps.stock.movedElsewhere(placed.reserved, placed.committed);
     // The event carries the order as announced: it must be the order as written (else nothing commits).
     const written = toOrderView(placed.order);
     if (JSON.stringify(written) !== JSON.stringify(view)) {

@@ -31,6 +31,11 @@ export interface OrderCreated {
 export interface PlacedOrder {
   order: Order;
   reserved: Pick<Product, "id" | "version" | "modelCode">[];
+  /**
+   * Placed and committed by a statement outside the caller's transaction (a group's, order-repository.ts): it
+   * stands whether that transaction commits or rolls back.
+   */
+  committed?: boolean;
 }
 
 export interface OrderFilter {

@@ -36,8 +36,9 @@ export interface DatabaseHandle {
   /** Set when this opened a new embedded database in DATA_DIR: it is being made (see describeCreation). */
   readonly creation?: EmbeddedCreation;
   /**
-   * postgres.js: one connection of its own, outside the pool, for statements run for many requests at once (a
-   * group of orders: Transactions.groupConnection). Undefined on PGlite (one connection: no grouping there).
+   * postgres.js: connections of its own, outside the pool, for statements run for many requests at once (groups
+   * of orders: Transactions.groupConnection), as many as groups can be in flight at once (groupConnections), so
+   * no group ever queues behind another's lock wait. Undefined on PGlite (one connection: no grouping there).
    */
   readonly groupConnection?: Sql;
   /** Applies the drizzle-kit migrations; safe to call from several processes at once. */
@@ -84,6 +85,14 @@ const SESSION_LIMITS = {
 /** Pinned for every pooled session: read-committed transactions then skip one round trip (see Transactions). */
 const SESSION_ISOLATION: IsolationLevel = "read committed";
 
+/**
+ * How many group statements can be in flight at once: each group has two members at least, and each member waits
+ * in its transaction, on a pooled connection. With that many connections a group's statement is sent at once,
+ * never queued in the driver behind another group's (one waiting for a row lock held elsewhere, up to
+ * lock_timeout): groups of different products never wait for each other.
+ */
+export const groupConnections = (poolSize: number) => Math.max(1, Math.floor(poolSize / 2));
+
 function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   const client = postgres(url, {
     max: options.poolSize,
@@ -93,7 +102,7 @@ function openPostgres(url: string, options: DatabaseOptions): DatabaseHandle {
   const db = drizzlePostgres({ client, schema, casing: CASING }) as unknown as Database;
   // Connects on its first statement: a process that never groups never opens it.
   const groupConnection = postgres(url, {
-    max: 1,
+    max: groupConnections(options.poolSize),
     onnotice: () => {},
     connection: { TimeZone: "UTC", ...SESSION_LIMITS, default_transaction_isolation: SESSION_ISOLATION },
   });

@@ -106,7 +106,7 @@ export class Transactions implements UnitOfWork {
     /** The level the root's sessions start transactions at (DatabaseHandle.sessionIsolation), if pinned. */
     private readonly sessionIsolation?: IsolationLevel,
     /**
-     * postgres.js: a connection of its own (DatabaseHandle.groupConnection), not the pool's, for statements that
+     * postgres.js: connections of its own (DatabaseHandle.groupConnection), not the pool's, for statements that
      * run for many requests at once outside their transactions (a group of orders, order-repository.ts): requests
      * waiting for one hold pooled connections, so it must never have to wait for one of them.
      */

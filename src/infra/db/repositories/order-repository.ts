@@ -278,7 +278,10 @@ export class DrizzleOrderRepository implements OrderRepository {
     // A keyed transaction's answer, rendered ahead from this order (UnitOfWork.withKeyAnswer), rides on it.
     const answer = this.tx.takeKeyAnswer();
     const key = answer?.ready && keyAnswerParams(answer.id, answer.ready.claim, answer.ready.response);
+    // Cleared when the order goes its own path (in its transaction); else a group's statement placed it.
+    let grouped = true;
     const alone = async () => {
+      grouped = false;
       const running = key ? this.#hot.placeAnswering.run({ ...params, ...key }) : this.#hot.place.run(params);
       const [placed] = await running.catch((error: unknown) => {
         // The buyer is the only foreign key that can fail here (the lines' products and sellers were just read,
@@ -304,7 +307,7 @@ export class DrizzleOrderRepository implements OrderRepository {
     const [first = ""] = lines.map((line) => line.product_id).sort();
     const row = groupable ? await this.group?.submit(first, member, alone) : await alone();
     if (answer && row) answer.stored = (row as { key_stored?: unknown }).key_stored === true;
-    return row && { order: fromOrderRow(row), reserved: row.products };
+    return row && { order: fromOrderRow(row), reserved: row.products, committed: grouped };
   }
 
   async find(id: string): Promise<Order | undefined> {
