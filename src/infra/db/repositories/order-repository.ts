@@ -155,9 +155,9 @@ function hotStatements(tx: Transactions) {
       { writesOnlyWithRows: true },
     ),
     /**
-     * A group of unkeyed orders placed by ONE statement (GroupCommit, the orders that became ready while another
+     * A group of orders (keyed or not, no coupon) placed by ONE statement (GroupCommit, the orders that became ready while another
      * order's statement was in flight): the products of all of them locked once each in product-id order and
-     * updated once each with the units of the orders accepted (groupReservationCtes, product-repository.ts); each
+     * updated once each with the units of the orders accepted (groupFitCtes and groupMoveCtes, product-repository.ts); each
      * accepted order's row, lines and ORDER_CREATED written as `order_place` writes them. Run autocommit on the
      * group's own connection (Transactions.groupConnection): all or nothing, whoever dies meanwhile.
      */
