@@ -155,10 +155,11 @@ function hotStatements(tx: Transactions) {
       { writesOnlyWithRows: true },
     ),
     /**
-     * A group of orders (keyed or not, no coupon) placed by ONE statement (GroupCommit, the orders that became ready while another
-     * order's statement was in flight): the products of all of them locked once each in product-id order and
-     * updated once each with the units of the orders accepted (groupFitCtes and groupMoveCtes, product-repository.ts); each
-     * accepted order's row, lines and ORDER_CREATED written as `order_place` writes them. Run autocommit on the
+     * A group of orders (keyed or not, no coupon) placed by ONE statement (GroupCommit, the orders that became
+     * ready while another order's statement was in flight): the products of all of them locked once each in
+     * product-id order and updated once each with the units of the orders accepted (groupFitCtes and
+     * groupMoveCtes, product-repository.ts); each accepted order's row, lines and ORDER_CREATED written as
+     * `order_place` writes them. Run autocommit on the
      * group's own connection (Transactions.groupConnection): all or nothing, whoever dies meanwhile.
      */
     placeGroup: new SqlStatement<GroupParams, PlacedRow & { ord: number }>("order_place_group", tx, placingGroup),
