@@ -99,6 +99,35 @@ describe.skipIf(!hasPostgres)("payment completions in groups", () => {
     const statuses = await statusesOf(orderIds);
     return statuses.length === orderIds.length && statuses.every((s) => s === "GATEWAY_REQUESTED");
   };
+  /**
+   * Every order of `placed` paid at once while the test holds `productId`'s row: the first completion is sent alone
+   * and waits there; the others reach their completion meanwhile (each asked the gateway, simulated in the
+   * process) and wait behind it. The row let go, their answers. `sent` is emptied first.
+   */
+  async function payBehindHeldRow(
+    productId: string,
+    placed: { buyer: Parameters<TestApp["post"]>[2]; order: { id: string } }[],
+  ): Promise<{ status: number; body: any }[]> {
+    const orderIds = placed.map((p) => p.order.id);
+    const lock = await holdRowLock(
+      url,
+      (session) => session`select id from products where id = ${productId} for update`,
+    );
+    sent = [];
+    try {
+      const paying = Promise.all(
+        placed.map(({ buyer, order }) => t.post("/api/v1/payments/process", { orderId: order.id }, buyer)),
+      );
+      await waitFor("the first completion waiting", async () => (await lock.waitingFor()).length === 1);
+      await waitFor("every payment at the gateway step", () => allAtGateway(orderIds));
+      await Bun.sleep(200);
+      await lock.release();
+      return await paying;
+    } finally {
+      await lock.end();
+    }
+  }
+
   const statusesOf = async (orderIds: string[]) =>
     (await t.container.database.db.query.payments.findMany({ where: (p, { inArray }) => inArray(p.orderId, orderIds) }))
       .map((payment) => payment.status)
@@ -125,22 +154,7 @@ describe.skipIf(!hasPostgres)("payment completions in groups", () => {
     const before = await productOf(hot.id);
 
     // The test holds the hot row: the first completion is sent alone and waits; the others arrive meanwhile.
-    const lock = await holdRowLock(url, (session) => session`select id from products where id = ${hot.id} for update`);
-    sent = [];
-    let answers: { status: number; body: any }[];
-    try {
-      const paying = Promise.all(
-        placed.map(({ buyer, order }) => t.post("/api/v1/payments/process", { orderId: order.id }, buyer)),
-      );
-      await waitFor("the first completion waiting", async () => (await lock.waitingFor()).length === 1);
-      // Every payment started and asked the gateway (simulated, in the process): each is at its completion.
-      await waitFor("every payment at the gateway step", () => allAtGateway(orderIds));
-      await Bun.sleep(200);
-      await lock.release();
-      answers = await paying;
-    } finally {
-      await lock.end();
-    }
+    const answers = await payBehindHeldRow(hot.id, placed);
     expect(answers.map((a) => a.status)).toEqual(placed.map(() => 200));
 
     // One statement alone (the first), one group of the other eleven: two updates of the hot row, not twelve. (A
@@ -179,21 +193,7 @@ describe.skipIf(!hasPostgres)("payment completions in groups", () => {
       sql`update products set reserved_stock = 0, stock = stock + reserved_stock where id = ${odd.id}`,
     );
     const orderIds = placed.map((p) => p.order.id);
-    const lock = await holdRowLock(url, (session) => session`select id from products where id = ${hot.id} for update`);
-    sent = [];
-    let answers: { status: number; body: any }[];
-    try {
-      const paying = Promise.all(
-        placed.map(({ buyer, order }) => t.post("/api/v1/payments/process", { orderId: order.id }, buyer)),
-      );
-      await waitFor("the first completion waiting", async () => (await lock.waitingFor()).length === 1);
-      await waitFor("every payment at the gateway step", () => allAtGateway(orderIds));
-      await Bun.sleep(200);
-      await lock.release();
-      answers = await paying;
-    } finally {
-      await lock.end();
-    }
+    const answers = await payBehindHeldRow(hot.id, placed);
     // The first alone, the group of five (failed: the odd member), then its five alone, each with its own outcome.
     expect(sent.filter((query) => query.includes("pay_locked as materialized")).length).toBeGreaterThanOrEqual(1);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 500, 200, 200]);
