@@ -39,7 +39,7 @@ export function salesMetrics(
   });
   const rollupFailures = new Counter({
     name: "sales_rollup_failures_total",
-    help: "Payments and refunds that committed without their daily sales rows (statistics drift; see bun run invariants)",
+    help: "Refunds that committed without their daily sales rows (statistics drift; see bun run invariants)",
     labelNames: ["kind"] as const,
     registers,
   });

@@ -266,7 +266,8 @@ function hotStatements(tx: Transactions) {
           .set({ ...counters($), version: sql`${products.version} + 1`, updatedAt: sql`now()` })
           .where(and(eq(products.id, $.id), condition($)))
           .returning(),
-      // The last write of an order and of a payment's completion: the events they appended ride on it.
+      // Often its transaction's last write (a cancelled or expired order's units released): the events it appended
+      // ride on it. (An order's reservation and a payment's sale are parts of their own statements.)
       { carrier: carriesOutboxEvents },
     );
   return {
