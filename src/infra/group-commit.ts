@@ -18,6 +18,8 @@ export class GroupCommit<Item, Outcome> {
   constructor(
     private readonly runGroup: (items: Item[]) => Promise<(Outcome | undefined)[]>,
     private readonly maxSize: number,
+    /** Told when a group's run failed as a whole (before its members go on alone): no caller sees it otherwise. */
+    private readonly onGroupFailure?: (error: unknown, size: number) => void,
   ) {}
 
   /** Callers waiting for a statement in flight to return, over every key (tests). */
@@ -66,9 +68,14 @@ export class GroupCommit<Item, Outcome> {
             else this.stats.grouped++;
             member.turn(outcome === undefined ? { kind: "fallback" } : { kind: "taken", outcome });
           }),
-        () => {
+        (error: unknown) => {
           this.stats.failed++;
           this.stats.fellBack += batch.length;
+          try {
+            this.onGroupFailure?.(error, batch.length);
+          } catch {
+            // Being told must not strand the members: they go on alone below, whatever the listener did.
+          }
           for (const member of batch) member.turn({ kind: "fallback" });
         },
       )

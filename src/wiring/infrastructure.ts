@@ -11,7 +11,7 @@ import type { Logger } from "../infra/logger";
 import { MemoryCache } from "../infra/memory/memory-cache";
 import { MemoryCounters } from "../infra/memory/memory-counters";
 import { MemoryLocks } from "../infra/memory/memory-locks";
-import { completionGroupMetrics } from "../infra/metrics/payments";
+import { completionGroupMetrics, orderGroupMetrics } from "../infra/metrics/payments";
 import { Metrics } from "../infra/metrics/registry";
 import { RedisCache } from "../infra/redis/redis-cache";
 import { createRedis } from "../infra/redis/redis-client";
@@ -84,8 +84,13 @@ export function buildInfrastructure(
   const transactions = new Transactions(database.db, database.sessionIsolation, database.groupConnection);
   const metrics = new Metrics({ processMetrics: options.processMetrics, token: config.METRICS_TOKEN });
   const completionGroups = completionGroupMetrics(metrics.registry);
+  const orderGroups = orderGroupMetrics(metrics.registry);
   const repositories = buildRepositories(transactions, {
     orderGroupSize: config.ORDER_GROUP_SIZE,
+    onOrderGroupFailure: (error, size) => {
+      orderGroups.groupFailed(size);
+      logger.warn({ err: error, size }, "a group of orders failed as a whole; its members are placed alone");
+    },
     completionPatienceMs: config.COMPLETION_GROUP_PATIENCE_MS,
     onCompletionGroupFailure: (error, size) => {
       completionGroups.groupFailed(size);

@@ -19,7 +19,10 @@ import type { Transactions } from "../infra/db/transactions";
  */
 export function buildRepositories(
   transactions: Transactions,
-  options: PaymentRepositoryOptions & { orderGroupSize?: number } = {},
+  options: PaymentRepositoryOptions & {
+    orderGroupSize?: number;
+    onOrderGroupFailure?: (error: unknown, size: number) => void;
+  } = {},
 ) {
   return {
     users: new DrizzleUserRepository(transactions),
@@ -28,7 +31,7 @@ export function buildRepositories(
     products: new DrizzleProductRepository(transactions),
     coupons: new DrizzleCouponRepository(transactions),
     userCoupons: new DrizzleUserCouponRepository(transactions),
-    orders: new DrizzleOrderRepository(transactions, options.orderGroupSize),
+    orders: new DrizzleOrderRepository(transactions, options.orderGroupSize, options.onOrderGroupFailure),
     payments: new DrizzlePaymentRepository(transactions, options),
     paymentReconciliation: new DrizzleReconciliationReader(transactions),
     refunds: new DrizzleRefundRepository(transactions),

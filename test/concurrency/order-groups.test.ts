@@ -16,8 +16,9 @@ const url = globalThis.kicksTest.services.databaseUrl as string;
 
 describe.skipIf(!hasPostgres)("orders of one hot product placed as a group", () => {
   let t: TestApp;
+  const logs: Record<string, any>[] = [];
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestApp({ logs, env: { LOG_LEVEL: "warn" } });
   });
   afterAll(async () => {
     await t?.close();
@@ -246,6 +247,14 @@ describe.skipIf(!hasPostgres)("orders of one hot product placed as a group", () 
     const shoe = await createProductVia(t, seller.token, { price: 10_000, stock: 50 });
     const before = await versionOf(shoe.id);
     const fellBack = group().stats.fellBack;
+    const failedGroups = async () => {
+      const metrics = (await t.get<string>("/metrics")).body;
+      const count = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1] ?? "0");
+      return { groups: count("order_group_failures_total"), members: count("order_group_failed_members_total") };
+    };
+    const failedBefore = await failedGroups();
+    const warned = () => logs.filter((line) => String(line.msg).includes("group of orders failed")).length;
+    const warnedBefore = warned();
     const order = (buyer: (typeof buyers)[number]) => () =>
       t.post("/api/v1/orders", { userId: buyer.user.id, items: [{ productId: shoe.id, quantity: 1 }] }, buyer);
     const nobody = () =>
@@ -262,6 +271,17 @@ describe.skipIf(!hasPostgres)("orders of one hot product placed as a group", () 
     expect(rest.map((res) => res.status)).toEqual([201, 404, 201, 201]);
     expect(rest[1]?.body.code).toBe("USER_NOT_FOUND");
     expect(group().stats.fellBack - fellBack).toBe(4);
+    // An operator sees it (no caller does: each member answered alone), as for completions: a rising count is a
+    // member that cannot be placed, a deadlock, or group connections refused (max_connections met).
+    const failedAfter = await failedGroups();
+    expect({
+      groups: failedAfter.groups - failedBefore.groups,
+      members: failedAfter.members - failedBefore.members,
+    }).toEqual({
+      groups: 1,
+      members: 4,
+    });
+    expect(warned() - warnedBefore).toBe(1);
     const after = await versionOf(shoe.id);
     // The group wrote nothing: the lone order and the three placed alone after it.
     expect(after.version - before.version).toBe(4);

@@ -45,3 +45,27 @@ export function completionGroupMetrics(registry: Registry): { groupFailed: (size
     },
   };
 }
+
+/**
+ * Groups of orders whose one statement failed as a whole (docs/checkout-performance.md, "Grouped orders"): their
+ * members were placed alone, so no caller sees it; a rising count is a member that cannot be placed (a buyer that
+ * does not exist), a deadlock, or the group's connections refused (max_connections met: docs/operations.md).
+ */
+export function orderGroupMetrics(registry: Registry): { groupFailed: (size: number) => void } {
+  const failures = new Counter({
+    name: "order_group_failures_total",
+    help: "Groups of orders whose statement failed as a whole (each member then placed alone)",
+    registers: [registry],
+  });
+  const members = new Counter({
+    name: "order_group_failed_members_total",
+    help: "Orders placed alone because their group's statement failed",
+    registers: [registry],
+  });
+  return {
+    groupFailed: (size) => {
+      failures.inc();
+      members.inc(size);
+    },
+  };
+}

@@ -209,11 +209,13 @@ export class DrizzleOrderRepository implements OrderRepository {
     private readonly tx: Transactions,
     /** ORDER_GROUP_SIZE: at most this many orders per group statement (1: none grouped). */
     groupSize = 1,
+    /** Told when a group's statement failed as a whole (its members are then placed alone). */
+    onGroupFailure?: (error: unknown, size: number) => void,
   ) {
     this.#hot = hotStatements(tx);
     const connection = tx.groupConnection;
     if (tx.postgres && connection && groupSize > 1) {
-      this.group = new GroupCommit((members) => this.#placeGroup(connection, members), groupSize);
+      this.group = new GroupCommit((members) => this.#placeGroup(connection, members), groupSize, onGroupFailure);
     }
   }
 
