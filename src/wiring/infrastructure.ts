@@ -11,7 +11,7 @@ import type { Logger } from "../infra/logger";
 import { MemoryCache } from "../infra/memory/memory-cache";
 import { MemoryCounters } from "../infra/memory/memory-counters";
 import { MemoryLocks } from "../infra/memory/memory-locks";
-import { completionGroupMetrics, orderGroupMetrics } from "../infra/metrics/payments";
+import { groupFailureObserver } from "../infra/metrics/group-failures";
 import { Metrics } from "../infra/metrics/registry";
 import { RedisCache } from "../infra/redis/redis-cache";
 import { createRedis } from "../infra/redis/redis-client";
@@ -83,19 +83,25 @@ export function buildInfrastructure(
   }
   const transactions = new Transactions(database.db, database.sessionIsolation, database.groupConnection);
   const metrics = new Metrics({ processMetrics: options.processMetrics, token: config.METRICS_TOKEN });
-  const completionGroups = completionGroupMetrics(metrics.registry);
-  const orderGroups = orderGroupMetrics(metrics.registry);
   const repositories = buildRepositories(transactions, {
-    orderGroupSize: config.ORDER_GROUP_SIZE,
-    onOrderGroupFailure: (error, size) => {
-      orderGroups.groupFailed(size);
-      logger.warn({ err: error, size }, "a group of orders failed as a whole; its members are placed alone");
-    },
     completionPatienceMs: config.COMPLETION_GROUP_PATIENCE_MS,
-    onCompletionGroupFailure: (error, size) => {
-      completionGroups.groupFailed(size);
-      logger.warn({ err: error, size }, "a group of payment completions failed as a whole; its members go alone");
-    },
+    onCompletionGroupFailure: groupFailureObserver(metrics.registry, logger, {
+      prefix: "payment_completion_group",
+      help: {
+        failures: "Groups of payment completions whose statement failed as a whole (each member then sent alone)",
+        members: "Payment completions sent again alone because their group's statement failed",
+      },
+      message: "a group of payment completions failed as a whole; its members go alone",
+    }),
+    orderGroupSize: config.ORDER_GROUP_SIZE,
+    onOrderGroupFailure: groupFailureObserver(metrics.registry, logger, {
+      prefix: "order_group",
+      help: {
+        failures: "Groups of orders whose statement failed as a whole (each member then placed alone)",
+        members: "Orders placed alone because their group's statement failed",
+      },
+      message: "a group of orders failed as a whole; its members are placed alone",
+    }),
   });
   const newId = () => Bun.randomUUIDv7();
   return {
