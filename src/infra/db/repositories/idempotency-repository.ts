@@ -39,16 +39,19 @@ const sameKey = ($: Slots<KeyParams>, table = sql`${idempotencyKeys}`) =>
  * Who may write over a conflicting row: a key past its 24 h, or an abandoned in-flight request of the same body
  * (its lease ran out: its process died). A live row, answered or in flight, is never written over.
  */
-const upsertTail = ($: Slots<{ now: string }>) => sql`
+const upsertWhenFree = (now: SQL, returning: SQL = sql`key`) => sql`
   on conflict (scope, method, path, key) do update set
     request_hash = excluded.request_hash, response_status = excluded.response_status,
     response_body = excluded.response_body, response_headers = excluded.response_headers,
     locked_until = excluded.locked_until, claim_token = excluded.claim_token,
     created_at = excluded.created_at, expires_at = excluded.expires_at
-  where idempotency_keys.expires_at < ${$.now}::timestamptz
-    or (idempotency_keys.response_status is null and idempotency_keys.locked_until < ${$.now}::timestamptz
+  where idempotency_keys.expires_at < ${now}
+    or (idempotency_keys.response_status is null and idempotency_keys.locked_until < ${now}
       and idempotency_keys.request_hash = excluded.request_hash)
-  returning key`;
+  returning ${returning}`;
+
+/** upsertWhenFree at the statement's `now` parameter (the claim's time). */
+const upsertTail = ($: Slots<{ now: string }>) => upsertWhenFree(sql`${$.now}::timestamptz`);
 
 const toRecord = (row: Record<string, unknown>): IdempotencyRecord => {
   const key = fromRow(idempotencyKeys, row);
@@ -162,9 +165,9 @@ export const keyAnswerCte = ($: Slots<KeyAnswerParams>, gate: SQL) => sql`
 /**
  * The answers of a group of keyed orders (order-repository.ts, `order_place_group`) as a CTE, `group_keys_answered`
  * (one row per key stored: scope, method, path, key): each of `member`'s rows with a key (key_key not null) and
- * listed in `gate` (ord), inserted by `keyAnswerCte`'s own rule, each member's `now` being its row's created_at: a
- * live row (another request's committed answer) is never written over, and that member's order is then not
- * placed by the group (it goes alone, where its key is lost as today).
+ * listed in `gate` (ord), inserted by `keyAnswerCte`'s own rule (upsertWhenFree), each member's `now` being its
+ * row's created_at: a live row (another request's committed answer) is never written over, and that member's order
+ * is then not placed by the group (it goes alone, where its key is lost as today).
  */
 export const groupKeyAnswersCte = (member: string, gate: string) => {
   const members = sql.raw(member);
@@ -177,15 +180,7 @@ export const groupKeyAnswersCte = (member: string, gate: string) => {
       null::timestamptz, ${members}.key_claim_token, ${members}.key_now, ${members}.key_expires_at
     from ${members}
     where ${members}.key_key is not null and ${members}.ord in (select ord from ${sql.raw(gate)})
-    on conflict (scope, method, path, key) do update set
-      request_hash = excluded.request_hash, response_status = excluded.response_status,
-      response_body = excluded.response_body, response_headers = excluded.response_headers,
-      locked_until = excluded.locked_until, claim_token = excluded.claim_token,
-      created_at = excluded.created_at, expires_at = excluded.expires_at
-    where idempotency_keys.expires_at < excluded.created_at
-      or (idempotency_keys.response_status is null and idempotency_keys.locked_until < excluded.created_at
-        and idempotency_keys.request_hash = excluded.request_hash)
-    returning scope, method, path, key
+    ${upsertWhenFree(sql`excluded.created_at`, sql`scope, method, path, key`)}
   )`;
 };
 
