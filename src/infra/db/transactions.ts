@@ -354,7 +354,11 @@ export class Transactions implements UnitOfWork {
    * transaction (opening it made the look, see lookFirst).
    */
   takeKeyLookAhead(): KeyLookStep | undefined {
-    if (this.#scope.getStore()) return undefined;
+    return this.#scope.getStore() ? undefined : this.#takeLookAhead();
+  }
+
+  /** withKeyLookAhead's look still to be made, taken (made by whoever takes it); at any level. */
+  #takeLookAhead(): KeyLookStep | undefined {
     const ahead = this.#lookAhead.getStore();
     const look = ahead?.look;
     if (ahead && look) ahead.look = undefined;
@@ -366,13 +370,7 @@ export class Transactions implements UnitOfWork {
    * first, on its own, when one is still to be made; undefined (nothing to wait for) otherwise, the usual case.
    */
   lookFirst(): Promise<void> | undefined {
-    const look = this.takeKeyLook();
-    if (look) return look.run();
-    const ahead = this.#lookAhead.getStore();
-    if (!ahead?.look) return undefined;
-    const pending = ahead.look;
-    ahead.look = undefined;
-    return pending.run();
+    return (this.takeKeyLook() ?? this.#takeLookAhead())?.run();
   }
 
   async withKeyAnswer<T>(answer: KeyAnswerStep, render: (result: unknown) => void, work: () => Promise<T>): Promise<T> {
