@@ -311,7 +311,7 @@ const completeGroup = (tx: Transactions) =>
         from ${orderItems} i join confirmed on i.order_id = confirmed.id
       ), product_line as (
         select line.product_id, sum(line.quantity)::int as quantity from line group by line.product_id
-      ), ${saleCtes("product_line")}, ${paidSalesOfOrdersCte("line", everyProductSold)},
+      ), ${saleCtes("product_line")}, ${paidSalesOfOrdersCte(sql`line`, everyProductSold)},
       completed_event as (
         ${outboxEventInsert(
           "order",

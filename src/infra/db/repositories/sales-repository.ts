@@ -36,37 +36,25 @@ const addedOnConflict = sql.raw(
  * it (payment-repository.ts, `payment_complete`), over `line` (a CTE of the order's lines: product_id, seller_id,
  * category, quantity, line_total, discount_share), `paidAt` (the order's paid_at as written) and `when` (what must
  * hold, and have run, first: every line sold, so the products' rows are locked before the rollup's). The deltas
- * are salesOfPayment's (sales-deltas.ts) in SQL: each line on the Seoul day it was paid (fixed UTC+9, as
- * seoul-days.ts), what was paid for it, and the order counted on its first line in product-id order, and so per
- * seller, category, and seller + category; rows written in product-id order (the rollup's lock order).
- * test/integration/payment-complete.test.ts checks it against salesOfPayment.
+ * are salesOfPayment's (sales-deltas.ts) in SQL, as a group's of one order (paidSalesOfOrdersCte): one rule for
+ * both. test/integration/payment-complete.test.ts checks it against salesOfPayment.
  */
-export const paidSalesCte = (line: string, paidAt: SQL, when: SQL) => {
-  const first = (partition: string) => sql.raw(`(row_number() over (${partition} order by l.product_id) = 1)::int`);
-  return sql`
-  sales_added as (
-    insert into ${daily} (sales_day, product_id, category, seller_id, ${sql.raw(COUNTERS.join(", "))})
-    select ((${paidAt} at time zone 'UTC') + interval '9 hours')::date, l.product_id, l.category, l.seller_id,
-      l.quantity, l.line_total - l.discount_share, 1, ${first("")}, ${first("partition by l.seller_id")},
-      ${first("partition by l.category")}, ${first("partition by l.seller_id, l.category")}
-    from ${sql.raw(line)} l
-    where ${when}
-    order by l.product_id
-    ${addedOnConflict}
-  )`;
-};
+export const paidSalesCte = (line: string, paidAt: SQL, when: SQL) =>
+  paidSalesOfOrdersCte(sql`(select null::uuid as order_id, ${paidAt} as paid_at, l.* from ${sql.raw(line)} l)`, when);
 
 /**
  * The sales of several completed payments added to their days' rows at once: the CTE `sales_added` of the one
- * statement that completes a group of them (payment-repository.ts, `payment_complete_group`), over `line` (a CTE of
- * their orders' lines: order_id, paid_at, product_id, seller_id, category, quantity, line_total, discount_share) and
- * `when` (as paidSalesCte's). Each row is written once, by one upsert, with the sum of what each order adds to it
- * as paidSalesCte would add it alone: the order counted on its own first line in product-id order (and so per
- * seller, category, and seller + category), so the counters come out as the orders' single completions would make
- * them. Rows written in key order (the rollup's lock order); test/integration/payment-complete-group.test.ts
- * checks the counters against single completions.
+ * statement that completes a group of them (payment-repository.ts, `payment_complete_group`), over `lines` (their
+ * orders' lines, a CTE or a subquery: order_id, paid_at, product_id, seller_id, category, quantity, line_total,
+ * discount_share) and `when` (what must hold, and have run, first: every line sold, so the products' rows are locked
+ * before the rollup's). The deltas are salesOfPayment's (sales-deltas.ts) in SQL, summed over the orders: each line
+ * on the Seoul day it was paid (fixed UTC+9, as seoul-days.ts), what was paid for it, and each order counted on its
+ * own first line in product-id order (and so per seller, category, and seller + category). Each row is written
+ * once, by one upsert, so the counters come out as the orders' single completions would make them. Rows written in
+ * key order (the rollup's lock order); test/integration/payment-complete-group.test.ts checks the counters against
+ * single completions.
  */
-export const paidSalesOfOrdersCte = (line: string, when: SQL) => {
+export const paidSalesOfOrdersCte = (lines: SQL, when: SQL) => {
   const first = (partition: string) =>
     sql.raw(`(row_number() over (partition by l.order_id${partition} order by l.product_id) = 1)::int`);
   return sql`
@@ -80,7 +68,7 @@ export const paidSalesOfOrdersCte = (line: string, when: SQL) => {
         l.seller_id, l.quantity, l.line_total - l.discount_share as sales_amount, ${first("")} as orders,
         ${first(", l.seller_id")} as seller_orders, ${first(", l.category")} as category_orders,
         ${first(", l.seller_id, l.category")} as seller_category_orders
-      from ${sql.raw(line)} l
+      from ${lines} l
     ) f
     where ${when}
     group by f.sales_day, f.product_id, f.category, f.seller_id
