@@ -70,7 +70,7 @@ export function buildContainer(config: Config, logger: Logger, options: Containe
     database,
     redis: redis as Redis | undefined,
     services,
-    /** Unkeyed orders placed in groups (order-repository.ts): its counters, for tests and the bench. */
+    /** Orders placed in groups (order-repository.ts): its counters, for tests and the bench. */
     orderGroup: infra.repositories.orders.group,
     /** Event-loop lag behind /readyz; the server forgets its start-up lag once it listens. */
     eventLoop,

@@ -104,8 +104,8 @@ const envSchema = z
     // How long an instance may use its copy of a user's token state (role, token version). Logout and password
     // changes reach every instance at once (Redis); a role changed or a user deleted by SQL counts within this.
     TOKEN_STATE_CACHE_MS: int(0, 60_000).default(1000),
-    // Unkeyed orders (no coupon) whose statements are ready while another's is in flight go as one statement of at
-    // most this many orders (docs/checkout-performance.md, "Grouped orders"); 1: every order alone.
+    // Orders (no coupon) whose statements are ready while another of their first product is in flight go as one
+    // statement of at most this many orders (docs/checkout-performance.md, "Grouped orders"); 1: every order alone.
     ORDER_GROUP_SIZE: int(1, 1000).default(64),
     // Every request answers within this (503 UNAVAILABLE with Retry-After past it; work already started finishes).
     REQUEST_TIMEOUT_MS: int(100, 600_000).default(30_000),

@@ -202,7 +202,7 @@ interface GroupMember {
 
 export class DrizzleOrderRepository implements OrderRepository {
   readonly #hot: ReturnType<typeof hotStatements>;
-  /** Unkeyed orders placed together while one is in flight (postgres.js, with a group connection, size > 1). */
+  /** Orders placed together while one is in flight (postgres.js, with a group connection, size > 1). */
   readonly group: GroupCommit<GroupMember, PlacedRow> | undefined;
 
   constructor(
