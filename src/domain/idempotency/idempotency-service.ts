@@ -167,25 +167,15 @@ export class IdempotencyService {
       id,
       settled: false,
       run: async () => look.settle({ free: true, record: await this.repository.find(id) }),
-      settle: ({ record, answeredByRecord }: KeyLook) => {
-        look.settled = true;
-        try {
-          const decision = this.decide(record, requestHash);
-          if (decision.kind === "replay") {
-            look.replay = decision.response;
-            throw inUse();
-          }
+      settle: ({ record, answeredByRecord }: KeyLook) =>
+        this.#settle(look, record, requestHash, (decision) => {
           if (decision.kind !== "in flight") return;
           if (answeredByRecord || (answeredByRecord === undefined && !decision.abandoned)) {
             look.fromRecord = true;
             throw inUse();
           }
           if (!decision.abandoned) throw inUse();
-        } catch (error) {
-          look.stop = error as Error;
-          throw error;
-        }
-      },
+        }),
     };
     return look;
   }
@@ -292,34 +282,49 @@ export class IdempotencyService {
    * record. `settle` decides from them, and throws when the request is not to run, so that nothing after the look
    * runs (when a statement of the request took it in, the request's handler sees the error and answers with it;
    * runKeyed then answers from `stop` or `replay`): answered → the replay, another body → 422, whoever holds the
-   * lock; else held by another open transaction, or by a live request in flight → 409. An abandoned in-flight row (a request that commits
-   * step by step, of an older release) is taken over.
+   * lock; else held by another open transaction, or by a live request in flight → 409. An abandoned in-flight row
+   * (a request that commits step by step, of an older release) is taken over.
    */
   #keyLook(id: IdempotencyScope, requestHash: string): KeyLookStep & { stop?: Error; replay?: StoredResponse } {
     const look: KeyLookStep & { stop?: Error; replay?: StoredResponse } = {
       id,
       settled: false,
       run: async () => look.settle(await this.repository.lockAndFind(id)),
-      settle: ({ free, record }: KeyLook) => {
-        look.settled = true;
-        try {
-          // A live committed row decides first, whoever holds the lock (another retry replaying it in its own
-          // transaction): a live answered row is never written over, so its answer (or 422 for another body) is
-          // final; the lock only matters when nothing final is committed for the key.
-          const decision = this.decide(record, requestHash);
-          if (decision.kind === "replay") {
-            look.replay = decision.response;
-            throw inUse();
-          }
+      // A live committed row decides first, whoever holds the lock (another retry replaying it in its own
+      // transaction): a live answered row is never written over, so its answer (or 422 for another body) is
+      // final; the lock only matters when nothing final is committed for the key.
+      settle: ({ free, record }: KeyLook) =>
+        this.#settle(look, record, requestHash, (decision) => {
           if (!free) throw inUse();
           if (decision.kind === "in flight" && !decision.abandoned) throw inUse();
-        } catch (error) {
-          look.stop = error as Error;
-          throw error;
-        }
-      },
+        }),
     };
     return look;
+  }
+
+  /**
+   * Settles a key's look (lookAhead's, #keyLook's) from the key's committed record: a stored answer → its replay,
+   * another body → 422 (decide), then `rest` for the look's own rules; whatever stops the request is kept as `stop`
+   * (and `replay`) and thrown, so that nothing after the look runs.
+   */
+  #settle(
+    look: { settled: boolean; stop?: Error; replay?: StoredResponse },
+    record: IdempotencyRecord | undefined,
+    requestHash: string,
+    rest: (decision: IdempotencyDecision) => void,
+  ): void {
+    look.settled = true;
+    try {
+      const decision = this.decide(record, requestHash);
+      if (decision.kind === "replay") {
+        look.replay = decision.response;
+        throw inUse();
+      }
+      rest(decision);
+    } catch (error) {
+      look.stop = error as Error;
+      throw error;
+    }
   }
 
   /**
